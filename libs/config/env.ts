@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads a service's configuration from environment variables through a zod schema
+ * (defaults and coercion live in the schema). A bad value stops the service with a
+ * message naming every variable that was wrong.
+ */
+export function parseEnv<S extends z.ZodType>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`${service}: invalid configuration from environment\n${z.prettifyError(parsed.error)}`);
+}
+
+/** Env vars every service shares. Keys are the env names the manifests set. */
+export const CommonEnv = {
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be NATS subject tokens like "faces"')
+    .default('faces'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SHARD_COUNT: z.coerce.number().int().min(1).max(4096).optional(),
+};

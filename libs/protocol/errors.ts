@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Error codes on the wire; `status` is what goes into the Nats-Service-Error-Code header. */
+export const errorStatus = {
+  bad_request: 400,
+  not_ready: 503,
+  no_shards: 503,
+  too_large: 413,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof errorStatus;
+
+export const ErrorReply = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+});
+export type ErrorReply = z.infer<typeof ErrorReply>;
+
+/** An error that is the caller's to fix (or the cluster's state), answered, never thrown away. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return errorStatus[this.code];
+  }
+  toReply(): ErrorReply {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** Turns a zod failure into one readable line per problem, with the path that was wrong. */
+export function describeIssues(error: z.ZodError, what: string): string {
+  const lines = error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : '(message)';
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 5 ? `; and ${error.issues.length - 5} more problems` : '';
+  return `invalid ${what}: ${lines.join('; ')}${more}`;
+}

@@ -1,0 +1,6 @@
+export * from './subjects.js';
+export * from './errors.js';
+export * from './query.js';
+export * from './shard-leg.js';
+export * from './ingest.js';
+export * from './log-record.js';

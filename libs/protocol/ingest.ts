@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { FaceId, FaceVector, FACE_DIMENSIONS } from '../vector/index.js';
+import { describeIssues, ProtocolError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
+
+export const MAX_META_BYTES = 4096;
+export const MAX_INGEST_FACES = 10_000;
+
+export const FaceMeta = z
+  .record(z.string(), z.unknown())
+  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_META_BYTES, `meta must serialize to at most ${MAX_META_BYTES} bytes`);
+
+/** One face as a client sends it on `faces.ingest`. */
+export const IngestFace = z.strictObject({
+  id: FaceId,
+  vector: FaceVector,
+  meta: FaceMeta.optional(),
+});
+export type IngestFace = z.infer<typeof IngestFace>;
+
+/** The envelope is checked as a whole; each face on its own, so one bad face does not sink the batch. */
+export const IngestRequest = z.strictObject({
+  faces: z.array(z.unknown()).min(1, 'faces must hold at least one face').max(MAX_INGEST_FACES, `at most ${MAX_INGEST_FACES} faces per request`),
+});
+
+export const RejectedFace = z.strictObject({ index: z.number().int(), id: z.string().optional(), reason: z.string() });
+export type RejectedFace = z.infer<typeof RejectedFace>;
+
+export const IngestReply = z.strictObject({
+  accepted: z.number().int(),
+  rejected: z.array(RejectedFace),
+  /** Per shard, the stream sequence of the last record acknowledged by JetStream. */
+  seq: z.record(z.string(), z.number().int()),
+});
+export type IngestReply = z.infer<typeof IngestReply>;
+
+export const DeleteRequest = z.strictObject({
+  ids: z.array(FaceId).min(1, 'ids must hold at least one id').max(MAX_INGEST_FACES),
+});
+export const DeleteReply = z.strictObject({
+  tombstones: z.number().int(),
+  seq: z.record(z.string(), z.number().int()),
+});
+export type DeleteReply = z.infer<typeof DeleteReply>;
+
+export interface ValidFace {
+  index: number;
+  id: string;
+  vector: Float32Array;
+  meta?: Record<string, unknown>;
+}
+
+export function parseIngestRequest(data: Uint8Array): { faces: ValidFace[]; rejected: RejectedFace[] } {
+  const envelope = IngestRequest.safeParse(parseJsonBody(data, 'ingest'));
+  if (!envelope.success) throw new ProtocolError('bad_request', describeIssues(envelope.error, 'ingest request'));
+  const faces: ValidFace[] = [];
+  const rejected: RejectedFace[] = [];
+  envelope.data.faces.forEach((raw, index) => {
+    const face = IngestFace.safeParse(raw);
+    if (face.success) {
+      faces.push({ index, id: face.data.id, vector: Float32Array.from(face.data.vector), meta: face.data.meta });
+    } else {
+      const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined;
+      rejected.push({ index, id, reason: describeIssues(face.error, `face ${index}`) });
+    }
+  });
+  return { faces, rejected };
+}
+
+export function parseDeleteRequest(data: Uint8Array): string[] {
+  const parsed = DeleteRequest.safeParse(parseJsonBody(data, 'delete'));
+  if (!parsed.success) throw new ProtocolError('bad_request', describeIssues(parsed.error, 'delete request'));
+  return parsed.data.ids;
+}
+
+export { FACE_DIMENSIONS };

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { FACE_DIMENSIONS, FaceVector } from '../vector/index.js';
+import { describeIssues, ProtocolError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
+
+export const MAX_K = 1000;
+export const MAX_QUERY_VECTORS = 4096;
+
+export const K = z.number().int('k must be a whole number').min(1, 'k must be at least 1').max(MAX_K, `k must be at most ${MAX_K}`);
+export const MaxDistance = z.number().positive('maxDistance must be > 0');
+
+/** `faces.query`, JSON form. */
+export const QueryRequest = z.strictObject({
+  vectors: z.array(FaceVector).min(1, 'vectors must hold at least one vector').max(MAX_QUERY_VECTORS, `at most ${MAX_QUERY_VECTORS} vectors per request`),
+  k: K.default(1),
+  maxDistance: MaxDistance.optional(),
+});
+export type QueryRequest = z.infer<typeof QueryRequest>;
+
+export const Match = z.strictObject({
+  id: z.string(),
+  distance: z.number(),
+  shard: z.number().int(),
+  meta: z.unknown().optional(),
+});
+export type Match = z.infer<typeof Match>;
+
+export const QueryReply = z.strictObject({
+  results: z.array(z.array(Match)),
+  shards: z.strictObject({ total: z.number().int(), answered: z.number().int() }),
+  partial: z.boolean(),
+  /** Faces held by the shards that answered: what was searched, for the seed-style rate. */
+  searched: z.number().int(),
+  tookMs: z.number(),
+});
+export type QueryReply = z.infer<typeof QueryReply>;
+
+/** A parsed query, vectors packed for the index and for the binary shard legs. */
+export interface Query {
+  vectors: Float32Array;
+  count: number;
+  k: number;
+  maxDistance?: number;
+}
+
+export const BINARY_CONTENT_TYPE = 'application/x-faceshard-f32le';
+
+/** Minimal view of NATS headers so this module does not depend on the client. */
+export interface HeaderView {
+  get(key: string): string;
+}
+
+export function parseQueryJson(data: Uint8Array): Query {
+  const parsed = QueryRequest.safeParse(parseJsonBody(data, 'query'));
+  if (!parsed.success) throw new ProtocolError('bad_request', describeIssues(parsed.error, 'query'));
+  const { vectors, k, maxDistance } = parsed.data;
+  const packed = new Float32Array(vectors.length * FACE_DIMENSIONS);
+  vectors.forEach((v, i) => packed.set(v, i * FACE_DIMENSIONS));
+  return { vectors: packed, count: vectors.length, k, maxDistance };
+}
+
+/**
+ * Binary form: body = little-endian float32 vectors back to back, `k` and
+ * `max-distance` in headers. Used on the internal shard legs and by fast clients.
+ */
+export function parseQueryBinary(data: Uint8Array, headers: HeaderView): Query {
+  const vectorBytes = FACE_DIMENSIONS * 4;
+  if (data.length === 0 || data.length % vectorBytes !== 0) {
+    throw new ProtocolError('bad_request', `binary query: body is ${data.length} bytes, expected a non-zero multiple of ${vectorBytes} (float32 x ${FACE_DIMENSIONS})`);
+  }
+  const count = data.length / vectorBytes;
+  if (count > MAX_QUERY_VECTORS) throw new ProtocolError('bad_request', `binary query: ${count} vectors, at most ${MAX_QUERY_VECTORS}`);
+  const vectors = new Float32Array(count * FACE_DIMENSIONS);
+  new Uint8Array(vectors.buffer).set(data); // copy: aligned, and independent of the message buffer (little-endian hosts)
+  for (let i = 0; i < vectors.length; i++) {
+    if (!Number.isFinite(vectors[i])) {
+      throw new ProtocolError('bad_request', `binary query: vector ${Math.floor(i / FACE_DIMENSIONS)} element ${i % FACE_DIMENSIONS} is ${vectors[i]}`);
+    }
+  }
+  const k = K.safeParse(Number(headers.get('k') || '1'));
+  if (!k.success) throw new ProtocolError('bad_request', `binary query: header k: ${k.error.issues[0].message}`);
+  const maxHeader = headers.get('max-distance');
+  let maxDistance: number | undefined;
+  if (maxHeader) {
+    const md = MaxDistance.safeParse(Number(maxHeader));
+    if (!md.success) throw new ProtocolError('bad_request', `binary query: header max-distance: ${md.error.issues[0].message}`);
+    maxDistance = md.data;
+  }
+  return { vectors, count, k: k.data, maxDistance };
+}
+
+export function queryToBinary(query: Query): Uint8Array {
+  return new Uint8Array(query.vectors.buffer, query.vectors.byteOffset, query.count * FACE_DIMENSIONS * 4);
+}

@@ -1,0 +1,35 @@
+/** Every NATS name faceshard uses, derived from one configurable prefix (default `faces`). */
+export interface Subjects {
+  prefix: string;
+  query: string;
+  ingest: string;
+  delete: string;
+  shardQuery(index: number): string;
+  shardQueue(index: number): string;
+  data(index: number): string;
+  dataAll: string;
+  stream: string;
+  configBucket: string;
+}
+
+export function subjectsFor(prefix = 'faces'): Subjects {
+  // Stream and bucket names may not contain dots; `faces` -> `FACES`, `a.b` -> `A_B`.
+  const streamBase = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
+  return {
+    prefix,
+    query: `${prefix}.query`,
+    ingest: `${prefix}.ingest`,
+    delete: `${prefix}.delete`,
+    shardQuery: (i) => `${prefix}.shard.${i}.query`,
+    shardQueue: (i) => `shard-${i}`,
+    data: (i) => `${prefix}.data.${i}`,
+    dataAll: `${prefix}.data.*`,
+    stream: streamBase,
+    configBucket: `${streamBase}_CONFIG`,
+  };
+}
+
+export const COORDINATOR_QUEUE = 'coordinator';
+export const SHARD_SERVICE = 'faceshard-shard';
+export const COORDINATOR_SERVICE = 'faceshard-coordinator';
+export const ENCODER_SERVICE = 'faceshard-encoder';

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  decodeLogRecord,
+  encodeDeleteRecord,
+  encodeUpsertRecord,
+  parseDeleteRequest,
+  parseIngestRequest,
+  parseQueryBinary,
+  parseQueryJson,
+  ProtocolError,
+  QueryReply,
+  subjectsFor,
+} from '../../libs/protocol/index.js';
+
+const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+const vec = (x = 0.1) => new Array(128).fill(x);
+const headers = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
+
+function rejects(fn: () => unknown, pattern: RegExp) {
+  assert.throws(fn, (err: unknown) => err instanceof ProtocolError && err.code === 'bad_request' && pattern.test(err.message));
+}
+
+test('a good JSON query parses, k defaults to 1, vectors are packed', () => {
+  const q = parseQueryJson(enc({ vectors: [vec(0.5), vec(-0.25)], maxDistance: 0.6 }));
+  assert.equal(q.k, 1);
+  assert.equal(q.count, 2);
+  assert.equal(q.maxDistance, 0.6);
+  assert.equal(q.vectors.length, 256);
+  assert.equal(q.vectors[128], -0.25);
+});
+
+test('bad JSON queries are rejected with the reason', () => {
+  rejects(() => parseQueryJson(enc('{"vectors": [')), /not valid JSON/);
+  rejects(() => parseQueryJson(enc('')), /empty message body/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], extra: true })), /extra/);
+  rejects(() => parseQueryJson(enc({ vectors: [[1, 2, 3]] })), /vectors\.0: vector must have exactly 128 numbers/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], k: 0 })), /k must be at least 1/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], k: 1001 })), /k must be at most 1000/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], k: 2.5 })), /whole number/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], maxDistance: -1 })), /maxDistance/);
+  rejects(() => parseQueryJson(enc({ vectors: [[...vec().slice(1), 'x']] })), /vectors\.0\.127/);
+  rejects(() => parseQueryJson(enc([1, 2])), /expected object/);
+});
+
+test('binary queries: float32 body, k and max-distance headers, NaN and bad sizes refused', () => {
+  const v = new Float32Array(256).fill(0.25);
+  const q = parseQueryBinary(new Uint8Array(v.buffer), headers({ k: '7', 'max-distance': '0.5' }));
+  assert.equal(q.count, 2);
+  assert.equal(q.k, 7);
+  assert.equal(q.maxDistance, 0.5);
+  assert.equal(q.vectors[255], 0.25);
+  rejects(() => parseQueryBinary(new Uint8Array(100), headers({})), /multiple of 512/);
+  rejects(() => parseQueryBinary(new Uint8Array(v.buffer), headers({ k: '0' })), /header k/);
+  const bad = new Float32Array(128);
+  bad[9] = Number.POSITIVE_INFINITY;
+  rejects(() => parseQueryBinary(new Uint8Array(bad.buffer), headers({})), /element 9 is Infinity/);
+});
+
+test('ingest: each face checked on its own, rejects carry the index and reason', () => {
+  const { faces, rejected } = parseIngestRequest(
+    enc({ faces: [{ id: 'a', vector: vec() }, { id: '', vector: vec() }, { id: 'b', vector: vec().slice(1) }, { id: 'c', vector: vec(), meta: { path: 'c.jpg' } }, 7] }),
+  );
+  assert.deepEqual(
+    faces.map((f) => [f.index, f.id]),
+    [
+      [0, 'a'],
+      [3, 'c'],
+    ],
+  );
+  assert.deepEqual(faces[1].meta, { path: 'c.jpg' });
+  assert.deepEqual(
+    rejected.map((r) => r.index),
+    [1, 2, 4],
+  );
+  assert.match(rejected[0].reason, /id must not be empty/);
+  assert.match(rejected[1].reason, /exactly 128/);
+  rejects(() => parseIngestRequest(enc({ faces: [] })), /at least one face/);
+  rejects(() => parseIngestRequest(enc({ face: [] })), /faces/);
+  rejects(() => parseDeleteRequest(enc({ ids: [''] })), /id must not be empty/);
+});
+
+test('log records round-trip exactly, and a damaged record is refused whole', () => {
+  const vectors = new Float32Array(256).map((_, i) => Math.sin(i) / 3);
+  const record = decodeLogRecord(encodeUpsertRecord(['x', 'y'], [{ path: 'x.jpg' }, undefined], vectors));
+  assert.equal(record.op, 'upsert');
+  if (record.op !== 'upsert') return;
+  assert.deepEqual(record.ids, ['x', 'y']);
+  assert.deepEqual(record.metas, [{ path: 'x.jpg' }, null]);
+  assert.deepEqual(Array.from(record.vectors), Array.from(vectors));
+  assert.deepEqual(decodeLogRecord(encodeDeleteRecord(['x'])), { op: 'delete', ids: ['x'] });
+  const short = JSON.stringify({ op: 'upsert', ids: ['x', 'y'], metas: [null, null], vectors: Buffer.from(new Float32Array(128).buffer).toString('base64') });
+  assert.throws(() => decodeLogRecord(enc(short)), /vector bytes for 2 ids/);
+  assert.throws(() => decodeLogRecord(enc({ op: 'rename', ids: [] })));
+});
+
+test('reply schema and subjects', () => {
+  assert.ok(QueryReply.safeParse({ results: [[{ id: 'a', distance: 0.1, shard: 0 }]], shards: { total: 1, answered: 1 }, partial: false, searched: 3, tookMs: 1 }).success);
+  const s = subjectsFor('faces');
+  assert.equal(s.shardQuery(3), 'faces.shard.3.query');
+  assert.equal(s.shardQueue(3), 'shard-3');
+  assert.equal(s.data(2), 'faces.data.2');
+  assert.equal(s.stream, 'FACES');
+  assert.equal(subjectsFor('acme.faces').stream, 'ACME_FACES');
+});
