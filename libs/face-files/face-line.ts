@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { FaceId, FaceVector, vectorProblem } from '../vector/index.js';
+
+/** One line of a .jsonl / .ndjson face file. Unknown fields are refused (likely typos). */
+export const FaceLine = z.strictObject({
+  id: FaceId,
+  vector: FaceVector,
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+export type FaceLine = z.infer<typeof FaceLine>;
+
+export type ParsedFaceLine =
+  | { ok: true; id: string; vector: Float32Array; meta?: Record<string, unknown> }
+  | { ok: false; reason: string };
+
+/** Parses and validates one non-blank line; the reason reads well after "line 7: ". */
+export function parseFaceLine(text: string): ParsedFaceLine {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `not valid JSON (${(error as Error).message})` };
+  }
+  const parsed = FaceLine.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error.issues) };
+
+  const { id, vector: numbers, meta } = parsed.data;
+  const vector = Float32Array.from(numbers);
+  // Finite JSON numbers beyond ±3.4e38 become ±Infinity as float32.
+  const problem = vectorProblem(vector);
+  if (problem) return { ok: false, reason: `${problem}: the JSON number is outside the float32 range` };
+  return meta === undefined ? { ok: true, id, vector } : { ok: true, id, vector, meta };
+}
+
+/** "vector[3]: Invalid input: expected number, received string", plus how many more. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const [first] = issues;
+  if (!first) return 'invalid';
+  const path = formatPath(first.path);
+  const lastKey = first.path[first.path.length - 1];
+  // Our own messages already name their field ("vector must have exactly 128 numbers").
+  const namesItself = typeof lastKey === 'string' && first.message.startsWith(`${lastKey} `);
+  const reason = path === '' || namesItself ? first.message : `${path}: ${first.message}`;
+  const more = issues.length - 1;
+  return more > 0 ? `${reason} (and ${more} more problem${more > 1 ? 's' : ''})` : reason;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${key}]`;
+    else text += text === '' ? String(key) : `.${String(key)}`;
+  }
+  return text;
+}
