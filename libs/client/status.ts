@@ -1,0 +1,56 @@
+import { RequestStrategy, type NatsConnection } from 'nats';
+import { z } from 'zod';
+import { COORDINATOR_SERVICE, SHARD_SERVICE } from '../protocol/subjects.js';
+
+const ReplicaStatus = z.object({
+  shard: z.number().int(),
+  pid: z.number().int(),
+  host: z.string(),
+  count: z.number().int(),
+  ready: z.boolean(),
+  appliedSeq: z.number().int(),
+  httpPort: z.number().int().optional(),
+});
+
+export interface ClusterStatus {
+  shards: Array<{ index: number; replicas: Array<{ id: string; pid: number; host: string; count: number; ready: boolean; appliedSeq: number; httpPort?: number }> }>;
+  coordinators: Array<{ id: string; pid: number; host: string; shards: number; httpPort?: number }>;
+  nats: { server: string; version: string; maxPayload: number; jetstream: boolean };
+}
+
+/** The cluster as NATS service discovery sees it ($SRV.STATS / $SRV.INFO), gathered for `timeoutMs`. */
+export async function clusterStatus(nc: NatsConnection, timeoutMs = 500): Promise<ClusterStatus> {
+  const svc = nc.services.client({ strategy: RequestStrategy.Timer, maxWait: timeoutMs });
+  const byShard = new Map<number, ClusterStatus['shards'][number]>();
+  for await (const stats of await noRespondersIsEmpty(() => svc.stats(SHARD_SERVICE))) {
+    const data = ReplicaStatus.safeParse(stats.endpoints?.find((e) => e.name === 'status')?.data);
+    if (!data.success) continue;
+    const s = data.data;
+    let entry = byShard.get(s.shard);
+    if (!entry) byShard.set(s.shard, (entry = { index: s.shard, replicas: [] }));
+    entry.replicas.push({ id: stats.id, pid: s.pid, host: s.host, count: s.count, ready: s.ready, appliedSeq: s.appliedSeq, httpPort: s.httpPort });
+  }
+  const coordinators: ClusterStatus['coordinators'] = [];
+  for await (const info of await noRespondersIsEmpty(() => svc.info(COORDINATOR_SERVICE))) {
+    const m = info.metadata ?? {};
+    coordinators.push({ id: info.id, pid: Number(m.pid), host: m.host ?? '', shards: Number(m.shards), httpPort: m.httpPort ? Number(m.httpPort) : undefined });
+  }
+  const shards = [...byShard.values()].sort((a, b) => a.index - b.index);
+  for (const s of shards) s.replicas.sort((a, b) => a.pid - b.pid);
+  return {
+    shards,
+    coordinators,
+    nats: { server: nc.getServer(), version: nc.info?.version ?? '', maxPayload: nc.info?.max_payload ?? 0, jetstream: Boolean(nc.info?.jetstream) },
+  };
+}
+
+/** Discovery with nothing running answers "no responders": that is an empty cluster, not an error. */
+async function noRespondersIsEmpty<T>(ask: () => Promise<AsyncIterable<T>>): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const item of await ask()) out.push(item);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '503') throw err;
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { connect } from 'nats';
+import { resolveShardCount } from '../cluster/shard-count.js';
+import { ensureFaceStream } from '../cluster/stream.js';
+import { startNatsServer, type NatsServerProcess } from '../nats-server/index.js';
+import type { Logger } from '../observability/logger.js';
+import { subjectsFor } from '../protocol/subjects.js';
+import { Supervisor, type OutputLine } from '../supervisor/index.js';
+import { serviceProcess } from './service-process.js';
+
+export { waitForCluster, isClusterReady } from './wait-ready.js';
+
+export interface LocalClusterOptions {
+  shards: number;
+  replicas: number;
+  /** 0 picks a free port. */
+  natsPort: number;
+  dataDir: string;
+  prefix?: string;
+  log: Logger;
+}
+
+export interface LocalCluster {
+  natsUrl: string;
+  logDir: string;
+  supervisor: Supervisor;
+  stop(): Promise<void>;
+}
+
+/**
+ * `faceshard up`: nats-server (JetStream, file store under dataDir) plus one coordinator
+ * and shards x replicas shard processes, each restarted with backoff when it crashes.
+ * Children log to dataDir/logs/<name>.log; their warnings and errors are echoed.
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const { log } = options;
+  const logDir = path.join(options.dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const natsOptions = { port: options.natsPort, storeDir: path.join(options.dataDir, 'nats'), logFile: path.join(logDir, 'nats-server.log') };
+  let nats: NatsServerProcess = await startNatsServer(natsOptions);
+  const natsUrl = nats.url;
+  let stopping = false;
+  const keepNatsUp = (server: NatsServerProcess, failures: number) => {
+    void server.exited.then(async (code) => {
+      if (stopping) return;
+      const delayMs = Math.min(10_000, 250 * 2 ** failures);
+      log.warn('nats-server exited, restarting', { code, delayMs });
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (stopping) return;
+      try {
+        nats = await startNatsServer({ ...natsOptions, port: server.port });
+        log.info('nats-server restarted', { url: nats.url });
+        keepNatsUp(nats, 0);
+      } catch (err) {
+        log.error('nats-server restart failed', { err });
+        keepNatsUp(server, failures + 1);
+      }
+    });
+  };
+  keepNatsUp(nats, 0);
+
+  const prefix = options.prefix ?? 'faces';
+  try {
+    await checkShardCount(natsUrl, prefix, options.shards);
+  } catch (err) {
+    stopping = true;
+    await nats.stop();
+    throw err;
+  }
+
+  const logFiles = new Map<string, WriteStream>();
+  const onOutput = ({ name, line }: OutputLine) => {
+    let file = logFiles.get(name);
+    if (!file) logFiles.set(name, (file = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' })));
+    file.write(line + '\n');
+    if (/"level":"(warn|error)"/.test(line) || !line.startsWith('{')) process.stderr.write(`[${name}] ${line}\n`);
+  };
+  const supervisor = new Supervisor({ log, onOutput });
+  supervisor.onRestart((e) => log.warn('restarting crashed process', { name: e.name, code: e.code, signal: e.signal, delayMs: e.delayMs, restarts: e.restarts }));
+
+  const common = { NATS_URL: natsUrl, SUBJECT_PREFIX: prefix, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' };
+  supervisor.start({ name: 'coordinator', ...serviceProcess('coordinator', common) });
+  for (let shard = 0; shard < options.shards; shard++) {
+    for (let replica = 0; replica < options.replicas; replica++) {
+      supervisor.start({ name: `shard-${shard}.${replica}`, ...serviceProcess('shard', { ...common, SHARD_INDEX: String(shard) }) });
+    }
+  }
+
+  return {
+    natsUrl,
+    logDir,
+    supervisor,
+    stop: async () => {
+      stopping = true;
+      await supervisor.stop();
+      await nats.stop();
+      for (const file of logFiles.values()) file.end();
+    },
+  };
+}
+
+/** Refuse early, with a clear message, to start N shards on a data dir made for another N. */
+async function checkShardCount(natsUrl: string, prefix: string, shards: number): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const subjects = subjectsFor(prefix);
+    await ensureFaceStream(nc, subjects);
+    await resolveShardCount(nc, subjects, shards);
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,22 @@
+import type { ServiceMsg } from 'nats';
+import type { Logger } from '../observability/logger.js';
+import { ProtocolError } from '../protocol/errors.js';
+
+const encoder = new TextEncoder();
+
+/**
+ * Answers a service request with the handler's JSON, or with a JSON error body plus
+ * the NATS service error headers. Every request gets an answer, never silence.
+ */
+export async function respondJson(msg: ServiceMsg, log: Logger, handler: () => unknown | Promise<unknown>): Promise<boolean> {
+  try {
+    const body = await handler();
+    msg.respond(encoder.encode(JSON.stringify(body)));
+    return true;
+  } catch (err) {
+    const error = err instanceof ProtocolError ? err : new ProtocolError('internal', (err as Error).message ?? String(err));
+    if (error.code === 'internal') log.error('request failed', { subject: msg.subject, err });
+    msg.respondError(error.status, error.message, encoder.encode(JSON.stringify(error.toReply())));
+    return false;
+  }
+}

@@ -1,0 +1,24 @@
+import type { NatsConnection } from 'nats';
+import type { QueryReply, Query, Subjects } from '../../libs/protocol/index.js';
+import { mergeTopK, type ShardList } from './merge.js';
+import { scatter, type LegOutcome } from './scatter.js';
+
+/** Scatter one query to every shard, merge the answers, say plainly which shards were missing. */
+export async function answerQuery(nc: NatsConnection, subjects: Subjects, shardCount: number, query: Query, timeoutMs: number): Promise<{ reply: QueryReply; legs: LegOutcome[] }> {
+  const started = performance.now();
+  const legs = await scatter(nc, subjects, shardCount, query, timeoutMs);
+  const answered = legs.filter((l): l is Extract<LegOutcome, { ok: true }> => l.ok);
+  const results = [];
+  for (let q = 0; q < query.count; q++) {
+    const lists: ShardList[] = answered.map((l) => ({ shard: l.shard, matches: l.reply.results[q] ?? [] }));
+    results.push(mergeTopK(lists, query.k));
+  }
+  const reply: QueryReply = {
+    results,
+    shards: { total: shardCount, answered: answered.length },
+    partial: answered.length < shardCount,
+    searched: answered.reduce((sum, l) => sum + l.reply.faces, 0),
+    tookMs: Math.round((performance.now() - started) * 1000) / 1000,
+  };
+  return { reply, legs };
+}

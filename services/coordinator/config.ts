@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { CommonEnv, parseEnv } from '../../libs/config/env.js';
+
+export const CoordinatorEnv = z.object({
+  ...CommonEnv,
+  /** How long one scatter leg may take before it is retried once (another replica may answer). */
+  SHARD_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(2000),
+  /** Upper bound of faces in one log record; records are also kept under the server's max payload. */
+  LOG_BATCH_FACES: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+export type CoordinatorConfig = z.infer<typeof CoordinatorEnv>;
+
+export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  return parseEnv('coordinator', CoordinatorEnv, env);
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import os from 'node:os';
+import { connectNats } from '../../libs/cluster/connect.js';
+import { resolveShardCount } from '../../libs/cluster/shard-count.js';
+import { ensureFaceStream } from '../../libs/cluster/stream.js';
+import { startOpsServer } from '../../libs/observability/http.js';
+import { createLogger } from '../../libs/observability/logger.js';
+import { createRegistry } from '../../libs/observability/metrics.js';
+import {
+  BINARY_CONTENT_TYPE,
+  COORDINATOR_QUEUE,
+  COORDINATOR_SERVICE,
+  parseDeleteRequest,
+  parseIngestRequest,
+  parseQueryBinary,
+  parseQueryJson,
+  subjectsFor,
+  type DeleteReply,
+  type IngestReply,
+} from '../../libs/protocol/index.js';
+import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
+import { respondJson } from '../../libs/service/respond.js';
+import { answerQuery } from './answer-query.js';
+import { loadCoordinatorConfig } from './config.js';
+import { coordinatorMetrics } from './metrics.js';
+import { appendTombstones, appendUpserts } from './route-writes.js';
+
+runMain('coordinator', async () => {
+  const config = loadCoordinatorConfig();
+  const log = createLogger({ service: 'coordinator', pid: process.pid }, config.LOG_LEVEL);
+  const subjects = subjectsFor(config.SUBJECT_PREFIX);
+  const registry = createRegistry('coordinator');
+  const metrics = coordinatorMetrics(registry);
+  let ready = false;
+  const ops = await startOpsServer(registry, { healthy: () => true, ready: () => ready }, config.HTTP_PORT, config.HTTP_HOST);
+  log.info('ops HTTP listening', { port: ops.port });
+
+  const nc = await connectNats(config.NATS_URL, 'faceshard-coordinator', log);
+  await ensureFaceStream(nc, subjects);
+  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT);
+  const js = nc.jetstream();
+  const limits = {
+    shardCount,
+    maxFacesPerRecord: config.LOG_BATCH_FACES,
+    maxRecordBytes: Math.max(64 * 1024, (nc.info?.max_payload ?? 1024 * 1024) - 4096),
+  };
+
+  const service = await nc.services.add({
+    name: COORDINATOR_SERVICE,
+    version: '0.1.0',
+    description: 'faceshard coordinator: scatter-gather queries, routes writes to shard logs',
+    queue: COORDINATOR_QUEUE,
+    metadata: { shards: String(shardCount), pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port) },
+  });
+
+  service.addEndpoint('query', {
+    subject: subjects.query,
+    handler: (_err, msg) => {
+      const stopTimer = metrics.querySeconds.startTimer();
+      void respondJson(msg, log, async () => {
+        const binary = msg.headers?.get('content-type') === BINARY_CONTENT_TYPE;
+        const query = binary && msg.headers ? parseQueryBinary(msg.data, msg.headers) : parseQueryJson(msg.data);
+        const { reply, legs } = await answerQuery(nc, subjects, shardCount, query, config.SHARD_TIMEOUT_MS);
+        metrics.queries.inc(query.count);
+        for (const leg of legs) {
+          if (leg.ok) metrics.shardFaces.labels({ shard: String(leg.shard) }).set(leg.reply.faces);
+          else metrics.legFailures.labels({ shard: String(leg.shard) }).inc();
+        }
+        if (reply.partial) {
+          metrics.partialQueries.inc();
+          log.warn('partial answer', { missing: legs.filter((l) => !l.ok).map((l) => (l.ok ? '' : l.reason)) });
+        }
+        return reply;
+      }).then((ok) => {
+        stopTimer();
+        if (!ok) metrics.queryErrors.inc();
+      });
+    },
+  });
+
+  service.addEndpoint('ingest', {
+    subject: subjects.ingest,
+    handler: (_err, msg) =>
+      void respondJson(msg, log, async (): Promise<IngestReply> => {
+        const { faces, rejected } = parseIngestRequest(msg.data);
+        const seq = faces.length ? await appendUpserts(js, subjects, faces, limits) : {};
+        metrics.facesIngested.inc(faces.length);
+        metrics.facesRejected.inc(rejected.length);
+        return { accepted: faces.length, rejected, seq };
+      }),
+  });
+
+  service.addEndpoint('delete', {
+    subject: subjects.delete,
+    handler: (_err, msg) =>
+      void respondJson(msg, log, async (): Promise<DeleteReply> => {
+        const ids = parseDeleteRequest(msg.data);
+        const seq = await appendTombstones(js, subjects, ids, shardCount);
+        metrics.tombstones.inc(ids.length);
+        return { tombstones: ids.length, seq };
+      }),
+  });
+
+  onTerminate(log, [
+    async () => {
+      ready = false;
+      await service.stop();
+    },
+    () => nc.drain(),
+    () => ops.close(),
+  ]);
+  ready = true;
+  log.info('ready', { shards: shardCount, query: subjects.query, ingest: subjects.ingest });
+});

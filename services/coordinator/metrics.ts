@@ -1,0 +1,21 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function coordinatorMetrics(registry: Registry) {
+  return {
+    querySeconds: new Histogram({
+      name: 'faceshard_query_seconds',
+      help: 'Time to answer one faces.query request (scatter, gather, merge)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    queries: new Counter({ name: 'faceshard_queries_total', help: 'Query vectors answered', registers: [registry] }),
+    queryErrors: new Counter({ name: 'faceshard_query_errors_total', help: 'faces.query requests answered with an error', registers: [registry] }),
+    partialQueries: new Counter({ name: 'faceshard_partial_queries_total', help: 'Queries answered without every shard', registers: [registry] }),
+    legFailures: new Counter({ name: 'faceshard_shard_leg_failures_total', help: 'Scatter legs that failed after their retry', labelNames: ['shard'], registers: [registry] }),
+    facesIngested: new Counter({ name: 'faceshard_faces_ingested_total', help: 'Faces acknowledged by JetStream', registers: [registry] }),
+    facesRejected: new Counter({ name: 'faceshard_faces_rejected_total', help: 'Faces refused at ingest (invalid)', registers: [registry] }),
+    tombstones: new Counter({ name: 'faceshard_tombstones_total', help: 'Delete tombstones written', registers: [registry] }),
+    shardFaces: new Gauge({ name: 'faceshard_faces_per_shard', help: 'Faces per shard, as last reported by a replica', labelNames: ['shard'], registers: [registry] }),
+  };
+}
+export type CoordinatorMetrics = ReturnType<typeof coordinatorMetrics>;

@@ -1,0 +1,79 @@
+import { nuid, type JetStreamClient } from 'nats';
+import { encodeDeleteRecord, encodeUpsertRecord, type Subjects, type ValidFace } from '../../libs/protocol/index.js';
+import { shardOf } from '../../libs/sharding/index.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+
+export interface WriteLimits {
+  shardCount: number;
+  maxFacesPerRecord: number;
+  /** Bytes a record may take: the server's max payload less room for headers. */
+  maxRecordBytes: number;
+}
+
+/** Per shard, the highest stream sequence JetStream acknowledged. */
+export type SequenceByShard = Record<string, number>;
+
+/**
+ * Groups faces by owning shard and appends them to the shards' logs in batches.
+ * Resolves only once JetStream acknowledged every record; each record carries a
+ * Nats-Msg-Id so a retried publish is stored once.
+ */
+export async function appendUpserts(js: JetStreamClient, subjects: Subjects, faces: ValidFace[], limits: WriteLimits): Promise<SequenceByShard> {
+  const byShard = groupByShard(faces, (f) => f.id, limits.shardCount);
+  const batchId = nuid.next();
+  const acks: Promise<{ shard: number; seq: number }>[] = [];
+  for (const [shard, group] of byShard) {
+    let start = 0;
+    let part = 0;
+    while (start < group.length) {
+      const { record, taken } = buildUpsertRecord(group, start, limits);
+      const msgID = `${batchId}-${shard}-${part++}`;
+      acks.push(js.publish(subjects.data(shard), record, { msgID }).then((ack) => ({ shard, seq: ack.seq })));
+      start += taken;
+    }
+  }
+  return highestSequences(await Promise.all(acks));
+}
+
+export async function appendTombstones(js: JetStreamClient, subjects: Subjects, ids: string[], shardCount: number): Promise<SequenceByShard> {
+  const byShard = groupByShard(ids, (id) => id, shardCount);
+  const batchId = nuid.next();
+  const acks = [...byShard].map(([shard, group]) =>
+    js.publish(subjects.data(shard), encodeDeleteRecord(group), { msgID: `${batchId}-${shard}-del` }).then((ack) => ({ shard, seq: ack.seq })),
+  );
+  return highestSequences(await Promise.all(acks));
+}
+
+function groupByShard<T>(items: T[], idOf: (item: T) => string, shardCount: number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const shard = shardOf(idOf(item), shardCount);
+    let group = groups.get(shard);
+    if (!group) groups.set(shard, (group = []));
+    group.push(item);
+  }
+  return groups;
+}
+
+/** Takes as many faces from `start` as fit in one record (count and bytes). */
+function buildUpsertRecord(group: ValidFace[], start: number, limits: WriteLimits): { record: Uint8Array; taken: number } {
+  let end = Math.min(group.length, start + limits.maxFacesPerRecord);
+  for (;;) {
+    const slice = group.slice(start, end);
+    const vectors = new Float32Array(slice.length * FACE_DIMENSIONS);
+    slice.forEach((f, i) => vectors.set(f.vector, i * FACE_DIMENSIONS));
+    const record = encodeUpsertRecord(
+      slice.map((f) => f.id),
+      slice.map((f) => f.meta),
+      vectors,
+    );
+    if (record.length <= limits.maxRecordBytes || slice.length === 1) return { record, taken: slice.length };
+    end = start + Math.max(1, Math.floor(slice.length / 2));
+  }
+}
+
+function highestSequences(acks: { shard: number; seq: number }[]): SequenceByShard {
+  const seq: SequenceByShard = {};
+  for (const { shard, seq: s } of acks) seq[shard] = Math.max(seq[shard] ?? 0, s);
+  return seq;
+}

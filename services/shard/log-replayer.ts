@@ -1,0 +1,80 @@
+import type { JsMsg, NatsConnection } from 'nats';
+import type { FaceIndex } from '../../libs/face-index/index.js';
+import type { Logger } from '../../libs/observability/logger.js';
+import { decodeLogRecord, type Subjects } from '../../libs/protocol/index.js';
+import { lastSequenceFor } from '../../libs/cluster/stream.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import type { ShardMetrics } from './metrics.js';
+
+export interface ReplayState {
+  appliedSeq: number;
+  /** The shard's last sequence when replay started; caught up once appliedSeq reaches it. */
+  targetSeq: number;
+  caughtUp: boolean;
+}
+
+/**
+ * Replays `faces.data.<i>` from the start with an ordered consumer (each replica reads
+ * the whole log on its own), then keeps applying live records. Resolves `caughtUp`
+ * once everything that existed at start is in the index.
+ */
+export async function startLogReplay(
+  nc: NatsConnection,
+  subjects: Subjects,
+  shard: number,
+  index: FaceIndex,
+  metrics: ShardMetrics,
+  log: Logger,
+): Promise<{ state: ReplayState; caughtUp: Promise<void>; stop(): Promise<void> }> {
+  const state: ReplayState = { appliedSeq: 0, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
+  let markCaughtUp!: () => void;
+  const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
+  const checkCaughtUp = () => {
+    if (!state.caughtUp && state.appliedSeq >= state.targetSeq) {
+      state.caughtUp = true;
+      markCaughtUp();
+    }
+  };
+  log.info('replaying shard log', { subject: subjects.data(shard), targetSeq: state.targetSeq });
+
+  const consumer = await nc.jetstream().consumers.get(subjects.stream, { filterSubjects: subjects.data(shard) });
+  const messages = await consumer.consume({ max_messages: 256 });
+  const done = (async () => {
+    for await (const msg of messages) {
+      applyMessage(msg);
+      checkCaughtUp();
+    }
+  })();
+  checkCaughtUp();
+
+  function applyMessage(msg: JsMsg): void {
+    try {
+      const record = decodeLogRecord(msg.data);
+      if (record.op === 'upsert') {
+        for (let i = 0; i < record.ids.length; i++) {
+          const vector = record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS);
+          index.upsert(record.ids[i], vector, record.metas[i] ?? undefined);
+        }
+      } else {
+        for (const id of record.ids) index.delete(id);
+      }
+      metrics.records.labels({ shard: String(shard), op: record.op }).inc();
+    } catch (err) {
+      // A record we cannot read is skipped loudly; the log itself is never modified.
+      metrics.badRecords.inc();
+      log.error('skipping unreadable log record', { seq: msg.seq, err });
+    }
+    state.appliedSeq = msg.seq;
+    metrics.appliedSeq.set(msg.seq);
+    metrics.faces.set(index.size);
+  }
+
+  return {
+    state,
+    caughtUp,
+    stop: async () => {
+      await messages.close();
+      await done.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import os from 'node:os';
+import { FaceIndex } from '../../libs/face-index/index.js';
+import { connectNats } from '../../libs/cluster/connect.js';
+import { resolveShardCount } from '../../libs/cluster/shard-count.js';
+import { ensureFaceStream } from '../../libs/cluster/stream.js';
+import { startOpsServer } from '../../libs/observability/http.js';
+import { createLogger } from '../../libs/observability/logger.js';
+import { createRegistry } from '../../libs/observability/metrics.js';
+import { SHARD_SERVICE, subjectsFor } from '../../libs/protocol/index.js';
+import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
+import { respondJson } from '../../libs/service/respond.js';
+import { answerQuery } from './answer-query.js';
+import { loadShardConfig } from './config.js';
+import { startLogReplay, type ReplayState } from './log-replayer.js';
+import { shardMetrics } from './metrics.js';
+
+runMain('shard', async () => {
+  const config = loadShardConfig();
+  const shard = config.SHARD_INDEX;
+  const log = createLogger({ service: 'shard', shard, pid: process.pid }, config.LOG_LEVEL);
+  const subjects = subjectsFor(config.SUBJECT_PREFIX);
+  const registry = createRegistry('shard');
+  const metrics = shardMetrics(registry, shard);
+  const index = new FaceIndex({ deltaLimit: config.INDEX_DELTA_LIMIT });
+  let ready = false;
+  let replayState: ReplayState | undefined; // set once replay starts
+
+  const ops = await startOpsServer(
+    registry,
+    { healthy: () => true, ready: () => ready, details: () => ({ shard, faces: index.size, appliedSeq: replayState?.appliedSeq ?? 0, targetSeq: replayState?.targetSeq ?? 0 }) },
+    config.HTTP_PORT,
+    config.HTTP_HOST,
+  );
+  log.info('ops HTTP listening', { port: ops.port });
+
+  const nc = await connectNats(config.NATS_URL, `faceshard-shard-${shard}`, log);
+  await ensureFaceStream(nc, subjects);
+  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT);
+  if (shard >= shardCount) throw new Error(`SHARD_INDEX=${shard} but the cluster has ${shardCount} shards (0..${shardCount - 1})`);
+
+  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replayState?.appliedSeq ?? 0, httpPort: ops.port });
+  const service = await nc.services.add({
+    name: SHARD_SERVICE,
+    version: '0.1.0',
+    description: `faceshard shard ${shard}`,
+    metadata: { shard: String(shard), pid: String(process.pid), host: os.hostname() },
+    statsHandler: async () => status(),
+  });
+  // A status endpoint from the start, so discovery sees a replica while it replays.
+  service.addEndpoint('status', {
+    subject: `${subjects.prefix}.shard.${shard}.status`,
+    handler: (_err, msg) => void respondJson(msg, log, status),
+  });
+
+  const started = Date.now();
+  const replay = await startLogReplay(nc, subjects, shard, index, metrics, log);
+  replayState = replay.state;
+  onTerminate(log, [
+    async () => {
+      ready = false;
+      await service.stop();
+    },
+    () => replay.stop(),
+    () => nc.drain(),
+    () => ops.close(),
+  ]);
+  await replay.caughtUp;
+  index.rebuild();
+  log.info('replay done', { faces: index.size, appliedSeq: replay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
+
+  // Only now join the queue group: a replica never answers from a half-built index.
+  service.addEndpoint('query', {
+    subject: subjects.shardQuery(shard),
+    queue: subjects.shardQueue(shard),
+    handler: (_err, msg) => {
+      const stopTimer = metrics.querySeconds.startTimer();
+      void respondJson(msg, log, () => {
+        const reply = answerQuery(index, shard, replay.state.appliedSeq, msg.data, msg.headers);
+        metrics.queries.inc(reply.results.length);
+        return reply;
+      }).then((ok) => {
+        stopTimer();
+        if (!ok) metrics.queryErrors.inc();
+      });
+    },
+  });
+  ready = true;
+  log.info('ready', { subject: subjects.shardQuery(shard), queue: subjects.shardQueue(shard) });
+});
