@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { FaceshardClient } from '../../libs/client/index.js';
+import type { QueryReply } from '../../libs/protocol/index.js';
+import { FaceVector } from '../../libs/vector/index.js';
+import { encodeImageFile, type QueryFace } from '../../services/encoder/encode-directory.js';
+import { encoderOptions, encodeSettings } from './encode.js';
+import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
+
+const VectorArgument = z.union([FaceVector, z.array(FaceVector).min(1)]);
+
+export interface QueryOutcome {
+  faces: Array<Pick<QueryFace, 'box' | 'score'> | undefined>;
+  reply: QueryReply;
+  roundTripMs: number;
+}
+
+/** Runs one query for the given vectors and measures the client's round trip. */
+export async function runQuery(client: FaceshardClient, vectors: ArrayLike<number>[], k: number, maxDistance?: number): Promise<{ reply: QueryReply; roundTripMs: number }> {
+  const started = performance.now();
+  const reply = await client.query(vectors, { k, maxDistance });
+  return { reply, roundTripMs: performance.now() - started };
+}
+
+export function printQueryOutcome({ faces, reply, roundTripMs }: QueryOutcome): void {
+  reply.results.forEach((matches, i) => {
+    const face = faces[i];
+    const where = face ? ` at ${face.box.x},${face.box.y} ${face.box.width}x${face.box.height} (score ${face.score.toFixed(2)})` : '';
+    console.log(`query ${i}${where}:`);
+    if (matches.length === 0) console.log('  no match');
+    matches.forEach((m, rank) => {
+      const source = typeof (m.meta as { path?: unknown } | undefined)?.path === 'string' ? `  source ${(m.meta as { path: string }).path}` : '';
+      console.log(`  ${rank + 1}. ${m.id}  distance ${m.distance.toFixed(4)}  shard ${m.shard}${source}`);
+    });
+  });
+  const seconds = roundTripMs / 1000;
+  const searched = reply.searched * reply.results.length;
+  console.log(
+    `Query : ${roundTripMs.toFixed(1)} ms (coordinator ${reply.tookMs.toFixed(1)} ms)   Faces searched : ${searched.toLocaleString('en-US')}   ` +
+      `Rate : ${Math.round(searched / seconds).toLocaleString('en-US')} /s   Shards : ${reply.shards.answered}/${reply.shards.total}${reply.partial ? ' (PARTIAL: some shards did not answer)' : ''}`,
+  );
+}
+
+export async function queryCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('query', argv, {
+    ...natsOption,
+    ...encoderOptions,
+    vector: { type: 'string' },
+    k: { type: 'string', short: 'k' },
+    'max-distance': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const k = intOption('k', values.k, 1, 1, 1000);
+  const maxDistance = numberOption('max-distance', values['max-distance'], 0, Number.MAX_VALUE);
+  if ((positionals.length === 1) === (values.vector !== undefined) || positionals.length > 1) {
+    throw new UsageError('faceshard query: give either one IMAGE or --vector JSON');
+  }
+
+  let vectors: number[][];
+  let faces: QueryOutcome['faces'] = [];
+  if (values.vector !== undefined) {
+    vectors = parseVectorArgument(values.vector);
+  } else {
+    const found = await encodeImageFile(positionals[0], encodeSettings(values));
+    if (found.length === 0) {
+      console.error(`no face found in ${positionals[0]}`);
+      return 1;
+    }
+    vectors = found.map((f) => Array.from(f.vector));
+    faces = found;
+  }
+
+  const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
+  try {
+    const { reply, roundTripMs } = await runQuery(client, vectors, k, maxDistance);
+    if (values.json) console.log(JSON.stringify(reply, null, 2));
+    else printQueryOutcome({ faces, reply, roundTripMs });
+    return reply.partial ? 3 : 0;
+  } finally {
+    await client.close();
+  }
+}
+
+function parseVectorArgument(text: string): number[][] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--vector is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = VectorArgument.safeParse(json);
+  if (!parsed.success) throw new UsageError(`--vector must be an array of 128 finite numbers (or an array of such arrays): ${parsed.error.issues[0]?.message}`);
+  const data = parsed.data;
+  return typeof data[0] === 'number' ? [data as number[]] : (data as number[][]);
+}

@@ -1,0 +1,23 @@
+import { intOption, parseCommandArgs } from '../args.js';
+
+/**
+ * `faceshard shard --index i` / `faceshard coordinator`: run one service in this
+ * process, configured like a container (env), with flags as a shortcut for the env.
+ */
+export async function serviceCommand(kind: 'shard' | 'coordinator', argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(kind, argv, {
+    index: { type: 'string' },
+    shards: { type: 'string' },
+    nats: { type: 'string' },
+    prefix: { type: 'string' },
+    'http-port': { type: 'string' },
+  });
+  if (values.index !== undefined) process.env.SHARD_INDEX = String(intOption('index', values.index, 0, 0, 4095));
+  if (values.shards !== undefined) process.env.SHARD_COUNT = String(intOption('shards', values.shards, 1, 1, 4096));
+  if (values.nats !== undefined) process.env.NATS_URL = values.nats;
+  if (values.prefix !== undefined) process.env.SUBJECT_PREFIX = values.prefix;
+  if (values['http-port'] !== undefined) process.env.HTTP_PORT = String(intOption('http-port', values['http-port'], 0, 0, 65535));
+  await import(kind === 'shard' ? '../../services/shard/main.js' : '../../services/coordinator/main.js');
+  await new Promise(() => undefined); // the service owns the process from here (it exits on SIGTERM)
+  return 0;
+}

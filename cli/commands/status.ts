@@ -1,0 +1,25 @@
+import { FaceshardClient } from '../../libs/client/index.js';
+import { natsOption, parseCommandArgs } from '../args.js';
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('status', argv, { ...natsOption, json: { type: 'boolean', default: false } });
+  const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
+  try {
+    const status = await client.status();
+    if (values.json) {
+      console.log(JSON.stringify(status, null, 2));
+      return 0;
+    }
+    console.log(`NATS ${status.nats.server} (nats-server ${status.nats.version}, JetStream ${status.nats.jetstream ? 'on' : 'off'})`);
+    console.log(`coordinators: ${status.coordinators.length ? status.coordinators.map((c) => `pid ${c.pid}@${c.host} (${c.shards} shards)`).join(', ') : 'none'}`);
+    const total = status.shards.reduce((sum, s) => sum + Math.max(0, ...s.replicas.map((r) => r.count)), 0);
+    for (const shard of status.shards) {
+      const replicas = shard.replicas.map((r) => `pid ${r.pid} ${r.ready ? 'ready' : 'replaying'} ${r.count} faces seq ${r.appliedSeq}`).join('; ');
+      console.log(`shard ${shard.index}: ${shard.replicas.length} replica(s): ${replicas}`);
+    }
+    console.log(`faces: ${total}`);
+    return 0;
+  } finally {
+    await client.close();
+  }
+}

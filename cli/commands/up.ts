@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { connect } from 'nats';
+import { startLocalCluster, waitForCluster } from '../../libs/local-cluster/index.js';
+import { NatsServerMissingError } from '../../libs/nats-server/index.js';
+import { createLogger } from '../../libs/observability/logger.js';
+import { intOption, parseCommandArgs, UsageError } from '../args.js';
+import { runDemo } from './demo.js';
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('up', argv, {
+    shards: { type: 'string' },
+    replicas: { type: 'string' },
+    'nats-port': { type: 'string' },
+    'data-dir': { type: 'string', default: '.faceshard' },
+    prefix: { type: 'string', default: 'faces' },
+    'ready-timeout': { type: 'string' },
+    demo: { type: 'boolean', default: false },
+  });
+  if (positionals.length) throw new UsageError(`faceshard up: unexpected argument "${positionals[0]}"`);
+  const shards = intOption('shards', values.shards, 4, 1, 256);
+  const replicas = intOption('replicas', values.replicas, 1, 1, 64);
+  const natsPort = intOption('nats-port', values['nats-port'], 4222, 0, 65535);
+  const readyTimeoutMs = intOption('ready-timeout', values['ready-timeout'], 120, 1, 3600) * 1000;
+  const dataDir = path.resolve(values['data-dir']);
+  const log = createLogger({ service: 'up' }, 'info');
+
+  let cluster;
+  try {
+    cluster = await startLocalCluster({ shards, replicas, natsPort, dataDir, prefix: values.prefix, log });
+  } catch (err) {
+    if (err instanceof NatsServerMissingError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  console.log(`NATS ${cluster.natsUrl}`);
+  console.log(`data ${dataDir} (logs in ${cluster.logDir})`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= cluster.stop().then(() => console.log('stopped')));
+  const stopped = new Promise<void>((resolve) => {
+    // A repeated signal while stopping must not kill us before the children are down.
+    const onSignal = () => void stop().then(resolve);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  const nc = await connect({ servers: cluster.natsUrl });
+  try {
+    const status = await waitForCluster(nc, shards, replicas, readyTimeoutMs);
+    const faces = status.shards.reduce((sum, s) => sum + Math.max(0, ...s.replicas.map((r) => r.count)), 0);
+    console.log(`ready: ${shards} shards x ${replicas} replica(s), ${faces} faces, query subject ${values.prefix}.query`);
+  } catch (err) {
+    console.error((err as Error).message);
+    await nc.close();
+    await stop();
+    return 1;
+  }
+  await nc.close();
+
+  if (values.demo) {
+    try {
+      await runDemo(cluster.natsUrl, values.prefix);
+    } catch (err) {
+      console.error(`demo failed: ${(err as Error).message}`);
+    }
+  }
+  console.log('serving; Ctrl-C stops the cluster');
+  await stopped;
+  return 0;
+}

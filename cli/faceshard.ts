@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { UsageError } from './args.js';
+import { deleteCommand } from './commands/delete.js';
+import { encodeCommand } from './commands/encode.js';
+import { ingestCommand } from './commands/ingest.js';
+import { queryCommand } from './commands/query.js';
+import { serviceCommand } from './commands/service.js';
+import { statusCommand } from './commands/status.js';
+import { upCommand } from './commands/up.js';
+
+const USAGE = `faceshard: find a face among millions
+
+  faceshard up [--shards N] [--replicas R] [--nats-port P] [--data-dir D] [--demo]
+      start nats-server, a coordinator and N x R shard processes on this machine
+  faceshard ingest FILE [--ids IDS]       import encodings (.npy + ids file, or .jsonl)
+  faceshard encode DIR [--min-score S] [--backend B]
+      find every face in a folder of images and store it
+  faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--json]
+  faceshard delete ID...                  remove faces by id
+  faceshard status [--json]               shards, replicas, counts (NATS service discovery)
+  faceshard shard --index I | faceshard coordinator
+      run one service in this process (env as in a container)
+
+Every command that talks to a cluster takes --nats URL (default $NATS_URL or
+nats://127.0.0.1:4222) and --prefix P (default faces).`;
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  up: upCommand,
+  ingest: ingestCommand,
+  encode: encodeCommand,
+  query: queryCommand,
+  delete: deleteCommand,
+  status: statusCommand,
+  shard: (argv) => serviceCommand('shard', argv),
+  coordinator: (argv) => serviceCommand('coordinator', argv),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`faceshard: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      process.exitCode = 2;
+    } else {
+      console.error(`faceshard: ${err.message}`);
+      process.exitCode = 1;
+    }
+  },
+);

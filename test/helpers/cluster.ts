@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'nats';
+import { FaceshardClient } from '../../libs/client/index.js';
+import { serviceProcess, type ServiceKind } from '../../libs/local-cluster/service-process.js';
+import { waitForCluster } from '../../libs/local-cluster/wait-ready.js';
+import { withNatsServer, type NatsTestServer } from './nats.js';
+
+export interface TestCluster {
+  nats: NatsTestServer;
+  url: string;
+  client: FaceshardClient;
+  shards: number;
+  /** Processes by name: `coordinator`, `shard-<i>.<r>`. */
+  processes: Map<string, ChildProcess>;
+  /** Output of every process, for a failing test's message. */
+  output: string[];
+  startService(name: string, kind: ServiceKind, env?: Record<string, string>): ChildProcess;
+  stopProcess(name: string, signal?: NodeJS.Signals): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** A real cluster for a test: its own nats-server on a free port, a coordinator and shard processes. */
+export async function startTestCluster(options: { shards: number; replicas?: number; readyTimeoutMs?: number }): Promise<TestCluster> {
+  const nats = await withNatsServer();
+  const processes = new Map<string, ChildProcess>();
+  const output: string[] = [];
+  const common = { NATS_URL: nats.url, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+
+  const startService = (name: string, kind: ServiceKind, env: Record<string, string> = {}) => {
+    const spec = serviceProcess(kind, { ...common, ...env });
+    const child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
+    child.stderr?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
+    processes.set(name, child);
+    return child;
+  };
+  const stopProcess = async (name: string, signal: NodeJS.Signals = 'SIGTERM') => {
+    const child = processes.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  };
+
+  startService('coordinator', 'coordinator');
+  const replicas = options.replicas ?? 1;
+  for (let shard = 0; shard < options.shards; shard++) {
+    for (let r = 0; r < replicas; r++) startService(`shard-${shard}.${r}`, 'shard', { SHARD_INDEX: String(shard) });
+  }
+
+  const cleanup = async () => {
+    await Promise.all([...processes.keys()].map((name) => stopProcess(name, 'SIGKILL')));
+    await nats.cleanup();
+  };
+  try {
+    const nc = await connect({ servers: nats.url });
+    try {
+      await waitForCluster(nc, options.shards, replicas, options.readyTimeoutMs ?? 30_000);
+    } finally {
+      await nc.close();
+    }
+  } catch (err) {
+    await cleanup();
+    throw new Error(`${(err as Error).message}\n${output.join('')}`);
+  }
+  const client = await FaceshardClient.connect(nats.url);
+  return {
+    nats,
+    url: nats.url,
+    client,
+    shards: options.shards,
+    processes,
+    output,
+    startService,
+    stopProcess,
+    cleanup: async () => {
+      await client.close().catch(() => undefined);
+      await cleanup();
+    },
+  };
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { headers as natsHeaders } from 'nats';
+import { FaceshardError, type FaceToIngest } from '../../libs/client/index.js';
+import { bruteForceSearch, type Neighbor } from '../../libs/face-index/index.js';
+import { BINARY_CONTENT_TYPE, type Match } from '../../libs/protocol/index.js';
+import { shardOf } from '../../libs/sharding/index.js';
+import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+
+const SHARDS = 3;
+
+/** What the cluster should hold: last write wins per id, deleted ids gone. */
+class Expected {
+  private byId = new Map<string, Float32Array>();
+  upsert(faces: FaceToIngest[]) {
+    for (const f of faces) this.byId.set(f.id, Float32Array.from(f.vector));
+  }
+  delete(ids: string[]) {
+    for (const id of ids) this.byId.delete(id);
+  }
+  search(queries: Float32Array, k: number, keep: (id: string) => boolean = () => true, maxDistance?: number): Neighbor[][] {
+    const ids = [...this.byId.keys()].filter(keep);
+    const vectors = new Float32Array(ids.length * FACE_DIMENSIONS);
+    ids.forEach((id, i) => vectors.set(this.byId.get(id)!, i * FACE_DIMENSIONS));
+    return bruteForceSearch(vectors, ids, queries, k, FACE_DIMENSIONS, maxDistance);
+  }
+  get size() {
+    return this.byId.size;
+  }
+}
+
+function assertSameResults(actual: Match[][], expected: Neighbor[][]) {
+  assert.equal(actual.length, expected.length);
+  actual.forEach((list, q) => {
+    assert.deepEqual(
+      list.map((m) => m.id),
+      expected[q].map((n) => n.id),
+      `query ${q}: ids differ`,
+    );
+    list.forEach((m, i) => assert.ok(Math.abs(m.distance - expected[q][i].distance) < 1e-9, `query ${q} rank ${i}: distance ${m.distance} vs ${expected[q][i].distance}`));
+  });
+}
+
+const toFaces = (vectors: Float32Array, ids: string[], meta = true): FaceToIngest[] =>
+  ids.map((id, i) => ({ id, vector: vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), ...(meta ? { meta: { path: `${id}.jpg` } } : {}) }));
+
+describe('a 3-shard cluster on a real nats-server', () => {
+  let cluster: TestCluster;
+  const expected = new Expected();
+  const people = syntheticFaces({ identities: 300, photosPerIdentity: 5, seed: 7 });
+  const queryPeople = syntheticFaces({ identities: 300, photosPerIdentity: 1, seed: 7 }); // same centres, fresh photos
+  const queries = new Float32Array([...queryPeople.vectors.subarray(0, 20 * FACE_DIMENSIONS), ...uniformVectors(5, 99)]);
+
+  before(async () => {
+    cluster = await startTestCluster({ shards: SHARDS });
+  });
+  after(async () => {
+    await cluster?.cleanup();
+  });
+
+  test('ingest answers after JetStream acked every face, and faces spread over all shards', async () => {
+    const faces = toFaces(people.vectors, people.ids);
+    const reply = await cluster.client.ingestMany(faces);
+    expected.upsert(faces);
+    assert.equal(reply.accepted, faces.length);
+    assert.deepEqual(reply.rejected, []);
+    assert.deepEqual(Object.keys(reply.seq).sort(), ['0', '1', '2']);
+    const perShard = [0, 0, 0];
+    for (const id of people.ids) perShard[shardOf(id, SHARDS)]++;
+    const status = await waitForCounts(cluster, perShard);
+    assert.deepEqual(
+      status.map((s) => s),
+      perShard,
+    );
+  });
+
+  test('merged top-k equals a brute-force scan over everything ingested (k = 1, 10, 50)', async () => {
+    for (const k of [1, 10, 50]) {
+      const reply = await cluster.client.queryBinary(queries, { k });
+      assert.equal(reply.partial, false);
+      assert.deepEqual(reply.shards, { total: SHARDS, answered: SHARDS });
+      assert.equal(reply.searched, expected.size);
+      assertSameResults(reply.results, expected.search(queries, k));
+    }
+  });
+
+  test('JSON form gives the same answer, with meta and maxDistance', async () => {
+    const vectors = [0, 1, 2].map((q) => Array.from(queries.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS)));
+    const reply = await cluster.client.query(vectors, { k: 8, maxDistance: 0.6 });
+    const want = expected.search(queries.subarray(0, 3 * FACE_DIMENSIONS), 8, undefined, 0.6);
+    assertSameResults(reply.results, want);
+    assert.ok(reply.results[0].length > 0, 'a fresh photo of an enrolled person has matches under 0.6');
+    const first = reply.results[0][0];
+    assert.deepEqual(first.meta, { path: `${first.id}.jpg` });
+    assert.equal(first.shard, shardOf(first.id, SHARDS));
+  });
+
+  test('re-ingesting an id replaces that face; duplicates inside one batch keep the last', async () => {
+    const id = people.ids[0];
+    const moved = uniformVectors(2, 5);
+    const faces = [
+      { id, vector: moved.subarray(0, FACE_DIMENSIONS) },
+      { id, vector: moved.subarray(FACE_DIMENSIONS) },
+    ];
+    await cluster.client.ingestMany(faces);
+    expected.upsert(faces);
+    // Shards apply the log right after the ack, asynchronously: wait for the new vector to show.
+    const reply = await waitFor(async () => {
+      const r = await cluster.client.queryBinary(moved.slice(FACE_DIMENSIONS), { k: 1 });
+      return r.results[0][0]?.id === id ? r : undefined;
+    });
+    assert.ok(reply.results[0][0].distance < 1e-6);
+    assert.equal(reply.searched, expected.size, 'the count did not grow');
+    assertSameResults((await cluster.client.queryBinary(queries, { k: 10 })).results, expected.search(queries, 10));
+  });
+
+  test('identical vectors on different shards: ties broken by id across the merge', async () => {
+    const twin = uniformVectors(1, 4242);
+    const twins = Array.from({ length: 12 }, (_, i) => ({ id: `twin-${String(i).padStart(2, '0')}`, vector: twin }));
+    assert.ok(new Set(twins.map((t) => shardOf(t.id, SHARDS))).size > 1, 'the twins span shards');
+    await cluster.client.ingestMany(twins);
+    expected.upsert(twins);
+    const reply = await waitFor(async () => {
+      const r = await cluster.client.queryBinary(twin, { k: 5 });
+      return r.searched === expected.size ? r : undefined;
+    });
+    assert.deepEqual(
+      reply.results[0].map((m) => m.id),
+      ['twin-00', 'twin-01', 'twin-02', 'twin-03', 'twin-04'],
+    );
+    assertSameResults(reply.results, expected.search(twin, 5));
+  });
+
+  test('deleted faces are gone from answers', async () => {
+    const gone = people.ids.slice(5, 25);
+    await cluster.client.delete(gone);
+    expected.delete(gone);
+    const reply = await waitFor(async () => {
+      const r = await cluster.client.queryBinary(queries, { k: 50 });
+      return r.searched === expected.size ? r : undefined;
+    });
+    assertSameResults(reply.results, expected.search(queries, 50));
+  });
+
+  test('bad queries get a clear error reply naming the problem, with NATS service error headers', async () => {
+    const nc = cluster.client.nc;
+    const cases: Array<[string, string | Uint8Array, RegExp]> = [
+      ['malformed JSON', '{"vectors": [', /not valid JSON/],
+      ['unknown field', JSON.stringify({ vectors: [new Array(128).fill(0)], k: 1, colour: 'red' }), /colour/],
+      ['wrong length', JSON.stringify({ vectors: [[1, 2, 3]] }), /exactly 128/],
+      ['k = 0', JSON.stringify({ vectors: [new Array(128).fill(0)], k: 0 }), /k must be at least 1/],
+      ['k > 1000', JSON.stringify({ vectors: [new Array(128).fill(0)], k: 1001 }), /at most 1000/],
+      ['no vectors', JSON.stringify({ vectors: [] }), /at least one vector/],
+      ['empty body', '', /empty message body/],
+    ];
+    for (const [name, body, pattern] of cases) {
+      const msg = await nc.request(cluster.client.subjects.query, typeof body === 'string' ? new TextEncoder().encode(body) : body, { timeout: 5000 });
+      const reply = JSON.parse(new TextDecoder().decode(msg.data));
+      assert.equal(reply.error?.code, 'bad_request', `${name}: ${JSON.stringify(reply)}`);
+      assert.match(reply.error.message, pattern, name);
+      assert.equal(msg.headers?.get('Nats-Service-Error-Code'), '400', name);
+    }
+    // NaN and Infinity cannot be written in JSON; the binary form can carry them.
+    const h = natsHeaders();
+    h.set('content-type', BINARY_CONTENT_TYPE);
+    const nan = new Float32Array(128);
+    nan[3] = Number.NaN;
+    const msg = await nc.request(cluster.client.subjects.query, new Uint8Array(nan.buffer), { timeout: 5000, headers: h });
+    assert.match(JSON.parse(new TextDecoder().decode(msg.data)).error.message, /element 3 is NaN/);
+    await assert.rejects(cluster.client.query([[1, 2]]), (err: unknown) => err instanceof FaceshardError && err.code === 'bad_request');
+  });
+
+  test('bad faces in an ingest batch are rejected by index; the good ones still go in', async () => {
+    const good = { id: 'good-one', vector: Array.from(uniformVectors(1, 77)) };
+    const body = { faces: [good, { id: '', vector: good.vector }, { id: 'short', vector: [1] }, { id: 'x'.repeat(600), vector: good.vector }, { id: 'extra', vector: good.vector, colour: 1 }] };
+    const msg = await cluster.client.nc.request(cluster.client.subjects.ingest, new TextEncoder().encode(JSON.stringify(body)), { timeout: 10_000 });
+    const reply = JSON.parse(new TextDecoder().decode(msg.data));
+    expected.upsert([good]);
+    assert.equal(reply.accepted, 1);
+    assert.deepEqual(
+      reply.rejected.map((r: { index: number }) => r.index),
+      [1, 2, 3, 4],
+    );
+    assert.match(reply.rejected[0].reason, /id must not be empty/);
+    assert.match(reply.rejected[2].reason, /at most 512 bytes/);
+    await waitFor(async () => {
+      const r = await cluster.client.query([good.vector], { k: 1 });
+      return r.results[0][0]?.id === 'good-one' ? r : undefined;
+    });
+  });
+
+  test('a stopped shard gives partial: true with the shards that answered, never a silent hole', async () => {
+    const down = 1;
+    await cluster.stopProcess(`shard-${down}.0`);
+    const reply = await cluster.client.queryBinary(queries, { k: 10 });
+    assert.equal(reply.partial, true);
+    assert.deepEqual(reply.shards, { total: SHARDS, answered: SHARDS - 1 });
+    assertSameResults(reply.results, expected.search(queries, 10, (id) => shardOf(id, SHARDS) !== down));
+  });
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Shards apply the log asynchronously after the ack: wait until each holds what was routed to it. */
+async function waitForCounts(cluster: TestCluster, perShard: number[]): Promise<number[]> {
+  let last: number[] = [];
+  try {
+    return await waitFor(async () => {
+      const status = await cluster.client.status();
+      last = perShard.map((_, i) => status.shards.find((s) => s.index === i)?.replicas[0]?.count ?? -1);
+      return last.every((c, i) => c === perShard[i]) ? last : undefined;
+    });
+  } catch {
+    return last;
+  }
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { FaceshardClient } from '../../libs/client/index.js';
+import { removeDir, tempDir } from '../helpers/nats.js';
+import { isAlive } from '../helpers/process.js';
+
+const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
+
+
+/** Runs `faceshard up` until `until(output)` holds, hands the URL to `body`, then stops it with SIGTERM. */
+async function withUp(args: string[], body: (url: string, output: () => string) => Promise<void>) {
+  const dataDir = await tempDir('faceshard-up-');
+  const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!/^ready/m.test(out)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`faceshard up never printed ready:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const url = /^NATS (nats:\/\/\S+)/m.exec(out)?.[1];
+    assert.ok(url, `a NATS URL line in:\n${out}`);
+    await body(url, () => out);
+  } finally {
+    child.kill('SIGTERM');
+    const code = await exited;
+    await removeDir(dataDir);
+    assert.equal(code, 0, `faceshard up exits cleanly on SIGTERM:\n${out}`);
+  }
+}
+
+test('faceshard up: prints the NATS URL, then ready; restarts a crashed shard; SIGTERM stops every child', { timeout: 90_000 }, async () => {
+  const pids: number[] = [];
+  await withUp(['--shards', '2', '--replicas', '2'], async (url, output) => {
+    const client = await FaceshardClient.connect(url);
+    try {
+      const status = await client.status();
+      assert.equal(status.coordinators.length, 1);
+      assert.deepEqual(
+        status.shards.map((s) => [s.index, s.replicas.filter((r) => r.ready).length]),
+        [
+          [0, 2],
+          [1, 2],
+        ],
+      );
+      const victim = status.shards[1].replicas[0].pid;
+      pids.push(status.coordinators[0].pid, ...status.shards.flatMap((s) => s.replicas.map((r) => r.pid)));
+      process.kill(victim, 'SIGKILL');
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const now = await client.status();
+        const replicas = now.shards.find((s) => s.index === 1)?.replicas ?? [];
+        if (replicas.length === 2 && replicas.every((r) => r.ready && r.pid !== victim)) {
+          pids.push(...replicas.map((r) => r.pid));
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`shard 1 replica was not restarted:\n${output()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.match(output(), /restarting crashed process/);
+    } finally {
+      await client.close();
+    }
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(
+    pids.filter(isAlive),
+    [],
+    'no child outlives faceshard up',
+  );
+});
+
+test('faceshard up with no nats-server says how to install it', { timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', await tempDir('faceshard-up-')], {
+    env: { ...process.env, FACESHARD_NATS_SERVER: '/nonexistent/nats-server' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.notEqual(code, 0);
+  assert.match(out, /apt-get install -y nats-server/);
+});
+
+test('a cluster made with 2 shards refuses to start with 3', { timeout: 60_000 }, async () => {
+  const dataDir = await tempDir('faceshard-up-');
+  try {
+    const run = (shards: string, stopWhenReady: boolean) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', dataDir, '--shards', shards], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let signalled = false;
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          if (stopWhenReady && !signalled && /^ready/m.test(out)) signalled = child.kill('SIGTERM');
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.once('exit', (code) => resolve({ code, out }));
+      });
+    const first = await run('2', true);
+    assert.equal(first.code, 0, first.out);
+    const second = await run('3', false);
+    assert.notEqual(second.code, 0);
+    assert.match(second.out, /created with 2 shards/);
+  } finally {
+    await removeDir(dataDir);
+  }
+});
