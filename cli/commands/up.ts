@@ -1,3 +1,4 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'nats';
 import { startLocalCluster, waitForCluster } from '../../libs/local-cluster/index.js';
@@ -22,7 +23,13 @@ export async function upCommand(argv: string[]): Promise<number> {
   const natsPort = intOption('nats-port', values['nats-port'], 4222, 0, 65535);
   const readyTimeoutMs = intOption('ready-timeout', values['ready-timeout'], 120, 1, 3600) * 1000;
   const dataDir = path.resolve(values['data-dir']);
-  const log = createLogger({ service: 'up' }, 'info');
+  // The supervisor's own log goes to logs/up.log; the terminal gets only its warnings.
+  mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+  const upLog = createWriteStream(path.join(dataDir, 'logs', 'up.log'), { flags: 'a' });
+  const log = createLogger({ service: 'up' }, 'info', (line) => {
+    upLog.write(line);
+    if (/"level":"(warn|error)"/.test(line)) process.stderr.write(line);
+  });
 
   let cluster;
   try {

@@ -43,9 +43,13 @@ export interface FaceIndexOptions {
 }
 
 export interface FaceIndexStats {
+  /** Live faces. */
   faces: number;
+  /** Rows covered by the KD-tree (0 without a tree). */
   treeRows: number;
+  /** Rows after the tree, scanned exhaustively (live or dead). */
   deltaRows: number;
+  /** Dead rows (deleted or replaced) not yet compacted away. */
   deletedRows: number;
   /** Approximate memory: typed arrays plus id strings at 2 bytes a character. */
   bytes: number;
@@ -168,6 +172,10 @@ export class FaceIndex {
     if (queries.length % dims !== 0) throw new RangeError(`queries hold ${queries.length} floats, not a multiple of ${dims}`);
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${k}`);
     if (maxDistance !== undefined && !(maxDistance >= 0)) throw new RangeError(`maxDistance must be >= 0, got ${maxDistance}`);
+    for (let i = 0; i < queries.length; i++) {
+      // A NaN would compare false everywhere and silently return nothing.
+      if (!Number.isFinite(queries[i])) throw new RangeError(`query element ${i} is ${queries[i]} (must be finite)`);
+    }
     const queryCount = queries.length / dims;
     const limit = Math.min(k, this.size);
     const results: Neighbor[][] = [];

@@ -124,18 +124,17 @@ export class KDTree {
     // from the query to the current node's box along axis a; the box distance is the
     // sum of their squares. Entering a far child changes one gap; the change is logged
     // per depth (undoAxis/undoGap) and rolled back when the walk jumps to a shallower frame.
-    let top = 0;
     stackNode[0] = 0;
     stackBox[0] = 0;
     stackAxis[0] = -1;
     stackGap[0] = 0;
     stackDepth[0] = 0;
-    top = 1;
+    let top = 1;
     let applied = 0; // undo entries 0..applied-1 are in effect
 
     while (top > 0) {
       top--;
-      let box = stackBox[top];
+      const box = stackBox[top];
       let worst = topk.worst;
       if (box > worst + worst * PRUNE_SLACK) continue;
       let node = stackNode[top];

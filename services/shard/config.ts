@@ -6,6 +6,11 @@ export const ShardEnv = z.object({
   SHARD_INDEX: z.coerce.number({ error: 'SHARD_INDEX is required: which shard (0..N-1) this replica serves' }).int().min(0),
   /** Faces added after the tree was built are scanned flat until this many, then folded in. */
   INDEX_DELTA_LIMIT: z.coerce.number().int().min(1).default(4096),
+  /**
+   * Exact search path: `auto` measures as flat scan at 128-d (a KD-tree prunes almost
+   * nothing there), `tree` forces the KD-tree, `flat` the scan. Results are identical.
+   */
+  INDEX_STRATEGY: z.enum(['auto', 'tree', 'flat']).default('auto'),
 });
 export type ShardConfig = z.infer<typeof ShardEnv>;
 

@@ -22,7 +22,7 @@ runMain('shard', async () => {
   const subjects = subjectsFor(config.SUBJECT_PREFIX);
   const registry = createRegistry('shard');
   const metrics = shardMetrics(registry, shard);
-  const index = new FaceIndex({ deltaLimit: config.INDEX_DELTA_LIMIT });
+  const index = new FaceIndex({ deltaLimit: config.INDEX_DELTA_LIMIT, strategy: config.INDEX_STRATEGY });
   let ready = false;
   let replayState: ReplayState | undefined; // set once replay starts
 

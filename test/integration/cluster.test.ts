@@ -54,7 +54,8 @@ describe('a 3-shard cluster on a real nats-server', () => {
   const queries = new Float32Array([...queryPeople.vectors.subarray(0, 20 * FACE_DIMENSIONS), ...uniformVectors(5, 99)]);
 
   before(async () => {
-    cluster = await startTestCluster({ shards: SHARDS });
+    // The KD-tree path end to end (the CLI tests run the default flat scan); answers must not differ.
+    cluster = await startTestCluster({ shards: SHARDS, shardEnv: { INDEX_STRATEGY: 'tree', INDEX_DELTA_LIMIT: '64' } });
   });
   after(async () => {
     await cluster?.cleanup();
@@ -74,6 +75,31 @@ describe('a 3-shard cluster on a real nats-server', () => {
       status.map((s) => s),
       perShard,
     );
+  });
+
+  test('every service serves /metrics, /healthz and /readyz', async () => {
+    await cluster.client.queryBinary(queries, { k: 1 });
+    const status = await cluster.client.status();
+    const shardPort = status.shards[0].replicas[0].httpPort;
+    const coordinatorPort = status.coordinators[0].httpPort;
+    assert.ok(shardPort && coordinatorPort);
+    const get = async (port: number, path: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    const shardMetrics = await get(shardPort, '/metrics');
+    assert.equal(shardMetrics.status, 200);
+    assert.match(shardMetrics.body, /faceshard_shard_faces\{shard="0",service="shard"\} \d+/);
+    assert.match(shardMetrics.body, /faceshard_shard_query_seconds_bucket/);
+    const ready = await get(shardPort, '/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(JSON.parse(ready.body).shard, 0);
+    assert.equal((await get(shardPort, '/healthz')).status, 200);
+    const coordinatorMetrics = await get(coordinatorPort, '/metrics');
+    assert.match(coordinatorMetrics.body, /faceshard_faces_ingested_total\{service="coordinator"\} 1500/);
+    assert.match(coordinatorMetrics.body, /faceshard_query_seconds_bucket/);
+    assert.equal((await get(coordinatorPort, '/readyz')).status, 200);
+    assert.equal((await get(coordinatorPort, '/nothing')).status, 404);
   });
 
   test('merged top-k equals a brute-force scan over everything ingested (k = 1, 10, 50)', async () => {

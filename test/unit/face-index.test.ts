@@ -318,6 +318,7 @@ describe('FaceIndex updates', () => {
     assert.throws(() => index.search(new Float32Array(4), -1), RangeError);
     assert.throws(() => index.search(new Float32Array(4), 1.5), RangeError);
     assert.throws(() => index.search(new Float32Array(4), 1, -0.5), RangeError);
+    assert.throws(() => index.search(Float32Array.of(0, 0, Number.POSITIVE_INFINITY, 0), 1), RangeError);
     assert.throws(() => new FaceIndex({ dimensions: 0 }), RangeError);
     assert.equal(index.size, 0);
   });
