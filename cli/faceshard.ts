@@ -18,7 +18,7 @@ const USAGE = `faceshard: find a face among millions
   faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--json]
   faceshard delete ID...                  remove faces by id
   faceshard status [--json]               shards, replicas, counts (NATS service discovery)
-  faceshard shard --index I | faceshard coordinator
+  faceshard shard --index I | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
 
 Every command that talks to a cluster takes --nats URL (default $NATS_URL or
@@ -33,6 +33,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   status: statusCommand,
   shard: (argv) => serviceCommand('shard', argv),
   coordinator: (argv) => serviceCommand('coordinator', argv),
+  encoder: (argv) => serviceCommand('encoder', argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,10 +1,10 @@
 import { intOption, parseCommandArgs } from '../args.js';
 
 /**
- * `faceshard shard --index i` / `faceshard coordinator`: run one service in this
+ * `faceshard shard --index i` / `coordinator` / `encoder`: run one service in this
  * process, configured like a container (env), with flags as a shortcut for the env.
  */
-export async function serviceCommand(kind: 'shard' | 'coordinator', argv: string[]): Promise<number> {
+export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(kind, argv, {
     index: { type: 'string' },
     shards: { type: 'string' },
@@ -17,7 +17,8 @@ export async function serviceCommand(kind: 'shard' | 'coordinator', argv: string
   if (values.nats !== undefined) process.env.NATS_URL = values.nats;
   if (values.prefix !== undefined) process.env.SUBJECT_PREFIX = values.prefix;
   if (values['http-port'] !== undefined) process.env.HTTP_PORT = String(intOption('http-port', values['http-port'], 0, 0, 65535));
-  await import(kind === 'shard' ? '../../services/shard/main.js' : '../../services/coordinator/main.js');
+  const mains = { shard: '../../services/shard/main.js', coordinator: '../../services/coordinator/main.js', encoder: '../../services/encoder/main.js' };
+  await import(mains[kind]);
   await new Promise(() => undefined); // the service owns the process from here (it exits on SIGTERM)
   return 0;
 }

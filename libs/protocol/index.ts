@@ -4,3 +4,4 @@ export * from './query.js';
 export * from './shard-leg.js';
 export * from './ingest.js';
 export * from './log-record.js';
+export * from './encode.js';

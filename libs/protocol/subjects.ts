@@ -4,6 +4,7 @@ export interface Subjects {
   query: string;
   ingest: string;
   delete: string;
+  encode: string;
   shardQuery(index: number): string;
   shardQueue(index: number): string;
   data(index: number): string;
@@ -20,6 +21,7 @@ export function subjectsFor(prefix = 'faces'): Subjects {
     query: `${prefix}.query`,
     ingest: `${prefix}.ingest`,
     delete: `${prefix}.delete`,
+    encode: `${prefix}.encode`,
     shardQuery: (i) => `${prefix}.shard.${i}.query`,
     shardQueue: (i) => `shard-${i}`,
     data: (i) => `${prefix}.data.${i}`,
@@ -33,3 +35,4 @@ export const COORDINATOR_QUEUE = 'coordinator';
 export const SHARD_SERVICE = 'faceshard-shard';
 export const COORDINATOR_SERVICE = 'faceshard-coordinator';
 export const ENCODER_SERVICE = 'faceshard-encoder';
+export const ENCODER_QUEUE = 'encoder';
