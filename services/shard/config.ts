@@ -11,6 +11,10 @@ export const ShardEnv = z.object({
    * nothing there), `tree` forces the KD-tree, `flat` the scan. Results are identical.
    */
   INDEX_STRATEGY: z.enum(['auto', 'tree', 'flat']).default('auto'),
+  /** Where this replica keeps its snapshot (index + last applied sequence); unset: no snapshots, full replay at start. */
+  SNAPSHOT_DIR: z.string().min(1).optional(),
+  /** A snapshot is written at most this often, and only when records were applied since the last one. */
+  SNAPSHOT_INTERVAL_S: z.coerce.number().int().min(1).default(30),
 });
 export type ShardConfig = z.infer<typeof ShardEnv>;
 
