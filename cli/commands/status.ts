@@ -12,6 +12,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     }
     console.log(`NATS ${status.nats.server} (nats-server ${status.nats.version}, JetStream ${status.nats.jetstream ? 'on' : 'off'})`);
     console.log(`coordinators: ${status.coordinators.length ? status.coordinators.map((c) => `pid ${c.pid}@${c.host} (${c.shards} shards)`).join(', ') : 'none'}`);
+    console.log(`encoders: ${status.encoders.length ? status.encoders.map((e) => `pid ${e.pid}@${e.host} (backend ${e.backend})`).join(', ') : 'none'}`);
     const total = status.shards.reduce((sum, s) => sum + Math.max(0, ...s.replicas.map((r) => r.count)), 0);
     for (const shard of status.shards) {
       const replicas = shard.replicas.map((r) => `pid ${r.pid} ${r.ready ? 'ready' : 'replaying'} ${r.count} faces seq ${r.appliedSeq}`).join('; ');

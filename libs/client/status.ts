@@ -1,6 +1,6 @@
 import { RequestStrategy, type NatsConnection } from 'nats';
 import { z } from 'zod';
-import { COORDINATOR_SERVICE, SHARD_SERVICE } from '../protocol/subjects.js';
+import { COORDINATOR_SERVICE, ENCODER_SERVICE, SHARD_SERVICE } from '../protocol/subjects.js';
 
 const ReplicaStatus = z.object({
   shard: z.number().int(),
@@ -15,6 +15,7 @@ const ReplicaStatus = z.object({
 export interface ClusterStatus {
   shards: Array<{ index: number; replicas: Array<{ id: string; pid: number; host: string; count: number; ready: boolean; appliedSeq: number; httpPort?: number }> }>;
   coordinators: Array<{ id: string; pid: number; host: string; shards: number; httpPort?: number }>;
+  encoders: Array<{ id: string; pid: number; host: string; backend: string; httpPort?: number }>;
   nats: { server: string; version: string; maxPayload: number; jetstream: boolean };
 }
 
@@ -35,11 +36,17 @@ export async function clusterStatus(nc: NatsConnection, timeoutMs = 500): Promis
     const m = info.metadata ?? {};
     coordinators.push({ id: info.id, pid: Number(m.pid), host: m.host ?? '', shards: Number(m.shards), httpPort: m.httpPort ? Number(m.httpPort) : undefined });
   }
+  const encoders: ClusterStatus['encoders'] = [];
+  for await (const info of await noRespondersIsEmpty(() => svc.info(ENCODER_SERVICE))) {
+    const m = info.metadata ?? {};
+    encoders.push({ id: info.id, pid: Number(m.pid), host: m.host ?? '', backend: m.backend ?? '', httpPort: m.httpPort ? Number(m.httpPort) : undefined });
+  }
   const shards = [...byShard.values()].sort((a, b) => a.index - b.index);
   for (const s of shards) s.replicas.sort((a, b) => a.pid - b.pid);
   return {
     shards,
     coordinators,
+    encoders,
     nats: { server: nc.getServer(), version: nc.info?.version ?? '', maxPayload: nc.info?.max_payload ?? 0, jetstream: Boolean(nc.info?.jetstream) },
   };
 }

@@ -43,6 +43,12 @@ describe('the encoder service (faces.encode)', { timeout: 120_000 }, () => {
       assert.ok(face.score >= 0.5 && face.box.width > 0);
     }
     assert.match(reply.backend, /wasm|tensorflow|cpu/);
+    const status = await cluster.client.status();
+    assert.deepEqual(
+      status.encoders.map((e) => e.backend),
+      [reply.backend],
+      'faceshard status names the encoder backend',
+    );
   });
 
   test('bytes that are not an image get a named bad_request, and the service keeps serving', async () => {
