@@ -1,5 +1,5 @@
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
-import { BINARY_CONTENT_TYPE, DeleteReply, IngestReply, QueryReply, subjectsFor, type Subjects } from '../protocol/index.js';
+import { BINARY_CONTENT_TYPE, DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, subjectsFor, type Subjects } from '../protocol/index.js';
 import { FACE_DIMENSIONS } from '../vector/index.js';
 import { requestJson } from './request.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
@@ -58,22 +58,33 @@ export class FaceshardClient {
     return requestJson(this.nc, this.subjects.ingest, encoder.encode(JSON.stringify({ faces: faces.map(faceJson) })), IngestReply, { timeoutMs });
   }
 
+  /** One binary `faces.ingest` request (face-batch framing): no JSON numbers to print or parse. */
+  ingestBinary(faces: FaceToIngest[], options: { timeoutMs?: number; batchId?: string } = {}): Promise<IngestReply> {
+    const vectors = new Float32Array(faces.length * FACE_DIMENSIONS);
+    faces.forEach((f, i) => vectors.set(f.vector, i * FACE_DIMENSIONS));
+    const body = encodeFaceBatch({ op: 'upsert', ids: faces.map((f) => f.id), metas: faces.map((f) => f.meta ?? null), vectors });
+    const h = natsHeaders();
+    if (options.batchId) h.set('batch-id', options.batchId);
+    return requestJson(this.nc, this.subjects.ingest, body, IngestReply, { timeoutMs: options.timeoutMs ?? 60_000, headers: h });
+  }
+
   /**
-   * Splits any number of faces into requests that fit the server's max payload and
-   * sends a few at a time. Rejections come back with indexes into `faces`.
+   * Splits any number of faces into binary requests that fit the server's max payload
+   * and sends a few at a time. Rejections come back with indexes into `faces`.
    */
   async ingestMany(faces: FaceToIngest[], options: { concurrency?: number; timeoutMs?: number } = {}): Promise<IngestReply> {
     const budget = Math.max(16 * 1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 8 * 1024);
     const chunks: Array<{ offset: number; faces: FaceToIngest[] }> = [];
     let current: FaceToIngest[] = [];
-    let bytes = 16;
+    let bytes = 64;
     let offset = 0;
     faces.forEach((face, i) => {
-      const size = JSON.stringify(faceJson(face)).length + 1;
-      if (current.length && (bytes + size > budget || current.length >= 5000)) {
+      // vector bytes + the id and meta as they appear in the JSON header (upper bound)
+      const size = FACE_DIMENSIONS * 4 + Buffer.byteLength(face.id) * 2 + 8 + (face.meta ? Buffer.byteLength(JSON.stringify(face.meta)) : 4);
+      if (current.length && (bytes + size > budget || current.length >= MAX_INGEST_FACES)) {
         chunks.push({ offset, faces: current });
         current = [];
-        bytes = 16;
+        bytes = 64;
         offset = i;
       }
       current.push(face);
@@ -86,7 +97,7 @@ export class FaceshardClient {
     const worker = async () => {
       while (next < chunks.length) {
         const chunk = chunks[next++];
-        const reply = await this.ingest(chunk.faces, options.timeoutMs);
+        const reply = await this.ingestBinary(chunk.faces, { timeoutMs: options.timeoutMs });
         total.accepted += reply.accepted;
         for (const r of reply.rejected) total.rejected.push({ ...r, index: r.index + chunk.offset });
         for (const [shard, seq] of Object.entries(reply.seq)) total.seq[shard] = Math.max(total.seq[shard] ?? 0, seq);

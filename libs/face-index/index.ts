@@ -120,6 +120,15 @@ export class FaceIndex {
     return this.rowById.has(id);
   }
 
+  /** Every live face, in row order (what a snapshot writes). `vector` is a view: copy it to keep it. */
+  forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void {
+    const dims = this.dimensions;
+    for (let row = 0; row < this.rowCount; row++) {
+      if (this.deleted[row]) continue;
+      visit(this.ids[row], this.vectors.subarray(row * dims, (row + 1) * dims), this.metas[row]);
+    }
+  }
+
   /** Adds a face, or replaces the face with the same id (last write wins). */
   upsert(id: string, vector: Float32Array, meta?: unknown): void {
     const dims = this.dimensions;

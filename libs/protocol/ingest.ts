@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { FaceId, FaceVector, FACE_DIMENSIONS } from '../vector/index.js';
+import { FaceId, FaceVector, FACE_DIMENSIONS, idProblem, vectorProblem } from '../vector/index.js';
+import { decodeFaceBatch, FaceBatchError, isFaceBatch } from './face-batch.js';
 import { describeIssues, ProtocolError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 
@@ -64,6 +65,39 @@ export function parseIngestRequest(data: Uint8Array): { faces: ValidFace[]; reje
       rejected.push({ index, id, reason: describeIssues(face.error, `face ${index}`) });
     }
   });
+  return { faces, rejected };
+}
+
+/** `faces.ingest` in either form: JSON, or the binary face-batch framing (see face-batch.ts). */
+export function parseIngest(data: Uint8Array): { faces: ValidFace[]; rejected: RejectedFace[] } {
+  return isFaceBatch(data) ? parseIngestBatch(data) : parseIngestRequest(data);
+}
+
+export function parseIngestBatch(data: Uint8Array): { faces: ValidFace[]; rejected: RejectedFace[] } {
+  let batch;
+  try {
+    batch = decodeFaceBatch(data);
+  } catch (err) {
+    if (err instanceof FaceBatchError) throw new ProtocolError('bad_request', `binary ingest: ${err.message}`);
+    throw err;
+  }
+  if (batch.op !== 'upsert') throw new ProtocolError('bad_request', 'binary ingest: the batch must be an upsert batch');
+  if (batch.ids.length === 0 || batch.ids.length > MAX_INGEST_FACES) throw new ProtocolError('bad_request', `binary ingest: 1 to ${MAX_INGEST_FACES} faces per request, got ${batch.ids.length}`);
+  const faces: ValidFace[] = [];
+  const rejected: RejectedFace[] = [];
+  for (let index = 0; index < batch.ids.length; index++) {
+    const id = batch.ids[index];
+    const vector = batch.vectors.subarray(index * FACE_DIMENSIONS, (index + 1) * FACE_DIMENSIONS);
+    const meta = batch.metas[index];
+    let reason = typeof id === 'string' ? idProblem(id) : 'id must be a string';
+    reason ??= vectorProblem(vector);
+    if (!reason && meta !== null) {
+      const parsed = FaceMeta.safeParse(meta);
+      if (!parsed.success) reason = `meta: ${parsed.error.issues[0]?.message}`;
+    }
+    if (reason) rejected.push({ index, id: typeof id === 'string' ? id : undefined, reason: `face ${index}: ${reason}` });
+    else faces.push({ index, id, vector, meta: meta ?? undefined });
+  }
   return { faces, rejected };
 }
 

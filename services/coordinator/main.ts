@@ -11,7 +11,7 @@ import {
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
   parseDeleteRequest,
-  parseIngestRequest,
+  parseIngest,
   parseQueryBinary,
   parseQueryJson,
   subjectsFor,
@@ -82,8 +82,9 @@ runMain('coordinator', async () => {
     subject: subjects.ingest,
     handler: (_err, msg) =>
       void respondJson(msg, log, async (): Promise<IngestReply> => {
-        const { faces, rejected } = parseIngestRequest(msg.data);
-        const seq = faces.length ? await appendUpserts(js, subjects, faces, limits) : {};
+        const { faces, rejected } = parseIngest(msg.data);
+        const batchId = msg.headers?.get('batch-id') || undefined;
+        const seq = faces.length ? await appendUpserts(js, subjects, faces, limits, batchId) : {};
         metrics.facesIngested.inc(faces.length);
         metrics.facesRejected.inc(rejected.length);
         return { accepted: faces.length, rejected, seq };
@@ -95,7 +96,7 @@ runMain('coordinator', async () => {
     handler: (_err, msg) =>
       void respondJson(msg, log, async (): Promise<DeleteReply> => {
         const ids = parseDeleteRequest(msg.data);
-        const seq = await appendTombstones(js, subjects, ids, shardCount);
+        const seq = await appendTombstones(js, subjects, ids, shardCount, msg.headers?.get('batch-id') || undefined);
         metrics.tombstones.inc(ids.length);
         return { tombstones: ids.length, seq };
       }),

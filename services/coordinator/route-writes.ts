@@ -18,9 +18,12 @@ export type SequenceByShard = Record<string, number>;
  * Resolves only once JetStream acknowledged every record; each record carries a
  * Nats-Msg-Id so a retried publish is stored once.
  */
-export async function appendUpserts(js: JetStreamClient, subjects: Subjects, faces: ValidFace[], limits: WriteLimits): Promise<SequenceByShard> {
+/**
+ * `batchId`: a client that retries a request with the same `batch-id` header gets the
+ * same Nats-Msg-Ids, so JetStream stores each record once (within its 2-minute window).
+ */
+export async function appendUpserts(js: JetStreamClient, subjects: Subjects, faces: ValidFace[], limits: WriteLimits, batchId = nuid.next()): Promise<SequenceByShard> {
   const byShard = groupByShard(faces, (f) => f.id, limits.shardCount);
-  const batchId = nuid.next();
   const acks: Promise<{ shard: number; seq: number }>[] = [];
   for (const [shard, group] of byShard) {
     let start = 0;
@@ -35,9 +38,8 @@ export async function appendUpserts(js: JetStreamClient, subjects: Subjects, fac
   return highestSequences(await Promise.all(acks));
 }
 
-export async function appendTombstones(js: JetStreamClient, subjects: Subjects, ids: string[], shardCount: number): Promise<SequenceByShard> {
+export async function appendTombstones(js: JetStreamClient, subjects: Subjects, ids: string[], shardCount: number, batchId = nuid.next()): Promise<SequenceByShard> {
   const byShard = groupByShard(ids, (id) => id, shardCount);
-  const batchId = nuid.next();
   const acks = [...byShard].map(([shard, group]) =>
     js.publish(subjects.data(shard), encodeDeleteRecord(group), { msgID: `${batchId}-${shard}-del` }).then((ack) => ({ shard, seq: ack.seq })),
   );

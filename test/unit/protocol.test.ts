@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import {
   decodeLogRecord,
   encodeDeleteRecord,
+  encodeFaceBatch,
   encodeUpsertRecord,
+  parseIngest,
   parseDeleteRequest,
   parseIngestRequest,
   parseQueryBinary,
@@ -89,9 +91,37 @@ test('log records round-trip exactly, and a damaged record is refused whole', ()
   assert.deepEqual(record.metas, [{ path: 'x.jpg' }, null]);
   assert.deepEqual(Array.from(record.vectors), Array.from(vectors));
   assert.deepEqual(decodeLogRecord(encodeDeleteRecord(['x'])), { op: 'delete', ids: ['x'] });
-  const short = JSON.stringify({ op: 'upsert', ids: ['x', 'y'], metas: [null, null], vectors: Buffer.from(new Float32Array(128).buffer).toString('base64') });
-  assert.throws(() => decodeLogRecord(enc(short)), /vector bytes for 2 ids/);
-  assert.throws(() => decodeLogRecord(enc({ op: 'rename', ids: [] })));
+  const whole = encodeUpsertRecord(['x', 'y'], [undefined, undefined], vectors);
+  assert.throws(() => decodeLogRecord(whole.subarray(0, whole.length - 4)), /must be \d+ bytes/);
+  assert.throws(() => decodeLogRecord(enc({ op: 'upsert', ids: [] })), /not a face batch/);
+  const nan = vectors.slice();
+  nan[130] = Number.NaN;
+  assert.throws(() => decodeLogRecord(encodeUpsertRecord(['x', 'y'], [undefined, undefined], nan)), /face y: vector element 2 is NaN/);
+  const badOp = encodeDeleteRecord(['x']);
+  badOp[4] = 9;
+  assert.throws(() => decodeLogRecord(badOp), /unknown batch op 9/);
+});
+
+test('binary ingest: each face checked on its own, like the JSON form', () => {
+  const vectors = new Float32Array(3 * 128).fill(0.1);
+  vectors[128 + 5] = Number.POSITIVE_INFINITY;
+  const body = encodeFaceBatch({ op: 'upsert', ids: ['ok', 'inf', ''], metas: [{ path: 'ok.jpg' }, null, null], vectors });
+  const { faces, rejected } = parseIngest(body);
+  assert.deepEqual(
+    faces.map((f) => [f.index, f.id, f.meta]),
+    [[0, 'ok', { path: 'ok.jpg' }]],
+  );
+  assert.deepEqual(
+    rejected.map((r) => [r.index, r.reason]),
+    [
+      [1, 'face 1: vector element 5 is Infinity (must be a finite number)'],
+      [2, 'face 2: id must not be empty'],
+    ],
+  );
+  rejects(() => parseIngest(body.subarray(0, 40)), /binary ingest/);
+  rejects(() => parseIngest(encodeFaceBatch({ op: 'delete', ids: ['a'] })), /upsert batch/);
+  // and the JSON form still goes the JSON way
+  assert.equal(parseIngest(enc({ faces: [{ id: 'j', vector: vec() }] })).faces[0].id, 'j');
 });
 
 test('reply schema and subjects', () => {
