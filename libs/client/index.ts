@@ -1,5 +1,5 @@
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
-import { BINARY_CONTENT_TYPE, DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, subjectsFor, type Subjects } from '../protocol/index.js';
+import { BINARY_CONTENT_TYPE, DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, subjectsFor, type MinSeq, type Subjects } from '../protocol/index.js';
 import { FACE_DIMENSIONS } from '../vector/index.js';
 import { requestJson } from './request.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
@@ -10,6 +10,8 @@ export type { ClusterStatus };
 export interface QueryOptions {
   k?: number;
   maxDistance?: number;
+  /** Read-your-writes: pass an ingest reply's `seq` (or a stream sequence). */
+  minSeq?: MinSeq;
   timeoutMs?: number;
 }
 
@@ -39,7 +41,12 @@ export class FaceshardClient {
 
   /** JSON form of `faces.query`, exactly what any NATS client would send. */
   query(vectors: ArrayLike<number>[], options: QueryOptions = {}): Promise<QueryReply> {
-    const body = { vectors: vectors.map((v) => Array.from(v)), k: options.k ?? 1, ...(options.maxDistance !== undefined ? { maxDistance: options.maxDistance } : {}) };
+    const body = {
+      vectors: vectors.map((v) => Array.from(v)),
+      k: options.k ?? 1,
+      ...(options.maxDistance !== undefined ? { maxDistance: options.maxDistance } : {}),
+      ...(options.minSeq !== undefined ? { minSeq: options.minSeq } : {}),
+    };
     return requestJson(this.nc, this.subjects.query, encoder.encode(JSON.stringify(body)), QueryReply, { timeoutMs: options.timeoutMs ?? 10_000 });
   }
 
@@ -49,6 +56,7 @@ export class FaceshardClient {
     h.set('content-type', BINARY_CONTENT_TYPE);
     h.set('k', String(options.k ?? 1));
     if (options.maxDistance !== undefined) h.set('max-distance', String(options.maxDistance));
+    if (options.minSeq !== undefined) h.set('min-seq', JSON.stringify(options.minSeq));
     const body = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.length * 4);
     return requestJson(this.nc, this.subjects.query, body, QueryReply, { timeoutMs: options.timeoutMs ?? 10_000, headers: h });
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const errorStatus = {
   bad_request: 400,
   not_ready: 503,
+  behind: 503,
   no_shards: 503,
   too_large: 413,
   internal: 500,

@@ -8,12 +8,22 @@ export const MAX_QUERY_VECTORS = 4096;
 
 export const K = z.number().int('k must be a whole number').min(1, 'k must be at least 1').max(MAX_K, `k must be at most ${MAX_K}`);
 export const MaxDistance = z.number().positive('maxDistance must be > 0');
+/**
+ * Read-your-writes: a number is a stream sequence (every shard first applies all of its
+ * log up to it); a map is what ingest answered (`seq`: per shard, the sequence to reach).
+ */
+export const MinSeq = z.union([
+  z.number().int().min(0),
+  z.record(z.string().regex(/^\d+$/, 'minSeq keys are shard numbers'), z.number().int().min(0)),
+]);
+export type MinSeq = z.infer<typeof MinSeq>;
 
 /** `faces.query`, JSON form. */
 export const QueryRequest = z.strictObject({
   vectors: z.array(FaceVector).min(1, 'vectors must hold at least one vector').max(MAX_QUERY_VECTORS, `at most ${MAX_QUERY_VECTORS} vectors per request`),
   k: K.default(1),
   maxDistance: MaxDistance.optional(),
+  minSeq: MinSeq.optional(),
 });
 export type QueryRequest = z.infer<typeof QueryRequest>;
 
@@ -29,6 +39,8 @@ export const QueryReply = z.strictObject({
   results: z.array(z.array(Match)),
   shards: z.strictObject({ total: z.number().int(), answered: z.number().int() }),
   partial: z.boolean(),
+  /** Present when partial: which shards are missing from the answer, and why. */
+  missing: z.array(z.strictObject({ shard: z.number().int(), reason: z.string() })).optional(),
   /** Faces held by the shards that answered: what was searched, for the seed-style rate. */
   searched: z.number().int(),
   tookMs: z.number(),
@@ -41,6 +53,7 @@ export interface Query {
   count: number;
   k: number;
   maxDistance?: number;
+  minSeq?: MinSeq;
 }
 
 export const BINARY_CONTENT_TYPE = 'application/x-faceshard-f32le';
@@ -53,15 +66,15 @@ export interface HeaderView {
 export function parseQueryJson(data: Uint8Array): Query {
   const parsed = QueryRequest.safeParse(parseJsonBody(data, 'query'));
   if (!parsed.success) throw new ProtocolError('bad_request', describeIssues(parsed.error, 'query'));
-  const { vectors, k, maxDistance } = parsed.data;
+  const { vectors, k, maxDistance, minSeq } = parsed.data;
   const packed = new Float32Array(vectors.length * FACE_DIMENSIONS);
   vectors.forEach((v, i) => packed.set(v, i * FACE_DIMENSIONS));
-  return { vectors: packed, count: vectors.length, k, maxDistance };
+  return { vectors: packed, count: vectors.length, k, maxDistance, minSeq };
 }
 
 /**
- * Binary form: body = little-endian float32 vectors back to back, `k` and
- * `max-distance` in headers. Used on the internal shard legs and by fast clients.
+ * Binary form: body = little-endian float32 vectors back to back, `k`,
+ * `max-distance` and `min-seq` (a number or a JSON map) in headers. Used by fast clients.
  */
 export function parseQueryBinary(data: Uint8Array, headers: HeaderView): Query {
   const vectorBytes = FACE_DIMENSIONS * 4;
@@ -86,7 +99,20 @@ export function parseQueryBinary(data: Uint8Array, headers: HeaderView): Query {
     if (!md.success) throw new ProtocolError('bad_request', `binary query: header max-distance: ${md.error.issues[0].message}`);
     maxDistance = md.data;
   }
-  return { vectors, count, k: k.data, maxDistance };
+  const minSeqHeader = headers.get('min-seq');
+  let minSeq: MinSeq | undefined;
+  if (minSeqHeader) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(minSeqHeader);
+    } catch {
+      raw = minSeqHeader;
+    }
+    const ms = MinSeq.safeParse(raw);
+    if (!ms.success) throw new ProtocolError('bad_request', `binary query: header min-seq must be a sequence number or a JSON map of shard -> sequence`);
+    minSeq = ms.data;
+  }
+  return { vectors, count, k: k.data, maxDistance, minSeq };
 }
 
 export function queryToBinary(query: Query): Uint8Array {

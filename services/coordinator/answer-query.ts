@@ -17,6 +17,7 @@ export async function answerQuery(nc: NatsConnection, subjects: Subjects, shardC
     results,
     shards: { total: shardCount, answered: answered.length },
     partial: answered.length < shardCount,
+    ...(answered.length < shardCount ? { missing: legs.flatMap((l) => (l.ok ? [] : [{ shard: l.shard, reason: l.reason }])) } : {}),
     searched: answered.reduce((sum, l) => sum + l.reply.faces, 0),
     tookMs: Math.round((performance.now() - started) * 1000) / 1000,
   };

@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
-import { BINARY_CONTENT_TYPE, queryToBinary, ShardReply, type Query, type Subjects } from '../../libs/protocol/index.js';
+import { BINARY_CONTENT_TYPE, legWaitHeaders, queryToBinary, ShardReply, type LegWait, type Query, type Subjects } from '../../libs/protocol/index.js';
 
 export type LegOutcome = { shard: number; ok: true; reply: ShardReply; attempts: number } | { shard: number; ok: false; reason: string; attempts: number };
 
@@ -12,19 +12,25 @@ const decoder = new TextDecoder();
  */
 export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount: number, query: Query, timeoutMs: number): Promise<LegOutcome[]> {
   const body = queryToBinary(query);
-  const h = natsHeaders();
-  h.set('content-type', BINARY_CONTENT_TYPE);
-  h.set('k', String(query.k));
-  if (query.maxDistance !== undefined) h.set('max-distance', String(query.maxDistance));
+  const headersFor = (shard: number) => {
+    const h = natsHeaders();
+    h.set('content-type', BINARY_CONTENT_TYPE);
+    h.set('k', String(query.k));
+    if (query.maxDistance !== undefined) h.set('max-distance', String(query.maxDistance));
+    const wait = legWait(query, shard, timeoutMs);
+    if (wait) legWaitHeaders(wait, (key, value) => h.set(key, value));
+    return h;
+  };
 
   const leg = async (shard: number): Promise<LegOutcome> => {
+    const h = headersFor(shard);
     let reason = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {
         const msg = await nc.request(subjects.shardQuery(shard), body, { timeout: timeoutMs, headers: h });
         const serviceError = msg.headers?.get('Nats-Service-Error');
         if (serviceError) {
-          reason = `shard ${shard} answered an error: ${serviceError}`;
+          reason = serviceError.startsWith(`shard ${shard}`) ? serviceError : `shard ${shard} answered an error: ${serviceError}`;
           continue;
         }
         const parsed = ShardReply.safeParse(JSON.parse(decoder.decode(msg.data)));
@@ -43,4 +49,13 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount
   };
 
   return Promise.all(Array.from({ length: shardCount }, (_, shard) => leg(shard)));
+}
+
+/** What a query's `minSeq` asks of one shard's replicas; they may wait most of the leg's timeout. */
+function legWait(query: Query, shard: number, timeoutMs: number): LegWait | undefined {
+  if (query.minSeq === undefined) return undefined;
+  const waitMs = Math.max(1, Math.floor(timeoutMs * 0.8));
+  if (typeof query.minSeq === 'number') return { streamSeq: query.minSeq, waitMs };
+  const appliedSeq = query.minSeq[String(shard)];
+  return appliedSeq === undefined ? undefined : { appliedSeq, waitMs };
 }

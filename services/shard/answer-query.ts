@@ -1,15 +1,54 @@
+import type { NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/face-index/index.js';
-import { BINARY_CONTENT_TYPE, parseQueryBinary, parseQueryJson, type HeaderView, type ShardReply } from '../../libs/protocol/index.js';
+import { lastSequenceFor } from '../../libs/cluster/stream.js';
+import {
+  BINARY_CONTENT_TYPE,
+  parseLegWait,
+  parseQueryBinary,
+  parseQueryJson,
+  ProtocolError,
+  type HeaderView,
+  type LegWait,
+  type ShardReply,
+  type Subjects,
+} from '../../libs/protocol/index.js';
+import type { LogReplay } from './log-replayer.js';
 
-/** One scatter leg: decode the query (binary from the coordinator, JSON from a person) and search. */
-export function answerQuery(index: FaceIndex, shard: number, appliedSeq: number, data: Uint8Array, headers: HeaderView | undefined): ShardReply {
+export interface ShardContext {
+  nc: NatsConnection;
+  subjects: Subjects;
+  shard: number;
+  index: FaceIndex;
+  replay: LogReplay;
+}
+
+/**
+ * One scatter leg: decode the query (binary from the coordinator, JSON from a person),
+ * wait until this replica applied what the query asked to see, then search.
+ */
+export async function answerQuery(ctx: ShardContext, data: Uint8Array, headers: HeaderView | undefined): Promise<ShardReply> {
   const binary = headers?.get('content-type') === BINARY_CONTENT_TYPE;
   const query = binary && headers ? parseQueryBinary(data, headers) : parseQueryJson(data);
-  const neighbors = index.search(query.vectors, query.k, query.maxDistance);
+  const wait = parseLegWait(headers);
+  if (wait) await waitUntilApplied(ctx, wait);
+  const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance);
   return {
-    shard,
-    faces: index.size,
-    appliedSeq,
+    shard: ctx.shard,
+    faces: ctx.index.size,
+    appliedSeq: ctx.replay.state.appliedSeq,
     results: neighbors.map((list) => list.map((n) => (n.meta === undefined ? { id: n.id, distance: n.distance } : { id: n.id, distance: n.distance, meta: n.meta }))),
   };
+}
+
+async function waitUntilApplied(ctx: ShardContext, wait: LegWait): Promise<void> {
+  const applied = ctx.replay.state.appliedSeq;
+  let target = wait.appliedSeq ?? 0;
+  if (wait.streamSeq !== undefined && wait.streamSeq > applied) {
+    // A stream sequence counts every shard's records: wait only for records of our own log.
+    target = Math.max(target, Math.min(wait.streamSeq, await lastSequenceFor(ctx.nc, ctx.subjects, ctx.shard)));
+  }
+  if (target <= applied) return;
+  if (!(await ctx.replay.waitForSeq(target, wait.waitMs))) {
+    throw new ProtocolError('behind', `shard ${ctx.shard} has applied its log up to sequence ${ctx.replay.state.appliedSeq}, the query needs ${target}; still behind after ${wait.waitMs} ms`);
+  }
 }

@@ -6,6 +6,14 @@ import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import type { ShardMetrics } from './metrics.js';
 
+export interface LogReplay {
+  state: ReplayState;
+  caughtUp: Promise<void>;
+  /** Resolves true once appliedSeq >= target, false after timeoutMs. */
+  waitForSeq(target: number, timeoutMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
 export interface ReplayState {
   appliedSeq: number;
   /** The shard's last sequence when replay started; caught up once appliedSeq reaches it. */
@@ -25,15 +33,39 @@ export async function startLogReplay(
   index: FaceIndex,
   metrics: ShardMetrics,
   log: Logger,
-): Promise<{ state: ReplayState; caughtUp: Promise<void>; stop(): Promise<void> }> {
+): Promise<LogReplay> {
   const state: ReplayState = { appliedSeq: 0, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
   let markCaughtUp!: () => void;
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
+  const waiters = new Set<{ target: number; resolve(ok: boolean): void }>();
   const checkCaughtUp = () => {
     if (!state.caughtUp && state.appliedSeq >= state.targetSeq) {
       state.caughtUp = true;
       markCaughtUp();
     }
+    for (const w of waiters) {
+      if (state.appliedSeq >= w.target) {
+        waiters.delete(w);
+        w.resolve(true);
+      }
+    }
+  };
+  const waitForSeq = (target: number, timeoutMs: number): Promise<boolean> => {
+    if (state.appliedSeq >= target) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter = {
+        target,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
   };
   log.info('replaying shard log', { subject: subjects.data(shard), targetSeq: state.targetSeq });
 
@@ -72,6 +104,7 @@ export async function startLogReplay(
   return {
     state,
     caughtUp,
+    waitForSeq,
     stop: async () => {
       await messages.close();
       await done.catch(() => undefined);

@@ -75,8 +75,8 @@ runMain('shard', async () => {
     queue: subjects.shardQueue(shard),
     handler: (_err, msg) => {
       const stopTimer = metrics.querySeconds.startTimer();
-      void respondJson(msg, log, () => {
-        const reply = answerQuery(index, shard, replay.state.appliedSeq, msg.data, msg.headers);
+      void respondJson(msg, log, async () => {
+        const reply = await answerQuery({ nc, subjects, shard, index, replay }, msg.data, msg.headers);
         metrics.queries.inc(reply.results.length);
         return reply;
       }).then((ok) => {

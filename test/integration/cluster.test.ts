@@ -159,6 +159,34 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assertSameResults(reply.results, expected.search(twin, 5));
   });
 
+  test('read-your-writes: a query with the ingest reply\'s seq as minSeq sees that write at once', async () => {
+    for (let round = 0; round < 15; round++) {
+      const vector = uniformVectors(1, 1000 + round);
+      const face = { id: `ryw-${round}`, vector };
+      const ingest = await cluster.client.ingestMany([face]);
+      expected.upsert([face]);
+      const reply = round % 2 ? await cluster.client.queryBinary(vector, { k: 1, minSeq: ingest.seq }) : await cluster.client.query([vector], { k: 1, minSeq: ingest.seq });
+      assert.equal(reply.results[0][0]?.id, face.id, `round ${round}`);
+      assert.equal(reply.partial, false);
+    }
+    // A stream sequence works too: every shard applies its own log up to it.
+    const last = await cluster.client.ingestMany([{ id: 'ryw-global', vector: uniformVectors(1, 31337) }]);
+    expected.upsert([{ id: 'ryw-global', vector: uniformVectors(1, 31337) }]);
+    const streamSeq = Math.max(...Object.values(last.seq));
+    const reply = await cluster.client.queryBinary(queries, { k: 10, minSeq: streamSeq });
+    assertSameResults(reply.results, expected.search(queries, 10));
+  });
+
+  test('a shard that cannot reach minSeq in time says it is behind: partial, with the reason', async () => {
+    const reply = await cluster.client.queryBinary(queries.subarray(0, FACE_DIMENSIONS), { k: 1, minSeq: { '0': 1e9 }, timeoutMs: 20_000 });
+    assert.equal(reply.partial, true);
+    assert.equal(reply.shards.answered, SHARDS - 1);
+    assert.equal(reply.missing?.[0].shard, 0);
+    assert.match(reply.missing![0].reason, /shard 0 has applied its log up to sequence \d+, the query needs 1000000000/);
+    const bad = await cluster.client.nc.request(cluster.client.subjects.query, new TextEncoder().encode(JSON.stringify({ vectors: [new Array(128).fill(0)], minSeq: { zero: 1 } })), { timeout: 5000 });
+    assert.match(JSON.parse(new TextDecoder().decode(bad.data)).error.message, /minSeq/);
+  });
+
   test('deleted faces are gone from answers', async () => {
     const gone = people.ids.slice(5, 25);
     await cluster.client.delete(gone);
