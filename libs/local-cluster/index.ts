@@ -83,7 +83,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   supervisor.start({ name: 'coordinator', ...serviceProcess('coordinator', common) });
   for (let shard = 0; shard < options.shards; shard++) {
     for (let replica = 0; replica < options.replicas; replica++) {
-      supervisor.start({ name: `shard-${shard}.${replica}`, ...serviceProcess('shard', { ...common, SHARD_INDEX: String(shard) }) });
+      // Each replica keeps its own snapshot: a restarted replica replays only what came after.
+      const SNAPSHOT_DIR = path.join(options.dataDir, 'snapshots', `shard-${shard}.${replica}`);
+      supervisor.start({ name: `shard-${shard}.${replica}`, ...serviceProcess('shard', { ...common, SHARD_INDEX: String(shard), SNAPSHOT_DIR }) });
     }
   }
 

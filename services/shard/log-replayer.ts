@@ -1,4 +1,4 @@
-import type { JsMsg, NatsConnection } from 'nats';
+import { DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { decodeLogRecord, type Subjects } from '../../libs/protocol/index.js';
@@ -33,8 +33,12 @@ export async function startLogReplay(
   index: FaceIndex,
   metrics: ShardMetrics,
   log: Logger,
+  /** The sequence a snapshot already covers: replay starts after it. */
+  fromSeq = 0,
 ): Promise<LogReplay> {
-  const state: ReplayState = { appliedSeq: 0, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
+  const state: ReplayState = { appliedSeq: fromSeq, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
+  metrics.targetSeq.set(state.targetSeq);
+  metrics.appliedSeq.set(fromSeq);
   let markCaughtUp!: () => void;
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   const waiters = new Set<{ target: number; resolve(ok: boolean): void }>();
@@ -67,9 +71,12 @@ export async function startLogReplay(
       waiters.add(waiter);
     });
   };
-  log.info('replaying shard log', { subject: subjects.data(shard), targetSeq: state.targetSeq });
+  log.info('replaying shard log', { subject: subjects.data(shard), fromSeq, targetSeq: state.targetSeq });
 
-  const consumer = await nc.jetstream().consumers.get(subjects.stream, { filterSubjects: subjects.data(shard) });
+  const consumer = await nc.jetstream().consumers.get(subjects.stream, {
+    filterSubjects: subjects.data(shard),
+    ...(fromSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq + 1 } : {}),
+  });
   const messages = await consumer.consume({ max_messages: 256 });
   const done = (async () => {
     for await (const msg of messages) {
@@ -80,6 +87,7 @@ export async function startLogReplay(
   checkCaughtUp();
 
   function applyMessage(msg: JsMsg): void {
+    if (msg.seq <= state.appliedSeq) return; // already in the index (covered by the snapshot)
     try {
       const record = decodeLogRecord(msg.data);
       if (record.op === 'upsert') {

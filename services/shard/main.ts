@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FaceIndex } from '../../libs/face-index/index.js';
 import { connectNats } from '../../libs/cluster/connect.js';
 import { resolveShardCount } from '../../libs/cluster/shard-count.js';
-import { ensureFaceStream } from '../../libs/cluster/stream.js';
+import { ensureFaceStream, lastSequenceFor } from '../../libs/cluster/stream.js';
 import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
@@ -12,8 +12,9 @@ import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
 import { loadShardConfig } from './config.js';
-import { startLogReplay, type ReplayState } from './log-replayer.js';
+import { startLogReplay, type LogReplay } from './log-replayer.js';
 import { shardMetrics } from './metrics.js';
+import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
 
 runMain('shard', async () => {
   const config = loadShardConfig();
@@ -24,22 +25,36 @@ runMain('shard', async () => {
   const metrics = shardMetrics(registry, shard);
   const index = new FaceIndex({ deltaLimit: config.INDEX_DELTA_LIMIT, strategy: config.INDEX_STRATEGY });
   let ready = false;
-  let replayState: ReplayState | undefined; // set once replay starts
+  let replay: LogReplay | undefined;
+  const progress = () => ({ shard, faces: index.size, appliedSeq: replay?.state.appliedSeq ?? 0, targetSeq: replay?.state.targetSeq ?? 0 });
 
-  const ops = await startOpsServer(
-    registry,
-    { healthy: () => true, ready: () => ready, details: () => ({ shard, faces: index.size, appliedSeq: replayState?.appliedSeq ?? 0, targetSeq: replayState?.targetSeq ?? 0 }) },
-    config.HTTP_PORT,
-    config.HTTP_HOST,
-  );
+  const ops = await startOpsServer(registry, { healthy: () => true, ready: () => ready, details: progress }, config.HTTP_PORT, config.HTTP_HOST);
   log.info('ops HTTP listening', { port: ops.port });
 
+  // Shutdown steps see whatever has started by the time the signal comes.
+  let stopSnapshots: (() => Promise<void>) | undefined;
+  let stopService: (() => Promise<void>) | undefined;
+  let drainNats: (() => Promise<void>) | undefined;
+  onTerminate(log, [
+    async () => {
+      ready = false;
+      await stopService?.();
+    },
+    async () => replay?.stop(),
+    async () => stopSnapshots?.(), // a last snapshot: the next start replays less
+    async () => drainNats?.(),
+    () => ops.close(),
+  ]);
+
   const nc = await connectNats(config.NATS_URL, `faceshard-shard-${shard}`, log);
+  drainNats = () => nc.drain();
   await ensureFaceStream(nc, subjects);
   const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT);
   if (shard >= shardCount) throw new Error(`SHARD_INDEX=${shard} but the cluster has ${shardCount} shards (0..${shardCount - 1})`);
+  const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
+  const stream = { stream: subjects.stream, created: streamInfo.created };
 
-  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replayState?.appliedSeq ?? 0, httpPort: ops.port });
+  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, httpPort: ops.port });
   const service = await nc.services.add({
     name: SHARD_SERVICE,
     version: '0.1.0',
@@ -47,6 +62,9 @@ runMain('shard', async () => {
     metadata: { shard: String(shard), pid: String(process.pid), host: os.hostname() },
     statsHandler: async () => status(),
   });
+  stopService = async () => {
+    await service.stop();
+  };
   // A status endpoint from the start, so discovery sees a replica while it replays.
   service.addEndpoint('status', {
     subject: `${subjects.prefix}.shard.${shard}.status`,
@@ -54,20 +72,17 @@ runMain('shard', async () => {
   });
 
   const started = Date.now();
-  const replay = await startLogReplay(nc, subjects, shard, index, metrics, log);
-  replayState = replay.state;
-  onTerminate(log, [
-    async () => {
-      ready = false;
-      await service.stop();
-    },
-    () => replay.stop(),
-    () => nc.drain(),
-    () => ops.close(),
-  ]);
+  const fromSeq = config.SNAPSHOT_DIR ? await restoreSnapshot(config.SNAPSHOT_DIR, shard, stream, index, log) : 0;
+  metrics.snapshotSeq.set(fromSeq);
+  replay = await startLogReplay(nc, subjects, shard, index, metrics, log, fromSeq);
   await replay.caughtUp;
   index.rebuild();
-  log.info('replay done', { faces: index.size, appliedSeq: replay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
+  const activeReplay = replay;
+  log.info('replay done', { faces: index.size, fromSeq, appliedSeq: activeReplay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
+  if (config.SNAPSHOT_DIR) {
+    stopSnapshots = scheduleSnapshots({ dir: config.SNAPSHOT_DIR, intervalS: config.SNAPSHOT_INTERVAL_S, shard, stream, index, state: activeReplay.state, lastSeq: fromSeq, metrics, log }).stop;
+  }
+  trackLag();
 
   // Only now join the queue group: a replica never answers from a half-built index.
   service.addEndpoint('query', {
@@ -76,7 +91,7 @@ runMain('shard', async () => {
     handler: (_err, msg) => {
       const stopTimer = metrics.querySeconds.startTimer();
       void respondJson(msg, log, async () => {
-        const reply = await answerQuery({ nc, subjects, shard, index, replay }, msg.data, msg.headers);
+        const reply = await answerQuery({ nc, subjects, shard, index, replay: activeReplay }, msg.data, msg.headers);
         metrics.queries.inc(reply.results.length);
         return reply;
       }).then((ok) => {
@@ -87,4 +102,14 @@ runMain('shard', async () => {
   });
   ready = true;
   log.info('ready', { subject: subjects.shardQuery(shard), queue: subjects.shardQueue(shard) });
+
+  /** Lag = newest record of this shard's log - applied; polled, not per record. */
+  function trackLag(): void {
+    const timer = setInterval(() => {
+      lastSequenceFor(nc, subjects, shard)
+        .then((last) => metrics.lag.set(Math.max(0, last - activeReplay.state.appliedSeq)))
+        .catch(() => undefined); // NATS down: the gauge keeps its last value
+    }, 5000);
+    timer.unref();
+  }
 });

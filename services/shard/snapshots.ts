@@ -1,0 +1,85 @@
+import type { FaceIndex } from '../../libs/face-index/index.js';
+import type { Logger } from '../../libs/observability/logger.js';
+import { readSnapshot, writeSnapshot } from '../../libs/snapshot/index.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import type { ReplayState } from './log-replayer.js';
+import type { ShardMetrics } from './metrics.js';
+
+export interface StreamIdentity {
+  stream: string;
+  created: string;
+}
+
+/**
+ * Loads this replica's snapshot into the index and returns the sequence it covers.
+ * A missing, damaged or foreign snapshot is logged and ignored: the replica then
+ * replays the whole log, it never serves from a snapshot it cannot trust.
+ */
+export async function restoreSnapshot(dir: string, shard: number, stream: StreamIdentity, index: FaceIndex, log: Logger): Promise<number> {
+  const started = performance.now();
+  let snapshot;
+  try {
+    snapshot = await readSnapshot(dir, shard);
+  } catch (err) {
+    log.warn('ignoring unusable snapshot, replaying the whole log', { err });
+    return 0;
+  }
+  if (!snapshot) return 0;
+  const h = snapshot.header;
+  const foreign =
+    h.shard !== shard ? `it is shard ${h.shard}'s` : h.stream !== stream.stream || h.streamCreated !== stream.created ? `it was taken from another stream (${h.stream} created ${h.streamCreated})` : h.dims !== FACE_DIMENSIONS ? `it holds ${h.dims}-d vectors` : undefined;
+  if (foreign) {
+    log.warn('ignoring snapshot, replaying the whole log', { reason: foreign });
+    return 0;
+  }
+  for (let i = 0; i < h.faces; i++) {
+    const meta = snapshot.metas[i];
+    index.upsert(snapshot.ids[i], snapshot.vectors.subarray(i * h.dims, (i + 1) * h.dims), meta === null ? undefined : meta);
+  }
+  log.info('snapshot loaded', { faces: h.faces, appliedSeq: h.appliedSeq, takenAt: h.createdAt, seconds: (performance.now() - started) / 1000 });
+  return h.appliedSeq;
+}
+
+/** Writes a snapshot every `intervalS` when records were applied since the last one, and once more at shutdown. */
+export function scheduleSnapshots(options: {
+  dir: string;
+  intervalS: number;
+  shard: number;
+  stream: StreamIdentity;
+  index: FaceIndex;
+  state: ReplayState;
+  lastSeq: number;
+  metrics: ShardMetrics;
+  log: Logger;
+}): { stop(): Promise<void> } {
+  const { dir, shard, stream, index, state, metrics, log } = options;
+  let lastSeq = options.lastSeq;
+  let writing: Promise<void> | undefined;
+  const takeSnapshot = async () => {
+    if (state.appliedSeq <= lastSeq || !state.caughtUp) return;
+    const stopTimer = metrics.snapshotSeconds.startTimer();
+    try {
+      const written = await writeSnapshot(dir, index, { shard, stream: stream.stream, streamCreated: stream.created, appliedSeq: state.appliedSeq });
+      lastSeq = written.appliedSeq;
+      metrics.snapshotSeq.set(written.appliedSeq);
+      metrics.snapshotTime.set(Date.now() / 1000);
+      log.info('snapshot written', { faces: written.faces, appliedSeq: written.appliedSeq, bytes: written.bytes, seconds: stopTimer() });
+    } catch (err) {
+      stopTimer();
+      log.error('snapshot failed', { err });
+    }
+  };
+  const run = () => {
+    writing ??= takeSnapshot().finally(() => (writing = undefined));
+    return writing;
+  };
+  const timer = setInterval(() => void run(), options.intervalS * 1000);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await writing;
+      await run();
+    },
+  };
+}
