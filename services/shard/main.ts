@@ -74,6 +74,7 @@ runMain('shard', async () => {
   const started = Date.now();
   const fromSeq = config.SNAPSHOT_DIR ? await restoreSnapshot(config.SNAPSHOT_DIR, shard, stream, index, log) : 0;
   metrics.snapshotSeq.set(fromSeq);
+  metrics.startSeq.set(fromSeq);
   replay = await startLogReplay(nc, subjects, shard, index, metrics, log, fromSeq);
   await replay.caughtUp;
   index.rebuild();

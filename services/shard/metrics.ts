@@ -9,6 +9,7 @@ export function shardMetrics(registry: Registry, shard: number) {
     badRecords: new Counter({ name: 'faceshard_shard_bad_log_records_total', help: 'Log records that failed to decode and were skipped', labelNames: ['shard'], registers: [registry] }).labels(labels),
     queries: new Counter({ name: 'faceshard_shard_queries_total', help: 'Query vectors answered', labelNames: ['shard'], registers: [registry] }).labels(labels),
     queryErrors: new Counter({ name: 'faceshard_shard_query_errors_total', help: 'Scatter legs answered with an error', labelNames: ['shard'], registers: [registry] }).labels(labels),
+    startSeq: new Gauge({ name: 'faceshard_shard_replay_start_sequence', help: 'Sequence the loaded snapshot covered at start (0: full replay)', labelNames: ['shard'], registers: [registry] }).labels(labels),
     targetSeq: new Gauge({ name: 'faceshard_shard_replay_target_sequence', help: 'Last sequence of this shard\'s log when replay started (ready once applied reaches it)', labelNames: ['shard'], registers: [registry] }).labels(labels),
     lag: new Gauge({ name: 'faceshard_shard_lag_records', help: 'Stream sequence of the newest record for this shard minus the applied sequence', labelNames: ['shard'], registers: [registry] }).labels(labels),
     snapshotSeq: new Gauge({ name: 'faceshard_shard_snapshot_sequence', help: 'Sequence covered by the last snapshot written or loaded', labelNames: ['shard'], registers: [registry] }).labels(labels),

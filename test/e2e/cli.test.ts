@@ -96,6 +96,18 @@ describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, ()
       reply!.results[0].map((m) => m.id),
       want.map((n) => n.id),
     );
+
+    // The same file again: upserts by id, so the counts do not double.
+    const total = async () => {
+      const jsm = await cluster.client.nc.jetstreamManager();
+      const lastSeq = (await jsm.streams.info(cluster.client.subjects.stream)).state.last_seq;
+      const r = await cluster.client.queryBinary(q, { k: 1, minSeq: lastSeq });
+      return r.searched;
+    };
+    const before = await total();
+    const again = await faceshard(['ingest', npy, '--ids', ids, '--nats', cluster.url]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await total(), before);
   });
 
   test('bad input gets a clear error naming what was wrong', async () => {

@@ -20,7 +20,7 @@ export interface TestCluster {
 }
 
 /** A real cluster for a test: its own nats-server on a free port, a coordinator and shard processes. */
-export async function startTestCluster(options: { shards: number; replicas?: number; readyTimeoutMs?: number; shardEnv?: Record<string, string> }): Promise<TestCluster> {
+export async function startTestCluster(options: { shards: number; replicas?: number; readyTimeoutMs?: number; shardEnv?: (shard: number, replica: number) => Record<string, string>; coordinatorEnv?: Record<string, string> }): Promise<TestCluster> {
   const nats = await withNatsServer();
   const processes = new Map<string, ChildProcess>();
   const output: string[] = [];
@@ -42,10 +42,10 @@ export async function startTestCluster(options: { shards: number; replicas?: num
     await exited;
   };
 
-  startService('coordinator', 'coordinator');
+  startService('coordinator', 'coordinator', options.coordinatorEnv);
   const replicas = options.replicas ?? 1;
   for (let shard = 0; shard < options.shards; shard++) {
-    for (let r = 0; r < replicas; r++) startService(`shard-${shard}.${r}`, 'shard', { ...options.shardEnv, SHARD_INDEX: String(shard) });
+    for (let r = 0; r < replicas; r++) startService(`shard-${shard}.${r}`, 'shard', { ...options.shardEnv?.(shard, r), SHARD_INDEX: String(shard) });
   }
 
   const cleanup = async () => {

@@ -1,61 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { headers as natsHeaders } from 'nats';
-import { FaceshardError, type FaceToIngest } from '../../libs/client/index.js';
-import { bruteForceSearch, type Neighbor } from '../../libs/face-index/index.js';
-import { BINARY_CONTENT_TYPE, type Match } from '../../libs/protocol/index.js';
+import { FaceshardError } from '../../libs/client/index.js';
+import { BINARY_CONTENT_TYPE } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
 
 const SHARDS = 3;
 
-/** What the cluster should hold: last write wins per id, deleted ids gone. */
-class Expected {
-  private byId = new Map<string, Float32Array>();
-  upsert(faces: FaceToIngest[]) {
-    for (const f of faces) this.byId.set(f.id, Float32Array.from(f.vector));
-  }
-  delete(ids: string[]) {
-    for (const id of ids) this.byId.delete(id);
-  }
-  search(queries: Float32Array, k: number, keep: (id: string) => boolean = () => true, maxDistance?: number): Neighbor[][] {
-    const ids = [...this.byId.keys()].filter(keep);
-    const vectors = new Float32Array(ids.length * FACE_DIMENSIONS);
-    ids.forEach((id, i) => vectors.set(this.byId.get(id)!, i * FACE_DIMENSIONS));
-    return bruteForceSearch(vectors, ids, queries, k, FACE_DIMENSIONS, maxDistance);
-  }
-  get size() {
-    return this.byId.size;
-  }
-}
-
-function assertSameResults(actual: Match[][], expected: Neighbor[][]) {
-  assert.equal(actual.length, expected.length);
-  actual.forEach((list, q) => {
-    assert.deepEqual(
-      list.map((m) => m.id),
-      expected[q].map((n) => n.id),
-      `query ${q}: ids differ`,
-    );
-    list.forEach((m, i) => assert.ok(Math.abs(m.distance - expected[q][i].distance) < 1e-9, `query ${q} rank ${i}: distance ${m.distance} vs ${expected[q][i].distance}`));
-  });
-}
-
-const toFaces = (vectors: Float32Array, ids: string[], meta = true): FaceToIngest[] =>
-  ids.map((id, i) => ({ id, vector: vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), ...(meta ? { meta: { path: `${id}.jpg` } } : {}) }));
-
 describe('a 3-shard cluster on a real nats-server', () => {
   let cluster: TestCluster;
-  const expected = new Expected();
+  const expected = new ExpectedFaces();
   const people = syntheticFaces({ identities: 300, photosPerIdentity: 5, seed: 7 });
   const queryPeople = syntheticFaces({ identities: 300, photosPerIdentity: 1, seed: 7 }); // same centres, fresh photos
   const queries = new Float32Array([...queryPeople.vectors.subarray(0, 20 * FACE_DIMENSIONS), ...uniformVectors(5, 99)]);
 
   before(async () => {
     // The KD-tree path end to end (the CLI tests run the default flat scan); answers must not differ.
-    cluster = await startTestCluster({ shards: SHARDS, shardEnv: { INDEX_STRATEGY: 'tree', INDEX_DELTA_LIMIT: '64' } });
+    cluster = await startTestCluster({ shards: SHARDS, shardEnv: () => ({ INDEX_STRATEGY: 'tree', INDEX_DELTA_LIMIT: '64' }) });
   });
   after(async () => {
     await cluster?.cleanup();
