@@ -132,7 +132,7 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
     }
   });
 
-  test('kill one of two replicas of a shard while queries run: every answer is complete and exact', async () => {
+  test('kill one of two replicas of a shard while queries run, then add a new one: every answer is complete and exact', async () => {
     const cluster = await startTestCluster({ shards: 2, replicas: 2, coordinatorEnv: { SHARD_TIMEOUT_MS: '750' } });
     try {
       const data = syntheticFaces({ identities: 1000, photosPerIdentity: 3, seed: 5 });
@@ -158,7 +158,13 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
       const victim = cluster.processes.get('shard-0.0')!.pid!;
       await cluster.stopProcess('shard-0.0', 'SIGKILL');
       assert.equal(isAlive(victim), false);
-      await new Promise((r) => setTimeout(r, 2500));
+      await new Promise((r) => setTimeout(r, 1500));
+      // A fresh replica joins while queries run: it subscribes only once caught up.
+      const fresh = cluster.startService('shard-0.2', 'shard', { SHARD_INDEX: '0' });
+      await waitReady(cluster.client, 'new replica of shard 0', 0, fresh.pid);
+      const answeredBefore = answered;
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(answered > answeredBefore, 'queries keep being answered with the new replica in the group');
       stop = true;
       await Promise.all(loops);
       assert.ok(answered > 20, `answered ${answered} queries`);
