@@ -21,6 +21,7 @@ import {
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
+import { QueryCoalescer } from './coalescer.js';
 import { loadCoordinatorConfig } from './config.js';
 import { coordinatorMetrics } from './metrics.js';
 import { appendTombstones, appendUpserts } from './route-writes.js';
@@ -53,6 +54,7 @@ runMain('coordinator', async () => {
     metadata: { shards: String(shardCount), pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port) },
   });
 
+  const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, shardCount, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
   service.addEndpoint('query', {
     subject: subjects.query,
     handler: (_err, msg) => {
@@ -60,7 +62,7 @@ runMain('coordinator', async () => {
       void respondJson(msg, log, async () => {
         const binary = msg.headers?.get('content-type') === BINARY_CONTENT_TYPE;
         const query = binary && msg.headers ? parseQueryBinary(msg.data, msg.headers) : parseQueryJson(msg.data);
-        const { reply, legs } = await answerQuery(nc, subjects, shardCount, query, config.SHARD_TIMEOUT_MS);
+        const { reply, legs } = await coalescer.submit(query);
         metrics.queries.inc(query.count);
         for (const leg of legs) {
           if (leg.ok) metrics.shardFaces.labels({ shard: String(leg.shard) }).set(leg.reply.faces);

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bruteForceSearch } from '../../libs/face-index/index.js';
+import type { Query } from '../../libs/protocol/index.js';
+import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { QueryCoalescer, type Answer } from '../../services/coordinator/coalescer.js';
+
+const data = syntheticFaces({ identities: 200, photosPerIdentity: 3, seed: 8 });
+const search = (q: Query) => bruteForceSearch(data.vectors, data.ids, q.vectors.subarray(0, q.count * FACE_DIMENSIONS), q.k, FACE_DIMENSIONS, q.maxDistance);
+
+function fakeCluster(delayMs: number) {
+  const batches: number[] = [];
+  const run = async (q: Query): Promise<Answer> => {
+    batches.push(q.count);
+    await new Promise((r) => setTimeout(r, delayMs));
+    const results = search(q).map((list) => list.map((n) => ({ id: n.id, distance: n.distance, shard: 0 })));
+    return { reply: { results, shards: { total: 1, answered: 1 }, partial: false, searched: data.ids.length, tookMs: delayMs }, legs: [] };
+  };
+  return { run, batches };
+}
+
+test('queries arriving while scatters are busy leave together, and each still gets exactly its own answer', async () => {
+  const { run, batches } = fakeCluster(5);
+  const coalescer = new QueryCoalescer(run, 1);
+  const queries: Query[] = Array.from({ length: 40 }, (_, i) => {
+    const count = 1 + (i % 3);
+    return { vectors: uniformVectors(count, i).map((x) => x * 0.3), count, k: 1 + (i % 7), maxDistance: i % 4 === 0 ? 0.9 : undefined };
+  });
+  const answers = await Promise.all(queries.map((q) => coalescer.submit(q)));
+  answers.forEach((a, i) => {
+    const want = search(queries[i]);
+    assert.deepEqual(
+      a.reply.results.map((l) => l.map((m) => [m.id, m.distance])),
+      want.map((l) => l.map((n) => [n.id, n.distance])),
+      `query ${i}`,
+    );
+  });
+  assert.ok(batches.length < queries.length / 4, `40 queries went out in ${batches.length} scatters`);
+  assert.equal(
+    batches.reduce((a, b) => a + b, 0),
+    queries.reduce((n, q) => n + q.count, 0),
+  );
+});
+
+test('an idle coalescer adds no batching delay; read-your-writes queries are never merged', async () => {
+  const { run, batches } = fakeCluster(1);
+  const coalescer = new QueryCoalescer(run, 2);
+  const q: Query = { vectors: uniformVectors(1, 1), count: 1, k: 3 };
+  await coalescer.submit(q);
+  await coalescer.submit(q);
+  assert.deepEqual(batches, [1, 1]);
+  const withSeq = await Promise.all(Array.from({ length: 5 }, () => coalescer.submit({ ...q, minSeq: 3 })));
+  assert.equal(withSeq.length, 5);
+  assert.deepEqual(batches, [1, 1, 1, 1, 1, 1, 1]);
+});
+
+test('a failed scatter fails every query of its batch, and the next batch still runs', async () => {
+  let fail = true;
+  const coalescer = new QueryCoalescer(async (query) => {
+    await new Promise((r) => setTimeout(r, 2));
+    if (fail) throw new Error('boom');
+    return fakeCluster(0).run(query);
+  }, 1);
+  const q: Query = { vectors: uniformVectors(1, 2), count: 1, k: 1 };
+  const results = await Promise.allSettled([coalescer.submit(q), coalescer.submit(q), coalescer.submit(q)]);
+  assert.ok(results.every((r) => r.status === 'rejected'));
+  fail = false;
+  assert.equal((await coalescer.submit(q)).reply.results.length, 1);
+});
