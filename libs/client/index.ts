@@ -1,5 +1,5 @@
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
-import { BINARY_CONTENT_TYPE, DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, subjectsFor, type MinSeq, type Subjects } from '../protocol/index.js';
+import { DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, queryHeaders, subjectsFor, type MinSeq, type Subjects } from '../protocol/index.js';
 import { FACE_DIMENSIONS } from '../vector/index.js';
 import { requestJson } from './request.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
@@ -12,6 +12,9 @@ export interface QueryOptions {
   maxDistance?: number;
   /** Read-your-writes: pass an ingest reply's `seq` (or a stream sequence). */
   minSeq?: MinSeq;
+  /** Approximate search; `effort` trades speed for recall (1 default, 8+ = exact). */
+  approximate?: boolean;
+  effort?: number;
   timeoutMs?: number;
 }
 
@@ -46,6 +49,7 @@ export class FaceshardClient {
       k: options.k ?? 1,
       ...(options.maxDistance !== undefined ? { maxDistance: options.maxDistance } : {}),
       ...(options.minSeq !== undefined ? { minSeq: options.minSeq } : {}),
+      ...(options.approximate ? { approximate: true, ...(options.effort !== undefined ? { effort: options.effort } : {}) } : {}),
     };
     return requestJson(this.nc, this.subjects.query, encoder.encode(JSON.stringify(body)), QueryReply, { timeoutMs: options.timeoutMs ?? 10_000 });
   }
@@ -53,9 +57,7 @@ export class FaceshardClient {
   /** Binary form: float32 vectors back to back, k and max-distance in headers. */
   queryBinary(vectors: Float32Array, options: QueryOptions = {}): Promise<QueryReply> {
     const h = natsHeaders();
-    h.set('content-type', BINARY_CONTENT_TYPE);
-    h.set('k', String(options.k ?? 1));
-    if (options.maxDistance !== undefined) h.set('max-distance', String(options.maxDistance));
+    queryHeaders({ k: options.k ?? 1, maxDistance: options.maxDistance, approximate: options.approximate, effort: options.effort }, (key, value) => h.set(key, value));
     if (options.minSeq !== undefined) h.set('min-seq', JSON.stringify(options.minSeq));
     const body = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.length * 4);
     return requestJson(this.nc, this.subjects.query, body, QueryReply, { timeoutMs: options.timeoutMs ?? 10_000, headers: h });

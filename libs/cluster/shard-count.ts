@@ -12,8 +12,8 @@ const KEY = 'shards';
  * With `wanted`: the first caller stores it, later callers must agree. Without it:
  * reads what the cluster has (waits for it, up to `timeoutMs`).
  */
-export async function resolveShardCount(nc: NatsConnection, subjects: Subjects, wanted: number | undefined, timeoutMs = 30_000): Promise<number> {
-  const kv = await nc.jetstream().views.kv(subjects.configBucket, { history: 1 });
+export async function resolveShardCount(nc: NatsConnection, subjects: Subjects, wanted: number | undefined, timeoutMs = 30_000, replicas = 1): Promise<number> {
+  const kv = await nc.jetstream().views.kv(subjects.configBucket, { history: 1, replicas });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const entry = await kv.get(KEY);

@@ -2,12 +2,13 @@ import { RetentionPolicy, StorageType, type NatsConnection } from 'nats';
 import type { Subjects } from '../protocol/subjects.js';
 
 /** The durable log: one file-backed stream over every shard's data subject. */
-export async function ensureFaceStream(nc: NatsConnection, subjects: Subjects): Promise<void> {
+export async function ensureFaceStream(nc: NatsConnection, subjects: Subjects, replicas = 1): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const config = {
     name: subjects.stream,
     subjects: [subjects.dataAll],
     storage: StorageType.File,
+    num_replicas: replicas,
     retention: RetentionPolicy.Limits,
     duplicate_window: 2 * 60 * 1_000_000_000, // ns: window for Nats-Msg-Id dedupe of retried batches
   };

@@ -26,4 +26,8 @@ export const CommonEnv = {
   HTTP_HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   SHARD_COUNT: z.coerce.number().int().min(1).max(4096).optional(),
+  /** JetStream replicas of the FACES stream and the config bucket when this process creates them (1 on one server, 3 on a NATS cluster). */
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /** SIGTERM: how long draining may take before the process exits anyway (keep under the pod's terminationGracePeriodSeconds). */
+  DRAIN_TIMEOUT_S: z.coerce.number().int().min(1).max(3600).default(10),
 };

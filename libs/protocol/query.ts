@@ -9,6 +9,12 @@ export const MAX_QUERY_VECTORS = 4096;
 export const K = z.number().int('k must be a whole number').min(1, 'k must be at least 1').max(MAX_K, `k must be at most ${MAX_K}`);
 export const MaxDistance = z.number().positive('maxDistance must be > 0');
 /**
+ * Approximate effort: 1 is the default trade (recall@1 ~0.99 on the benchmark data), higher
+ * probes more of the index (slower, fewer misses), 8 or more probes everything (exact).
+ */
+export const Effort = z.number().positive('effort must be > 0').max(64, 'effort must be at most 64');
+
+/**
  * Read-your-writes: a number is a stream sequence (every shard first applies all of its
  * log up to it); a map is what ingest answered (`seq`: per shard, the sequence to reach).
  */
@@ -24,6 +30,9 @@ export const QueryRequest = z.strictObject({
   k: K.default(1),
   maxDistance: MaxDistance.optional(),
   minSeq: MinSeq.optional(),
+  /** Approximate search (an IVF index per shard): much faster, recall measured, not assumed. */
+  approximate: z.boolean().optional(),
+  effort: Effort.optional(),
 });
 export type QueryRequest = z.infer<typeof QueryRequest>;
 
@@ -54,6 +63,8 @@ export interface Query {
   k: number;
   maxDistance?: number;
   minSeq?: MinSeq;
+  approximate?: boolean;
+  effort?: number;
 }
 
 export const BINARY_CONTENT_TYPE = 'application/x-faceshard-f32le';
@@ -66,10 +77,11 @@ export interface HeaderView {
 export function parseQueryJson(data: Uint8Array): Query {
   const parsed = QueryRequest.safeParse(parseJsonBody(data, 'query'));
   if (!parsed.success) throw new ProtocolError('bad_request', describeIssues(parsed.error, 'query'));
-  const { vectors, k, maxDistance, minSeq } = parsed.data;
+  const { vectors, k, maxDistance, minSeq, approximate, effort } = parsed.data;
+  if (effort !== undefined && !approximate) throw new ProtocolError('bad_request', 'invalid query: effort: only with "approximate": true');
   const packed = new Float32Array(vectors.length * FACE_DIMENSIONS);
   vectors.forEach((v, i) => packed.set(v, i * FACE_DIMENSIONS));
-  return { vectors: packed, count: vectors.length, k, maxDistance, minSeq };
+  return { vectors: packed, count: vectors.length, k, maxDistance, minSeq, ...(approximate ? { approximate, effort } : {}) };
 }
 
 /**
@@ -112,7 +124,26 @@ export function parseQueryBinary(data: Uint8Array, headers: HeaderView): Query {
     if (!ms.success) throw new ProtocolError('bad_request', `binary query: header min-seq must be a sequence number or a JSON map of shard -> sequence`);
     minSeq = ms.data;
   }
-  return { vectors, count, k: k.data, maxDistance, minSeq };
+  const approximate = headers.get('approximate');
+  if (approximate && approximate !== '1' && approximate !== 'true') throw new ProtocolError('bad_request', 'binary query: header approximate must be 1 or true');
+  let effort: number | undefined;
+  const effortHeader = headers.get('effort');
+  if (effortHeader) {
+    const e = Effort.safeParse(Number(effortHeader));
+    if (!e.success) throw new ProtocolError('bad_request', `binary query: header effort: ${e.error.issues[0].message}`);
+    if (!approximate) throw new ProtocolError('bad_request', 'binary query: header effort only goes with approximate');
+    effort = e.data;
+  }
+  return { vectors, count, k: k.data, maxDistance, minSeq, ...(approximate ? { approximate: true, effort } : {}) };
+}
+
+/** Headers of the binary form for a query (what the coordinator sends to shards, and fast clients send). */
+export function queryHeaders(query: Pick<Query, 'k' | 'maxDistance' | 'approximate' | 'effort'>, set: (key: string, value: string) => void): void {
+  set('content-type', BINARY_CONTENT_TYPE);
+  set('k', String(query.k));
+  if (query.maxDistance !== undefined) set('max-distance', String(query.maxDistance));
+  if (query.approximate) set('approximate', '1');
+  if (query.effort !== undefined) set('effort', String(query.effort));
 }
 
 export function queryToBinary(query: Query): Uint8Array {

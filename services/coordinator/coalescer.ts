@@ -74,8 +74,7 @@ export class QueryCoalescer {
 }
 
 function modeKey(query: Query): string {
-  const q = query as Query & { approximate?: boolean; effort?: number };
-  return q.approximate ? `approximate:${q.effort ?? ''}` : 'exact';
+  return query.approximate ? `approximate:${query.effort ?? 1}` : 'exact';
 }
 
 /** One query for the whole batch: the largest k and the loosest maxDistance, so every member's answer is inside it. */

@@ -37,8 +37,8 @@ runMain('coordinator', async () => {
   log.info('ops HTTP listening', { port: ops.port });
 
   const nc = await connectNats(config.NATS_URL, 'faceshard-coordinator', log);
-  await ensureFaceStream(nc, subjects);
-  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT);
+  await ensureFaceStream(nc, subjects, config.STREAM_REPLICAS);
+  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT, 30_000, config.STREAM_REPLICAS);
   const js = nc.jetstream();
   const limits = {
     shardCount,
@@ -104,14 +104,18 @@ runMain('coordinator', async () => {
       }),
   });
 
-  onTerminate(log, [
-    async () => {
-      ready = false;
-      await service.stop();
-    },
-    () => nc.drain(),
-    () => ops.close(),
-  ]);
+  onTerminate(
+    log,
+    [
+      async () => {
+        ready = false;
+        await service.stop();
+      },
+      () => nc.drain(),
+      () => ops.close(),
+    ],
+    config.DRAIN_TIMEOUT_S * 1000,
+  );
   ready = true;
   log.info('ready', { shards: shardCount, query: subjects.query, ingest: subjects.ingest });
 });

@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
-import { BINARY_CONTENT_TYPE, legWaitHeaders, queryToBinary, ShardReply, type LegWait, type Query, type Subjects } from '../../libs/protocol/index.js';
+import { legWaitHeaders, queryHeaders, queryToBinary, ShardReply, type LegWait, type Query, type Subjects } from '../../libs/protocol/index.js';
 
 export type LegOutcome = { shard: number; ok: true; reply: ShardReply; attempts: number } | { shard: number; ok: false; reason: string; attempts: number };
 
@@ -14,9 +14,7 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount
   const body = queryToBinary(query);
   const headersFor = (shard: number) => {
     const h = natsHeaders();
-    h.set('content-type', BINARY_CONTENT_TYPE);
-    h.set('k', String(query.k));
-    if (query.maxDistance !== undefined) h.set('max-distance', String(query.maxDistance));
+    queryHeaders(query, (key, value) => h.set(key, value));
     const wait = legWait(query, shard, timeoutMs);
     if (wait) legWaitHeaders(wait, (key, value) => h.set(key, value));
     return h;

@@ -31,7 +31,7 @@ export async function answerQuery(ctx: ShardContext, data: Uint8Array, headers: 
   const query = binary && headers ? parseQueryBinary(data, headers) : parseQueryJson(data);
   const wait = parseLegWait(headers);
   if (wait) await waitUntilApplied(ctx, wait);
-  const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance);
+  const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance, query.approximate ? { approximate: true, effort: query.effort } : undefined);
   return {
     shard: ctx.shard,
     faces: ctx.index.size,

@@ -35,21 +35,25 @@ runMain('shard', async () => {
   let stopSnapshots: (() => Promise<void>) | undefined;
   let stopService: (() => Promise<void>) | undefined;
   let drainNats: (() => Promise<void>) | undefined;
-  onTerminate(log, [
-    async () => {
-      ready = false;
-      await stopService?.();
-    },
-    async () => replay?.stop(),
-    async () => stopSnapshots?.(), // a last snapshot: the next start replays less
-    async () => drainNats?.(),
-    () => ops.close(),
-  ]);
+  onTerminate(
+    log,
+    [
+      async () => {
+        ready = false;
+        await stopService?.();
+      },
+      async () => replay?.stop(),
+      async () => stopSnapshots?.(), // a last snapshot: the next start replays less
+      async () => drainNats?.(),
+      () => ops.close(),
+    ],
+    config.DRAIN_TIMEOUT_S * 1000,
+  );
 
   const nc = await connectNats(config.NATS_URL, `faceshard-shard-${shard}`, log);
   drainNats = () => nc.drain();
-  await ensureFaceStream(nc, subjects);
-  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT);
+  await ensureFaceStream(nc, subjects, config.STREAM_REPLICAS);
+  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT, 30_000, config.STREAM_REPLICAS);
   if (shard >= shardCount) throw new Error(`SHARD_INDEX=${shard} but the cluster has ${shardCount} shards (0..${shardCount - 1})`);
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
   const stream = { stream: subjects.stream, created: streamInfo.created };

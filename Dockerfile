@@ -1,0 +1,70 @@
+# syntax=docker/dockerfile:1
+# faceshard: ONE image for every service. It holds the compiled dist/ and the production
+# node_modules (face-api's model weights ship in node_modules/@vladmandic/face-api/model).
+# The Kubernetes manifests choose the entry point with `command`:
+#   node /app/dist/services/coordinator/main.js | shard/main.js | encoder/main.js
+#   node /app/dist/cli/faceshard.js <command>
+#
+# CPU image (default; the encoder uses tfjs-node when libtensorflow could be downloaded
+# while building, otherwise WebAssembly):
+#   docker build -t faceshard:0.1.0 .
+# GPU image for encoders (tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8.1 at run time,
+# and network access while building to download libtensorflow-gpu):
+#   docker build -t faceshard:0.1.0-gpu \
+#     --build-arg RUNTIME_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 \
+#     --build-arg TFJS_NATIVE=gpu .
+# Only encoders need the GPU image; coordinators and shards run the CPU one.
+#
+# TFJS_NATIVE: cpu (try tfjs-node, fall back to wasm), gpu (tfjs-node-gpu, required),
+#              none (wasm only, no download at build time: smallest image, offline builds).
+
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG RUNTIME_IMAGE=${NODE_IMAGE}
+
+# ---- build: all dependencies, compile TypeScript into dist/ -------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts skipped: compiling needs no native module (and no libtensorflow download).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY libs ./libs
+COPY services ./services
+COPY cli ./cli
+RUN npm run build
+
+# ---- deps: production dependencies only ---------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+ARG TFJS_NATIVE=cpu
+WORKDIR /app
+COPY package.json package-lock.json ./
+# sharp ships prebuilt binaries as packages (no install script); the only install scripts
+# that matter are the optional tfjs-node(-gpu) ones, which download libtensorflow: run
+# just the one this image wants.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && case "$TFJS_NATIVE" in \
+      cpu)  rm -rf node_modules/@tensorflow/tfjs-node-gpu \
+            && (npm rebuild @tensorflow/tfjs-node \
+                || { echo "tfjs-node: libtensorflow could not be installed; the encoder will run on wasm"; rm -rf node_modules/@tensorflow/tfjs-node; }) ;; \
+      gpu)  rm -rf node_modules/@tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node-gpu ;; \
+      none) rm -rf node_modules/@tensorflow/tfjs-node node_modules/@tensorflow/tfjs-node-gpu ;; \
+      *)    echo "TFJS_NATIVE must be cpu, gpu or none (got $TFJS_NATIVE)"; exit 1 ;; \
+    esac \
+ && test -d node_modules/@vladmandic/face-api/model \
+ && npm cache clean --force
+
+# ---- runtime ----------------------------------------------------------------------------
+FROM ${RUNTIME_IMAGE} AS runtime
+# The node binary of the build image (a no-op on the node image; the CUDA image has none).
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+ENV NODE_ENV=production
+WORKDIR /app
+# package.json is needed at run time: its "type": "module" makes dist/**/*.js ES modules.
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Files stay owned by root and read-only to the service user: the manifests also mount
+# the root filesystem read-only (only /tmp and the snapshot dir are writable volumes).
+USER 1000:1000
+EXPOSE 8080
+CMD ["node", "dist/cli/faceshard.js", "--help"]

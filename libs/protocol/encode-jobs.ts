@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import type { Subjects } from './subjects.js';
+
+/**
+ * The encode work queue (`faceshard encode PATH --queue` -> `faceshard encoder` workers).
+ *
+ * One JetStream message per image on `<prefix>.encode.jobs`, in a work-queue stream
+ * `<STREAM>_ENCODE_JOBS`, taken by the durable pull consumer `encoders` that every
+ * encoder shares. The image's bytes are the message body (see services/encoder/job-queue.ts
+ * for why), its path inside the dataset and the run's options are headers. A worker acks
+ * only after `faces.ingest` acknowledged the image's faces; an image whose worker died is
+ * redelivered after the consumer's ack_wait.
+ *
+ * Done images are recorded in the KV bucket `<STREAM>_ENCODED` (key: sha256 of the path),
+ * which is what `--resume` skips and how the publishing CLI counts progress.
+ */
+export interface EncodeJobNames {
+  stream: string;
+  subject: string;
+  consumer: string;
+  doneBucket: string;
+}
+
+export function encodeJobNames(subjects: Subjects): EncodeJobNames {
+  return {
+    stream: `${subjects.stream}_ENCODE_JOBS`,
+    subject: `${subjects.prefix}.encode.jobs`,
+    consumer: 'encoders',
+    doneBucket: `${subjects.stream}_ENCODED`,
+  };
+}
+
+export const JOB_HEADER = {
+  path: 'Faceshard-Path',
+  run: 'Faceshard-Run',
+  options: 'Faceshard-Options',
+} as const;
+
+/** Encode options a run asks every worker to use (the CLI's flags). */
+export const JobOptions = z.strictObject({
+  detector: z.enum(['ssd', 'tiny']).optional(),
+  minScore: z.number().gt(0).max(1).optional(),
+  minFaceSize: z.number().min(0).optional(),
+  maxFaces: z.number().int().min(1).optional(),
+});
+export type JobOptions = z.infer<typeof JobOptions>;
+
+/** The value stored under an image's key in `<STREAM>_ENCODED` once it is done. */
+export const DoneMark = z.object({
+  path: z.string(),
+  run: z.string(),
+  faces: z.number().int().min(0),
+  /** Why the image gave no face, when it gave none. */
+  skipped: z.string().optional(),
+  /** Its kind: no_face, corrupt, unsupported, empty, too_large... */
+  skipKind: z.string().optional(),
+  /** Faces the cluster refused, `id: reason`. */
+  rejected: z.array(z.string()).optional(),
+  /** How many times the job was delivered before it was done (1 = first try). */
+  deliveries: z.number().int().optional(),
+  /** The TensorFlow backend of the worker that did it. */
+  backend: z.string().optional(),
+});
+export type DoneMark = z.infer<typeof DoneMark>;

@@ -1,0 +1,324 @@
+// The Kubernetes manifests (deploy/k8s) against the code: every overlay renders, every
+// object is valid for the Kubernetes API, every env name a container sets is one its
+// service's zod schema reads (and every required one is set), SHARD_COUNT matches the
+// shard Deployments, probes point at HTTP_PORT. The schemas are read at test time, so a
+// key added to or renamed in a service's config shows up here, not in a cluster.
+// Offline: `kubectl kustomize` renders (the tests skip with a message without kubectl).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  compiledRoot,
+  envProblems,
+  faceshardContainers,
+  findObject,
+  hasKubectl,
+  hasNatsServer,
+  imageWorkdir,
+  isFaceshardImage,
+  K8S_DIR,
+  overlayDirs,
+  probeProblems,
+  renderKustomization,
+  repoRoot,
+  resolveEnv,
+  securityProblems,
+  shardDeployments,
+  shardProblems,
+  wiringProblems,
+  type K8sObject,
+} from '../helpers/k8s.js';
+
+const run = promisify(execFile);
+const KUBECTL = hasKubectl();
+const skipNoKubectl = KUBECTL ? false : 'kubectl is not installed: the manifests cannot be rendered here (install kubectl to run these tests)';
+
+/** What the issue asks of each overlay: NATS servers, shards, replicas per shard. */
+const EXPECTED: Record<string, { nats: number; shards: number; replicas: number }> = {
+  dev: { nats: 1, shards: 2, replicas: 1 },
+  prod: { nats: 3, shards: 4, replicas: 2 },
+};
+
+/** The kubernetes-models class for an object's apiVersion/kind, validated against the API schema. */
+async function validateAgainstApiSchema(obj: K8sObject): Promise<void> {
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+  const spec = `kubernetes-models/${group ? `${group}/` : ''}${version}/${obj.kind}`;
+  let mod: Record<string, new (data: unknown) => { validate(): void }>;
+  try {
+    mod = await import(spec);
+  } catch (err) {
+    throw new Error(`${obj.kind}/${obj.metadata.name}: no schema for ${obj.apiVersion} ${obj.kind} (${(err as Error).message})`);
+  }
+  const Model = mod[obj.kind];
+  assert.ok(Model, `${spec} exports no ${obj.kind}`);
+  try {
+    new Model(obj).validate();
+  } catch (err) {
+    throw new Error(`${obj.kind}/${obj.metadata.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(err as Error).message}`);
+  }
+}
+
+const clone = <T>(x: T): T => structuredClone(x);
+const noProblems = (problems: string[]) => {
+  if (problems.length) assert.fail(problems.join('\n'));
+};
+
+describe('kustomize sources', () => {
+  test('no deprecated kustomize fields (bases, patchesStrategicMerge, patchesJson6902, commonLabels, vars)', () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else if (e.name === 'kustomization.yaml') files.push(join(dir, e.name));
+      }
+    };
+    walk(K8S_DIR());
+    assert.ok(files.length >= 3, 'base and two overlays');
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      const bad = /^(bases|patchesStrategicMerge|patchesJson6902|commonLabels|vars)\s*:/m.exec(text);
+      assert.equal(bad, null, `${relative(repoRoot(), f)} uses the deprecated field ${bad?.[1]}`);
+    }
+  });
+
+  test('the generated shard Deployments are up to date with each overlay\'s shards.env', async () => {
+    const script = join(K8S_DIR(), 'generate-shards.mjs');
+    await run(process.execPath, [script, '--check'], { cwd: repoRoot() }).catch((err: { stderr?: string; message: string }) => {
+      assert.fail(`deploy/k8s/generate-shards.mjs --check: ${err.stderr || err.message}`);
+    });
+  });
+
+  test('the image WORKDIR is where the manifests run dist/ from', () => {
+    assert.equal(imageWorkdir(), '/app');
+  });
+
+  test('the Dockerfile copies every source folder tsconfig compiles (tests and benchmarks aside)', () => {
+    const tsconfig = JSON.parse(readFileSync(join(repoRoot(), 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const roots = new Set(tsconfig.include.map((p) => p.split('/')[0]).filter((r) => r !== 'test' && r !== 'bench'));
+    const dockerfile = readFileSync(join(repoRoot(), 'Dockerfile'), 'utf8');
+    for (const root of roots) assert.match(dockerfile, new RegExp(`^COPY ${root} `, 'm'), `the Dockerfile does not copy ${root}/ into the build stage`);
+  });
+});
+
+describe('rendered overlays', { skip: skipNoKubectl }, () => {
+  const rendered = new Map<string, K8sObject[]>();
+  before(async () => {
+    for (const { name, dir } of overlayDirs()) rendered.set(name, await renderKustomization(dir));
+  });
+
+  test('every overlay renders with kubectl kustomize, and dev and prod exist', () => {
+    assert.deepEqual([...rendered.keys()].filter((n) => n in EXPECTED).sort(), Object.keys(EXPECTED).sort());
+    for (const [name, objects] of rendered) assert.ok(objects.length > 10, `${name}: only ${objects.length} objects`);
+  });
+
+  test('every rendered object validates against the Kubernetes API schema (kubernetes-models)', async () => {
+    for (const [name, objects] of rendered) {
+      for (const obj of objects) {
+        await validateAgainstApiSchema(obj).catch((err: Error) => assert.fail(`${name}: ${err.message}`));
+      }
+    }
+  });
+
+  test('every env name a faceshard container sets is read by its service\'s zod schema, and every required one is set', () => {
+    for (const [name, objects] of rendered) {
+      const programs = new Set(faceshardContainers(objects).map((fc) => fc.program));
+      assert.deepEqual([...programs].sort(), ['cli', 'coordinator', 'encoder', 'shard'], `${name}: workloads`);
+      noProblems(envProblems(objects).map((p) => `${name}: ${p}`));
+    }
+  });
+
+  test('SHARD_COUNT equals the number of shard Deployments, whose SHARD_INDEX values are 0..N-1', () => {
+    for (const [name, objects] of rendered) {
+      noProblems(shardProblems(objects).map((p) => `${name}: ${p}`));
+      const expected = EXPECTED[name];
+      if (!expected) continue;
+      const shards = shardDeployments(objects);
+      assert.equal(shards.length, expected.shards, `${name}: shards`);
+      for (const s of shards) assert.equal(s.replicas, expected.replicas, `${name}: replicas of ${s.name}`);
+    }
+  });
+
+  test('probes and Prometheus annotations point at the HTTP_PORT each container sets', () => {
+    for (const [name, objects] of rendered) noProblems(probeProblems(objects).map((p) => `${name}: ${p}`));
+  });
+
+  test('selectors, Services, PDBs and ConfigMap references are wired up', () => {
+    for (const [name, objects] of rendered) {
+      noProblems(wiringProblems(objects).map((p) => `${name}: ${p}`));
+      const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name);
+      for (const s of shardDeployments(objects)) assert.ok(pdbs.includes(s.name), `${name}: no PodDisruptionBudget for ${s.name}`);
+      for (const n of ['faceshard-nats', 'faceshard-coordinator']) assert.ok(pdbs.includes(n), `${name}: no PodDisruptionBudget ${n}`);
+    }
+  });
+
+  test('every container runs non-root, read-only root filesystem, no privilege escalation, no capabilities', () => {
+    for (const [name, objects] of rendered) noProblems(securityProblems(objects).map((p) => `${name}: ${p}`));
+  });
+
+  test('faceshard containers run compiled entry points that exist, from the overlay\'s image', () => {
+    for (const [name, objects] of rendered) {
+      for (const fc of faceshardContainers(objects)) {
+        assert.ok(!fc.entry.startsWith('<'), `${name}: ${fc.workload.metadata.name} runs ${fc.entry}`);
+        assert.ok(existsSync(join(compiledRoot(), fc.entry)), `${name}: ${fc.workload.metadata.name} runs dist/${fc.entry}, which the build does not produce`);
+        assert.match(fc.container.image ?? '', /:[^/:]+$/, `${name}: ${fc.workload.metadata.name}: the overlay sets no image tag`);
+        assert.equal(fc.container.command?.[0], 'node');
+      }
+    }
+  });
+
+  test('NATS: a StatefulSet with JetStream on PVCs, routes to every pod, lame duck on preStop, probes on /healthz', async () => {
+    for (const [name, objects] of rendered) {
+      const sts = findObject(objects, 'StatefulSet', 'faceshard-nats');
+      assert.ok(sts, `${name}: no NATS StatefulSet`);
+      const replicas = Number(sts.spec.replicas);
+      if (EXPECTED[name]) assert.equal(replicas, EXPECTED[name].nats, `${name}: NATS servers`);
+      assert.equal(sts.spec.volumeClaimTemplates?.[0]?.metadata?.name, 'data');
+      const container = sts.spec.template.spec.containers[0];
+      assert.match(container.image, /^nats:\d+\.\d+\.\d+-alpine$/, 'a pinned official nats image');
+      assert.deepEqual(container.lifecycle?.preStop?.exec?.command?.slice(0, 2), ['nats-server', '--signal']);
+      assert.match(container.lifecycle.preStop.exec.command[2], /^ldm=/);
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        assert.match(container[probe]?.httpGet?.path ?? '', /^\/healthz/, `${name}: NATS ${probe}`);
+        assert.equal(container.ports.find((p: { name: string }) => p.name === container[probe].httpGet.port)?.containerPort, 8222);
+      }
+      const configVolume = sts.spec.template.spec.volumes.find((v: { configMap?: unknown }) => v.configMap);
+      const conf = findObject(objects, 'ConfigMap', configVolume.configMap.name)?.data?.['nats.conf'];
+      assert.ok(conf, `${name}: no nats.conf in the NATS ConfigMap`);
+      assert.match(conf, /jetstream\s*\{[^}]*store_dir:\s*"?\/data/);
+      assert.match(conf, /pid_file:\s*"?\/var\/run\/nats\/nats\.pid/);
+      if (replicas > 1) {
+        for (let i = 0; i < replicas; i++) assert.ok(conf.includes(`nats://faceshard-nats-${i}.${sts.spec.serviceName}:6222`), `${name}: nats.conf has no route to pod ${i}`);
+      } else {
+        assert.doesNotMatch(conf, /^\s*cluster\s*\{/m, `${name}: a single NATS server must not configure a cluster (no quorum)`);
+      }
+      // The ConfigMap holds a config nats-server accepts (checked with the local nats-server, 2.9+).
+      if (hasNatsServer()) {
+        const dir = mkdtempSync(join(tmpdir(), 'faceshard-natsconf-'));
+        try {
+          writeFileSync(join(dir, 'nats.conf'), conf);
+          await run('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch((err: { stderr?: string; message: string }) =>
+            assert.fail(`${name}: nats-server rejects nats.conf: ${err.stderr || err.message}`),
+          );
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      // The NATS_URL every service gets names the client Service.
+      const svc = findObject(objects, 'Service', 'faceshard-nats');
+      assert.ok(svc, 'client Service faceshard-nats');
+      for (const fc of faceshardContainers(objects)) {
+        const url = resolveEnv(fc.container, objects).env.NATS_URL ?? '';
+        for (const u of url.split(',')) assert.equal(new URL(u.trim()).hostname.split('.')[0], 'faceshard-nats', `${name}: ${fc.workload.metadata.name} NATS_URL ${url}`);
+      }
+    }
+  });
+
+  test('shards: snapshot volume at SNAPSHOT_DIR, startupProbe budget of minutes for replay, memory sized', () => {
+    for (const [name, objects] of rendered) {
+      for (const s of shardDeployments(objects)) {
+        const env = resolveEnv(s.container, objects).env;
+        assert.ok(env.SNAPSHOT_DIR, `${name}: ${s.name} sets no SNAPSHOT_DIR`);
+        assert.ok(s.container.volumeMounts?.some((m) => m.mountPath === env.SNAPSHOT_DIR), `${name}: ${s.name}: nothing mounted at SNAPSHOT_DIR ${env.SNAPSHOT_DIR}`);
+        const sp = s.container.startupProbe as { periodSeconds?: number; failureThreshold?: number };
+        const budget = (sp.periodSeconds ?? 10) * (sp.failureThreshold ?? 3);
+        assert.ok(budget >= 300, `${name}: ${s.name}: startup budget ${budget} s is too short for a replay`);
+        const resources = (s.workload.spec.template.spec.containers[0] as { resources?: { requests?: { memory?: string }; limits?: { memory?: string } } }).resources;
+        assert.ok(resources?.requests?.memory && resources?.limits?.memory, `${name}: ${s.name}: memory request and limit`);
+      }
+    }
+  });
+});
+
+describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
+  let objects: K8sObject[] = [];
+  before(async () => {
+    objects = await renderKustomization(join(K8S_DIR(), 'overlays', 'dev'));
+  });
+  const shardContainer = (objs: K8sObject[]) => shardDeployments(objs)[0].container;
+
+  test('a typo in an env name, or a missing required one, is reported', () => {
+    const broken = clone(objects);
+    const e = shardContainer(broken).env!.find((v) => v.name === 'SHARD_INDEX')!;
+    e.name = 'SHARD_INDX';
+    const problems = envProblems(broken).join('\n');
+    assert.match(problems, /sets SHARD_INDX .* does not read/);
+    assert.match(problems, /does not set SHARD_INDEX, which the shard requires/);
+  });
+
+  test('a ConfigMap key no service reads is reported', () => {
+    const broken = clone(objects);
+    const cm = broken.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-config'))!;
+    cm.data!.SHARD_CONUT = '2';
+    assert.match(envProblems(broken).join('\n'), /sets SHARD_CONUT \(from ConfigMap/);
+  });
+
+  test('a value the schema refuses is reported', () => {
+    const broken = clone(objects);
+    const cm = broken.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-config'))!;
+    cm.data!.LOG_LEVEL = 'verbose';
+    assert.match(envProblems(broken).join('\n'), /LOG_LEVEL/);
+  });
+
+  test('a probe on another port than HTTP_PORT, or a random HTTP_PORT, is reported', () => {
+    const broken = clone(objects);
+    shardContainer(broken).readinessProbe!.httpGet!.port = 9090;
+    assert.match(probeProblems(broken).join('\n'), /readinessProbe targets port 9090/);
+    const random = clone(objects);
+    shardContainer(random).env!.find((v) => v.name === 'HTTP_PORT')!.value = '0';
+    assert.match(probeProblems(random).join('\n'), /HTTP_PORT must be a fixed port/);
+  });
+
+  test('a missing shard or a duplicated SHARD_INDEX is reported', () => {
+    const missing = clone(objects).filter((o) => o.metadata.name !== 'faceshard-shard-1' || o.kind !== 'Deployment');
+    assert.match(shardProblems(missing).join('\n'), /SHARD_COUNT is 2 but there are 1 shard Deployments/);
+    const dup = clone(objects);
+    shardDeployments(dup)[1].container.env!.find((v) => v.name === 'SHARD_INDEX')!.value = '0';
+    assert.match(shardProblems(dup).join('\n'), /SHARD_INDEX values are 0,0/);
+  });
+
+  test('an object the API would refuse fails kubernetes-models validation', async () => {
+    const broken = clone(objects);
+    const dep = broken.find((o) => o.kind === 'Deployment')!;
+    dep.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+    await assert.rejects(validateAgainstApiSchema(dep), /containerPort must be integer/);
+  });
+
+  test('a writable root filesystem or a pod running as root is reported', () => {
+    const broken = clone(objects);
+    const c = shardContainer(broken);
+    c.securityContext!.readOnlyRootFilesystem = false;
+    assert.match(securityProblems(broken).join('\n'), /root filesystem is writable/);
+  });
+
+  test('the images are recognised as faceshard whatever the registry and tag', () => {
+    assert.ok(isFaceshardImage('faceshard:dev'));
+    assert.ok(isFaceshardImage('registry.example.com:5000/team/faceshard:0.1.0'));
+    assert.ok(!isFaceshardImage('nats:2.10.22-alpine'));
+  });
+});
+
+describe('the shard count lives in one place', { skip: skipNoKubectl }, () => {
+  test('changing an overlay\'s shards.env and re-running the generator gives a consistent overlay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-'));
+    try {
+      cpSync(K8S_DIR(), join(dir, 'k8s'), { recursive: true });
+      const envFile = join(dir, 'k8s', 'overlays', 'prod', 'shards.env');
+      writeFileSync(envFile, readFileSync(envFile, 'utf8').replace(/^SHARD_COUNT=.*$/m, 'SHARD_COUNT=3'));
+      // Stale until regenerated: the check says so.
+      await assert.rejects(run(process.execPath, [join(dir, 'k8s', 'generate-shards.mjs'), '--check']), /out of date/);
+      await run(process.execPath, [join(dir, 'k8s', 'generate-shards.mjs'), 'prod']);
+      const objects = await renderKustomization(join(dir, 'k8s', 'overlays', 'prod'));
+      noProblems(shardProblems(objects));
+      assert.deepEqual(
+        shardDeployments(objects).map((s) => s.name),
+        ['faceshard-shard-0', 'faceshard-shard-1', 'faceshard-shard-2'],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
