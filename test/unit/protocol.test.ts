@@ -133,3 +133,19 @@ test('reply schema and subjects', () => {
   assert.equal(s.stream, 'FACES');
   assert.equal(subjectsFor('acme.faces').stream, 'ACME_FACES');
 });
+
+test('approximate search is asked for explicitly; effort only goes with it', () => {
+  const q = parseQueryJson(enc({ vectors: [vec()], k: 3, approximate: true, effort: 2 }));
+  assert.equal(q.approximate, true);
+  assert.equal(q.effort, 2);
+  assert.equal(parseQueryJson(enc({ vectors: [vec()] })).approximate, undefined, 'exact by default');
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], effort: 2 })), /effort: only with "approximate": true/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], approximate: true, effort: 0 })), /effort must be > 0/);
+  rejects(() => parseQueryJson(enc({ vectors: [vec()], approximate: 'yes' })), /approximate/);
+  const v = new Float32Array(128).fill(0.5);
+  const b = parseQueryBinary(new Uint8Array(v.buffer), headers({ k: '2', approximate: '1', effort: '0.5' }));
+  assert.equal(b.approximate, true);
+  assert.equal(b.effort, 0.5);
+  rejects(() => parseQueryBinary(new Uint8Array(v.buffer), headers({ effort: '0.5' })), /only goes with approximate/);
+  rejects(() => parseQueryBinary(new Uint8Array(v.buffer), headers({ approximate: 'maybe' })), /approximate must be 1 or true/);
+});
