@@ -6,6 +6,7 @@ import { ingestCommand } from './commands/ingest.js';
 import { queryCommand } from './commands/query.js';
 import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
+import { synthCommand } from './commands/synth.js';
 import { upCommand } from './commands/up.js';
 
 const USAGE = `faceshard: find a face among millions
@@ -18,6 +19,8 @@ const USAGE = `faceshard: find a face among millions
   faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--json]
   faceshard delete ID...                  remove faces by id
   faceshard status [--json]               shards, replicas, counts (NATS service discovery)
+  faceshard synth --faces N --identities M --queries Q --out DIR [--seed S]
+      write face-like benchmark data (.npy encodings, ids, queries)
   faceshard shard --index I | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
 
@@ -31,6 +34,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   query: queryCommand,
   delete: deleteCommand,
   status: statusCommand,
+  synth: synthCommand,
   shard: (argv) => serviceCommand('shard', argv),
   coordinator: (argv) => serviceCommand('coordinator', argv),
   encoder: (argv) => serviceCommand('encoder', argv),

@@ -1,0 +1,264 @@
+/**
+ * Coarse quantizer of an inverted-file (IVF) index: `lists` centroids trained by k-means
+ * on a sample of the rows. Each row belongs to the list of its nearest centroid; a
+ * query searches only the lists whose centroids are nearest to it ("probes").
+ *
+ * This file knows only centroids: assigning rows and picking a query's lists. Keeping
+ * the rows of a list together (and searching them) is the owner's job (FaceIndex sorts
+ * its rows by list, so a list is one contiguous range of memory).
+ *
+ * Distances to centroids go through the SIMD kernel (float32; the choice of list is a
+ * heuristic, so float32 rounding does not matter here).
+ */
+import { seededRandom } from '../synthetic/random.js';
+import { VectorArena } from '../simd-kernel/index.js';
+
+export interface IvfTrainingOptions {
+  /** Number of lists (leaf centroids), approximately (each group gets a share). */
+  lists: number;
+  /** Lloyd iterations per level (default 6). */
+  iterations?: number;
+  /** Training sample = this many rows per list, at most all rows (default 16). */
+  samplePerList?: number;
+  seed?: number;
+  /** Force the JS kernel. */
+  forceJs?: boolean;
+}
+
+/** Rows staged into the centroid arena per kernel pass when assigning. */
+const ASSIGN_BATCH = 256;
+/** Groups whose leaf centroids are compared when assigning a row (the rest are skipped). */
+const ASSIGN_GROUPS = 2;
+
+/**
+ * Two-level k-means: sqrt(lists) groups, then each group's members split into leaf lists
+ * (in proportion to the group's size). Training and assigning cost ~2 sqrt(lists)
+ * distances a row instead of `lists`; a query still ranks every leaf centroid.
+ */
+export class IvfQuantizer {
+  readonly dims: number;
+  /** Leaf lists. */
+  readonly lists: number;
+  readonly groups: number;
+  /** Rows the quantizer was trained on (the owner retrains once it holds many more). */
+  readonly trainedRows: number;
+  /** Arena rows: leaf centroids 0..lists-1 (grouped), then the group centroids. */
+  private readonly arena: VectorArena;
+  /** Leaf centroids of group g are groupStart[g]..groupStart[g+1]-1. */
+  private readonly groupStart: Int32Array;
+  /** Probe scratch: the best lists so far and their distances, sorted ascending. */
+  private probeLists = new Int32Array(16);
+  private probeDistances = new Float64Array(16);
+
+  private constructor(dims: number, centroids: Float32Array, groupCentroids: Float32Array, groupStart: Int32Array, trainedRows: number, forceJs: boolean) {
+    this.dims = dims;
+    this.lists = centroids.length / dims;
+    this.groups = groupCentroids.length / dims;
+    this.trainedRows = trainedRows;
+    this.groupStart = groupStart;
+    this.arena = new VectorArena(dims, { forceJs, initialRows: this.lists + this.groups });
+    this.arena.rows.set(centroids, 0);
+    this.arena.rows.set(groupCentroids, centroids.length);
+  }
+
+  /** Bytes held (the centroid arena). */
+  get bytes(): number {
+    return this.arena.bytes;
+  }
+
+  /** Two-level k-means over a sample of rows [0, rowCount) of `vectors`, skipping rows with deleted[row] !== 0. */
+  static train(vectors: Float32Array, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): IvfQuantizer {
+    const random = seededRandom(options.seed ?? 12345);
+    const forceJs = options.forceJs ?? false;
+    const iterations = options.iterations ?? 6;
+    const live: number[] = [];
+    for (let row = 0; row < rowCount; row++) if (deleted === undefined || deleted[row] === 0) live.push(row);
+    const lists = Math.max(1, Math.min(options.lists, live.length));
+    const sampleSize = Math.min(live.length, lists * (options.samplePerList ?? 16));
+    // Partial Fisher-Yates: a uniform sample without repetition.
+    for (let i = 0; i < sampleSize; i++) {
+      const j = i + Math.floor(random() * (live.length - i));
+      const t = live[i];
+      live[i] = live[j];
+      live[j] = t;
+    }
+    const sample = new Float32Array(sampleSize * dims);
+    for (let i = 0; i < sampleSize; i++) sample.set(vectors.subarray(live[i] * dims, (live[i] + 1) * dims), i * dims);
+
+    const groups = Math.max(1, Math.min(lists, Math.round(Math.sqrt(lists))));
+    const top = kMeans(sample, sampleSize, dims, groups, iterations, random, forceJs);
+    const members: number[][] = Array.from({ length: groups }, () => []);
+    for (let i = 0; i < sampleSize; i++) members[top.assignment[i]].push(i);
+    const leaves: Float32Array[] = [];
+    const groupStart = new Int32Array(groups + 1);
+    const groupCentroids = new Float32Array(groups * dims);
+    let kept = 0;
+    for (let g = 0; g < groups; g++) {
+      const own = members[g];
+      if (own.length === 0) continue;
+      const points = new Float32Array(own.length * dims);
+      own.forEach((i, n) => points.set(sample.subarray(i * dims, (i + 1) * dims), n * dims));
+      const k = Math.max(1, Math.min(own.length, Math.round((lists * own.length) / sampleSize)));
+      leaves.push(kMeans(points, own.length, dims, k, iterations, random, forceJs).centroids);
+      groupCentroids.set(top.centroids.subarray(g * dims, (g + 1) * dims), kept * dims);
+      groupStart[kept + 1] = groupStart[kept] + k;
+      kept++;
+    }
+    const centroids = new Float32Array(groupStart[kept] * dims);
+    let offset = 0;
+    for (const leaf of leaves) {
+      centroids.set(leaf, offset);
+      offset += leaf.length;
+    }
+    return new IvfQuantizer(dims, centroids, groupCentroids.slice(0, kept * dims), groupStart.slice(0, kept + 1), live.length, forceJs);
+  }
+
+  /** Writes the list of each row in [rowStart, rowEnd) of `vectors` to out[row]: the nearest leaf of its nearest groups. */
+  assign(vectors: Float32Array, rowStart: number, rowEnd: number, out: Int32Array): void {
+    const { dims, lists, groups, arena, groupStart } = this;
+    const outFloat = (ASSIGN_BATCH * dims * 4) >> 2;
+    arena.scratch(ASSIGN_BATCH * dims * 4 + (lists + groups) * 4);
+    const heap = arena.heap;
+    const checkGroups = Math.min(ASSIGN_GROUPS, groups);
+    const bestGroups = new Int32Array(checkGroups);
+    const bestGroupDistances = new Float64Array(checkGroups);
+    for (let start = rowStart; start < rowEnd; start += ASSIGN_BATCH) {
+      const count = Math.min(ASSIGN_BATCH, rowEnd - start);
+      heap.set(vectors.subarray(start * dims, (start + count) * dims), 0);
+      for (let i = 0; i < count; i++) {
+        arena.distances(1, lists, groups, i * dims * 4, outFloat * 4);
+        const n = nearest(heap, outFloat, groups, checkGroups, bestGroups, bestGroupDistances);
+        let best = -1;
+        let bestDistance = Infinity;
+        for (let j = 0; j < n; j++) {
+          const g = bestGroups[j];
+          const first = groupStart[g];
+          const size = groupStart[g + 1] - first;
+          arena.distances(1, first, size, i * dims * 4, outFloat * 4);
+          for (let l = 0; l < size; l++) {
+            const d = heap[outFloat + l];
+            if (d < bestDistance) {
+              bestDistance = d;
+              best = first + l;
+            }
+          }
+        }
+        out[start + i] = best;
+      }
+    }
+  }
+
+  /**
+   * Stages a batch of queries for `probe` (call once per batch). Returns the float index
+   * of the distance output area.
+   */
+  stage(queries: Float32Array): number {
+    const bytes = queries.length * 4;
+    this.arena.scratch(bytes + this.lists * 4);
+    this.arena.heap.set(queries, 0);
+    return bytes >> 2;
+  }
+
+  /**
+   * The `probes` lists nearest to staged query `q`, nearest first, written to `out`
+   * (length >= probes). Returns how many were written (min(probes, lists)).
+   */
+  probe(q: number, probes: number, outFloat: number, out: Int32Array): number {
+    const { dims, lists, arena } = this;
+    const n = Math.min(probes, lists);
+    if (this.probeLists.length < n) {
+      this.probeLists = new Int32Array(n);
+      this.probeDistances = new Float64Array(n);
+    }
+    arena.distances(1, 0, lists, q * dims * 4, outFloat * 4);
+    const count = nearest(arena.heap, outFloat, lists, n, this.probeLists, this.probeDistances);
+    const best = this.probeLists;
+    for (let i = 0; i < count; i++) out[i] = best[i];
+    return count;
+  }
+}
+
+/** The n smallest of heap[from..from+count), indexes ascending by value into best/bestDistance. Returns min(n, count). */
+function nearest(heap: Float32Array, from: number, count: number, n: number, best: Int32Array, bestDistance: Float64Array): number {
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const d = heap[from + i];
+    if (kept === n && !(d < bestDistance[n - 1])) continue;
+    let pos = kept < n ? kept++ : n - 1;
+    while (pos > 0 && bestDistance[pos - 1] > d) {
+      bestDistance[pos] = bestDistance[pos - 1];
+      best[pos] = best[pos - 1];
+      pos--;
+    }
+    bestDistance[pos] = d;
+    best[pos] = i;
+  }
+  return kept;
+}
+
+/** Lloyd's k-means (initial centroids: k distinct random points). Returns centroids and each point's cluster. */
+function kMeans(
+  points: Float32Array,
+  count: number,
+  dims: number,
+  k: number,
+  iterations: number,
+  random: () => number,
+  forceJs: boolean,
+): { centroids: Float32Array; assignment: Int32Array } {
+  const arena = new VectorArena(dims, { forceJs, initialRows: k });
+  const seen = new Set<number>();
+  for (let c = 0; c < k; c++) {
+    let pick = Math.floor(random() * count);
+    while (seen.has(pick)) pick = (pick + 1) % count;
+    seen.add(pick);
+    arena.rows.set(points.subarray(pick * dims, (pick + 1) * dims), c * dims);
+  }
+  const assignment = new Int32Array(count);
+  const sums = new Float64Array(k * dims);
+  const counts = new Int32Array(k);
+  const batch = ASSIGN_BATCH;
+  const outFloat = (batch * dims * 4) >> 2;
+  for (let it = 0; it <= iterations; it++) {
+    arena.scratch(batch * dims * 4 + k * 4);
+    const heap = arena.heap;
+    for (let start = 0; start < count; start += batch) {
+      const n = Math.min(batch, count - start);
+      heap.set(points.subarray(start * dims, (start + n) * dims), 0);
+      for (let i = 0; i < n; i++) {
+        arena.distances(1, 0, k, i * dims * 4, outFloat * 4);
+        let best = 0;
+        let bestDistance = heap[outFloat];
+        for (let c = 1; c < k; c++) {
+          const d = heap[outFloat + c];
+          if (d < bestDistance) {
+            bestDistance = d;
+            best = c;
+          }
+        }
+        assignment[start + i] = best;
+      }
+    }
+    if (it === iterations) break;
+    sums.fill(0);
+    counts.fill(0);
+    for (let i = 0; i < count; i++) {
+      const c = assignment[i];
+      counts[c]++;
+      const base = c * dims;
+      const source = i * dims;
+      for (let d = 0; d < dims; d++) sums[base + d] += points[source + d];
+    }
+    const rows = arena.rows;
+    for (let c = 0; c < k; c++) {
+      const base = c * dims;
+      if (counts[c] === 0) {
+        const pick = Math.floor(random() * count) * dims;
+        for (let d = 0; d < dims; d++) rows[base + d] = points[pick + d];
+      } else {
+        for (let d = 0; d < dims; d++) rows[base + d] = sums[base + d] / counts[c];
+      }
+    }
+  }
+  return { centroids: arena.rows.slice(0, k * dims), assignment };
+}

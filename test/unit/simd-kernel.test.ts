@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
+import { KERNEL_WIDTHS, SIMD_RELATIVE_ERROR, VectorArena, wasmSimdSupported } from '../../libs/simd-kernel/index.js';
+import { kernelModuleBytes } from '../../libs/simd-kernel/wasm.js';
+import { seededRandom } from '../../libs/synthetic/random.js';
+
+function exactSquared(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dims: number): number {
+  let sum = 0;
+  for (let d = 0; d < dims; d++) sum += (a[aOffset + d] - b[bOffset + d]) ** 2;
+  return sum;
+}
+
+describe('WebAssembly SIMD kernel', () => {
+  test('this runtime has WebAssembly SIMD (Node 20)', () => {
+    assert.equal(wasmSimdSupported(), true);
+  });
+
+  test('module bytes validate for several vector lengths and refuse others', () => {
+    for (const dims of [4, 8, 12, 128, 132]) assert.ok(kernelModuleBytes(dims).length > 0);
+    assert.throws(() => kernelModuleBytes(6), RangeError);
+    assert.throws(() => kernelModuleBytes(0), RangeError);
+  });
+
+  for (const forceJs of [false, true]) {
+    test(`distances are within the stated error of float64, every width (${forceJs ? 'js' : 'wasm'})`, () => {
+      const random = seededRandom(forceJs ? 2 : 1);
+      for (const dims of [4, 12, 128]) {
+        const arena = new VectorArena(dims, { forceJs, initialRows: 8 });
+        assert.equal(arena.simd, !forceJs);
+        const rows = 300;
+        arena.ensureRowCapacity(rows);
+        for (let i = 0; i < rows * dims; i++) arena.rows[i] = random() * 4 - 2;
+        const queries = Float32Array.from({ length: 8 * dims }, () => random() * 4 - 2);
+        const outByte = queries.length * 4;
+        arena.scratch(outByte + rows * 8 * 4);
+        arena.heap.set(queries, 0);
+        const rowsView = arena.rows;
+        for (const width of KERNEL_WIDTHS) {
+          arena.distances(width, 7, rows - 7, 0, outByte);
+          for (let r = 0; r < rows - 7; r++) {
+            for (let q = 0; q < width; q++) {
+              const want = exactSquared(rowsView, (r + 7) * dims, queries, q * dims, dims);
+              const got = arena.heap[outByte / 4 + r * width + q];
+              assert.ok(Math.abs(got - want) <= want * SIMD_RELATIVE_ERROR, `dims ${dims} width ${width} row ${r} q ${q}: ${got} vs ${want}`);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  test('rows survive growing the memory and moving for a larger scratch area', () => {
+    const arena = new VectorArena(8, { initialRows: 2 });
+    arena.rows.set([1, 2, 3, 4, 5, 6, 7, 8], 8);
+    arena.ensureRowCapacity(100_000);
+    assert.deepEqual([...arena.rows.subarray(8, 16)], [1, 2, 3, 4, 5, 6, 7, 8]);
+    arena.scratch(10 * 1024 * 1024);
+    assert.deepEqual([...arena.rows.subarray(8, 16)], [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.ok(arena.rowsByteOffset >= 10 * 1024 * 1024);
+  });
+});
+
+describe('FaceIndex with the SIMD kernel stays exact', () => {
+  test('near-ties that float32 cannot separate come back in the oracle order', () => {
+    // Rows a few float64 ulps apart in distance: the SIMD pre-selection sees them as equal,
+    // the float64 re-check must order them exactly like the oracle.
+    const dims = 128;
+    const random = seededRandom(5);
+    const base = Float32Array.from({ length: dims }, () => random() - 0.5);
+    const index = new FaceIndex();
+    const js = new FaceIndex({ kernel: 'js' });
+    const ids: string[] = [];
+    const rows: Float32Array[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const v = Float32Array.from(base);
+      // Nudge one or two coordinates by one float32 ulp, or move far away.
+      if (i % 3 === 0) for (let d = 0; d < dims; d++) v[d] += random() - 0.5;
+      else {
+        const d = Math.floor(random() * dims);
+        v[d] = new Float32Array([v[d] * (1 + (random() < 0.5 ? -1 : 1) * 2 ** -23)])[0];
+      }
+      const id = `r${String(Math.floor(random() * 1e6)).padStart(6, '0')}-${i}`;
+      ids.push(id);
+      rows.push(v);
+      index.upsert(id, v);
+      js.upsert(id, v);
+    }
+    const all = new Float32Array(rows.length * dims);
+    rows.forEach((v, i) => all.set(v, i * dims));
+    const queries = new Float32Array(3 * dims);
+    queries.set(base, 0);
+    queries.set(rows[1], dims);
+    for (let d = 0; d < dims; d++) queries[2 * dims + d] = base[d] + 1e-3;
+    for (const k of [1, 10, 100]) {
+      const want = bruteForceSearch(all, ids, queries, k, dims);
+      assert.deepEqual(index.search(queries, k), want, `k=${k}`);
+      assert.deepEqual(js.search(queries, k), want, `k=${k} js`);
+    }
+    assert.equal(index.stats().kernel, 'wasm-simd');
+    assert.equal(js.stats().kernel, 'js');
+  });
+
+  test('huge coordinates (float32 overflow in the kernel) are still found', () => {
+    const dims = 8;
+    const index = new FaceIndex({ dimensions: dims });
+    index.upsert('big', new Float32Array(dims).fill(3e38));
+    index.upsert('small', new Float32Array(dims).fill(-3e38));
+    const got = index.search(new Float32Array(dims).fill(2.9e38), 2);
+    assert.deepEqual(got[0].map((n) => n.id), ['big', 'small']);
+    assert.ok(Number.isFinite(got[0][1].distance));
+  });
+});
