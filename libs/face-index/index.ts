@@ -147,6 +147,7 @@ export class FaceIndex {
   private readonly selectors: TopK[] = [];
 
   private readonly annMinRows: number;
+  private maintenancePaused = false;
   private readonly annListsPerSqrtRow: number;
   private ivf: IvfQuantizer | undefined;
   /** IVF list of each row, -1 for rows not yet assigned. */
@@ -439,8 +440,23 @@ export class FaceIndex {
     return this.selectors;
   }
 
+  /**
+   * Bulk loading (a replica replaying its log, or loading a snapshot): no automatic
+   * rebuilds until `resumeMaintenance()`, then one `rebuild()` does the work once instead
+   * of once per growth step. Searches stay exact meanwhile (new rows are scanned).
+   */
+  pauseMaintenance(): void {
+    this.maintenancePaused = true;
+  }
+
+  resumeMaintenance(): void {
+    this.maintenancePaused = false;
+    this.rebuild();
+  }
+
   /** Rebuilds once the delta, or the share of dead rows, costs more than a rebuild saves. */
   private rebuildWhenDue(): void {
+    if (this.maintenancePaused) return;
     const deltaRows = this.rowCount - this.treeRows;
     if (this.usesTree && deltaRows > Math.max(this.deltaLimit, this.treeRows * DELTA_FRACTION_OF_TREE)) this.rebuild();
     else if (this.deletedRows > Math.max(this.deltaLimit, this.rowCount * DELETED_FRACTION_OF_ROWS)) this.rebuild();

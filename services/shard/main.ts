@@ -76,12 +76,13 @@ runMain('shard', async () => {
   });
 
   const started = Date.now();
+  index.pauseMaintenance(); // one rebuild after the replay, not one per growth step
   const fromSeq = config.SNAPSHOT_DIR ? await restoreSnapshot(config.SNAPSHOT_DIR, shard, stream, index, log) : 0;
   metrics.snapshotSeq.set(fromSeq);
   metrics.startSeq.set(fromSeq);
   replay = await startLogReplay(nc, subjects, shard, index, metrics, log, fromSeq);
   await replay.caughtUp;
-  index.rebuild();
+  index.resumeMaintenance();
   const activeReplay = replay;
   log.info('replay done', { faces: index.size, fromSeq, appliedSeq: activeReplay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
   if (config.SNAPSHOT_DIR) {

@@ -323,3 +323,18 @@ describe('FaceIndex updates', () => {
     assert.equal(index.size, 0);
   });
 });
+
+test('bulk load with maintenance paused: same answers, approximate index built once on resume', async () => {
+  const { syntheticFaces } = await import('../../libs/synthetic/faces.js');
+  const data = syntheticFaces({ identities: 6000, photosPerIdentity: 5, seed: 12 });
+  const paused = new FaceIndex({ approximate: { minRows: 1000 } });
+  paused.pauseMaintenance();
+  data.ids.forEach((id, i) => paused.upsert(id, data.vectors.subarray(i * 128, (i + 1) * 128)));
+  assert.equal(paused.stats().lists ?? 0, 0, 'no approximate index while paused');
+  const queries = data.vectors.subarray(0, 5 * 128);
+  const exact = bruteForceSearch(data.vectors, data.ids, queries, 5, 128);
+  assert.deepEqual(paused.search(queries, 5), exact, 'exact while paused');
+  paused.resumeMaintenance();
+  assert.ok((paused.stats().lists ?? 0) > 0, 'built on resume');
+  assert.deepEqual(paused.search(queries, 5), exact);
+});
