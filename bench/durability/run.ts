@@ -42,11 +42,12 @@ async function main() {
     console.log(`ingest: ${FACES} faces acknowledged in ${ingestSeconds.toFixed(2)} s = ${Math.round(FACES / ingestSeconds)} faces/s; all applied by the shards ${appliedSeconds.toFixed(2)} s later`);
 
     // Let the replicas write their snapshots (interval 30 s by default; SIGTERM also writes one).
-    const status = await client.status();
-    const shard0 = status.shards.find((s) => s.index === 0)!;
-    const faces0 = shard0.replicas[0].count;
+    // A shard busy folding new faces into its approximate index answers discovery late: ask until it does.
+    let faces0 = 0;
+    while (!faces0) faces0 = (await client.status(2000)).shards.find((s) => s.index === 0)?.replicas[0]?.count ?? 0;
     const restart = async (label: string, before?: () => Promise<void>) => {
-      const pid = (await client.status()).shards.find((s) => s.index === 0)!.replicas[0].pid;
+      let pid: number | undefined;
+      while (!pid) pid = (await client.status(2000)).shards.find((s) => s.index === 0)?.replicas[0]?.pid;
       process.kill(pid, 'SIGTERM'); // drains and writes a final snapshot; the supervisor restarts it
       await waitForExit(pid);
       await before?.();
