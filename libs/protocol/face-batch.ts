@@ -48,6 +48,33 @@ export function encodeFaceBatch(batch: FaceBatch): Uint8Array {
   return out;
 }
 
+/**
+ * Encodes an upsert batch straight from faces (one copy of each vector, no intermediate
+ * array), or returns undefined when it would exceed `maxBytes`: the coordinator's hot path.
+ */
+export function encodeUpsertFaces(faces: ReadonlyArray<{ id: string; vector: Float32Array; meta?: Record<string, unknown> }>, maxBytes = Infinity): Uint8Array | undefined {
+  const ids = new Array<string>(faces.length);
+  const metas = new Array<Record<string, unknown> | null>(faces.length);
+  for (let i = 0; i < faces.length; i++) {
+    ids[i] = faces[i].id;
+    metas[i] = faces[i].meta ?? null;
+  }
+  const json = encoder.encode(JSON.stringify({ ids, metas }));
+  const vectorStart = align4(HEADER_BYTES + json.length);
+  const total = vectorStart + faces.length * FACE_DIMENSIONS * 4;
+  if (total > maxBytes) return undefined;
+  const out = new Uint8Array(total);
+  out.set(MAGIC, 0);
+  out[4] = OP_UPSERT;
+  const view = new DataView(out.buffer);
+  view.setUint32(8, faces.length, true);
+  view.setUint32(12, json.length, true);
+  out.set(json, HEADER_BYTES);
+  const vectors = new Float32Array(out.buffer, vectorStart, faces.length * FACE_DIMENSIONS);
+  for (let i = 0; i < faces.length; i++) vectors.set(faces[i].vector, i * FACE_DIMENSIONS);
+  return out;
+}
+
 export function isFaceBatch(data: Uint8Array): boolean {
   return data.length >= HEADER_BYTES && MAGIC.every((b, i) => data[i] === b);
 }

@@ -1,7 +1,6 @@
 import { nuid, type JetStreamClient } from 'nats';
-import { encodeDeleteRecord, encodeUpsertRecord, type Subjects, type ValidFace } from '../../libs/protocol/index.js';
+import { encodeDeleteRecord, encodeUpsertFaces, type Subjects, type ValidFace } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 
 export interface WriteLimits {
   shardCount: number;
@@ -62,14 +61,8 @@ function buildUpsertRecord(group: ValidFace[], start: number, limits: WriteLimit
   let end = Math.min(group.length, start + limits.maxFacesPerRecord);
   for (;;) {
     const slice = group.slice(start, end);
-    const vectors = new Float32Array(slice.length * FACE_DIMENSIONS);
-    slice.forEach((f, i) => vectors.set(f.vector, i * FACE_DIMENSIONS));
-    const record = encodeUpsertRecord(
-      slice.map((f) => f.id),
-      slice.map((f) => f.meta),
-      vectors,
-    );
-    if (record.length <= limits.maxRecordBytes || slice.length === 1) return { record, taken: slice.length };
+    const record = encodeUpsertFaces(slice, slice.length === 1 ? Infinity : limits.maxRecordBytes);
+    if (record) return { record, taken: slice.length };
     end = start + Math.max(1, Math.floor(slice.length / 2));
   }
 }

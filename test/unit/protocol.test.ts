@@ -4,6 +4,7 @@ import {
   decodeLogRecord,
   encodeDeleteRecord,
   encodeFaceBatch,
+  encodeUpsertFaces,
   encodeUpsertRecord,
   parseIngest,
   parseDeleteRequest,
@@ -148,4 +149,14 @@ test('approximate search is asked for explicitly; effort only goes with it', () 
   assert.equal(b.effort, 0.5);
   rejects(() => parseQueryBinary(new Uint8Array(v.buffer), headers({ effort: '0.5' })), /only goes with approximate/);
   rejects(() => parseQueryBinary(new Uint8Array(v.buffer), headers({ approximate: 'maybe' })), /approximate must be 1 or true/);
+});
+
+test('encodeUpsertFaces writes the same bytes as encodeUpsertRecord, and refuses to exceed maxBytes', () => {
+  const vectors = new Float32Array(3 * 128).map((_, i) => Math.cos(i));
+  const faces = ['a', 'b', 'c'].map((id, i) => ({ id, vector: vectors.subarray(i * 128, (i + 1) * 128), meta: i === 1 ? { path: 'b.jpg' } : undefined }));
+  const direct = encodeUpsertFaces(faces);
+  assert.ok(direct);
+  assert.deepEqual(Buffer.from(direct), Buffer.from(encodeUpsertRecord(['a', 'b', 'c'], [undefined, { path: 'b.jpg' }, undefined], vectors)));
+  assert.equal(encodeUpsertFaces(faces, direct.length - 1), undefined);
+  assert.equal(encodeUpsertFaces(faces, direct.length)?.length, direct.length);
 });
