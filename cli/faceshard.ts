@@ -14,8 +14,9 @@ const USAGE = `faceshard: find a face among millions
   faceshard up [--shards N] [--replicas R] [--nats-port P] [--data-dir D] [--demo]
       start nats-server, a coordinator and N x R shard processes on this machine
   faceshard ingest FILE [--ids IDS]       import encodings (.npy + ids file, or .jsonl)
-  faceshard encode DIR [--min-score S] [--backend B]
-      find every face in a folder of images and store it
+  faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
+                        [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
+      find every face in a folder or .zip of images and store it
   faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--json]
   faceshard delete ID...                  remove faces by id
   faceshard status [--json]               shards, replicas, counts (NATS service discovery)

@@ -1,59 +1,141 @@
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { isBackendName, type BackendName } from '../../services/encoder/backend.js';
+import { DETECTORS, type DetectorName } from '../../services/encoder/detect-faces.js';
+import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import { encodeDirectory, type EncodeSummary } from '../../services/encoder/encode-directory.js';
-import { createProgressBar } from '../../services/encoder/progress-bar.js';
-import { natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
+import { publishEncodeJobs } from '../../services/encoder/job-publisher.js';
+import { createProgress } from '../../services/encoder/progress.js';
+import { toReport, writeReport } from '../../services/encoder/report.js';
+import { WORKER_MODES, type WorkerMode } from '../../services/encoder/worker-pool.js';
+import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
 
+/** Flags shared by `encode` and `query` (a query photo is read the way the dataset was). */
 export const encoderOptions = {
   'min-score': { type: 'string' },
   backend: { type: 'string' },
+  detector: { type: 'string' },
+  'min-face-size': { type: 'string' },
+  'max-faces-per-image': { type: 'string' },
 } as const;
 
-export function encodeSettings(values: { 'min-score'?: string; backend?: string }) {
+export interface EncodeSettings {
+  minScore?: number;
+  backend?: BackendName;
+  detector?: DetectorName;
+  minFaceSize?: number;
+  maxFaces?: number;
+}
+
+export function encodeSettings(values: { 'min-score'?: string; backend?: string; detector?: string; 'min-face-size'?: string; 'max-faces-per-image'?: string }): EncodeSettings {
   if (values.backend !== undefined && !isBackendName(values.backend)) {
     throw new UsageError(`--backend must be one of tensorflow-gpu, tensorflow, wasm, cpu; got "${values.backend}"`);
   }
-  return { minScore: numberOption('min-score', values['min-score'], 0, 1), backend: values.backend };
+  if (values.detector !== undefined && !(DETECTORS as readonly string[]).includes(values.detector)) {
+    throw new UsageError(`--detector must be one of ${DETECTORS.join(', ')}; got "${values.detector}"`);
+  }
+  const settings: EncodeSettings = {
+    minScore: numberOption('min-score', values['min-score'], 0, 1),
+    backend: values.backend,
+    detector: values.detector as DetectorName | undefined,
+    minFaceSize: values['min-face-size'] === undefined ? undefined : intOption('min-face-size', values['min-face-size'], 0, 0, 100_000),
+    maxFaces: values['max-faces-per-image'] === undefined ? undefined : intOption('max-faces-per-image', values['max-faces-per-image'], 1, 1, 10_000),
+  };
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as EncodeSettings;
 }
 
-/** Encode every face under a folder and ingest it; returns the summary for callers that compose it. */
-export async function encodeAndIngest(dir: string, client: FaceshardClient, settings: { minScore?: number; backend?: BackendName }): Promise<EncodeSummary & { rejected: string[] }> {
-  const bar = createProgressBar({ label: 'encoding' });
+export interface LocalRunSettings extends EncodeSettings {
+  /** Worker threads/processes; 0: this process. Default: one per core. */
+  workers?: number;
+  workerMode?: WorkerMode;
+  /** Skip images an earlier run finished (recorded in the cluster's done-marks bucket). */
+  resume?: boolean;
+}
+
+export type EncodeOutcome = EncodeSummary & { rejected: string[] };
+
+/** Encode every face of a folder or zip and ingest it; returns the summary for callers that compose it. */
+export async function encodeAndIngest(location: string, client: FaceshardClient, settings: LocalRunSettings): Promise<EncodeOutcome> {
+  const progress = createProgress({ label: 'encoding' });
   const rejected: string[] = [];
+  const marks = await openDoneMarks(client.nc, client.subjects);
+  const done = settings.resume ? await marks.loadDonePaths() : undefined;
+  const run = randomUUID();
   try {
-    const summary = await encodeDirectory(dir, {
+    const summary = await encodeDirectory(location, {
       ...settings,
-      onProgress: (done, total) => bar.update(done, total),
+      workers: settings.workers ?? os.availableParallelism(),
+      alreadyDone: done ? (path) => done.has(path) : undefined,
+      onEncoderReady: (encoder) => {
+        const workers = 'workers' in encoder ? `${String(encoder.workers)} worker ${String((encoder as { mode?: string }).mode)}(s)` : 'this process';
+        process.stderr.write(`encoding ${location} on the ${encoder.backend} backend in ${workers}${done ? `; ${done.size} image(s) already done` : ''}\n`);
+      },
+      onProgress: (n, total) => progress.update(n, total),
       onFaces: async (faces) => {
         const reply = await client.ingestMany(faces);
         for (const r of reply.rejected) rejected.push(`${faces[r.index].id}: ${r.reason}`);
       },
+      // Only after the ingest above was acknowledged: what --resume may skip next time.
+      // An image that could not be read is not marked, so a later --resume tries it again.
+      onImagesDone: async (images) => {
+        await Promise.all(
+          images
+            .filter((i) => i.skipped?.kind !== 'unreadable')
+            .map((i) => marks.mark({ path: i.path, run, faces: i.faces, ...(i.skipped ? { skipped: i.skipped.reason } : {}) })),
+        );
+      },
     });
     return { ...summary, rejected };
   } finally {
-    bar.finish();
+    progress.finish();
   }
 }
 
-export function printEncodeSummary(dir: string, s: EncodeSummary & { rejected: string[] }): void {
+export function printEncodeSummary(location: string, s: EncodeOutcome): void {
+  const noFace = s.skipped.filter((k) => k.kind === 'no_face');
+  const refused = s.skipped.filter((k) => k.kind === 'refused');
+  const unreadable = s.skipped.filter((k) => k.kind !== 'no_face' && k.kind !== 'refused');
+  const resumed = s.resumed ? `, ${s.resumed} already done (resumed)` : '';
+  const refusedText = refused.length ? `, ${refused.length} refused` : '';
   console.log(
-    `encoded ${s.images} image(s) in ${dir}: ${s.faces - s.rejected.length} face(s) stored, ${s.noFace.length} without a face, ${s.unreadable.length} unreadable ` +
-      `(${s.seconds.toFixed(1)} s, ${(s.images / Math.max(s.seconds, 1e-9)).toFixed(2)} images/s, backend ${s.backend})`,
+    `encoded ${s.images} image(s) in ${location}: ${s.faces - s.rejected.length} face(s) stored, ${noFace.length} without a face, ${unreadable.length} unreadable${refusedText}${resumed} ` +
+      `(${s.seconds.toFixed(1)} s, ${((s.images - s.resumed) / Math.max(s.seconds, 1e-9)).toFixed(2)} images/s, backend ${s.backend})`,
   );
-  for (const p of s.noFace) console.log(`  no face found: ${p}`);
-  for (const u of s.unreadable) console.log(`  unreadable: ${u.path}: ${u.reason}`);
+  for (const k of noFace) console.log(`  no face found: ${k.path}`);
+  for (const k of unreadable) console.log(`  unreadable: ${k.path}: ${k.reason}`);
+  for (const k of refused) console.log(`  refused: ${k.path}: ${k.reason}`);
   for (const r of s.rejected) console.log(`  rejected by the cluster: ${r}`);
 }
 
 export async function encodeCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('encode', argv, { ...natsOption, ...encoderOptions });
-  if (positionals.length !== 1) throw new UsageError('faceshard encode DIR: give exactly one folder of images');
+  const { values, positionals } = parseCommandArgs('encode', argv, {
+    ...natsOption,
+    ...encoderOptions,
+    workers: { type: 'string' },
+    'worker-mode': { type: 'string' },
+    report: { type: 'string' },
+    resume: { type: 'boolean', default: false },
+    queue: { type: 'boolean', default: false },
+  });
+  if (positionals.length !== 1) throw new UsageError('faceshard encode PATH: give exactly one folder or .zip of images');
   const settings = encodeSettings(values);
+  const workers = intOption('workers', values.workers, os.availableParallelism(), 0, 1024);
+  const workerMode = values['worker-mode'] ?? 'thread';
+  if (!(WORKER_MODES as readonly string[]).includes(workerMode)) throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}; got "${workerMode}"`);
+  if (values.queue && (values.workers !== undefined || values['worker-mode'] !== undefined || values.backend !== undefined)) {
+    throw new UsageError('--workers, --worker-mode and --backend choose how this machine encodes; with --queue the encoder workers do (configure them by env)');
+  }
+
   const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
   try {
-    const summary = await encodeAndIngest(positionals[0], client, settings);
-    printEncodeSummary(positionals[0], summary);
-    return summary.rejected.length ? 1 : 0;
+    const location = positionals[0];
+    const outcome = values.queue
+      ? await publishEncodeJobs(location, client, { ...settings, resume: values.resume, progress: createProgress({ label: 'queued images done' }) })
+      : await encodeAndIngest(location, client, { ...settings, workers, workerMode: workerMode as WorkerMode, resume: values.resume });
+    printEncodeSummary(location, outcome);
+    if (values.report) await writeReport(values.report, toReport(outcome, outcome.rejected));
+    return outcome.rejected.length ? 1 : 0;
   } finally {
     await client.close();
   }

@@ -26,7 +26,7 @@ export interface FaceApiRuntime {
   /** Better backends that were tried first, and why each could not be used. */
   skipped: SkippedBackend[];
   modelDir: string;
-  /** Seconds spent choosing the backend and loading the three models. */
+  /** Seconds spent choosing the backend and loading the models. */
   loadSeconds: number;
 }
 
@@ -150,12 +150,15 @@ async function useBackend(tf: Tf, name: string, failure: string): Promise<void> 
 async function loadModels(faceapi: FaceApi, modelDir: string): Promise<void> {
   const manifests = [
     'ssd_mobilenetv1_model-weights_manifest.json',
+    'tiny_face_detector_model-weights_manifest.json',
     'face_landmark_68_model-weights_manifest.json',
     'face_recognition_model-weights_manifest.json',
   ];
   const missing = manifests.filter((file) => !existsSync(path.join(modelDir, file)));
   if (missing.length) throw new BackendError(`face-api model files missing in ${modelDir}: ${missing.join(', ')}`);
   await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
+  // The tiny detector is 190 KB: loading it always lets any job ask for `--detector tiny`.
+  await faceapi.nets.tinyFaceDetector.loadFromDisk(modelDir);
   await faceapi.nets.faceLandmark68Net.loadFromDisk(modelDir);
   await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
 }

@@ -1,15 +1,31 @@
 import { z } from 'zod';
 import { CommonEnv, parseEnv } from '../../libs/config/env.js';
 import { BACKEND_ORDER } from './backend.js';
+import { DETECTORS } from './detect-faces.js';
+import { WORKER_MODES } from './worker-pool.js';
 
 export const EncoderEnv = z.object({
   ...CommonEnv,
   /** Force a TensorFlow backend; default: the best one that loads. */
   ENCODER_BACKEND: z.enum(BACKEND_ORDER as [string, ...string[]]).optional(),
+  /** Face detector: ssd (accurate) or tiny (fast). A queued job's own options win. */
+  ENCODER_DETECTOR: z.enum(DETECTORS).default('ssd'),
   /** Detections under this confidence are dropped. */
   MIN_SCORE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** Faces smaller than this many pixels (shorter side of the box) are dropped. */
+  MIN_FACE_SIZE: z.coerce.number().int().min(0).default(0),
+  /** Keep at most this many faces per image (the most confident); unset: all. */
+  MAX_FACES_PER_IMAGE: z.coerce.number().int().min(1).optional(),
   /** Images over this many pixels are refused before decoding. */
   MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  /** Encoder threads in this process: 1 encodes on the main thread; N > 1 starts N workers. */
+  ENCODER_WORKERS: z.coerce.number().int().min(1).max(256).default(1),
+  /** How the N > 1 workers run. */
+  ENCODER_WORKER_MODE: z.enum(WORKER_MODES as [string, ...string[]]).default('thread'),
+  /** Take jobs from the encode work queue (`faceshard encode PATH --queue`). */
+  ENCODER_JOBS: z.stringbool().default(true),
+  /** Seconds a taken job may go without an ack or heartbeat before another worker gets it. */
+  ENCODE_ACK_WAIT_SECONDS: z.coerce.number().min(1).max(3600).default(60),
 });
 export type EncoderConfig = z.infer<typeof EncoderEnv>;
 

@@ -49,10 +49,14 @@ export interface SsdMobilenetv1OptionsInit {
   maxResults?: number;
 }
 
-/** An instance of faceapi.SsdMobilenetv1Options, passed back to detectAllFaces untouched. */
-export interface DetectorOptions {
-  readonly minConfidence: number;
+export interface TinyFaceDetectorOptionsInit {
+  /** Divisible by 32; smaller is faster and misses small faces. face-api's default is 416. */
+  inputSize?: number;
+  scoreThreshold?: number;
 }
+
+/** An instance of faceapi.SsdMobilenetv1Options or TinyFaceDetectorOptions, passed back to detectAllFaces untouched. */
+export type DetectorOptions = object;
 
 /** One result of detectAllFaces().withFaceLandmarks().withFaceDescriptors(). */
 export interface FaceApiResult {
@@ -66,10 +70,12 @@ export interface FaceApi {
   readonly tf: Tf;
   readonly nets: {
     ssdMobilenetv1: FaceApiNet;
+    tinyFaceDetector: FaceApiNet;
     faceLandmark68Net: FaceApiNet;
     faceRecognitionNet: FaceApiNet;
   };
   SsdMobilenetv1Options: new (init: SsdMobilenetv1OptionsInit) => DetectorOptions;
+  TinyFaceDetectorOptions: new (init: TinyFaceDetectorOptionsInit) => DetectorOptions;
   detectAllFaces(
     input: TensorHandle,
     options: DetectorOptions,

@@ -7,16 +7,23 @@ import { createRegistry } from '../../libs/observability/metrics.js';
 import { ENCODER_QUEUE, ENCODER_SERVICE, ProtocolError, subjectsFor, type EncodeReply } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
-import { loadFaceApi, type BackendName } from './backend.js';
+import type { BackendName } from './backend.js';
 import { loadEncoderConfig } from './config.js';
-import { ImageError } from './decode-image.js';
-import { encodeImageBytes } from './encode-directory.js';
+import type { DetectorName } from './detect-faces.js';
+import type { ImageEncodeOptions, ImageEncoder } from './encode-image.js';
+import { inProcessEncoder } from './in-process-encoder.js';
+import { startJobWorker } from './job-worker.js';
 import { encoderMetrics } from './metrics.js';
+import { startWorkerPool, type WorkerMode } from './worker-pool.js';
 
 /**
- * The encoder service: `faces.encode` (queue group `encoder`) takes an image file as
- * the message body and answers its faces' 128-d encodings. Models load once; images
- * are encoded one at a time (face-api uses this process's one TensorFlow engine).
+ * The encoder service:
+ * - `faces.encode` (queue group `encoder`) takes an image file as the message body and
+ *   answers its faces' 128-d encodings (what a query needs);
+ * - it takes jobs from the encode work queue (`faceshard encode PATH --queue`), encodes
+ *   them, ingests the faces and acks each job after the ingest was acknowledged.
+ * Models load once per TensorFlow engine: on the main thread (ENCODER_WORKERS=1) or in
+ * each of ENCODER_WORKERS worker threads.
  */
 runMain('encoder', async () => {
   const config = loadEncoderConfig();
@@ -28,56 +35,94 @@ runMain('encoder', async () => {
   const ops = await startOpsServer(registry, { healthy: () => true, ready: () => ready }, config.HTTP_PORT, config.HTTP_HOST);
 
   const backendChoice = config.ENCODER_BACKEND as BackendName | undefined;
-  const api = await loadFaceApi({ backend: backendChoice });
-  metrics.backend.labels({ backend: api.backend }).set(1);
-  log.info('face-api loaded', { backend: api.backend, skipped: api.skipped, seconds: api.loadSeconds });
+  const started = performance.now();
+  const encoder: ImageEncoder =
+    config.ENCODER_WORKERS > 1
+      ? await startWorkerPool({ workers: config.ENCODER_WORKERS, mode: config.ENCODER_WORKER_MODE as WorkerMode, backend: backendChoice })
+      : await inProcessEncoder({ backend: backendChoice });
+  metrics.backend.labels({ backend: encoder.backend }).set(1);
+  log.info('face-api loaded', { backend: encoder.backend, workers: config.ENCODER_WORKERS, seconds: (performance.now() - started) / 1000 });
+
+  const defaults: ImageEncodeOptions = {
+    detector: config.ENCODER_DETECTOR as DetectorName,
+    minScore: config.MIN_SCORE,
+    minFaceSize: config.MIN_FACE_SIZE,
+    maxFaces: config.MAX_FACES_PER_IMAGE,
+    maxPixels: config.MAX_PIXELS,
+  };
 
   const nc = await connectNats(config.NATS_URL, 'faceshard-encoder', log);
   const service = await nc.services.add({
     name: ENCODER_SERVICE,
     version: '0.1.0',
-    description: 'faceshard encoder: image bytes in, 128-d face encodings out',
+    description: 'faceshard encoder: image bytes in, 128-d face encodings out; encode work-queue worker',
     queue: ENCODER_QUEUE,
-    metadata: { backend: api.backend, pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port) },
+    metadata: { backend: encoder.backend, pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port), workers: String(config.ENCODER_WORKERS) },
   });
 
-  let queue: Promise<unknown> = Promise.resolve();
-  const options = { backend: api.backend, minScore: config.MIN_SCORE, maxPixels: config.MAX_PIXELS };
+  const inFlight = new Set<Promise<unknown>>();
+  // Requests wait their turn here rather than all decoding at once (a 40 MP photo decodes
+  // to 120 MB): at most `capacity` are being worked on.
+  const turns = semaphore(encoder.capacity);
   service.addEndpoint('encode', {
     subject: subjects.encode,
     handler: (_err, msg) => {
       metrics.backlog.inc();
-      const job = queue.then(() =>
-        respondJson(msg, log, async (): Promise<EncodeReply> => {
-          metrics.backlog.dec();
-          const stop = metrics.seconds.startTimer();
-          try {
-            const faces = await encodeImageBytes(msg.data, options);
-            metrics.images.inc();
-            metrics.faces.inc(faces.length);
-            return { faces: faces.map((f) => ({ box: f.box, score: f.score, vector: Array.from(f.vector) })), backend: api.backend, tookMs: stop() * 1000 };
-          } catch (err) {
-            if (err instanceof ImageError) {
-              metrics.errors.labels({ reason: err.kind }).inc();
-              throw new ProtocolError('bad_request', err.message);
-            }
-            throw err;
+      const job = respondJson(msg, log, async (): Promise<EncodeReply> => {
+        const release = await turns();
+        const stop = metrics.seconds.startTimer();
+        try {
+          const result = await encoder.encode(msg.data, defaults);
+          if (!result.ok) {
+            metrics.errors.labels({ reason: result.kind }).inc();
+            throw new ProtocolError('bad_request', result.reason);
           }
-        }),
-      );
-      queue = job.catch(() => undefined);
+          metrics.images.inc();
+          metrics.faces.inc(result.faces.length);
+          return { faces: result.faces.map((f) => ({ box: f.box, score: f.score, vector: Array.from(f.vector) })), backend: encoder.backend, tookMs: stop() * 1000 };
+        } finally {
+          release();
+          metrics.backlog.dec();
+        }
+      });
+      inFlight.add(job);
+      void job.finally(() => inFlight.delete(job));
     },
   });
+
+  const jobs = config.ENCODER_JOBS
+    ? await startJobWorker({ nc, subjects, encoder, defaults, ackWaitSeconds: config.ENCODE_ACK_WAIT_SECONDS, lanes: encoder.capacity, log, metrics })
+    : undefined;
 
   onTerminate(log, [
     async () => {
       ready = false;
       await service.stop();
-      await queue;
+      await jobs?.stop();
+      await Promise.allSettled(inFlight);
+      await encoder.close();
     },
     () => nc.drain(),
     () => ops.close(),
   ]);
   ready = true;
-  log.info('ready', { subject: subjects.encode, queue: ENCODER_QUEUE, backend: api.backend });
+  log.info('ready', { subject: subjects.encode, queue: ENCODER_QUEUE, backend: encoder.backend, jobs: config.ENCODER_JOBS });
 });
+
+/** A counting semaphore: `await take()` resolves to a release function. */
+function semaphore(slots: number): () => Promise<() => void> {
+  let free = slots;
+  const waiting: Array<() => void> = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return () =>
+    new Promise((resolve) => {
+      if (free > 0) {
+        free--;
+        resolve(release);
+      } else waiting.push(() => resolve(release));
+    });
+}

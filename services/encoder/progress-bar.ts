@@ -51,7 +51,7 @@ export function renderLine(label: string, done: number, total: number, elapsedSe
   return `${label} [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]${stats}`;
 }
 
-function formatDuration(seconds: number): string {
+export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

@@ -1,0 +1,158 @@
+import { DatasetReadError, type DatasetItem, type ImageDataset } from '../../libs/image-source/index.js';
+import { idProblem } from '../../libs/vector/index.js';
+import type { BackendName } from './backend.js';
+import type { ImageEncodeOptions, ImageEncoder, ImageResult } from './encode-image.js';
+import type { Box } from './face-api-types.js';
+
+/**
+ * Encodes every image of a dataset (folder or zip) with any ImageEncoder (this process,
+ * or a pool of worker threads/processes), hands faces on in batches, and names every
+ * image that gave none. Images finish in any order; ids depend only on the path, so they
+ * are the same whatever the order or the number of workers.
+ */
+
+export interface EncodedFace {
+  /** `${path inside the dataset}#${faceIndex}`; face 0 is the image's most confident face. */
+  id: string;
+  vector: Float32Array;
+  meta: { path: string; box: Box; score: number };
+}
+
+export type SkipKind = 'refused' | 'unreadable' | 'empty' | 'unsupported' | 'corrupt' | 'too_large' | 'no_face' | 'bad_id';
+
+export interface SkippedImage {
+  path: string;
+  reason: string;
+  kind: SkipKind;
+}
+
+export const NO_FACE_REASON = 'no face found';
+
+export interface EncodeDatasetOptions extends ImageEncodeOptions {
+  encoder: ImageEncoder;
+  /** Receives faces in batches; awaited before more results are handed on (back-pressure). */
+  onFaces(batch: EncodedFace[]): Promise<void>;
+  /**
+   * Called once the faces of these images were handed on and onFaces resolved (for
+   * images without faces: once they are known); what `--resume` records.
+   */
+  onImagesDone?(images: Array<{ path: string; faces: number; skipped?: SkippedImage }>): Promise<void>;
+  /** Called with (0, total) once the dataset is listed, then after every image. */
+  onProgress?(done: number, total: number): void;
+  /** Images for which this says true are not encoded (already done: `--resume`). */
+  alreadyDone?(path: string): boolean;
+  /** Faces per onFaces call, at most. Default 256. */
+  batchSize?: number;
+}
+
+export interface EncodeSummary {
+  /** Images in the dataset (encoded, face-less, unreadable and resumed together). */
+  images: number;
+  faces: number;
+  /** Every image that gave no face, with why (no face found, unreadable, refused...), by path. */
+  skipped: SkippedImage[];
+  /** Images left alone because an earlier run did them (`--resume`). */
+  resumed: number;
+  seconds: number;
+  backend: BackendName;
+}
+
+export async function encodeDataset(dataset: ImageDataset, options: EncodeDatasetOptions): Promise<EncodeSummary> {
+  const started = performance.now();
+  const batchSize = options.batchSize ?? 256;
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const { encoder } = options;
+  const imageOptions: ImageEncodeOptions = {
+    detector: options.detector,
+    minScore: options.minScore,
+    minFaceSize: options.minFaceSize,
+    maxFaces: options.maxFaces,
+    maxPixels: options.maxPixels,
+    maxFileBytes: options.maxFileBytes,
+  };
+
+  const items = await dataset.list();
+  const skipped: SkippedImage[] = [];
+  let faces = 0;
+  let done = 0;
+  let resumed = 0;
+  let batch: EncodedFace[] = [];
+  let batchImages: Array<{ path: string; faces: number; skipped?: SkippedImage }> = [];
+  // Results are handled one at a time, in the order they finish (a promise chain is the lock).
+  let handling: Promise<void> = Promise.resolve();
+
+  const flush = async () => {
+    const faceBatch = batch;
+    const images = batchImages;
+    batch = [];
+    batchImages = [];
+    if (faceBatch.length) await options.onFaces(faceBatch);
+    if (images.length) await options.onImagesDone?.(images);
+  };
+
+  const handle = async (item: DatasetItem, result: ImageResult | { ok: false; kind: SkipKind; reason: string }) => {
+    let skip: SkippedImage | undefined;
+    let found = 0;
+    if (!result.ok) skip = { path: item.path, reason: result.reason, kind: result.kind };
+    else if (result.faces.length === 0) skip = { path: item.path, reason: NO_FACE_REASON, kind: 'no_face' };
+    else {
+      const encoded = result.faces.map((f, index) => ({ id: `${item.path}#${index}`, vector: f.vector, meta: { path: item.path, box: f.box, score: f.score } }));
+      const badId = encoded.map((face) => idProblem(face.id)).find((problem) => problem !== undefined);
+      if (badId) skip = { path: item.path, reason: `path cannot be a face id: ${badId}`, kind: 'bad_id' };
+      else {
+        found = encoded.length;
+        faces += found;
+        for (const face of encoded) {
+          batch.push(face);
+          if (batch.length >= batchSize) await flush();
+        }
+      }
+    }
+    if (skip) skipped.push(skip);
+    // Added after its faces, so a flush marks an image done only once all its faces went out.
+    batchImages.push({ path: item.path, faces: found, ...(skip ? { skipped: skip } : {}) });
+    if (batchImages.length >= batchSize) await flush();
+    options.onProgress?.(++done, items.length);
+  };
+
+  options.onProgress?.(0, items.length);
+  let next = 0;
+  let failure: unknown;
+  const lane = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++];
+      let result: ImageResult | { ok: false; kind: SkipKind; reason: string };
+      if (item.refused) result = { ok: false, kind: 'refused', reason: item.refused };
+      else if (options.alreadyDone?.(item.path)) {
+        resumed++;
+        options.onProgress?.(++done, items.length);
+        continue;
+      } else {
+        try {
+          result = await encoder.encode(await dataset.read(item), imageOptions);
+        } catch (error) {
+          if (!(error instanceof DatasetReadError)) {
+            failure ??= new Error(`encoding failed on ${item.path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+            return;
+          }
+          result = { ok: false, kind: error.kind, reason: error.message };
+        }
+      }
+      const mine = handling.then(() => handle(item, result));
+      handling = mine.catch(() => undefined);
+      try {
+        await mine;
+      } catch (error) {
+        failure ??= error;
+        return;
+      }
+    }
+  };
+  // One lane per image the encoder can take at once, plus one reading ahead.
+  await Promise.all(Array.from({ length: Math.max(1, encoder.capacity + 1) }, lane));
+  if (failure !== undefined) throw failure;
+  await flush();
+
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { images: items.length, faces, skipped, resumed, seconds: (performance.now() - started) / 1000, backend: encoder.backend };
+}

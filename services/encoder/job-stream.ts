@@ -1,0 +1,58 @@
+import { AckPolicy, DeliverPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import type { EncodeJobNames } from '../../libs/protocol/encode-jobs.js';
+
+/** The work-queue stream of encode jobs: each message is deleted once a worker acks it. */
+export async function ensureJobStream(nc: NatsConnection, names: EncodeJobNames): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  try {
+    await jsm.streams.info(names.stream);
+    return;
+  } catch (err) {
+    if (!String((err as Error).message).includes('not found')) throw err;
+  }
+  try {
+    await jsm.streams.add({
+      name: names.stream,
+      subjects: [names.subject],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: nanos(2 * 60_000), // a retried publish (same Nats-Msg-Id) is stored once
+    });
+  } catch (addErr) {
+    // Another process raced us to create it: fine if it exists now.
+    await jsm.streams.info(names.stream).catch(() => {
+      throw addErr;
+    });
+  }
+}
+
+/**
+ * The durable pull consumer every encoder shares. ack_wait is how long a taken job may go
+ * without an ack or a `working()` heartbeat before it is handed to another worker: the time
+ * a killed worker's image waits to be redone.
+ */
+export async function ensureJobConsumer(nc: NatsConnection, names: EncodeJobNames, ackWaitSeconds: number): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const ackWait = nanos(ackWaitSeconds * 1000);
+  try {
+    const info = await jsm.consumers.info(names.stream, names.consumer);
+    if (info.config.ack_wait !== ackWait) await jsm.consumers.update(names.stream, names.consumer, { ack_wait: ackWait });
+    return;
+  } catch (err) {
+    if (!String((err as Error).message).includes('not found')) throw err;
+  }
+  try {
+    await jsm.consumers.add(names.stream, {
+      durable_name: names.consumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: names.subject,
+      ack_wait: ackWait,
+      max_ack_pending: 10_000,
+    });
+  } catch (addErr) {
+    await jsm.consumers.info(names.stream, names.consumer).catch(() => {
+      throw addErr;
+    });
+  }
+}

@@ -1,0 +1,187 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BackendName } from './backend.js';
+import type { ImageEncodeOptions, ImageEncoder, ImageResult } from './encode-image.js';
+import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } from './worker-messages.js';
+
+/**
+ * W encoder workers, each with its own TensorFlow engine and models (loaded once).
+ *
+ * `thread` (worker_threads, the default) or `process` (child processes). Both run the same
+ * code. On wasm, 2 workers on 2 cores, five bench runs (bench/results/encode.md) had each
+ * mode win some, within +-10% of each other: no measurable difference. Threads are the
+ * default because they start faster and use less memory (one Node, one sharp, one libuv
+ * pool); processes isolate a native crash to one worker, if that matters more.
+ */
+
+export type WorkerMode = 'thread' | 'process';
+export const WORKER_MODES: readonly WorkerMode[] = ['thread', 'process'];
+
+export interface WorkerPoolOptions {
+  workers: number;
+  mode?: WorkerMode;
+  backend?: BackendName;
+  /** Images handed to one worker at once: 2 lets it decode the next while it detects. */
+  perWorker?: number;
+}
+
+interface Channel {
+  post(message: ToWorker): void;
+  onMessage(handler: (message: FromWorker) => void): void;
+  onExit(handler: (reason: string) => void): void;
+  terminate(): Promise<void>;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  channel: Channel;
+  busy: number;
+  pending: Map<number, Pending>;
+  dead?: string;
+}
+
+const workerFile = fileURLToPath(new URL('./encoder-worker.js', import.meta.url));
+
+export async function startWorkerPool(options: WorkerPoolOptions): Promise<ImageEncoder & { mode: WorkerMode; workers: number; loadSeconds: number }> {
+  const mode = options.mode ?? 'thread';
+  const perWorker = options.perWorker ?? 2;
+  if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new RangeError(`workers must be a whole number >= 1, got ${options.workers}`);
+  const setup: WorkerSetup = { backend: options.backend };
+  const started = performance.now();
+
+  const slots: Slot[] = [];
+  const queue: Array<{ message: ToWorker; pending: Pending }> = [];
+  let nextId = 1;
+  let closing = false;
+
+  const ready = Array.from({ length: options.workers }, async () => {
+    const channel = mode === 'thread' ? threadChannel(setup) : processChannel(setup);
+    const slot: Slot = { channel, busy: 0, pending: new Map() };
+    const backend = await new Promise<BackendName>((resolve, reject) => {
+      channel.onMessage((message) => {
+        if (message.type === 'ready') return resolve(message.backend);
+        if (message.type === 'failed') return reject(new Error(`encoder worker failed to start: ${message.message}`));
+        const pending = slot.pending.get(message.id);
+        if (!pending) return;
+        slot.pending.delete(message.id);
+        if (message.type === 'result') {
+          slot.busy--;
+          pending.resolve(message.result);
+          dispatch();
+        } else if (message.type === 'error') {
+          slot.busy--;
+          pending.reject(new Error(message.message));
+          dispatch();
+        } else pending.resolve(message.numTensors);
+      });
+      channel.onExit((reason) => {
+        slot.dead = reason;
+        reject(new Error(`encoder worker exited before it was ready: ${reason}`));
+        for (const pending of slot.pending.values()) pending.reject(new Error(`encoder worker died: ${reason}`));
+        slot.pending.clear();
+        if (!closing && slots.every((s) => s.dead)) for (const item of queue.splice(0)) item.pending.reject(new Error(`every encoder worker died: ${reason}`));
+      });
+    });
+    slots.push(slot);
+    return backend;
+  });
+  let backends: BackendName[];
+  try {
+    backends = await Promise.all(ready);
+  } catch (error) {
+    closing = true;
+    await Promise.allSettled(slots.map((s) => s.channel.terminate()));
+    throw error;
+  }
+  const loadSeconds = (performance.now() - started) / 1000;
+
+  function dispatch(): void {
+    while (queue.length) {
+      const free = slots.filter((s) => !s.dead && s.busy < perWorker).sort((a, b) => a.busy - b.busy)[0];
+      if (!free) return;
+      const item = queue.shift()!;
+      free.busy++;
+      free.pending.set((item.message as { id: number }).id, item.pending);
+      free.channel.post(item.message);
+    }
+  }
+
+  return {
+    backend: backends[0],
+    mode,
+    workers: options.workers,
+    loadSeconds,
+    capacity: options.workers * perWorker,
+    encode(bytes: Uint8Array, encodeOptions: ImageEncodeOptions): Promise<ImageResult> {
+      if (closing) return Promise.reject(new Error('encoder pool is closed'));
+      return new Promise((resolve, reject) => {
+        queue.push({ message: { type: 'encode', id: nextId++, bytes, options: encodeOptions }, pending: { resolve: resolve as (v: unknown) => void, reject } });
+        dispatch();
+      });
+    },
+    tensorCounts() {
+      return Promise.all(
+        slots.map(
+          (slot) =>
+            new Promise<number>((resolve, reject) => {
+              const id = nextId++;
+              slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+              slot.channel.post({ type: 'stats', id });
+            }),
+        ),
+      );
+    },
+    async close() {
+      closing = true;
+      await Promise.allSettled(slots.map((s) => s.channel.terminate()));
+    },
+  };
+}
+
+function threadChannel(setup: WorkerSetup): Channel {
+  const worker = new Worker(workerFile, { workerData: setup });
+  let exited = false;
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (handler) => worker.on('message', handler),
+    onExit: (handler) => {
+      worker.on('error', (error) => handler(error.message));
+      worker.on('exit', (code) => {
+        exited = true;
+        handler(`exit code ${code}`);
+      });
+    },
+    terminate: async () => {
+      if (!exited) await worker.terminate();
+    },
+  };
+}
+
+function processChannel(setup: WorkerSetup): Channel {
+  // advanced serialization: typed arrays cross as bytes, not as JSON number lists.
+  const child: ChildProcess = fork(workerFile, [], {
+    serialization: 'advanced',
+    execArgv: [], // never inherit --inspect or test-runner flags from the parent
+    env: { ...process.env, [WORKER_SETUP_ENV]: JSON.stringify(setup) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return {
+    post: (message) => child.send(message),
+    onMessage: (handler) => child.on('message', (m) => handler(m as FromWorker)),
+    onExit: (handler) => {
+      child.on('error', (error) => handler(error.message));
+      child.on('exit', (code, signal) => handler(signal ? `killed by ${signal}` : `exit code ${code}`));
+    },
+    terminate: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
