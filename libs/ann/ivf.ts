@@ -25,6 +25,17 @@ export interface IvfTrainingOptions {
   forceJs?: boolean;
 }
 
+/** Everything needed to rebuild a trained quantizer without training (what a snapshot stores). */
+export interface IvfState {
+  /** Leaf centroids, lists x dims, grouped: group g owns leaves groupStart[g]..groupStart[g+1]-1. */
+  centroids: Float32Array;
+  /** Group centroids, groups x dims. */
+  groupCentroids: Float32Array;
+  /** groups + 1 offsets into the leaves, 0 first, lists last, non-decreasing. */
+  groupStart: Int32Array;
+  trainedRows: number;
+}
+
 /** Rows staged into the centroid arena per kernel pass when assigning. */
 const ASSIGN_BATCH = 256;
 /** Groups whose leaf centroids are compared when assigning a row (the rest are skipped). */
@@ -61,6 +72,33 @@ export class IvfQuantizer {
     this.arena.rows.set(groupCentroids, centroids.length);
   }
 
+  /** A copy of the trained state (centroids, groups, trainedRows). */
+  exportState(): IvfState {
+    const leafFloats = this.lists * this.dims;
+    return {
+      centroids: this.arena.rows.slice(0, leafFloats),
+      groupCentroids: this.arena.rows.slice(leafFloats, leafFloats + this.groups * this.dims),
+      groupStart: this.groupStart.slice(),
+      trainedRows: this.trainedRows,
+    };
+  }
+
+  /** A quantizer from `exportState()` output; RangeError when the state is inconsistent. */
+  static fromState(dims: number, state: IvfState, forceJs = false): IvfQuantizer {
+    const { centroids, groupCentroids, groupStart, trainedRows } = state;
+    if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
+    if (centroids.length === 0 || centroids.length % dims !== 0) throw new RangeError(`IVF state: ${centroids.length} centroid floats for ${dims} dims`);
+    if (groupCentroids.length === 0 || groupCentroids.length % dims !== 0) throw new RangeError(`IVF state: ${groupCentroids.length} group centroid floats for ${dims} dims`);
+    const lists = centroids.length / dims;
+    const groups = groupCentroids.length / dims;
+    if (groupStart.length !== groups + 1 || groupStart[0] !== 0 || groupStart[groups] !== lists) throw new RangeError('IVF state: group offsets do not cover the lists');
+    for (let g = 0; g < groups; g++) if (groupStart[g + 1] < groupStart[g]) throw new RangeError('IVF state: group offsets decrease');
+    if (!Number.isInteger(trainedRows) || trainedRows < 0) throw new RangeError(`IVF state: trainedRows ${trainedRows}`);
+    for (let i = 0; i < centroids.length; i++) if (!Number.isFinite(centroids[i])) throw new RangeError('IVF state: a centroid is not finite');
+    for (let i = 0; i < groupCentroids.length; i++) if (!Number.isFinite(groupCentroids[i])) throw new RangeError('IVF state: a group centroid is not finite');
+    return new IvfQuantizer(dims, centroids, groupCentroids, Int32Array.from(groupStart), trainedRows, forceJs);
+  }
+
   /** Bytes held (the centroid arena). */
   get bytes(): number {
     return this.arena.bytes;
@@ -68,25 +106,41 @@ export class IvfQuantizer {
 
   /** Two-level k-means over a sample of rows [0, rowCount) of `vectors`, skipping rows with deleted[row] !== 0. */
   static train(vectors: Float32Array, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): IvfQuantizer {
+    const steps = IvfQuantizer.trainSteps(vectors, rowCount, dims, options, deleted);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  /**
+   * `train` in small steps: the sample is copied at the first step, so the rows may
+   * change between steps; each later step is one kernel batch (ASSIGN_BATCH sample
+   * points against the centroids of one k-means level, about a millisecond at 128 dims
+   * and a few thousand lists). Returns the quantizer when done.
+   */
+  static *trainSteps(vectors: Float32Array, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): Generator<void, IvfQuantizer, void> {
     const random = seededRandom(options.seed ?? 12345);
     const forceJs = options.forceJs ?? false;
     const iterations = options.iterations ?? 6;
-    const live: number[] = [];
-    for (let row = 0; row < rowCount; row++) if (deleted === undefined || deleted[row] === 0) live.push(row);
-    const lists = Math.max(1, Math.min(options.lists, live.length));
-    const sampleSize = Math.min(live.length, lists * (options.samplePerList ?? 16));
+    const live = new Int32Array(rowCount);
+    let liveCount = 0;
+    for (let row = 0; row < rowCount; row++) if (deleted === undefined || deleted[row] === 0) live[liveCount++] = row;
+    const lists = Math.max(1, Math.min(options.lists, liveCount));
+    const sampleSize = Math.min(liveCount, lists * (options.samplePerList ?? 16));
     // Partial Fisher-Yates: a uniform sample without repetition.
     for (let i = 0; i < sampleSize; i++) {
-      const j = i + Math.floor(random() * (live.length - i));
+      const j = i + Math.floor(random() * (liveCount - i));
       const t = live[i];
       live[i] = live[j];
       live[j] = t;
     }
     const sample = new Float32Array(sampleSize * dims);
     for (let i = 0; i < sampleSize; i++) sample.set(vectors.subarray(live[i] * dims, (live[i] + 1) * dims), i * dims);
+    yield;
 
     const groups = Math.max(1, Math.min(lists, Math.round(Math.sqrt(lists))));
-    const top = kMeans(sample, sampleSize, dims, groups, iterations, random, forceJs);
+    const top = yield* kMeansSteps(sample, sampleSize, dims, groups, iterations, random, forceJs);
     const members: number[][] = Array.from({ length: groups }, () => []);
     for (let i = 0; i < sampleSize; i++) members[top.assignment[i]].push(i);
     const leaves: Float32Array[] = [];
@@ -99,7 +153,7 @@ export class IvfQuantizer {
       const points = new Float32Array(own.length * dims);
       own.forEach((i, n) => points.set(sample.subarray(i * dims, (i + 1) * dims), n * dims));
       const k = Math.max(1, Math.min(own.length, Math.round((lists * own.length) / sampleSize)));
-      leaves.push(kMeans(points, own.length, dims, k, iterations, random, forceJs).centroids);
+      leaves.push((yield* kMeansSteps(points, own.length, dims, k, iterations, random, forceJs)).centroids);
       groupCentroids.set(top.centroids.subarray(g * dims, (g + 1) * dims), kept * dims);
       groupStart[kept + 1] = groupStart[kept] + k;
       kept++;
@@ -110,7 +164,7 @@ export class IvfQuantizer {
       centroids.set(leaf, offset);
       offset += leaf.length;
     }
-    return new IvfQuantizer(dims, centroids, groupCentroids.slice(0, kept * dims), groupStart.slice(0, kept + 1), live.length, forceJs);
+    return new IvfQuantizer(dims, centroids, groupCentroids.slice(0, kept * dims), groupStart.slice(0, kept + 1), liveCount, forceJs);
   }
 
   /** Writes the list of each row in [rowStart, rowEnd) of `vectors` to out[row]: the nearest leaf of its nearest groups. */
@@ -196,8 +250,11 @@ function nearest(heap: Float32Array, from: number, count: number, n: number, bes
   return kept;
 }
 
-/** Lloyd's k-means (initial centroids: k distinct random points). Returns centroids and each point's cluster. */
-function kMeans(
+/**
+ * Lloyd's k-means (initial centroids: k distinct random points). Returns centroids and
+ * each point's cluster. Yields after every batch of points (assignment and update).
+ */
+function* kMeansSteps(
   points: Float32Array,
   count: number,
   dims: number,
@@ -205,7 +262,7 @@ function kMeans(
   iterations: number,
   random: () => number,
   forceJs: boolean,
-): { centroids: Float32Array; assignment: Int32Array } {
+): Generator<void, { centroids: Float32Array; assignment: Int32Array }, void> {
   const arena = new VectorArena(dims, { forceJs, initialRows: k });
   const seen = new Set<number>();
   for (let c = 0; c < k; c++) {
@@ -238,6 +295,7 @@ function kMeans(
         }
         assignment[start + i] = best;
       }
+      yield;
     }
     if (it === iterations) break;
     sums.fill(0);
@@ -248,6 +306,7 @@ function kMeans(
       const base = c * dims;
       const source = i * dims;
       for (let d = 0; d < dims; d++) sums[base + d] += points[source + d];
+      if ((i + 1) % (batch * 8) === 0) yield;
     }
     const rows = arena.rows;
     for (let c = 0; c < k; c++) {

@@ -1,22 +1,33 @@
 import { z } from 'zod';
 
 /**
- * A shard replica's snapshot file:
+ * A shard replica's snapshot file. Version 2 (written now):
  *
- *   "FSNAP001"                 8-byte magic
- *   u32 LE headerBytes, header JSON (SnapshotHeader)
- *   faces × dims float32 LE    the vectors, row order
- *   u32 LE namesBytes, JSON    [ids[], metas[]]
+ *   "FSNAP002"                   8-byte magic
+ *   u32 LE headerBytes, header JSON (SnapshotHeader, version 2)
+ *   faces × dims float32 LE      the vectors, in the index's row order
+ *   when header.ivf is set (the index's approximate-search lists):
+ *     faces × int32 LE           each row's IVF list (-1: not assigned yet);
+ *                                rows 0..ivf.listedRows-1 are sorted by list
+ *     ivf.lists × dims float32   leaf centroids (grouped)
+ *     ivf.groups × dims float32  group centroids
+ *     (ivf.groups + 1) × int32   first leaf of each group, then ivf.lists
+ *   u32 LE namesBytes, JSON      [ids[], metas[]]
  *   sha256 of everything above (32 bytes)
+ *
+ * Loading a v2 file needs no IVF training and no sorting. Version 1 ("FSNAP001") is the
+ * same without the IVF section; it is still read (the index then builds its lists).
  *
  * Written to a temp file, fsynced, then renamed: a reader sees the old file or the new
  * one, never half of one; the checksum catches what the disk did afterwards.
  */
-export const SNAPSHOT_MAGIC = Buffer.from('FSNAP001', 'latin1');
+export const SNAPSHOT_MAGIC_V1 = Buffer.from('FSNAP001', 'latin1');
+export const SNAPSHOT_MAGIC_V2 = Buffer.from('FSNAP002', 'latin1');
+/** The magic written now. */
+export const SNAPSHOT_MAGIC = SNAPSHOT_MAGIC_V2;
 export const CHECKSUM_BYTES = 32;
 
-export const SnapshotHeader = z.strictObject({
-  version: z.literal(1),
+const common = {
   shard: z.number().int().min(0),
   /** The stream this snapshot replays from, and its creation time: a recreated stream invalidates it. */
   stream: z.string(),
@@ -25,8 +36,30 @@ export const SnapshotHeader = z.strictObject({
   faces: z.number().int().min(0),
   dims: z.number().int().min(1),
   createdAt: z.string(),
+};
+
+export const SnapshotHeaderV1 = z.strictObject({ version: z.literal(1), ...common });
+
+export const SnapshotIvfHeader = z.strictObject({
+  lists: z.number().int().min(1),
+  groups: z.number().int().min(1),
+  listedRows: z.number().int().min(0),
+  trainedRows: z.number().int().min(0),
 });
+export type SnapshotIvfHeader = z.infer<typeof SnapshotIvfHeader>;
+
+export const SnapshotHeaderV2 = z.strictObject({ version: z.literal(2), ...common, ivf: SnapshotIvfHeader.nullable() });
+
+export const SnapshotHeader = z.discriminatedUnion('version', [SnapshotHeaderV1, SnapshotHeaderV2]);
 export type SnapshotHeader = z.infer<typeof SnapshotHeader>;
+
+/** What the writer's caller says about a snapshot (the rest of the header is derived). */
+export interface SnapshotIdentity {
+  shard: number;
+  stream: string;
+  streamCreated: string;
+  appliedSeq: number;
+}
 
 export class SnapshotError extends Error {
   override name = 'SnapshotError';

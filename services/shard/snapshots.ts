@@ -1,6 +1,6 @@
 import type { FaceIndex } from '../../libs/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
-import { readSnapshot, writeSnapshot } from '../../libs/snapshot/index.js';
+import { readSnapshot, snapshotState, writeSnapshot } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import type { ReplayState } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
@@ -32,11 +32,14 @@ export async function restoreSnapshot(dir: string, shard: number, stream: Stream
     log.warn('ignoring snapshot, replaying the whole log', { reason: foreign });
     return 0;
   }
-  for (let i = 0; i < h.faces; i++) {
-    const meta = snapshot.metas[i];
-    index.upsert(snapshot.ids[i], snapshot.vectors.subarray(i * h.dims, (i + 1) * h.dims), meta === null ? undefined : meta);
+  try {
+    // Rows in their list order plus the IVF (v2): no training, no sorting. v1: the rows only.
+    index.importState(snapshotState(snapshot));
+  } catch (err) {
+    log.warn('ignoring inconsistent snapshot, replaying the whole log', { err });
+    return 0;
   }
-  log.info('snapshot loaded', { faces: h.faces, appliedSeq: h.appliedSeq, takenAt: h.createdAt, seconds: (performance.now() - started) / 1000 });
+  log.info('snapshot loaded', { faces: h.faces, version: h.version, lists: h.version === 2 ? (h.ivf?.lists ?? 0) : 0, appliedSeq: h.appliedSeq, takenAt: h.createdAt, seconds: (performance.now() - started) / 1000 });
   return h.appliedSeq;
 }
 
