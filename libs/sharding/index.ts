@@ -1,9 +1,13 @@
 import { hash64 } from './hash64.js';
 import { jumpConsistentHash } from './jump-hash.js';
+import { shardOfFast } from './shard-of.js';
 
 export { hash64, jumpConsistentHash };
 
-/** The shard that owns a face id: same id, same shard, for a fixed shard count. */
+/**
+ * The shard that owns a face id: jumpConsistentHash(hash64(utf8(id)), shardCount) — same
+ * id, same shard, for a fixed shard count. Computed without BigInt (shard-of.ts).
+ */
 export function shardOf(id: string, shardCount: number): number {
-  return jumpConsistentHash(hash64(id), shardCount);
+  return shardOfFast(id, shardCount);
 }

@@ -51,3 +51,11 @@ test('growing from N to N+1 shards moves only ids to the new shard, about 1/(N+1
   }
   assert.ok(Math.abs(moved / total - 1 / 5) < 0.02, `moved ${moved}`);
 });
+
+test('the BigInt-free shardOf equals jumpConsistentHash(hash64(id), n) exactly', () => {
+  const ids = ['', 'a', 'zoë/ü.jpg#3', 'x'.repeat(600), ...Array.from({ length: 20_000 }, (_, i) => `kaggle_faces/${i * 7919}.png#${i % 3}`)];
+  for (const n of [1, 2, 3, 4, 7, 16, 100, 1000, 4096]) {
+    for (const id of ids) assert.equal(shardOf(id, n), jumpConsistentHash(hash64(id), n), `${id} over ${n}`);
+  }
+  assert.throws(() => shardOf('a', 0), /positive integer/);
+});
