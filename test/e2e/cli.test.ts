@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { bruteForceSearch } from '../../libs/face-index/index.js';
@@ -14,20 +11,9 @@ import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
+import { faceshard } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
-const run = promisify(execFile);
 
-/** Runs the real CLI; resolves with its exit code and output, never throws on a non-zero exit. */
-async function faceshard(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, () => {
   let cluster: TestCluster;

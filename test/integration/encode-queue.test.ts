@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
@@ -12,19 +9,9 @@ import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import { EncodeReport } from '../../services/encoder/report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
+import { faceshard } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
-const run = promisify(execFile);
 
-async function faceshard(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 // Face boxes of sample1.jpg's three clear faces (face-api SSD on wasm); portraits are cut around them.
 const FACES = [

@@ -2,21 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FaceIndex, bruteForceSearch, type Neighbor, type SearchStrategy } from '../../libs/face-index/index.js';
 import { squaredDistance, squaredDistanceWithin } from '../../libs/face-index/distance.js';
+import { gaussian, seededRandom } from '../helpers/random.js';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
 
 function randomVector(random: () => number, dims: number): Float32Array {
   const vector = new Float32Array(dims);

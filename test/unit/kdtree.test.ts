@@ -3,21 +3,9 @@ import { describe, test } from 'node:test';
 import { bruteForceSearch, type Neighbor } from '../../libs/face-index/index.js';
 import { KDTree } from '../../libs/kdtree/index.js';
 import { TopK } from '../../libs/topk/index.js';
+import { gaussian, seededRandom } from '../helpers/random.js';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
 
 function uniformVectors(random: () => number, rows: number, dims: number): Float32Array {
   const vectors = new Float32Array(rows * dims);
