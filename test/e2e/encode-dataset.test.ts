@@ -89,7 +89,10 @@ describe('encoding a folder and the zip of it (wasm)', { timeout: 240_000 }, () 
     const zipReasons = Object.fromEntries(zipSummary.skipped.map((s) => [s.path, s.reason]));
     assert.match(zipReasons['../escape.jpg'], /escapes the dataset/);
     assert.match(zipReasons['bomb.jpg'], /^zip bomb: /);
-    for (const name of Object.keys(reasons)) assert.equal(zipReasons[name], reasons[name], name);
+    // Same skips, same reasons; libvips' detail in parentheses may differ between two decodes
+    // of the same bytes on different threads ("Unknown error" vs "premature end of JPEG").
+    const kind = (reason: string | undefined) => reason?.replace(/ \(.*\)$/, '');
+    for (const name of Object.keys(reasons)) assert.equal(kind(zipReasons[name]), kind(reasons[name]), name);
   });
 
   it('finds the face in 512x512 portraits, in a PNG with alpha, a CMYK JPEG and an EXIF-rotated copy', () => {
