@@ -74,6 +74,11 @@ export interface HeaderView {
   get(key: string): string;
 }
 
+/** `faces.query` in either form: binary when the content-type header says so, else JSON. */
+export function parseQuery(data: Uint8Array, headers: HeaderView | undefined): Query {
+  return headers?.get('content-type') === BINARY_CONTENT_TYPE ? parseQueryBinary(data, headers) : parseQueryJson(data);
+}
+
 export function parseQueryJson(data: Uint8Array): Query {
   const parsed = QueryRequest.safeParse(parseJsonBody(data, 'query'));
   if (!parsed.success) throw new ProtocolError('bad_request', describeIssues(parsed.error, 'query'));

@@ -7,13 +7,11 @@ import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
 import {
-  BINARY_CONTENT_TYPE,
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
   parseDeleteRequest,
   parseIngest,
-  parseQueryBinary,
-  parseQueryJson,
+  parseQuery,
   subjectsFor,
   type DeleteReply,
   type IngestReply,
@@ -60,8 +58,7 @@ runMain('coordinator', async () => {
     handler: (_err, msg) => {
       const stopTimer = metrics.querySeconds.startTimer();
       void respondJson(msg, log, async () => {
-        const binary = msg.headers?.get('content-type') === BINARY_CONTENT_TYPE;
-        const query = binary && msg.headers ? parseQueryBinary(msg.data, msg.headers) : parseQueryJson(msg.data);
+        const query = parseQuery(msg.data, msg.headers);
         const { reply, legs } = await coalescer.submit(query);
         metrics.queries.inc(query.count);
         for (const leg of legs) {

@@ -2,10 +2,8 @@ import type { NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/face-index/index.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import {
-  BINARY_CONTENT_TYPE,
   parseLegWait,
-  parseQueryBinary,
-  parseQueryJson,
+  parseQuery,
   ProtocolError,
   type HeaderView,
   type LegWait,
@@ -27,8 +25,7 @@ export interface ShardContext {
  * wait until this replica applied what the query asked to see, then search.
  */
 export async function answerQuery(ctx: ShardContext, data: Uint8Array, headers: HeaderView | undefined): Promise<ShardReply> {
-  const binary = headers?.get('content-type') === BINARY_CONTENT_TYPE;
-  const query = binary && headers ? parseQueryBinary(data, headers) : parseQueryJson(data);
+  const query = parseQuery(data, headers);
   const wait = parseLegWait(headers);
   if (wait) await waitUntilApplied(ctx, wait);
   const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance, query.approximate ? { approximate: true, effort: query.effort } : undefined);

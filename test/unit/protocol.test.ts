@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  BINARY_CONTENT_TYPE,
   decodeLogRecord,
   encodeDeleteRecord,
   encodeFaceBatch,
   encodeUpsertFaces,
   encodeUpsertRecord,
   parseIngest,
+  parseQuery,
   parseDeleteRequest,
   parseIngestRequest,
   parseQueryBinary,
@@ -159,4 +161,13 @@ test('encodeUpsertFaces writes the same bytes as encodeUpsertRecord, and refuses
   assert.deepEqual(Buffer.from(direct), Buffer.from(encodeUpsertRecord(['a', 'b', 'c'], [undefined, { path: 'b.jpg' }, undefined], vectors)));
   assert.equal(encodeUpsertFaces(faces, direct.length - 1), undefined);
   assert.equal(encodeUpsertFaces(faces, direct.length)?.length, direct.length);
+});
+
+test('parseQuery picks the form by content-type: binary only when the header says so', () => {
+  const v = new Float32Array(128).fill(0.25);
+  const binary = parseQuery(new Uint8Array(v.buffer), headers({ 'content-type': BINARY_CONTENT_TYPE, k: '4' }));
+  assert.equal(binary.k, 4);
+  assert.equal(parseQuery(enc({ vectors: [vec()], k: 2 }), undefined).k, 2);
+  assert.equal(parseQuery(enc({ vectors: [vec()], k: 3 }), headers({ k: '9' })).k, 3, 'JSON without the header: k from the body');
+  rejects(() => parseQuery(new Uint8Array(v.buffer), undefined), /not valid JSON/);
 });
