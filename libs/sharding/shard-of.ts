@@ -1,31 +1,24 @@
 /**
  * shardOf without BigInt: FNV-1a 64 and jump consistent hash in 16-bit limbs held in
- * plain numbers. The same function as jumpConsistentHash(hash64(id), n) (a test checks
- * it on many ids), about an order of magnitude cheaper: it runs once per ingested face.
+ * plain numbers (FNV from hash64.ts). The same function as jumpConsistentHash(hash64(id), n) (a test checks
+ * it on many ids), about 3x cheaper (measured 68 vs 225 ms for 200,000 ids): it runs once
+ * per ingested face.
  */
-const encoder = new TextEncoder();
-const TWO_32 = 0x1_0000_0000;
+import { fnv1a64Into } from './hash64.js';
+
 // 2862933555777941757 = 0x27BB2EE687B0B0FD, least significant 16 bits first
 const M0 = 0xb0fd;
 const M1 = 0x87b0;
 const M2 = 0x2ee6;
 const M3 = 0x27bb;
 
-let scratch = new Uint8Array(256);
+const halves = new Uint32Array(2);
 
 export function shardOfFast(id: string, buckets: number): number {
   if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
-  if (scratch.length < id.length * 3) scratch = new Uint8Array(id.length * 3);
-  const { written } = encoder.encodeInto(id, scratch);
-  // FNV-1a 64 in two 32-bit halves (as hash64.ts)
-  let lo = 0x84222325;
-  let hi = 0xcbf29ce4;
-  for (let i = 0; i < written; i++) {
-    lo = (lo ^ scratch[i]) >>> 0;
-    const loProduct = lo * 0x1b3;
-    hi = (hi * 0x1b3 + Math.floor(loProduct / TWO_32) + ((lo << 8) >>> 0)) >>> 0;
-    lo = loProduct >>> 0;
-  }
+  fnv1a64Into(id, halves);
+  const hi = halves[0];
+  const lo = halves[1];
   let k0 = lo & 0xffff;
   let k1 = lo >>> 16;
   let k2 = hi & 0xffff;
