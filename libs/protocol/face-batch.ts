@@ -31,20 +31,13 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeFaceBatch(batch: FaceBatch): Uint8Array {
-  const json = encoder.encode(JSON.stringify(batch.op === 'upsert' ? { ids: batch.ids, metas: batch.metas } : { ids: batch.ids }));
-  const vectorStart = align4(HEADER_BYTES + json.length);
-  const vectorBytes = batch.op === 'upsert' ? batch.ids.length * FACE_DIMENSIONS * 4 : 0;
-  if (batch.op === 'upsert' && batch.vectors.length < batch.ids.length * FACE_DIMENSIONS) {
+  if (batch.op === 'delete') return frame(OP_DELETE, batch.ids.length, JSON.stringify({ ids: batch.ids }), Infinity)!.out;
+  const vectorBytes = batch.ids.length * FACE_DIMENSIONS * 4;
+  if (batch.vectors.length < batch.ids.length * FACE_DIMENSIONS) {
     throw new FaceBatchError(`${batch.ids.length} ids but only ${batch.vectors.length / FACE_DIMENSIONS} vectors`);
   }
-  const out = new Uint8Array(vectorStart + vectorBytes);
-  out.set(MAGIC, 0);
-  out[4] = batch.op === 'upsert' ? OP_UPSERT : OP_DELETE;
-  const view = new DataView(out.buffer);
-  view.setUint32(8, batch.ids.length, true);
-  view.setUint32(12, json.length, true);
-  out.set(json, HEADER_BYTES);
-  if (batch.op === 'upsert') out.set(new Uint8Array(batch.vectors.buffer, batch.vectors.byteOffset, vectorBytes), vectorStart);
+  const { out, vectorStart } = frame(OP_UPSERT, batch.ids.length, JSON.stringify({ ids: batch.ids, metas: batch.metas }), Infinity)!;
+  out.set(new Uint8Array(batch.vectors.buffer, batch.vectors.byteOffset, vectorBytes), vectorStart);
   return out;
 }
 
@@ -59,20 +52,27 @@ export function encodeUpsertFaces(faces: ReadonlyArray<{ id: string; vector: Flo
     ids[i] = faces[i].id;
     metas[i] = faces[i].meta ?? null;
   }
-  const json = encoder.encode(JSON.stringify({ ids, metas }));
+  const framed = frame(OP_UPSERT, faces.length, JSON.stringify({ ids, metas }), maxBytes);
+  if (!framed) return undefined;
+  const vectors = new Float32Array(framed.out.buffer, framed.vectorStart, faces.length * FACE_DIMENSIONS);
+  for (let i = 0; i < faces.length; i++) vectors.set(faces[i].vector, i * FACE_DIMENSIONS);
+  return framed.out;
+}
+
+/** Allocates a batch and writes its header and JSON; the caller fills the vectors (upserts). */
+function frame(op: number, count: number, headerJson: string, maxBytes: number): { out: Uint8Array; vectorStart: number } | undefined {
+  const json = encoder.encode(headerJson);
   const vectorStart = align4(HEADER_BYTES + json.length);
-  const total = vectorStart + faces.length * FACE_DIMENSIONS * 4;
+  const total = vectorStart + (op === OP_UPSERT ? count * FACE_DIMENSIONS * 4 : 0);
   if (total > maxBytes) return undefined;
   const out = new Uint8Array(total);
   out.set(MAGIC, 0);
-  out[4] = OP_UPSERT;
+  out[4] = op;
   const view = new DataView(out.buffer);
-  view.setUint32(8, faces.length, true);
+  view.setUint32(8, count, true);
   view.setUint32(12, json.length, true);
   out.set(json, HEADER_BYTES);
-  const vectors = new Float32Array(out.buffer, vectorStart, faces.length * FACE_DIMENSIONS);
-  for (let i = 0; i < faces.length; i++) vectors.set(faces[i].vector, i * FACE_DIMENSIONS);
-  return out;
+  return { out, vectorStart };
 }
 
 export function isFaceBatch(data: Uint8Array): boolean {
