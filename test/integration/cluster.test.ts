@@ -8,6 +8,7 @@ import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
+import { until } from '../helpers/wait.js';
 
 const SHARDS = 3;
 
@@ -98,10 +99,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     await cluster.client.ingestMany(faces);
     expected.upsert(faces);
     // Shards apply the log right after the ack, asynchronously: wait for the new vector to show.
-    const reply = await waitFor(async () => {
+    const reply = await until('the replaced vector answers', async () => {
       const r = await cluster.client.queryBinary(moved.slice(FACE_DIMENSIONS), { k: 1 });
       return r.results[0][0]?.id === id ? r : undefined;
-    });
+    }, 10_000, 50);
     assert.ok(reply.results[0][0].distance < 1e-6);
     assert.equal(reply.searched, expected.size, 'the count did not grow');
     assertSameResults((await cluster.client.queryBinary(queries, { k: 10 })).results, expected.search(queries, 10));
@@ -113,10 +114,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assert.ok(new Set(twins.map((t) => shardOf(t.id, SHARDS))).size > 1, 'the twins span shards');
     await cluster.client.ingestMany(twins);
     expected.upsert(twins);
-    const reply = await waitFor(async () => {
+    const reply = await until('the twins are applied', async () => {
       const r = await cluster.client.queryBinary(twin, { k: 5 });
       return r.searched === expected.size ? r : undefined;
-    });
+    }, 10_000, 50);
     assert.deepEqual(
       reply.results[0].map((m) => m.id),
       ['twin-00', 'twin-01', 'twin-02', 'twin-03', 'twin-04'],
@@ -156,10 +157,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     const gone = people.ids.slice(5, 25);
     await cluster.client.delete(gone);
     expected.delete(gone);
-    const reply = await waitFor(async () => {
+    const reply = await until('the deletes are applied', async () => {
       const r = await cluster.client.queryBinary(queries, { k: 50 });
       return r.searched === expected.size ? r : undefined;
-    });
+    }, 10_000, 50);
     assertSameResults(reply.results, expected.search(queries, 50));
   });
 
@@ -204,10 +205,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     );
     assert.match(reply.rejected[0].reason, /id must not be empty/);
     assert.match(reply.rejected[2].reason, /at most 512 bytes/);
-    await waitFor(async () => {
+    await until('good-one is visible', async () => {
       const r = await cluster.client.query([good.vector], { k: 1 });
       return r.results[0][0]?.id === 'good-one' ? r : undefined;
-    });
+    }, 10_000, 50);
   });
 
   test('a stopped shard gives partial: true with the shards that answered, never a silent hole', async () => {
@@ -220,25 +221,15 @@ describe('a 3-shard cluster on a real nats-server', () => {
   });
 });
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Shards apply the log asynchronously after the ack: wait until each holds what was routed to it. */
 async function waitForCounts(cluster: TestCluster, perShard: number[]): Promise<number[]> {
   let last: number[] = [];
   try {
-    return await waitFor(async () => {
+    return await until('every shard holds its faces', async () => {
       const status = await cluster.client.status();
       last = perShard.map((_, i) => status.shards.find((s) => s.index === i)?.replicas[0]?.count ?? -1);
       return last.every((c, i) => c === perShard[i]) ? last : undefined;
-    });
+    }, 10_000, 50);
   } catch {
     return last;
   }

@@ -13,6 +13,7 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { isAlive } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 const queryPeople = syntheticFaces({ identities: 40, photosPerIdentity: 1, seed: 21, photoSpread: 0.03 });
@@ -20,21 +21,6 @@ const QUERIES = new Float32Array([...queryPeople.vectors.subarray(0, 12 * FACE_D
 
 function mergeSeq(into: Record<string, number>, reply: IngestReply) {
   for (const [shard, seq] of Object.entries(reply.seq)) into[shard] = Math.max(into[shard] ?? 0, seq);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function waitReady(client: FaceshardClient, name: string, shard: number, pid: number | undefined) {
