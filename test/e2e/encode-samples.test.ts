@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { BACKEND_ORDER, loadFaceApi, type FaceApiRuntime, type SkippedBackend } from '../../services/encoder/backend.js';
 import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../services/encoder/encode-directory.js';
+import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
 
 /**
  * face-api on the wasm backend over the six demo photos that ship with @vladmandic/face-api
@@ -17,8 +18,8 @@ import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary 
  */
 
 const require = createRequire(import.meta.url);
-const demoDir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
-const SAMPLES = ['sample1.jpg', 'sample2.jpg', 'sample3.jpg', 'sample4.jpg', 'sample5.jpg', 'sample6.jpg'];
+const demoDir = samplePhotoDir();
+const SAMPLES = SAMPLE_PHOTOS;
 const SAME_FACE = 0.5; // face-api's usual threshold: same person below, different above
 
 describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,9 +10,9 @@ import { detectFaces } from '../../services/encoder/detect-faces.js';
 import { encodeImageFile } from '../../services/encoder/encode-directory.js';
 import { createProgressBar, renderLine } from '../../services/encoder/progress-bar.js';
 import { ImageDirectoryError, isImageFileName, walkImages } from '../../services/encoder/walk-images.js';
+import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 
-const require = createRequire(import.meta.url);
-const sample1 = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+const sample1 = path.join(samplePhotoDir(), 'sample1.jpg');
 
 let scratch: string;
 before(async () => {
