@@ -4,37 +4,26 @@
  *   - restart-to-ready of one 250,000-face shard replica, from its snapshot and by full replay.
  * Writes bench/results/durability.md and .json. Run: npm run build && node dist/bench/durability/run.js [faces]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
-import { FaceshardClient, type FaceToIngest } from '../../libs/client/index.js';
-import { startLocalCluster, waitForCluster } from '../../libs/local-cluster/index.js';
-import { createLogger } from '../../libs/observability/logger.js';
+import type { FaceToIngest } from '../../libs/client/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { ingestInSteps, startBenchCluster } from '../cluster.js';
 
 const FACES = Number(process.argv[2] ?? 1_000_000);
 const SHARDS = 4;
 
 async function main() {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-durability-'));
-  const log = createLogger({ service: 'bench' }, 'warn');
-  const cluster = await startLocalCluster({ shards: SHARDS, replicas: 1, natsPort: 0, dataDir, log });
-  const nc = await connect({ servers: cluster.natsUrl });
-  const client = await FaceshardClient.connect(cluster.natsUrl);
+  const bench = await startBenchCluster('durability', SHARDS);
+  const { client, dataDir } = bench;
   try {
-    await waitForCluster(nc, SHARDS, 1, 60_000);
     const data = syntheticFaces({ identities: FACES / 5, photosPerIdentity: 5, seed: 1 });
     const faces: FaceToIngest[] = data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS) }));
 
     const t0 = performance.now();
-    let seq: Record<string, number> = {};
-    const step = 100_000;
-    for (let start = 0; start < faces.length; start += step) {
-      const reply = await client.ingestMany(faces.slice(start, start + step), { concurrency: 4 });
-      seq = { ...seq, ...reply.seq };
-    }
+    const seq = await ingestInSteps(client, faces);
     const ingestSeconds = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     await client.queryBinary(data.vectors.subarray(0, FACE_DIMENSIONS), { minSeq: seq, timeoutMs: 120_000 });
@@ -86,11 +75,7 @@ async function main() {
     await writeFile(new URL('../../../bench/results/durability.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
     console.log(md);
   } finally {
-    await client.close();
-    await nc.close();
-    await cluster.stop();
-    if (process.env.BENCH_KEEP) console.log(`kept ${dataDir}`);
-    else await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -21,14 +21,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'nats';
-import { FaceshardClient, type FaceToIngest, type QueryOptions } from '../../libs/client/index.js';
+import type { FaceToIngest, QueryOptions } from '../../libs/client/index.js';
 import { FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
-import { startLocalCluster, waitForCluster } from '../../libs/local-cluster/index.js';
-import { createLogger } from '../../libs/observability/logger.js';
 import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-model.js';
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
+import { ingestInSteps, startBenchCluster } from '../cluster.js';
 
 /** The repository root: the nearest folder above this file that holds package.json (works from dist/ and other out dirs). */
 const ROOT = (() => {
@@ -152,20 +150,12 @@ function residentBytes(pid: number): number {
 /** faceshard end to end: `faceshard up`'s launcher with 4 shards, queries through faces.query. */
 async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], notes: string[]): Promise<void> {
   const faces = data.ids.length;
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-bench-search-'));
-  const log = createLogger({ service: 'bench' }, 'warn');
-  const cluster = await startLocalCluster({ shards: SHARDS, replicas: 1, natsPort: 0, dataDir, log });
-  const nc = await connect({ servers: cluster.natsUrl });
-  const client = await FaceshardClient.connect(cluster.natsUrl);
+  const bench = await startBenchCluster('bench-search', SHARDS);
+  const { client } = bench;
   try {
-    await waitForCluster(nc, SHARDS, 1, 60_000);
     const all: FaceToIngest[] = data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) }));
     const t0 = performance.now();
-    let seq: Record<string, number> = {};
-    for (let start = 0; start < all.length; start += 100_000) {
-      const reply = await client.ingestMany(all.slice(start, start + 100_000), { concurrency: 4 });
-      for (const [shard, s] of Object.entries(reply.seq)) seq[shard] = Math.max(seq[shard] ?? 0, s);
-    }
+    const seq = await ingestInSteps(client, all);
     const ingestSeconds = (performance.now() - t0) / 1000;
     await client.queryBinary(query(data, 0), { minSeq: seq, timeoutMs: 600_000 });
     const indexedSeconds = (performance.now() - t0) / 1000;
@@ -177,11 +167,10 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
     );
     console.log(notes.at(-1));
 
-    // The lead adds `approximate` to the query protocol; until the client sends it, report n/a.
-    const approximateSupported = /approximate/.test(client.queryBinary.toString());
-    const modes: Array<{ label: string; options: QueryOptions }> = [{ label: 'exact', options: { k: K } }];
-    if (approximateSupported) modes.push({ label: 'approximate', options: { k: K, approximate: true } as QueryOptions });
-    else notes.push('approximate through the cluster: n/a (the client does not send `approximate` yet).');
+    const modes: Array<{ label: string; options: QueryOptions }> = [
+      { label: 'exact', options: { k: K } },
+      { label: 'approximate', options: { k: K, approximate: true } },
+    ];
 
     for (const mode of modes) {
       for (const concurrency of [1, 8, 64]) {
@@ -227,10 +216,7 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
       }
     }
   } finally {
-    await client.close();
-    await nc.close();
-    await cluster.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -1,0 +1,47 @@
+/** What the benchmarks share: a local cluster like `faceshard up`'s, and a paced bulk ingest. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from 'nats';
+import { FaceshardClient, type FaceToIngest } from '../libs/client/index.js';
+import { startLocalCluster, waitForCluster } from '../libs/local-cluster/index.js';
+import { createLogger } from '../libs/observability/logger.js';
+
+export interface BenchCluster {
+  client: FaceshardClient;
+  dataDir: string;
+  /** Stops every process; keeps the data dir (logs, snapshots) when BENCH_KEEP is set. */
+  close(): Promise<void>;
+}
+
+export async function startBenchCluster(label: string, shards: number): Promise<BenchCluster> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `faceshard-${label}-`));
+  const cluster = await startLocalCluster({ shards, replicas: 1, natsPort: 0, dataDir, log: createLogger({ service: 'bench' }, 'warn') });
+  const nc = await connect({ servers: cluster.natsUrl });
+  try {
+    await waitForCluster(nc, shards, 1, 60_000);
+  } finally {
+    await nc.close();
+  }
+  const client = await FaceshardClient.connect(cluster.natsUrl);
+  return {
+    client,
+    dataDir,
+    close: async () => {
+      await client.close();
+      await cluster.stop();
+      if (process.env.BENCH_KEEP) console.log(`kept ${dataDir}`);
+      else await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Ingests in steps of 100,000 faces (4 requests in flight); the per-shard sequences reached, for minSeq. */
+export async function ingestInSteps(client: FaceshardClient, faces: FaceToIngest[]): Promise<Record<string, number>> {
+  const seq: Record<string, number> = {};
+  for (let start = 0; start < faces.length; start += 100_000) {
+    const reply = await client.ingestMany(faces.slice(start, start + 100_000), { concurrency: 4 });
+    for (const [shard, s] of Object.entries(reply.seq)) seq[shard] = Math.max(seq[shard] ?? 0, s);
+  }
+  return seq;
+}
