@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { portrait } from '../../libs/sample-portraits/index.js';
 import { writeZip, type ZipWriteEntry } from '../../libs/zip/write-zip.js';
 import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../services/encoder/encode-directory.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
+import { pngClaiming } from '../helpers/images.js';
+import { euclidean } from '../../libs/synthetic/stats.js';
 
 /**
  * A small dataset with every kind of trouble, as a folder and as the zip of it, encoded
@@ -136,37 +137,3 @@ describe('encoding a folder and the zip of it (wasm)', { timeout: 240_000 }, () 
     assert.ok((await readdir(path.join(folder, 'groups'))).length === 1);
   });
 });
-
-function euclidean(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
-  return Math.sqrt(sum);
-}
-
-/** A minimal PNG whose header claims width x height, with almost no pixel data behind it. */
-function pngClaiming(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}

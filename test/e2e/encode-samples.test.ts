@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { BACKEND_ORDER, loadFaceApi, type FaceApiRuntime, type SkippedBackend } from '../../services/encoder/backend.js';
 import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../services/encoder/encode-directory.js';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
+import { euclidean } from '../../libs/synthetic/stats.js';
 
 /**
  * face-api on the wasm backend over the six demo photos that ship with @vladmandic/face-api
@@ -178,12 +179,6 @@ describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () 
     );
   });
 });
-
-function euclidean(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
-  return Math.sqrt(sum);
-}
 
 interface Rect {
   x: number;

@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, ImageError } from '../../services/encoder/decode-image.js';
 import { detectFaces } from '../../services/encoder/detect-faces.js';
@@ -11,6 +10,7 @@ import { encodeImageFile } from '../../services/encoder/encode-directory.js';
 import { createProgressBar, renderLine } from '../../services/encoder/progress-bar.js';
 import { ImageDirectoryError, isImageFileName, walkImages } from '../../services/encoder/walk-images.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
+import { pngClaiming } from '../helpers/images.js';
 
 const sample1 = path.join(samplePhotoDir(), 'sample1.jpg');
 
@@ -221,33 +221,3 @@ describe('progress bar', () => {
     assert.equal(writes[2], '\r\x1b[K');
   });
 });
-
-/** A minimal PNG: valid signature, IHDR claiming width x height, a tiny IDAT, IEND. */
-function pngClaiming(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: RGB
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(64))), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-// zlib.crc32 only exists from Node 20.15; the project allows 20.9.
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
