@@ -3,7 +3,7 @@ import path from 'node:path';
 import { connect } from 'nats';
 import { startLocalCluster, waitForCluster } from '../../libs/local-cluster/index.js';
 import { NatsServerMissingError } from '../../libs/nats-server/index.js';
-import { createLogger } from '../../libs/observability/logger.js';
+import { createLogger, isWarningLine } from '../../libs/observability/logger.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';
 import { runDemo } from './demo.js';
 
@@ -28,7 +28,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const upLog = createWriteStream(path.join(dataDir, 'logs', 'up.log'), { flags: 'a' });
   const log = createLogger({ service: 'up' }, 'info', (line) => {
     upLog.write(line);
-    if (/"level":"(warn|error)"/.test(line)) process.stderr.write(line);
+    if (isWarningLine(line)) process.stderr.write(line);
   });
 
   let cluster;

@@ -4,7 +4,7 @@ import { connect } from 'nats';
 import { resolveShardCount } from '../cluster/shard-count.js';
 import { ensureFaceStream } from '../cluster/stream.js';
 import { startNatsServer, type NatsServerProcess } from '../nats-server/index.js';
-import type { Logger } from '../observability/logger.js';
+import { isWarningLine, type Logger } from '../observability/logger.js';
 import { subjectsFor } from '../protocol/subjects.js';
 import { Supervisor, type OutputLine } from '../supervisor/index.js';
 import { serviceProcess } from './service-process.js';
@@ -74,7 +74,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     let file = logFiles.get(name);
     if (!file) logFiles.set(name, (file = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' })));
     file.write(line + '\n');
-    if (/"level":"(warn|error)"/.test(line) || !line.startsWith('{')) process.stderr.write(`[${name}] ${line}\n`);
+    if (isWarningLine(line) || !line.startsWith('{')) process.stderr.write(`[${name}] ${line}\n`);
   };
   const supervisor = new Supervisor({ log, onOutput });
   supervisor.onRestart((e) => log.warn('restarting crashed process', { name: e.name, code: e.code, signal: e.signal, delayMs: e.delayMs, restarts: e.restarts }));

@@ -31,3 +31,8 @@ function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
   return value;
 }
+
+/** True for a line this logger wrote at warn or error: what a terminal should still show. */
+export function isWarningLine(line: string): boolean {
+  return /"level":"(warn|error)"/.test(line);
+}
