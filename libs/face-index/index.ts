@@ -872,9 +872,10 @@ export class FaceIndex {
    * in (one memmove pass, no training); when the index outgrew the lists
    * (ANN_RETRAIN_GROWTH) a retraining starts in steps, the current lists serving
    * meanwhile. Without lists (a full replay, a v1 snapshot) they are trained here, once.
-   * Dead rows are compacted only past the usual threshold.
+   * Dead rows are compacted only past the usual threshold. `inSteps`: a first training
+   * runs in steps like a retraining (an index that serves queries meanwhile), not at once.
    */
-  resumeMaintenance(): void {
+  resumeMaintenance(options: { inSteps?: boolean } = {}): void {
     this.maintenancePaused = false;
     this.cancelJob();
     if (this.usesTree) {
@@ -884,7 +885,9 @@ export class FaceIndex {
     if (this.deletedRows > this.deadRowLimit()) this.compact();
     const ivf = this.ivf;
     if (ivf === undefined) {
-      if (this.size >= this.annMinRows) this.maintainLists(true);
+      if (this.size < this.annMinRows) return;
+      if (options.inSteps) this.startJob();
+      else this.maintainLists(true);
       return;
     }
     if (this.size < this.annMinRows) {

@@ -15,6 +15,13 @@ export const ShardEnv = z.object({
   SNAPSHOT_DIR: z.string().min(1).optional(),
   /** A snapshot is written at most this often, and only when records were applied since the last one. */
   SNAPSHOT_INTERVAL_S: z.coerce.number().int().min(1).default(30),
+  /**
+   * Bulk writes (a record of at least INDEX_BULK_RECORD_FACES faces, or the replica behind
+   * its log) pause index maintenance until no bulk record came for INDEX_BULK_QUIET_MS:
+   * one training after a bulk load instead of one per doubling. 0 faces: never pause.
+   */
+  INDEX_BULK_RECORD_FACES: z.coerce.number().int().min(0).default(256),
+  INDEX_BULK_QUIET_MS: z.coerce.number().int().min(10).max(600_000).default(1000),
 });
 export type ShardConfig = z.infer<typeof ShardEnv>;
 

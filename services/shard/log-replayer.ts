@@ -12,6 +12,8 @@ export interface LogReplay {
   /** Resolves true once appliedSeq >= target, false after timeoutMs. */
   waitForSeq(target: number, timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
+  /** Told after each applied record: its face count, and the records still pending in the log for this replica. */
+  onApplied?: (faces: number, pendingRecords: number) => void;
 }
 
 export interface ReplayState {
@@ -78,16 +80,20 @@ export async function startLogReplay(
     ...(fromSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq + 1 } : {}),
   });
   const messages = await consumer.consume({ max_messages: 256 });
+  let onApplied: LogReplay['onApplied'];
   const done = (async () => {
     for await (const msg of messages) {
-      applyMessage(msg);
+      const faces = applyMessage(msg);
       checkCaughtUp();
+      if (faces > 0) onApplied?.(faces, msg.info.pending);
     }
   })();
   checkCaughtUp();
 
-  function applyMessage(msg: JsMsg): void {
-    if (msg.seq <= state.appliedSeq) return; // already in the index (covered by the snapshot)
+  /** Applies one record; the number of faces it wrote or deleted. */
+  function applyMessage(msg: JsMsg): number {
+    if (msg.seq <= state.appliedSeq) return 0; // already in the index (covered by the snapshot)
+    let faces = 0;
     try {
       const record = decodeLogRecord(msg.data);
       if (record.op === 'upsert') {
@@ -98,6 +104,7 @@ export async function startLogReplay(
       } else {
         for (const id of record.ids) index.delete(id);
       }
+      faces = record.ids.length;
       metrics.records.labels({ shard: String(shard), op: record.op }).inc();
     } catch (err) {
       // A record we cannot read is skipped loudly; the log itself is never modified.
@@ -107,6 +114,7 @@ export async function startLogReplay(
     state.appliedSeq = msg.seq;
     metrics.appliedSeq.set(msg.seq);
     metrics.faces.set(index.size);
+    return faces;
   }
 
   return {
@@ -116,6 +124,12 @@ export async function startLogReplay(
     stop: async () => {
       await messages.close();
       await done.catch(() => undefined);
+    },
+    get onApplied() {
+      return onApplied;
+    },
+    set onApplied(fn) {
+      onApplied = fn;
     },
   };
 }

@@ -11,6 +11,7 @@ import { SHARD_SERVICE, subjectsFor } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
+import { BulkWriteGate } from './bulk-write-gate.js';
 import { loadShardConfig } from './config.js';
 import { startLogReplay, type LogReplay } from './log-replayer.js';
 import { shardMetrics } from './metrics.js';
@@ -35,6 +36,7 @@ runMain('shard', async () => {
   let stopSnapshots: (() => Promise<void>) | undefined;
   let stopService: (() => Promise<void>) | undefined;
   let drainNats: (() => Promise<void>) | undefined;
+  let stopGate: (() => void) | undefined;
   onTerminate(
     log,
     [
@@ -42,7 +44,10 @@ runMain('shard', async () => {
         ready = false;
         await stopService?.();
       },
-      async () => replay?.stop(),
+      async () => {
+        await replay?.stop();
+        stopGate?.();
+      },
       async () => stopSnapshots?.(), // a last snapshot: the next start replays less
       async () => drainNats?.(),
       () => ops.close(),
@@ -84,9 +89,21 @@ runMain('shard', async () => {
   await replay.caughtUp;
   index.resumeMaintenance();
   const activeReplay = replay;
+  if (config.INDEX_BULK_RECORD_FACES > 0) {
+    const gate = new BulkWriteGate(index, {
+      bulkRecordFaces: config.INDEX_BULK_RECORD_FACES,
+      quietMs: config.INDEX_BULK_QUIET_MS,
+      onChange: (deferred) => {
+        metrics.maintenanceDeferred.set(deferred ? 1 : 0);
+        log.info(deferred ? 'bulk writes: index maintenance deferred' : 'bulk writes over: index maintenance resumed', { faces: index.size });
+      },
+    });
+    activeReplay.onApplied = (faces, pending) => gate.noteRecord(faces, pending);
+    stopGate = () => gate.stop();
+  }
   log.info('replay done', { faces: index.size, fromSeq, appliedSeq: activeReplay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
   if (config.SNAPSHOT_DIR) {
-    stopSnapshots = scheduleSnapshots({ dir: config.SNAPSHOT_DIR, intervalS: config.SNAPSHOT_INTERVAL_S, shard, stream, index, state: activeReplay.state, lastSeq: fromSeq, metrics, log }).stop;
+    stopSnapshots = scheduleSnapshots({ dir: config.SNAPSHOT_DIR, intervalS: config.SNAPSHOT_INTERVAL_S, shard, stream, index, state: activeReplay.state, lastSeq: fromSeq, metrics, log, finishMaintenanceMs: (config.DRAIN_TIMEOUT_S * 1000) / 2 }).stop;
   }
   trackLag();
 

@@ -15,6 +15,7 @@ export function shardMetrics(registry: Registry, shard: number) {
     snapshotSeq: new Gauge({ name: 'faceshard_shard_snapshot_sequence', help: 'Sequence covered by the last snapshot written or loaded', labelNames: ['shard'], registers: [registry] }).labels(labels),
     snapshotTime: new Gauge({ name: 'faceshard_shard_snapshot_timestamp_seconds', help: 'When the last snapshot was written (unix seconds); age = now - this', labelNames: ['shard'], registers: [registry] }).labels(labels),
     snapshotSeconds: new Histogram({ name: 'faceshard_shard_snapshot_write_seconds', help: 'Time to write a snapshot', labelNames: ['shard'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }).labels(labels),
+    maintenanceDeferred: new Gauge({ name: 'faceshard_shard_index_maintenance_deferred', help: '1 while bulk writes defer index maintenance (IVF training and merges)', labelNames: ['shard'], registers: [registry] }).labels(labels),
     querySeconds: new Histogram({
       name: 'faceshard_shard_query_seconds',
       help: 'Time to answer one scatter leg',

@@ -54,6 +54,8 @@ export function scheduleSnapshots(options: {
   lastSeq: number;
   metrics: ShardMetrics;
   log: Logger;
+  /** At stop, index training still running may take this long before the last snapshot. */
+  finishMaintenanceMs: number;
 }): { stop(): Promise<void> } {
   const { dir, shard, stream, index, state, metrics, log } = options;
   let lastSeq = options.lastSeq;
@@ -82,6 +84,10 @@ export function scheduleSnapshots(options: {
     stop: async () => {
       clearInterval(timer);
       await writing;
+      // Training left in progress (e.g. just after a bulk load) is finished first, within
+      // half the drain budget, so the next start loads its lists instead of training them.
+      const deadline = performance.now() + options.finishMaintenanceMs;
+      while (performance.now() < deadline && index.maintenanceStep(50));
       await run();
     },
   };
