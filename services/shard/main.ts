@@ -63,7 +63,7 @@ runMain('shard', async () => {
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
   const stream = { stream: subjects.stream, created: streamInfo.created };
 
-  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, httpPort: ops.port });
+  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, listedRows: index.stats().listedRows, httpPort: ops.port });
   const service = await nc.services.add({
     name: SHARD_SERVICE,
     version: '0.1.0',
