@@ -67,6 +67,8 @@ export interface StartNatsServerOptions {
   search?: FindNatsServerOptions;
   /** How long to wait until the server accepts connections with JetStream ready. Default 10 s. */
   startTimeoutMs?: number;
+  /** A server config file (-c), for settings without a flag (e.g. max_pending); the flags above win. */
+  configFile?: string;
 }
 
 export interface NatsServerProcess {
@@ -285,6 +287,7 @@ async function launch(binary: string, options: StartNatsServerOptions): Promise<
       : options.monitorPort || (await freePort(host));
   const serverName = `faceshard-${process.pid}-${randomBytes(4).toString("hex")}`;
   const args = ["-js", "-sd", options.storeDir, "-a", host, "-p", String(port), "-n", serverName];
+  if (options.configFile) args.unshift("-c", options.configFile);
   if (monitorPort !== undefined) args.push("-m", String(monitorPort));
 
   const output = new OutputCapture(options.logFile);

@@ -1,9 +1,10 @@
-import { DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import type { JsMsg, NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { decodeLogRecord, type Subjects } from '../../libs/protocol/index.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { consumeShardLog } from './log-consumer.js';
 import type { ShardMetrics } from './metrics.js';
 
 export interface LogReplay {
@@ -75,19 +76,20 @@ export async function startLogReplay(
   };
   log.info('replaying shard log', { subject: subjects.data(shard), fromSeq, targetSeq: state.targetSeq });
 
-  const consumer = await nc.jetstream().consumers.get(subjects.stream, {
-    filterSubjects: subjects.data(shard),
-    ...(fromSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq + 1 } : {}),
-  });
-  const messages = await consumer.consume({ max_messages: 256 });
   let onApplied: LogReplay['onApplied'];
-  const done = (async () => {
-    for await (const msg of messages) {
+  const consumer = await consumeShardLog({
+    nc,
+    subjects,
+    shard,
+    log,
+    metrics,
+    appliedSeq: () => state.appliedSeq,
+    onMessage: (msg) => {
       const faces = applyMessage(msg);
       checkCaughtUp();
       if (faces > 0) onApplied?.(faces, msg.info.pending);
-    }
-  })();
+    },
+  });
   checkCaughtUp();
 
   /** Applies one record; the number of faces it wrote or deleted. */
@@ -121,10 +123,7 @@ export async function startLogReplay(
     state,
     caughtUp,
     waitForSeq,
-    stop: async () => {
-      await messages.close();
-      await done.catch(() => undefined);
-    },
+    stop: () => consumer.stop(),
     get onApplied() {
       return onApplied;
     },

@@ -6,6 +6,7 @@ export function shardMetrics(registry: Registry, shard: number) {
     faces: new Gauge({ name: 'faceshard_shard_faces', help: 'Faces held by this replica', labelNames: ['shard'], registers: [registry] }).labels(labels),
     appliedSeq: new Gauge({ name: 'faceshard_shard_applied_sequence', help: 'Last stream sequence applied to the index', labelNames: ['shard'], registers: [registry] }).labels(labels),
     records: new Counter({ name: 'faceshard_shard_log_records_total', help: 'Log records applied', labelNames: ['shard', 'op'], registers: [registry] }),
+    consumerRestarts: new Counter({ name: 'faceshard_shard_log_consumer_restarts_total', help: 'Times the shard log consumer stalled and was reopened', labelNames: ['shard'], registers: [registry] }).labels(labels),
     badRecords: new Counter({ name: 'faceshard_shard_bad_log_records_total', help: 'Log records that failed to decode and were skipped', labelNames: ['shard'], registers: [registry] }).labels(labels),
     queries: new Counter({ name: 'faceshard_shard_queries_total', help: 'Query vectors answered', labelNames: ['shard'], registers: [registry] }).labels(labels),
     queryErrors: new Counter({ name: 'faceshard_shard_query_errors_total', help: 'Scatter legs answered with an error', labelNames: ['shard'], registers: [registry] }).labels(labels),

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { connect } from 'nats';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { serviceProcess, type ServiceKind } from '../../libs/local-cluster/service-process.js';
 import { waitForCluster } from '../../libs/local-cluster/wait-ready.js';
-import { withNatsServer, type NatsTestServer } from './nats.js';
+import { tempDir, withNatsServer, type NatsTestServer } from './nats.js';
 
 export interface TestCluster {
   nats: NatsTestServer;
@@ -20,8 +22,21 @@ export interface TestCluster {
 }
 
 /** A real cluster for a test: its own nats-server on a free port, a coordinator and shard processes. */
-export async function startTestCluster(options: { shards: number; replicas?: number; readyTimeoutMs?: number; shardEnv?: (shard: number, replica: number) => Record<string, string>; coordinatorEnv?: Record<string, string> }): Promise<TestCluster> {
-  const nats = await withNatsServer();
+export async function startTestCluster(options: {
+  shards: number;
+  replicas?: number;
+  readyTimeoutMs?: number;
+  shardEnv?: (shard: number, replica: number) => Record<string, string>;
+  coordinatorEnv?: Record<string, string>;
+  /** nats-server config file text (e.g. "max_pending: 256KB"). */
+  natsConfig?: string;
+}): Promise<TestCluster> {
+  let configFile: string | undefined;
+  if (options.natsConfig !== undefined) {
+    configFile = path.join(await tempDir('faceshard-nats-conf-'), 'nats.conf');
+    await writeFile(configFile, options.natsConfig);
+  }
+  const nats = await withNatsServer({ configFile });
   const processes = new Map<string, ChildProcess>();
   const output: string[] = [];
   const common = { NATS_URL: nats.url, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
@@ -51,6 +66,7 @@ export async function startTestCluster(options: { shards: number; replicas?: num
   const cleanup = async () => {
     await Promise.all([...processes.keys()].map((name) => stopProcess(name, 'SIGKILL')));
     await nats.cleanup();
+    if (configFile) await rm(path.dirname(configFile), { recursive: true, force: true });
   };
   try {
     const nc = await connect({ servers: nats.url });

@@ -159,6 +159,38 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
     }
   });
 
+  test('a replica cut off as a slow consumer while it replays reconnects and catches up with every face', async () => {
+    // nats-server cuts a client whose unread data passes max_pending; a replica replaying
+    // a big log with 8 MB pulls is that client here. Without the replayer's stall watchdog
+    // its ordered consumer never resumed after the reconnect and the replica stayed "replaying".
+    const cluster = await startTestCluster({ shards: 1, natsConfig: 'max_pending: 2MB\n' });
+    try {
+      await cluster.stopProcess('shard-0.0', 'SIGKILL');
+      const data = syntheticFaces({ identities: 8000, photosPerIdentity: 5, seed: 33 }); // 40,000 faces, 20 MB of vectors
+      const faces = toFaces(data.vectors, data.ids, false);
+      const expected = new ExpectedFaces();
+      const seq: Record<string, number> = {};
+      for (let start = 0; start < faces.length; start += 5000) {
+        const batch = faces.slice(start, start + 5000);
+        mergeSeq(seq, await cluster.client.ingestMany(batch, { concurrency: 2 }));
+        expected.upsert(batch);
+      }
+      const replica = cluster.startService('shard-0.1', 'shard', { SHARD_INDEX: '0', LOG_LEVEL: 'info' });
+      await waitReady(cluster.client, 'replica replaying 40,000 faces', 0, replica.pid);
+      const status = await cluster.client.status();
+      assert.equal(status.shards[0].replicas.find((r) => r.pid === replica.pid)?.count, expected.size);
+      const reply = await cluster.client.queryBinary(QUERIES, { k: 5, minSeq: seq });
+      assert.equal(reply.partial, false);
+      assertSameResults(reply.results, expected.search(QUERIES, 5));
+      const cutOff = cluster.nats.server.outputTail();
+      if (!/Slow Consumer/i.test(cutOff)) console.log('note: nats-server did not cut the replica off in this run (the watchdog was not needed)');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${cluster.output.join('').slice(-4000)}`);
+    } finally {
+      await cluster.cleanup();
+    }
+  });
+
   test('power cut: kill -9 every process, nats-server included; faceshard up on the same data dir has every acknowledged face', async () => {
     const dataDir = await tempDir('faceshard-power-');
     const port = await freePort();
