@@ -13,12 +13,14 @@ import { encodeImageFile } from '../../services/encoder/encode-directory.js';
 import { startWorkerPool, type WorkerMode } from '../../services/encoder/worker-pool.js';
 import { removeDir, tempDir } from '../../test/helpers/nats.js';
 import { baselineRun } from './baseline.js';
+import { idealRun } from './ideal-pair.js';
 import { probeWasm } from './threaded-wasm.js';
 
 /**
  * Encoding speed: faces/s on 512x512 single-face portraits made from face-api's sample
  * photos, face-api's own single-threaded loop (the baseline) against faceshard's encoder
- * with 1 and 2 workers (threads, and processes), all in one run on this machine's backend.
+ * with 1 and 2 workers (threads, and processes), all in one run on this machine's backend,
+ * and the ceiling for 2 workers here: two threads each running face-api's loop (ideal-pair.ts).
  * Writes bench/results/encode.md and encode.json.
  *
  *   node dist/bench/encode/run.js [--images N] [--out DIR]
@@ -27,12 +29,14 @@ import { probeWasm } from './threaded-wasm.js';
 interface Measured {
   name: string;
   workers: number;
-  mode: WorkerMode | 'baseline';
+  mode: WorkerMode | 'baseline' | 'ideal';
   images: number;
   faces: number;
   seconds: number;
   facesPerSecond: number;
   loadSeconds: number;
+  /** CPU time of every thread per image; unknown for child processes. */
+  cpuMsPerImage?: number;
 }
 
 const { values } = parseArgs({ options: { images: { type: 'string', default: '48' }, rounds: { type: 'string', default: '2' }, out: { type: 'string' } } });
@@ -75,23 +79,34 @@ try {
     if (!previous || m.facesPerSecond > previous.facesPerSecond) best.set(m.name, m);
     console.error(`round: ${m.name}: ${m.facesPerSecond.toFixed(2)} faces/s (load ${load()})`);
   };
+  // process.cpuUsage() counts every thread of this process: the work an image costs,
+  // whatever share of the cores the run got.
+  const cpuMs = (since: NodeJS.CpuUsage, images: number) => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000 / images;
+  };
   for (let round = 0; round < rounds; round++) {
+    let cpu = process.cpuUsage();
     const base = await baselineRun(api, files);
-    keep({ name: 'face-api loop (baseline)', workers: 1, mode: 'baseline', ...base, facesPerSecond: base.faces / base.seconds, loadSeconds: api.loadSeconds });
+    keep({ name: 'face-api loop (baseline)', workers: 1, mode: 'baseline', ...base, facesPerSecond: base.faces / base.seconds, loadSeconds: api.loadSeconds, cpuMsPerImage: cpuMs(cpu, base.images) });
     for (const [workers, mode] of [[1, 'thread'], [2, 'thread'], [2, 'process']] as const) {
       const pool = await startWorkerPool({ workers, mode, backend: api.backend });
       try {
         await encodeDataset(folderDataset(work), { encoder: pool, onFaces: async () => undefined, alreadyDone: (p) => p > '0002.jpg' }); // warm-up, 3 images
         let found = 0;
+        cpu = process.cpuUsage();
         const started = performance.now();
         const summary = await encodeDataset(folderDataset(work), { encoder: pool, onFaces: async (b) => void (found += b.length) });
         const seconds = (performance.now() - started) / 1000;
         const name = `faceshard, ${workers} worker ${mode}${workers > 1 ? (mode === 'process' ? 'es' : 's') : ''}`;
-        keep({ name, workers, mode, images: summary.images, faces: found, seconds, facesPerSecond: found / seconds, loadSeconds: pool.loadSeconds });
+        const cpuMsPerImage = mode === 'thread' ? cpuMs(cpu, summary.images) : undefined;
+        keep({ name, workers, mode, images: summary.images, faces: found, seconds, facesPerSecond: found / seconds, loadSeconds: pool.loadSeconds, cpuMsPerImage });
       } finally {
         await pool.close();
       }
     }
+    const ideal = await idealRun(files, 2, api.backend);
+    keep({ name: 'ceiling: 2 threads x face-api loop', workers: 2, mode: 'ideal', ...ideal, facesPerSecond: ideal.faces / ideal.seconds, loadSeconds: 0 });
   }
   const runs = [...best.values()];
   const [single, threaded] = await probeWasm(files[0], work);
@@ -109,6 +124,7 @@ try {
     runs: runs.map((r) => ({
       ...r,
       ratioToBaseline: Number((r.facesPerSecond / baseline).toFixed(2)),
+      cpuMsPerImage: r.cpuMsPerImage === undefined ? undefined : Math.round(r.cpuMsPerImage),
       medianRoundRatio: Number(median(roundRatios.get(r.name) ?? []).toFixed(2)),
       roundRatios: (roundRatios.get(r.name) ?? []).map((x) => Number(x.toFixed(2))),
     })),
@@ -116,7 +132,8 @@ try {
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'encode.json'), `${JSON.stringify(result, null, 2)}\n`);
   const rows = result.runs.map(
-    (r) => `| ${r.name} | ${r.images} | ${r.faces} | ${r.seconds.toFixed(1)} | ${r.facesPerSecond.toFixed(2)} | ${r.ratioToBaseline.toFixed(2)}x | ${r.medianRoundRatio.toFixed(2)}x (${r.roundRatios.map((x) => x.toFixed(2)).join(', ')}) | ${r.loadSeconds.toFixed(1)} |`,
+    (r) =>
+      `| ${r.name} | ${r.images} | ${r.faces} | ${r.seconds.toFixed(1)} | ${r.facesPerSecond.toFixed(2)} | ${r.ratioToBaseline.toFixed(2)}x | ${r.medianRoundRatio.toFixed(2)}x (${r.roundRatios.map((x) => x.toFixed(2)).join(', ')}) | ${r.cpuMsPerImage ?? '-'} | ${r.mode === 'ideal' ? '-' : r.loadSeconds.toFixed(1)} |`,
   );
   const thread2 = result.runs.find((r) => r.workers === 2 && r.mode === 'thread')!;
   const process2 = result.runs.find((r) => r.workers === 2 && r.mode === 'process')!;
@@ -127,11 +144,12 @@ try {
     `Backend **${api.backend}**, ${result.machine.cpus} cores (${result.machine.model}), Node ${process.version}, ${result.date}.`,
     `Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAfter}. Other work on the machine makes these numbers noisy.`,
     '',
-    '| run | images | faces | seconds | faces/s | vs baseline (best rounds) | vs baseline, same round: median (each round) | model load s |',
-    '|---|---|---|---|---|---|---|---|',
+    '| run | images | faces | seconds | faces/s | vs baseline (best rounds) | vs baseline, same round: median (each round) | CPU ms/image | model load s |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `The baseline is face-api's demo/node.js loop (one image at a time on the main thread: decode, \`detectAllFaces().withFaceLandmarks().withFaceDescriptors()\`, dispose), same SSD options (minConfidence 0.5). Every run is warmed up on 3 images first; model loading is not timed. ${rounds} interleaved rounds, best round of each shown.`,
+    `The ceiling row runs face-api's loop in 2 threads at once, half the images each, nothing of faceshard in between: what 2 workers can reach on this machine. CPU ms/image is the CPU time of all threads of the bench process per image (not measured for child processes); it does not depend on how much of the cores a run got, so it shows extra work per image where faces/s shows only speed.`,
     '',
     `Threads vs processes (2 workers): ${thread2.facesPerSecond.toFixed(2)} vs ${process2.facesPerSecond.toFixed(2)} faces/s; ${thread2.facesPerSecond >= process2.facesPerSecond ? 'threads' : 'processes'} measured faster here. \`--worker-mode\` picks (default thread: equal within noise over several runs, and lighter).`,
     `Multi-threaded wasm (tfjs-backend-wasm's threaded-simd build, forced on in a fresh process, one portrait 12 times): ${threaded.started ? `${threaded.threads} thread(s) reported, ${threaded.msPerImage.toFixed(0)} ms/image` : `did not start (${threaded.detail})`} vs single-threaded simd ${single.msPerImage.toFixed(0)} ms/image. tfjs disables threads in Node (tfjs#3830); the bench's probe hands the build's Blob-URL workers real files so it starts. ${threaded.started && threaded.threads > 1 && threaded.msPerImage < single.msPerImage ? 'Threads measured faster per image, but W single-threaded workers use the cores without cross-thread sync.' : 'It is not faster, so workers run the single-threaded simd build.'}`,

@@ -6,10 +6,11 @@ import type { Subjects } from './subjects.js';
  *
  * One JetStream message per image on `<prefix>.encode.jobs`, in a work-queue stream
  * `<STREAM>_ENCODE_JOBS`, taken by the durable pull consumer `encoders` that every
- * encoder shares. The image's bytes are the message body (see services/encoder/job-queue.ts
+ * encoder shares. The image's bytes are the message body (see services/encoder/job-publisher.ts
  * for why), its path inside the dataset and the run's options are headers. A worker acks
  * only after `faces.ingest` acknowledged the image's faces; an image whose worker died is
- * redelivered after the consumer's ack_wait.
+ * redelivered after the consumer's ack_wait, at most max_deliver times in all: the delivery
+ * that reaches it records the image as skipped (kind `gave_up`) and terminates the job.
  *
  * Done images are recorded in the KV bucket `<STREAM>_ENCODED` (key: sha256 of the path),
  * which is what `--resume` skips and how the publishing CLI counts progress.
@@ -52,7 +53,7 @@ export const DoneMark = z.object({
   faces: z.number().int().min(0),
   /** Why the image gave no face, when it gave none. */
   skipped: z.string().optional(),
-  /** Its kind: no_face, corrupt, unsupported, empty, too_large... */
+  /** Its kind: no_face, corrupt, unsupported, empty, too_large, gave_up (a poison job)... */
   skipKind: z.string().optional(),
   /** Faces the cluster refused, `id: reason`. */
   rejected: z.array(z.string()).optional(),

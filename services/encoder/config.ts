@@ -26,6 +26,17 @@ export const EncoderEnv = z.object({
   ENCODER_JOBS: z.stringbool().default(true),
   /** Seconds a taken job may go without an ack or heartbeat before another worker gets it. */
   ENCODE_ACK_WAIT_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /**
+   * Deliveries of one job, at most: the delivery that reaches it records the image as
+   * skipped ("gave up after N-1 deliveries") instead of trying again, so an image that
+   * crashes or hangs every worker does not loop forever. 2 = one try.
+   */
+  ENCODE_MAX_DELIVER: z.coerce.number().int().min(2).max(1000).default(5),
+  /**
+   * Seconds one image may take; then the job is left to be redelivered (a hung encode).
+   * Generous: a crowd photo on the pure-JS cpu backend can take minutes.
+   */
+  ENCODE_JOB_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
 });
 export type EncoderConfig = z.infer<typeof EncoderEnv>;
 

@@ -18,7 +18,7 @@ export interface EncodedFace {
   meta: { path: string; box: Box; score: number };
 }
 
-export type SkipKind = 'refused' | 'unreadable' | 'empty' | 'unsupported' | 'corrupt' | 'too_large' | 'no_face' | 'bad_id';
+export type SkipKind = 'refused' | 'unreadable' | 'empty' | 'unsupported' | 'corrupt' | 'too_large' | 'no_face' | 'bad_id' | 'gave_up';
 
 export interface SkippedImage {
   path: string;

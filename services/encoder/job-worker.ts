@@ -15,6 +15,11 @@ import type { encoderMetrics } from './metrics.js';
  * `faces.ingest`, record it done, and only then ack. A worker that dies mid-image never
  * acks, so JetStream hands the job to another worker after ack_wait; while an image is being
  * worked on, `working()` heartbeats keep a slow image from being handed out twice.
+ *
+ * Poison jobs: an image that crashes or hangs every worker that takes it would otherwise be
+ * redelivered forever. Each job gets `maxDeliver` deliveries; the delivery that reaches the
+ * limit is not tried again but recorded done as skipped ("gave up after N deliveries"), and
+ * terminated. A hang becomes a redelivery once the encode outlives `jobTimeoutSeconds`.
  */
 
 export interface JobWorkerOptions {
@@ -24,6 +29,10 @@ export interface JobWorkerOptions {
   /** The service's own settings; a job's options override them. */
   defaults: ImageEncodeOptions;
   ackWaitSeconds: number;
+  /** Deliveries of one job at most; the last one records it as skipped (see above). */
+  maxDeliver: number;
+  /** Seconds an encode may take before the job is left to be redelivered. */
+  jobTimeoutSeconds: number;
   /** Jobs worked on at once (the encoder's capacity is a good number). */
   lanes: number;
   log: Logger;
@@ -32,24 +41,40 @@ export interface JobWorkerOptions {
 
 const encoder = new TextEncoder();
 
+export const GAVE_UP_KIND = 'gave_up';
+/** Why a poison job is skipped: `tried` deliveries were taken and none finished. */
+export function gaveUpReason(tried: number): string {
+  return `gave up after ${tried} deliveries: the encoder crashed, hung or failed on it every time`;
+}
+
 export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(): Promise<void> }> {
   const { nc, subjects, log, metrics } = options;
   const names = encodeJobNames(subjects);
   await ensureJobStream(nc, names);
-  await ensureJobConsumer(nc, names, options.ackWaitSeconds);
+  await ensureJobConsumer(nc, names, { ackWaitSeconds: options.ackWaitSeconds, maxDeliver: options.maxDeliver });
   const marks = await openDoneMarks(nc, subjects);
   const consumer = await nc.jetstream().consumers.get(names.stream, names.consumer);
   const jsm = await nc.jetstreamManager();
   let stopping = false;
+  let stopped!: () => void;
+  const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
+  // The shared consumer's limit can be lowered by another encoder started later: give up at
+  // the lower one, or JetStream would stop delivering a job that is never marked.
+  let maxDeliver = options.maxDeliver;
 
   const backlogTimer = setInterval(() => {
     jsm.consumers
       .info(names.stream, names.consumer)
-      .then((info) => metrics.queueBacklog.set(info.num_pending + info.num_ack_pending))
+      .then((info) => {
+        metrics.queueBacklog.set(info.num_pending + info.num_ack_pending);
+        const limit = info.config.max_deliver ?? -1;
+        maxDeliver = limit > 0 ? Math.min(options.maxDeliver, limit) : options.maxDeliver;
+      })
       .catch(() => undefined);
   }, 5000);
 
-  const work = async (msg: JsMsg) => {
+  /** Works on one job; resolves to the encode still running when it timed out (the lane waits for it). */
+  const work = async (msg: JsMsg): Promise<{ stillEncoding: Promise<unknown> } | undefined> => {
     const heartbeat = setInterval(() => msg.working(), Math.max(250, (options.ackWaitSeconds * 1000) / 3));
     try {
       const path = msg.headers?.get(JOB_HEADER.path) ?? '';
@@ -69,8 +94,25 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         metrics.jobs.labels({ outcome: 'duplicate' }).inc();
         return;
       }
+      const deliveries = msg.info.deliveryCount;
+      if (deliveries >= maxDeliver) {
+        const skipped = gaveUpReason(deliveries - 1);
+        log.warn('encode job given up', { seq: msg.seq, path, deliveries });
+        await markWithRetries(() => marks.mark({ path, run, faces: 0, deliveries, skipped, skipKind: GAVE_UP_KIND }));
+        msg.term();
+        metrics.jobs.labels({ outcome: 'gave_up' }).inc();
+        return;
+      }
       const stop = metrics.seconds.startTimer();
-      const result = await options.encoder.encode(msg.data, { ...options.defaults, ...parsed.data });
+      const encoding = options.encoder.encode(msg.data, { ...options.defaults, ...parsed.data });
+      const result = await withTimeout(encoding, options.jobTimeoutSeconds * 1000);
+      if (result === TIMED_OUT) {
+        // Hung (or far too slow): no more heartbeats and no ack, so after ack_wait JetStream
+        // hands it out again, and the delivery count moves it towards the limit above.
+        log.warn('encode job timed out; it will be redelivered', { seq: msg.seq, path, seconds: options.jobTimeoutSeconds });
+        metrics.jobs.labels({ outcome: 'timed_out' }).inc();
+        return { stillEncoding: encoding };
+      }
       stop();
       metrics.images.inc();
       let faces = 0;
@@ -93,7 +135,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         path,
         run,
         faces,
-        deliveries: msg.info.redeliveryCount,
+        deliveries,
         backend: options.encoder.backend,
         ...(skipped ? { skipped, skipKind } : {}),
         ...(rejected.length ? { rejected } : {}),
@@ -101,10 +143,12 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
       await msg.ackAck();
       metrics.jobs.labels({ outcome: 'done' }).inc();
     } catch (error) {
-      // Not the image's fault (ingest timed out, coordinator down, NATS hiccup): try again later.
+      // The encoder failed on it (a worker died), or it was not the image's fault (ingest timed
+      // out, coordinator down, NATS hiccup): try again later, within maxDeliver.
       log.warn('encode job failed; it will be redelivered', { seq: msg.seq, error: error instanceof Error ? error.message : String(error) });
       metrics.jobs.labels({ outcome: 'retried' }).inc();
-      msg.nak(2000);
+      // Backing off gives a passing outage time to end before the job reaches maxDeliver.
+      msg.nak(Math.min(30_000, 2000 * 2 ** Math.max(0, msg.info.deliveryCount - 1)));
     } finally {
       clearInterval(heartbeat);
     }
@@ -121,7 +165,9 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      if (msg) await work(msg);
+      const busy = msg ? await work(msg) : undefined;
+      // A timed-out encode still holds its place in the encoder: take no more until it ends.
+      if (busy) await Promise.race([busy.stillEncoding.catch(() => undefined), whenStopped]);
     }
   };
   const lanes = Array.from({ length: Math.max(1, options.lanes) }, lane);
@@ -130,10 +176,35 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
   return {
     async stop() {
       stopping = true;
+      stopped();
       clearInterval(backlogTimer);
       await Promise.all(lanes);
     },
   };
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The give-up mark is the job's only record once it is terminated: try it a few times. */
+async function markWithRetries(mark: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await mark();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }
 
 function safeJson(text: string): unknown {

@@ -91,7 +91,18 @@ runMain('encoder', async () => {
   });
 
   const jobs = config.ENCODER_JOBS
-    ? await startJobWorker({ nc, subjects, encoder, defaults, ackWaitSeconds: config.ENCODE_ACK_WAIT_SECONDS, lanes: encoder.capacity, log, metrics })
+    ? await startJobWorker({
+        nc,
+        subjects,
+        encoder,
+        defaults,
+        ackWaitSeconds: config.ENCODE_ACK_WAIT_SECONDS,
+        maxDeliver: config.ENCODE_MAX_DELIVER,
+        jobTimeoutSeconds: config.ENCODE_JOB_TIMEOUT_SECONDS,
+        lanes: encoder.capacity,
+        log,
+        metrics,
+      })
     : undefined;
 
   onTerminate(log, [

@@ -12,7 +12,8 @@ import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } fr
  * code. On wasm, 2 workers on 2 cores, five bench runs (bench/results/encode.md) had each
  * mode win some, within +-10% of each other: no measurable difference. Threads are the
  * default because they start faster and use less memory (one Node, one sharp, one libuv
- * pool); processes isolate a native crash to one worker, if that matters more.
+ * pool); processes isolate a native crash to one worker, if that matters more. A worker
+ * that dies is replaced (its images fail; the caller decides whether to retry them).
  */
 
 export type WorkerMode = 'thread' | 'process';
@@ -47,7 +48,7 @@ interface Slot {
 
 const workerFile = fileURLToPath(new URL('./encoder-worker.js', import.meta.url));
 
-export async function startWorkerPool(options: WorkerPoolOptions): Promise<ImageEncoder & { mode: WorkerMode; workers: number; loadSeconds: number }> {
+export async function startWorkerPool(options: WorkerPoolOptions): Promise<ImageEncoder & { mode: WorkerMode; workers: number; loadSeconds: number; restarts(): number }> {
   const mode = options.mode ?? 'thread';
   const perWorker = options.perWorker ?? 2;
   if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new RangeError(`workers must be a whole number >= 1, got ${options.workers}`);
@@ -55,16 +56,25 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
   const started = performance.now();
 
   const slots: Slot[] = [];
+  const channels: Channel[] = []; // every worker ever started, for close()
   const queue: Array<{ message: ToWorker; pending: Pending }> = [];
   let nextId = 1;
   let closing = false;
+  let replacing = 0;
+  let restarts = 0;
 
-  const ready = Array.from({ length: options.workers }, async () => {
+  /** One worker; resolves once its models are loaded. A worker that dies later is replaced. */
+  const startSlot = (): Promise<{ slot: Slot; backend: BackendName }> => {
     const channel = mode === 'thread' ? threadChannel(setup) : processChannel(setup);
+    channels.push(channel);
     const slot: Slot = { channel, busy: 0, pending: new Map() };
-    const backend = await new Promise<BackendName>((resolve, reject) => {
+    let ready = false;
+    return new Promise((resolve, reject) => {
       channel.onMessage((message) => {
-        if (message.type === 'ready') return resolve(message.backend);
+        if (message.type === 'ready') {
+          ready = true;
+          return resolve({ slot, backend: message.backend });
+        }
         if (message.type === 'failed') return reject(new Error(`encoder worker failed to start: ${message.message}`));
         const pending = slot.pending.get(message.id);
         if (!pending) return;
@@ -80,22 +90,48 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
         } else pending.resolve(message.numTensors);
       });
       channel.onExit((reason) => {
+        if (slot.dead) return; // a thread reports 'error' and then 'exit'
         slot.dead = reason;
         reject(new Error(`encoder worker exited before it was ready: ${reason}`));
         for (const pending of slot.pending.values()) pending.reject(new Error(`encoder worker died: ${reason}`));
         slot.pending.clear();
-        if (!closing && slots.every((s) => s.dead)) for (const item of queue.splice(0)) item.pending.reject(new Error(`every encoder worker died: ${reason}`));
+        if (closing) return;
+        // Killed mid-image (a native crash, the OOM killer): start another, or the pool would
+        // shrink with every crash until every job failed on it.
+        if (ready) void replace(slot);
+        failQueueIfNoWorker(reason);
       });
     });
-    slots.push(slot);
-    return backend;
-  });
+  };
+
+  const replace = async (dead: Slot) => {
+    replacing++;
+    try {
+      const { slot } = await startSlot();
+      if (closing) return;
+      slots[slots.indexOf(dead)] = slot;
+      restarts++;
+      dispatch();
+    } catch {
+      // It cannot start again (models, backend): the pool goes on with the workers it has.
+    } finally {
+      replacing--;
+      failQueueIfNoWorker(dead.dead ?? 'worker exited');
+    }
+  };
+
+  function failQueueIfNoWorker(reason: string): void {
+    if (closing || replacing > 0 || !slots.every((s) => s.dead)) return;
+    for (const item of queue.splice(0)) item.pending.reject(new Error(`every encoder worker died: ${reason}`));
+  }
+
   let backends: BackendName[];
   try {
-    backends = await Promise.all(ready);
+    // Each joins as soon as it is ready, so one that dies meanwhile is found and replaced.
+    backends = await Promise.all(Array.from({ length: options.workers }, () => startSlot().then((s) => (slots.push(s.slot), s.backend))));
   } catch (error) {
     closing = true;
-    await Promise.allSettled(slots.map((s) => s.channel.terminate()));
+    await Promise.allSettled(channels.map((c) => c.terminate()));
     throw error;
   }
   const loadSeconds = (performance.now() - started) / 1000;
@@ -117,8 +153,10 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
     workers: options.workers,
     loadSeconds,
     capacity: options.workers * perWorker,
+    restarts: () => restarts,
     encode(bytes: Uint8Array, encodeOptions: ImageEncodeOptions): Promise<ImageResult> {
       if (closing) return Promise.reject(new Error('encoder pool is closed'));
+      if (replacing === 0 && slots.every((s) => s.dead)) return Promise.reject(new Error('every encoder worker died'));
       return new Promise((resolve, reject) => {
         queue.push({ message: { type: 'encode', id: nextId++, bytes, options: encodeOptions }, pending: { resolve: resolve as (v: unknown) => void, reject } });
         dispatch();
@@ -126,7 +164,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
     },
     tensorCounts() {
       return Promise.all(
-        slots.map(
+        slots.filter((s) => !s.dead).map(
           (slot) =>
             new Promise<number>((resolve, reject) => {
               const id = nextId++;
@@ -138,7 +176,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
     },
     async close() {
       closing = true;
-      await Promise.allSettled(slots.map((s) => s.channel.terminate()));
+      await Promise.allSettled(channels.map((c) => c.terminate()));
     },
   };
 }

@@ -44,6 +44,12 @@ describe('encoder service env', () => {
     assert.equal(loadEncoderConfig({ ENCODER_JOBS: 'false', ENCODER_WORKERS: '4' }).ENCODER_JOBS, false);
     assert.throws(() => loadEncoderConfig({ ENCODER_DETECTOR: 'yolo' }), /ENCODER_DETECTOR/);
     assert.throws(() => loadEncoderConfig({ ENCODE_ACK_WAIT_SECONDS: '0' }), /ENCODE_ACK_WAIT_SECONDS/);
+    assert.equal(config.ENCODE_MAX_DELIVER, 5);
+    assert.equal(config.ENCODE_JOB_TIMEOUT_SECONDS, 600);
+    assert.equal(loadEncoderConfig({ ENCODE_MAX_DELIVER: '2' }).ENCODE_MAX_DELIVER, 2);
+    assert.throws(() => loadEncoderConfig({ ENCODE_MAX_DELIVER: '1' }), /ENCODE_MAX_DELIVER/, 'one delivery would give every job up unseen');
+    assert.throws(() => loadEncoderConfig({ ENCODE_MAX_DELIVER: '2.5' }), /ENCODE_MAX_DELIVER/);
+    assert.throws(() => loadEncoderConfig({ ENCODE_JOB_TIMEOUT_SECONDS: '0' }), /ENCODE_JOB_TIMEOUT_SECONDS/);
   });
 });
 
