@@ -44,11 +44,11 @@ async function main() {
       await before?.();
       const started = performance.now();
       for (;;) {
-        const now = (await client.status()).shards.find((s) => s.index === 0)?.replicas ?? [];
+        const now = (await client.status(100)).shards.find((s) => s.index === 0)?.replicas ?? [];
         if (now.some((r) => r.pid !== pid && r.ready)) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      // the supervisor waits its backoff (250 ms) before respawning: part of what a user sees
+      // the supervisor waits its backoff (250 ms, doubling per restart) before respawning: part of what a user sees; status gathers replies for 100 ms, the resolution here
       const seconds = (performance.now() - started) / 1000;
       console.log(`restart of a ${faces0}-face shard replica, ${label}: ready in ${seconds.toFixed(2)} s`);
       return seconds;
