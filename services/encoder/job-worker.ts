@@ -47,7 +47,8 @@ export function gaveUpReason(tried: number): string {
   return `gave up after ${tried} deliveries: the encoder crashed, hung or failed on it every time`;
 }
 
-export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(): Promise<void> }> {
+/** `stuckLanes`: lanes waiting on an encode that outlived the job timeout (hung images). */
+export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(): Promise<void>; stuckLanes(): number; lanes: number }> {
   const { nc, subjects, log, metrics } = options;
   const names = encodeJobNames(subjects);
   await ensureJobStream(nc, names);
@@ -167,13 +168,20 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
       }
       const busy = msg ? await work(msg) : undefined;
       // A timed-out encode still holds its place in the encoder: take no more until it ends.
-      if (busy) await Promise.race([busy.stillEncoding.catch(() => undefined), whenStopped]);
+      if (busy) {
+        stuck++;
+        await Promise.race([busy.stillEncoding.catch(() => undefined), whenStopped]);
+        stuck--;
+      }
     }
   };
+  let stuck = 0;
   const lanes = Array.from({ length: Math.max(1, options.lanes) }, lane);
   log.info('taking encode jobs', { stream: names.stream, consumer: names.consumer, ackWaitSeconds: options.ackWaitSeconds, lanes: lanes.length });
 
   return {
+    stuckLanes: () => stuck,
+    lanes: lanes.length,
     async stop() {
       stopping = true;
       stopped();

@@ -32,7 +32,10 @@ runMain('encoder', async () => {
   const registry = createRegistry('encoder');
   const metrics = encoderMetrics(registry);
   let ready = false;
-  const ops = await startOpsServer(registry, { healthy: () => true, ready: () => ready }, config.HTTP_PORT, config.HTTP_HOST);
+  // Unhealthy once every job lane holds a hung encode: nothing else will get done here, and
+  // a liveness probe restarting the pod frees it (the jobs went back to the queue already).
+  let jobLanesAllStuck = () => false;
+  const ops = await startOpsServer(registry, { healthy: () => !jobLanesAllStuck(), ready: () => ready }, config.HTTP_PORT, config.HTTP_HOST);
 
   const backendChoice = config.ENCODER_BACKEND as BackendName | undefined;
   const started = performance.now();
@@ -104,6 +107,7 @@ runMain('encoder', async () => {
         metrics,
       })
     : undefined;
+  if (jobs) jobLanesAllStuck = () => jobs.stuckLanes() >= jobs.lanes;
 
   onTerminate(log, [
     async () => {

@@ -106,7 +106,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
   let work: string;
   let dataset: string;
   let nc: NatsConnection | undefined;
-  let worker: { stop(): Promise<void> } | undefined;
+  let worker: Awaited<ReturnType<typeof startJobWorker>> | undefined;
   let pool: { close(): Promise<void> } | undefined;
   let releaseHangs: () => void = () => undefined;
   const MAX_DELIVER = 3;
@@ -195,6 +195,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
     assert.equal(summary.faces, 3, 'one face from each good portrait');
     assert.deepEqual({ crash: calls.crash, hang: calls.hang }, { crash: MAX_DELIVER - 1, hang: MAX_DELIVER - 1 }, 'each poison image tried on every delivery but the last');
     assert.match(result.stdout, /poison-crash\.jpg: gave up after 2 deliveries/);
+    assert.equal(worker?.stuckLanes(), calls.hang, 'each hung encode still holds its lane (the encoder turns unhealthy when all are held)');
 
     // The good images were not held up: each done on its first delivery.
     const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects);
