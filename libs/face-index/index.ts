@@ -18,12 +18,23 @@
  * while the current lists keep serving. `exportState`/`importState` carry all of it
  * (a snapshot loads without training or sorting). Ids map to stable slots, so moving
  * rows never touches the id Map.
+ *
+ * Pre-filter (option `prefilter`, on by default with WebAssembly SIMD): past
+ * FILTER_MIN_ROWS faces every row also has int8 codes in a second wasm memory
+ * (int8-filter.ts), kept in row order with the vectors (upsert, compaction, merges and
+ * sorts move them together). Searches scan the codes (a quarter of the bytes, integer
+ * SIMD) for a lower bound of each row's distance and compute the exact float64
+ * distance only for rows whose bound can beat the current k-th: results are identical
+ * to the oracle's. Exact searches with IVF lists take the nearest lists first, so the
+ * k-th distance is small early.
  */
 import { IvfQuantizer, type IvfState } from '../ann/ivf.js';
 import { KDTree } from '../kdtree/index.js';
 import { VectorArena } from '../simd-kernel/index.js';
 import { TopK, compareIds } from '../topk/index.js';
 import { squaredDistance, squaredDistanceWithin } from './distance.js';
+import { Int8Filter } from './int8-filter.js';
+import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
 import { simdFlatScan, simdScanRange, stageQueries } from './simd-scan.js';
 
 export { squaredDistance } from './distance.js';
@@ -75,6 +86,22 @@ export interface FaceIndexOptions {
    * advance it.
    */
   backgroundMaintenance?: boolean;
+  /**
+   * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
+   * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
+   * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
+   * of its first `prefilterAxes` principal coordinates (+8% at 128 dims); searches scan
+   * the codes and compute the exact distance only for rows whose lower bound can beat
+   * the current k-th distance (see int8-filter.ts). Results are identical either way;
+   * false saves the memory and scans the float32 rows instead.
+   */
+  prefilter?: boolean;
+  /**
+   * Principal axes coded for the pre-filter's first stage (default 32, rounded up to a
+   * multiple of 16; used when the vectors have at least twice as many dimensions).
+   * 0: one stage (every row's full codes scanned), 40 bytes a row less.
+   */
+  prefilterAxes?: number;
 }
 
 export interface ApproximateOptions {
@@ -114,6 +141,12 @@ export interface FaceIndexStats {
   lists: number;
   /** Rows sorted into the IVF lists; rows after them are searched exhaustively by approximate queries too. */
   listedRows: number;
+  /** Whether searches run through the int8 pre-filter now (see FaceIndexOptions.prefilter). */
+  prefilter: boolean;
+  /** Rows the pre-filter examined, all searches so far (one per row per query). */
+  prefilterScanned: number;
+  /** ... and of those, the rows it passed on to the exact distance. */
+  prefilterCandidates: number;
 }
 
 /**
@@ -178,6 +211,25 @@ const JOB_SLICE_MS = 8;
  * `Math.sqrt(d) <= maxDistance` check (the one the oracle uses) decides the edge cases.
  */
 const MAX_DISTANCE_SLACK = 1e-12;
+/** The int8 pre-filter learns its offset and scale once the index holds this many faces. */
+const FILTER_MIN_ROWS = 1024;
+/**
+ * ... and learns them again (re-encoding every row) when a write finds the index grew
+ * this much since, up to FILTER_RELEARN_MAX_ROWS rows (learning takes ~50-150 ms and
+ * re-encoding ~2 us a row: too much for one write beyond that). `rebuild()`, `importState` and
+ * `resumeMaintenance()` learn again when the index doubled since parameters learned on
+ * fewer than FILTER_RELEARN_MAX_ROWS / 4 rows (the samples are capped: more rows teach
+ * little more).
+ * Parameters learned on an unrepresentative start only weaken the pre-filter; answers
+ * stay exact.
+ */
+const FILTER_RELEARN_GROWTH = 16;
+const FILTER_RELEARN_MAX_ROWS = 65_536;
+/**
+ * Exact search with IVF lists and the pre-filter: the nearest lists (this share of
+ * them) are scanned first, so the k-th distance is small before the other rows are.
+ */
+const EXACT_FIRST_SHARE = 1 / 32;
 
 export class FaceIndex {
   readonly dimensions: number;
@@ -232,6 +284,12 @@ export class FaceIndex {
   private jobLists: Int32Array | undefined;
   private jobTimer: ReturnType<typeof setImmediate> | undefined;
   private readonly backgroundMaintenance: boolean;
+  /** The int8 pre-filter (undefined when off); its codes exist for every row once `ready`. */
+  private filter: Int8Filter | undefined;
+  /** Set when the pre-filter is on: it is created (wasm memories and all) once FILTER_MIN_ROWS faces are held. */
+  private readonly filterOptions: { axes: number | undefined } | undefined;
+  private filterScanned = 0;
+  private filterCandidates = 0;
 
   constructor(options: FaceIndexOptions = {}) {
     const dimensions = options.dimensions ?? DEFAULT_DIMENSIONS;
@@ -256,6 +314,7 @@ export class FaceIndex {
     this.annMinRows = approximate === false || this.usesTree ? Infinity : (approximate.minRows ?? DEFAULT_ANN_MIN_ROWS);
     this.annListsPerSqrtRow = approximate === false ? 1 : (approximate.listsPerSqrtRow ?? 4);
     this.backgroundMaintenance = options.backgroundMaintenance ?? true;
+    this.filterOptions = options.prefilter !== false && !this.usesTree && this.arena.simd && Int8Filter.supported(dimensions) ? { axes: options.prefilterAxes } : undefined;
     if (!(this.annMinRows >= 1)) throw new RangeError(`approximate.minRows must be >= 1`);
     if (!(this.annListsPerSqrtRow > 0)) throw new RangeError(`approximate.listsPerSqrtRow must be > 0`);
   }
@@ -384,6 +443,8 @@ export class FaceIndex {
     this.listStart = listStart ?? new Int32Array(1);
     this.listedRows = listedRows;
     this.assignedRows = assignedRows;
+    if (this.filter !== undefined) this.filter.ready = false;
+    this.refreshFilterWhenDue(true);
     this.rebuildWhenDue();
   }
 
@@ -410,6 +471,10 @@ export class FaceIndex {
     this.metas[row] = meta;
     this.slotRow[slot] = row;
     this.rowSlot[row] = slot;
+    if (this.filterOptions !== undefined) {
+      if (this.filter?.ready) this.filter.encodeRows(this.vectors, row, row + 1);
+      this.refreshFilterWhenDue(false);
+    }
 
     this.rebuildWhenDue();
   }
@@ -434,6 +499,7 @@ export class FaceIndex {
     this.compact();
     if (!this.usesTree) {
       this.maintainLists(true);
+      this.refreshFilterWhenDue(true);
       return;
     }
     this.tree = new KDTree(this.vectors, this.rowCount, this.dimensions, { leafSize: this.leafSize });
@@ -468,13 +534,20 @@ export class FaceIndex {
     const selectors = this.selectorsFor(queryCount);
     for (let q = 0; q < queryCount; q++) selectors[q].reset(limit, this.ids, bound);
 
+    let probes = 0; // 0: exact
     if (options.approximate === true && this.ivf !== undefined) {
-      const probes = Math.max(1, Math.ceil(effort * PROBE_SHARE_AT_EFFORT_1 * this.ivf.lists));
-      if (probes < this.ivf.lists) {
-        this.approximateScan(queries, queryCount, selectors, probes);
-        for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
-        return results;
-      }
+      const wanted = Math.max(1, Math.ceil(effort * PROBE_SHARE_AT_EFFORT_1 * this.ivf.lists));
+      if (wanted < this.ivf.lists) probes = wanted;
+    }
+    if (this.filter?.ready) {
+      this.filteredScan(queries, queryCount, selectors, probes);
+      for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
+      return results;
+    }
+    if (probes > 0) {
+      this.approximateScan(queries, queryCount, selectors, probes);
+      for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
+      return results;
     }
 
     const simd = this.arena.simd && this.rowCount > this.treeRows;
@@ -499,11 +572,137 @@ export class FaceIndex {
       treeRows: this.treeRows,
       deltaRows: this.rowCount - this.treeRows,
       deletedRows: this.deletedRows,
-      bytes: this.arena.bytes + this.deleted.byteLength + (this.tree?.bytes ?? 0) + idBytes,
+      bytes: this.arena.bytes + this.deleted.byteLength + (this.tree?.bytes ?? 0) + (this.filter?.bytes ?? 0) + idBytes,
       kernel: this.arena.simd ? 'wasm-simd' : 'js',
       lists: this.ivf?.lists ?? 0,
       listedRows: this.ivf ? this.listedRows : 0,
+      prefilter: this.filter?.ready ?? false,
+      prefilterScanned: this.filterScanned,
+      prefilterCandidates: this.filterCandidates,
     };
+  }
+
+  /**
+   * Search through the int8 pre-filter, one query at a time. probes > 0 (approximate):
+   * the probed lists nearest first, then the recent rows of those lists, then the rows
+   * not assigned yet, as `approximateScan`. probes = 0 (exact): every row once; with
+   * IVF lists the nearest EXACT_FIRST_SHARE of them first (a small k-th distance
+   * early prunes the rest), then the other lists in row order, then the rows after them.
+   */
+  private filteredScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
+    const filter = this.filter!;
+    const ivf = this.ivf;
+    const dims = this.dimensions;
+    this.vectors = this.arena.rows;
+    const { listStart, listedRows, assignedRows, rowCount, rowList } = this;
+    const first = ivf === undefined ? 0 : probes > 0 ? probes : Math.min(ivf.lists, Math.max(1, Math.ceil(ivf.lists * EXACT_FIRST_SHARE)));
+    let centroidOut = 0;
+    if (ivf !== undefined) {
+      centroidOut = ivf.stage(queries);
+      if (this.probeScratch.length < first) this.probeScratch = new Int32Array(first);
+      if (this.probeMark.length < ivf.lists) this.probeMark = new Uint8Array(ivf.lists);
+    }
+    const lists = this.probeScratch;
+    const mark = this.probeMark;
+    for (let q = 0; q < queryCount; q++) {
+      const selector = selectors[q];
+      const queryOffset = q * dims;
+      filter.setQuery(queries, queryOffset);
+      if (ivf === undefined) {
+        this.filterRange(0, rowCount, queries, queryOffset, selector, true);
+        continue;
+      }
+      const n = ivf.probe(q, first, centroidOut, lists);
+      for (let i = 0; i < n; i++) {
+        const start = listStart[lists[i]];
+        const end = listStart[lists[i] + 1];
+        // Probed lists are near the query: both stages measured slower there (the prefix passes too many rows).
+        if (start < end) this.filterRange(start, end, queries, queryOffset, selector, false);
+      }
+      for (let i = 0; i < n; i++) mark[lists[i]] = 1;
+      if (probes > 0) {
+        // Recent rows: only those of a probed list, in runs of consecutive rows.
+        let runStart = -1;
+        for (let row = listedRows; row < assignedRows; row++) {
+          if (mark[rowList[row]] !== 0) {
+            if (runStart < 0) runStart = row;
+          } else if (runStart >= 0) {
+            this.filterRange(runStart, row, queries, queryOffset, selector, false);
+            runStart = -1;
+          }
+        }
+        if (runStart >= 0) this.filterRange(runStart, assignedRows, queries, queryOffset, selector, false);
+        if (assignedRows < rowCount) this.filterRange(assignedRows, rowCount, queries, queryOffset, selector, false);
+      } else {
+        // Every list not scanned yet, consecutive ones as one range; then every row after the lists.
+        let runStart = -1;
+        for (let l = 0; l < ivf.lists; l++) {
+          if (mark[l] === 0) {
+            if (runStart < 0) runStart = listStart[l];
+          } else if (runStart >= 0) {
+            this.filterRange(runStart, listStart[l], queries, queryOffset, selector, true);
+            runStart = -1;
+          }
+        }
+        if (runStart >= 0) this.filterRange(runStart, listedRows, queries, queryOffset, selector, true);
+        if (listedRows < rowCount) this.filterRange(listedRows, rowCount, queries, queryOffset, selector, true);
+      }
+      for (let i = 0; i < n; i++) mark[lists[i]] = 0;
+    }
+  }
+
+  /**
+   * Rows [start, end) for one query through the pre-filter: candidates get the exact
+   * distance. `far`: rows mostly far from the query (exact search past the nearest
+   * lists), where the principal-axes stage pays; near rows go to the full codes at once.
+   */
+  private filterRange(start: number, end: number, queries: Float32Array, queryOffset: number, selector: TopK, far: boolean): void {
+    const filter = this.filter!;
+    const { vectors, deleted } = this;
+    const dims = this.dimensions;
+    let worst = selector.worst;
+    this.filterScanned += end - start;
+    // Until k rows are held nothing can be pruned: take rows as they come.
+    while (worst === Infinity && start < end) {
+      if (deleted[start] === 0) {
+        selector.push(start, squaredDistanceWithin(vectors, start * dims, queries, queryOffset, dims, Infinity));
+        worst = selector.worst;
+      }
+      start++;
+    }
+    for (let block = start; block < end; block += SCAN_BLOCK_ROWS) {
+      const n = filter.candidates(block, Math.min(SCAN_BLOCK_ROWS, end - block), worst, far);
+      const out = filter.out;
+      this.filterCandidates += n;
+      for (let i = 0; i < n; i++) {
+        const row = out[i];
+        if (deleted[row] !== 0) continue;
+        const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
+        if (distance <= worst) {
+          selector.push(row, distance);
+          worst = selector.worst;
+        }
+      }
+    }
+  }
+
+  /**
+   * Learns the pre-filter's parameters and codes every row: when it has none and the
+   * index reached FILTER_MIN_ROWS; again when a write (`explicit` false) finds it grew
+   * FILTER_RELEARN_GROWTH times since (small indexes only), or when rebuild, import or
+   * resume (`explicit`) find it doubled. Below FILTER_MIN_ROWS the filter is off.
+   */
+  private refreshFilterWhenDue(explicit: boolean): void {
+    if (this.filterOptions === undefined) return;
+    const live = this.size;
+    if (live < FILTER_MIN_ROWS) {
+      if (explicit && this.filter !== undefined) this.filter.ready = false;
+      return;
+    }
+    const filter = (this.filter ??= new Int8Filter(this.dimensions, this.deleted.length, this.filterOptions.axes));
+    if (filter.ready && (explicit ? live < filter.learnedRows * 2 || filter.learnedRows >= FILTER_RELEARN_MAX_ROWS / 4 : live < filter.learnedRows * FILTER_RELEARN_GROWTH || live > FILTER_RELEARN_MAX_ROWS)) return;
+    filter.learn(this.vectors, this.rowCount, this.deleted);
+    filter.encodeRows(this.vectors, 0, this.rowCount);
   }
 
   /** Each query: its `probes` nearest lists, nearest first, then the rows not yet listed. */
@@ -737,11 +936,14 @@ export class FaceIndex {
     const sideIds = new Array<string>(recent);
     const sideMetas = new Array<unknown>(recent);
     const sideSlots = new Int32Array(recent);
+    const filter = this.filter?.ready ? this.filter : undefined;
+    filter?.sideBegin(recent);
     const next = sideStart.slice(0, listCount);
     for (let row = first; row < rowCount; row++) {
       if (deleted[row] !== 0) continue;
       const p = next[rowList[row]]++;
       sideVectors.set(vectors.subarray(row * dims, (row + 1) * dims), p * dims);
+      filter?.toSide(row, p);
       sideIds[p] = ids[row];
       sideMetas[p] = metas[row];
       sideSlots[p] = rowSlot[row];
@@ -759,6 +961,7 @@ export class FaceIndex {
       merged[l] = to;
       if (shift > 0 && size > 0) {
         vectors.copyWithin(to * dims, from * dims, (from + size) * dims);
+        if (filter !== undefined) filter.copyRows(to, from, from + size);
         deleted.copyWithin(to, from, from + size);
         rowSlot.copyWithin(to, from, from + size);
         for (let i = size - 1; i >= 0; i--) {
@@ -772,6 +975,7 @@ export class FaceIndex {
       if (sideEnd > sideFrom) {
         const at = to + size;
         vectors.set(sideVectors.subarray(sideFrom * dims, sideEnd * dims), at * dims);
+        filter?.fromSide(sideFrom, at, sideEnd - sideFrom);
         deleted.fill(0, at, at + sideEnd - sideFrom);
         for (let i = sideFrom; i < sideEnd; i++) {
           const row = at + i - sideFrom;
@@ -793,6 +997,7 @@ export class FaceIndex {
     this.listStart = merged;
     this.listedRows = newRowCount;
     this.assignedRows = newRowCount;
+    filter?.sideEnd();
   }
 
   /** Moves row order[pos] to position pos for every pos (vectors in place, one cycle at a time). */
@@ -802,6 +1007,7 @@ export class FaceIndex {
     const vectors = this.vectors;
     const done = new Uint8Array(rowCount);
     const held = new Float32Array(dims);
+    const filter = this.filter?.ready ? this.filter : undefined;
     for (let start = 0; start < rowCount; start++) {
       if (done[start] !== 0 || order[start] === start) continue;
       held.set(vectors.subarray(start * dims, (start + 1) * dims));
@@ -817,6 +1023,7 @@ export class FaceIndex {
         pos = from;
       }
     }
+    filter?.permuteRows(order, rowCount);
     const ids = new Array<string>(rowCount);
     const metas = new Array<unknown>(rowCount);
     const rowList = new Int32Array(this.rowList.length).fill(-1);
@@ -878,6 +1085,7 @@ export class FaceIndex {
   resumeMaintenance(options: { inSteps?: boolean } = {}): void {
     this.maintenancePaused = false;
     this.cancelJob();
+    this.refreshFilterWhenDue(true);
     if (this.usesTree) {
       this.rebuild();
       return;
@@ -945,6 +1153,7 @@ export class FaceIndex {
   private grow(capacity = this.deleted.length * 2): void {
     this.arena.ensureRowCapacity(capacity);
     this.vectors = this.arena.rows;
+    this.filter?.ensureRowCapacity(capacity);
     const deleted = new Uint8Array(capacity);
     deleted.set(this.deleted.subarray(0, this.rowCount));
     this.deleted = deleted;
@@ -973,6 +1182,7 @@ export class FaceIndex {
     const ivf = this.ivf;
     const counts = ivf === undefined ? undefined : new Int32Array(ivf.lists + 1);
     const { listedRows, assignedRows } = this;
+    const filter = this.filter?.ready ? this.filter : undefined;
     let newListed = 0;
     let newAssigned = 0;
     let write = 0;
@@ -993,6 +1203,20 @@ export class FaceIndex {
         this.slotRow[slot] = write;
       }
       write++;
+    }
+    if (filter !== undefined) {
+      // The same moves for the codes, a run of live rows at a time.
+      let to = 0;
+      let runStart = -1;
+      for (let read = 0; read <= this.rowCount; read++) {
+        if (read < this.rowCount && this.deleted[read] === 0) {
+          if (runStart < 0) runStart = read;
+        } else if (runStart >= 0) {
+          if (to !== runStart) filter.copyRows(to, runStart, read);
+          to += read - runStart;
+          runStart = -1;
+        }
+      }
     }
     this.deleted.fill(0, 0, this.rowCount);
     this.rowList.fill(-1, write, this.rowCount);

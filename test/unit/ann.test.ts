@@ -120,3 +120,28 @@ describe('approximate search sees writes at once', () => {
     assert.deepEqual(off.search(qs, 3, undefined, { approximate: true }), small.search(qs, 3));
   });
 });
+
+test('probe returns the nearest lists by (distance, list), ties included, for few and many probes', async () => {
+  const { IvfQuantizer } = await import('../../libs/ann/ivf.js');
+  const { seededRandom } = await import('../../libs/synthetic/random.js');
+  const random = seededRandom(41);
+  const d = 8;
+  const lists = 3000;
+  // Small integer coordinates: many exact ties, exact in float32 too.
+  const centroids = Float32Array.from({ length: lists * d }, () => Math.floor(random() * 5));
+  const ivf = IvfQuantizer.fromState(d, { centroids, groupCentroids: centroids.slice(0, d), groupStart: Int32Array.of(0, lists), trainedRows: 1 });
+  const queries = Float32Array.from({ length: 10 * d }, () => Math.floor(random() * 5));
+  const out = ivf.stage(queries);
+  for (let q = 0; q < 10; q++) {
+    const order = Array.from({ length: lists }, (_, l) => {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (centroids[l * d + k] - queries[q * d + k]) ** 2;
+      return [s, l];
+    }).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (const n of [1, 16, 17, 400, lists]) {
+      const got = new Int32Array(n);
+      assert.equal(ivf.probe(q, n, out, got), n);
+      assert.deepEqual([...got], order.slice(0, n).map(([, l]) => l), `query ${q}, ${n} probes`);
+    }
+  }
+});

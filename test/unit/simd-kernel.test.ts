@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
 import { KERNEL_WIDTHS, SIMD_RELATIVE_ERROR, VectorArena, wasmSimdSupported } from '../../libs/simd-kernel/index.js';
-import { kernelModuleBytes } from '../../libs/simd-kernel/wasm.js';
+import { kernelModuleBytes, int8ScanModuleBytes } from '../../libs/simd-kernel/wasm.js';
+import { Int8CodeArena, Projector, SCAN_BLOCK_ROWS } from '../../libs/simd-kernel/int8.js';
 import { seededRandom } from '../../libs/synthetic/random.js';
 
 function exactSquared(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dims: number): number {
@@ -110,4 +111,90 @@ describe('FaceIndex with the SIMD kernel stays exact', () => {
     assert.deepEqual(got[0].map((n) => n.id), ['big', 'small']);
     assert.ok(Number.isFinite(got[0][1].distance));
   });
+});
+
+describe('int8 pre-filter kernel', () => {
+  test('module bytes for multiples of 16 only', () => {
+    for (const codeDims of [16, 32, 128, 144]) assert.ok(int8ScanModuleBytes(codeDims).length > 0);
+    assert.throws(() => int8ScanModuleBytes(8), RangeError);
+    assert.throws(() => int8ScanModuleBytes(24), RangeError);
+  });
+
+  test('returns exactly the rows whose float32 bound is within the limit, any count and start, after growing', () => {
+    const random = seededRandom(17);
+    for (const dims of [16, 20, 128]) {
+      const arena = new Int8CodeArena(dims, 4);
+      const rows = 3000;
+      arena.ensureRowCapacity(10);
+      const cd = arena.codeDims;
+      assert.equal(cd, Math.ceil(dims / 16) * 16);
+      const fill = (from: number, to: number) => {
+        for (let r = from; r < to; r++) {
+          for (let d = 0; d < dims; d++) arena.codes[r * cd + d] = Math.round(random() * 254 - 127);
+          arena.residuals[r] = random() * 2;
+          arena.setNorm(r);
+        }
+      };
+      fill(0, 10);
+      const firstTen = arena.codes.slice(0, 10 * cd);
+      const firstResiduals = arena.residuals.slice(0, 10);
+      const firstNorms = arena.norms.slice(0, 10);
+      arena.ensureRowCapacity(rows);
+      assert.deepEqual(arena.codes.slice(0, 10 * cd), firstTen, 'codes survive growing');
+      assert.deepEqual(arena.residuals.slice(0, 10), firstResiduals, 'residuals survive growing');
+      assert.deepEqual(arena.norms.slice(0, 10), firstNorms, 'norms survive growing');
+      fill(10, rows);
+      let queryNorm = 0;
+      for (let d = 0; d < dims; d++) queryNorm += (arena.query[d] = Math.round(random() * 254 - 127)) ** 2;
+      const scale = Math.fround(0.003);
+      // The kernel's value in float32, step by step (D < 2^24 is exact).
+      const bound = (r: number) => {
+        let D = 0;
+        for (let d = 0; d < dims; d++) D += (arena.codes[r * cd + d] - arena.query[d]) ** 2;
+        return Math.fround(Math.fround(Math.fround(Math.sqrt(D)) * scale) - arena.residuals[r]);
+      };
+      const values = Array.from({ length: rows }, (_, r) => bound(r));
+      const sorted = [...values].sort((a, b) => a - b);
+      for (const [first, count] of [[0, SCAN_BLOCK_ROWS], [5, 3], [7, 1], [1001, 999], [rows - 6, 6], [100, 0]]) {
+        for (const quantile of [0, 0.01, 0.5, 1]) {
+          const limit = sorted[Math.min(rows - 1, Math.floor(quantile * rows))];
+          const n = arena.scan(first, count, queryNorm, scale, limit);
+          const got = [...arena.out.subarray(0, n)];
+          const want: number[] = [];
+          for (let r = first; r < first + count; r++) if (values[r] <= limit) want.push(r);
+          assert.deepEqual(got, want, `dims=${dims} first=${first} count=${count} q=${quantile}`);
+        }
+        assert.equal(arena.scan(first, count, queryNorm, scale, Infinity), count);
+      }
+      // gather: the same test for listed rows (any order, repeats allowed), kept in list order.
+      const list = Array.from({ length: 700 }, () => Math.floor(random() * rows));
+      for (const quantile of [0, 0.3, 1]) {
+        const limit = sorted[Math.min(rows - 1, Math.floor(quantile * rows))];
+        arena.out.set(list);
+        const n = arena.gather(list.length, queryNorm, scale, limit);
+        assert.deepEqual([...arena.out.subarray(0, n)], list.filter((r) => values[r] <= limit), `gather dims=${dims} q=${quantile}`);
+      }
+    }
+  });
+});
+
+test('float32 projection stays within its stated error (4e-6 ||y|| a coordinate)', () => {
+  const random = seededRandom(29);
+  for (const [inDims, outDims] of [[128, 32], [64, 16], [4, 1]]) {
+    const projector = new Projector(inDims, outDims);
+    // Orthonormal-ish rows are what the filter uses; any rows work for the bound checked here (|row| <= 1).
+    const basis = Float64Array.from({ length: inDims * outDims }, () => (random() - 0.5) * (2 / Math.sqrt(inDims)));
+    projector.setBasis(basis);
+    for (let trial = 0; trial < 200; trial++) {
+      const y = Float64Array.from({ length: inDims }, () => (random() - 0.5) * (trial % 2 === 0 ? 1 : 1e3));
+      projector.y.set(y);
+      const z = projector.project();
+      const norm = Math.hypot(...y);
+      for (let i = 0; i < outDims; i++) {
+        let exact = 0;
+        for (let d = 0; d < inDims; d++) exact += basis[i * inDims + d] * y[d];
+        assert.ok(Math.abs(z[i] - exact) <= 4e-6 * norm, `${inDims}x${outDims}: |${z[i]} - ${exact}| > 4e-6 * ${norm}`);
+      }
+    }
+  }
 });

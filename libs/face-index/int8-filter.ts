@@ -1,0 +1,448 @@
+/**
+ * Int8 lower-bound pre-filter for exact search, in two stages.
+ *
+ * Full stage: every row also has int8 codes c[d] = clamp(round(y[d] / scale), -127, 127)
+ * of y = x - offset (one uniform `scale` for all dimensions) and the norm of what the
+ * codes miss, e = ||y - scale * c|| (computed in float64, stored as a float32 rounded
+ * up). The query is coded the same way (its own miss e_q). By the triangle inequality,
+ * in real numbers,
+ *
+ *   ||x - q|| >= scale * sqrt(D) - e - e_q,   D = sum over d of (c[d] - c_q[d])^2 (exact, int32),
+ *
+ * so a row whose bound exceeds the query's current k-th distance cannot enter the top k.
+ * On the benchmark faces (e ~0.01 against distances ~0.5) it lets ~0.04% of the rows
+ * through at 250,000 faces, k = 10.
+ *
+ * Prefix stage (dims >= 2 x prefixDims): the same on z = B y, B = the top prefixDims
+ * principal axes of the rows (orthonormal rows, learned with the offset; z computed in
+ * float32 SIMD, its rounding added to the miss): ||x - q|| >= ||B(x - q)|| for any B
+ * with orthonormal rows, and 32 axes hold ~75% of the faces' variance, so the bound on
+ * 32 codes (40 bytes a row to read, not 136) passes only ~8% of the rows; those are
+ * read at the full stage (a gather), and only rows that pass both get the exact
+ * distance. A gathered row costs ~60 ns (scattered reads), a scanned one ~3 (prefix) or
+ * ~12 ns (full), so the two stages pay where most rows are far from the query (exact
+ * search past the nearest lists); near rows (probed lists) go to the full stage at once.
+ *
+ * The kernels (libs/simd-kernel/int8.ts) compute D in int32 and the bound in float32;
+ * `limitFor` widens the k-th distance by far more than every rounding involved (float32
+ * in the kernel; float64 here and in the oracle's sum; B's rows orthonormal to ~1e-15),
+ * so the rows kept are a superset of the rows the oracle could rank in the top k:
+ * results stay identical. Clamping is safe (the miss grows). Parameters (offset, scales,
+ * axes) learned on few or unrepresentative rows only weaken the bounds.
+ */
+import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
+
+/** Rows sampled to learn offset and scale. */
+const LEARN_SAMPLE = 16_384;
+/** Rows sampled for the covariance (the principal axes). */
+const COVARIANCE_SAMPLE = 2048;
+/**
+ * scale = this many standard deviations of the widest coordinate / 127 (values beyond
+ * are clamped: their rows' misses grow). Measured at 250,000 faces: 5 -> 4 cut the rows
+ * reaching the exact distance from 0.041% to 0.026% and the prefix stage's pass rate
+ * from 8.3% to 7.6%; 3 cut them a little more (0.018%, 7.3%) with more rows clamped.
+ */
+const CLAMP_SDS = 4;
+/** Relative and absolute widening of the limit: float32 kernel rounding is ~2e-7 relative. */
+const LIMIT_RELATIVE = 1e-5;
+const LIMIT_ABSOLUTE = 1e-6;
+/** Principal axes coded by the prefix stage (0: no prefix stage). */
+export const DEFAULT_PREFIX_DIMS = 32;
+
+/** One code set: its arena, its quantizer and the current query's codes. */
+class Stage {
+  readonly arena: Int8CodeArena;
+  readonly dims: number;
+  scale = 1e-3;
+  inverse = 1e3;
+  /** Largest possible scale * sqrt(D): bounds the kernel's absolute rounding. */
+  span = 0;
+  /** Absolute allowance for float64 rounding in a miss. */
+  missFloor = 0;
+  queryNorm = 0;
+  queryMiss = 0;
+  /** The kernel limit for `limitWorst` (cached: limits change only when the k-th distance does). */
+  limit = Infinity;
+  limitWorst = Infinity;
+
+  constructor(dims: number, initialRows: number) {
+    this.dims = dims;
+    this.arena = new Int8CodeArena(dims, initialRows);
+  }
+
+  setScale(sd: number, missFloor: number): void {
+    let scale = Math.fround((CLAMP_SDS * sd) / 127);
+    if (!(scale > 1e-30) || !Number.isFinite(scale)) scale = 1e-3;
+    this.scale = scale;
+    this.inverse = 1 / scale;
+    this.span = scale * 254 * Math.sqrt(this.arena.codeDims);
+    this.missFloor = 1e-9 * scale * Math.sqrt(this.dims) + missFloor + 1e-300;
+  }
+
+  /** Codes of values[0..dims) into `row` (or the query when row < 0); returns the unrounded miss. */
+  quantize(values: Float64Array, row: number): number {
+    const { dims, scale, inverse } = this;
+    const arena = this.arena;
+    const codeDims = arena.codeDims;
+    const codes: Int8Array | Int16Array = row < 0 ? arena.query : arena.codes;
+    const out = row < 0 ? 0 : row * codeDims;
+    let miss = 0;
+    let norm = 0;
+    for (let d = 0; d < dims; d++) {
+      const y = values[d];
+      // Any integer code is correct (the miss is computed from it); floor(t + 0.5) measured 2x faster than Math.round here.
+      let c = Math.floor(y * inverse + 0.5);
+      c = c > 127 ? 127 : c < -127 ? -127 : c;
+      codes[out + d] = c;
+      norm += c * c;
+      const r = y - c * scale;
+      miss += r * r;
+    }
+    for (let d = dims; d < codeDims; d++) codes[out + d] = 0;
+    if (row < 0) this.queryNorm = norm;
+    else arena.norms[row] = norm;
+    return Math.sqrt(miss);
+  }
+
+  /**
+   * The kernel's limit when the k-th squared distance is `worst`: a row with exact
+   * (oracle) squared distance <= worst has scale * sqrt(D) - e <= sqrt(worst) + e_q in
+   * real numbers; the limit adds margins for the float64 sqrt here, a basis a hair off
+   * orthonormal, and the float32 arithmetic of the kernel.
+   */
+  limitFor(worst: number): number {
+    if (worst === this.limitWorst) return this.limit;
+    this.limitWorst = worst;
+    if (!(worst < Infinity)) return (this.limit = Infinity);
+    const exact = (Math.sqrt(worst) * (1 + 1e-6) + this.queryMiss) * (1 + LIMIT_RELATIVE) + LIMIT_RELATIVE * this.span + LIMIT_ABSOLUTE;
+    return (this.limit = Math.fround(exact * (1 + 1e-6)));
+  }
+}
+
+export class Int8Filter {
+  readonly dims: number;
+  /** Principal axes in the prefix stage (0: none). */
+  readonly prefixDims: number;
+  private readonly full: Stage;
+  private readonly prefix: Stage | undefined;
+  private readonly stages: Stage[];
+  /** Per-dimension offset (the mean of the sample). */
+  private readonly offset: Float64Array;
+  /** prefixDims x dims, orthonormal rows (float64). */
+  private readonly basis: Float64Array;
+  private readonly y: Float64Array;
+  /** ||y|| of the vector last staged by setY (bounds the projection's rounding). */
+  private yNorm = 0;
+  private readonly z: Float64Array;
+  /** float32 SIMD projection (dims a multiple of 4), else float64 JS. */
+  private readonly projector: Projector | undefined;
+  /** Allowance for the projection's rounding, times ||y||: 1e-4 over float32's ~2.3e-5, 1e-10 over float64's ~2e-13. */
+  private readonly projectionError: number;
+  /** Whether offset, scales and axes are learned (codes exist for every row). */
+  ready = false;
+  /** Live rows the parameters were learned on. */
+  learnedRows = 0;
+  private sideCodes: Int8Array[] = [];
+  private sideResiduals: Float32Array[] = [];
+  private sideNorms: Int32Array[] = [];
+
+  static supported(dims: number): boolean {
+    return int8ScanSupported() && dims >= 16;
+  }
+
+  constructor(dims: number, initialRows: number, prefixDims = DEFAULT_PREFIX_DIMS) {
+    this.dims = dims;
+    this.prefixDims = prefixDims > 0 && dims >= 2 * prefixDims ? Math.ceil(prefixDims / 16) * 16 : 0;
+    this.full = new Stage(dims, initialRows);
+    this.prefix = this.prefixDims > 0 ? new Stage(this.prefixDims, initialRows) : undefined;
+    this.stages = this.prefix ? [this.full, this.prefix] : [this.full];
+    this.offset = new Float64Array(dims);
+    this.basis = new Float64Array(this.prefixDims * dims);
+    this.y = new Float64Array(dims);
+    this.z = new Float64Array(this.prefixDims);
+    this.projector = this.prefixDims > 0 && dims % 4 === 0 ? new Projector(dims, this.prefixDims) : undefined;
+    this.projectionError = this.projector ? 1e-4 : 1e-10;
+  }
+
+  get bytes(): number {
+    return this.stages.reduce((sum, stage) => sum + stage.arena.bytes, 0);
+  }
+
+  /** The rows `candidates` found. */
+  get out(): Int32Array {
+    return this.full.arena.out;
+  }
+
+  ensureRowCapacity(rows: number): void {
+    for (const stage of this.stages) stage.arena.ensureRowCapacity(rows);
+  }
+
+  /** Learns offset (mean), scales and principal axes from a sample of the live rows; the caller then encodes every row. */
+  learn(vectors: Float32Array, rowCount: number, deleted: Uint8Array): void {
+    const dims = this.dims;
+    let live = 0;
+    for (let row = 0; row < rowCount; row++) if (deleted[row] === 0) live++;
+    const sample = (size: number, visit: (base: number) => void) => {
+      const step = Math.max(1, Math.floor(live / size));
+      let seen = 0;
+      for (let row = 0; row < rowCount; row++) {
+        if (deleted[row] !== 0) continue;
+        if (seen++ % step === 0) visit(row * dims);
+      }
+    };
+    const sum = new Float64Array(dims);
+    const sumSquares = new Float64Array(dims);
+    let taken = 0;
+    sample(LEARN_SAMPLE, (base) => {
+      taken++;
+      for (let d = 0; d < dims; d++) {
+        const v = vectors[base + d];
+        sum[d] += v;
+        sumSquares[d] += v * v;
+      }
+    });
+    let widest = 0;
+    for (let d = 0; d < dims; d++) {
+      const mean = taken > 0 ? sum[d] / taken : 0;
+      this.offset[d] = mean;
+      widest = Math.max(widest, Math.sqrt(taken > 0 ? Math.max(0, sumSquares[d] / taken - mean * mean) : 0));
+    }
+    this.full.setScale(widest, 0);
+    const prefix = this.prefix;
+    if (prefix !== undefined) {
+      // Plain loops over the sampled rows (a closure here measured several times slower).
+      const picked: number[] = [];
+      sample(COVARIANCE_SAMPLE, (base) => picked.push(base));
+      const covariance = new Float64Array(dims * dims);
+      const y = this.y;
+      const offset = this.offset;
+      for (const base of picked) {
+        for (let d = 0; d < dims; d++) y[d] = vectors[base + d] - offset[d];
+        for (let i = 0; i < dims; i++) {
+          const yi = y[i];
+          const rowBase = i * dims;
+          for (let j = i; j < dims; j++) covariance[rowBase + j] += yi * y[j];
+        }
+      }
+      const count = Math.max(1, picked.length);
+      for (let i = 0; i < dims; i++) for (let j = 0; j < i; j++) covariance[i * dims + j] = covariance[j * dims + i];
+      for (let i = 0; i < covariance.length; i++) covariance[i] /= count;
+      const top = topAxes(covariance, dims, this.basis, this.prefixDims);
+      this.projector?.setBasis(this.basis);
+      // The axes' variances fall off: the first is the widest coordinate.
+      prefix.setScale(Math.sqrt(Math.max(0, top)), 0);
+    }
+    for (const stage of this.stages) stage.limitWorst = NaN;
+    this.ready = true;
+    this.learnedRows = live;
+  }
+
+  /** Codes and misses of rows [from, to). */
+  encodeRows(vectors: Float32Array, from: number, to: number): void {
+    const { dims, y, full, prefix } = this;
+    const residuals = full.arena.residuals;
+    for (let row = from; row < to; row++) {
+      const base = row * dims;
+      this.setY(vectors, base);
+      // Rounded up: 1e-6 relative is far above float32's 2^-24; the floor covers float64
+      // rounding of y (<= 2^-52 |y| a dimension, |y| <= 128 scale unless clamped).
+      residuals[row] = Math.fround(full.quantize(y, row) * (1 + 1e-6) + full.missFloor);
+      if (prefix !== undefined) prefix.arena.residuals[row] = Math.fround(this.prefixMiss(prefix.quantize(this.project(), row)) * (1 + 1e-6));
+    }
+  }
+
+  /** Codes the query (queries[queryOffset..]) for `candidates`. */
+  setQuery(queries: Float32Array, queryOffset: number): void {
+    const { y, full, prefix } = this;
+    this.setY(queries, queryOffset);
+    full.queryMiss = full.quantize(y, -1) * (1 + 1e-9) + full.missFloor;
+    full.limitWorst = NaN;
+    if (prefix !== undefined) {
+      prefix.queryMiss = this.prefixMiss(prefix.quantize(this.project(), -1)) * (1 + 1e-9);
+      prefix.limitWorst = NaN;
+    }
+  }
+
+  /**
+   * Rows of [firstRow, firstRow + count) (count <= SCAN_BLOCK_ROWS) whose bounds allow a
+   * squared distance <= worst, written to `out`; returns how many. `twoStage`: the
+   * principal-axes stage first (pays when most rows are far: it passes ~8% of them on
+   * face data), else the full codes of every row.
+   */
+  candidates(firstRow: number, count: number, worst: number, twoStage: boolean): number {
+    const { full, prefix } = this;
+    if (prefix === undefined || !twoStage) return full.arena.scan(firstRow, count, full.queryNorm, full.scale, full.limitFor(worst));
+    const n = prefix.arena.scan(firstRow, count, prefix.queryNorm, prefix.scale, prefix.limitFor(worst));
+    if (n === 0) return 0;
+    full.arena.out.set(prefix.arena.out.subarray(0, n));
+    return full.arena.gather(n, full.queryNorm, full.scale, full.limitFor(worst));
+  }
+
+  /** Moves codes like `vectors.copyWithin(to, from, end)` moves rows. */
+  copyRows(to: number, from: number, end: number): void {
+    for (const stage of this.stages) stage.arena.copyRows(to, from, end);
+  }
+
+  /** Moves row order[pos] to pos for every pos < rowCount (through a copy of the codes). */
+  permuteRows(order: Int32Array, rowCount: number): void {
+    for (const stage of this.stages) stage.arena.permuteRows(order, rowCount);
+  }
+
+  /** Side buffers for `count` rows' codes (merges park rows there). */
+  sideBegin(count: number): void {
+    this.sideCodes = this.stages.map((stage) => new Int8Array(count * stage.arena.codeDims));
+    this.sideResiduals = this.stages.map(() => new Float32Array(count));
+    this.sideNorms = this.stages.map(() => new Int32Array(count));
+  }
+
+  /** Copies row's codes to side slot i. */
+  toSide(row: number, i: number): void {
+    for (let s = 0; s < this.stages.length; s++) {
+      const arena = this.stages[s].arena;
+      const cd = arena.codeDims;
+      this.sideCodes[s].set(arena.codes.subarray(row * cd, (row + 1) * cd), i * cd);
+      this.sideResiduals[s][i] = arena.residuals[row];
+      this.sideNorms[s][i] = arena.norms[row];
+    }
+  }
+
+  /** Copies side slots i..i+n-1 to rows row..row+n-1. */
+  fromSide(i: number, row: number, n = 1): void {
+    for (let s = 0; s < this.stages.length; s++) {
+      const arena = this.stages[s].arena;
+      const cd = arena.codeDims;
+      arena.codes.set(this.sideCodes[s].subarray(i * cd, (i + n) * cd), row * cd);
+      arena.residuals.set(this.sideResiduals[s].subarray(i, i + n), row);
+      arena.norms.set(this.sideNorms[s].subarray(i, i + n), row);
+    }
+  }
+
+  sideEnd(): void {
+    this.sideCodes = [];
+    this.sideResiduals = [];
+    this.sideNorms = [];
+  }
+
+  /** z = basis * y (this.y in, this.z out). */
+  /** y = source[base..] - offset (float64, and float32 into the projector), and yNorm = ||y||. */
+  private setY(source: Float32Array, base: number): void {
+    const { dims, offset, y } = this;
+    const staged = this.projector?.y;
+    let norm = 0;
+    if (staged !== undefined) {
+      for (let d = 0; d < dims; d++) {
+        const v = source[base + d] - offset[d];
+        y[d] = v;
+        staged[d] = v;
+        norm += v * v;
+      }
+    } else {
+      for (let d = 0; d < dims; d++) {
+        const v = source[base + d] - offset[d];
+        y[d] = v;
+        norm += v * v;
+      }
+    }
+    this.yNorm = Math.sqrt(norm);
+  }
+
+  private project(): Float64Array {
+    const { dims, basis, y, z, projector } = this;
+    if (projector !== undefined) {
+      const out = projector.project();
+      for (let i = 0; i < this.prefixDims; i++) z[i] = out[i];
+      return z;
+    }
+    // Four axes a pass over y (prefixDims is a multiple of 16): four independent sums.
+    for (let i = 0; i < this.prefixDims; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      const b0 = i * dims;
+      const b1 = b0 + dims;
+      const b2 = b1 + dims;
+      const b3 = b2 + dims;
+      for (let d = 0; d < dims; d++) {
+        const v = y[d];
+        s0 += basis[b0 + d] * v;
+        s1 += basis[b1 + d] * v;
+        s2 += basis[b2 + d] * v;
+        s3 += basis[b3 + d] * v;
+      }
+      z[i] = s0;
+      z[i + 1] = s1;
+      z[i + 2] = s2;
+      z[i + 3] = s3;
+    }
+    return z;
+  }
+
+  /**
+   * A prefix miss from the codes' miss: plus the projection's rounding (||z - B y|| is
+   * at most ~2.3e-5 ||y|| in float32 for 32 axes, ~2e-13 ||y|| in float64:
+   * projectionError is far above either) and the prefix stage's floor.
+   */
+  private prefixMiss(codesMiss: number): number {
+    return codesMiss + this.projectionError * this.yNorm + this.prefix!.missFloor;
+  }
+}
+
+/** Orthogonal-iteration rounds: the axes need not be exact (any orthonormal rows keep the bound valid), only good. */
+const AXIS_ITERATIONS = 16;
+
+/**
+ * The top `rows` principal axes of the covariance (n x n, symmetric) by orthogonal
+ * iteration, as orthonormal rows of `basis`; returns the variance along the first
+ * (its Rayleigh quotient). ~25 ms at 128 x 32, where a full Jacobi eigen decomposition
+ * took ~250 ms (too long for the write that triggers learning).
+ */
+function topAxes(covariance: Float64Array, n: number, basis: Float64Array, rows: number): number {
+  // Start: the coordinate axes with the largest variances (deterministic, never orthogonal to everything).
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => covariance[b * n + b] - covariance[a * n + a]);
+  basis.fill(0);
+  for (let i = 0; i < rows; i++) basis[i * n + order[i]] = 1;
+  const next = new Float64Array(rows * n);
+  for (let iteration = 0; iteration < AXIS_ITERATIONS; iteration++) {
+    for (let i = 0; i < rows; i++) {
+      const b = i * n;
+      for (let r = 0; r < n; r++) {
+        let sum = 0;
+        const c = r * n;
+        for (let d = 0; d < n; d++) sum += covariance[c + d] * basis[b + d];
+        next[b + r] = sum;
+      }
+    }
+    basis.set(next);
+    orthonormalize(basis, rows, n);
+  }
+  let variance = 0;
+  for (let r = 0; r < n; r++) {
+    let sum = 0;
+    for (let d = 0; d < n; d++) sum += covariance[r * n + d] * basis[d];
+    variance += basis[r] * sum;
+  }
+  return variance;
+}
+
+/** Modified Gram-Schmidt (twice) on the rows of basis (rows x n): orthonormal to ~1e-15. */
+function orthonormalize(basis: Float64Array, rows: number, n: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < i; j++) {
+        let dot = 0;
+        for (let d = 0; d < n; d++) dot += basis[i * n + d] * basis[j * n + d];
+        for (let d = 0; d < n; d++) basis[i * n + d] -= dot * basis[j * n + d];
+      }
+      let norm = 0;
+      for (let d = 0; d < n; d++) norm += basis[i * n + d] ** 2;
+      norm = Math.sqrt(norm);
+      if (!(norm > 0)) {
+        // Degenerate (e.g. constant data): any unit vector orthogonal to the others would do; a zero row bounds nothing but is safe.
+        for (let d = 0; d < n; d++) basis[i * n + d] = 0;
+        continue;
+      }
+      for (let d = 0; d < n; d++) basis[i * n + d] /= norm;
+    }
+  }
+}
