@@ -47,15 +47,16 @@ export async function ingestInSteps(client: FaceshardClient, faces: FaceToIngest
 }
 
 /**
- * Waits until every shard holds all its faces in approximate lists (training after a bulk
- * load runs once the writes stop); false if that did not happen within timeoutMs.
+ * Waits until every shard's index maintenance is idle: after a bulk load, the approximate
+ * lists are trained once the writes stop (shards under the IVF's minimum size have none);
+ * false if that did not happen within timeoutMs.
  */
 export async function waitForApproximateLists(client: FaceshardClient, shards: number, timeoutMs = 600_000): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const status = await client.status(1000);
     const replicas = status.shards.flatMap((s) => s.replicas);
-    if (status.shards.length === shards && replicas.every((r) => r.count > 0 && (r.listedRows ?? 0) >= r.count)) return true;
+    if (status.shards.length === shards && replicas.every((r) => r.count > 0 && r.maintenance === 'idle')) return true;
     await new Promise((r) => setTimeout(r, 250)); // each status walks every id of every shard: not too often
   }
   return false;

@@ -37,6 +37,9 @@ runMain('shard', async () => {
   let stopService: (() => Promise<void>) | undefined;
   let drainNats: (() => Promise<void>) | undefined;
   let stopGate: (() => void) | undefined;
+  let maintenanceDeferred = () => false;
+  /** What the index still has to do: deferred by bulk writes, running (training in steps), or idle. */
+  const maintenanceState = () => (maintenanceDeferred() ? 'deferred' : index.maintenancePending ? 'running' : 'idle');
   onTerminate(
     log,
     [
@@ -63,7 +66,7 @@ runMain('shard', async () => {
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
   const stream = { stream: subjects.stream, created: streamInfo.created };
 
-  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, listedRows: index.stats().listedRows, httpPort: ops.port });
+  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, listedRows: index.stats().listedRows, maintenance: maintenanceState(), httpPort: ops.port });
   const service = await nc.services.add({
     name: SHARD_SERVICE,
     version: '0.1.0',
@@ -100,6 +103,7 @@ runMain('shard', async () => {
     });
     activeReplay.onApplied = (faces, pending) => gate.noteRecord(faces, pending);
     stopGate = () => gate.stop();
+    maintenanceDeferred = () => gate.isDeferring;
   }
   log.info('replay done', { faces: index.size, fromSeq, appliedSeq: activeReplay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
   if (config.SNAPSHOT_DIR) {
