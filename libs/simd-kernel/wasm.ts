@@ -20,33 +20,60 @@
  */
 
 const I32 = 0x7f;
+const F32 = 0x7d;
 const V128 = 0x7b;
 
 const OP = {
   block: 0x02,
   loop: 0x03,
+  if: 0x04,
   br: 0x0c,
   brIf: 0x0d,
   end: 0x0b,
   localGet: 0x20,
   localSet: 0x21,
   localTee: 0x22,
+  i32Load: 0x28,
+  f32Load: 0x2a,
+  i32Store: 0x36,
   f32Store: 0x38,
   i32Const: 0x41,
   i32Eqz: 0x45,
+  i32LtU: 0x49,
+  f32Le: 0x5f,
   i32Add: 0x6a,
   i32Sub: 0x6b,
+  i32And: 0x71,
+  i32Shl: 0x74,
+  i32ShrU: 0x76,
+  f32Sqrt: 0x91,
   f32Add: 0x92,
+  f32Sub: 0x93,
+  f32Mul: 0x94,
+  f32ConvertI32S: 0xb2,
   simd: 0xfd,
 } as const;
 
 const SIMD = {
   load: 0x00,
+  load8x8S: 0x01,
   const: 0x0c,
+  shuffle: 0x0d,
+  i32x4Splat: 0x11,
+  f32x4Splat: 0x13,
+  i32x4ExtractLane: 0x1b,
   f32x4ExtractLane: 0x1f,
+  f32x4Le: 0x45,
+  i32x4Bitmask: 0xa4,
+  i32x4Shl: 0xab,
+  i32x4Add: 0xae,
+  i32x4Sub: 0xb1,
+  i32x4DotI16x8S: 0xba,
+  f32x4Sqrt: 0xe3,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
+  f32x4ConvertI32x4S: 0xfa,
 } as const;
 
 function uleb(value: number): number[] {
@@ -206,8 +233,6 @@ export function simdProbeBytes(): Uint8Array {
   return Uint8Array.from([...magic, ...types, ...functions, ...code]);
 }
 
-const F32 = 0x7d;
-
 /**
  * The int8 pre-filter kernel (see int8.ts), for rows of `codeDims` int8 codes (a
  * positive multiple of 16). Exports `memory` and
@@ -259,47 +284,17 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   const T1 = 20;
   const SCALES = 21;
   const LIMITS = 22;
-  const SIMD_OP = {
-    load8x8S: 0x01,
-    shuffle: 0x0d,
-    i32x4Splat: 0x11,
-    f32x4Splat: 0x13,
-    i32x4ExtractLane: 0x1b,
-    f32x4Le: 0x45,
-    i32x4Bitmask: 0xa4,
-    i32x4Shl: 0xab,
-    i32x4Add: 0xae,
-    i32x4Sub: 0xb1,
-    i32x4DotI16x8S: 0xba,
-    f32x4Sqrt: 0xe3,
-    f32x4Sub: 0xe5,
-    f32x4Mul: 0xe6,
-    f32x4ConvertI32x4S: 0xfa,
-  } as const;
-  const I32_AND = 0x71;
-  const I32_SHL = 0x74;
-  const I32_SHR_U = 0x76;
-  const I32_STORE = 0x36;
-  const F32_LOAD = 0x2a;
-  const I32_LOAD = 0x28;
-  const F32_CONVERT_I32_S = 0xb2;
-  const F32_SQRT = 0x91;
-  const F32_MUL = 0x94;
-  const F32_SUB = 0x93;
-  const F32_LE = 0x5f;
-  const I32_LT_U = 0x49;
-  const IF = 0x04;
   /** Byte lanes of i32 lanes a, b, c, d (0-3 from the first operand, 4-7 from the second). */
   const lanes = (...picks: number[]) => picks.flatMap((p) => [p * 4, p * 4 + 1, p * 4 + 2, p * 4 + 3]);
   const c = new Code();
   c.get(OUT).set(OUT_START);
-  c.get(SCALE).simd(SIMD_OP.f32x4Splat).set(SCALES);
-  c.get(LIMIT).simd(SIMD_OP.f32x4Splat).set(LIMITS);
-  c.get(QNORM).simd(SIMD_OP.i32x4Splat).set(QNORMS);
+  c.get(SCALE).simd(SIMD.f32x4Splat).set(SCALES);
+  c.get(LIMIT).simd(SIMD.f32x4Splat).set(LIMITS);
+  c.get(QNORM).simd(SIMD.i32x4Splat).set(QNORMS);
   // Four rows a pass: the query's codes are loaded once for the four, and the bound is
   // computed for the four at once (transposed sums, f32x4), the writes skipped when none qualifies.
   c.op(OP.block, 0x40, OP.loop, 0x40);
-  c.get(ROWS).i32(4).op(I32_LT_U, OP.brIf, 1);
+  c.get(ROWS).i32(4).op(OP.i32LtU, OP.brIf, 1);
   for (const acc of ACC) c.zero().set(acc);
   for (let chunk = 0; chunk < codeDims / 16; chunk++) {
     c.get(QUERY).load(chunk * 32).set(QLO);
@@ -307,33 +302,33 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
     for (let r = 0; r < 4; r++) {
       // v128.load8x8_s: 8 codes loaded and widened to int16 in one instruction (measured
       // 5-10% faster than one load and i16x8.extend_low/high).
-      c.get(CODES).simd(SIMD_OP.load8x8S, 3, ...uleb(r * codeDims + chunk * 16));
-      c.get(QLO).simd(SIMD_OP.i32x4DotI16x8S);
-      c.get(CODES).simd(SIMD_OP.load8x8S, 3, ...uleb(r * codeDims + chunk * 16 + 8));
-      c.get(QHI).simd(SIMD_OP.i32x4DotI16x8S);
-      c.simd(SIMD_OP.i32x4Add).get(ACC[r]).simd(SIMD_OP.i32x4Add).set(ACC[r]);
+      c.get(CODES).simd(SIMD.load8x8S, 3, ...uleb(r * codeDims + chunk * 16));
+      c.get(QLO).simd(SIMD.i32x4DotI16x8S);
+      c.get(CODES).simd(SIMD.load8x8S, 3, ...uleb(r * codeDims + chunk * 16 + 8));
+      c.get(QHI).simd(SIMD.i32x4DotI16x8S);
+      c.simd(SIMD.i32x4Add).get(ACC[r]).simd(SIMD.i32x4Add).set(ACC[r]);
     }
   }
   // Transpose-add: T0 = (a0+a2, b0+b2, a1+a3, b1+b3), T1 likewise for c, d; then the row sums (a, b, c, d).
-  c.get(ACC[0]).get(ACC[1]).simd(SIMD_OP.shuffle, ...lanes(0, 4, 1, 5));
-  c.get(ACC[0]).get(ACC[1]).simd(SIMD_OP.shuffle, ...lanes(2, 6, 3, 7));
-  c.simd(SIMD_OP.i32x4Add).set(T0);
-  c.get(ACC[2]).get(ACC[3]).simd(SIMD_OP.shuffle, ...lanes(0, 4, 1, 5));
-  c.get(ACC[2]).get(ACC[3]).simd(SIMD_OP.shuffle, ...lanes(2, 6, 3, 7));
-  c.simd(SIMD_OP.i32x4Add).set(T1);
-  c.get(T0).get(T1).simd(SIMD_OP.shuffle, ...lanes(0, 1, 4, 5));
-  c.get(T0).get(T1).simd(SIMD_OP.shuffle, ...lanes(2, 3, 6, 7));
-  c.simd(SIMD_OP.i32x4Add);
+  c.get(ACC[0]).get(ACC[1]).simd(SIMD.shuffle, ...lanes(0, 4, 1, 5));
+  c.get(ACC[0]).get(ACC[1]).simd(SIMD.shuffle, ...lanes(2, 6, 3, 7));
+  c.simd(SIMD.i32x4Add).set(T0);
+  c.get(ACC[2]).get(ACC[3]).simd(SIMD.shuffle, ...lanes(0, 4, 1, 5));
+  c.get(ACC[2]).get(ACC[3]).simd(SIMD.shuffle, ...lanes(2, 6, 3, 7));
+  c.simd(SIMD.i32x4Add).set(T1);
+  c.get(T0).get(T1).simd(SIMD.shuffle, ...lanes(0, 1, 4, 5));
+  c.get(T0).get(T1).simd(SIMD.shuffle, ...lanes(2, 3, 6, 7));
+  c.simd(SIMD.i32x4Add);
   // D = norms + queryNorm - 2 * dot.
-  c.i32(1).simd(SIMD_OP.i32x4Shl).set(T0);
-  c.get(NORMS).load(0).get(QNORMS).simd(SIMD_OP.i32x4Add).get(T0).simd(SIMD_OP.i32x4Sub);
-  c.simd(SIMD_OP.f32x4ConvertI32x4S).simd(SIMD_OP.f32x4Sqrt).get(SCALES).simd(SIMD_OP.f32x4Mul);
-  c.get(RESID).simd(SIMD.load, 2, 0).simd(SIMD_OP.f32x4Sub);
-  c.get(LIMITS).simd(SIMD_OP.f32x4Le).simd(SIMD_OP.i32x4Bitmask).tee(CAND);
-  c.op(IF, 0x40);
+  c.i32(1).simd(SIMD.i32x4Shl).set(T0);
+  c.get(NORMS).load(0).get(QNORMS).simd(SIMD.i32x4Add).get(T0).simd(SIMD.i32x4Sub);
+  c.simd(SIMD.f32x4ConvertI32x4S).simd(SIMD.f32x4Sqrt).get(SCALES).simd(SIMD.f32x4Mul);
+  c.get(RESID).simd(SIMD.load, 2, 0).simd(SIMD.f32x4Sub);
+  c.get(LIMITS).simd(SIMD.f32x4Le).simd(SIMD.i32x4Bitmask).tee(CAND);
+  c.op(OP.if, 0x40);
   for (let r = 0; r < 4; r++) {
-    c.get(OUT).get(FIRST).i32(r).op(OP.i32Add).op(I32_STORE, 2, 0);
-    c.get(OUT).get(CAND).i32(r).op(I32_SHR_U).i32(1).op(I32_AND).i32(2).op(I32_SHL, OP.i32Add).set(OUT);
+    c.get(OUT).get(FIRST).i32(r).op(OP.i32Add).op(OP.i32Store, 2, 0);
+    c.get(OUT).get(CAND).i32(r).op(OP.i32ShrU).i32(1).op(OP.i32And).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   }
   c.op(OP.end);
   c.get(FIRST).i32(4).op(OP.i32Add).set(FIRST);
@@ -347,29 +342,29 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   c.get(ROWS).op(OP.i32Eqz, OP.brIf, 1);
   c.zero().set(ACC[0]);
   for (let chunk = 0; chunk < codeDims / 16; chunk++) {
-    c.get(CODES).simd(SIMD_OP.load8x8S, 3, ...uleb(chunk * 16));
-    c.get(QUERY).load(chunk * 32).simd(SIMD_OP.i32x4DotI16x8S);
-    c.get(CODES).simd(SIMD_OP.load8x8S, 3, ...uleb(chunk * 16 + 8));
-    c.get(QUERY).load(chunk * 32 + 16).simd(SIMD_OP.i32x4DotI16x8S);
-    c.simd(SIMD_OP.i32x4Add).get(ACC[0]).simd(SIMD_OP.i32x4Add).set(ACC[0]);
+    c.get(CODES).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16));
+    c.get(QUERY).load(chunk * 32).simd(SIMD.i32x4DotI16x8S);
+    c.get(CODES).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16 + 8));
+    c.get(QUERY).load(chunk * 32 + 16).simd(SIMD.i32x4DotI16x8S);
+    c.simd(SIMD.i32x4Add).get(ACC[0]).simd(SIMD.i32x4Add).set(ACC[0]);
   }
   const acc = ACC[0];
-  c.get(acc).simd(SIMD_OP.i32x4ExtractLane, 0).get(acc).simd(SIMD_OP.i32x4ExtractLane, 1).op(OP.i32Add);
-  c.get(acc).simd(SIMD_OP.i32x4ExtractLane, 2).op(OP.i32Add).get(acc).simd(SIMD_OP.i32x4ExtractLane, 3).op(OP.i32Add);
-  c.i32(1).op(I32_SHL).set(CAND);
-  c.get(NORMS).op(I32_LOAD, 2, 0).get(QNORM).op(OP.i32Add).get(CAND).op(OP.i32Sub);
-  c.op(F32_CONVERT_I32_S, F32_SQRT).get(SCALE).op(F32_MUL);
-  c.get(RESID).op(F32_LOAD, 2, 0).op(F32_SUB);
-  c.get(LIMIT).op(F32_LE).set(CAND);
-  c.get(OUT).get(FIRST).op(I32_STORE, 2, 0);
-  c.get(OUT).get(CAND).i32(2).op(I32_SHL, OP.i32Add).set(OUT);
+  c.get(acc).simd(SIMD.i32x4ExtractLane, 0).get(acc).simd(SIMD.i32x4ExtractLane, 1).op(OP.i32Add);
+  c.get(acc).simd(SIMD.i32x4ExtractLane, 2).op(OP.i32Add).get(acc).simd(SIMD.i32x4ExtractLane, 3).op(OP.i32Add);
+  c.i32(1).op(OP.i32Shl).set(CAND);
+  c.get(NORMS).op(OP.i32Load, 2, 0).get(QNORM).op(OP.i32Add).get(CAND).op(OP.i32Sub);
+  c.op(OP.f32ConvertI32S, OP.f32Sqrt).get(SCALE).op(OP.f32Mul);
+  c.get(RESID).op(OP.f32Load, 2, 0).op(OP.f32Sub);
+  c.get(LIMIT).op(OP.f32Le).set(CAND);
+  c.get(OUT).get(FIRST).op(OP.i32Store, 2, 0);
+  c.get(OUT).get(CAND).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   c.get(FIRST).i32(1).op(OP.i32Add).set(FIRST);
   c.get(CODES).i32(codeDims).op(OP.i32Add).set(CODES);
   c.get(RESID).i32(4).op(OP.i32Add).set(RESID);
   c.get(NORMS).i32(4).op(OP.i32Add).set(NORMS);
   c.get(ROWS).i32(1).op(OP.i32Sub).set(ROWS);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.get(OUT).get(OUT_START).op(OP.i32Sub).i32(2).op(I32_SHR_U);
+  c.get(OUT).get(OUT_START).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
   c.op(OP.end);
   const locals = vec([
     [...uleb(2), I32],
@@ -391,37 +386,37 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   /** The test for row G_ROW[r] whose dot product is in G_ACC[r]: writes it, advances out when it passes. */
   const testRow = (r: number) => {
     const acc = G_ACC[r];
-    g.get(acc).simd(SIMD_OP.i32x4ExtractLane, 0).get(acc).simd(SIMD_OP.i32x4ExtractLane, 1).op(OP.i32Add);
-    g.get(acc).simd(SIMD_OP.i32x4ExtractLane, 2).op(OP.i32Add).get(acc).simd(SIMD_OP.i32x4ExtractLane, 3).op(OP.i32Add);
-    g.i32(1).op(I32_SHL).set(G_CAND);
-    g.get(G_ROW[r]).i32(2).op(I32_SHL).get(NORMS).op(OP.i32Add).op(I32_LOAD, 2, 0).get(QNORM).op(OP.i32Add).get(G_CAND).op(OP.i32Sub);
-    g.op(F32_CONVERT_I32_S, F32_SQRT).get(SCALE).op(F32_MUL);
-    g.get(G_ROW[r]).i32(2).op(I32_SHL).get(RESID).op(OP.i32Add).op(F32_LOAD, 2, 0).op(F32_SUB);
-    g.get(LIMIT).op(F32_LE).set(G_CAND);
-    g.get(OUT).get(G_ROW[r]).op(I32_STORE, 2, 0);
-    g.get(OUT).get(G_CAND).i32(2).op(I32_SHL, OP.i32Add).set(OUT);
+    g.get(acc).simd(SIMD.i32x4ExtractLane, 0).get(acc).simd(SIMD.i32x4ExtractLane, 1).op(OP.i32Add);
+    g.get(acc).simd(SIMD.i32x4ExtractLane, 2).op(OP.i32Add).get(acc).simd(SIMD.i32x4ExtractLane, 3).op(OP.i32Add);
+    g.i32(1).op(OP.i32Shl).set(G_CAND);
+    g.get(G_ROW[r]).i32(2).op(OP.i32Shl).get(NORMS).op(OP.i32Add).op(OP.i32Load, 2, 0).get(QNORM).op(OP.i32Add).get(G_CAND).op(OP.i32Sub);
+    g.op(OP.f32ConvertI32S, OP.f32Sqrt).get(SCALE).op(OP.f32Mul);
+    g.get(G_ROW[r]).i32(2).op(OP.i32Shl).get(RESID).op(OP.i32Add).op(OP.f32Load, 2, 0).op(OP.f32Sub);
+    g.get(LIMIT).op(OP.f32Le).set(G_CAND);
+    g.get(OUT).get(G_ROW[r]).op(OP.i32Store, 2, 0);
+    g.get(OUT).get(G_CAND).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   };
   /** Dot products of rows 0..rows-1 (addresses in G_ADDR) with the query, chunks interleaved so the rows' loads overlap. */
   const dots = (rows: number) => {
     for (let r = 0; r < rows; r++) g.zero().set(G_ACC[r]);
     for (let chunk = 0; chunk < codeDims / 16; chunk++) {
       for (let r = 0; r < rows; r++) {
-        g.get(G_ADDR[r]).simd(SIMD_OP.load8x8S, 3, ...uleb(chunk * 16));
-        g.get(QUERY).load(chunk * 32).simd(SIMD_OP.i32x4DotI16x8S);
-        g.get(G_ADDR[r]).simd(SIMD_OP.load8x8S, 3, ...uleb(chunk * 16 + 8));
-        g.get(QUERY).load(chunk * 32 + 16).simd(SIMD_OP.i32x4DotI16x8S);
-        g.simd(SIMD_OP.i32x4Add).get(G_ACC[r]).simd(SIMD_OP.i32x4Add).set(G_ACC[r]);
+        g.get(G_ADDR[r]).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16));
+        g.get(QUERY).load(chunk * 32).simd(SIMD.i32x4DotI16x8S);
+        g.get(G_ADDR[r]).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16 + 8));
+        g.get(QUERY).load(chunk * 32 + 16).simd(SIMD.i32x4DotI16x8S);
+        g.simd(SIMD.i32x4Add).get(G_ACC[r]).simd(SIMD.i32x4Add).set(G_ACC[r]);
       }
     }
   };
   const loadRow = (r: number, offset: number) => {
-    g.get(LIST).op(I32_LOAD, 2, ...uleb(offset)).tee(G_ROW[r]);
+    g.get(LIST).op(OP.i32Load, 2, ...uleb(offset)).tee(G_ROW[r]);
     g.i32(codeDims).op(0x6c).get(CODES).op(OP.i32Add).set(G_ADDR[r]); // i32.mul
   };
   g.get(OUT).set(G_OUT_START);
   // Four listed rows a pass (independent loads in flight: the rows are scattered), ...
   g.op(OP.block, 0x40, OP.loop, 0x40);
-  g.get(N).i32(4).op(I32_LT_U, OP.brIf, 1);
+  g.get(N).i32(4).op(OP.i32LtU, OP.brIf, 1);
   for (let r = 0; r < 4; r++) loadRow(r, r * 4);
   dots(4);
   // out may be list: the four row numbers are read before any is written.
@@ -438,7 +433,7 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   g.get(LIST).i32(4).op(OP.i32Add).set(LIST);
   g.get(N).i32(1).op(OP.i32Sub).set(N);
   g.op(OP.br, 0, OP.end, OP.end);
-  g.get(OUT).get(G_OUT_START).op(OP.i32Sub).i32(2).op(I32_SHR_U);
+  g.get(OUT).get(G_OUT_START).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
   g.op(OP.end);
   const gatherBody = [
     ...vec([
