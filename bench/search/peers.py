@@ -48,73 +48,67 @@ def main():
     queries = np.ascontiguousarray(np.load(args.queries), dtype=np.float32)
     k = args.k
     skip = set(filter(None, args.skip.split(",")))
+
+    def sklearn_kdtree():
+        from sklearn.neighbors import KDTree
+        t = time.perf_counter()
+        tree = KDTree(faces)
+        build = time.perf_counter() - t
+        single, out = timed_single(lambda q: tree.query(q, k=k)[1][0], queries, args.kdtree_queries)
+        return {"build_s": build, **single, "neighbors": [o.tolist() for o in out]}
+
+    def faiss_flat():
+        import faiss
+        t = time.perf_counter()
+        index = faiss.IndexFlatL2(faces.shape[1])
+        index.add(faces)
+        build = time.perf_counter() - t
+        t = time.perf_counter()
+        _, neighbors = index.search(queries, k)
+        batched = time.perf_counter() - t
+        single, _ = timed_single(lambda q: index.search(q, k)[1][0], queries, args.single)
+        return {
+            "build_s": build,
+            "threads": faiss.omp_get_max_threads(),
+            "batched_queries": int(len(queries)),
+            "batched_qps": float(len(queries) / batched),
+            **single,
+            "neighbors": neighbors.tolist(),
+        }
+
+    def hnswlib_index():
+        import hnswlib
+        t = time.perf_counter()
+        index = hnswlib.Index(space="l2", dim=faces.shape[1])
+        index.init_index(max_elements=len(faces), M=16, ef_construction=100, random_seed=1)
+        index.add_items(faces, np.arange(len(faces)), num_threads=os.cpu_count())
+        build = time.perf_counter() - t
+        index.set_ef(64)
+        t = time.perf_counter()
+        neighbors, _ = index.knn_query(queries, k=k, num_threads=os.cpu_count())
+        batched = time.perf_counter() - t
+        index.set_num_threads(1)
+        single, _ = timed_single(lambda q: index.knn_query(q, k=k)[0][0], queries, args.single)
+        return {
+            "build_s": build,
+            "M": 16,
+            "ef_construction": 100,
+            "ef": 64,
+            "batched_queries": int(len(queries)),
+            "batched_qps": float(len(queries) / batched),
+            **single,
+            "neighbors": neighbors.tolist(),
+        }
+
     peers = {}
-
-    if "sklearn-kdtree" in skip:
-        peers["sklearn-kdtree"] = {"skipped": "--skip"}
-    else:
+    for name, measure in (("sklearn-kdtree", sklearn_kdtree), ("faiss-flat", faiss_flat), ("hnswlib", hnswlib_index)):
+        if name in skip:
+            peers[name] = {"skipped": "--skip"}
+            continue
         try:
-            from sklearn.neighbors import KDTree
-            t = time.perf_counter()
-            tree = KDTree(faces)
-            build = time.perf_counter() - t
-            single, out = timed_single(lambda q: tree.query(q, k=k)[1][0], queries, args.kdtree_queries)
-            peers["sklearn-kdtree"] = {"build_s": build, **single, "neighbors": [o.tolist() for o in out]}
+            peers[name] = measure()
         except ImportError as e:
-            peers["sklearn-kdtree"] = {"skipped": f"not installed ({e})"}
-
-    if "faiss-flat" in skip:
-        peers["faiss-flat"] = {"skipped": "--skip"}
-    else:
-        try:
-            import faiss
-            t = time.perf_counter()
-            index = faiss.IndexFlatL2(faces.shape[1])
-            index.add(faces)
-            build = time.perf_counter() - t
-            t = time.perf_counter()
-            _, neighbors = index.search(queries, k)
-            batched = time.perf_counter() - t
-            single, _ = timed_single(lambda q: index.search(q, k)[1][0], queries, args.single)
-            peers["faiss-flat"] = {
-                "build_s": build,
-                "threads": faiss.omp_get_max_threads(),
-                "batched_queries": int(len(queries)),
-                "batched_qps": float(len(queries) / batched),
-                **single,
-                "neighbors": neighbors.tolist(),
-            }
-        except ImportError as e:
-            peers["faiss-flat"] = {"skipped": f"not installed ({e})"}
-
-    if "hnswlib" in skip:
-        peers["hnswlib"] = {"skipped": "--skip"}
-    else:
-        try:
-            import hnswlib
-            t = time.perf_counter()
-            index = hnswlib.Index(space="l2", dim=faces.shape[1])
-            index.init_index(max_elements=len(faces), M=16, ef_construction=100, random_seed=1)
-            index.add_items(faces, np.arange(len(faces)), num_threads=os.cpu_count())
-            build = time.perf_counter() - t
-            index.set_ef(64)
-            t = time.perf_counter()
-            neighbors, _ = index.knn_query(queries, k=k, num_threads=os.cpu_count())
-            batched = time.perf_counter() - t
-            index.set_num_threads(1)
-            single, _ = timed_single(lambda q: index.knn_query(q, k=k)[0][0], queries, args.single)
-            peers["hnswlib"] = {
-                "build_s": build,
-                "M": 16,
-                "ef_construction": 100,
-                "ef": 64,
-                "batched_queries": int(len(queries)),
-                "batched_qps": float(len(queries) / batched),
-                **single,
-                "neighbors": neighbors.tolist(),
-            }
-        except ImportError as e:
-            peers["hnswlib"] = {"skipped": f"not installed ({e})"}
+            peers[name] = {"skipped": f"not installed ({e})"}
 
     json.dump({"python": sys.version.split()[0], "executable": sys.executable, "peers": peers}, sys.stdout)
 
