@@ -2,7 +2,7 @@
  * Bounded top-k selector over parallel typed arrays (the shape of mourner/flatqueue).
  *
  * Keeps the k best (row, squared distance) pairs seen so far, ordered by
- * (distance asc, id asc) where id = ids[row]. Internally a max-heap whose root is the
+ * (distance asc, id asc) where id = ids[row], or (distance asc, row asc) without ids. Internally a max-heap whose root is the
  * worst kept pair, so a new candidate costs one comparison when it does not qualify.
  * Storage is preallocated; `push` never allocates.
  */
@@ -15,7 +15,7 @@ export function compareIds(a: string, b: string): number {
 export class TopK {
   private rows: Int32Array;
   private distances: Float64Array;
-  private ids: readonly string[] = [];
+  private ids: readonly string[] | undefined;
   private k = 0;
   private count = 0;
   private bound = Infinity;
@@ -35,11 +35,12 @@ export class TopK {
   }
 
   /**
-   * Starts a new selection of at most `k` rows. `ids[row]` breaks distance ties.
+   * Starts a new selection of at most `k` rows. `ids[row]` breaks distance ties (without
+   * `ids`, the lower row number wins).
    * `bound` (squared distance) rejects anything farther, whether or not k is reached.
    * Grows the buffers when k exceeds the capacity (the only allocation).
    */
-  reset(k: number, ids: readonly string[], bound = Infinity): void {
+  reset(k: number, ids?: readonly string[], bound = Infinity): void {
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${k}`);
     if (k > this.rows.length) {
       this.rows = new Int32Array(k);
@@ -69,7 +70,7 @@ export class TopK {
     if (this.k === 0) return;
     const rootDistance = this.distances[0];
     if (distance > rootDistance) return;
-    if (distance === rootDistance && !(this.ids[row] < this.ids[this.rows[0]])) return;
+    if (distance === rootDistance && !this.isWorse(distance, this.rows[0], distance, row)) return;
     this.siftDown(0, this.count, row, distance);
   }
 
@@ -98,7 +99,7 @@ export class TopK {
 
   /** True when (d1, row1) sorts after (d2, row2). */
   private isWorse(d1: number, row1: number, d2: number, row2: number): boolean {
-    return d1 > d2 || (d1 === d2 && this.ids[row1] > this.ids[row2]);
+    return d1 > d2 || (d1 === d2 && (this.ids === undefined ? row1 > row2 : this.ids[row1] > this.ids[row2]));
   }
 
   private siftUp(pos: number, row: number, distance: number): void {
