@@ -57,7 +57,7 @@ export async function waitForApproximateLists(client: FaceshardClient, shards: n
     const status = await client.status(1000);
     const replicas = status.shards.flatMap((s) => s.replicas);
     if (status.shards.length === shards && replicas.every((r) => r.count > 0 && r.maintenance === 'idle')) return true;
-    await new Promise((r) => setTimeout(r, 250)); // each status walks every id of every shard: not too often
+    await new Promise((r) => setTimeout(r, 250));
   }
   return false;
 }

@@ -250,6 +250,8 @@ export class FaceIndex {
    * compaction), so moving rows updates typed arrays, not this Map.
    */
   private readonly slotById = new Map<string, number>();
+  /** UTF-16 units of every id held (for stats().bytes without walking the ids). */
+  private idChars = 0;
   /** Row of each slot in use. */
   private slotRow: Int32Array;
   /** Slot of each live row (stale for dead rows). */
@@ -423,6 +425,7 @@ export class FaceIndex {
     this.ids = state.ids;
     this.metas = state.metas;
     this.slotById.clear();
+    this.idChars = 0;
     this.freeSlotCount = 0;
     this.nextSlot = 0;
     this.rowCount = faces;
@@ -435,7 +438,10 @@ export class FaceIndex {
       const id = this.ids[row];
       let slot = this.slotById.get(id);
       if (slot !== undefined) this.markDeleted(this.slotRow[slot]);
-      else this.slotById.set(id, (slot = this.nextSlot++));
+      else {
+        this.slotById.set(id, (slot = this.nextSlot++));
+        this.idChars += id.length;
+      }
       this.slotRow[slot] = row;
       this.rowSlot[row] = slot;
     }
@@ -462,6 +468,7 @@ export class FaceIndex {
     if (slot === undefined) {
       slot = this.freeSlotCount > 0 ? this.freeSlots[--this.freeSlotCount] : this.nextSlot++;
       this.slotById.set(id, slot);
+      this.idChars += id.length;
     }
     const row = this.rowCount++;
     this.vectors.set(vector, row * dims);
@@ -484,6 +491,7 @@ export class FaceIndex {
     const slot = this.slotById.get(id);
     if (slot === undefined) return false;
     this.slotById.delete(id);
+    this.idChars -= id.length;
     this.markDeleted(this.slotRow[slot]);
     this.freeSlots[this.freeSlotCount++] = slot;
     this.rebuildWhenDue();
@@ -565,14 +573,12 @@ export class FaceIndex {
   }
 
   stats(): FaceIndexStats {
-    let idBytes = 0;
-    for (const id of this.slotById.keys()) idBytes += id.length * 2;
     return {
       faces: this.size,
       treeRows: this.treeRows,
       deltaRows: this.rowCount - this.treeRows,
       deletedRows: this.deletedRows,
-      bytes: this.arena.bytes + this.deleted.byteLength + (this.tree?.bytes ?? 0) + (this.filter?.bytes ?? 0) + idBytes,
+      bytes: this.arena.bytes + this.deleted.byteLength + (this.tree?.bytes ?? 0) + (this.filter?.bytes ?? 0) + this.idChars * 2,
       kernel: this.arena.simd ? 'wasm-simd' : 'js',
       lists: this.ivf?.lists ?? 0,
       listedRows: this.ivf ? this.listedRows : 0,

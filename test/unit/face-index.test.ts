@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FaceIndex, bruteForceSearch, type Neighbor, type SearchStrategy } from '../../libs/face-index/index.js';
 import { squaredDistance, squaredDistanceWithin } from '../../libs/face-index/distance.js';
+import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { gaussian, seededRandom } from '../helpers/random.js';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
@@ -325,4 +326,28 @@ test('bulk load with maintenance paused: same answers, approximate index built o
   paused.resumeMaintenance();
   assert.ok((paused.stats().lists ?? 0) > 0, 'built on resume');
   assert.deepEqual(paused.search(queries, 5), exact);
+});
+
+test('stats().bytes counts the ids held: a delete gives back its id, an unknown id changes nothing, an import counts them again', () => {
+  const data = syntheticFaces({ identities: 20, photosPerIdentity: 5, seed: 5 });
+  const idBytes = data.ids.reduce((sum, id) => sum + id.length * 2, 0);
+  /** Bytes before and after deleting every face: the difference is what the ids were counted at. */
+  const countedIdBytes = (index: FaceIndex) => {
+    const full = index.stats().bytes;
+    for (const id of data.ids) index.delete(id);
+    return full - index.stats().bytes;
+  };
+  const index = new FaceIndex();
+  data.ids.forEach((id, i) => index.upsert(id, data.vectors.subarray(i * 128, (i + 1) * 128)));
+  const state = index.exportState();
+  const full = index.stats().bytes;
+  assert.equal(index.delete('not-held'), false);
+  assert.equal(index.stats().bytes, full);
+  assert.equal(index.delete(data.ids[7]), true);
+  assert.equal(index.stats().bytes, full - data.ids[7].length * 2);
+  index.upsert(data.ids[7], data.vectors.subarray(7 * 128, 8 * 128));
+  assert.equal(countedIdBytes(index), idBytes);
+  const copy = new FaceIndex();
+  copy.importState(state);
+  assert.equal(countedIdBytes(copy), idBytes);
 });
