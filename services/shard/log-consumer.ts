@@ -98,7 +98,8 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
   }, STALL_CHECK_MS);
   watchdog.unref();
 
-  const statusWatch = (async () => {
+  // Ends with the connection.
+  void (async () => {
     for await (const status of nc.status()) {
       if (stopped) return;
       if (status.type === 'disconnect') {
@@ -116,7 +117,6 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
       clearInterval(watchdog);
       await messages.close();
       await done.catch(() => undefined);
-      void statusWatch; // ends with the connection
     },
   };
 }

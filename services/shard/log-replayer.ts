@@ -76,8 +76,10 @@ export async function startLogReplay(
   };
   log.info('replaying shard log', { subject: subjects.data(shard), fromSeq, targetSeq: state.targetSeq });
 
-  let onApplied: LogReplay['onApplied'];
-  const consumer = await consumeShardLog({
+  // The object exists before the consumer does: records may arrive while it is opening.
+  let consumer: { stop(): Promise<void> } | undefined;
+  const replay: LogReplay = { state, caughtUp, waitForSeq, stop: async () => consumer?.stop() };
+  consumer = await consumeShardLog({
     nc,
     subjects,
     shard,
@@ -87,7 +89,7 @@ export async function startLogReplay(
     onMessage: (msg) => {
       const faces = applyMessage(msg);
       checkCaughtUp();
-      if (faces > 0) onApplied?.(faces, msg.info.pending);
+      if (faces > 0) replay.onApplied?.(faces, msg.info.pending);
     },
   });
   checkCaughtUp();
@@ -119,16 +121,5 @@ export async function startLogReplay(
     return faces;
   }
 
-  return {
-    state,
-    caughtUp,
-    waitForSeq,
-    stop: () => consumer.stop(),
-    get onApplied() {
-      return onApplied;
-    },
-    set onApplied(fn) {
-      onApplied = fn;
-    },
-  };
+  return replay;
 }
