@@ -51,7 +51,7 @@ export async function ingestInSteps(client: FaceshardClient, faces: FaceToIngest
  * lists are trained once the writes stop (shards under the IVF's minimum size have none);
  * false if that did not happen within timeoutMs.
  */
-export async function waitForApproximateLists(client: FaceshardClient, shards: number, timeoutMs = 600_000): Promise<boolean> {
+export async function waitForIdleIndexMaintenance(client: FaceshardClient, shards: number, timeoutMs = 600_000): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const status = await client.status(1000);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { FaceToIngest } from '../../libs/client/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
-import { ingestInSteps, startBenchCluster, waitForApproximateLists } from '../cluster.js';
+import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance } from '../cluster.js';
 
 const FACES = Number(process.argv[2] ?? 1_000_000);
 const SHARDS = 4;
@@ -28,7 +28,7 @@ async function main() {
     const t1 = performance.now();
     await client.queryBinary(data.vectors.subarray(0, FACE_DIMENSIONS), { minSeq: seq, timeoutMs: 120_000 });
     const appliedSeconds = (performance.now() - t1) / 1000;
-    const listed = await waitForApproximateLists(client, SHARDS);
+    const listed = await waitForIdleIndexMaintenance(client, SHARDS);
     const listedSeconds = (performance.now() - t1) / 1000;
     console.log(`ingest: ${FACES} faces acknowledged in ${ingestSeconds.toFixed(2)} s = ${Math.round(FACES / ingestSeconds)} faces/s; all applied by the shards ${appliedSeconds.toFixed(2)} s later; ${listed ? `in approximate lists ${listedSeconds.toFixed(2)} s later` : 'approximate lists not trained within 10 minutes'}`);
 

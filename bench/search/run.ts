@@ -26,7 +26,7 @@ import { FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
 import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-model.js';
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
-import { ingestInSteps, startBenchCluster, waitForApproximateLists } from '../cluster.js';
+import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance } from '../cluster.js';
 
 /** The repository root: the nearest folder above this file that holds package.json (works from dist/ and other out dirs). */
 const ROOT = (() => {
@@ -159,7 +159,7 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
     const ingestSeconds = (performance.now() - t0) / 1000;
     await client.queryBinary(query(data, 0), { minSeq: seq, timeoutMs: 600_000 });
     const indexedSeconds = (performance.now() - t0) / 1000;
-    const listed = await waitForApproximateLists(client, SHARDS);
+    const listed = await waitForIdleIndexMaintenance(client, SHARDS);
     const listedSeconds = (performance.now() - t0) / 1000;
     const status = await client.status();
     const pids = status.shards.flatMap((s) => s.replicas.map((r) => r.pid));
