@@ -5,7 +5,8 @@
  *
  *   before           new FaceIndex({ prefilter: false })   float32 SIMD scan of every candidate row
  *   after (1 stage)  new FaceIndex({ prefilterAxes: 0 })   int8 codes of every dimension, exact re-rank
- *   after            new FaceIndex()                       + a first stage on 32 principal axes
+ *   after (no shortlist) new FaceIndex({ shortlist: false }) + a first stage on 32 principal axes
+ *   after            new FaceIndex()                       + approximate: rows ranked on those axes, a shortlist re-ranked
  *
  * Per size: build time and bytes of each, then per round and mode (exact; approximate
  * at several efforts) queries/s one query at a time, p50, recall@1/@10 against the
@@ -60,6 +61,7 @@ for (const faces of SIZES) {
   const variants: Variant[] = [
     { name: 'before', options: { prefilter: false } },
     { name: 'after (1 stage)', options: { prefilterAxes: 0 } },
+    { name: 'after (no shortlist)', options: { shortlist: false } },
     { name: 'after', options: {} },
   ];
   for (const v of variants) {

@@ -278,6 +278,38 @@ export class Int8Filter {
     return full.arena.gather(n, full.queryNorm, full.scale, full.limitFor(worst));
   }
 
+  /** Whether `rank` can run: there is a principal-axes stage. */
+  get ranks(): boolean {
+    return this.prefix !== undefined;
+  }
+
+  /**
+   * The principal-axes bound that a row with squared distance <= worst cannot exceed
+   * (the `rank` limit that keeps every row able to enter a top k held at `worst`).
+   */
+  rankLimitFor(worst: number): number {
+    return this.prefix!.limitFor(worst);
+  }
+
+  /**
+   * Rows of [firstRow, firstRow + count) (count <= SCAN_BLOCK_ROWS) whose principal-axes
+   * bound (a lower bound on the distance, not squared) is <= limit: row numbers to
+   * `rankOut`, bounds to `rankValues`; returns how many. For approximate search, which
+   * ranks rows by this bound and gives only the best the exact distance.
+   */
+  rank(firstRow: number, count: number, limit: number): number {
+    const prefix = this.prefix!;
+    return prefix.arena.scan(firstRow, count, prefix.queryNorm, prefix.scale, limit);
+  }
+
+  get rankOut(): Int32Array {
+    return this.prefix!.arena.out;
+  }
+
+  get rankValues(): Float32Array {
+    return this.prefix!.arena.values;
+  }
+
   /** Moves codes like `vectors.copyWithin(to, from, end)` moves rows. */
   copyRows(to: number, from: number, end: number): void {
     for (const stage of this.stages) stage.arena.copyRows(to, from, end);

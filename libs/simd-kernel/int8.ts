@@ -4,7 +4,7 @@
  * multiple of 16), one float32 per row (the owner's residual bound) and one int32 per
  * row (the sum of its squared codes: `setNorm`), laid out as
  *
- *   [ query codes (int16) | candidate row numbers (int32, SCAN_BLOCK_ROWS) | codes | residuals | norms ]
+ *   [ query codes (int16) | candidate rows (int32, SCAN_BLOCK_ROWS) | their bounds (float32, SCAN_BLOCK_ROWS) | codes | residuals | norms ]
  *
  * The owner decides what the codes mean (libs/face-index/int8-filter.ts); this class only
  * stores them and runs the kernel. Views (`codes`, `residuals`, `query`, `out`) are
@@ -58,19 +58,21 @@ export class Int8CodeArena {
   query!: Int16Array;
   /** Candidate row numbers written by `scan`. */
   out!: Int32Array;
+  /** out[i]'s bound, f32(sqrt(D) * scale) - residual (by `scan`, not `gather`). */
+  values!: Float32Array;
 
   constructor(dims: number, initialRows = 64) {
     if (!int8ScanSupported()) throw new Error('Int8CodeArena needs WebAssembly SIMD');
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
     this.codeDims = Math.ceil(dims / 16) * 16;
     let module = modules.get(this.codeDims);
-    if (!module) modules.set(this.codeDims, (module = new wasmApi!.Module(int8ScanModuleBytes(this.codeDims))));
+    if (!module) modules.set(this.codeDims, (module = new wasmApi!.Module(int8ScanModuleBytes(this.codeDims, SCAN_BLOCK_ROWS * 4))));
     const instance = new wasmApi!.Instance(module, {});
     this.memory = instance.exports.memory as WasmMemory;
     this.scanFunction = instance.exports.scan_i8 as ScanFunction;
     this.gatherFunction = instance.exports.gather_i8 as GatherFunction;
     this.outByte = Math.ceil((this.codeDims * 2) / 16) * 16;
-    this.codesByte = this.outByte + SCAN_BLOCK_ROWS * 4;
+    this.codesByte = this.outByte + SCAN_BLOCK_ROWS * 8;
     this.capacity = 0;
     this.resize(Math.max(1, initialRows));
   }
@@ -94,7 +96,7 @@ export class Int8CodeArena {
    * Runs the kernel over rows [firstRow, firstRow + count) (count <= SCAN_BLOCK_ROWS)
    * against `query` (whose sum of squares is `queryNorm`): writes to out[0..n) the rows
    * with f32(sqrt(D) * scale) - residual <= limit, D the squared distance of the codes,
-   * and returns n.
+   * and their bounds to values[0..n); returns n.
    */
   scan(firstRow: number, count: number, queryNorm: number, scale: number, limit: number): number {
     return this.scanFunction(
@@ -184,6 +186,7 @@ export class Int8CodeArena {
     this.norms.fill(0, oldCapacity);
     this.query = new Int16Array(buffer, this.queryByte, this.codeDims);
     this.out = new Int32Array(buffer, this.outByte, SCAN_BLOCK_ROWS);
+    this.values = new Float32Array(buffer, this.outByte + SCAN_BLOCK_ROWS * 4, SCAN_BLOCK_ROWS);
   }
 }
 

@@ -247,13 +247,15 @@ export function simdProbeBytes(): Uint8Array {
  *       2 sum code[d] query[d], exact in int32 (`query`: codeDims int16 at byte `query`;
  *       queryNorm its sum of squares); the row is a candidate when
  *       f32(sqrt(f32(D)) * scale) - residual <= limit (NaN never: D >= 0). Writes the
- *       candidates' row numbers (first, first + 1, ...) to int32 out[0..count).
+ *       candidates' row numbers (first, first + 1, ...) to int32 out[0..count), and
+ *       (scan_i8 only) their bounds to float32s `valuesOffset` bytes after each.
  *
  * The dot-product form measured ~20% faster than summing squared differences (no
  * subtraction per 8 codes), for the norm's 4 bytes a row.
  */
-export function int8ScanModuleBytes(codeDims: number): Uint8Array {
+export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uint8Array {
   if (!Number.isInteger(codeDims) || codeDims < 16 || codeDims % 16 !== 0) throw new RangeError(`int8 kernels need codeDims to be a positive multiple of 16, got ${codeDims}`);
+  if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0) throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
   const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [F32], [F32]]), ...vec([[I32]])]]));
   const functions = section(3, vec([uleb(0), uleb(0)]));
@@ -284,6 +286,7 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   const T1 = 20;
   const SCALES = 21;
   const LIMITS = 22;
+  const BOUND = 23; // f32: the one-row loop's bound
   /** Byte lanes of i32 lanes a, b, c, d (0-3 from the first operand, 4-7 from the second). */
   const lanes = (...picks: number[]) => picks.flatMap((p) => [p * 4, p * 4 + 1, p * 4 + 2, p * 4 + 3]);
   const c = new Code();
@@ -323,11 +326,13 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   c.i32(1).simd(SIMD.i32x4Shl).set(T0);
   c.get(NORMS).load(0).get(QNORMS).simd(SIMD.i32x4Add).get(T0).simd(SIMD.i32x4Sub);
   c.simd(SIMD.f32x4ConvertI32x4S).simd(SIMD.f32x4Sqrt).get(SCALES).simd(SIMD.f32x4Mul);
-  c.get(RESID).simd(SIMD.load, 2, 0).simd(SIMD.f32x4Sub);
+  c.get(RESID).simd(SIMD.load, 2, 0).simd(SIMD.f32x4Sub).op(OP.localTee, ...uleb(T1));
   c.get(LIMITS).simd(SIMD.f32x4Le).simd(SIMD.i32x4Bitmask).tee(CAND);
   c.op(OP.if, 0x40);
   for (let r = 0; r < 4; r++) {
+    // Row and bound written for every row; `out` advances only past rows that pass.
     c.get(OUT).get(FIRST).i32(r).op(OP.i32Add).op(OP.i32Store, 2, 0);
+    c.get(OUT).get(T1).simd(SIMD.f32x4ExtractLane, r).op(OP.f32Store, 2, ...uleb(valuesOffset));
     c.get(OUT).get(CAND).i32(r).op(OP.i32ShrU).i32(1).op(OP.i32And).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   }
   c.op(OP.end);
@@ -354,9 +359,10 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   c.i32(1).op(OP.i32Shl).set(CAND);
   c.get(NORMS).op(OP.i32Load, 2, 0).get(QNORM).op(OP.i32Add).get(CAND).op(OP.i32Sub);
   c.op(OP.f32ConvertI32S, OP.f32Sqrt).get(SCALE).op(OP.f32Mul);
-  c.get(RESID).op(OP.f32Load, 2, 0).op(OP.f32Sub);
+  c.get(RESID).op(OP.f32Load, 2, 0).op(OP.f32Sub).op(OP.localTee, ...uleb(BOUND));
   c.get(LIMIT).op(OP.f32Le).set(CAND);
   c.get(OUT).get(FIRST).op(OP.i32Store, 2, 0);
+  c.get(OUT).get(BOUND).op(OP.f32Store, 2, ...uleb(valuesOffset));
   c.get(OUT).get(CAND).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   c.get(FIRST).i32(1).op(OP.i32Add).set(FIRST);
   c.get(CODES).i32(codeDims).op(OP.i32Add).set(CODES);
@@ -369,6 +375,7 @@ export function int8ScanModuleBytes(codeDims: number): Uint8Array {
   const locals = vec([
     [...uleb(2), I32],
     [...uleb(11), V128],
+    [...uleb(1), F32],
   ]);
   const body = [...locals, ...c.bytes];
 

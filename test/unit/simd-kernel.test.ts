@@ -115,9 +115,9 @@ describe('FaceIndex with the SIMD kernel stays exact', () => {
 
 describe('int8 pre-filter kernel', () => {
   test('module bytes for multiples of 16 only', () => {
-    for (const codeDims of [16, 32, 128, 144]) assert.ok(int8ScanModuleBytes(codeDims).length > 0);
-    assert.throws(() => int8ScanModuleBytes(8), RangeError);
-    assert.throws(() => int8ScanModuleBytes(24), RangeError);
+    for (const codeDims of [16, 32, 128, 144]) assert.ok(int8ScanModuleBytes(codeDims, 4096).length > 0);
+    assert.throws(() => int8ScanModuleBytes(8, 4096), RangeError);
+    assert.throws(() => int8ScanModuleBytes(24, 4096), RangeError);
   });
 
   test('returns exactly the rows whose float32 bound is within the limit, any count and start, after growing', () => {
@@ -163,6 +163,7 @@ describe('int8 pre-filter kernel', () => {
           const want: number[] = [];
           for (let r = first; r < first + count; r++) if (values[r] <= limit) want.push(r);
           assert.deepEqual(got, want, `dims=${dims} first=${first} count=${count} q=${quantile}`);
+          assert.deepEqual([...arena.values.subarray(0, n)], want.map((r) => values[r]), `bounds dims=${dims} first=${first} count=${count} q=${quantile}`);
         }
         assert.equal(arena.scan(first, count, queryNorm, scale, Infinity), count);
       }
