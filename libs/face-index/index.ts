@@ -90,16 +90,16 @@ export interface FaceIndexOptions {
    * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
    * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
    * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
-   * of its first `prefilterAxes` principal coordinates (+8% at 128 dims); searches scan
+   * of its first `prefilterAxes` principal coordinates (+11% at 128 dims); searches scan
    * the codes and compute the exact distance only for rows whose lower bound can beat
    * the current k-th distance (see int8-filter.ts). Results are identical either way;
    * false saves the memory and scans the float32 rows instead.
    */
   prefilter?: boolean;
   /**
-   * Principal axes coded for the pre-filter's first stage (default 32, rounded up to a
+   * Principal axes coded for the pre-filter's first stage (default 48, rounded up to a
    * multiple of 16; used when the vectors have at least twice as many dimensions).
-   * 0: one stage (every row's full codes scanned), 40 bytes a row less.
+   * 0: one stage (every row's full codes scanned), 56 bytes a row less.
    */
   prefilterAxes?: number;
   /**
@@ -125,7 +125,7 @@ export interface SearchOptions {
    * Approximate only: how much work to spend, default 1 (recall@1 >= 0.99 on the
    * benchmark data at 250,000 faces a shard). The lists probed per query are effort x
    * 1/8 of the lists (at least 1; effort >= 8 probes every list), and the rows given the
-   * exact distance after ranking on principal axes (`shortlist`) are effort x 128 (at
+   * exact distance after ranking on principal axes (`shortlist`) are effort x 96 (at
    * least k). Time per query grows about linearly with effort; misses shrink (effort
    * 0.5: recall@1 ~0.94, 1: ~0.99, 1.5: ~0.997 on that data).
    */
@@ -243,10 +243,11 @@ const EXACT_FIRST_SHARE = 1 / 32;
  * effort, at least k). Measured at 250,000 faces, effort 1 (1,000 benchmark queries):
  * every probed row through the full int8 codes 0.88 ms a query, recall@1 0.994 /
  * recall@10 0.979; ranked on 32 principal axes with a shortlist of 48: 0.32 ms, 0.970 /
- * 0.856; 96: 0.37 ms, 0.989 / 0.934; 128: 0.41 ms, 0.993 / 0.953; 192: 0.49 ms, 0.993 /
- * 0.969. 48 axes (shortlist 64) measured no better than 32 (128).
+ * 0.856; 96: 0.37 ms, 0.989 / 0.934; 128: 0.41 ms, 0.993 / 0.953. On 48 axes (the
+ * default): 64: 0.994 / 0.958, 96: 0.994 / 0.973, 128: 0.994 / 0.976, at 32 axes' speed
+ * with 128 for 96.
  */
-const SHORTLIST_AT_EFFORT_1 = 128;
+const SHORTLIST_AT_EFFORT_1 = 96;
 
 export class FaceIndex {
   readonly dimensions: number;

@@ -17,7 +17,8 @@
  * principal axes of the rows (orthonormal rows, learned with the offset; z computed in
  * float32 SIMD, its rounding added to the miss): ||x - q|| >= ||B(x - q)|| for any B
  * with orthonormal rows, and 32 axes hold ~75% of the faces' variance, so the bound on
- * 32 codes (40 bytes a row to read, not 136) passes only ~8% of the rows; those are
+ * 32 codes (40 bytes a row to read, not 136) passes only ~8% of the rows (48 axes, the
+ * default, 56 bytes: fewer still; exact search at 250,000 faces 2.8 -> 2.1 ms); those are
  * read at the full stage (a gather), and only rows that pass both get the exact
  * distance. A gathered row costs ~60 ns (scattered reads), a scanned one ~3 (prefix) or
  * ~12 ns (full), so the two stages pay where most rows are far from the query (exact
@@ -46,8 +47,13 @@ const CLAMP_SDS = 4;
 /** Relative and absolute widening of the limit: float32 kernel rounding is ~2e-7 relative. */
 const LIMIT_RELATIVE = 1e-5;
 const LIMIT_ABSOLUTE = 1e-6;
-/** Principal axes coded by the prefix stage (0: no prefix stage). */
-export const DEFAULT_PREFIX_DIMS = 32;
+/**
+ * Principal axes coded by the prefix stage (0: no prefix stage). Measured at 250,000
+ * faces: exact search 2.8 ms a query with 32 axes, 2.1 with 48, 2.2 with 64; approximate
+ * (a shortlist ranked on these axes) as fast with 48 (shortlist 96) as with 32 (128),
+ * recall@10 0.973 against 0.953.
+ */
+export const DEFAULT_PREFIX_DIMS = 48;
 
 /** One code set: its arena, its quantizer and the current query's codes. */
 class Stage {
