@@ -5,7 +5,7 @@
  *
  *   before           new FaceIndex({ prefilter: false })   float32 SIMD scan of every candidate row
  *   after (1 stage)  new FaceIndex({ prefilterAxes: 0 })   int8 codes of every dimension, exact re-rank
- *   after (no shortlist) new FaceIndex({ shortlist: false }) + a first stage on 48 principal axes
+ *   after (no shortlist) new FaceIndex({ shortlist: false }) + a first stage on 32 principal axes
  *   after            new FaceIndex()                       + approximate: rows ranked on those axes, a shortlist re-ranked
  *
  * Per size: build time and bytes of each, then per round and mode (exact; approximate

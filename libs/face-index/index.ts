@@ -90,16 +90,16 @@ export interface FaceIndexOptions {
    * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
    * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
    * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
-   * of its first `prefilterAxes` principal coordinates (+11% at 128 dims); searches scan
+   * of its first `prefilterAxes` principal coordinates (+8% at 128 dims); searches scan
    * the codes and compute the exact distance only for rows whose lower bound can beat
    * the current k-th distance (see int8-filter.ts). Results are identical either way;
    * false saves the memory and scans the float32 rows instead.
    */
   prefilter?: boolean;
   /**
-   * Principal axes coded for the pre-filter's first stage (default 48, rounded up to a
+   * Principal axes coded for the pre-filter's first stage (default 32, rounded up to a
    * multiple of 16; used when the vectors have at least twice as many dimensions).
-   * 0: one stage (every row's full codes scanned), 56 bytes a row less.
+   * 0: one stage (every row's full codes scanned), 40 bytes a row less.
    */
   prefilterAxes?: number;
   /**
@@ -109,6 +109,8 @@ export interface FaceIndexOptions {
    * full codes (the pre-filter's exact path), slower and a little more accurate.
    */
   shortlist?: boolean;
+  /** Rows in the shortlist at effort 1 (default 128; scaled by effort, at least k). */
+  shortlistRows?: number;
 }
 
 export interface ApproximateOptions {
@@ -125,7 +127,7 @@ export interface SearchOptions {
    * Approximate only: how much work to spend, default 1 (recall@1 >= 0.99 on the
    * benchmark data at 250,000 faces a shard). The lists probed per query are effort x
    * 1/8 of the lists (at least 1; effort >= 8 probes every list), and the rows given the
-   * exact distance after ranking on principal axes (`shortlist`) are effort x 96 (at
+   * exact distance after ranking on principal axes (`shortlist`) are effort x 128 (at
    * least k). Time per query grows about linearly with effort; misses shrink (effort
    * 0.5: recall@1 ~0.94, 1: ~0.99, 1.5: ~0.997 on that data).
    */
@@ -243,11 +245,13 @@ const EXACT_FIRST_SHARE = 1 / 32;
  * effort, at least k). Measured at 250,000 faces, effort 1 (1,000 benchmark queries):
  * every probed row through the full int8 codes 0.88 ms a query, recall@1 0.994 /
  * recall@10 0.979; ranked on 32 principal axes with a shortlist of 48: 0.32 ms, 0.970 /
- * 0.856; 96: 0.37 ms, 0.989 / 0.934; 128: 0.41 ms, 0.993 / 0.953. On 48 axes (the
- * default): 64: 0.994 / 0.958, 96: 0.994 / 0.973, 128: 0.994 / 0.976, at 32 axes' speed
- * with 128 for 96.
+ * 0.856; 96: 0.37 ms, 0.989 / 0.934; 128: 0.41 ms, 0.993 / 0.953; 192: 0.49 ms, 0.993 /
+ * 0.969. On 48 axes, 96: 0.994 / 0.973 as fast in process, but slower in the cluster
+ * (see DEFAULT_PREFIX_DIMS).
  */
-const SHORTLIST_AT_EFFORT_1 = 96;
+const SHORTLIST_AT_EFFORT_1 = 128;
+/** Shortlisted rows checked against the full codes at a time (the k-th distance tightens between chunks). */
+const RERANK_CHUNK_ROWS = 16;
 
 export class FaceIndex {
   readonly dimensions: number;
@@ -311,6 +315,7 @@ export class FaceIndex {
   private filterScanned = 0;
   private filterCandidates = 0;
   private readonly useShortlist: boolean;
+  private readonly shortlistRows: number;
   /** Approximate search: the rows with the best principal-axes bounds (no ids: ties by row). */
   private readonly shortlist = new TopK(SHORTLIST_AT_EFFORT_1);
 
@@ -338,6 +343,8 @@ export class FaceIndex {
     this.annListsPerSqrtRow = approximate === false ? 1 : (approximate.listsPerSqrtRow ?? 4);
     this.backgroundMaintenance = options.backgroundMaintenance ?? true;
     this.useShortlist = options.shortlist !== false;
+    this.shortlistRows = options.shortlistRows ?? SHORTLIST_AT_EFFORT_1;
+    if (!Number.isInteger(this.shortlistRows) || this.shortlistRows < 1) throw new RangeError(`shortlistRows must be a positive integer, got ${options.shortlistRows}`);
     this.filterOptions = options.prefilter !== false && !this.usesTree && this.arena.simd && Int8Filter.supported(dimensions) ? { axes: options.prefilterAxes } : undefined;
     if (!(this.annMinRows >= 1)) throw new RangeError(`approximate.minRows must be >= 1`);
     if (!(this.annListsPerSqrtRow > 0)) throw new RangeError(`approximate.listsPerSqrtRow must be > 0`);
@@ -570,7 +577,7 @@ export class FaceIndex {
       if (wanted < this.ivf.lists) probes = wanted;
     }
     if (probes > 0 && this.useShortlist && this.filter?.ready && this.filter.ranks) {
-      this.shortlistScan(queries, queryCount, selectors, probes, Math.max(limit, Math.ceil(effort * SHORTLIST_AT_EFFORT_1)));
+      this.shortlistScan(queries, queryCount, selectors, probes, Math.max(limit, Math.ceil(effort * this.shortlistRows)));
       for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
       return results;
     }
@@ -697,15 +704,25 @@ export class FaceIndex {
       filter.setQuery(queries, queryOffset);
       shortlist.reset(shortlistRows, undefined, filter.rankLimitFor(selector.worst));
       this.forProbedRows(lists, ivf.probe(q, probes, centroidOut, lists), rankRange);
+      // Best bounds first, a few rows at a time through the full codes (3 cache lines a
+      // row, not the float row's 8): only rows that can still enter get the exact distance.
+      shortlist.sort();
       const held = shortlist.length;
-      this.filterCandidates += held;
+      const out = filter.out;
       let worst = selector.worst;
-      for (let i = 0; i < held; i++) {
-        const row = shortlist.rowAt(i);
-        const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
-        if (distance <= worst) {
-          selector.push(row, distance);
-          worst = selector.worst;
+      for (let from = 0; from < held; from += RERANK_CHUNK_ROWS) {
+        if (shortlist.distanceAt(from) > filter.rankLimitFor(worst)) break;
+        const count = Math.min(RERANK_CHUNK_ROWS, held - from);
+        for (let i = 0; i < count; i++) out[i] = shortlist.rowAt(from + i);
+        const passed = filter.gather(count, worst);
+        this.filterCandidates += passed;
+        for (let i = 0; i < passed; i++) {
+          const row = out[i];
+          const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
+          if (distance <= worst) {
+            selector.push(row, distance);
+            worst = selector.worst;
+          }
         }
       }
     }

@@ -17,8 +17,7 @@
  * principal axes of the rows (orthonormal rows, learned with the offset; z computed in
  * float32 SIMD, its rounding added to the miss): ||x - q|| >= ||B(x - q)|| for any B
  * with orthonormal rows, and 32 axes hold ~75% of the faces' variance, so the bound on
- * 32 codes (40 bytes a row to read, not 136) passes only ~8% of the rows (48 axes, the
- * default, 56 bytes: fewer still; exact search at 250,000 faces 2.8 -> 2.1 ms); those are
+ * 32 codes (40 bytes a row to read, not 136) passes only ~8% of the rows; those are
  * read at the full stage (a gather), and only rows that pass both get the exact
  * distance. A gathered row costs ~60 ns (scattered reads), a scanned one ~3 (prefix) or
  * ~12 ns (full), so the two stages pay where most rows are far from the query (exact
@@ -49,11 +48,12 @@ const LIMIT_RELATIVE = 1e-5;
 const LIMIT_ABSOLUTE = 1e-6;
 /**
  * Principal axes coded by the prefix stage (0: no prefix stage). Measured at 250,000
- * faces: exact search 2.8 ms a query with 32 axes, 2.1 with 48, 2.2 with 64; approximate
- * (a shortlist ranked on these axes) as fast with 48 (shortlist 96) as with 32 (128),
- * recall@10 0.973 against 0.953.
+ * faces a shard: in process, exact search 2.8 ms a query with 32 axes, 2.1 with 48, 2.2
+ * with 64. Through the 4-shard cluster at 1,000,000 faces (concurrency 64), 48 axes
+ * answered exact queries faster (198 against 168 q/s) but approximate ones, the rows
+ * ranked on these axes, slower (630 against 720 q/s: 56 bytes a row to read, not 40).
  */
-export const DEFAULT_PREFIX_DIMS = 48;
+export const DEFAULT_PREFIX_DIMS = 32;
 
 /** One code set: its arena, its quantizer and the current query's codes. */
 class Stage {
@@ -306,6 +306,15 @@ export class Int8Filter {
   rank(firstRow: number, count: number, limit: number): number {
     const prefix = this.prefix!;
     return prefix.arena.scan(firstRow, count, prefix.queryNorm, prefix.scale, limit);
+  }
+
+  /**
+   * Of the n rows listed in `out` (out[0..n), n <= SCAN_BLOCK_ROWS), those whose full
+   * codes allow a squared distance <= worst, kept in order in out[0..m); returns m.
+   */
+  gather(n: number, worst: number): number {
+    const full = this.full;
+    return full.arena.gather(n, full.queryNorm, full.scale, full.limitFor(worst));
   }
 
   get rankOut(): Int32Array {
