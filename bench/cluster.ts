@@ -47,6 +47,22 @@ export async function ingestInSteps(client: FaceshardClient, faces: FaceToIngest
 }
 
 /**
+ * Waits until every replica's last snapshot covers all it applied (the snapshot after a
+ * bulk load copies and hashes the whole index: a second-long stall measured on 2 cores
+ * that would otherwise land in the first measurement); false after timeoutMs.
+ */
+export async function waitForSnapshots(client: FaceshardClient, shards: number, timeoutMs = 120_000): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const status = await client.status(1000);
+    const replicas = status.shards.flatMap((s) => s.replicas);
+    if (status.shards.length === shards && replicas.every((r) => r.snapshotSeq !== undefined && r.snapshotSeq >= r.appliedSeq)) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+/**
  * Waits until every shard's index maintenance is idle: after a bulk load, the approximate
  * lists are trained once the writes stop (shards under the IVF's minimum size have none);
  * false if that did not happen within timeoutMs.

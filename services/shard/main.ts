@@ -34,6 +34,7 @@ runMain('shard', async () => {
 
   // Shutdown steps see whatever has started by the time the signal comes.
   let stopSnapshots: (() => Promise<void>) | undefined;
+  let snapshotSeq: (() => number) | undefined;
   let stopService: (() => Promise<void>) | undefined;
   let drainNats: (() => Promise<void>) | undefined;
   let stopGate: (() => void) | undefined;
@@ -66,7 +67,7 @@ runMain('shard', async () => {
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
   const stream = { stream: subjects.stream, created: streamInfo.created };
 
-  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, listedRows: index.stats().listedRows, maintenance: maintenanceState(), httpPort: ops.port });
+  const status = () => ({ shard, pid: process.pid, host: os.hostname(), count: index.size, ready, appliedSeq: replay?.state.appliedSeq ?? 0, listedRows: index.stats().listedRows, maintenance: maintenanceState(), snapshotSeq: snapshotSeq?.(), httpPort: ops.port });
   const service = await nc.services.add({
     name: SHARD_SERVICE,
     version: '0.1.0',
@@ -107,7 +108,21 @@ runMain('shard', async () => {
   }
   log.info('replay done', { faces: index.size, fromSeq, appliedSeq: activeReplay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
   if (config.SNAPSHOT_DIR) {
-    stopSnapshots = scheduleSnapshots({ dir: config.SNAPSHOT_DIR, intervalS: config.SNAPSHOT_INTERVAL_S, shard, stream, index, state: activeReplay.state, lastSeq: fromSeq, metrics, log, finishMaintenanceMs: (config.DRAIN_TIMEOUT_S * 1000) / 2 }).stop;
+    const snapshots = scheduleSnapshots({
+      dir: config.SNAPSHOT_DIR,
+      intervalS: config.SNAPSHOT_INTERVAL_S,
+      shard,
+      stream,
+      index,
+      state: activeReplay.state,
+      lastSeq: fromSeq,
+      metrics,
+      log,
+      finishMaintenanceMs: (config.DRAIN_TIMEOUT_S * 1000) / 2,
+      busy: () => maintenanceState() !== 'idle',
+    });
+    stopSnapshots = snapshots.stop;
+    snapshotSeq = () => snapshots.lastSeq;
   }
   trackLag();
 

@@ -43,7 +43,17 @@ export async function restoreSnapshot(dir: string, shard: number, stream: Stream
   return h.appliedSeq;
 }
 
-/** Writes a snapshot every `intervalS` when records were applied since the last one, and once more at shutdown. */
+/** Ticks a snapshot may be put off while index maintenance is busy (then it is taken anyway). */
+const MAX_DEFERRED_TICKS = 4;
+
+/**
+ * Writes a snapshot every `intervalS` when records were applied or faces joined the
+ * approximate lists since the last one, and once more at shutdown. The first tick comes
+ * at a random point of the first interval, so the shards of a cluster (started
+ * together) do not all copy and hash their indexes at the same moment. A tick is put off
+ * while `busy` (index maintenance deferred or running: the lists are about to change)
+ * for at most MAX_DEFERRED_TICKS ticks.
+ */
 export function scheduleSnapshots(options: {
   dir: string;
   intervalS: number;
@@ -56,19 +66,24 @@ export function scheduleSnapshots(options: {
   log: Logger;
   /** At stop, index training still running may take this long before the last snapshot. */
   finishMaintenanceMs: number;
-}): { stop(): Promise<void> } {
+  busy?: () => boolean;
+}): { stop(): Promise<void>; readonly lastSeq: number } {
   const { dir, shard, stream, index, state, metrics, log } = options;
   let lastSeq = options.lastSeq;
+  let lastListed = index.stats().listedRows;
+  let deferredTicks = 0;
   let writing: Promise<void> | undefined;
   const takeSnapshot = async () => {
-    if (state.appliedSeq <= lastSeq || !state.caughtUp) return;
+    const listed = index.stats().listedRows;
+    if ((state.appliedSeq <= lastSeq && listed === lastListed) || !state.caughtUp) return;
     const stopTimer = metrics.snapshotSeconds.startTimer();
     try {
       const written = await writeSnapshot(dir, index, { shard, stream: stream.stream, streamCreated: stream.created, appliedSeq: state.appliedSeq });
       lastSeq = written.appliedSeq;
+      lastListed = listed;
       metrics.snapshotSeq.set(written.appliedSeq);
       metrics.snapshotTime.set(Date.now() / 1000);
-      log.info('snapshot written', { faces: written.faces, appliedSeq: written.appliedSeq, bytes: written.bytes, seconds: stopTimer() });
+      log.info('snapshot written', { faces: written.faces, listedRows: listed, appliedSeq: written.appliedSeq, bytes: written.bytes, seconds: stopTimer() });
     } catch (err) {
       stopTimer();
       log.error('snapshot failed', { err });
@@ -78,10 +93,28 @@ export function scheduleSnapshots(options: {
     writing ??= takeSnapshot().finally(() => (writing = undefined));
     return writing;
   };
-  const timer = setInterval(() => void run(), options.intervalS * 1000);
-  timer.unref();
+  const tick = () => {
+    if (options.busy?.() && deferredTicks < MAX_DEFERRED_TICKS) {
+      deferredTicks++;
+      return;
+    }
+    deferredTicks = 0;
+    void run();
+  };
+  const intervalMs = options.intervalS * 1000;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const first = setTimeout(() => {
+    tick();
+    timer = setInterval(tick, intervalMs);
+    timer.unref();
+  }, intervalMs * Math.random());
+  first.unref();
   return {
+    get lastSeq() {
+      return lastSeq;
+    },
     stop: async () => {
+      clearTimeout(first);
       clearInterval(timer);
       await writing;
       // Training left in progress (e.g. just after a bulk load) is finished first, within

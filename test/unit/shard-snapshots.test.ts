@@ -1,0 +1,98 @@
+/**
+ * The shard's snapshot schedule (services/shard/snapshots.ts): when a snapshot is taken,
+ * put off, and what `lastSeq` reports. Real files in a temp dir, a real (small) index.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { FaceIndex } from '../../libs/face-index/index.js';
+import { createLogger } from '../../libs/observability/logger.js';
+import { createRegistry } from '../../libs/observability/metrics.js';
+import { readSnapshot } from '../../libs/snapshot/index.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { shardMetrics } from '../../services/shard/metrics.js';
+import { scheduleSnapshots } from '../../services/shard/snapshots.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    if (check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+function setup() {
+  const index = new FaceIndex();
+  for (let i = 0; i < 20; i++) index.upsert(`face-${i}`, Float32Array.from({ length: FACE_DIMENSIONS }, (_, d) => Math.sin(i + d)));
+  const state = { appliedSeq: 7, targetSeq: 7, caughtUp: true };
+  return { index, state };
+}
+
+test('snapshots: taken within the first interval, put off while busy (a bounded number of ticks), then taken', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
+  dirs.push(dir);
+  const { index, state } = setup();
+  let busy = true;
+  const snapshots = scheduleSnapshots({
+    dir,
+    intervalS: 1,
+    shard: 0,
+    stream: { stream: 'S', created: 'c' },
+    index,
+    state,
+    lastSeq: 0,
+    metrics: shardMetrics(createRegistry('shard'), 0),
+    log: createLogger({ service: 'test' }, 'error'),
+    finishMaintenanceMs: 100,
+    busy: () => busy,
+  });
+  try {
+    // Busy the whole time: put off at most 4 ticks (first tick < 1 s, then one a second).
+    assert.equal(snapshots.lastSeq, 0);
+    await sleep(2500);
+    assert.equal(snapshots.lastSeq, 0, 'nothing written while busy and within the deferral bound');
+    assert.ok(await waitFor(() => snapshots.lastSeq === 7, 4000), 'taken anyway once put off for 4 ticks');
+    assert.equal((await readSnapshot(dir, 0))?.header.appliedSeq, 7);
+    // Idle: a newly applied record is snapshotted at the next tick.
+    busy = false;
+    state.appliedSeq = 9;
+    assert.ok(await waitFor(() => snapshots.lastSeq === 9, 2000), 'the next tick takes the new record');
+  } finally {
+    await snapshots.stop();
+  }
+  assert.equal((await readSnapshot(dir, 0))?.header.appliedSeq, 9);
+});
+
+test('snapshots: nothing new, none written; at stop, the last one', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
+  dirs.push(dir);
+  const { index, state } = setup();
+  const snapshots = scheduleSnapshots({
+    dir,
+    intervalS: 1,
+    shard: 0,
+    stream: { stream: 'S', created: 'c' },
+    index,
+    state,
+    lastSeq: 7, // as if loaded from a snapshot covering everything applied
+    metrics: shardMetrics(createRegistry('shard'), 0),
+    log: createLogger({ service: 'test' }, 'error'),
+    finishMaintenanceMs: 100,
+  });
+  await sleep(1500);
+  assert.equal(await readSnapshot(dir, 0), undefined, 'no snapshot: nothing applied since');
+  state.appliedSeq = 8;
+  await snapshots.stop();
+  assert.equal(snapshots.lastSeq, 8);
+  assert.equal((await readSnapshot(dir, 0))?.header.appliedSeq, 8);
+});
