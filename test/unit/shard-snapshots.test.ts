@@ -31,18 +31,13 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-function setup() {
+/** A 20-face index that applied up to sequence 7, snapshotted every second into a fresh dir. */
+async function schedule(lastSeq: number, busy?: () => boolean) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
+  dirs.push(dir);
   const index = new FaceIndex();
   for (let i = 0; i < 20; i++) index.upsert(`face-${i}`, Float32Array.from({ length: FACE_DIMENSIONS }, (_, d) => Math.sin(i + d)));
   const state = { appliedSeq: 7, targetSeq: 7, caughtUp: true };
-  return { index, state };
-}
-
-test('snapshots: taken within the first interval, put off while busy (a bounded number of ticks), then taken', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
-  dirs.push(dir);
-  const { index, state } = setup();
-  let busy = true;
   const snapshots = scheduleSnapshots({
     dir,
     intervalS: 1,
@@ -50,12 +45,18 @@ test('snapshots: taken within the first interval, put off while busy (a bounded 
     stream: { stream: 'S', created: 'c' },
     index,
     state,
-    lastSeq: 0,
+    lastSeq,
     metrics: shardMetrics(createRegistry('shard'), 0),
     log: createLogger({ service: 'test' }, 'error'),
     finishMaintenanceMs: 100,
-    busy: () => busy,
+    busy,
   });
+  return { dir, state, snapshots };
+}
+
+test('snapshots: taken within the first interval, put off while busy (a bounded number of ticks), then taken', async () => {
+  let busy = true;
+  const { dir, state, snapshots } = await schedule(0, () => busy);
   try {
     // Busy the whole time: put off at most 4 ticks (first tick < 1 s, then one a second).
     assert.equal(snapshots.lastSeq, 0);
@@ -74,21 +75,7 @@ test('snapshots: taken within the first interval, put off while busy (a bounded 
 });
 
 test('snapshots: nothing new, none written; at stop, the last one', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
-  dirs.push(dir);
-  const { index, state } = setup();
-  const snapshots = scheduleSnapshots({
-    dir,
-    intervalS: 1,
-    shard: 0,
-    stream: { stream: 'S', created: 'c' },
-    index,
-    state,
-    lastSeq: 7, // as if loaded from a snapshot covering everything applied
-    metrics: shardMetrics(createRegistry('shard'), 0),
-    log: createLogger({ service: 'test' }, 'error'),
-    finishMaintenanceMs: 100,
-  });
+  const { dir, state, snapshots } = await schedule(7); // as if loaded from a snapshot covering everything applied
   await sleep(1500);
   assert.equal(await readSnapshot(dir, 0), undefined, 'no snapshot: nothing applied since');
   state.appliedSeq = 8;
