@@ -170,7 +170,8 @@ export class Int8CodeArena {
     const oldCapacity = this.capacity;
     const bytes = this.codesByte + capacity * (this.codeDims + 8);
     const pages = Math.ceil(bytes / PAGE);
-    const current = this.memory.buffer.byteLength / PAGE;
+    const oldBytes = this.memory.buffer.byteLength;
+    const current = oldBytes / PAGE;
     if (pages > current) this.memory.grow(pages - current);
     this.capacity = capacity;
     const buffer = this.memory.buffer;
@@ -180,10 +181,13 @@ export class Int8CodeArena {
       new Uint8Array(buffer).copyWithin(this.residualsByte, oldResiduals, oldResiduals + oldCapacity * 4);
     }
     this.codes = new Int8Array(buffer, this.codesByte, capacity * this.codeDims);
-    this.codes.fill(0, oldCapacity * this.codeDims); // fresh rows (and the old residual and norm bytes) read as zero codes
+    // Fresh rows read as zero codes: only the bytes the old memory held need zeroing (old
+    // residuals and norms); grown pages are zero already, and left untouched they stay
+    // off the resident set until rows are written.
+    this.codes.fill(0, oldCapacity * this.codeDims, Math.max(oldCapacity * this.codeDims, Math.min(capacity * this.codeDims, oldBytes - this.codesByte)));
     this.residuals = new Float32Array(buffer, this.residualsByte, capacity);
     this.norms = new Int32Array(buffer, this.normsByte, capacity);
-    this.norms.fill(0, oldCapacity);
+    this.norms.fill(0, oldCapacity, Math.max(oldCapacity, Math.min(capacity, (oldBytes - this.normsByte) >> 2)));
     this.query = new Int16Array(buffer, this.queryByte, this.codeDims);
     this.out = new Int32Array(buffer, this.outByte, SCAN_BLOCK_ROWS);
     this.values = new Float32Array(buffer, this.outByte + SCAN_BLOCK_ROWS * 4, SCAN_BLOCK_ROWS);

@@ -143,6 +143,9 @@ describe('int8 pre-filter kernel', () => {
       assert.deepEqual(arena.codes.slice(0, 10 * cd), firstTen, 'codes survive growing');
       assert.deepEqual(arena.residuals.slice(0, 10), firstResiduals, 'residuals survive growing');
       assert.deepEqual(arena.norms.slice(0, 10), firstNorms, 'norms survive growing');
+      // Where the old residuals and norms lay, the new rows' codes must read zero.
+      assert.ok(arena.codes.subarray(10 * cd, rows * cd).every((c) => c === 0), 'fresh rows: zero codes');
+      assert.ok(arena.norms.subarray(10, rows).every((n) => n === 0), 'fresh rows: zero norms');
       fill(10, rows);
       let queryNorm = 0;
       for (let d = 0; d < dims; d++) queryNorm += (arena.query[d] = Math.round(random() * 254 - 127)) ** 2;
