@@ -12,7 +12,7 @@
  */
 import { seededRandom } from '../synthetic/random.js';
 import { VectorArena } from '../simd-kernel/index.js';
-import { TopK } from '../topk/index.js';
+import { TopK, nthSmallest } from '../topk/index.js';
 
 export interface IvfTrainingOptions {
   /** Number of lists (leaf centroids), approximately (each group gets a share). */
@@ -60,7 +60,9 @@ export class IvfQuantizer {
   private readonly groupStart: Int32Array;
   /** Probe scratch: the best lists so far and their distances, sorted ascending. */
   /** Selects the lists a query probes: the nearest by (distance, list number). */
-  private readonly probeTop = new TopK();
+  /** `probe`'s copy of the distances, reordered by the selection, and its lists at the threshold distance. */
+  private probeDistances = new Float32Array(0);
+  private probeTies = new Int32Array(0);
 
   private constructor(dims: number, centroids: Float32Array, groupCentroids: Float32Array, groupStart: Int32Array, trainedRows: number, forceJs: boolean) {
     this.dims = dims;
@@ -216,20 +218,42 @@ export class IvfQuantizer {
   }
 
   /**
-   * The `probes` lists nearest to staged query `q`, nearest first, written to `out`
-   * (length >= probes). Returns how many were written (min(probes, lists)).
+   * The `probes` lists nearest to staged query `q` (ties: the lower list first), written
+   * to `out` (length >= probes) in list order, which is the order of their rows in the
+   * owner's memory. Returns how many were written (min(probes, lists)). A selection, not a
+   * sort: measured ~6% of a shard's time under load when a bounded heap ranked them.
    */
   probe(q: number, probes: number, outFloat: number, out: Int32Array): number {
     const { dims, lists, arena } = this;
     const n = Math.min(probes, lists);
+    if (n <= 0) return 0;
     arena.distances(1, 0, lists, q * dims * 4, outFloat * 4);
-    const top = this.probeTop;
-    top.reset(n);
     const heap = arena.heap;
-    for (let l = 0; l < lists; l++) top.push(l, heap[outFloat + l]);
-    top.sort();
-    const count = top.length;
-    for (let i = 0; i < count; i++) out[i] = top.rowAt(i);
+    if (this.probeDistances.length < lists) {
+      this.probeDistances = new Float32Array(lists);
+      this.probeTies = new Int32Array(lists);
+    }
+    const copy = this.probeDistances;
+    for (let l = 0; l < lists; l++) copy[l] = heap[outFloat + l];
+    const threshold = nthSmallest(copy, lists, n - 1);
+    let count = 0;
+    for (let l = 0; l < lists; l++) if (heap[outFloat + l] < threshold) out[count++] = l;
+    if (count < n) {
+      // Lists at exactly the threshold distance, lowest first, until n: merged in list order.
+      const tied = this.probeTies;
+      let ties = 0;
+      for (let l = 0; l < lists && count + ties < n; l++) if (heap[outFloat + l] === threshold) tied[ties++] = l;
+      let i = count - 1;
+      for (let t = ties - 1; t >= 0; t--) {
+        const l = tied[t];
+        while (i >= 0 && out[i] > l) {
+          out[i + t + 1] = out[i];
+          i--;
+        }
+        out[i + t + 1] = l;
+      }
+      count += ties;
+    }
     return count;
   }
 }
@@ -305,3 +329,4 @@ function* kMeansSteps(
   }
   return { centroids: arena.rows.slice(0, k * dims), assignment };
 }
+

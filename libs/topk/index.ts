@@ -7,6 +7,9 @@
  * Storage is preallocated; `push` never allocates.
  */
 
+export { CandidateBuffer } from './candidate-buffer.js';
+export { nthSmallest } from './select.js';
+
 /** Tie-break order for ids: plain UTF-16 code-unit order, the same as `a < b`. */
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
