@@ -1,0 +1,138 @@
+/**
+ * Approximate search (`search(..., { approximate: true })`) over the probed IVF lists:
+ * with the pre-filter's principal-axes codes, a shortlist ranked on them and re-checked
+ * (`shortlistScan`); without the pre-filter, the float rows (`floatScan`). The third
+ * path, every probed row through the full codes (option `shortlist: false`), is
+ * `Prefilter.scan`.
+ */
+import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
+import { TopK } from '../topk/index.js';
+import { squaredDistanceWithin } from './distance.js';
+import { flatScan } from './flat-scan.js';
+import type { IvfLists } from './ivf-lists.js';
+import { SHORTLIST_AT_EFFORT_1 } from './options.js';
+import type { Prefilter } from './prefilter.js';
+import type { RowStore } from './row-store.js';
+import { simdScanRange, stageQueries } from './simd-scan.js';
+
+/** Shortlisted rows checked against the full codes at a time (the k-th distance tightens between chunks). */
+const RERANK_CHUNK_ROWS = 16;
+
+export class ApproximateScan {
+  private readonly store: RowStore;
+  private readonly ivfLists: IvfLists;
+  /** Counts the rows examined (stats). */
+  private readonly prefilter: Prefilter;
+  private readonly useShortlist: boolean;
+  /** Rows in the shortlist at effort 1 (option `shortlistRows`). */
+  readonly shortlistRows: number;
+  /** Approximate search: the rows with the best principal-axes bounds (no ids: ties by row). */
+  private readonly shortlist = new TopK(SHORTLIST_AT_EFFORT_1);
+
+  constructor(store: RowStore, ivfLists: IvfLists, prefilter: Prefilter, useShortlist: boolean, shortlistRows: number) {
+    this.store = store;
+    this.ivfLists = ivfLists;
+    this.prefilter = prefilter;
+    this.useShortlist = useShortlist;
+    this.shortlistRows = shortlistRows;
+  }
+
+  /** Whether `shortlistScan` can run now (the option is on and the pre-filter is ready and ranks). */
+  get canShortlist(): boolean {
+    const filter = this.store.filter;
+    return this.useShortlist && filter !== undefined && filter.ready && filter.ranks;
+  }
+
+  /**
+   * Approximate search through the principal-axes codes: per query, the rows of its
+   * `probes` nearest lists (then the recent rows of those lists, then the rows not
+   * assigned yet) ranked by their principal-axes bound, and the best `shortlistRows`
+   * given the exact distance. A row whose bound exceeds the query's k-th distance
+   * bound (maxDistance) is never shortlisted.
+   */
+  shortlistScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number, shortlistRows: number): void {
+    const store = this.store;
+    const filter = store.filter!;
+    const ivf = this.ivfLists.ivf!;
+    const dims = store.dimensions;
+    store.vectors = store.arena.rows;
+    const vectors = store.vectors;
+    const centroidOut = ivf.stage(queries);
+    const lists = this.ivfLists.probeLists(probes);
+    const shortlist = this.shortlist;
+    const prefilter = this.prefilter;
+    const rankRange = (start: number, end: number) => this.rankRange(start, end);
+    for (let q = 0; q < queryCount; q++) {
+      const selector = selectors[q];
+      const queryOffset = q * dims;
+      filter.setQuery(queries, queryOffset);
+      shortlist.reset(shortlistRows, undefined, filter.rankLimitFor(selector.worst));
+      this.ivfLists.forProbedRows(lists, ivf.probe(q, probes, centroidOut, lists), rankRange);
+      // Best bounds first, a few rows at a time through the full codes (3 cache lines a
+      // row, not the float row's 8): only rows that can still enter get the exact distance.
+      shortlist.sort();
+      const held = shortlist.length;
+      const out = filter.out;
+      let worst = selector.worst;
+      for (let from = 0; from < held; from += RERANK_CHUNK_ROWS) {
+        if (shortlist.distanceAt(from) > filter.rankLimitFor(worst)) break;
+        const count = Math.min(RERANK_CHUNK_ROWS, held - from);
+        for (let i = 0; i < count; i++) out[i] = shortlist.rowAt(from + i);
+        const passed = filter.gather(count, worst);
+        prefilter.candidates += passed;
+        for (let i = 0; i < passed; i++) {
+          const row = out[i];
+          const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
+          if (distance <= worst) {
+            selector.push(row, distance);
+            worst = selector.worst;
+          }
+        }
+      }
+    }
+  }
+
+  /** Rows [start, end) into the shortlist by their principal-axes bound (the query set by `filter.setQuery`). */
+  private rankRange(start: number, end: number): void {
+    const filter = this.store.filter!;
+    const shortlist = this.shortlist;
+    const deleted = this.store.deleted;
+    this.prefilter.scanned += end - start;
+    for (let block = start; block < end; block += SCAN_BLOCK_ROWS) {
+      const n = filter.rank(block, Math.min(SCAN_BLOCK_ROWS, end - block), shortlist.worst);
+      const out = filter.rankOut;
+      const values = filter.rankValues;
+      for (let i = 0; i < n; i++) {
+        const row = out[i];
+        if (deleted[row] === 0) shortlist.push(row, values[i]);
+      }
+    }
+  }
+
+  /**
+   * Without the pre-filter, on the float rows.
+   * Each query: its `probes` nearest lists, nearest first, then the rows not yet listed.
+   */
+  floatScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
+    const store = this.store;
+    const ivf = this.ivfLists.ivf!;
+    const dims = store.dimensions;
+    const arena = store.arena;
+    const simd = arena.simd;
+    const outFloat = simd ? stageQueries(arena, queries) : 0;
+    store.vectors = arena.rows;
+    const centroidOut = ivf.stage(queries);
+    const lists = this.ivfLists.probeLists(probes);
+    const deleted = store.deleted;
+    for (let q = 0; q < queryCount; q++) {
+      const selector = selectors[q];
+      const n = ivf.probe(q, probes, centroidOut, lists);
+      const one = simd ? undefined : queries.subarray(q * dims, (q + 1) * dims);
+      const scan = (start: number, end: number) => {
+        if (simd) simdScanRange(arena, outFloat, start, end, queries, q, selector, deleted);
+        else flatScan(store.vectors, dims, start, end, one!, 1, [selector], deleted);
+      };
+      this.ivfLists.forProbedRows(lists, n, scan);
+    }
+  }
+}

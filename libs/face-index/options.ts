@@ -1,0 +1,173 @@
+/**
+ * FaceIndex's public option, search, stats and state types, and the defaults and
+ * tuning constants that define what those options mean.
+ */
+import type { IvfState } from '../ann/ivf.js';
+
+export interface Neighbor {
+  id: string;
+  /** Euclidean distance (square root of the squared distance). */
+  distance: number;
+  meta?: unknown;
+}
+
+/**
+ * 'tree': KD-tree plus flat-scanned delta. 'flat': no tree, every row scanned.
+ * 'auto' (default): the tree only for low dimensions, where it measured faster.
+ */
+export type SearchStrategy = 'auto' | 'tree' | 'flat';
+
+export interface FaceIndexOptions {
+  /** Floats per vector (default 128). */
+  dimensions?: number;
+  /** Most rows per KD-tree leaf (default 32). */
+  leafSize?: number;
+  /**
+   * Tree mode: delta rows tolerated before `upsert` rebuilds (default 4096, or 10% of
+   * the tree when larger). Both modes: dead rows tolerated before compaction (this, or
+   * a quarter of the rows when larger).
+   */
+  deltaLimit?: number;
+  /** Default 'auto'; 'tree' and 'flat' force one path. */
+  strategy?: SearchStrategy;
+  /**
+   * Distance kernel of flat scans: 'auto' (default) = WebAssembly SIMD where available
+   * (pre-selection, then exact float64 re-check: results identical), 'js' = plain JS.
+   */
+  kernel?: 'auto' | 'js';
+  /**
+   * The structure behind `search(..., { approximate: true })`: an inverted file (IVF,
+   * k-means lists; rows kept sorted by list, newer rows assigned to a list but kept
+   * after the sorted ones until the next merge). Trained in steps once `minRows` faces
+   * are held (or at once by `rebuild()`), retrained in steps as the index doubles;
+   * `false` turns it off (approximate requests are then answered exactly). Not used
+   * with a KD-tree (strategy 'tree', or under 17 dims).
+   */
+  approximate?: false | ApproximateOptions;
+  /**
+   * IVF training (the first one, and retraining as the index grows) runs in small steps:
+   * one per write, and (default true) more between event-loop tasks from an unref'd
+   * `setImmediate`, ~JOB_SLICE_MS at a time. False: only writes and `maintenanceStep`
+   * advance it.
+   */
+  backgroundMaintenance?: boolean;
+  /**
+   * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
+   * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
+   * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
+   * of its first `prefilterAxes` principal coordinates (+8% at 128 dims); searches scan
+   * the codes and compute the exact distance only for rows whose lower bound can beat
+   * the current k-th distance (see int8-filter.ts). Results are identical either way;
+   * false saves the memory and scans the float32 rows instead.
+   */
+  prefilter?: boolean;
+  /**
+   * Principal axes coded for the pre-filter's first stage (default 32, rounded up to a
+   * multiple of 16; used when the vectors have at least twice as many dimensions).
+   * 0: one stage (every row's full codes scanned), 40 bytes a row less.
+   */
+  prefilterAxes?: number;
+  /**
+   * Approximate search with the pre-filter's principal-axes codes: rows of the probed
+   * lists are ranked by their principal-axes bound and only a shortlist of the best
+   * gets the exact distance (default true). false: every probed row goes through the
+   * full codes (the pre-filter's exact path), slower and a little more accurate.
+   */
+  shortlist?: boolean;
+  /** Rows in the shortlist at effort 1 (default 128; scaled by effort, at least k). */
+  shortlistRows?: number;
+}
+
+export interface ApproximateOptions {
+  /** Below this many rows there is no IVF and approximate requests are answered exactly (default 20,000). */
+  minRows?: number;
+  /** Lists per sqrt(rows) (default 4: ~2,000 lists at 250,000 rows). */
+  listsPerSqrtRow?: number;
+}
+
+export interface SearchOptions {
+  /** Search only the IVF lists nearest to each query (plus faces added since the last fold). Default false: exact. */
+  approximate?: boolean;
+  /**
+   * Approximate only: how much work to spend, default 1 (recall@1 >= 0.99 on the
+   * benchmark data at 250,000 faces a shard). The lists probed per query are effort x
+   * 1/8 of the lists (at least 1; effort >= 8 probes every list), and the rows given the
+   * exact distance after ranking on principal axes (`shortlist`) are effort x 128 (at
+   * least k). Time per query grows about linearly with effort; misses shrink (effort
+   * 0.5: recall@1 ~0.94, 1: ~0.99, 1.5: ~0.997 on that data).
+   */
+  effort?: number;
+}
+
+export interface FaceIndexStats {
+  /** Live faces. */
+  faces: number;
+  /** Rows covered by the KD-tree (0 without a tree). */
+  treeRows: number;
+  /** Rows after the tree, scanned exhaustively (live or dead). */
+  deltaRows: number;
+  /** Dead rows (deleted or replaced) not yet compacted away. */
+  deletedRows: number;
+  /** Approximate memory: typed arrays plus id strings at 2 bytes a character. */
+  bytes: number;
+  /** Which kernel flat scans use. */
+  kernel: 'wasm-simd' | 'js';
+  /** IVF lists (0 without an IVF). */
+  lists: number;
+  /** Rows sorted into the IVF lists; rows after them are searched exhaustively by approximate queries too. */
+  listedRows: number;
+  /** Whether searches run through the int8 pre-filter now (see FaceIndexOptions.prefilter). */
+  prefilter: boolean;
+  /** Rows the pre-filter examined, all searches so far (one per row per query). */
+  prefilterScanned: number;
+  /** ... and of those, the rows it passed on to the exact distance. */
+  prefilterCandidates: number;
+}
+
+/**
+ * Everything an index holds, in row order (what a snapshot stores): loading it needs no
+ * training and no sorting. Only live faces; `exportState` copies, `importState` adopts.
+ */
+export interface FaceIndexState {
+  dimensions: number;
+  /** faces x dimensions floats, row order. */
+  vectors: Float32Array;
+  ids: string[];
+  /** One per face; undefined (or null, from JSON) for none. */
+  metas: unknown[];
+  /** The IVF, when there is one: rows 0..listedRows-1 are sorted by list. */
+  ivf?: FaceIndexIvfState;
+}
+
+export interface FaceIndexIvfState extends IvfState {
+  /** Rows 0..listedRows-1 are sorted by list (non-decreasing `rowLists`). */
+  listedRows: number;
+  /** IVF list of every row, -1 for a row (after listedRows) not assigned yet. */
+  rowLists: Int32Array;
+}
+
+export const DEFAULT_DIMENSIONS = 128;
+export const DEFAULT_LEAF_SIZE = 32;
+export const DEFAULT_DELTA_LIMIT = 4096;
+export const DELTA_FRACTION_OF_TREE = 0.1;
+export const DELETED_FRACTION_OF_ROWS = 0.25;
+/**
+ * 'auto' uses the KD-tree only up to this many dimensions. Measured on clustered data
+ * (100k rows, k = 1 and 10, one query and batches of 64): the tree is 1-2.5x faster at
+ * 8-16 dimensions, ties or loses at 32, and loses at 64 and 128 (where it prunes
+ * almost nothing and the batched flat scan reads each row once for four queries).
+ */
+export const TREE_MAX_DIMENSIONS = 16;
+export const DEFAULT_ANN_MIN_ROWS = 20_000;
+/** IVF lists probed at effort 1, as a share of the lists (measured: see bench/results). */
+export const PROBE_SHARE_AT_EFFORT_1 = 1 / 8;
+/**
+ * Approximate search, shortlist: rows given the exact distance at effort 1 (scaled by
+ * effort, at least k). Measured at 250,000 faces, effort 1 (1,000 benchmark queries):
+ * every probed row through the full int8 codes 0.88 ms a query, recall@1 0.994 /
+ * recall@10 0.979; ranked on 32 principal axes with a shortlist of 48: 0.32 ms, 0.970 /
+ * 0.856; 96: 0.37 ms, 0.989 / 0.934; 128: 0.41 ms, 0.993 / 0.953; 192: 0.49 ms, 0.993 /
+ * 0.969. On 48 axes, 96: 0.994 / 0.973 as fast in process, but slower in the cluster
+ * (see DEFAULT_PREFIX_DIMS).
+ */
+export const SHORTLIST_AT_EFFORT_1 = 128;

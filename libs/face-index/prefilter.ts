@@ -1,0 +1,184 @@
+/**
+ * FaceIndex's int8 pre-filter wiring (option `prefilter`; the codes and kernels are
+ * int8-filter.ts): when the filter is created, learned and learned again, coding each
+ * new row, and the searches through it (exact, and approximate without the shortlist).
+ * The filter itself is a RowStore column, so row moves carry its codes.
+ */
+import type { TopK } from '../topk/index.js';
+import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
+import { squaredDistanceWithin } from './distance.js';
+import { Int8Filter } from './int8-filter.js';
+import type { IvfLists } from './ivf-lists.js';
+import type { RowStore } from './row-store.js';
+
+/** The int8 pre-filter learns its offset and scale once the index holds this many faces. */
+const FILTER_MIN_ROWS = 1024;
+/**
+ * ... and learns them again (re-encoding every row) when a write finds the index grew
+ * this much since, up to FILTER_RELEARN_MAX_ROWS rows (learning takes ~50-150 ms and
+ * re-encoding ~2 us a row: too much for one write beyond that). `rebuild()`, `importState` and
+ * `resumeMaintenance()` learn again when the index doubled since parameters learned on
+ * fewer than FILTER_RELEARN_MAX_ROWS / 4 rows (the samples are capped: more rows teach
+ * little more).
+ * Parameters learned on an unrepresentative start only weaken the pre-filter; answers
+ * stay exact.
+ */
+const FILTER_RELEARN_GROWTH = 16;
+const FILTER_RELEARN_MAX_ROWS = 65_536;
+/**
+ * Exact search with IVF lists and the pre-filter: the nearest lists (this share of
+ * them) are scanned first, so the k-th distance is small before the other rows are.
+ */
+const EXACT_FIRST_SHARE = 1 / 32;
+
+export class Prefilter {
+  private readonly store: RowStore;
+  private readonly ivfLists: IvfLists;
+  /** Set when the pre-filter is on: it is created (wasm memories and all) once FILTER_MIN_ROWS faces are held. */
+  private readonly options: { axes: number | undefined } | undefined;
+  /** Rows the pre-filter examined, all searches so far (stats().prefilterScanned). */
+  scanned = 0;
+  /** ... and of those, the rows it passed on to the exact distance (stats().prefilterCandidates). */
+  candidates = 0;
+
+  constructor(store: RowStore, ivfLists: IvfLists, options: { axes: number | undefined } | undefined) {
+    this.store = store;
+    this.ivfLists = ivfLists;
+    this.options = options;
+  }
+
+  /** Whether searches run through the pre-filter now. */
+  get ready(): boolean {
+    return this.store.filter?.ready ?? false;
+  }
+
+  /** A row was appended: its codes, and a first learning (or a relearning) when due. */
+  rowAdded(row: number): void {
+    if (this.options === undefined) return;
+    const filter = this.store.filter;
+    if (filter?.ready) filter.encodeRows(this.store.vectors, row, row + 1);
+    this.refreshWhenDue(false);
+  }
+
+  /** Every row was replaced (import): the codes are stale until the next learning. */
+  invalidate(): void {
+    if (this.store.filter !== undefined) this.store.filter.ready = false;
+  }
+
+  /**
+   * Learns the pre-filter's parameters and codes every row: when it has none and the
+   * index reached FILTER_MIN_ROWS; again when a write (`explicit` false) finds it grew
+   * FILTER_RELEARN_GROWTH times since (small indexes only), or when rebuild, import or
+   * resume (`explicit`) find it doubled. Below FILTER_MIN_ROWS the filter is off.
+   */
+  refreshWhenDue(explicit: boolean): void {
+    if (this.options === undefined) return;
+    const store = this.store;
+    const live = store.size;
+    if (live < FILTER_MIN_ROWS) {
+      if (explicit && store.filter !== undefined) store.filter.ready = false;
+      return;
+    }
+    const filter = (store.filter ??= new Int8Filter(store.dimensions, store.capacity, this.options.axes));
+    if (filter.ready && (explicit ? live < filter.learnedRows * 2 || filter.learnedRows >= FILTER_RELEARN_MAX_ROWS / 4 : live < filter.learnedRows * FILTER_RELEARN_GROWTH || live > FILTER_RELEARN_MAX_ROWS)) return;
+    filter.learn(store.vectors, store.rowCount, store.deleted);
+    filter.encodeRows(store.vectors, 0, store.rowCount);
+  }
+
+  /**
+   * Search through the int8 pre-filter, one query at a time. probes > 0 (approximate):
+   * the probed lists nearest first, then the recent rows of those lists, then the rows
+   * not assigned yet, as `ApproximateScan.floatScan`. probes = 0 (exact): every row once; with
+   * IVF lists the nearest EXACT_FIRST_SHARE of them first (a small k-th distance
+   * early prunes the rest), then the other lists in row order, then the rows after them.
+   */
+  scan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
+    const store = this.store;
+    const ivfLists = this.ivfLists;
+    const filter = store.filter!;
+    const ivf = ivfLists.ivf;
+    const dims = store.dimensions;
+    store.vectors = store.arena.rows;
+    const { listStart, listedRows } = ivfLists;
+    const rowCount = store.rowCount;
+    const first = ivf === undefined ? 0 : probes > 0 ? probes : Math.min(ivf.lists, Math.max(1, Math.ceil(ivf.lists * EXACT_FIRST_SHARE)));
+    let centroidOut = 0;
+    let lists: Int32Array | undefined;
+    let mark: Uint8Array | undefined;
+    if (ivf !== undefined) {
+      centroidOut = ivf.stage(queries);
+      lists = ivfLists.probeLists(first);
+      mark = ivfLists.probeMarks();
+    }
+    for (let q = 0; q < queryCount; q++) {
+      const selector = selectors[q];
+      const queryOffset = q * dims;
+      filter.setQuery(queries, queryOffset);
+      if (ivf === undefined) {
+        this.range(0, rowCount, queries, queryOffset, selector, true);
+        continue;
+      }
+      const n = ivf.probe(q, first, centroidOut, lists!);
+      if (probes > 0) {
+        // Probed lists are near the query: both stages measured slower there (the prefix passes too many rows).
+        ivfLists.forProbedRows(lists!, n, (start, end) => this.range(start, end, queries, queryOffset, selector, false));
+        continue;
+      }
+      for (let i = 0; i < n; i++) {
+        const start = listStart[lists![i]];
+        const end = listStart[lists![i] + 1];
+        if (start < end) this.range(start, end, queries, queryOffset, selector, false);
+      }
+      for (let i = 0; i < n; i++) mark![lists![i]] = 1;
+      // Every list not scanned yet, consecutive ones as one range; then every row after the lists.
+      let runStart = -1;
+      for (let l = 0; l < ivf.lists; l++) {
+        if (mark![l] === 0) {
+          if (runStart < 0) runStart = listStart[l];
+        } else if (runStart >= 0) {
+          this.range(runStart, listStart[l], queries, queryOffset, selector, true);
+          runStart = -1;
+        }
+      }
+      if (runStart >= 0) this.range(runStart, listedRows, queries, queryOffset, selector, true);
+      if (listedRows < rowCount) this.range(listedRows, rowCount, queries, queryOffset, selector, true);
+      for (let i = 0; i < n; i++) mark![lists![i]] = 0;
+    }
+  }
+
+  /**
+   * Rows [start, end) for one query through the pre-filter: candidates get the exact
+   * distance. `far`: rows mostly far from the query (exact search past the nearest
+   * lists), where the principal-axes stage pays; near rows go to the full codes at once.
+   */
+  private range(start: number, end: number, queries: Float32Array, queryOffset: number, selector: TopK, far: boolean): void {
+    const store = this.store;
+    const filter = store.filter!;
+    const { vectors, deleted } = store;
+    const dims = store.dimensions;
+    let worst = selector.worst;
+    this.scanned += end - start;
+    // Until k rows are held nothing can be pruned: take rows as they come.
+    while (worst === Infinity && start < end) {
+      if (deleted[start] === 0) {
+        selector.push(start, squaredDistanceWithin(vectors, start * dims, queries, queryOffset, dims, Infinity));
+        worst = selector.worst;
+      }
+      start++;
+    }
+    for (let block = start; block < end; block += SCAN_BLOCK_ROWS) {
+      const n = filter.candidates(block, Math.min(SCAN_BLOCK_ROWS, end - block), worst, far);
+      const out = filter.out;
+      this.candidates += n;
+      for (let i = 0; i < n; i++) {
+        const row = out[i];
+        if (deleted[row] !== 0) continue;
+        const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
+        if (distance <= worst) {
+          selector.push(row, distance);
+          worst = selector.worst;
+        }
+      }
+    }
+  }
+}

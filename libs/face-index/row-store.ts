@@ -1,0 +1,292 @@
+/**
+ * The rows of a FaceIndex: every row-ordered column (the float vectors in the arena,
+ * deleted flags, ids, metas, each row's slot and IVF list, and the pre-filter's int8
+ * codes) and the id -> slot map. Writes append a row; replacing or deleting a face only
+ * flags its row. The moves here (compaction, permutations) keep every column in step;
+ * the IVF merge (ivf-lists.ts) moves the same columns. Ids map to stable slots, so
+ * moving rows never touches the id Map.
+ */
+import { VectorArena } from '../simd-kernel/index.js';
+import type { Int8Filter } from './int8-filter.js';
+import type { FaceIndexState } from './options.js';
+
+const INITIAL_CAPACITY = 64;
+
+export class RowStore {
+  readonly dimensions: number;
+  /** Owns the rows' memory (WebAssembly memory when the SIMD kernel runs). */
+  readonly arena: VectorArena;
+  /** View of the arena's rows; taken again after the arena grows or moves. */
+  vectors: Float32Array;
+  deleted: Uint8Array;
+  ids: string[] = [];
+  metas: unknown[] = [];
+  /** IVF list of each row, -1 for rows not yet assigned. */
+  rowList: Int32Array;
+  /**
+   * The int8 pre-filter (undefined when off); its codes exist for every row once `ready`.
+   * Created by prefilter.ts; kept here because its codes move with the rows.
+   */
+  filter: Int8Filter | undefined;
+  /**
+   * id -> slot, a number that stays with the face while its row moves (merges, sorts,
+   * compaction), so moving rows updates typed arrays, not this Map.
+   */
+  readonly slotById = new Map<string, number>();
+  /** UTF-16 units of every id held (for stats().bytes without walking the ids). */
+  idChars = 0;
+  /** Row of each slot in use. */
+  slotRow: Int32Array;
+  /** Slot of each live row (stale for dead rows). */
+  rowSlot: Int32Array;
+  private freeSlots: Int32Array;
+  private freeSlotCount = 0;
+  private nextSlot = 0;
+  rowCount = 0;
+  deletedRows = 0;
+
+  constructor(dimensions: number, forceJs: boolean) {
+    this.dimensions = dimensions;
+    this.arena = new VectorArena(dimensions, { forceJs, initialRows: INITIAL_CAPACITY });
+    this.vectors = this.arena.rows;
+    this.deleted = new Uint8Array(INITIAL_CAPACITY);
+    this.rowList = new Int32Array(INITIAL_CAPACITY).fill(-1);
+    this.slotRow = new Int32Array(INITIAL_CAPACITY);
+    this.rowSlot = new Int32Array(INITIAL_CAPACITY);
+    this.freeSlots = new Int32Array(INITIAL_CAPACITY);
+  }
+
+  /** Live faces (deleted and replaced rows excluded). */
+  get size(): number {
+    return this.slotById.size;
+  }
+
+  /** Rows the columns hold room for. */
+  get capacity(): number {
+    return this.deleted.length;
+  }
+
+  /** The pre-filter when its codes are kept for every row (and so must move with them). */
+  get codes(): Int8Filter | undefined {
+    return this.filter?.ready ? this.filter : undefined;
+  }
+
+  /** Every live face, in row order (what a snapshot writes). `vector` is a view: copy it to keep it. */
+  forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void {
+    const dims = this.dimensions;
+    for (let row = 0; row < this.rowCount; row++) {
+      if (this.deleted[row]) continue;
+      visit(this.ids[row], this.vectors.subarray(row * dims, (row + 1) * dims), this.metas[row]);
+    }
+  }
+
+  /**
+   * Appends a row for the face (flagging the row it replaces, if any) and returns it.
+   * There must be room for one more row (`capacity`); the pre-filter's codes are the caller's.
+   */
+  append(id: string, vector: Float32Array, meta: unknown): number {
+    let slot = this.slotById.get(id);
+    if (slot !== undefined) this.markDeleted(this.slotRow[slot]);
+    else {
+      slot = this.freeSlotCount > 0 ? this.freeSlots[--this.freeSlotCount] : this.nextSlot++;
+      this.slotById.set(id, slot);
+      this.idChars += id.length;
+    }
+    const row = this.rowCount++;
+    this.vectors.set(vector, row * this.dimensions);
+    this.deleted[row] = 0;
+    this.rowList[row] = -1;
+    this.ids[row] = id;
+    this.metas[row] = meta;
+    this.slotRow[slot] = row;
+    this.rowSlot[row] = slot;
+    return row;
+  }
+
+  /** Flags the face's row as dead; true when the id was present. */
+  remove(id: string): boolean {
+    const slot = this.slotById.get(id);
+    if (slot === undefined) return false;
+    this.slotById.delete(id);
+    this.idChars -= id.length;
+    this.markDeleted(this.slotRow[slot]);
+    this.freeSlots[this.freeSlotCount++] = slot;
+    return true;
+  }
+
+  /**
+   * Replaces every row by the state's faces (vectors copied, ids and metas adopted; a
+   * later id replaces an earlier one). `rowLists`: the IVF list of rows 0..n-1 (the rest
+   * unassigned). There must be room for the faces (`capacity`).
+   */
+  adopt(state: FaceIndexState, rowLists: Int32Array | undefined): void {
+    const faces = state.ids.length;
+    this.vectors.set(state.vectors, 0);
+    this.deleted.fill(0);
+    this.rowList.fill(-1);
+    if (rowLists !== undefined) this.rowList.set(rowLists, 0);
+    this.ids = state.ids;
+    this.metas = state.metas;
+    this.slotById.clear();
+    this.idChars = 0;
+    this.freeSlotCount = 0;
+    this.nextSlot = 0;
+    this.rowCount = faces;
+    this.deletedRows = 0;
+    for (let row = 0; row < faces; row++) {
+      const meta = this.metas[row];
+      if (meta === null) this.metas[row] = undefined;
+      const id = this.ids[row];
+      let slot = this.slotById.get(id);
+      if (slot !== undefined) this.markDeleted(this.slotRow[slot]);
+      else {
+        this.slotById.set(id, (slot = this.nextSlot++));
+        this.idChars += id.length;
+      }
+      this.slotRow[slot] = row;
+      this.rowSlot[row] = slot;
+    }
+  }
+
+  private markDeleted(row: number): void {
+    if (this.deleted[row] !== 0) return;
+    this.deleted[row] = 1;
+    this.metas[row] = undefined;
+    this.deletedRows++;
+  }
+
+  /** Room for `capacity` rows in every column (the arena and the pre-filter's codes too). */
+  grow(capacity: number): void {
+    this.arena.ensureRowCapacity(capacity);
+    this.vectors = this.arena.rows;
+    this.filter?.ensureRowCapacity(capacity);
+    const deleted = new Uint8Array(capacity);
+    deleted.set(this.deleted.subarray(0, this.rowCount));
+    this.deleted = deleted;
+    const rowList = new Int32Array(capacity).fill(-1);
+    rowList.set(this.rowList.subarray(0, this.rowCount));
+    this.rowList = rowList;
+    const grown = (old: Int32Array) => {
+      const out = new Int32Array(capacity);
+      out.set(old);
+      return out;
+    };
+    this.slotRow = grown(this.slotRow);
+    this.rowSlot = grown(this.rowSlot);
+    this.freeSlots = grown(this.freeSlots);
+  }
+
+  /**
+   * Slides live rows down over deleted ones, keeping their order (and so the IVF lists:
+   * ivf-lists.ts recounts them first, `layoutWithoutDeleted`).
+   */
+  compact(): void {
+    if (this.deletedRows === 0) return;
+    const dims = this.dimensions;
+    const filter = this.codes;
+    let write = 0;
+    for (let read = 0; read < this.rowCount; read++) {
+      if (this.deleted[read] !== 0) continue;
+      if (write !== read) {
+        this.vectors.copyWithin(write * dims, read * dims, (read + 1) * dims);
+        this.ids[write] = this.ids[read];
+        this.metas[write] = this.metas[read];
+        this.rowList[write] = this.rowList[read];
+        const slot = this.rowSlot[read];
+        this.rowSlot[write] = slot;
+        this.slotRow[slot] = write;
+      }
+      write++;
+    }
+    if (filter !== undefined) {
+      // The same moves for the codes, a run of live rows at a time.
+      let to = 0;
+      let runStart = -1;
+      for (let read = 0; read <= this.rowCount; read++) {
+        if (read < this.rowCount && this.deleted[read] === 0) {
+          if (runStart < 0) runStart = read;
+        } else if (runStart >= 0) {
+          if (to !== runStart) filter.copyRows(to, runStart, read);
+          to += read - runStart;
+          runStart = -1;
+        }
+      }
+    }
+    this.deleted.fill(0, 0, this.rowCount);
+    this.rowList.fill(-1, write, this.rowCount);
+    this.ids.length = write;
+    this.metas.length = write;
+    this.rowCount = write;
+    this.deletedRows = 0;
+  }
+
+  /** Moves row order[pos] to position pos for every pos (vectors in place, one cycle at a time). */
+  applyOrder(order: Int32Array): void {
+    const dims = this.dimensions;
+    const rowCount = this.rowCount;
+    const vectors = this.vectors;
+    const done = new Uint8Array(rowCount);
+    const held = new Float32Array(dims);
+    const filter = this.codes;
+    for (let start = 0; start < rowCount; start++) {
+      if (done[start] !== 0 || order[start] === start) continue;
+      held.set(vectors.subarray(start * dims, (start + 1) * dims));
+      let pos = start;
+      for (;;) {
+        done[pos] = 1;
+        const from = order[pos];
+        if (from === start) {
+          vectors.set(held, pos * dims);
+          break;
+        }
+        vectors.copyWithin(pos * dims, from * dims, (from + 1) * dims);
+        pos = from;
+      }
+    }
+    filter?.permuteRows(order, rowCount);
+    const ids = new Array<string>(rowCount);
+    const metas = new Array<unknown>(rowCount);
+    const rowList = new Int32Array(this.rowList.length).fill(-1);
+    const deleted = new Uint8Array(this.deleted.length);
+    const rowSlot = new Int32Array(this.rowSlot.length);
+    const slotRow = this.slotRow;
+    for (let pos = 0; pos < rowCount; pos++) {
+      const row = order[pos];
+      ids[pos] = this.ids[row];
+      metas[pos] = this.metas[row];
+      rowList[pos] = this.rowList[row];
+      deleted[pos] = this.deleted[row];
+      rowSlot[pos] = this.rowSlot[row];
+      if (deleted[pos] === 0) slotRow[rowSlot[pos]] = pos;
+    }
+    this.ids = ids;
+    this.metas = metas;
+    this.rowList = rowList;
+    this.deleted = deleted;
+    this.rowSlot = rowSlot;
+  }
+
+  /**
+   * Stores rows in a KD-tree's leaf order (`order`, no deleted rows, no IVF lists, no
+   * pre-filter codes) so each leaf reads one contiguous block of memory.
+   */
+  reorderLikeTree(order: Int32Array): void {
+    const dims = this.dimensions;
+    const source = this.vectors.slice(0, this.rowCount * dims);
+    const vectors = this.vectors;
+    const ids: string[] = new Array<string>(this.rowCount);
+    const metas: unknown[] = new Array<unknown>(this.rowCount);
+    const rowSlot = new Int32Array(this.rowSlot.length);
+    for (let pos = 0; pos < this.rowCount; pos++) {
+      const row = order[pos];
+      vectors.set(source.subarray(row * dims, (row + 1) * dims), pos * dims);
+      ids[pos] = this.ids[row];
+      metas[pos] = this.metas[row];
+      rowSlot[pos] = this.rowSlot[row];
+      this.slotRow[rowSlot[pos]] = pos;
+    }
+    this.rowSlot = rowSlot;
+    this.ids = ids;
+    this.metas = metas;
+  }
+}
