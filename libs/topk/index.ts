@@ -7,7 +7,6 @@
  * Storage is preallocated; `push` never allocates.
  */
 
-export { CandidateBuffer } from './candidate-buffer.js';
 export { nthSmallest } from './select.js';
 
 /** Tie-break order for ids: plain UTF-16 code-unit order, the same as `a < b`. */
