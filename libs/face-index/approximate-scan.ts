@@ -111,7 +111,7 @@ export class ApproximateScan {
 
   /**
    * Without the pre-filter, on the float rows.
-   * Each query: its `probes` nearest lists, nearest first, then the rows not yet listed.
+   * Each query: its `probes` nearest lists (in list order), then the rows not yet listed.
    */
   floatScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
     const store = this.store;

@@ -67,7 +67,7 @@ export class IvfLists {
 
   /**
    * The rows an approximate query reads, as ranges to `visit`: its n probed lists
-   * (lists[0..n), nearest first), then the recent rows (assigned, not yet merged) of
+   * (lists[0..n), in list order), then the recent rows (assigned, not yet merged) of
    * those lists in runs of consecutive rows, then every row not assigned yet (at most
    * one batch).
    */
