@@ -49,11 +49,17 @@ const LIMIT_ABSOLUTE = 1e-6;
 /**
  * Principal axes coded by the prefix stage (0: no prefix stage). Measured at 250,000
  * faces a shard: in process, exact search 2.8 ms a query with 32 axes, 2.1 with 48, 2.2
- * with 64. Through the 4-shard cluster at 1,000,000 faces (concurrency 64), 48 axes
- * answered exact queries faster (198 against 168 q/s) but approximate ones, the rows
- * ranked on these axes, slower (630 against 720 q/s: 56 bytes a row to read, not 40).
+ * with 64; through the 4-shard cluster at 1,000,000 faces (concurrency 64), exact 198
+ * q/s with 48 axes against 168 with 32.
  */
-export const DEFAULT_PREFIX_DIMS = 32;
+export const DEFAULT_PREFIX_DIMS = 48;
+/**
+ * Axes approximate search ranks rows on: the first of the prefix axes, coded again on
+ * their own (40 bytes a row more) when fewer than the prefix stage's. Measured through the
+ * cluster at 1,000,000 faces (concurrency 64): ranking on 48 axes 630 q/s, on 32 720 q/s
+ * (40 bytes a row to read, not 56).
+ */
+export const DEFAULT_RANK_DIMS = 32;
 
 /** One code set: its arena, its quantizer and the current query's codes. */
 class Stage {
@@ -131,6 +137,8 @@ export class Int8Filter {
   readonly prefixDims: number;
   private readonly full: Stage;
   private readonly prefix: Stage | undefined;
+  /** Approximate ranking: the first rankDims of the prefix axes in codes of their own (undefined: rank on the prefix stage). */
+  private readonly head: Stage | undefined;
   private readonly stages: Stage[];
   /** Per-dimension offset (the mean of the sample). */
   private readonly offset: Float64Array;
@@ -156,12 +164,14 @@ export class Int8Filter {
     return int8ScanSupported() && dims >= 16;
   }
 
-  constructor(dims: number, initialRows: number, prefixDims = DEFAULT_PREFIX_DIMS) {
+  constructor(dims: number, initialRows: number, prefixDims = DEFAULT_PREFIX_DIMS, rankDims = DEFAULT_RANK_DIMS) {
     this.dims = dims;
     this.prefixDims = prefixDims > 0 && dims >= 2 * prefixDims ? Math.ceil(prefixDims / 16) * 16 : 0;
+    const headDims = Math.ceil(rankDims / 16) * 16;
     this.full = new Stage(dims, initialRows);
     this.prefix = this.prefixDims > 0 ? new Stage(this.prefixDims, initialRows) : undefined;
-    this.stages = this.prefix ? [this.full, this.prefix] : [this.full];
+    this.head = this.prefix !== undefined && headDims > 0 && headDims < this.prefixDims ? new Stage(headDims, initialRows) : undefined;
+    this.stages = [this.full, this.prefix, this.head].filter((stage): stage is Stage => stage !== undefined);
     this.offset = new Float64Array(dims);
     this.basis = new Float64Array(this.prefixDims * dims);
     this.y = new Float64Array(dims);
@@ -237,6 +247,7 @@ export class Int8Filter {
       this.projector?.setBasis(this.basis);
       // The axes' variances fall off: the first is the widest coordinate.
       prefix.setScale(Math.sqrt(Math.max(0, top)), 0);
+      this.head?.setScale(Math.sqrt(Math.max(0, top)), 0);
     }
     for (const stage of this.stages) stage.limitWorst = NaN;
     this.ready = true;
@@ -245,7 +256,7 @@ export class Int8Filter {
 
   /** Codes and misses of rows [from, to). */
   encodeRows(vectors: Float32Array, from: number, to: number): void {
-    const { dims, y, full, prefix } = this;
+    const { dims, y, full, prefix, head } = this;
     const residuals = full.arena.residuals;
     for (let row = from; row < to; row++) {
       const base = row * dims;
@@ -253,19 +264,27 @@ export class Int8Filter {
       // Rounded up: 1e-6 relative is far above float32's 2^-24; the floor covers float64
       // rounding of y (<= 2^-52 |y| a dimension, |y| <= 128 scale unless clamped).
       residuals[row] = Math.fround(full.quantize(y, row) * (1 + 1e-6) + full.missFloor);
-      if (prefix !== undefined) prefix.arena.residuals[row] = Math.fround(this.prefixMiss(prefix.quantize(this.project(), row)) * (1 + 1e-6));
+      if (prefix === undefined) continue;
+      const z = this.project();
+      prefix.arena.residuals[row] = Math.fround(this.prefixMiss(prefix, prefix.quantize(z, row)) * (1 + 1e-6));
+      if (head !== undefined) head.arena.residuals[row] = Math.fround(this.prefixMiss(head, head.quantize(z, row)) * (1 + 1e-6));
     }
   }
 
   /** Codes the query (queries[queryOffset..]) for `candidates`. */
   setQuery(queries: Float32Array, queryOffset: number): void {
-    const { y, full, prefix } = this;
+    const { y, full, prefix, head } = this;
     this.setY(queries, queryOffset);
     full.queryMiss = full.quantize(y, -1) * (1 + 1e-9) + full.missFloor;
     full.limitWorst = NaN;
     if (prefix !== undefined) {
-      prefix.queryMiss = this.prefixMiss(prefix.quantize(this.project(), -1)) * (1 + 1e-9);
+      const z = this.project();
+      prefix.queryMiss = this.prefixMiss(prefix, prefix.quantize(z, -1)) * (1 + 1e-9);
       prefix.limitWorst = NaN;
+      if (head !== undefined) {
+        head.queryMiss = this.prefixMiss(head, head.quantize(z, -1)) * (1 + 1e-9);
+        head.limitWorst = NaN;
+      }
     }
   }
 
@@ -294,7 +313,7 @@ export class Int8Filter {
    * (the `rank` limit that keeps every row able to enter a top k held at `worst`).
    */
   rankLimitFor(worst: number): number {
-    return this.prefix!.limitFor(worst);
+    return this.rankStage.limitFor(worst);
   }
 
   /**
@@ -304,8 +323,8 @@ export class Int8Filter {
    * ranks rows by this bound and gives only the best the exact distance.
    */
   rank(firstRow: number, count: number, limit: number): number {
-    const prefix = this.prefix!;
-    return prefix.arena.scan(firstRow, count, prefix.queryNorm, prefix.scale, limit);
+    const stage = this.rankStage;
+    return stage.arena.scan(firstRow, count, stage.queryNorm, stage.scale, limit);
   }
 
   /**
@@ -318,11 +337,16 @@ export class Int8Filter {
   }
 
   get rankOut(): Int32Array {
-    return this.prefix!.arena.out;
+    return this.rankStage.arena.out;
   }
 
   get rankValues(): Float32Array {
-    return this.prefix!.arena.values;
+    return this.rankStage.arena.values;
+  }
+
+  /** The stage `rank` scans: the head of the prefix axes, or the prefix stage itself. */
+  private get rankStage(): Stage {
+    return this.head ?? this.prefix!;
   }
 
   /** Moves codes like `vectors.copyWithin(to, from, end)` moves rows. */
@@ -428,10 +452,10 @@ export class Int8Filter {
   /**
    * A prefix miss from the codes' miss: plus the projection's rounding (||z - B y|| is
    * at most ~2.3e-5 ||y|| in float32 for 32 axes, ~2e-13 ||y|| in float64:
-   * projectionError is far above either) and the prefix stage's floor.
+   * projectionError is far above either) and the stage's floor.
    */
-  private prefixMiss(codesMiss: number): number {
-    return codesMiss + this.projectionError * this.yNorm + this.prefix!.missFloor;
+  private prefixMiss(stage: Stage, codesMiss: number): number {
+    return codesMiss + this.projectionError * this.yNorm + stage.missFloor;
   }
 }
 

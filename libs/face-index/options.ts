@@ -55,16 +55,18 @@ export interface FaceIndexOptions {
    * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
    * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
    * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
-   * of its first `prefilterAxes` principal coordinates (+8% at 128 dims); searches scan
+   * of its first `prefilterAxes` principal coordinates (+11% at 128 dims) and, again, of
+   * the first 32 of them, which approximate search ranks on (+8%); searches scan
    * the codes and compute the exact distance only for rows whose lower bound can beat
    * the current k-th distance (see int8-filter.ts). Results are identical either way;
    * false saves the memory and scans the float32 rows instead.
    */
   prefilter?: boolean;
   /**
-   * Principal axes coded for the pre-filter's first stage (default 32, rounded up to a
+   * Principal axes coded for the pre-filter's first stage (default 48, rounded up to a
    * multiple of 16; used when the vectors have at least twice as many dimensions).
-   * 0: one stage (every row's full codes scanned), 40 bytes a row less.
+   * 0: one stage (every row's full codes scanned, approximate search without a
+   * shortlist), 96 bytes a row less.
    */
   prefilterAxes?: number;
   /**
