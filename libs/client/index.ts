@@ -38,7 +38,7 @@ export class FaceshardClient {
   }
 
   static async connect(url: string, options: { prefix?: string; name?: string } = {}): Promise<FaceshardClient> {
-    const nc = await connect({ servers: url.split(',').map((s) => s.trim()), name: options.name ?? 'faceshard-client' });
+    const nc = await connect({ servers: url.split(',').map((s) => s.trim()), name: options.name ?? 'faceshard-client', noAsyncTraces: true });
     return new FaceshardClient(nc, options.prefix ?? 'faces');
   }
 

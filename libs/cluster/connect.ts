@@ -12,6 +12,10 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // nats.js otherwise builds two Error objects (stack traces) for every request and
+    // JetStream publish, in case it times out: ~0.07 ms each, the coordinator's largest
+    // single cost per query at low load. Timeout errors still say what timed out.
+    noAsyncTraces: true,
   });
   log.info('connected to NATS', { server: nc.getServer(), maxPayload: nc.info?.max_payload });
   void (async () => {
