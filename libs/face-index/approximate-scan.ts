@@ -57,7 +57,7 @@ export class ApproximateScan {
     const dims = store.dimensions;
     store.vectors = store.arena.rows;
     const vectors = store.vectors;
-    const centroidOut = ivf.stage(queries);
+    ivf.stage(queries);
     const lists = this.ivfLists.probeLists(probes);
     const shortlist = this.shortlist;
     const prefilter = this.prefilter;
@@ -67,7 +67,7 @@ export class ApproximateScan {
       const queryOffset = q * dims;
       filter.setQuery(queries, queryOffset);
       shortlist.reset(shortlistRows, undefined, filter.rankLimitFor(selector.worst));
-      this.ivfLists.forProbedRows(lists, ivf.probe(q, probes, centroidOut, lists), rankRange);
+      this.ivfLists.forProbedRows(lists, ivf.probe(q, probes, lists), rankRange);
       // Best bounds first, a few rows at a time through the full codes (3 cache lines a
       // row, not the float row's 8): only rows that can still enter get the exact distance.
       shortlist.sort();
@@ -121,12 +121,12 @@ export class ApproximateScan {
     const simd = arena.simd;
     const outFloat = simd ? stageQueries(arena, queries) : 0;
     store.vectors = arena.rows;
-    const centroidOut = ivf.stage(queries);
+    ivf.stage(queries);
     const lists = this.ivfLists.probeLists(probes);
     const deleted = store.deleted;
     for (let q = 0; q < queryCount; q++) {
       const selector = selectors[q];
-      const n = ivf.probe(q, probes, centroidOut, lists);
+      const n = ivf.probe(q, probes, lists);
       const one = simd ? undefined : queries.subarray(q * dims, (q + 1) * dims);
       const scan = (start: number, end: number) => {
         if (simd) simdScanRange(arena, outFloat, start, end, queries, q, selector, deleted);

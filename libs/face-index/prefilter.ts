@@ -102,11 +102,10 @@ export class Prefilter {
     const { listStart, listedRows } = ivfLists;
     const rowCount = store.rowCount;
     const first = ivf === undefined ? 0 : probes > 0 ? probes : Math.min(ivf.lists, Math.max(1, Math.ceil(ivf.lists * EXACT_FIRST_SHARE)));
-    let centroidOut = 0;
     let lists: Int32Array | undefined;
     let mark: Uint8Array | undefined;
     if (ivf !== undefined) {
-      centroidOut = ivf.stage(queries);
+      ivf.stage(queries);
       lists = ivfLists.probeLists(first);
       mark = ivfLists.probeMarks();
     }
@@ -118,7 +117,7 @@ export class Prefilter {
         this.range(0, rowCount, queries, queryOffset, selector, true);
         continue;
       }
-      const n = ivf.probe(q, first, centroidOut, lists!);
+      const n = ivf.probe(q, first, lists!);
       if (probes > 0) {
         // Probed lists are near the query: both stages measured slower there (the prefix passes too many rows).
         ivfLists.forProbedRows(lists!, n, (start, end) => this.range(start, end, queries, queryOffset, selector, false));
