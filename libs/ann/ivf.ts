@@ -43,6 +43,8 @@ const ASSIGN_BATCH = 256;
 const ASSIGN_GROUPS = 2;
 /** Queries per centroid-distance kernel pass when staging a batch, widest first. */
 const STAGE_WIDTHS = [8, 4, 1] as const;
+/** Staged queries whose centroid distances are computed together (bounds the scratch memory). */
+const STAGE_CHUNK = 64;
 
 /**
  * Two-level k-means: sqrt(lists) groups, then each group's members split into leaf lists
@@ -61,8 +63,11 @@ export class IvfQuantizer {
   /** Leaf centroids of group g are groupStart[g]..groupStart[g+1]-1. */
   private readonly groupStart: Int32Array;
   /** Per staged query: where its centroid distances start (float index) and their stride. */
-  private stagedBase = new Int32Array(0);
-  private stagedStride = new Int32Array(0);
+  private readonly stagedBase = new Int32Array(STAGE_CHUNK);
+  private readonly stagedStride = new Int32Array(STAGE_CHUNK);
+  /** Queries in the staged batch, and the first query of the chunk whose distances are computed (-1: none). */
+  private stagedCount = 0;
+  private stagedChunk = -1;
   /** `probe`'s copy of the distances, reordered by the selection, and its lists at the threshold distance. */
   private probeDistances = new Float32Array(0);
   private probeTies = new Int32Array(0);
@@ -210,34 +215,40 @@ export class IvfQuantizer {
   }
 
   /**
-   * Stages a batch of queries for `probe` (call once per batch): their distances to every
-   * leaf centroid, 8 or 4 queries a kernel pass where the batch allows, so each centroid
-   * is read once per pass, not once per query (a coalesced batch reads the centroids
-   * from memory ~8× less often).
+   * Stages a batch of queries for `probe` (call once per batch). `probe` then computes
+   * the centroid distances of STAGE_CHUNK queries at a time, 8 or 4 queries a kernel pass
+   * where the chunk allows, so each centroid is read once per pass, not once per query (a
+   * coalesced batch reads the centroids from memory ~8× less often); the chunk bounds the
+   * scratch memory whatever the batch size.
    */
   stage(queries: Float32Array): void {
     const { dims, lists, arena } = this;
     const count = Math.floor(queries.length / dims);
     const bytes = count * dims * 4;
-    arena.scratch(bytes + count * lists * 4);
+    arena.scratch(bytes + Math.min(count, STAGE_CHUNK) * lists * 4);
     arena.heap.set(queries.subarray(0, count * dims), 0);
-    const outFloat = bytes >> 2;
-    if (this.stagedBase.length < count) {
-      this.stagedBase = new Int32Array(count);
-      this.stagedStride = new Int32Array(count);
-    }
-    let q = 0;
+    this.stagedCount = count;
+    this.stagedChunk = -1;
+  }
+
+  /** Centroid distances of the staged queries [first, first + STAGE_CHUNK) (`stage`'s layout). */
+  private computeChunk(first: number): void {
+    const { dims, lists, arena } = this;
+    const end = Math.min(this.stagedCount, first + STAGE_CHUNK);
+    const outFloat = this.stagedCount * dims;
+    let q = first;
     for (const width of STAGE_WIDTHS) {
-      for (; count - q >= width; q += width) {
+      for (; end - q >= width; q += width) {
         // Interleaved: distance of centroid l to query q + i at (base + l * width + i).
-        const base = outFloat + q * lists;
+        const base = outFloat + (q - first) * lists;
         arena.distances(width, 0, lists, q * dims * 4, base * 4);
         for (let i = 0; i < width; i++) {
-          this.stagedBase[q + i] = base + i;
-          this.stagedStride[q + i] = width;
+          this.stagedBase[q - first + i] = base + i;
+          this.stagedStride[q - first + i] = width;
         }
       }
     }
+    this.stagedChunk = first;
   }
 
   /**
@@ -251,9 +262,12 @@ export class IvfQuantizer {
     const lists = this.lists;
     const n = Math.min(probes, lists);
     if (n <= 0) return 0;
+    if (!(q >= 0 && q < this.stagedCount)) throw new RangeError(`probe: query ${q} of a staged batch of ${this.stagedCount}`);
+    const chunk = q - (q % STAGE_CHUNK);
+    if (chunk !== this.stagedChunk) this.computeChunk(chunk);
     const heap = this.arena.heap;
-    const base = this.stagedBase[q];
-    const stride = this.stagedStride[q];
+    const base = this.stagedBase[q - chunk];
+    const stride = this.stagedStride[q - chunk];
     if (this.probeDistances.length < lists) {
       this.probeDistances = new Float32Array(lists);
       this.probeTies = new Int32Array(lists);

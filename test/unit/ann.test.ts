@@ -130,10 +130,12 @@ test('probe returns the nearest lists by (distance, list), ties included, for fe
   // Small integer coordinates: many exact ties, exact in float32 too.
   const centroids = Float32Array.from({ length: lists * d }, () => Math.floor(random() * 5));
   const ivf = IvfQuantizer.fromState(d, { centroids, groupCentroids: centroids.slice(0, d), groupStart: Int32Array.of(0, lists), trainedRows: 1 });
-  // 13 queries: staged 8, then 4, then 1 to a kernel pass (each layout checked).
-  const queries = Float32Array.from({ length: 13 * d }, () => Math.floor(random() * 5));
+  // 77 queries: a chunk of 64 (8 a kernel pass), then one of 13 (8, 4, 1), asked for out
+  // of order so chunks are computed again; each layout is checked.
+  const count = 77;
+  const queries = Float32Array.from({ length: count * d }, () => Math.floor(random() * 5));
   ivf.stage(queries);
-  for (let q = 0; q < 13; q++) {
+  for (const q of [76, 0, 63, 64, 75, 1, 7, 8, 12, 40, 72]) {
     const order = Array.from({ length: lists }, (_, l) => {
       let s = 0;
       for (let k = 0; k < d; k++) s += (centroids[l * d + k] - queries[q * d + k]) ** 2;
@@ -145,4 +147,5 @@ test('probe returns the nearest lists by (distance, list), ties included, for fe
       assert.deepEqual([...got], order.slice(0, n).map(([, l]) => l).sort((a, b) => a - b), `query ${q}, ${n} probes`);
     }
   }
+  assert.throws(() => ivf.probe(count, 1, new Int32Array(1)), /query 77 of a staged batch of 77/);
 });
