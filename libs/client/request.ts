@@ -1,6 +1,7 @@
 import type { NatsConnection, MsgHdrs } from 'nats';
 import type { z } from 'zod';
 import { ErrorReply } from '../protocol/errors.js';
+import { ReplyInbox } from '../reply-inbox/index.js';
 import { FaceshardError } from './errors.js';
 
 const decoder = new TextDecoder();
@@ -15,7 +16,7 @@ export async function requestJson<S extends z.ZodType>(
 ): Promise<z.infer<S>> {
   let msg;
   try {
-    msg = await nc.request(subject, body, { timeout: options.timeoutMs, headers: options.headers });
+    msg = await ReplyInbox.for(nc).request(subject, body, options);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === '503') throw new FaceshardError('no_responders', `nothing serves ${subject}: is the cluster up (faceshard up) and the coordinator running?`);

@@ -1,4 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
+import { ReplyInbox } from '../../libs/reply-inbox/index.js';
 import { legWaitHeaders, queryHeaders, queryToBinary, ShardReply, type LegWait, type Query, type Subjects } from '../../libs/protocol/index.js';
 
 export type LegOutcome = { shard: number; ok: true; reply: ShardReply; attempts: number } | { shard: number; ok: false; reason: string; attempts: number };
@@ -20,12 +21,13 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount
     return h;
   };
 
+  const inbox = ReplyInbox.for(nc);
   const leg = async (shard: number): Promise<LegOutcome> => {
     const h = headersFor(shard);
     let reason = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {
-        const msg = await nc.request(subjects.shardQuery(shard), body, { timeout: timeoutMs, headers: h });
+        const msg = await inbox.request(subjects.shardQuery(shard), body, { timeoutMs, headers: h });
         const serviceError = msg.headers?.get('Nats-Service-Error');
         if (serviceError) {
           reason = serviceError.startsWith(`shard ${shard}`) ? serviceError : `shard ${shard} answered an error: ${serviceError}`;

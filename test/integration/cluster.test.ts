@@ -217,6 +217,7 @@ describe('a 3-shard cluster on a real nats-server', () => {
     const reply = await cluster.client.queryBinary(queries, { k: 10 });
     assert.equal(reply.partial, true);
     assert.deepEqual(reply.shards, { total: SHARDS, answered: SHARDS - 1 });
+    assert.deepEqual(reply.missing, [{ shard: down, reason: `shard ${down}: no replica is serving (no responders)` }]);
     assertSameResults(reply.results, expected.search(queries, 10, (id) => shardOf(id, SHARDS) !== down));
   });
 });
