@@ -89,7 +89,6 @@ def main():
         results = {}
         for ef in [64] + [int(e) for e in filter(None, args.hnsw_ef.split(","))]:
             index.set_ef(ef)
-            index.set_num_threads(os.cpu_count())
             t = time.perf_counter()
             neighbors, _ = index.knn_query(queries, k=k, num_threads=os.cpu_count())
             batched = time.perf_counter() - t
