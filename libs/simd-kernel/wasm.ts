@@ -1,7 +1,6 @@
 /**
- * Emits the WebAssembly (SIMD, f32x4) squared-distance kernels as raw module bytes, so
- * there is no build step and no dependency: a tiny assembler for the handful of opcodes
- * the kernels use, and one generator per kernel shape.
+ * Emits the WebAssembly (SIMD, f32x4) squared-distance kernels as raw module bytes
+ * (through assembler.ts), one generator per kernel shape.
  *
  * Every kernel is generated for one vector length (`dims`, a multiple of 4) with the
  * row loop fully unrolled and every address an immediate offset. Exports:
@@ -19,134 +18,7 @@
  * SIMD_RELATIVE_ERROR in index.ts).
  */
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  br: 0x0c,
-  brIf: 0x0d,
-  end: 0x0b,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Load: 0x28,
-  f32Load: 0x2a,
-  i32Store: 0x36,
-  f32Store: 0x38,
-  i32Const: 0x41,
-  i32Eqz: 0x45,
-  i32LtU: 0x49,
-  f32Le: 0x5f,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32And: 0x71,
-  i32Shl: 0x74,
-  i32ShrU: 0x76,
-  f32Sqrt: 0x91,
-  f32Add: 0x92,
-  f32Sub: 0x93,
-  f32Mul: 0x94,
-  f32ConvertI32S: 0xb2,
-  simd: 0xfd,
-} as const;
-
-const SIMD = {
-  load: 0x00,
-  load8x8S: 0x01,
-  const: 0x0c,
-  shuffle: 0x0d,
-  i32x4Splat: 0x11,
-  f32x4Splat: 0x13,
-  i32x4ExtractLane: 0x1b,
-  f32x4ExtractLane: 0x1f,
-  f32x4Le: 0x45,
-  i32x4Bitmask: 0xa4,
-  i32x4Shl: 0xab,
-  i32x4Add: 0xae,
-  i32x4Sub: 0xb1,
-  i32x4DotI16x8S: 0xba,
-  f32x4Sqrt: 0xe3,
-  f32x4Add: 0xe4,
-  f32x4Sub: 0xe5,
-  f32x4Mul: 0xe6,
-  f32x4ConvertI32x4S: 0xfa,
-} as const;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-function utf8(text: string): number[] {
-  return [...new TextEncoder().encode(text)];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-/** Straight-line code builder for one function body. */
-class Code {
-  readonly bytes: number[] = [];
-  get(local: number): this {
-    this.bytes.push(OP.localGet, ...uleb(local));
-    return this;
-  }
-  set(local: number): this {
-    this.bytes.push(OP.localSet, ...uleb(local));
-    return this;
-  }
-  tee(local: number): this {
-    this.bytes.push(OP.localTee, ...uleb(local));
-    return this;
-  }
-  i32(value: number): this {
-    this.bytes.push(OP.i32Const, ...sleb(value));
-    return this;
-  }
-  op(...codes: number[]): this {
-    this.bytes.push(...codes);
-    return this;
-  }
-  simd(code: number, ...immediates: number[]): this {
-    this.bytes.push(OP.simd, ...uleb(code), ...immediates);
-    return this;
-  }
-  /** v128.load with alignment hint 2^4 and a byte offset. */
-  load(offset: number): this {
-    return this.simd(SIMD.load, 4, ...uleb(offset));
-  }
-  zero(): this {
-    return this.simd(SIMD.const, ...new Array<number>(16).fill(0));
-  }
-}
+import { Code, F32, I32, OP, SIMD, V128, section, uleb, utf8, vec } from './assembler.js';
 
 /** Accumulators per query so the additions of one query overlap (x64 has 16 vector registers). */
 function accumulatorsFor(queries: number): number {
