@@ -11,27 +11,15 @@
  * rebuilt after `ensureRowCapacity`; take them again after it.
  */
 import { wasmSimdSupported } from './index.js';
+import { WASM_PAGE, instantiateKernel, type WasmMemory } from './instance.js';
 import { int8ScanModuleBytes, projectModuleBytes } from './wasm.js';
 
 /** Most rows one `scan` call handles (the size of the candidate output area). */
 export const SCAN_BLOCK_ROWS = 1024;
 
-const PAGE = 65536;
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 type ScanFunction = (codes: number, residuals: number, norms: number, rows: number, query: number, queryNorm: number, out: number, first: number, scale: number, limit: number) => number;
 type GatherFunction = (codes: number, residuals: number, norms: number, n: number, query: number, queryNorm: number, out: number, list: number, scale: number, limit: number) => number;
-
-const modules = new Map<number, object>();
 
 /** Whether int8 code arenas can run here (WebAssembly SIMD). */
 export function int8ScanSupported(): boolean {
@@ -65,12 +53,10 @@ export class Int8CodeArena {
     if (!int8ScanSupported()) throw new Error('Int8CodeArena needs WebAssembly SIMD');
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
     this.codeDims = Math.ceil(dims / 16) * 16;
-    let module = modules.get(this.codeDims);
-    if (!module) modules.set(this.codeDims, (module = new wasmApi!.Module(int8ScanModuleBytes(this.codeDims, SCAN_BLOCK_ROWS * 4))));
-    const instance = new wasmApi!.Instance(module, {});
-    this.memory = instance.exports.memory as WasmMemory;
-    this.scanFunction = instance.exports.scan_i8 as ScanFunction;
-    this.gatherFunction = instance.exports.gather_i8 as GatherFunction;
+    const { memory, exports } = instantiateKernel(`int8 ${this.codeDims}`, () => int8ScanModuleBytes(this.codeDims, SCAN_BLOCK_ROWS * 4));
+    this.memory = memory;
+    this.scanFunction = exports.scan_i8 as ScanFunction;
+    this.gatherFunction = exports.gather_i8 as GatherFunction;
     this.outByte = Math.ceil((this.codeDims * 2) / 16) * 16;
     this.codesByte = this.outByte + SCAN_BLOCK_ROWS * 8;
     this.capacity = 0;
@@ -169,9 +155,9 @@ export class Int8CodeArena {
     const oldNorms = this.normsByte;
     const oldCapacity = this.capacity;
     const bytes = this.codesByte + capacity * (this.codeDims + 8);
-    const pages = Math.ceil(bytes / PAGE);
+    const pages = Math.ceil(bytes / WASM_PAGE);
     const oldBytes = this.memory.buffer.byteLength;
-    const current = oldBytes / PAGE;
+    const current = oldBytes / WASM_PAGE;
     if (pages > current) this.memory.grow(pages - current);
     this.capacity = capacity;
     const buffer = this.memory.buffer;
@@ -217,18 +203,14 @@ export class Projector {
     if (!int8ScanSupported()) throw new Error('Projector needs WebAssembly SIMD');
     this.inDims = inDims;
     this.outDims = outDims;
-    const key = -(inDims * 65536 + outDims);
-    let module = modules.get(key);
-    if (!module) modules.set(key, (module = new wasmApi!.Module(projectModuleBytes(inDims, outDims))));
-    const instance = new wasmApi!.Instance(module, {});
-    const memory = instance.exports.memory as WasmMemory;
-    this.run = instance.exports.project as ProjectFunction;
+    const { memory, exports } = instantiateKernel(`project ${inDims} ${outDims}`, () => projectModuleBytes(inDims, outDims));
+    this.run = exports.project as ProjectFunction;
     const basisBytes = inDims * outDims * 4;
     this.yByte = basisBytes;
     this.zByte = basisBytes + inDims * 4;
     const bytes = this.zByte + outDims * 4;
-    const pages = Math.ceil(bytes / PAGE);
-    const current = memory.buffer.byteLength / PAGE;
+    const pages = Math.ceil(bytes / WASM_PAGE);
+    const current = memory.buffer.byteLength / WASM_PAGE;
     if (pages > current) memory.grow(pages - current);
     this.basis = new Float32Array(memory.buffer, 0, inDims * outDims);
     this.y = new Float32Array(memory.buffer, this.yByte, inDims);

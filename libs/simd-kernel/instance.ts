@@ -1,0 +1,28 @@
+/**
+ * Instances of generated kernel modules: each module compiled once per shape (`key`),
+ * every instance with its own memory. The slice of the WebAssembly API used here is
+ * declared locally (the project's lib settings do not declare it).
+ */
+
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes of a WebAssembly memory page. */
+export const WASM_PAGE = 65536;
+
+const modules = new Map<string, object>();
+
+/** A new instance of the module `bytes()` builds (compiled on the first call for `key`): its memory and exports. */
+export function instantiateKernel(key: string, bytes: () => Uint8Array): { memory: WasmMemory; exports: Record<string, unknown> } {
+  let module = modules.get(key);
+  if (!module) modules.set(key, (module = new wasmApi!.Module(bytes())));
+  const instance = new wasmApi!.Instance(module, {});
+  return { memory: instance.exports.memory as WasmMemory, exports: instance.exports };
+}
