@@ -295,6 +295,35 @@ export class IvfQuantizer {
     }
     return count;
   }
+
+  /**
+   * Moves the `m` lists nearest to staged query `q` among out[0..n) (as `probe` wrote
+   * them) to the front, nearest first; the others keep their order behind them. Scanned
+   * first, they fill a shortlist with good rows early, so its cut-off is tight for the rest.
+   */
+  nearestFirst(q: number, out: Int32Array, n: number, m: number): void {
+    const chunk = q - (q % STAGE_CHUNK);
+    if (chunk !== this.stagedChunk) this.computeChunk(chunk);
+    const heap = this.arena.heap;
+    const base = this.stagedBase[q - chunk];
+    const stride = this.stagedStride[q - chunk];
+    const take = Math.min(m, n);
+    // Selection sort of the first `take` positions: m is a handful, n a few hundred.
+    for (let i = 0; i < take; i++) {
+      let best = i;
+      let bestDistance = heap[base + out[i] * stride];
+      for (let j = i + 1; j < n; j++) {
+        const d = heap[base + out[j] * stride];
+        if (d < bestDistance) {
+          bestDistance = d;
+          best = j;
+        }
+      }
+      const list = out[best];
+      out.copyWithin(i + 1, i, best);
+      out[i] = list;
+    }
+  }
 }
 
 /**

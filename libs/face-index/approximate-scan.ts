@@ -6,7 +6,8 @@
  * `Prefilter.scan`.
  */
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
-import { TopK } from '../topk/index.js';
+import type { TopK } from '../topk/index.js';
+import { Reservoir } from '../topk/reservoir.js';
 import { squaredDistanceWithin } from './distance.js';
 import { flatScan } from './flat-scan.js';
 import type { IvfLists } from './ivf-lists.js';
@@ -15,6 +16,13 @@ import type { Prefilter } from './prefilter.js';
 import type { RowStore } from './row-store.js';
 import { simdScanRange, stageQueries } from './simd-scan.js';
 
+/**
+ * Probed lists scanned first, nearest first (the rest in memory order): their rows set
+ * a tight shortlist cut-off early. Measured at 250,000 faces, shortlist 256: candidates
+ * out of the kernel 2,322 -> 1,598 a query, time 0.44 -> 0.39 ms (0, 4, 8, 16 lists:
+ * 8 best, 16 no better).
+ */
+const NEAREST_LISTS_FIRST = 8;
 /** Shortlisted rows checked against the full codes at a time (the k-th distance tightens between chunks). */
 const RERANK_CHUNK_ROWS = 16;
 
@@ -26,8 +34,8 @@ export class ApproximateScan {
   private readonly useShortlist: boolean;
   /** Rows in the shortlist at effort 1 (option `shortlistRows`). */
   readonly shortlistRows: number;
-  /** Approximate search: the rows with the best principal-axes bounds (no ids: ties by row). */
-  private readonly shortlist = new TopK(SHORTLIST_AT_EFFORT_1);
+  /** Approximate search: the rows with the best 4-bit rank values. */
+  private readonly shortlist = new Reservoir(SHORTLIST_AT_EFFORT_1, SCAN_BLOCK_ROWS);
 
   constructor(store: RowStore, ivfLists: IvfLists, prefilter: Prefilter, useShortlist: boolean, shortlistRows: number) {
     this.store = store;
@@ -46,9 +54,9 @@ export class ApproximateScan {
   /**
    * Approximate search through the principal-axes codes: per query, the rows of its
    * `probes` nearest lists (then the recent rows of those lists, then the rows not
-   * assigned yet) ranked by their principal-axes bound, and the best `shortlistRows`
-   * given the exact distance. A row whose bound exceeds the query's k-th distance
-   * bound (maxDistance) is never shortlisted.
+   * assigned yet) ranked by their 4-bit principal-axes value, and the best
+   * `shortlistRows` checked against the full codes' bound and, when that can still
+   * enter, given the exact distance (so `maxDistance` holds as in exact search).
    */
   shortlistScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number, shortlistRows: number): void {
     const store = this.store;
@@ -66,16 +74,17 @@ export class ApproximateScan {
       const selector = selectors[q];
       const queryOffset = q * dims;
       filter.setQuery(queries, queryOffset);
-      shortlist.reset(shortlistRows, undefined, filter.rankLimitFor(selector.worst));
-      this.ivfLists.forProbedRows(lists, ivf.probe(q, probes, lists), rankRange);
-      // Best bounds first, a few rows at a time through the full codes (3 cache lines a
-      // row, not the float row's 8): only rows that can still enter get the exact distance.
-      shortlist.sort();
+      shortlist.reset(shortlistRows);
+      const n = ivf.probe(q, probes, lists);
+      ivf.nearestFirst(q, lists, n, NEAREST_LISTS_FIRST);
+      this.ivfLists.forProbedRows(lists, n, rankRange);
+      // Best rank values first, a few rows at a time through the full codes (3 cache lines
+      // a row, not the float row's 8): only rows that can still enter get the exact distance.
+      shortlist.finish();
       const held = shortlist.length;
       const out = filter.out;
       let worst = selector.worst;
       for (let from = 0; from < held; from += RERANK_CHUNK_ROWS) {
-        if (shortlist.distanceAt(from) > filter.rankLimitFor(worst)) break;
         const count = Math.min(RERANK_CHUNK_ROWS, held - from);
         for (let i = 0; i < count; i++) out[i] = shortlist.rowAt(from + i);
         const passed = filter.gather(count, worst);
@@ -92,20 +101,15 @@ export class ApproximateScan {
     }
   }
 
-  /** Rows [start, end) into the shortlist by their principal-axes bound (the query set by `filter.setQuery`). */
+  /** Rows [start, end) into the shortlist by their 4-bit rank value (the query set by `filter.setQuery`). */
   private rankRange(start: number, end: number): void {
     const filter = this.store.filter!;
     const shortlist = this.shortlist;
     const deleted = this.store.deleted;
     this.prefilter.scanned += end - start;
     for (let block = start; block < end; block += SCAN_BLOCK_ROWS) {
-      const n = filter.rank(block, Math.min(SCAN_BLOCK_ROWS, end - block), shortlist.worst);
-      const out = filter.rankOut;
-      const values = filter.rankValues;
-      for (let i = 0; i < n; i++) {
-        const row = out[i];
-        if (deleted[row] === 0) shortlist.push(row, values[i]);
-      }
+      const n = filter.rank(block, Math.min(SCAN_BLOCK_ROWS, end - block), shortlist.limit);
+      shortlist.addAll(filter.rankOut, filter.rankValues, n, deleted);
     }
   }
 

@@ -31,9 +31,12 @@
  * axes) learned on few or unrepresentative rows only weaken the bounds.
  */
 import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
+import { FourBitRanker } from './four-bit-ranker.js';
 
 /** Rows sampled to learn offset and scale. */
 const LEARN_SAMPLE = 16_384;
+/** Rows sampled for the ranker's levels. */
+const RANK_LEVELS_SAMPLE = 16_384;
 /** Rows sampled for the covariance (the principal axes). */
 const COVARIANCE_SAMPLE = 2048;
 /**
@@ -54,10 +57,8 @@ const LIMIT_ABSOLUTE = 1e-6;
  */
 export const DEFAULT_PREFIX_DIMS = 48;
 /**
- * Axes approximate search ranks rows on: the first of the prefix axes, coded again on
- * their own (40 bytes a row more) when fewer than the prefix stage's. Measured through the
- * cluster at 1,000,000 faces (concurrency 64): ranking on 48 axes 630 q/s, on 32 720 q/s
- * (40 bytes a row to read, not 56).
+ * Axes approximate search ranks rows on: the first of the prefix axes, in 4-bit codes of
+ * their own (four-bit-ranker.ts: 16 bytes a row for 32 axes).
  */
 export const DEFAULT_RANK_DIMS = 32;
 
@@ -137,8 +138,8 @@ export class Int8Filter {
   readonly prefixDims: number;
   private readonly full: Stage;
   private readonly prefix: Stage | undefined;
-  /** Approximate ranking: the first rankDims of the prefix axes in codes of their own (undefined: rank on the prefix stage). */
-  private readonly head: Stage | undefined;
+  /** Approximate ranking: the first rankDims of the prefix axes in 4-bit codes (with the prefix stage). */
+  private readonly ranker: FourBitRanker | undefined;
   private readonly stages: Stage[];
   /** Per-dimension offset (the mean of the sample). */
   private readonly offset: Float64Array;
@@ -167,11 +168,11 @@ export class Int8Filter {
   constructor(dims: number, initialRows: number, prefixDims = DEFAULT_PREFIX_DIMS, rankDims = DEFAULT_RANK_DIMS) {
     this.dims = dims;
     this.prefixDims = prefixDims > 0 && dims >= 2 * prefixDims ? Math.ceil(prefixDims / 16) * 16 : 0;
-    const headDims = Math.ceil(rankDims / 16) * 16;
+    const rankAxes = Math.min(this.prefixDims, Math.max(2, Math.ceil(rankDims / 2) * 2));
     this.full = new Stage(dims, initialRows);
     this.prefix = this.prefixDims > 0 ? new Stage(this.prefixDims, initialRows) : undefined;
-    this.head = this.prefix !== undefined && headDims > 0 && headDims < this.prefixDims ? new Stage(headDims, initialRows) : undefined;
-    this.stages = [this.full, this.prefix, this.head].filter((stage): stage is Stage => stage !== undefined);
+    this.ranker = this.prefix !== undefined ? new FourBitRanker(rankAxes, initialRows) : undefined;
+    this.stages = [this.full, this.prefix].filter((stage): stage is Stage => stage !== undefined);
     this.offset = new Float64Array(dims);
     this.basis = new Float64Array(this.prefixDims * dims);
     this.y = new Float64Array(dims);
@@ -181,7 +182,7 @@ export class Int8Filter {
   }
 
   get bytes(): number {
-    return this.stages.reduce((sum, stage) => sum + stage.arena.bytes, 0);
+    return this.stages.reduce((sum, stage) => sum + stage.arena.bytes, 0) + (this.ranker?.arena.bytes ?? 0);
   }
 
   /** The rows `candidates` found. */
@@ -191,6 +192,7 @@ export class Int8Filter {
 
   ensureRowCapacity(rows: number): void {
     for (const stage of this.stages) stage.arena.ensureRowCapacity(rows);
+    this.ranker?.ensureRowCapacity(rows);
   }
 
   /** Learns offset (mean), scales and principal axes from a sample of the live rows; the caller then encodes every row. */
@@ -247,16 +249,31 @@ export class Int8Filter {
       this.projector?.setBasis(this.basis);
       // The axes' variances fall off: the first is the widest coordinate.
       prefix.setScale(Math.sqrt(Math.max(0, top)), 0);
-      this.head?.setScale(Math.sqrt(Math.max(0, top)), 0);
+      if (this.ranker !== undefined) this.learnRanker(vectors, sample);
     }
     for (const stage of this.stages) stage.limitWorst = NaN;
     this.ready = true;
     this.learnedRows = live;
   }
 
+  /** The ranker's levels from the projections of a sample of the rows (the basis set). */
+  private learnRanker(vectors: Float32Array, sample: (size: number, visit: (base: number) => void) => void): void {
+    const ranker = this.ranker!;
+    const axes = ranker.axes;
+    const picked: number[] = [];
+    sample(RANK_LEVELS_SAMPLE, (base) => picked.push(base));
+    const samples = new Float64Array(picked.length * axes);
+    for (let i = 0; i < picked.length; i++) {
+      this.setY(vectors, picked[i]);
+      const z = this.project();
+      for (let a = 0; a < axes; a++) samples[i * axes + a] = z[a];
+    }
+    ranker.learn(samples, picked.length, axes);
+  }
+
   /** Codes and misses of rows [from, to). */
   encodeRows(vectors: Float32Array, from: number, to: number): void {
-    const { dims, y, full, prefix, head } = this;
+    const { dims, y, full, prefix, ranker } = this;
     const residuals = full.arena.residuals;
     for (let row = from; row < to; row++) {
       const base = row * dims;
@@ -267,13 +284,13 @@ export class Int8Filter {
       if (prefix === undefined) continue;
       const z = this.project();
       prefix.arena.residuals[row] = Math.fround(this.prefixMiss(prefix, prefix.quantize(z, row)) * (1 + 1e-6));
-      if (head !== undefined) head.arena.residuals[row] = Math.fround(this.prefixMiss(head, head.quantize(z, row)) * (1 + 1e-6));
+      ranker?.encode(row, z);
     }
   }
 
   /** Codes the query (queries[queryOffset..]) for `candidates`. */
   setQuery(queries: Float32Array, queryOffset: number): void {
-    const { y, full, prefix, head } = this;
+    const { y, full, prefix, ranker } = this;
     this.setY(queries, queryOffset);
     full.queryMiss = full.quantize(y, -1) * (1 + 1e-9) + full.missFloor;
     full.limitWorst = NaN;
@@ -281,10 +298,7 @@ export class Int8Filter {
       const z = this.project();
       prefix.queryMiss = this.prefixMiss(prefix, prefix.quantize(z, -1)) * (1 + 1e-9);
       prefix.limitWorst = NaN;
-      if (head !== undefined) {
-        head.queryMiss = this.prefixMiss(head, head.quantize(z, -1)) * (1 + 1e-9);
-        head.limitWorst = NaN;
-      }
+      ranker?.setQuery(z);
     }
   }
 
@@ -305,26 +319,18 @@ export class Int8Filter {
 
   /** Whether `rank` can run: there is a principal-axes stage. */
   get ranks(): boolean {
-    return this.prefix !== undefined;
+    return this.ranker !== undefined;
   }
 
   /**
-   * The principal-axes bound that a row with squared distance <= worst cannot exceed
-   * (the `rank` limit that keeps every row able to enter a top k held at `worst`).
-   */
-  rankLimitFor(worst: number): number {
-    return this.rankStage.limitFor(worst);
-  }
-
-  /**
-   * Rows of [firstRow, firstRow + count) (count <= SCAN_BLOCK_ROWS) whose principal-axes
-   * bound (a lower bound on the distance, not squared) is <= limit: row numbers to
-   * `rankOut`, bounds to `rankValues`; returns how many. For approximate search, which
-   * ranks rows by this bound and gives only the best the exact distance.
+   * Rows of [firstRow, firstRow + count) (count <= SCAN_BLOCK_ROWS) whose 4-bit rank
+   * value (an approximate squared distance on the first principal axes, in the query's
+   * table units: not a bound) is <= limit: row numbers to `rankOut`, values to
+   * `rankValues`; returns how many. For approximate search, which ranks rows by this
+   * value and gives only the best the exact distance.
    */
   rank(firstRow: number, count: number, limit: number): number {
-    const stage = this.rankStage;
-    return stage.arena.scan(firstRow, count, stage.queryNorm, stage.scale, limit);
+    return this.ranker!.scan(firstRow, firstRow + count, limit);
   }
 
   /**
@@ -337,26 +343,23 @@ export class Int8Filter {
   }
 
   get rankOut(): Int32Array {
-    return this.rankStage.arena.out;
+    return this.ranker!.arena.out;
   }
 
-  get rankValues(): Float32Array {
-    return this.rankStage.arena.values;
-  }
-
-  /** The stage `rank` scans: the head of the prefix axes, or the prefix stage itself. */
-  private get rankStage(): Stage {
-    return this.head ?? this.prefix!;
+  get rankValues(): Int32Array {
+    return this.ranker!.arena.values;
   }
 
   /** Moves codes like `vectors.copyWithin(to, from, end)` moves rows. */
   copyRows(to: number, from: number, end: number): void {
     for (const stage of this.stages) stage.arena.copyRows(to, from, end);
+    this.ranker?.copyRows(to, from, end);
   }
 
   /** Moves row order[pos] to pos for every pos < rowCount (through a copy of the codes). */
   permuteRows(order: Int32Array, rowCount: number): void {
     for (const stage of this.stages) stage.arena.permuteRows(order, rowCount);
+    this.ranker?.permuteRows(order, rowCount);
   }
 
   /** Side buffers for `count` rows' codes (merges park rows there). */
@@ -364,6 +367,7 @@ export class Int8Filter {
     this.sideCodes = this.stages.map((stage) => new Int8Array(count * stage.arena.codeDims));
     this.sideResiduals = this.stages.map(() => new Float32Array(count));
     this.sideNorms = this.stages.map(() => new Int32Array(count));
+    this.ranker?.sideBegin(count);
   }
 
   /** Copies row's codes to side slot i. */
@@ -375,6 +379,7 @@ export class Int8Filter {
       this.sideResiduals[s][i] = arena.residuals[row];
       this.sideNorms[s][i] = arena.norms[row];
     }
+    this.ranker?.toSide(row, i);
   }
 
   /** Copies side slots i..i+n-1 to rows row..row+n-1. */
@@ -386,12 +391,14 @@ export class Int8Filter {
       arena.residuals.set(this.sideResiduals[s].subarray(i, i + n), row);
       arena.norms.set(this.sideNorms[s].subarray(i, i + n), row);
     }
+    this.ranker?.fromSide(i, row, n);
   }
 
   sideEnd(): void {
     this.sideCodes = [];
     this.sideResiduals = [];
     this.sideNorms = [];
+    this.ranker?.sideEnd();
   }
 
   /** z = basis * y (this.y in, this.z out). */

@@ -55,8 +55,8 @@ export interface FaceIndexOptions {
    * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
    * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
    * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
-   * of its first `prefilterAxes` principal coordinates (+11% at 128 dims) and, again, of
-   * the first 32 of them, which approximate search ranks on (+8%); searches scan
+   * of its first `prefilterAxes` principal coordinates (+11% at 128 dims) and 4-bit
+   * codes of the first 32 of them, which approximate search ranks on (+3%); searches scan
    * the codes and compute the exact distance only for rows whose lower bound can beat
    * the current k-th distance (see int8-filter.ts). Results are identical either way;
    * false saves the memory and scans the float32 rows instead.
@@ -71,12 +71,12 @@ export interface FaceIndexOptions {
   prefilterAxes?: number;
   /**
    * Approximate search with the pre-filter's principal-axes codes: rows of the probed
-   * lists are ranked by their principal-axes bound and only a shortlist of the best
+   * lists are ranked on 4-bit codes of 32 principal axes and only a shortlist of the best
    * gets the exact distance (default true). false: every probed row goes through the
    * full codes (the pre-filter's exact path), slower and a little more accurate.
    */
   shortlist?: boolean;
-  /** Rows in the shortlist at effort 1 (default 128; scaled by effort, at least k). */
+  /** Rows in the shortlist at effort 1 (default 256; scaled by effort, at least k). */
   shortlistRows?: number;
 }
 
@@ -94,7 +94,7 @@ export interface SearchOptions {
    * Approximate only: how much work to spend, default 1 (recall@1 >= 0.99 on the
    * benchmark data at 250,000 faces a shard). The lists probed per query are effort x
    * 1/8 of the lists (at least 1; effort >= 8 probes every list), and the rows given the
-   * exact distance after ranking on principal axes (`shortlist`) are effort x 128 (at
+   * exact distance after ranking on principal axes (`shortlist`) are effort x 256 (at
    * least k). Time per query grows about linearly with effort; misses shrink (effort
    * 0.5: recall@1 ~0.94, 1: ~0.99, 1.5: ~0.997 on that data).
    */
@@ -165,11 +165,10 @@ export const DEFAULT_ANN_MIN_ROWS = 20_000;
 export const PROBE_SHARE_AT_EFFORT_1 = 1 / 8;
 /**
  * Approximate search, shortlist: rows given the exact distance at effort 1 (scaled by
- * effort, at least k). Measured at 250,000 faces, effort 1 (1,000 benchmark queries):
- * every probed row through the full int8 codes 0.88 ms a query, recall@1 0.994 /
- * recall@10 0.979; ranked on 32 principal axes with a shortlist of 48: 0.32 ms, 0.970 /
- * 0.856; 96: 0.37 ms, 0.989 / 0.934; 128: 0.41 ms, 0.993 / 0.953; 192: 0.49 ms, 0.993 /
- * 0.969. On 48 axes, 96: 0.994 / 0.973 as fast in process, but slower in the cluster
- * (see DEFAULT_PREFIX_DIMS).
+ * effort, at least k), ranked on 4-bit codes of 32 principal axes. Measured at 250,000
+ * faces, effort 1 (1,000 benchmark queries, CPU time, runs interleaved in one process):
+ * 128: 0.33 ms a query, recall@1 0.989; 192: 0.38 ms, 0.992; 256: 0.41 ms, 0.993. The
+ * int8 codes the 4-bit ones replaced reached 0.993 at 128, at 0.46-0.59 ms in the same
+ * runs (more bytes and instructions a row, and a heap push per candidate).
  */
-export const SHORTLIST_AT_EFFORT_1 = 128;
+export const SHORTLIST_AT_EFFORT_1 = 256;

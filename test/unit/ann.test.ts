@@ -149,3 +149,32 @@ test('probe returns the nearest lists by (distance, list), ties included, for fe
   }
   assert.throws(() => ivf.probe(count, 1, new Int32Array(1)), /query 77 of a staged batch of 77/);
 });
+
+test('nearestFirst moves the m nearest probed lists to the front, nearest first, and keeps the rest in list order', async () => {
+  const { IvfQuantizer } = await import('../../libs/ann/ivf.js');
+  const { seededRandom } = await import('../../libs/synthetic/random.js');
+  const random = seededRandom(43);
+  const d = 8;
+  const lists = 500;
+  // Continuous coordinates: no ties, so "nearest first" has one answer.
+  const centroids = Float32Array.from({ length: lists * d }, () => random());
+  const ivf = IvfQuantizer.fromState(d, { centroids, groupCentroids: centroids.slice(0, d), groupStart: Int32Array.of(0, lists), trainedRows: 1 });
+  const queries = Float32Array.from({ length: 3 * d }, () => random());
+  ivf.stage(queries);
+  for (let q = 0; q < 3; q++) {
+    const distance = (l: number) => {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (centroids[l * d + k] - queries[q * d + k]) ** 2;
+      return s;
+    };
+    for (const [n, m] of [[60, 8], [60, 0], [5, 8], [1, 1]]) {
+      const got = new Int32Array(n);
+      assert.equal(ivf.probe(q, n, got), n);
+      const probed = [...got];
+      ivf.nearestFirst(q, got, n, m);
+      const front = [...probed].sort((a, b) => distance(a) - distance(b)).slice(0, Math.min(m, n));
+      assert.deepEqual([...got.subarray(0, front.length)], front, `query ${q}, n ${n}, m ${m}: the front`);
+      assert.deepEqual([...got.subarray(front.length)], probed.filter((l) => !front.includes(l)), 'the rest in list order');
+    }
+  }
+});
