@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FaceToIngest, QueryOptions } from '../../libs/client/index.js';
 import { FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
-import { SHORTLIST_AT_EFFORT_1 } from '../../libs/face-index/options.js';
+import { DEFAULT_LISTS_PER_SQRT_ROW, PROBE_SHARE_AT_EFFORT_1, SHORTLIST_AT_EFFORT_1 } from '../../libs/face-index/options.js';
 import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-model.js';
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
@@ -414,7 +414,7 @@ async function main() {
     0,
     `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} at the start, ${machine.loadavgAfter.map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine makes every number noisier). Whole run ${machine.minutes.toFixed(1)} min.`,
     '',
-    `Data: \`benchmarkData\` (libs/synthetic/face-model.ts), 5 photos a person, ${QUERIES} queries = fresh photos, half of enrolled people and half of people not enrolled; k = ${K}. Recall is against faceshard's exact answer (which equals a float64 brute force). faces/s = faces in the index × queries/s. Approximate = IVF lists; "effort" scales the lists probed (1 = 1/8 of them) and the shortlist of their faces, ranked on 4-bit codes of 32 principal axes, that gets the exact distance (1 = ${SHORTLIST_AT_EFFORT_1} faces a shard). Cluster rows: each mode first runs ${WARMUP_QUERIES} queries at concurrency ${WARMUP_CONCURRENCY}, not counted (warm-up), then each concurrency runs max(1,000, 200 × concurrency) queries or 6 s, whichever ends first (exact at 1,000,000 faces: 10 s).`,
+    `Data: \`benchmarkData\` (libs/synthetic/face-model.ts), 5 photos a person, ${QUERIES} queries = fresh photos, half of enrolled people and half of people not enrolled; k = ${K}. Recall is against faceshard's exact answer (which equals a float64 brute force). faces/s = faces in the index × queries/s. Approximate = IVF lists (${DEFAULT_LISTS_PER_SQRT_ROW}·√n a shard); "effort" scales the lists probed (1 = ${PROBE_SHARE_AT_EFFORT_1 * 64}/64 of them) and the shortlist of their faces, ranked on 4-bit codes of 32 principal axes, that gets the exact distance (1 = ${SHORTLIST_AT_EFFORT_1} faces a shard). Cluster rows: each mode first runs ${WARMUP_QUERIES} queries at concurrency ${WARMUP_CONCURRENCY}, not counted (warm-up), then each concurrency runs max(1,000, 200 × concurrency) queries or 6 s, whichever ends first (exact at 1,000,000 faces: 10 s).`,
     '',
   );
   await writeFile(path.join(ROOT, 'bench/results/search.md'), md.join('\n'));

@@ -44,6 +44,7 @@ import { IvfLists, ANN_ASSIGN_BATCH } from './ivf-lists.js';
 import { JOB_SLICE_MS, MaintenanceJob } from './maintenance-job.js';
 import {
   DEFAULT_ANN_MIN_ROWS,
+  DEFAULT_LISTS_PER_SQRT_ROW,
   DEFAULT_DELTA_LIMIT,
   DEFAULT_DIMENSIONS,
   DEFAULT_LEAF_SIZE,
@@ -120,7 +121,7 @@ export class FaceIndex {
     const store = (this.store = new RowStore(dimensions, options.kernel === 'js'));
     const approximate = options.approximate ?? {};
     const annMinRows = approximate === false || this.usesTree ? Infinity : (approximate.minRows ?? DEFAULT_ANN_MIN_ROWS);
-    const annListsPerSqrtRow = approximate === false ? 1 : (approximate.listsPerSqrtRow ?? 4);
+    const annListsPerSqrtRow = approximate === false ? 1 : (approximate.listsPerSqrtRow ?? DEFAULT_LISTS_PER_SQRT_ROW);
     const shortlistRows = options.shortlistRows ?? SHORTLIST_AT_EFFORT_1;
     if (!Number.isInteger(shortlistRows) || shortlistRows < 1) throw new RangeError(`shortlistRows must be a positive integer, got ${options.shortlistRows}`);
     const filterOptions = options.prefilter !== false && !this.usesTree && store.arena.simd && Int8Filter.supported(dimensions) ? { axes: options.prefilterAxes } : undefined;
