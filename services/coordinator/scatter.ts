@@ -1,6 +1,18 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
 import { ReplyInbox } from '../../libs/reply-inbox/index.js';
-import { legWaitHeaders, queryHeaders, queryToBinary, ShardReply, type LegWait, type Query, type Subjects } from '../../libs/protocol/index.js';
+import {
+  decodeShardReplyBinary,
+  legWaitHeaders,
+  queryHeaders,
+  queryToBinary,
+  REPLY_FORMAT_HEADER,
+  SHARD_REPLY_BINARY_CONTENT_TYPE,
+  ShardReply,
+  ShardReplyFormatError,
+  type LegWait,
+  type Query,
+  type Subjects,
+} from '../../libs/protocol/index.js';
 
 export type LegOutcome = { shard: number; ok: true; reply: ShardReply; attempts: number } | { shard: number; ok: false; reason: string; attempts: number };
 
@@ -16,6 +28,7 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount
   const headersFor = (shard: number) => {
     const h = natsHeaders();
     queryHeaders(query, (key, value) => h.set(key, value));
+    h.set(REPLY_FORMAT_HEADER, 'binary');
     const wait = legWait(query, shard, timeoutMs);
     if (wait) legWaitHeaders(wait, (key, value) => h.set(key, value));
     return h;
@@ -33,12 +46,12 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount
           reason = serviceError.startsWith(`shard ${shard}`) ? serviceError : `shard ${shard} answered an error: ${serviceError}`;
           continue;
         }
-        const parsed = ShardReply.safeParse(JSON.parse(decoder.decode(msg.data)));
-        if (!parsed.success) {
+        const reply = parseLegReply(msg.data, msg.headers?.get('content-type'));
+        if (reply === undefined) {
           reason = `shard ${shard} sent a malformed reply`;
           continue;
         }
-        return { shard, ok: true, reply: parsed.data, attempts: attempt };
+        return { shard, ok: true, reply, attempts: attempt };
       } catch (err) {
         const code = (err as { code?: string }).code;
         reason = code === '503' ? `shard ${shard}: no replica is serving (no responders)` : code === 'TIMEOUT' ? `shard ${shard}: timed out after ${timeoutMs} ms` : `shard ${shard}: ${(err as Error).message}`;
@@ -58,4 +71,22 @@ function legWait(query: Query, shard: number, timeoutMs: number): LegWait | unde
   if (typeof query.minSeq === 'number') return { streamSeq: query.minSeq, waitMs };
   const appliedSeq = query.minSeq[String(shard)];
   return appliedSeq === undefined ? undefined : { appliedSeq, waitMs };
+}
+
+/** A leg's reply in the form its content-type names (binary from shards that know it, else JSON); undefined when malformed. */
+function parseLegReply(data: Uint8Array, contentType: string | undefined): ShardReply | undefined {
+  if (contentType === SHARD_REPLY_BINARY_CONTENT_TYPE) {
+    try {
+      return decodeShardReplyBinary(data);
+    } catch (err) {
+      if (err instanceof ShardReplyFormatError) return undefined;
+      throw err;
+    }
+  }
+  try {
+    const parsed = ShardReply.safeParse(JSON.parse(decoder.decode(data)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,15 +7,18 @@ import { ensureFaceStream, lastSequenceFor } from '../../libs/cluster/stream.js'
 import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
-import { SHARD_SERVICE, subjectsFor } from '../../libs/protocol/index.js';
+import { encodeShardReplyBinary, REPLY_FORMAT_HEADER, SHARD_REPLY_BINARY_CONTENT_TYPE, SHARD_SERVICE, subjectsFor } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
-import { respondJson } from '../../libs/service/respond.js';
+import { respondEncoded, respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import { loadShardConfig } from './config.js';
 import { startLogReplay, type LogReplay } from './log-replayer.js';
 import { shardMetrics } from './metrics.js';
 import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
+
+/** A leg that asks for it (the coordinator's do) gets the binary reply. */
+const BINARY_LEG_REPLY = { encode: encodeShardReplyBinary, contentType: SHARD_REPLY_BINARY_CONTENT_TYPE };
 
 runMain('shard', async () => {
   const config = loadShardConfig();
@@ -132,11 +135,12 @@ runMain('shard', async () => {
     queue: subjects.shardQueue(shard),
     handler: (_err, msg) => {
       const stopTimer = metrics.querySeconds.startTimer();
-      void respondJson(msg, log, async () => {
+      const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
+      void respondEncoded(msg, log, async () => {
         const reply = await answerQuery({ nc, subjects, shard, index, replay: activeReplay }, msg.data, msg.headers);
         metrics.queries.inc(reply.results.length);
         return reply;
-      }).then((ok) => {
+      }, binary).then((ok) => {
         stopTimer();
         if (!ok) metrics.queryErrors.inc();
       });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { headers as natsHeaders } from 'nats';
+import { connect, headers as natsHeaders } from 'nats';
 import { FaceshardError } from '../../libs/client/index.js';
-import { BINARY_CONTENT_TYPE } from '../../libs/protocol/index.js';
+import { BINARY_CONTENT_TYPE, decodeShardReplyBinary, REPLY_FORMAT_HEADER, SHARD_REPLY_BINARY_CONTENT_TYPE, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -87,6 +87,30 @@ describe('a 3-shard cluster on a real nats-server', () => {
     const first = reply.results[0][0];
     assert.deepEqual(first.meta, { path: `${first.id}.jpg` });
     assert.equal(first.shard, shardOf(first.id, SHARDS));
+  });
+
+  test('a scatter leg asked directly: JSON by default, the same matches in binary when the leg asks for it', async () => {
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const subject = subjectsFor('faces').shardQuery(0);
+      const vectors = queries.subarray(0, 3 * FACE_DIMENSIONS);
+      const asJson = await nc.request(subject, JSON.stringify({ vectors: [0, 1, 2].map((q) => Array.from(vectors.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS))), k: 5 }), { timeout: 5000 });
+      assert.equal(asJson.headers?.get('content-type') ?? '', '');
+      const json = ShardReply.parse(asJson.json());
+      const h = natsHeaders();
+      h.set('content-type', BINARY_CONTENT_TYPE);
+      h.set('k', '5');
+      h.set(REPLY_FORMAT_HEADER, 'binary');
+      const asBinary = await nc.request(subject, new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), { timeout: 5000, headers: h });
+      assert.equal(asBinary.headers?.get('content-type'), SHARD_REPLY_BINARY_CONTENT_TYPE);
+      const binary = decodeShardReplyBinary(asBinary.data);
+      assert.deepEqual(binary, json);
+      assert.equal(json.results.length, 3);
+      assert.ok(json.results.every((list) => list.length === 5 && list.every((m) => shardOf(m.id, SHARDS) === 0)), 'five matches a query, all from shard 0');
+      assert.deepEqual(json.results[0][0].meta, { path: `${json.results[0][0].id}.jpg` });
+    } finally {
+      await nc.close();
+    }
   });
 
   test('re-ingesting an id replaces that face; duplicates inside one batch keep the last', async () => {
