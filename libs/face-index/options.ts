@@ -93,7 +93,7 @@ export interface SearchOptions {
   /**
    * Approximate only: how much work to spend, default 1 (recall@1 >= 0.99 on the
    * benchmark data at 250,000 faces a shard). The lists probed per query are effort x
-   * 9/64 of the lists (at least 1; effort >= 64/9, about 7.1, probes every list: exact), and the rows given the
+   * 5/32 of the lists (at least 1; effort >= 6.4 probes every list: exact), and the rows given the
    * exact distance after ranking on principal axes (`shortlist`) are effort x 256 (at
    * least k). Time per query grows about linearly with effort; misses shrink (effort
    * 0.5: recall@1 ~0.94, 1: ~0.99, 1.5: ~0.997 on that data).
@@ -164,15 +164,20 @@ export const DEFAULT_ANN_MIN_ROWS = 20_000;
 /**
  * IVF lists per sqrt(rows). Fewer, larger lists cost fewer centroid distances a query
  * for about the same rows read at the same recall. Measured at 250,000 faces (2,000
- * queries, batches of 16, CPU time, interleaved in one process, two data seeds): 4 per
- * sqrt (1,600 lists) probing 1/8: 0.31-0.42 ms a query, recall@1 0.987-0.988, @10
- * 0.964-0.968; 2 (800 lists) probing 9/64: 0.30-0.33 ms, 0.991-0.993, 0.965-0.974;
- * 2 probing 1/8: 0.28-0.30 ms, 0.987-0.988, 0.956-0.958; 3: between them; 1 (400
- * lists): recall@1 0.969.
+ * queries, batches of 16, CPU time, interleaved in one process, three data seeds): 4 per
+ * sqrt (1,600 lists) probing 1/8: 0.31-0.42 ms a query, recall@1 0.987-0.993; 2 (800
+ * lists) probing 9/64: 0.30-0.33 ms, 0.989-0.993; 1 (400 lists): recall@1 0.969.
  */
 export const DEFAULT_LISTS_PER_SQRT_ROW = 2;
-/** IVF lists probed at effort 1, as a share of the lists (see DEFAULT_LISTS_PER_SQRT_ROW). */
-export const PROBE_SHARE_AT_EFFORT_1 = 9 / 64;
+/**
+ * IVF lists probed at effort 1, as a share of the lists. Measured the way the cluster
+ * searches (1,000,000 benchmark faces in 4 indexes split by shard hash, merged top-10,
+ * 2,000 queries, seeds 1 and 2; CPU ms a query for all four): 4 lists per sqrt probing
+ * 1/8: 1.41-1.49 ms, recall@1 0.9935/0.9960, @10 0.982/0.984; 2 per sqrt probing 9/64:
+ * 1.30-1.35 ms, 0.9915/0.9950, 0.977/0.981; probing 5/32: 1.34-1.40 ms, 0.9940/0.9960,
+ * 0.982/0.985 (the default: recall@1 clear of 0.99 on both seeds).
+ */
+export const PROBE_SHARE_AT_EFFORT_1 = 5 / 32;
 /**
  * Approximate search, shortlist: rows given the exact distance at effort 1 (scaled by
  * effort, at least k), ranked on 4-bit codes of 32 principal axes. Measured at 250,000
