@@ -50,10 +50,10 @@ test('a malformed binary leg reply is refused with a reason, never half-read', (
   const faces = good.slice();
   new DataView(faces.buffer).setFloat64(8, 1.5, true);
   refuse(faces, /faces 1.5/);
-  // Two ids where three matches are counted.
+  // The count says 1 where the distances and ids hold 2: the lengths no longer add up.
   const short = encodeShardReplyBinary({ ...reply, results: [[{ id: 'a', distance: 1 }, { id: 'b', distance: 2 }]] });
-  new DataView(short.buffer).setUint32(32, 1, true); // the count says 1, the ids and distances say 2
-  refuse(short, /header says|expected 1 ids/);
+  new DataView(short.buffer).setUint32(32, 1, true);
+  refuse(short, /its header says/);
   const json = good.slice();
   json[json.length - 1] = 0x20; // the closing brace of the ids JSON becomes a space
   refuse(json, /not JSON/);
