@@ -186,7 +186,8 @@ export class FaceIndex {
     }
     if (this.store.rowCount === this.store.capacity) this.grow(this.store.capacity * 2);
     const row = this.store.append(id, vector, meta);
-    this.prefilter.rowAdded(row);
+    // Paused (a bulk load) or a job under way: the pre-filter learns in that job's last steps, not in this write.
+    this.prefilter.rowAdded(row, this.job.paused || this.job.pending);
     this.rebuildWhenDue();
   }
 
@@ -331,9 +332,15 @@ export class FaceIndex {
     return this.job.pending;
   }
 
-  private startJob(): void {
-    if (this.job.pending) return;
-    this.job.start(this.ivfLists.retrainSteps());
+  /** Starts maintenance in steps, when any is due: an IVF (re)training (`retrain`), then a pre-filter learning. */
+  private startJob(retrain: boolean): void {
+    if (this.job.pending || !(retrain || this.prefilter.learnDue(true))) return;
+    this.job.start(this.maintenanceSteps(retrain));
+  }
+
+  private *maintenanceSteps(retrain: boolean): Generator<void, void, void> {
+    if (retrain) yield* this.ivfLists.retrainSteps();
+    yield* this.prefilter.learnSteps();
   }
 
   private cancelJob(): void {
@@ -381,7 +388,6 @@ export class FaceIndex {
   resumeMaintenance(options: { inSteps?: boolean } = {}): void {
     this.job.paused = false;
     this.cancelJob();
-    this.prefilter.refreshWhenDue(true);
     if (this.usesTree) {
       this.rebuild();
       return;
@@ -389,19 +395,23 @@ export class FaceIndex {
     if (this.store.deletedRows > this.deadRowLimit()) this.compact();
     const lists = this.ivfLists;
     const ivf = lists.ivf;
-    if (ivf === undefined) {
-      if (this.size < lists.minRows) return;
-      if (options.inSteps) this.startJob();
-      else this.maintainLists(true);
+    if (this.size < lists.minRows) {
+      if (ivf !== undefined) this.dropLists();
+      this.prefilter.refreshWhenDue(true);
       return;
     }
-    if (this.size < lists.minRows) {
-      this.dropLists();
+    if (ivf === undefined) {
+      if (options.inSteps) this.startJob(true);
+      else {
+        this.maintainLists(true);
+        this.prefilter.refreshWhenDue(true);
+      }
       return;
     }
     lists.assignPending();
     if (this.store.rowCount > lists.listedRows) lists.mergeRecent();
-    if (this.size >= ivf.trainedRows * ANN_RETRAIN_GROWTH) this.startJob();
+    // The pre-filter learns after any retraining: its codes are then written in the final row order.
+    this.startJob(this.size >= ivf.trainedRows * ANN_RETRAIN_GROWTH);
   }
 
   private deadRowLimit(): number {
@@ -426,7 +436,7 @@ export class FaceIndex {
       return;
     }
     if (this.job.pending) this.maintenanceStep(0);
-    else if (ivf === undefined || this.size >= ivf.trainedRows * ANN_RETRAIN_GROWTH) this.startJob();
+    else if (ivf === undefined || this.size >= ivf.trainedRows * ANN_RETRAIN_GROWTH) this.startJob(true);
     if (lists.ivf === undefined) return;
     if (store.rowCount - lists.assignedRows >= ANN_ASSIGN_BATCH) lists.assignPending();
     if (!this.job.pending && store.rowCount - lists.listedRows > Math.max(this.deltaLimit, lists.listedRows * ANN_FOLD_FRACTION)) {

@@ -16,10 +16,11 @@ const FILTER_MIN_ROWS = 1024;
 /**
  * ... and learns them again (re-encoding every row) when a write finds the index grew
  * this much since, up to FILTER_RELEARN_MAX_ROWS rows (learning takes ~50-150 ms and
- * re-encoding ~2 us a row: too much for one write beyond that). `rebuild()`, `importState` and
+ * re-encoding ~3 us a row: too much for one write beyond that). `rebuild()`, `importState` and
  * `resumeMaintenance()` learn again when the index doubled since parameters learned on
  * fewer than FILTER_RELEARN_MAX_ROWS / 4 rows (the samples are capped: more rows teach
- * little more).
+ * little more). A bulk load (maintenance paused) learns nothing until it ends, then
+ * once on every row, in maintenance steps (`learnSteps`).
  * Parameters learned on an unrepresentative start only weaken the pre-filter; answers
  * stay exact.
  */
@@ -30,6 +31,8 @@ const FILTER_RELEARN_MAX_ROWS = 65_536;
  * them) are scanned first, so the k-th distance is small before the other rows are.
  */
 const EXACT_FIRST_SHARE = 1 / 32;
+/** Rows coded a maintenance step in `learnSteps` (~3 us a row: ~12 ms). */
+const LEARN_STEP_ROWS = 4096;
 
 export class Prefilter {
   private readonly store: RowStore;
@@ -40,6 +43,8 @@ export class Prefilter {
   scanned = 0;
   /** ... and of those, the rows it passed on to the exact distance (stats().prefilterCandidates). */
   candidates = 0;
+  /** A learning in steps (`learnSteps`) is under way. */
+  private learning = false;
 
   constructor(store: RowStore, ivfLists: IvfLists, options: { axes: number | undefined } | undefined) {
     this.store = store;
@@ -52,11 +57,17 @@ export class Prefilter {
     return this.store.filter?.ready ?? false;
   }
 
-  /** A row was appended: its codes, and a first learning (or a relearning) when due. */
-  rowAdded(row: number): void {
+  /**
+   * A row was appended: its codes, and a first learning (or a relearning) when due.
+   * `deferLearning` (a bulk load, or maintenance steps under way): no learning now; the
+   * maintenance steps that follow learn once, on every row (`learnSteps`), and code the
+   * rows appended meanwhile themselves.
+   */
+  rowAdded(row: number, deferLearning: boolean): void {
     if (this.options === undefined) return;
     const filter = this.store.filter;
     if (filter?.ready) filter.encodeRows(this.store.vectors, row, row + 1);
+    if (deferLearning || this.learning) return;
     this.refreshWhenDue(false);
   }
 
@@ -66,23 +77,67 @@ export class Prefilter {
   }
 
   /**
-   * Learns the pre-filter's parameters and codes every row: when it has none and the
-   * index reached FILTER_MIN_ROWS; again when a write (`explicit` false) finds it grew
-   * FILTER_RELEARN_GROWTH times since (small indexes only), or when rebuild, import or
-   * resume (`explicit`) find it doubled. Below FILTER_MIN_ROWS the filter is off.
+   * Whether a learning is due: the filter has none and the index reached
+   * FILTER_MIN_ROWS; or it grew FILTER_RELEARN_GROWTH times since (a write: `explicit`
+   * false; small indexes only), or doubled (rebuild, import, the end of a bulk load:
+   * `explicit`). Below FILTER_MIN_ROWS the filter is off (`refreshWhenDue` turns it off).
    */
+  learnDue(explicit: boolean): boolean {
+    if (this.options === undefined || this.learning) return false;
+    const live = this.store.size;
+    if (live < FILTER_MIN_ROWS) return false;
+    const filter = this.store.filter;
+    if (filter === undefined || !filter.ready) return true;
+    return explicit ? live >= filter.learnedRows * 2 && filter.learnedRows < FILTER_RELEARN_MAX_ROWS / 4 : live >= filter.learnedRows * FILTER_RELEARN_GROWTH && live <= FILTER_RELEARN_MAX_ROWS;
+  }
+
+  /** Learns the pre-filter's parameters and codes every row, at once, when `learnDue(explicit)`. */
   refreshWhenDue(explicit: boolean): void {
     if (this.options === undefined) return;
     const store = this.store;
-    const live = store.size;
-    if (live < FILTER_MIN_ROWS) {
+    if (store.size < FILTER_MIN_ROWS) {
       if (explicit && store.filter !== undefined) store.filter.ready = false;
       return;
     }
-    const filter = (store.filter ??= new Int8Filter(store.dimensions, store.capacity, this.options.axes));
-    if (filter.ready && (explicit ? live < filter.learnedRows * 2 || filter.learnedRows >= FILTER_RELEARN_MAX_ROWS / 4 : live < filter.learnedRows * FILTER_RELEARN_GROWTH || live > FILTER_RELEARN_MAX_ROWS)) return;
+    if (!this.learnDue(explicit)) return;
+    const filter = this.filterForLearning();
     filter.learn(store.vectors, store.rowCount, store.deleted);
     filter.encodeRows(store.vectors, 0, store.rowCount);
+  }
+
+  /**
+   * The same learning as maintenance steps (after a bulk load: ~1 s of coding for
+   * 250,000 rows): learn (one step), then code LEARN_STEP_ROWS rows a step, the rows
+   * appended meanwhile included; searches skip the filter until every row has codes.
+   * Rows must not move while it runs (the maintenance job's rule).
+   */
+  *learnSteps(): Generator<void, void, void> {
+    if (!this.learnDue(true)) return;
+    const store = this.store;
+    const filter = this.filterForLearning();
+    filter.ready = false;
+    this.learning = true;
+    try {
+      yield;
+      filter.learn(store.vectors, store.rowCount, store.deleted);
+      filter.ready = false; // learn() marks it ready; no codes yet
+      let coded = 0;
+      while (coded < store.rowCount) {
+        yield;
+        const end = Math.min(store.rowCount, coded + LEARN_STEP_ROWS);
+        filter.encodeRows(store.vectors, coded, end);
+        coded = end;
+      }
+      filter.ready = true;
+    } finally {
+      this.learning = false;
+    }
+  }
+
+  /** The filter, created (with room for every row) when there is none yet. */
+  private filterForLearning(): Int8Filter {
+    const store = this.store;
+    return (store.filter ??= new Int8Filter(store.dimensions, store.capacity, this.options!.axes));
   }
 
   /**

@@ -157,3 +157,40 @@ test('resume after importing outgrown lists: no training on the spot, a retraini
   assert.equal(restored.stats().listedRows, 26_000);
   assert.deepEqual(restored.search(data.queries, 3), bruteForceSearch(data.vectors, data.ids, data.queries, 3, dims));
 });
+
+test('a bulk load learns the pre-filter once it ends, in steps; faces written during those steps get codes too', () => {
+  const data = benchmarkData({ faces: 40_000, identities: 8000, queries: 6, seed: 8 });
+  const index = new FaceIndex({ approximate: { minRows: 10_000 }, backgroundMaintenance: false });
+  const write = (i: number) => index.upsert(data.ids[i], data.vectors.subarray(i * dims, (i + 1) * dims));
+  const oracle = (faces: number, queries: Float32Array, k: number) => bruteForceSearch(data.vectors.subarray(0, faces * dims), data.ids.slice(0, faces), queries, k, dims);
+  index.pauseMaintenance();
+  let written = 0;
+  while (written < 30_000) write(written++);
+  assert.equal(index.stats().prefilter, false, 'nothing learned while the bulk load runs');
+  assert.deepEqual(index.search(data.queries, 5), oracle(written, data.queries, 5), 'exact without the pre-filter');
+
+  index.resumeMaintenance({ inSteps: true });
+  assert.equal(index.maintenancePending, true);
+  let writtenWhileLearning = 0;
+  while (index.maintenanceStep(1)) {
+    const stats = index.stats();
+    // Lists trained, pre-filter not yet: the learning steps run now.
+    const learning = stats.lists > 0 && !stats.prefilter;
+    // Each write also runs a step: one at a time before the learning, so it is not skipped over.
+    for (let n = 0; n < (learning ? 200 : 1) && written < data.ids.length; n++) {
+      if (learning) writtenWhileLearning++;
+      write(written++);
+    }
+  }
+  assert.ok(writtenWhileLearning > 0, 'some faces were written during the learning steps');
+  const stats = index.stats();
+  assert.equal(stats.prefilter, true, 'learned after the bulk load');
+  const scannedBefore = stats.prefilterScanned;
+  assert.deepEqual(index.search(data.queries, 5), oracle(written, data.queries, 5), 'exact through the pre-filter');
+  assert.ok(index.stats().prefilterScanned > scannedBefore, 'the search ran through the pre-filter');
+  // The last faces written (during the learning steps or after) find themselves at distance 0.
+  for (let i = written - 300; i < written; i += 37) {
+    const own = index.search(data.vectors.subarray(i * dims, (i + 1) * dims), 1)[0];
+    assert.equal(own[0].distance, 0, `face ${i}`);
+  }
+});
