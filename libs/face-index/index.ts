@@ -384,6 +384,8 @@ export class FaceIndex {
    * meanwhile. Without lists (a full replay, a v1 snapshot) they are trained here, once.
    * Dead rows are compacted only past the usual threshold. `inSteps`: a first training
    * runs in steps like a retraining (an index that serves queries meanwhile), not at once.
+   * The int8 pre-filter, not learned during the load, learns after any training: in
+   * the same steps when there are any, else at once.
    */
   resumeMaintenance(options: { inSteps?: boolean } = {}): void {
     this.job.paused = false;
