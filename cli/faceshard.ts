@@ -11,8 +11,9 @@ import { upCommand } from './commands/up.js';
 
 const USAGE = `faceshard: find a face among millions
 
-  faceshard up [--shards N] [--replicas R] [--nats-port P] [--data-dir D] [--demo]
-      start nats-server, a coordinator and N x R shard processes on this machine
+  faceshard up [--shards N] [--replicas R] [--processes P] [--nats-port P] [--data-dir D] [--demo]
+      start nats-server, a coordinator and R replicas of N shards on this machine,
+      each replica set in P shard processes (default: one per core)
   faceshard ingest FILE [--ids IDS]       import encodings (.npy + ids file, or .jsonl)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
@@ -22,7 +23,7 @@ const USAGE = `faceshard: find a face among millions
   faceshard status [--json]               shards, replicas, counts (NATS service discovery)
   faceshard synth --faces N --identities M --queries Q --out DIR [--seed S]
       write face-like benchmark data (.npy encodings, ids, queries)
-  faceshard shard --index I | faceshard coordinator | faceshard encoder
+  faceshard shard --index I[,J...] | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
 
 Every command that talks to a cluster takes --nats URL (default $NATS_URL or

@@ -1,7 +1,7 @@
 import { intOption, parseCommandArgs } from '../args.js';
 
 /**
- * `faceshard shard --index i` / `coordinator` / `encoder`: run one service in this
+ * `faceshard shard --index i[,j...]` / `coordinator` / `encoder`: run one service in this
  * process, configured like a container (env), with flags as a shortcut for the env.
  */
 export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', argv: string[]): Promise<number> {
@@ -12,7 +12,8 @@ export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', 
     prefix: { type: 'string' },
     'http-port': { type: 'string' },
   });
-  if (values.index !== undefined) process.env.SHARD_INDEX = String(intOption('index', values.index, 0, 0, 4095));
+  // "2", or "0,2": one process serving several shards.
+  if (values.index !== undefined) process.env.SHARD_INDEX = values.index.split(',').map((part) => intOption('index', part, 0, 0, 4095)).join(',');
   if (values.shards !== undefined) process.env.SHARD_COUNT = String(intOption('shards', values.shards, 1, 1, 4096));
   if (values.nats !== undefined) process.env.NATS_URL = values.nats;
   if (values.prefix !== undefined) process.env.SUBJECT_PREFIX = values.prefix;

@@ -11,6 +11,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('up', argv, {
     shards: { type: 'string' },
     replicas: { type: 'string' },
+    processes: { type: 'string' },
     'nats-port': { type: 'string' },
     'data-dir': { type: 'string', default: '.faceshard' },
     prefix: { type: 'string', default: 'faces' },
@@ -20,6 +21,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`faceshard up: unexpected argument "${positionals[0]}"`);
   const shards = intOption('shards', values.shards, 4, 1, 256);
   const replicas = intOption('replicas', values.replicas, 1, 1, 64);
+  const processes = values.processes === undefined ? undefined : intOption('processes', values.processes, 1, 1, 256);
   const natsPort = intOption('nats-port', values['nats-port'], 4222, 0, 65535);
   const readyTimeoutMs = intOption('ready-timeout', values['ready-timeout'], 120, 1, 3600) * 1000;
   const dataDir = path.resolve(values['data-dir']);
@@ -33,7 +35,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 
   let cluster;
   try {
-    cluster = await startLocalCluster({ shards, replicas, natsPort, dataDir, prefix: values.prefix, log });
+    cluster = await startLocalCluster({ shards, replicas, processes, natsPort, dataDir, prefix: values.prefix, log });
   } catch (err) {
     if (err instanceof NatsServerMissingError) {
       console.error(err.message);

@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
 import { resolveShardCount } from '../cluster/shard-count.js';
@@ -18,6 +19,11 @@ export interface LocalClusterOptions {
   natsPort: number;
   dataDir: string;
   prefix?: string;
+  /**
+   * Shard processes per replica set: shard s runs in process s mod `processes` (one
+   * process serving several shards). Default: one per core, at most one per shard.
+   */
+  processes?: number;
   log: Logger;
 }
 
@@ -30,7 +36,8 @@ export interface LocalCluster {
 
 /**
  * `faceshard up`: nats-server (JetStream, file store under dataDir) plus one coordinator
- * and shards x replicas shard processes, each restarted with backoff when it crashes.
+ * and, per replica set, shard processes serving the shards between them (one per core
+ * by default), each restarted with backoff when it crashes.
  * Children log to dataDir/logs/<name>.log; their warnings and errors are echoed.
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
@@ -81,11 +88,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
   const common = { NATS_URL: natsUrl, SUBJECT_PREFIX: prefix, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' };
   supervisor.start({ name: 'coordinator', ...serviceProcess('coordinator', common) });
-  for (let shard = 0; shard < options.shards; shard++) {
+  for (const shards of shardsByProcess(options.shards, options.processes ?? os.availableParallelism())) {
     for (let replica = 0; replica < options.replicas; replica++) {
-      // Each replica keeps its own snapshot: a restarted replica replays only what came after.
-      const SNAPSHOT_DIR = path.join(options.dataDir, 'snapshots', `shard-${shard}.${replica}`);
-      supervisor.start({ name: `shard-${shard}.${replica}`, ...serviceProcess('shard', { ...common, SHARD_INDEX: String(shard), SNAPSHOT_DIR }) });
+      // Each replica keeps its own snapshot ({shard}: each shard of the process its own
+      // dir): a restarted replica replays only what came after.
+      const SNAPSHOT_DIR = path.join(options.dataDir, 'snapshots', `shard-{shard}.${replica}`);
+      supervisor.start({ name: `shard-${shards.join('+')}.${replica}`, ...serviceProcess('shard', { ...common, SHARD_INDEX: shards.join(','), SNAPSHOT_DIR }) });
     }
   }
 
@@ -100,6 +108,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       for (const file of logFiles.values()) file.end();
     },
   };
+}
+
+/** The shards of each process: shard s in process s mod processes (processes capped at shards). */
+export function shardsByProcess(shards: number, processes: number): number[][] {
+  const count = Math.max(1, Math.min(shards, Math.floor(processes)));
+  return Array.from({ length: count }, (_, p) => Array.from({ length: Math.ceil((shards - p) / count) }, (_, i) => p + i * count));
 }
 
 /** Refuse early, with a clear message, to start N shards on a data dir made for another N. */

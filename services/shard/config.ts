@@ -3,7 +3,16 @@ import { CommonEnv, parseEnv } from '../../libs/config/env.js';
 
 export const ShardEnv = z.object({
   ...CommonEnv,
-  SHARD_INDEX: z.coerce.number({ error: 'SHARD_INDEX is required: which shard (0..N-1) this replica serves' }).int().min(0),
+  /**
+   * The shard this process serves (0..N-1), or several separated by commas ("0,2"): one
+   * process per core on a small machine rather than one per shard (fewer runtimes in
+   * memory, fewer processes woken per query). Each is its own replica of its shard.
+   */
+  SHARD_INDEX: z
+    .string({ error: 'SHARD_INDEX is required: which shard (0..N-1) this replica serves, or several as "0,2"' })
+    .regex(/^\d{1,4}(,\d{1,4})*$/, 'must be a shard number like "2", or several separated by commas like "0,2"')
+    .transform((list) => list.split(',').map(Number))
+    .refine((shards) => new Set(shards).size === shards.length, 'names a shard twice'),
   /** Faces added after the tree was built are scanned flat until this many, then folded in. */
   INDEX_DELTA_LIMIT: z.coerce.number().int().min(1).default(4096),
   /**
@@ -11,7 +20,11 @@ export const ShardEnv = z.object({
    * nothing there), `tree` forces the KD-tree, `flat` the scan. Results are identical.
    */
   INDEX_STRATEGY: z.enum(['auto', 'tree', 'flat']).default('auto'),
-  /** Where this replica keeps its snapshot (index + last applied sequence); unset: no snapshots, full replay at start. */
+  /**
+   * Where this replica keeps its snapshot (index + last applied sequence; one file a
+   * shard); "{shard}" in the path is replaced by the shard's number. Unset: no
+   * snapshots, full replay at start.
+   */
   SNAPSHOT_DIR: z.string().min(1).optional(),
   /** A snapshot is written at most this often, and only when records were applied since the last one. */
   SNAPSHOT_INTERVAL_S: z.coerce.number().int().min(1).default(30),

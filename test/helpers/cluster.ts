@@ -12,7 +12,7 @@ export interface TestCluster {
   url: string;
   client: FaceshardClient;
   shards: number;
-  /** Processes by name: `coordinator`, `shard-<i>.<r>`. */
+  /** Processes by name: `coordinator`, `shard-<i>.<r>` (`shard-<i>+<j>.<r>` serving several). */
   processes: Map<string, ChildProcess>;
   /** Output of every process, for a failing test's message. */
   output: string[];
@@ -27,6 +27,8 @@ export async function startTestCluster(options: {
   replicas?: number;
   readyTimeoutMs?: number;
   shardEnv?: (shard: number, replica: number) => Record<string, string>;
+  /** Shards served together by one process (per replica), e.g. [[0, 2], [1]]; default: one process a shard. */
+  shardProcesses?: number[][];
   coordinatorEnv?: Record<string, string>;
   /** nats-server config file text (e.g. "max_pending: 256KB"). */
   natsConfig?: string;
@@ -59,8 +61,9 @@ export async function startTestCluster(options: {
 
   startService('coordinator', 'coordinator', options.coordinatorEnv);
   const replicas = options.replicas ?? 1;
-  for (let shard = 0; shard < options.shards; shard++) {
-    for (let r = 0; r < replicas; r++) startService(`shard-${shard}.${r}`, 'shard', { ...options.shardEnv?.(shard, r), SHARD_INDEX: String(shard) });
+  const groups = options.shardProcesses ?? Array.from({ length: options.shards }, (_, shard) => [shard]);
+  for (const shards of groups) {
+    for (let r = 0; r < replicas; r++) startService(`shard-${shards.join('+')}.${r}`, 'shard', { ...options.shardEnv?.(shards[0], r), SHARD_INDEX: shards.join(',') });
   }
 
   const cleanup = async () => {

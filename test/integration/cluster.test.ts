@@ -59,7 +59,7 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assert.match(shardMetrics.body, /faceshard_shard_query_seconds_bucket/);
     const ready = await get(shardPort, '/readyz');
     assert.equal(ready.status, 200);
-    assert.equal(JSON.parse(ready.body).shard, 0);
+    assert.deepEqual(JSON.parse(ready.body).shards.map((s: { shard: number }) => s.shard), [0]);
     assert.equal((await get(shardPort, '/healthz')).status, 200);
     const coordinatorMetrics = await get(coordinatorPort, '/metrics');
     assert.match(coordinatorMetrics.body, /faceshard_faces_ingested_total\{service="coordinator"\} 1500/);

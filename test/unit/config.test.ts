@@ -6,7 +6,8 @@ import { loadShardConfig } from '../../services/shard/config.js';
 
 test('service config: defaults fill in, numbers are coerced from env strings', () => {
   const shard = loadShardConfig({ SHARD_INDEX: '2' });
-  assert.equal(shard.SHARD_INDEX, 2);
+  assert.deepEqual(shard.SHARD_INDEX, [2]);
+  assert.deepEqual(loadShardConfig({ SHARD_INDEX: '0,3' }).SHARD_INDEX, [0, 3], 'one process, several shards');
   assert.equal(shard.NATS_URL, 'nats://127.0.0.1:4222');
   assert.equal(shard.SUBJECT_PREFIX, 'faces');
   assert.equal(shard.SHARD_COUNT, undefined);
@@ -18,6 +19,8 @@ test('service config: defaults fill in, numbers are coerced from env strings', (
 test('service config: a bad or missing value is an error naming the variable', () => {
   assert.throws(() => loadShardConfig({}), (err: unknown) => err instanceof ConfigError && /SHARD_INDEX/.test(err.message));
   assert.throws(() => loadShardConfig({ SHARD_INDEX: '-1' }), /SHARD_INDEX/);
+  assert.throws(() => loadShardConfig({ SHARD_INDEX: '1,x' }), /separated by commas[\s\S]*SHARD_INDEX/);
+  assert.throws(() => loadShardConfig({ SHARD_INDEX: '2,2' }), /names a shard twice[\s\S]*SHARD_INDEX/);
   assert.throws(() => loadShardConfig({ SHARD_INDEX: '0', HTTP_PORT: '70000' }), /HTTP_PORT/);
   assert.throws(() => loadCoordinatorConfig({ SUBJECT_PREFIX: 'faces.*' }), /SUBJECT_PREFIX/);
   assert.throws(() => loadCoordinatorConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { shardOf } from '../../libs/sharding/index.js';
+import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
+import { removeDir, tempDir } from '../helpers/nats.js';
+import { until } from '../helpers/wait.js';
+
+const SHARDS = 3;
+
+describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serving shard 1', () => {
+  let cluster: TestCluster;
+  let snapshots: string;
+  const expected = new ExpectedFaces();
+  const people = syntheticFaces({ identities: 300, photosPerIdentity: 5, seed: 21 });
+  const queries = new Float32Array([...syntheticFaces({ identities: 300, photosPerIdentity: 1, seed: 21 }).vectors.subarray(0, 12 * FACE_DIMENSIONS), ...uniformVectors(4, 5)]);
+  const snapshotEnv = () => ({ SNAPSHOT_DIR: path.join(snapshots, 'shard-{shard}'), SNAPSHOT_INTERVAL_S: '1' });
+
+  before(async () => {
+    snapshots = await tempDir('faceshard-multi-');
+    cluster = await startTestCluster({ shards: SHARDS, shardProcesses: [[0, 2], [1]], shardEnv: snapshotEnv });
+    const faces = toFaces(people.vectors, people.ids);
+    assert.equal((await cluster.client.ingestMany(faces)).accepted, faces.length);
+    expected.upsert(faces);
+  });
+  after(async () => {
+    await cluster?.cleanup();
+    await removeDir(snapshots);
+  });
+
+  test('each shard is its own replica in discovery, two of them with one pid; answers equal brute force', async () => {
+    const perShard = [0, 0, 0];
+    for (const id of people.ids) perShard[shardOf(id, SHARDS)]++;
+    const status = await until('every shard holds its faces', async () => {
+      const s = await cluster.client.status();
+      return perShard.every((n, i) => s.shards.find((x) => x.index === i)?.replicas[0]?.count === n) ? s : undefined;
+    });
+    const pidOf = (shard: number) => status.shards.find((s) => s.index === shard)!.replicas[0].pid;
+    assert.equal(pidOf(0), pidOf(2));
+    assert.notEqual(pidOf(0), pidOf(1));
+    assert.equal(pidOf(0), cluster.processes.get('shard-0+2.0')!.pid);
+    const reply = await cluster.client.queryBinary(queries, { k: 10 });
+    assert.equal(reply.partial, false);
+    assertSameResults(reply.results, expected.search(queries, 10));
+  });
+
+  test('one /metrics with both shards labelled, one /readyz listing both', async () => {
+    const status = await cluster.client.status();
+    const port = status.shards.find((s) => s.index === 2)!.replicas[0].httpPort!;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const shard of [0, 2]) assert.match(metrics, new RegExp(`faceshard_shard_faces\\{shard="${shard}",service="shard"\\} [1-9]\\d*`));
+    assert.doesNotMatch(metrics, /faceshard_shard_faces\{shard="1"/);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { shards: Array<{ shard: number }> };
+    assert.deepEqual(body.shards.map((s) => s.shard), [0, 2]);
+  });
+
+  test('SIGTERM takes both shards away; restarted, each loads its own snapshot and answers again', async () => {
+    await until('both shards snapshotted', async () => {
+      const s = await cluster.client.status();
+      return [0, 2].every((i) => (s.shards.find((x) => x.index === i)?.replicas[0]?.snapshotSeq ?? 0) > 0) ? true : undefined;
+    });
+    await cluster.stopProcess('shard-0+2.0');
+    const down = await cluster.client.queryBinary(queries, { k: 10 });
+    assert.deepEqual(down.missing?.map((m) => m.shard).sort(), [0, 2]);
+    assertSameResults(down.results, expected.search(queries, 10, (id) => shardOf(id, SHARDS) === 1));
+
+    cluster.startService('shard-0+2.0', 'shard', { ...snapshotEnv(), SHARD_INDEX: '0,2', LOG_LEVEL: 'info' });
+    const reply = await until('complete answers again', async () => {
+      const r = await cluster.client.queryBinary(queries, { k: 10 });
+      return r.partial ? undefined : r;
+    });
+    assertSameResults(reply.results, expected.search(queries, 10));
+    const loaded = cluster.output.join('').split('\n').filter((line) => line.includes('"msg":"snapshot loaded"'));
+    for (const shard of [0, 2]) assert.ok(loaded.some((line) => line.includes(`"shard":${shard}`)), `shard ${shard} loaded its snapshot:\n${loaded.join('\n')}`);
+  });
+});
