@@ -14,9 +14,10 @@ export interface BenchCluster {
   close(): Promise<void>;
 }
 
-export async function startBenchCluster(label: string, shards: number): Promise<BenchCluster> {
+/** Like `faceshard up`: `processes` shard processes (default one per core, each serving shards s mod processes). */
+export async function startBenchCluster(label: string, shards: number, processes?: number): Promise<BenchCluster> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `faceshard-${label}-`));
-  const cluster = await startLocalCluster({ shards, replicas: 1, natsPort: 0, dataDir, log: createLogger({ service: 'bench' }, 'warn') });
+  const cluster = await startLocalCluster({ shards, replicas: 1, processes, natsPort: 0, dataDir, log: createLogger({ service: 'bench' }, 'warn') });
   const nc = await connect({ servers: cluster.natsUrl });
   try {
     await waitForCluster(nc, shards, 1, 60_000);

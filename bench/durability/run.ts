@@ -16,7 +16,8 @@ const FACES = Number(process.argv[2] ?? 1_000_000);
 const SHARDS = 4;
 
 async function main() {
-  const bench = await startBenchCluster('durability', SHARDS);
+  // One process a shard: the restart measured is one shard replica's, not a process serving several.
+  const bench = await startBenchCluster('durability', SHARDS, SHARDS);
   const { client, dataDir } = bench;
   try {
     const data = syntheticFaces({ identities: FACES / 5, photosPerIdentity: 5, seed: 1 });

@@ -3,7 +3,8 @@
  *
  *   - faceshard in process: one FaceIndex, exact and approximate (recall vs exact), build
  *     time, memory, queries/s and faces/s, one query at a time and batched;
- *   - faceshard end to end: a local 4-shard cluster, ingest, queries through faces.query
+ *   - faceshard end to end: a local 4-shard cluster (one shard process per core, as
+ *     `faceshard up` starts it), ingest, queries through faces.query
  *     (binary) at concurrency 1, 8 and 64: queries/s, faces/s, p50/p99 latency;
  *   - peers (bench/search/peers.py on the same .npy files): scikit-learn KDTree, FAISS
  *     IndexFlatL2, hnswlib (M=16, ef=64, and the same graph at larger ef, to compare at
@@ -155,8 +156,8 @@ function residentBytes(pid: number): number {
 
 /**
  * Proportional set size: RSS with each shared page (the node binary's ~44 MiB of text,
- * mapped by every shard, the coordinator and this process) split among its mappers, so a
- * sum over processes counts it once. Summed RSS counts it once per shard.
+ * mapped by every shard process, the coordinator and this process) split among its
+ * mappers, so a sum over processes counts it once. Summed RSS counts it once per process.
  */
 function proportionalBytes(pid: number): number {
   try {
@@ -167,7 +168,7 @@ function proportionalBytes(pid: number): number {
   }
 }
 
-/** faceshard end to end: `faceshard up`'s launcher with 4 shards, queries through faces.query. */
+/** faceshard end to end: `faceshard up`'s launcher with 4 shards (one shard process per core), queries through faces.query. */
 async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], notes: string[]): Promise<void> {
   const faces = data.ids.length;
   const bench = await startBenchCluster('bench-search', SHARDS);
@@ -185,11 +186,13 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
     const snapshotted = await waitForSnapshots(client, SHARDS);
     const snapshotSeconds = (performance.now() - t0) / 1000;
     const status = await client.status();
-    const pids = status.shards.flatMap((s) => s.replicas.map((r) => r.pid));
-    const shardRss = pids.length === SHARDS ? pids.map(residentBytes).reduce((a, b) => a + b, 0) : NaN;
-    const shardPss = pids.length === SHARDS ? pids.map(proportionalBytes).reduce((a, b) => a + b, 0) : NaN;
+    const replicas = status.shards.flatMap((s) => s.replicas);
+    // A process serving several shards is counted once.
+    const pids = [...new Set(replicas.map((r) => r.pid))];
+    const shardRss = replicas.length === SHARDS ? pids.map(residentBytes).reduce((a, b) => a + b, 0) : NaN;
+    const shardPss = replicas.length === SHARDS ? pids.map(proportionalBytes).reduce((a, b) => a + b, 0) : NaN;
     notes.push(
-      `${faces.toLocaleString('en-US')} faces: ingest acknowledged in ${ingestSeconds.toFixed(1)} s, searchable on every shard after ${indexedSeconds.toFixed(1)} s (target ≤ 10 s at 1,000,000), ${listed ? `in every shard's approximate lists after ${listedSeconds.toFixed(1)} s` : 'approximate lists NOT trained within 10 minutes'}, ${snapshotted ? `snapshotted after ${snapshotSeconds.toFixed(1)} s` : 'NOT snapshotted within 2 minutes'} (memory and queries measured from then on); shard processes resident ${(shardRss / 2 ** 20).toFixed(0)} MiB = ${(shardRss / (faces * DIMS * 4)).toFixed(2)}× the raw vectors (target ≤ 1.5×; proportional, shared pages counted once: ${(shardPss / 2 ** 20).toFixed(0)} MiB = ${(shardPss / (faces * DIMS * 4)).toFixed(2)}×).`,
+      `${faces.toLocaleString('en-US')} faces: ingest acknowledged in ${ingestSeconds.toFixed(1)} s, searchable on every shard after ${indexedSeconds.toFixed(1)} s (target ≤ 10 s at 1,000,000), ${listed ? `in every shard's approximate lists after ${listedSeconds.toFixed(1)} s` : 'approximate lists NOT trained within 10 minutes'}, ${snapshotted ? `snapshotted after ${snapshotSeconds.toFixed(1)} s` : 'NOT snapshotted within 2 minutes'} (memory and queries measured from then on); the ${pids.length} shard processes (${SHARDS} shards) resident ${(shardRss / 2 ** 20).toFixed(0)} MiB = ${(shardRss / (faces * DIMS * 4)).toFixed(2)}× the raw vectors (target ≤ 1.5×; proportional, shared pages counted once: ${(shardPss / 2 ** 20).toFixed(0)} MiB = ${(shardPss / (faces * DIMS * 4)).toFixed(2)}×).`,
     );
     console.log(notes.at(-1));
 
