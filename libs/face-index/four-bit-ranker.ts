@@ -38,8 +38,15 @@ export class FourBitRanker {
 
   /** Learns the levels from `count` samples, sample i's axis a at samples[i * stride + a]. */
   learn(samples: Float64Array, count: number, stride: number): void {
+    const steps = this.learnSteps(samples, count, stride);
+    while (!steps.next().done);
+  }
+
+  /** `learn`, four axes a step (a sort of the samples each). */
+  *learnSteps(samples: Float64Array, count: number, stride: number): Generator<void, void, void> {
     const column = new Float64Array(count);
     for (let axis = 0; axis < this.axes; axis++) {
+      if (axis % 4 === 0) yield;
       for (let i = 0; i < count; i++) column[i] = samples[i * stride + axis];
       column.sort();
       learnLevels(column, this.levels.subarray(axis * LEVELS, (axis + 1) * LEVELS));

@@ -33,6 +33,8 @@
 import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 
+/** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
+const LEARN_STEP_SAMPLES = 256;
 /** Rows sampled to learn offset and scale. */
 const LEARN_SAMPLE = 16_384;
 /** Rows sampled for the ranker's levels. */
@@ -197,28 +199,51 @@ export class Int8Filter {
 
   /** Learns offset (mean), scales and principal axes from a sample of the live rows; the caller then encodes every row. */
   learn(vectors: Float32Array, rowCount: number, deleted: Uint8Array): void {
+    const steps = this.learnSteps(() => ({ vectors, deleted }), rowCount);
+    while (!steps.next().done);
+  }
+
+  /**
+   * `learn` in steps of a few tens of milliseconds (one step measured ~210 ms for
+   * 250,000 rows): the sample's mean and spread, the covariance a block of rows at a
+   * time, the axes, the ranker's projections a block at a time, its levels. `rows()`
+   * gives the current columns (the index reallocates them as it grows); rows
+   * [0, rowCount) must not move meanwhile. Searches must not use the filter until it
+   * ends (the parameters change step by step).
+   */
+  *learnSteps(rows: () => { vectors: Float32Array; deleted: Uint8Array }, rowCount: number): Generator<void, void, void> {
     const dims = this.dims;
     let live = 0;
-    for (let row = 0; row < rowCount; row++) if (deleted[row] === 0) live++;
-    const sample = (size: number, visit: (base: number) => void) => {
+    {
+      const { deleted } = rows();
+      for (let row = 0; row < rowCount; row++) if (deleted[row] === 0) live++;
+    }
+    /** Bases (row * dims) of about `size` live rows spread over the index. */
+    const sample = (size: number): number[] => {
+      const { deleted } = rows();
       const step = Math.max(1, Math.floor(live / size));
+      const picked: number[] = [];
       let seen = 0;
       for (let row = 0; row < rowCount; row++) {
         if (deleted[row] !== 0) continue;
-        if (seen++ % step === 0) visit(row * dims);
+        if (seen++ % step === 0) picked.push(row * dims);
       }
+      return picked;
     };
     const sum = new Float64Array(dims);
     const sumSquares = new Float64Array(dims);
-    let taken = 0;
-    sample(LEARN_SAMPLE, (base) => {
-      taken++;
-      for (let d = 0; d < dims; d++) {
-        const v = vectors[base + d];
-        sum[d] += v;
-        sumSquares[d] += v * v;
+    const moments = sample(LEARN_SAMPLE);
+    {
+      const { vectors } = rows();
+      for (const base of moments) {
+        for (let d = 0; d < dims; d++) {
+          const v = vectors[base + d];
+          sum[d] += v;
+          sumSquares[d] += v * v;
+        }
       }
-    });
+    }
+    const taken = moments.length;
     let widest = 0;
     for (let d = 0; d < dims; d++) {
       const mean = taken > 0 ? sum[d] / taken : 0;
@@ -228,47 +253,54 @@ export class Int8Filter {
     this.full.setScale(widest, 0);
     const prefix = this.prefix;
     if (prefix !== undefined) {
-      // Plain loops over the sampled rows (a closure here measured several times slower).
-      const picked: number[] = [];
-      sample(COVARIANCE_SAMPLE, (base) => picked.push(base));
+      const picked = sample(COVARIANCE_SAMPLE);
       const covariance = new Float64Array(dims * dims);
       const y = this.y;
       const offset = this.offset;
-      for (const base of picked) {
-        for (let d = 0; d < dims; d++) y[d] = vectors[base + d] - offset[d];
-        for (let i = 0; i < dims; i++) {
-          const yi = y[i];
-          const rowBase = i * dims;
-          for (let j = i; j < dims; j++) covariance[rowBase + j] += yi * y[j];
+      for (let from = 0; from < picked.length; from += LEARN_STEP_SAMPLES) {
+        yield;
+        const { vectors } = rows();
+        const to = Math.min(picked.length, from + LEARN_STEP_SAMPLES);
+        for (let p = from; p < to; p++) {
+          const base = picked[p];
+          for (let d = 0; d < dims; d++) y[d] = vectors[base + d] - offset[d];
+          for (let i = 0; i < dims; i++) {
+            const yi = y[i];
+            const rowBase = i * dims;
+            for (let j = i; j < dims; j++) covariance[rowBase + j] += yi * y[j];
+          }
         }
       }
       const count = Math.max(1, picked.length);
       for (let i = 0; i < dims; i++) for (let j = 0; j < i; j++) covariance[i * dims + j] = covariance[j * dims + i];
       for (let i = 0; i < covariance.length; i++) covariance[i] /= count;
-      const top = topAxes(covariance, dims, this.basis, this.prefixDims);
+      const top = yield* topAxes(covariance, dims, this.basis, this.prefixDims);
       this.projector?.setBasis(this.basis);
       // The axes' variances fall off: the first is the widest coordinate.
       prefix.setScale(Math.sqrt(Math.max(0, top)), 0);
-      if (this.ranker !== undefined) this.learnRanker(vectors, sample);
+      if (this.ranker !== undefined) yield* this.learnRankerSteps(rows, sample(RANK_LEVELS_SAMPLE));
     }
     for (const stage of this.stages) stage.limitWorst = NaN;
     this.ready = true;
     this.learnedRows = live;
   }
 
-  /** The ranker's levels from the projections of a sample of the rows (the basis set). */
-  private learnRanker(vectors: Float32Array, sample: (size: number, visit: (base: number) => void) => void): void {
+  /** The ranker's levels from the projections of the picked rows (the basis set), in steps. */
+  private *learnRankerSteps(rows: () => { vectors: Float32Array }, picked: number[]): Generator<void, void, void> {
     const ranker = this.ranker!;
     const axes = ranker.axes;
-    const picked: number[] = [];
-    sample(RANK_LEVELS_SAMPLE, (base) => picked.push(base));
     const samples = new Float64Array(picked.length * axes);
-    for (let i = 0; i < picked.length; i++) {
-      this.setY(vectors, picked[i]);
-      const z = this.project();
-      for (let a = 0; a < axes; a++) samples[i * axes + a] = z[a];
+    for (let from = 0; from < picked.length; from += 8 * LEARN_STEP_SAMPLES) {
+      yield;
+      const { vectors } = rows();
+      const to = Math.min(picked.length, from + 8 * LEARN_STEP_SAMPLES);
+      for (let i = from; i < to; i++) {
+        this.setY(vectors, picked[i]);
+        const z = this.project();
+        for (let a = 0; a < axes; a++) samples[i * axes + a] = z[a];
+      }
     }
-    ranker.learn(samples, picked.length, axes);
+    yield* ranker.learnSteps(samples, picked.length, axes);
   }
 
   /** Codes and misses of rows [from, to). */
@@ -473,15 +505,16 @@ const AXIS_ITERATIONS = 16;
  * The top `rows` principal axes of the covariance (n x n, symmetric) by orthogonal
  * iteration, as orthonormal rows of `basis`; returns the variance along the first
  * (its Rayleigh quotient). ~25 ms at 128 x 32, where a full Jacobi eigen decomposition
- * took ~250 ms (too long for the write that triggers learning).
+ * took ~250 ms (too long for the write that triggers learning); a step per round.
  */
-function topAxes(covariance: Float64Array, n: number, basis: Float64Array, rows: number): number {
+function* topAxes(covariance: Float64Array, n: number, basis: Float64Array, rows: number): Generator<void, number, void> {
   // Start: the coordinate axes with the largest variances (deterministic, never orthogonal to everything).
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => covariance[b * n + b] - covariance[a * n + a]);
   basis.fill(0);
   for (let i = 0; i < rows; i++) basis[i * n + order[i]] = 1;
   const next = new Float64Array(rows * n);
   for (let iteration = 0; iteration < AXIS_ITERATIONS; iteration++) {
+    yield; // one round a maintenance step
     for (let i = 0; i < rows; i++) {
       const b = i * n;
       for (let r = 0; r < n; r++) {

@@ -107,8 +107,9 @@ export class Prefilter {
 
   /**
    * The same learning as maintenance steps (after a bulk load: ~1 s of coding for
-   * 250,000 rows): learn (one step), then code LEARN_STEP_ROWS rows a step, the rows
-   * appended meanwhile included; searches skip the filter until every row has codes.
+   * 250,000 rows): learn (`Int8Filter.learnSteps`), then code LEARN_STEP_ROWS rows a
+   * step, the rows appended meanwhile included; searches skip the filter until every
+   * row has codes.
    * Rows must not move while it runs (the maintenance job's rule).
    */
   *learnSteps(): Generator<void, void, void> {
@@ -119,8 +120,8 @@ export class Prefilter {
     this.learning = true;
     try {
       yield;
-      filter.learn(store.vectors, store.rowCount, store.deleted);
-      filter.ready = false; // learn() marks it ready; no codes yet
+      yield* filter.learnSteps(() => ({ vectors: store.arena.rows, deleted: store.deleted }), store.rowCount);
+      filter.ready = false; // learning marks it ready; no codes yet
       let coded = 0;
       while (coded < store.rowCount) {
         yield;

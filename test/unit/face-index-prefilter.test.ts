@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FaceIndex, bruteForceSearch, squaredDistance, type Neighbor } from '../../libs/face-index/index.js';
+import { Int8Filter } from '../../libs/face-index/int8-filter.js';
+import { SCAN_BLOCK_ROWS } from '../../libs/simd-kernel/int8.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { gaussian, seededRandom } from '../helpers/random.js';
 
@@ -319,3 +321,56 @@ function addNearTies(q: Float32Array, t: number, axes: number, random: () => num
     }
   }
 }
+
+describe('int8 pre-filter: learning in maintenance steps', () => {
+  test('learnSteps, while the index grows between steps, learns exactly what learn() learns at once', () => {
+    const rows = 6000;
+    const data = benchmarkData({ faces: rows, identities: rows / 5, queries: 4, seed: 31 });
+    const deleted = new Uint8Array(rows);
+    deleted[17] = 1; // a dead row is skipped by the samples of both
+    const atOnce = new Int8Filter(dims, rows);
+    atOnce.learn(data.vectors, rows, deleted);
+    // Between steps the index grows: its columns are reallocated (the old buffers
+    // detached, as a grown WebAssembly memory's are) and rows appended past the
+    // learning's rowCount must not be sampled.
+    const inSteps = new Int8Filter(dims, rows);
+    let current: { vectors: Float32Array; deleted: Uint8Array } | undefined;
+    let appended = 0;
+    const grow = () => {
+      if (current) structuredClone(current.vectors.buffer, { transfer: [current.vectors.buffer as ArrayBuffer] });
+      appended += 50;
+      const vectors = new Float32Array((rows + appended) * dims).fill(1000);
+      vectors.set(data.vectors);
+      const grownDeleted = new Uint8Array(rows + appended);
+      grownDeleted.set(deleted);
+      current = { vectors, deleted: grownDeleted };
+    };
+    grow();
+    const steps = inSteps.learnSteps(() => current!, rows);
+    let yields = 0;
+    while (!steps.next().done) {
+      yields++;
+      assert.equal(inSteps.ready, false, 'not ready before the last step');
+      grow();
+    }
+    // Covariance blocks, 16 rounds of the axes, projection blocks and level steps.
+    assert.ok(yields >= 20, `${yields} steps`);
+    assert.equal(inSteps.ready, true);
+    assert.equal(inSteps.learnedRows, atOnce.learnedRows);
+    for (const filter of [atOnce, inSteps]) filter.encodeRows(data.vectors, 0, rows);
+    let compared = 0;
+    for (let q = 0; q < 4; q++) {
+      const outcome = (filter: Int8Filter) => {
+        filter.setQuery(data.queries, q * dims);
+        const passed = filter.candidates(0, Math.min(rows, SCAN_BLOCK_ROWS), 0.3, true);
+        const candidates = Array.from(filter.out.subarray(0, passed));
+        const ranked = filter.rank(0, rows, 40);
+        return { candidates, ranked: Array.from(filter.rankOut.subarray(0, ranked)), values: Array.from(filter.rankValues.subarray(0, ranked)) };
+      };
+      const a = outcome(atOnce);
+      assert.deepEqual(outcome(inSteps), a, `query ${q}`);
+      compared += a.candidates.length + a.ranked.length;
+    }
+    assert.ok(compared > 0, 'the comparison saw candidates and ranked rows');
+  });
+});
