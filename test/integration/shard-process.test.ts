@@ -59,6 +59,15 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
     assert.deepEqual(body.shards.map((s) => s.shard), [0, 2]);
   });
 
+  test('a shard the cluster does not have is refused at start, naming it; the others keep serving', async () => {
+    const bad = cluster.startService('shard-1+5.0', 'shard', { SHARD_INDEX: '1,5' });
+    const code = await new Promise<number | null>((resolve) => bad.once('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(cluster.output.join(''), /SHARD_INDEX names shard 5 but the cluster has 3 shards \(0\.\.2\)/);
+    const reply = await cluster.client.queryBinary(queries, { k: 10 });
+    assert.equal(reply.partial, false);
+  });
+
   test('SIGTERM takes both shards away; restarted, each loads its own snapshot and answers again', async () => {
     await until('both shards snapshotted', async () => {
       const s = await cluster.client.status();
