@@ -11,6 +11,7 @@
  * measurable. The kernel reads 16 bytes a row (the int8 codes it replaces: 40).
  */
 import { FOUR_BIT_MAX_ENTRY, FourBitCodeArena } from '../simd-kernel/four-bit.js';
+import { runToEnd } from './maintenance-job.js';
 
 const LEVELS = 16;
 /** Lloyd iterations from equal-count buckets (each a binary search per level over the sorted sample). */
@@ -38,8 +39,7 @@ export class FourBitRanker {
 
   /** Learns the levels from `count` samples, sample i's axis a at samples[i * stride + a]. */
   learn(samples: Float64Array, count: number, stride: number): void {
-    const steps = this.learnSteps(samples, count, stride);
-    while (!steps.next().done);
+    runToEnd(this.learnSteps(samples, count, stride));
   }
 
   /** `learn`, four axes a step (a sort of the samples each). */

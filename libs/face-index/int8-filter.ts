@@ -32,6 +32,7 @@
  */
 import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
 import { FourBitRanker } from './four-bit-ranker.js';
+import { runToEnd } from './maintenance-job.js';
 
 /** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
 const LEARN_STEP_SAMPLES = 256;
@@ -199,8 +200,7 @@ export class Int8Filter {
 
   /** Learns offset (mean), scales and principal axes from a sample of the live rows; the caller then encodes every row. */
   learn(vectors: Float32Array, rowCount: number, deleted: Uint8Array): void {
-    const steps = this.learnSteps(() => ({ vectors, deleted }), rowCount);
-    while (!steps.next().done);
+    runToEnd(this.learnSteps(() => ({ vectors, deleted }), rowCount));
   }
 
   /**

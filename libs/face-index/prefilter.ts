@@ -8,6 +8,7 @@ import type { TopK } from '../topk/index.js';
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
 import { squaredDistanceWithin } from './distance.js';
 import { Int8Filter } from './int8-filter.js';
+import { runToEnd } from './maintenance-job.js';
 import type { IvfLists } from './ivf-lists.js';
 import type { RowStore } from './row-store.js';
 
@@ -91,7 +92,7 @@ export class Prefilter {
     return explicit ? live >= filter.learnedRows * 2 && filter.learnedRows < FILTER_RELEARN_MAX_ROWS / 4 : live >= filter.learnedRows * FILTER_RELEARN_GROWTH && live <= FILTER_RELEARN_MAX_ROWS;
   }
 
-  /** Learns the pre-filter's parameters and codes every row, at once, when `learnDue(explicit)`. */
+  /** Learns the pre-filter's parameters and codes every row, at once (`learnSteps` run to its end), when `learnDue(explicit)`. */
   refreshWhenDue(explicit: boolean): void {
     if (this.options === undefined) return;
     const store = this.store;
@@ -99,23 +100,21 @@ export class Prefilter {
       if (explicit && store.filter !== undefined) store.filter.ready = false;
       return;
     }
-    if (!this.learnDue(explicit)) return;
-    const filter = this.filterForLearning();
-    filter.learn(store.vectors, store.rowCount, store.deleted);
-    filter.encodeRows(store.vectors, 0, store.rowCount);
+    runToEnd(this.learnSteps(explicit));
   }
 
   /**
-   * The same learning as maintenance steps (after a bulk load: ~1 s of coding for
-   * 250,000 rows): learn (`Int8Filter.learnSteps`), then code LEARN_STEP_ROWS rows a
-   * step, the rows appended meanwhile included; searches skip the filter until every
-   * row has codes.
+   * The same learning as maintenance steps, when `learnDue(explicit)` (after a bulk
+   * load: ~1 s of coding for 250,000 rows): learn (`Int8Filter.learnSteps`), then code
+   * LEARN_STEP_ROWS rows a step, the rows appended meanwhile included; searches skip the
+   * filter until every row has codes.
    * Rows must not move while it runs (the maintenance job's rule).
    */
-  *learnSteps(): Generator<void, void, void> {
-    if (!this.learnDue(true)) return;
+  *learnSteps(explicit = true): Generator<void, void, void> {
+    if (!this.learnDue(explicit)) return;
     const store = this.store;
-    const filter = this.filterForLearning();
+    // Created (with room for every row) when there is none yet.
+    const filter = (store.filter ??= new Int8Filter(store.dimensions, store.capacity, this.options!.axes));
     filter.ready = false;
     this.learning = true;
     try {
@@ -133,12 +132,6 @@ export class Prefilter {
     } finally {
       this.learning = false;
     }
-  }
-
-  /** The filter, created (with room for every row) when there is none yet. */
-  private filterForLearning(): Int8Filter {
-    const store = this.store;
-    return (store.filter ??= new Int8Filter(store.dimensions, store.capacity, this.options!.axes));
   }
 
   /**
