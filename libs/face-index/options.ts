@@ -83,7 +83,7 @@ export interface FaceIndexOptions {
 export interface ApproximateOptions {
   /** Below this many rows there is no IVF and approximate requests are answered exactly (default 20,000). */
   minRows?: number;
-  /** Lists per sqrt(rows) (default DEFAULT_LISTS_PER_SQRT_ROW = 2: ~800 lists at 250,000 rows). */
+  /** Lists per sqrt(rows) at training (default DEFAULT_LISTS_PER_SQRT_ROW = 2: 1,000 lists trained on 250,000 rows). */
   listsPerSqrtRow?: number;
 }
 
