@@ -1,5 +1,6 @@
 import { RequestStrategy, type NatsConnection } from 'nats';
 import { z } from 'zod';
+import { noRespondersIsEmpty } from '../cluster/discovery.js';
 import { COORDINATOR_SERVICE, ENCODER_SERVICE, SHARD_SERVICE } from '../protocol/subjects.js';
 
 const ReplicaStatus = z.object({
@@ -55,15 +56,4 @@ export async function clusterStatus(nc: NatsConnection, timeoutMs = 500): Promis
     encoders,
     nats: { server: nc.getServer(), version: nc.info?.version ?? '', maxPayload: nc.info?.max_payload ?? 0, jetstream: Boolean(nc.info?.jetstream) },
   };
-}
-
-/** Discovery with nothing running answers "no responders": that is an empty cluster, not an error. */
-async function noRespondersIsEmpty<T>(ask: () => Promise<AsyncIterable<T>>): Promise<T[]> {
-  const out: T[] = [];
-  try {
-    for await (const item of await ask()) out.push(item);
-  } catch (err) {
-    if ((err as { code?: string }).code !== '503') throw err;
-  }
-  return out;
 }

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './query.js';
 export * from './shard-leg.js';
 export * from './shard-reply-binary.js';
+export * from './shard-group-reply.js';
 export * from './ingest.js';
 export * from './face-batch.js';
 export * from './log-record.js';

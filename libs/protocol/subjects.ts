@@ -7,6 +7,9 @@ export interface Subjects {
   encode: string;
   shardQuery(index: number): string;
   shardQueue(index: number): string;
+  /** One leg for several shards that one process serves together (`faces.shards.0-2.query`). */
+  shardGroupQuery(shards: readonly number[]): string;
+  shardGroupQueue(shards: readonly number[]): string;
   data(index: number): string;
   dataAll: string;
   stream: string;
@@ -24,6 +27,8 @@ export function subjectsFor(prefix = 'faces'): Subjects {
     encode: `${prefix}.encode`,
     shardQuery: (i) => `${prefix}.shard.${i}.query`,
     shardQueue: (i) => `shard-${i}`,
+    shardGroupQuery: (shards) => `${prefix}.shards.${shards.join('-')}.query`,
+    shardGroupQueue: (shards) => `shards-${shards.join('-')}`,
     data: (i) => `${prefix}.data.${i}`,
     dataAll: `${prefix}.data.*`,
     stream: streamBase,
@@ -33,6 +38,8 @@ export function subjectsFor(prefix = 'faces'): Subjects {
 
 export const COORDINATOR_QUEUE = 'coordinator';
 export const SHARD_SERVICE = 'faceshard-shard';
+/** A shard process serving several shards answers their group legs under this service (metadata `shards`: "0,2"). */
+export const SHARD_GROUP_SERVICE = 'faceshard-shard-group';
 export const COORDINATOR_SERVICE = 'faceshard-coordinator';
 export const ENCODER_SERVICE = 'faceshard-encoder';
 export const ENCODER_QUEUE = 'encoder';

@@ -1,12 +1,14 @@
 import type { NatsConnection } from 'nats';
 import type { QueryReply, Query, Subjects } from '../../libs/protocol/index.js';
+import type { LegPlanner } from './leg-plan.js';
 import { mergeTopK, type ShardList } from './merge.js';
 import { scatter, type LegOutcome } from './scatter.js';
 
 /** Scatter one query to every shard, merge the answers, say plainly which shards were missing. */
-export async function answerQuery(nc: NatsConnection, subjects: Subjects, shardCount: number, query: Query, timeoutMs: number): Promise<{ reply: QueryReply; legs: LegOutcome[] }> {
+export async function answerQuery(nc: NatsConnection, subjects: Subjects, planner: LegPlanner, query: Query, timeoutMs: number): Promise<{ reply: QueryReply; legs: LegOutcome[] }> {
   const started = performance.now();
-  const legs = await scatter(nc, subjects, shardCount, query, timeoutMs);
+  const shardCount = planner.shardCount;
+  const legs = await scatter(nc, subjects, planner.current(), query, timeoutMs, () => planner.groupFailed());
   const answered = legs.filter((l): l is Extract<LegOutcome, { ok: true }> => l.ok);
   const results = [];
   for (let q = 0; q < query.count; q++) {

@@ -20,6 +20,7 @@ import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
 import { QueryCoalescer } from './coalescer.js';
+import { LegPlanner } from './leg-plan.js';
 import { loadCoordinatorConfig } from './config.js';
 import { coordinatorMetrics } from './metrics.js';
 import { appendTombstones, appendUpserts } from './route-writes.js';
@@ -52,7 +53,10 @@ runMain('coordinator', async () => {
     metadata: { shards: String(shardCount), pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port) },
   });
 
-  const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, shardCount, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
+  // One leg per shard, or per shard process where processes serve several shards (leg-plan.ts).
+  const planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log);
+  if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
+  const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, planner, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
   service.addEndpoint('query', {
     subject: subjects.query,
     handler: (_err, msg) => {
@@ -106,6 +110,7 @@ runMain('coordinator', async () => {
     [
       async () => {
         ready = false;
+        planner.stop();
         await service.stop();
       },
       () => nc.drain(),

@@ -1,18 +1,22 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
 import { ReplyInbox } from '../../libs/reply-inbox/index.js';
 import {
+  decodeShardGroupReplyBinary,
   decodeShardReplyBinary,
   legWaitHeaders,
   queryHeaders,
   queryToBinary,
   REPLY_FORMAT_HEADER,
+  SHARD_GROUP_REPLY_BINARY_CONTENT_TYPE,
   SHARD_REPLY_BINARY_CONTENT_TYPE,
+  ShardGroupReply,
   ShardReply,
   ShardReplyFormatError,
   type LegWait,
   type Query,
   type Subjects,
 } from '../../libs/protocol/index.js';
+import type { LegPlan } from './leg-plan.js';
 
 export type LegOutcome = { shard: number; ok: true; reply: ShardReply; attempts: number } | { shard: number; ok: false; reason: string; attempts: number };
 
@@ -20,25 +24,28 @@ const decoder = new TextDecoder();
 
 /**
  * Sends the query to every shard in parallel (binary leg: float32 body, k and
- * max-distance in headers). A leg that fails or times out is retried once: the queue
- * group may hand it to another replica. Failures are returned per shard, never hidden.
+ * max-distance in headers), one leg per entry of the plan: a shard's own leg, or one
+ * group leg for shards a process serves together. A leg that fails or times out is
+ * retried once: the queue group may hand it to another replica; a failed group leg is
+ * retried as its shards' own legs (and `onGroupFailure` told). Failures are returned per
+ * shard, never hidden. Queries with `minSeq` go per shard (their waits are per shard).
  */
-export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount: number, query: Query, timeoutMs: number): Promise<LegOutcome[]> {
+export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegPlan, query: Query, timeoutMs: number, onGroupFailure?: () => void): Promise<LegOutcome[]> {
   const body = queryToBinary(query);
-  const headersFor = (shard: number) => {
+  const headersFor = (shard: number | undefined) => {
     const h = natsHeaders();
     queryHeaders(query, (key, value) => h.set(key, value));
     h.set(REPLY_FORMAT_HEADER, 'binary');
-    const wait = legWait(query, shard, timeoutMs);
+    const wait = shard === undefined ? undefined : legWait(query, shard, timeoutMs);
     if (wait) legWaitHeaders(wait, (key, value) => h.set(key, value));
     return h;
   };
 
   const inbox = ReplyInbox.for(nc);
-  const leg = async (shard: number): Promise<LegOutcome> => {
+  const leg = async (shard: number, firstAttempt: number): Promise<LegOutcome> => {
     const h = headersFor(shard);
     let reason = '';
-    for (let attempt = 1; attempt <= 2; attempt++) {
+    for (let attempt = firstAttempt; attempt <= 2; attempt++) {
       try {
         const msg = await inbox.request(subjects.shardQuery(shard), body, { timeoutMs, headers: h });
         const serviceError = msg.headers?.get('Nats-Service-Error');
@@ -61,7 +68,26 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, shardCount
     return { shard, ok: false, reason, attempts: 2 };
   };
 
-  return Promise.all(Array.from({ length: shardCount }, (_, shard) => leg(shard)));
+  const groupLeg = async (shards: readonly number[]): Promise<LegOutcome[]> => {
+    try {
+      const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs, headers: headersFor(undefined) });
+      if (!msg.headers?.get('Nats-Service-Error')) {
+        const replies = parseGroupReply(msg.data, msg.headers?.get('content-type'));
+        const byShard = new Map(replies?.map((r) => [r.shard, r]));
+        if (replies?.length === shards.length && shards.every((s) => byShard.has(s))) {
+          return shards.map((shard) => ({ shard, ok: true, reply: byShard.get(shard)!, attempts: 1 }));
+        }
+      }
+    } catch {
+      // no responders, a timeout: the shards' own legs are the retry
+    }
+    onGroupFailure?.();
+    return Promise.all(shards.map((shard) => leg(shard, 2)));
+  };
+
+  const legs = query.minSeq === undefined ? plan : plan.flatMap((shards) => shards.map((shard) => [shard]));
+  const outcomes = await Promise.all(legs.map((shards) => (shards.length === 1 ? leg(shards[0], 1).then((o) => [o]) : groupLeg(shards))));
+  return outcomes.flat().sort((a, b) => a.shard - b.shard);
 }
 
 /** What a query's `minSeq` asks of one shard's replicas; they may wait most of the leg's timeout. */
@@ -71,6 +97,24 @@ function legWait(query: Query, shard: number, timeoutMs: number): LegWait | unde
   if (typeof query.minSeq === 'number') return { streamSeq: query.minSeq, waitMs };
   const appliedSeq = query.minSeq[String(shard)];
   return appliedSeq === undefined ? undefined : { appliedSeq, waitMs };
+}
+
+/** A group leg's replies (binary or JSON); undefined when malformed. */
+function parseGroupReply(data: Uint8Array, contentType: string | undefined): ShardReply[] | undefined {
+  if (contentType === SHARD_GROUP_REPLY_BINARY_CONTENT_TYPE) {
+    try {
+      return decodeShardGroupReplyBinary(data).replies;
+    } catch (err) {
+      if (err instanceof ShardReplyFormatError) return undefined;
+      throw err;
+    }
+  }
+  try {
+    const parsed = ShardGroupReply.safeParse(JSON.parse(decoder.decode(data)));
+    return parsed.success ? parsed.data.replies : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A leg's reply in the form its content-type names (binary from shards that know it, else JSON); undefined when malformed. */

@@ -7,6 +7,7 @@ import {
   ProtocolError,
   type HeaderView,
   type LegWait,
+  type Query,
   type ShardReply,
   type Subjects,
 } from '../../libs/protocol/index.js';
@@ -25,8 +26,11 @@ export interface ShardContext {
  * wait until this replica applied what the query asked to see, then search.
  */
 export async function answerQuery(ctx: ShardContext, data: Uint8Array, headers: HeaderView | undefined): Promise<ShardReply> {
-  const query = parseQuery(data, headers);
-  const wait = parseLegWait(headers);
+  return answerParsed(ctx, parseQuery(data, headers), parseLegWait(headers));
+}
+
+/** The search of a decoded leg (a group leg decodes once for all its shards). */
+export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWait | undefined): Promise<ShardReply> {
   if (wait) await waitUntilApplied(ctx, wait);
   const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance, query.approximate ? { approximate: true, effort: query.effort } : undefined);
   return {

@@ -8,7 +8,8 @@ import { createRegistry } from '../../libs/observability/metrics.js';
 import { subjectsFor } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { loadShardConfig } from './config.js';
-import { shardMetrics } from './metrics.js';
+import { startGroupEndpoint } from './group-endpoint.js';
+import { shardMetrics, shardProcessMetrics } from './metrics.js';
 import { ShardReplica } from './replica.js';
 
 /** A shard process: one replica of each shard in SHARD_INDEX, sharing one NATS connection, one /metrics and one /readyz. */
@@ -29,10 +30,11 @@ runMain('shard', async () => {
 
   // Shutdown steps see whatever has started by the time the signal comes.
   let drainNats: (() => Promise<void>) | undefined;
+  let stopGroup: (() => Promise<void>) | undefined;
   const everyReplica = (step: (r: ShardReplica) => Promise<void>) => async () => void (await Promise.all(replicas.map(step)));
   onTerminate(
     log,
-    [everyReplica((r) => r.stopQueries()), everyReplica((r) => r.stopApplying()), everyReplica((r) => r.finalSnapshot()), async () => drainNats?.(), () => ops.close()],
+    [async () => stopGroup?.(), everyReplica((r) => r.stopQueries()), everyReplica((r) => r.stopApplying()), everyReplica((r) => r.finalSnapshot()), async () => drainNats?.(), () => ops.close()],
     config.DRAIN_TIMEOUT_S * 1000,
   );
 
@@ -47,4 +49,6 @@ runMain('shard', async () => {
   for (const shard of shards) replicas.push(new ShardReplica(context, shard, shardMetrics(registry, shard), log.child({ shard })));
   // All at once: each is in discovery (its status endpoint) while it replays.
   await Promise.all(replicas.map((replica) => replica.start()));
+  // Not once shutdown began (a replica stopped taking queries).
+  if (replicas.length > 1 && replicas.every((r) => r.ready)) stopGroup = await startGroupEndpoint(nc, subjects, replicas, shardProcessMetrics(registry), log);
 });

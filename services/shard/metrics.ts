@@ -39,3 +39,10 @@ function createFamilies(registry: Registry) {
   };
 }
 export type ShardMetrics = ReturnType<typeof shardMetrics>;
+
+/** The process's own metrics (not one shard's). */
+export function shardProcessMetrics(registry: Registry) {
+  return {
+    groupLegs: new Counter({ name: 'faceshard_shard_group_legs_total', help: 'Group legs answered: one message for every shard this process serves', registers: [registry] }),
+  };
+}

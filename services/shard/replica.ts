@@ -8,9 +8,19 @@ import type { NatsConnection } from 'nats';
 import { FaceIndex } from '../../libs/face-index/index.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import type { Logger } from '../../libs/observability/logger.js';
-import { encodeShardReplyBinary, REPLY_FORMAT_HEADER, SHARD_REPLY_BINARY_CONTENT_TYPE, SHARD_SERVICE, type Subjects } from '../../libs/protocol/index.js';
+import {
+  encodeShardReplyBinary,
+  REPLY_FORMAT_HEADER,
+  SHARD_REPLY_BINARY_CONTENT_TYPE,
+  SHARD_SERVICE,
+  ProtocolError,
+  type LegWait,
+  type Query,
+  type ShardReply,
+  type Subjects,
+} from '../../libs/protocol/index.js';
 import { respondEncoded, respondJson } from '../../libs/service/respond.js';
-import { answerQuery } from './answer-query.js';
+import { answerParsed, answerQuery } from './answer-query.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
 import { startLogReplay, type LogReplay } from './log-replayer.js';
@@ -161,6 +171,24 @@ export class ShardReplica {
     });
     this.ready = true;
     log.info('ready', { subject: subjects.shardQuery(shard), queue: subjects.shardQueue(shard) });
+  }
+
+  /** This replica's part of a group leg (group-endpoint.ts): counted in its own metrics. */
+  async answer(query: Query, wait: LegWait | undefined): Promise<ShardReply> {
+    const { nc, subjects } = this.context;
+    const { shard, index, replay, metrics } = this;
+    if (!this.ready || !replay) throw new ProtocolError('not_ready', `shard ${shard} is not serving queries (starting or stopping)`);
+    const stopTimer = metrics.querySeconds.startTimer();
+    try {
+      const reply = await answerParsed({ nc, subjects, shard, index, replay }, query, wait);
+      metrics.queries.inc(reply.results.length);
+      return reply;
+    } catch (err) {
+      metrics.queryErrors.inc();
+      throw err;
+    } finally {
+      stopTimer();
+    }
   }
 
   /** Shutdown step 1: leave discovery and the query group. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connect, headers } from 'nats';
+import { ShardGroupReply } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -17,6 +19,9 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
   const expected = new ExpectedFaces();
   const people = syntheticFaces({ identities: 300, photosPerIdentity: 5, seed: 21 });
   const queries = new Float32Array([...syntheticFaces({ identities: 300, photosPerIdentity: 1, seed: 21 }).vectors.subarray(0, 12 * FACE_DIMENSIONS), ...uniformVectors(4, 5)]);
+  const httpPortOf = async (shard: number) => (await cluster.client.status()).shards.find((s) => s.index === shard)!.replicas[0].httpPort!;
+  const metricValue = async (port: number, pattern: RegExp) => Number(pattern.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
+  const groupLegs = (port: number) => metricValue(port, /faceshard_shard_group_legs_total(?:\{[^}]*\})? (\d+)/);
   const snapshotEnv = () => ({ SNAPSHOT_DIR: path.join(snapshots, 'shard-{shard}'), SNAPSHOT_INTERVAL_S: '1' });
 
   before(async () => {
@@ -57,6 +62,66 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
     assert.equal(ready.status, 200);
     const body = (await ready.json()) as { shards: Array<{ shard: number }> };
     assert.deepEqual(body.shards.map((s) => s.shard), [0, 2]);
+  });
+
+  test('the coordinator sends the two-shard process one group leg for both; answers still equal brute force', async () => {
+    const port = await httpPortOf(0);
+    await until('the coordinator uses the group leg', async () => {
+      const before = await groupLegs(port);
+      const reply = await cluster.client.queryBinary(queries, { k: 10 });
+      assertSameResults(reply.results, expected.search(queries, 10));
+      return (await groupLegs(port)) > before ? true : undefined;
+    });
+    const before = await groupLegs(port);
+    const reply = await cluster.client.queryBinary(queries, { k: 10, maxDistance: 0.6 });
+    assertSameResults(reply.results, expected.search(queries, 10, undefined, 0.6));
+    assert.equal(reply.shards.answered, SHARDS);
+    assert.equal(await groupLegs(port), before + 1, 'one group leg for the query, not one leg per shard');
+    assert.equal(await groupLegs(await httpPortOf(1)), 0, 'a one-shard process has no group leg');
+  });
+
+  test('the group subject answers a person in JSON (one reply per shard); a wait on one shard\'s log is refused', async () => {
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const vectors = [Array.from(queries.subarray(0, FACE_DIMENSIONS)), Array.from(queries.subarray(FACE_DIMENSIONS, 2 * FACE_DIMENSIONS))];
+      const msg = await nc.request('faces.shards.0-2.query', JSON.stringify({ vectors, k: 5 }), { timeout: 5000 });
+      const { replies } = ShardGroupReply.parse(JSON.parse(new TextDecoder().decode(msg.data)));
+      assert.deepEqual(replies.map((r) => r.shard), [0, 2]);
+      for (const r of replies) assertSameResults(r.results.map((list) => list.map((m) => ({ ...m, shard: r.shard }))), expected.search(queries.subarray(0, 2 * FACE_DIMENSIONS), 5, (id) => shardOf(id, SHARDS) === r.shard));
+      const h = headers();
+      h.set('applied-seq', '1');
+      const refused = await nc.request('faces.shards.0-2.query', JSON.stringify({ vectors, k: 5 }), { timeout: 5000, headers: h });
+      assert.equal(refused.headers?.get('Nats-Service-Error-Code'), '400');
+      assert.match(new TextDecoder().decode(refused.data), /group leg takes stream-seq, not applied-seq/);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  test('a replica of shard 0 outside the group: shards 0 and 2 go back to legs of their own, so it gets queries too', async () => {
+    const extra = 'shard-0.extra';
+    cluster.startService(extra, 'shard', { SHARD_INDEX: '0' });
+    try {
+      const extraPort = await until('the extra replica serves', async () => {
+        const s = await cluster.client.status();
+        const replica = s.shards.find((x) => x.index === 0)?.replicas.find((r) => r.pid === cluster.processes.get(extra)!.pid);
+        return replica?.ready ? replica.httpPort : undefined;
+      });
+      const port = await httpPortOf(2);
+      await until('the group leg is no longer used', async () => {
+        const before = await groupLegs(port);
+        await cluster.client.queryBinary(queries, { k: 10 });
+        return (await groupLegs(port)) === before ? true : undefined;
+      });
+      for (let i = 0; i < 20; i++) {
+        const reply = await cluster.client.queryBinary(queries, { k: 10 });
+        assertSameResults(reply.results, expected.search(queries, 10));
+      }
+      const answered = await metricValue(extraPort!, /faceshard_shard_queries_total\{shard="0"[^}]*\} (\d+)/);
+      assert.ok(answered > 0, 'the replica outside the group answered some of the 20 queries');
+    } finally {
+      await cluster.stopProcess(extra);
+    }
   });
 
   test('a shard the cluster does not have is refused at start, naming it; the others keep serving', async () => {

@@ -14,6 +14,8 @@ test('service config: defaults fill in, numbers are coerced from env strings', (
   const coordinator = loadCoordinatorConfig({ SHARD_COUNT: '4', SHARD_TIMEOUT_MS: '500' });
   assert.equal(coordinator.SHARD_COUNT, 4);
   assert.equal(coordinator.SHARD_TIMEOUT_MS, 500);
+  assert.equal(coordinator.LEG_PLAN_INTERVAL_MS, 2000, 'group legs looked up every 2 s by default');
+  assert.equal(loadCoordinatorConfig({ LEG_PLAN_INTERVAL_MS: '0' }).LEG_PLAN_INTERVAL_MS, 0, '0 turns group legs off');
 });
 
 test('service config: a bad or missing value is an error naming the variable', () => {
@@ -25,4 +27,5 @@ test('service config: a bad or missing value is an error naming the variable', (
   assert.throws(() => loadCoordinatorConfig({ SUBJECT_PREFIX: 'faces.*' }), /SUBJECT_PREFIX/);
   assert.throws(() => loadCoordinatorConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
   assert.throws(() => loadCoordinatorConfig({ SHARD_COUNT: 'four' }), /SHARD_COUNT/);
+  assert.throws(() => loadCoordinatorConfig({ LEG_PLAN_INTERVAL_MS: '-5' }), /LEG_PLAN_INTERVAL_MS/);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeShardReplyBinary, encodeShardReplyBinary, ShardReply, ShardReplyFormatError } from '../../libs/protocol/index.js';
+import { decodeShardGroupReplyBinary, decodeShardReplyBinary, encodeShardGroupReplyBinary, encodeShardReplyBinary, ShardReply, ShardReplyFormatError } from '../../libs/protocol/index.js';
 
 const reply: ShardReply = {
   shard: 3,
@@ -57,4 +57,31 @@ test('a malformed binary leg reply is refused with a reason, never half-read', (
   const json = good.slice();
   json[json.length - 1] = 0x20; // the closing brace of the ids JSON becomes a space
   refuse(json, /not JSON/);
+});
+
+test('a binary group reply carries each shard reply whole, in order; a malformed one is refused with a reason', () => {
+  const other: ShardReply = { shard: 1, faces: 7, appliedSeq: 3, results: [[{ id: 'x', distance: 0.25 }], [], []] };
+  const group = { replies: [reply, other] };
+  const bytes = encodeShardGroupReplyBinary(group);
+  assert.deepEqual(decodeShardGroupReplyBinary(bytes), group);
+  assert.deepEqual(decodeShardGroupReplyBinary(encodeShardGroupReplyBinary({ replies: [] })), { replies: [] });
+  const padded = new Uint8Array(bytes.length + 5);
+  padded.set(bytes, 5);
+  assert.deepEqual(decodeShardGroupReplyBinary(padded.subarray(5)), group);
+
+  const refuse = (b: Uint8Array, pattern: RegExp) => assert.throws(() => decodeShardGroupReplyBinary(b), (err: unknown) => err instanceof ShardReplyFormatError && pattern.test((err as Error).message));
+  refuse(bytes.subarray(0, 6), /shorter than its 8-byte header/);
+  const magic = bytes.slice();
+  magic[3] = 0x32;
+  refuse(magic, /bad magic/);
+  const parts = bytes.slice();
+  new DataView(parts.buffer).setUint32(4, 100_000, true);
+  refuse(parts, /100000 parts/);
+  refuse(bytes.subarray(0, bytes.length - 1), /part 1 runs past the end/);
+  const longer = new Uint8Array(bytes.length + 1);
+  longer.set(bytes);
+  refuse(longer, /its parts add up to/);
+  const inner = bytes.slice();
+  inner[16] = 0x58; // the first part's magic (header 8 + 2 lengths)
+  refuse(inner, /binary leg reply: bad magic/);
 });

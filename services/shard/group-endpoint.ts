@@ -1,0 +1,71 @@
+/**
+ * A process serving several shards also answers one leg for all of them
+ * (`faces.shards.0-2.query`, queue group `shards-0-2`): the coordinator then sends one
+ * message to the process instead of one per shard, and the process decodes the query
+ * once. Its shards are searched one after another either way (one thread), so nothing
+ * waits longer; the messages saved are CPU that every process on the machine shares.
+ * Registered as its own service (`faceshard-shard-group`, metadata `shards`), so the
+ * coordinator can see which groups exist and use one only where every replica of its
+ * shards is in it.
+ */
+import os from 'node:os';
+import type { NatsConnection } from 'nats';
+import type { Logger } from '../../libs/observability/logger.js';
+import {
+  encodeShardGroupReplyBinary,
+  parseLegWait,
+  parseQuery,
+  ProtocolError,
+  REPLY_FORMAT_HEADER,
+  SHARD_GROUP_REPLY_BINARY_CONTENT_TYPE,
+  SHARD_GROUP_SERVICE,
+  type ShardGroupReply,
+  type Subjects,
+} from '../../libs/protocol/index.js';
+import { respondEncoded } from '../../libs/service/respond.js';
+import type { shardProcessMetrics } from './metrics.js';
+import type { ShardReplica } from './replica.js';
+
+const BINARY_GROUP_REPLY = { encode: encodeShardGroupReplyBinary, contentType: SHARD_GROUP_REPLY_BINARY_CONTENT_TYPE };
+
+/** Starts the group endpoint once every replica is ready; returns its stop (leave the queue group first on shutdown). */
+export async function startGroupEndpoint(
+  nc: NatsConnection,
+  subjects: Subjects,
+  served: readonly ShardReplica[],
+  metrics: ReturnType<typeof shardProcessMetrics>,
+  log: Logger,
+): Promise<() => Promise<void>> {
+  const replicas = [...served].sort((a, b) => a.shard - b.shard); // the subject names them in order: "0-2", never "2-0"
+  const shards = replicas.map((r) => r.shard);
+  const service = await nc.services.add({
+    name: SHARD_GROUP_SERVICE,
+    version: '0.1.0',
+    description: `faceshard shards ${shards.join(', ')} in one process`,
+    metadata: { shards: shards.join(','), pid: String(process.pid), host: os.hostname() },
+  });
+  service.addEndpoint('query', {
+    subject: subjects.shardGroupQuery(shards),
+    queue: subjects.shardGroupQueue(shards),
+    handler: (_err, msg) => {
+      const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_GROUP_REPLY : undefined;
+      void respondEncoded(
+        msg,
+        log,
+        async (): Promise<ShardGroupReply> => {
+          const query = parseQuery(msg.data, msg.headers);
+          const wait = parseLegWait(msg.headers);
+          if (wait?.appliedSeq !== undefined) {
+            throw new ProtocolError('bad_request', `a group leg takes stream-seq, not applied-seq (an applied sequence belongs to one shard's log); ask faces.shard.<i>.query`);
+          }
+          const replies = await Promise.all(replicas.map((r) => r.answer(query, wait)));
+          metrics.groupLegs.inc();
+          return { replies };
+        },
+        binary,
+      );
+    },
+  });
+  log.info('group leg ready', { subject: subjects.shardGroupQuery(shards), queue: subjects.shardGroupQueue(shards) });
+  return () => service.stop().then(() => undefined);
+}
