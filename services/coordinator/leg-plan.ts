@@ -12,6 +12,15 @@ import { noRespondersIsEmpty } from '../../libs/cluster/discovery.js';
 import { SHARD_GROUP_SERVICE, SHARD_SERVICE } from '../../libs/protocol/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 
+/** How long a look gathers answers. */
+const DISCOVERY_WAIT_MS = 500;
+/**
+ * A service is forgotten after missing this many looks in a row: a process busy with a
+ * batch or an index step may answer a look late, and one late answer should not flip
+ * the plan (a stopped group is found out sooner anyway: its leg fails).
+ */
+const MISSED_ROUNDS = 2;
+
 /** Shard sets, each one leg; together they cover every shard once. */
 export type LegPlan = readonly (readonly number[])[];
 
@@ -50,12 +59,19 @@ export class LegPlanner {
   private plan: LegPlan;
   private timer: NodeJS.Timeout | undefined;
   private looking = false;
+  /** What discovery last said (the plan may have dropped back to per-shard legs since). */
+  private discovered = '';
+  /** Services by id, with the round that last saw them (a busy process may miss a round). */
+  private readonly seen = new Map<string, { info: ServiceInfo; group: boolean; round: number }>();
+  private round = 0;
 
   constructor(
     private readonly nc: NatsConnection,
     readonly shardCount: number,
     private readonly intervalMs: number,
     private readonly log: Logger,
+    /** Counts group legs that failed (a metric). */
+    private readonly failures: { inc(): void } = { inc: () => undefined },
   ) {
     this.plan = perShardPlan(shardCount);
   }
@@ -77,6 +93,7 @@ export class LegPlanner {
 
   /** A group leg failed (its process stopped, say): per-shard legs until discovery says otherwise. */
   groupFailed(): void {
+    this.failures.inc();
     this.plan = perShardPlan(this.shardCount);
   }
 
@@ -84,13 +101,24 @@ export class LegPlanner {
     if (this.looking) return;
     this.looking = true;
     try {
-      const client = this.nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 1000, jitter: 100 });
+      const client = this.nc.services.client({ strategy: RequestStrategy.Timer, maxWait: DISCOVERY_WAIT_MS });
       const [replicas, groups] = await Promise.all([noRespondersIsEmpty(() => client.info(SHARD_SERVICE)), noRespondersIsEmpty(() => client.info(SHARD_GROUP_SERVICE))]);
-      const next = planLegs(this.shardCount, readyReplicaCounts(replicas), groups.map(groupShards));
-      if (planKey(next) !== planKey(this.plan)) this.log.info('scatter legs', { legs: next.map((l) => l.join('+')) });
+      const round = ++this.round;
+      for (const info of replicas) this.seen.set(info.id, { info, group: false, round });
+      for (const info of groups) this.seen.set(info.id, { info, group: true, round });
+      for (const [id, entry] of this.seen) if (round - entry.round >= MISSED_ROUNDS) this.seen.delete(id);
+      const current = [...this.seen.values()];
+      const next = planLegs(
+        this.shardCount,
+        readyReplicaCounts(current.filter((e) => !e.group).map((e) => e.info)),
+        current.filter((e) => e.group).map((e) => groupShards(e.info)),
+      );
+      const key = planKey(next);
+      if (key !== this.discovered) this.log.info('scatter legs', { legs: next.map((l) => l.join('+')) });
+      this.discovered = key;
       this.plan = next;
     } catch (err) {
-      this.log.warn('leg plan: discovery failed; keeping the last plan', { err });
+      this.log.debug('leg plan: discovery failed; keeping the last plan', { err });
     } finally {
       this.looking = false;
     }

@@ -54,7 +54,7 @@ runMain('coordinator', async () => {
   });
 
   // One leg per shard, or per shard process where processes serve several shards (leg-plan.ts).
-  const planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log);
+  const planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures);
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
   const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, planner, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
   service.addEndpoint('query', {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, headers } from 'nats';
-import { ShardGroupReply } from '../../libs/protocol/index.js';
+import { ShardGroupReply, subjectsFor } from '../../libs/protocol/index.js';
+import { scatter } from '../../services/coordinator/scatter.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -93,6 +94,29 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
       const refused = await nc.request('faces.shards.0-2.query', JSON.stringify({ vectors, k: 5 }), { timeout: 5000, headers: h });
       assert.equal(refused.headers?.get('Nats-Service-Error-Code'), '400');
       assert.match(new TextDecoder().decode(refused.data), /group leg takes stream-seq, not applied-seq/);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  test('scatter: a group leg answers for both shards at once; a group nobody serves is retried shard by shard', async () => {
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const query = { vectors: queries, count: queries.length / FACE_DIMENSIONS, k: 10 };
+      let failures = 0;
+      const grouped = await scatter(nc, subjectsFor(), [[0, 2], [1]], query, 5000, () => failures++);
+      assert.deepEqual(grouped.map((l) => [l.shard, l.ok, l.attempts]), [[0, true, 1], [1, true, 1], [2, true, 1]]);
+      assert.equal(failures, 0);
+      const missing = await scatter(nc, subjectsFor(), [[0, 1], [2]], query, 5000, () => failures++);
+      assert.deepEqual(missing.map((l) => [l.shard, l.ok, l.attempts]), [[0, true, 2], [1, true, 2], [2, true, 1]], 'shards 0 and 1 answered on their own legs');
+      assert.equal(failures, 1);
+      for (const outcomes of [grouped, missing]) {
+        for (const leg of outcomes) {
+          assert.ok(leg.ok);
+          const shardQueries = leg.reply.results.map((list) => list.map((m) => ({ ...m, shard: leg.shard })));
+          assertSameResults(shardQueries, expected.search(queries, 10, (id) => shardOf(id, SHARDS) === leg.shard), `shard ${leg.shard}: `);
+        }
+      }
     } finally {
       await nc.close();
     }
