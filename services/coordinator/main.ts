@@ -32,7 +32,14 @@ runMain('coordinator', async () => {
   const registry = createRegistry('coordinator');
   const metrics = coordinatorMetrics(registry);
   let ready = false;
-  const ops = await startOpsServer(registry, { healthy: () => true, ready: () => ready }, config.HTTP_PORT, config.HTTP_HOST);
+  let planner: LegPlanner | undefined;
+  // /readyz also says which legs a scatter sends now ("0+2": one group leg for shards 0 and 2).
+  const ops = await startOpsServer(
+    registry,
+    { healthy: () => true, ready: () => ready, details: () => (planner ? { legs: planner.current().map((l) => l.join('+')) } : {}) },
+    config.HTTP_PORT,
+    config.HTTP_HOST,
+  );
   log.info('ops HTTP listening', { port: ops.port });
 
   const nc = await connectNats(config.NATS_URL, 'faceshard-coordinator', log);
@@ -54,9 +61,10 @@ runMain('coordinator', async () => {
   });
 
   // One leg per shard, or per shard process where processes serve several shards (leg-plan.ts).
-  const planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures);
+  planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures);
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
-  const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, planner, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
+  const legPlanner = planner;
+  const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
   service.addEndpoint('query', {
     subject: subjects.query,
     handler: (_err, msg) => {
@@ -110,7 +118,7 @@ runMain('coordinator', async () => {
     [
       async () => {
         ready = false;
-        planner.stop();
+        legPlanner.stop();
         await service.stop();
       },
       () => nc.drain(),

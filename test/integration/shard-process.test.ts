@@ -79,6 +79,9 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
     assert.equal(reply.shards.answered, SHARDS);
     assert.equal(await groupLegs(port), before + 1, 'one group leg for the query, not one leg per shard');
     assert.equal(await groupLegs(await httpPortOf(1)), 0, 'a one-shard process has no group leg');
+    const coordinatorPort = (await cluster.client.status()).coordinators[0].httpPort!;
+    const ready = (await (await fetch(`http://127.0.0.1:${coordinatorPort}/readyz`)).json()) as { legs: string[] };
+    assert.deepEqual(ready.legs, ['0+2', '1'], "the coordinator's /readyz names its legs");
   });
 
   test('the group subject answers a person in JSON (one reply per shard); a wait on one shard\'s log is refused', async () => {
