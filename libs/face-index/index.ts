@@ -139,7 +139,7 @@ export class FaceIndex {
   }
 
   has(id: string): boolean {
-    return this.store.slotById.has(id);
+    return this.store.has(id);
   }
 
   /** Every live face, in row order (what a snapshot writes). `vector` is a view: copy it to keep it. */
@@ -245,7 +245,7 @@ export class FaceIndex {
     const store = this.store;
     const bound = maxDistance === undefined ? Infinity : maxDistance * maxDistance * (1 + MAX_DISTANCE_SLACK);
     const selectors = this.selectorsFor(queryCount);
-    for (let q = 0; q < queryCount; q++) selectors[q].reset(limit, store.ids, bound);
+    for (let q = 0; q < queryCount; q++) selectors[q].reset(limit, store.compareRowIds, bound);
 
     let probes = 0; // 0: exact
     if (options.approximate === true) probes = this.ivfLists.probesFor(effort);
@@ -280,7 +280,7 @@ export class FaceIndex {
       treeRows: this.treeRows,
       deltaRows: store.rowCount - this.treeRows,
       deletedRows: store.deletedRows,
-      bytes: store.arena.bytes + store.deleted.byteLength + (this.tree?.bytes ?? 0) + (store.filter?.bytes ?? 0) + store.idChars * 2,
+      bytes: store.arena.bytes + store.deleted.byteLength + (this.tree?.bytes ?? 0) + (store.filter?.bytes ?? 0) + store.ids.bytes,
       kernel: store.arena.simd ? 'wasm-simd' : 'js',
       lists: ivf?.lists ?? 0,
       listedRows: ivf ? this.ivfLists.listedRows : 0,
@@ -350,14 +350,16 @@ export class FaceIndex {
 
   private neighbors(selector: TopK, maxDistance: number | undefined): Neighbor[] {
     selector.sort();
-    const { ids, metas } = this.store;
+    const store = this.store;
+    const metas = store.metas;
     const found: Neighbor[] = [];
     for (let i = 0; i < selector.length; i++) {
       const distance = Math.sqrt(selector.distanceAt(i));
       if (maxDistance !== undefined && !(distance <= maxDistance)) break;
       const row = selector.rowAt(i);
       const meta = metas[row];
-      found.push(meta === undefined ? { id: ids[row], distance } : { id: ids[row], distance, meta });
+      const id = store.idAt(row);
+      found.push(meta === undefined ? { id, distance } : { id, distance, meta });
     }
     return found;
   }

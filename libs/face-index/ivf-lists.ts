@@ -250,7 +250,6 @@ export class IvfLists {
     const rowCount = store.rowCount;
     const { rowList, deleted, rowSlot, slotRow } = store;
     const vectors = store.vectors;
-    const ids = store.ids;
     const metas = store.metas;
     // Counting sort of the live recent rows into the side buffer.
     const sideStart = new Int32Array(listCount + 1);
@@ -262,7 +261,6 @@ export class IvfLists {
     for (let l = 0; l < listCount; l++) sideStart[l + 1] += sideStart[l];
     const recent = sideStart[listCount];
     const sideVectors = new Float32Array(recent * dims);
-    const sideIds = new Array<string>(recent);
     const sideMetas = new Array<unknown>(recent);
     const sideSlots = new Int32Array(recent);
     const filter = store.codes;
@@ -273,7 +271,6 @@ export class IvfLists {
       const p = next[rowList[row]]++;
       sideVectors.set(vectors.subarray(row * dims, (row + 1) * dims), p * dims);
       filter?.toSide(row, p);
-      sideIds[p] = ids[row];
       sideMetas[p] = metas[row];
       sideSlots[p] = rowSlot[row];
     }
@@ -294,7 +291,6 @@ export class IvfLists {
         deleted.copyWithin(to, from, from + size);
         rowSlot.copyWithin(to, from, from + size);
         for (let i = size - 1; i >= 0; i--) {
-          ids[to + i] = ids[from + i];
           metas[to + i] = metas[from + i];
         }
         for (let row = to; row < to + size; row++) if (deleted[row] === 0) slotRow[rowSlot[row]] = row;
@@ -308,7 +304,6 @@ export class IvfLists {
         deleted.fill(0, at, at + sideEnd - sideFrom);
         for (let i = sideFrom; i < sideEnd; i++) {
           const row = at + i - sideFrom;
-          ids[row] = sideIds[i];
           metas[row] = sideMetas[i];
           rowSlot[row] = sideSlots[i];
           slotRow[sideSlots[i]] = row;
@@ -319,7 +314,6 @@ export class IvfLists {
     }
     deleted.fill(0, newRowCount, rowCount);
     rowList.fill(-1, newRowCount, rowCount);
-    ids.length = newRowCount;
     metas.length = newRowCount;
     store.deletedRows -= dropped;
     store.rowCount = newRowCount;

@@ -1,12 +1,13 @@
 /**
  * The rows of a FaceIndex: every row-ordered column (the float vectors in the arena,
- * deleted flags, ids, metas, each row's slot and IVF list, and the pre-filter's int8
- * codes) and the id -> slot map. Writes append a row; replacing or deleting a face only
- * flags its row. The moves here (compaction, permutations) keep every column in step;
- * the IVF merge (ivf-lists.ts) moves the same columns. Ids map to stable slots, so
- * moving rows never touches the id Map.
+ * deleted flags, metas, each row's slot and IVF list, and the pre-filter's int8
+ * codes) and the ids, kept by slot (id-table.ts). Writes append a row; replacing or
+ * deleting a face only flags its row. The moves here (compaction, permutations) keep
+ * every column in step; the IVF merge (ivf-lists.ts) moves the same columns. A face's
+ * slot stays with it while its row moves, so moving rows never touches the ids.
  */
 import { VectorArena } from '../simd-kernel/index.js';
+import { IdTable } from './id-table.js';
 import type { Int8Filter } from './int8-filter.js';
 import type { FaceIndexState } from './options.js';
 
@@ -19,7 +20,6 @@ export class RowStore {
   /** View of the arena's rows; taken again after the arena grows or moves. */
   vectors: Float32Array;
   deleted: Uint8Array;
-  ids: string[] = [];
   metas: unknown[] = [];
   /** IVF list of each row, -1 for rows not yet assigned. */
   rowList: Int32Array;
@@ -29,12 +29,10 @@ export class RowStore {
    */
   filter: Int8Filter | undefined;
   /**
-   * id -> slot, a number that stays with the face while its row moves (merges, sorts,
-   * compaction), so moving rows updates typed arrays, not this Map.
+   * Ids by slot, and id -> slot: a slot stays with the face while its row moves (merges,
+   * sorts, compaction), so moving rows updates typed arrays, never the ids.
    */
-  readonly slotById = new Map<string, number>();
-  /** UTF-16 units of every id held (for stats().bytes without walking the ids). */
-  idChars = 0;
+  readonly ids = new IdTable();
   /** Row of each slot in use. */
   slotRow: Int32Array;
   /** Slot of each live row (stale for dead rows). */
@@ -54,11 +52,24 @@ export class RowStore {
     this.slotRow = new Int32Array(INITIAL_CAPACITY);
     this.rowSlot = new Int32Array(INITIAL_CAPACITY);
     this.freeSlots = new Int32Array(INITIAL_CAPACITY);
+    this.ids.ensureSlots(INITIAL_CAPACITY);
+  }
+
+  /** The id of a live row. */
+  idAt(row: number): string {
+    return this.ids.idOf(this.rowSlot[row]);
+  }
+
+  /** Orders two rows by their ids (the tie-break of equal distances), like `a < b` on the strings. */
+  readonly compareRowIds = (rowA: number, rowB: number): number => this.ids.compare(this.rowSlot[rowA], this.rowSlot[rowB]);
+
+  has(id: string): boolean {
+    return this.ids.find(id) >= 0;
   }
 
   /** Live faces (deleted and replaced rows excluded). */
   get size(): number {
-    return this.slotById.size;
+    return this.ids.count;
   }
 
   /** Rows the columns hold room for. */
@@ -76,7 +87,7 @@ export class RowStore {
     const dims = this.dimensions;
     for (let row = 0; row < this.rowCount; row++) {
       if (this.deleted[row]) continue;
-      visit(this.ids[row], this.vectors.subarray(row * dims, (row + 1) * dims), this.metas[row]);
+      visit(this.idAt(row), this.vectors.subarray(row * dims, (row + 1) * dims), this.metas[row]);
     }
   }
 
@@ -85,18 +96,16 @@ export class RowStore {
    * There must be room for one more row (`capacity`); the pre-filter's codes are the caller's.
    */
   append(id: string, vector: Float32Array, meta: unknown): number {
-    let slot = this.slotById.get(id);
-    if (slot !== undefined) this.markDeleted(this.slotRow[slot]);
+    let slot = this.ids.find(id);
+    if (slot >= 0) this.markDeleted(this.slotRow[slot]);
     else {
       slot = this.freeSlotCount > 0 ? this.freeSlots[--this.freeSlotCount] : this.nextSlot++;
-      this.slotById.set(id, slot);
-      this.idChars += id.length;
+      this.ids.insert(id, slot);
     }
     const row = this.rowCount++;
     this.vectors.set(vector, row * this.dimensions);
     this.deleted[row] = 0;
     this.rowList[row] = -1;
-    this.ids[row] = id;
     this.metas[row] = meta;
     this.slotRow[slot] = row;
     this.rowSlot[row] = slot;
@@ -105,17 +114,15 @@ export class RowStore {
 
   /** Flags the face's row as dead; true when the id was present. */
   remove(id: string): boolean {
-    const slot = this.slotById.get(id);
-    if (slot === undefined) return false;
-    this.slotById.delete(id);
-    this.idChars -= id.length;
+    const slot = this.ids.remove(id);
+    if (slot < 0) return false;
     this.markDeleted(this.slotRow[slot]);
     this.freeSlots[this.freeSlotCount++] = slot;
     return true;
   }
 
   /**
-   * Replaces every row by the state's faces (vectors copied, ids and metas adopted; a
+   * Replaces every row by the state's faces (vectors and ids copied, metas adopted; a
    * later id replaces an earlier one). `rowLists`: the IVF list of rows 0..n-1 (the rest
    * unassigned). There must be room for the faces (`capacity`).
    */
@@ -125,10 +132,8 @@ export class RowStore {
     this.deleted.fill(0);
     this.rowList.fill(-1);
     if (rowLists !== undefined) this.rowList.set(rowLists, 0);
-    this.ids = state.ids;
     this.metas = state.metas;
-    this.slotById.clear();
-    this.idChars = 0;
+    this.ids.clear();
     this.freeSlotCount = 0;
     this.nextSlot = 0;
     this.rowCount = faces;
@@ -136,13 +141,10 @@ export class RowStore {
     for (let row = 0; row < faces; row++) {
       const meta = this.metas[row];
       if (meta === null) this.metas[row] = undefined;
-      const id = this.ids[row];
-      let slot = this.slotById.get(id);
-      if (slot !== undefined) this.markDeleted(this.slotRow[slot]);
-      else {
-        this.slotById.set(id, (slot = this.nextSlot++));
-        this.idChars += id.length;
-      }
+      const id = state.ids[row];
+      let slot = this.ids.find(id);
+      if (slot >= 0) this.markDeleted(this.slotRow[slot]);
+      else this.ids.insert(id, (slot = this.nextSlot++));
       this.slotRow[slot] = row;
       this.rowSlot[row] = slot;
     }
@@ -174,6 +176,7 @@ export class RowStore {
     this.slotRow = grown(this.slotRow);
     this.rowSlot = grown(this.rowSlot);
     this.freeSlots = grown(this.freeSlots);
+    this.ids.ensureSlots(capacity);
   }
 
   /**
@@ -189,7 +192,6 @@ export class RowStore {
       if (this.deleted[read] !== 0) continue;
       if (write !== read) {
         this.vectors.copyWithin(write * dims, read * dims, (read + 1) * dims);
-        this.ids[write] = this.ids[read];
         this.metas[write] = this.metas[read];
         this.rowList[write] = this.rowList[read];
         const slot = this.rowSlot[read];
@@ -214,7 +216,6 @@ export class RowStore {
     }
     this.deleted.fill(0, 0, this.rowCount);
     this.rowList.fill(-1, write, this.rowCount);
-    this.ids.length = write;
     this.metas.length = write;
     this.rowCount = write;
     this.deletedRows = 0;
@@ -244,7 +245,6 @@ export class RowStore {
       }
     }
     filter?.permuteRows(order, rowCount);
-    const ids = new Array<string>(rowCount);
     const metas = new Array<unknown>(rowCount);
     const rowList = new Int32Array(this.rowList.length).fill(-1);
     const deleted = new Uint8Array(this.deleted.length);
@@ -252,14 +252,12 @@ export class RowStore {
     const slotRow = this.slotRow;
     for (let pos = 0; pos < rowCount; pos++) {
       const row = order[pos];
-      ids[pos] = this.ids[row];
       metas[pos] = this.metas[row];
       rowList[pos] = this.rowList[row];
       deleted[pos] = this.deleted[row];
       rowSlot[pos] = this.rowSlot[row];
       if (deleted[pos] === 0) slotRow[rowSlot[pos]] = pos;
     }
-    this.ids = ids;
     this.metas = metas;
     this.rowList = rowList;
     this.deleted = deleted;
@@ -274,19 +272,16 @@ export class RowStore {
     const dims = this.dimensions;
     const source = this.vectors.slice(0, this.rowCount * dims);
     const vectors = this.vectors;
-    const ids: string[] = new Array<string>(this.rowCount);
     const metas: unknown[] = new Array<unknown>(this.rowCount);
     const rowSlot = new Int32Array(this.rowSlot.length);
     for (let pos = 0; pos < this.rowCount; pos++) {
       const row = order[pos];
       vectors.set(source.subarray(row * dims, (row + 1) * dims), pos * dims);
-      ids[pos] = this.ids[row];
       metas[pos] = this.metas[row];
       rowSlot[pos] = this.rowSlot[row];
       this.slotRow[rowSlot[pos]] = pos;
     }
     this.rowSlot = rowSlot;
-    this.ids = ids;
     this.metas = metas;
   }
 }

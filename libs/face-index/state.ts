@@ -29,7 +29,7 @@ export function exportState(store: RowStore, ivfLists: IvfLists): FaceIndexState
       runOut = out;
       continue;
     }
-    ids[out] = store.ids[row];
+    ids[out] = store.idAt(row);
     metas[out] = store.metas[row];
     if (rowLists !== undefined) rowLists[out] = row < assignedRows ? rowList[row] : -1;
     if (row < listedRows) listed++;

@@ -2,7 +2,7 @@
  * Bounded top-k selector over parallel typed arrays (the shape of mourner/flatqueue).
  *
  * Keeps the k best (row, squared distance) pairs seen so far, ordered by
- * (distance asc, id asc) where id = ids[row], or (distance asc, row asc) without ids. Internally a max-heap whose root is the
+ * (distance asc, id asc) where id = ids[row] (or as `order` compares rows), or (distance asc, row asc) without ids. Internally a max-heap whose root is the
  * worst kept pair, so a new candidate costs one comparison when it does not qualify.
  * Storage is preallocated; `push` never allocates.
  */
@@ -17,7 +17,7 @@ export function compareIds(a: string, b: string): number {
 export class TopK {
   private rows: Int32Array;
   private distances: Float64Array;
-  private ids: readonly string[] | undefined;
+  private order: ((rowA: number, rowB: number) => number) | undefined;
   private k = 0;
   private count = 0;
   private bound = Infinity;
@@ -37,19 +37,20 @@ export class TopK {
   }
 
   /**
-   * Starts a new selection of at most `k` rows. `ids[row]` breaks distance ties (without
-   * `ids`, the lower row number wins).
+   * Starts a new selection of at most `k` rows. `ids[row]` breaks distance ties, or
+   * `order(rowA, rowB)` (< 0: rowA first) where ids are not strings in an array; without
+   * either, the lower row number wins.
    * `bound` (squared distance) rejects anything farther, whether or not k is reached.
    * Grows the buffers when k exceeds the capacity (the only allocation).
    */
-  reset(k: number, ids?: readonly string[], bound = Infinity): void {
+  reset(k: number, ids?: readonly string[] | ((rowA: number, rowB: number) => number), bound = Infinity): void {
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${k}`);
     if (k > this.rows.length) {
       this.rows = new Int32Array(k);
       this.distances = new Float64Array(k);
     }
     this.k = k;
-    this.ids = ids;
+    this.order = ids === undefined || typeof ids === 'function' ? ids : (a, b) => compareIds(ids[a], ids[b]);
     this.count = 0;
     this.bound = bound;
   }
@@ -101,7 +102,7 @@ export class TopK {
 
   /** True when (d1, row1) sorts after (d2, row2). */
   private isWorse(d1: number, row1: number, d2: number, row2: number): boolean {
-    return d1 > d2 || (d1 === d2 && (this.ids === undefined ? row1 > row2 : this.ids[row1] > this.ids[row2]));
+    return d1 > d2 || (d1 === d2 && (this.order === undefined ? row1 > row2 : this.order(row1, row2) > 0));
   }
 
   private siftUp(pos: number, row: number, distance: number): void {
