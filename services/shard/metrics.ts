@@ -31,7 +31,7 @@ function createFamilies(registry: Registry) {
     maintenanceDeferred: new Gauge({ name: 'faceshard_shard_index_maintenance_deferred', help: '1 while bulk writes defer index maintenance (IVF training and merges)', labelNames: ['shard'], registers: [registry] }),
     querySeconds: new Histogram({
       name: 'faceshard_shard_query_seconds',
-      help: 'Time to answer one scatter leg',
+      help: "Time to decode, wait for and search one scatter leg, or this shard's part of a group leg (the reply's encoding not included)",
       labelNames: ['shard'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],

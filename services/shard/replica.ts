@@ -157,16 +157,8 @@ export class ShardReplica {
       subject: subjects.shardQuery(shard),
       queue: subjects.shardQueue(shard),
       handler: (_err, msg) => {
-        const stopTimer = metrics.querySeconds.startTimer();
         const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
-        void respondEncoded(msg, log, async () => {
-          const reply = await answerQuery({ nc, subjects, shard, index, replay }, msg.data, msg.headers);
-          metrics.queries.inc(reply.results.length);
-          return reply;
-        }, binary).then((ok) => {
-          stopTimer();
-          if (!ok) metrics.queryErrors.inc();
-        });
+        void respondEncoded(msg, log, () => this.counted(() => answerQuery({ nc, subjects, shard, index, replay }, msg.data, msg.headers)), binary);
       },
     });
     this.ready = true;
@@ -176,11 +168,17 @@ export class ShardReplica {
   /** This replica's part of a group leg (group-endpoint.ts): counted in its own metrics. */
   async answer(query: Query, wait: LegWait | undefined): Promise<ShardReply> {
     const { nc, subjects } = this.context;
-    const { shard, index, replay, metrics } = this;
+    const { shard, index, replay } = this;
     if (!this.ready || !replay) throw new ProtocolError('not_ready', `shard ${shard} is not serving queries (starting or stopping)`);
+    return this.counted(() => answerParsed({ nc, subjects, shard, index, replay }, query, wait));
+  }
+
+  /** A leg's work (its own or its part of a group leg) in this replica's query timer and counters. */
+  private async counted(work: () => Promise<ShardReply>): Promise<ShardReply> {
+    const metrics = this.metrics;
     const stopTimer = metrics.querySeconds.startTimer();
     try {
-      const reply = await answerParsed({ nc, subjects, shard, index, replay }, query, wait);
+      const reply = await work();
       metrics.queries.inc(reply.results.length);
       return reply;
     } catch (err) {
