@@ -16,6 +16,10 @@ const reply: ShardReply = {
   ],
 };
 
+/** Asserts that `decode` refuses the bytes with a ShardReplyFormatError whose message matches. */
+const refuser = (decode: (bytes: Uint8Array) => unknown) => (bytes: Uint8Array, pattern: RegExp) =>
+  assert.throws(() => decode(bytes), (err: unknown) => err instanceof ShardReplyFormatError && pattern.test((err as Error).message));
+
 test('a binary leg reply decodes to exactly the reply it encodes (float64 distances, metas, empty lists)', () => {
   assert.deepEqual(decodeShardReplyBinary(encodeShardReplyBinary(reply)), reply);
   const noMeta: ShardReply = { ...reply, results: [[{ id: 'a', distance: 1.5 }], [{ id: 'b', distance: 2 }]] };
@@ -32,7 +36,7 @@ test('a binary leg reply decodes to exactly the reply it encodes (float64 distan
 
 test('a malformed binary leg reply is refused with a reason, never half-read', () => {
   const good = encodeShardReplyBinary(reply);
-  const refuse = (bytes: Uint8Array, pattern: RegExp) => assert.throws(() => decodeShardReplyBinary(bytes), (err: unknown) => err instanceof ShardReplyFormatError && pattern.test((err as Error).message));
+  const refuse = refuser(decodeShardReplyBinary);
   refuse(good.subarray(0, 20), /shorter than its 32-byte header/);
   refuse(good.subarray(0, good.length - 1), /its header says/);
   const magic = good.slice();
@@ -69,7 +73,7 @@ test('a binary group reply carries each shard reply whole, in order; a malformed
   padded.set(bytes, 5);
   assert.deepEqual(decodeShardGroupReplyBinary(padded.subarray(5)), group);
 
-  const refuse = (b: Uint8Array, pattern: RegExp) => assert.throws(() => decodeShardGroupReplyBinary(b), (err: unknown) => err instanceof ShardReplyFormatError && pattern.test((err as Error).message));
+  const refuse = refuser(decodeShardGroupReplyBinary);
   refuse(bytes.subarray(0, 6), /shorter than its 8-byte header/);
   const magic = bytes.slice();
   magic[3] = 0x32;
