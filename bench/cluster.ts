@@ -9,6 +9,7 @@ import { createLogger } from '../libs/observability/logger.js';
 
 export interface BenchCluster {
   client: FaceshardClient;
+  natsUrl: string;
   dataDir: string;
   /** Stops every process; keeps the data dir (logs, snapshots) when BENCH_KEEP is set. */
   close(): Promise<void>;
@@ -27,6 +28,7 @@ export async function startBenchCluster(label: string, shards: number, processes
   const client = await FaceshardClient.connect(cluster.natsUrl);
   return {
     client,
+    natsUrl: cluster.natsUrl,
     dataDir,
     close: async () => {
       await client.close();

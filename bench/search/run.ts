@@ -23,13 +23,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FaceToIngest, QueryOptions } from '../../libs/client/index.js';
+import type { FaceshardClient, FaceToIngest, QueryOptions } from '../../libs/client/index.js';
 import { FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
 import { DEFAULT_LISTS_PER_SQRT_ROW, PROBE_SHARE_AT_EFFORT_1, SHORTLIST_AT_EFFORT_1 } from '../../libs/face-index/options.js';
 import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-model.js';
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots } from '../cluster.js';
+import { QueryLoad } from '../query-load.js';
 
 /** The repository root: the nearest folder above this file that holds package.json (works from dist/ and other out dirs). */
 const ROOT = (() => {
@@ -173,15 +174,23 @@ function proportionalBytes(pid: number): number {
   }
 }
 
+/**
+ * Ingests every face; when it started (before the requests) and the sequences reached. In
+ * a function of its own so the million face objects are garbage once it returns.
+ */
+async function ingestAll(client: FaceshardClient, data: BenchmarkData): Promise<{ t0: number; seq: Record<string, number> }> {
+  const all: FaceToIngest[] = data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) }));
+  const t0 = performance.now();
+  return { t0, seq: await ingestInSteps(client, all) };
+}
+
 /** faceshard end to end: `faceshard up`'s launcher with 4 shards (one shard process per core), queries through faces.query. */
 async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], notes: string[]): Promise<void> {
   const faces = data.ids.length;
   const bench = await startBenchCluster('bench-search', SHARDS);
   const { client } = bench;
   try {
-    const all: FaceToIngest[] = data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) }));
-    const t0 = performance.now();
-    const seq = await ingestInSteps(client, all);
+    const { t0, seq } = await ingestAll(client, data);
     const ingestSeconds = (performance.now() - t0) / 1000;
     await client.queryBinary(query(data, 0), { minSeq: seq, timeoutMs: 600_000 });
     const indexedSeconds = (performance.now() - t0) / 1000;
@@ -207,61 +216,46 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
       ...CLUSTER_LOW_EFFORTS.map((effort) => ({ label: `approximate effort ${effort}`, options: { k: K, approximate: true, effort }, concurrencies: [64] })),
     ];
 
-    for (const mode of modes) {
-      // Warm-up, not counted: the first queries of a mode run its code cold (not yet
-      // optimized by V8) and would land in the p99 of whatever is measured first.
-      await runQueries(WARMUP_CONCURRENCY, WARMUP_QUERIES, 10_000, (q) => client.queryBinary(query(data, (QUERIES - 1 - q) % QUERIES), { ...mode.options, timeoutMs: 60_000 }));
-      for (const concurrency of mode.concurrencies ?? [1, 8, 64]) {
-        const limitMs = faces >= 500_000 && mode.label === 'exact' ? 10_000 : 6_000;
-        // At least 1,000 at concurrency 1 too: the p99 of fewer is one or two queries.
-        const maxQueries = Math.max(1000, concurrency * 200);
-        const latencies: number[] = [];
-        const got: string[][] = [];
-        let partial = 0;
-        const started = performance.now();
-        await runQueries(concurrency, maxQueries, limitMs, async (q) => {
-          const t = performance.now();
-          const reply = await client.queryBinary(query(data, q % QUERIES), { ...mode.options, timeoutMs: 60_000 });
-          latencies.push(performance.now() - t);
-          if (reply.partial) partial++;
-          if (q < truth.length) got[q] = reply.results[0].map((n) => n.id);
-        });
-        const seconds = (performance.now() - started) / 1000;
-        const done = latencies.length;
-        const answered = got.map((ids, q) => (ids ? q : -1)).filter((q) => q >= 0);
-        const sub = answered.map((q) => got[q]);
-        const subTruth = answered.map((q) => truth[q]);
-        rows.push({
-          system: 'faceshard cluster (4 shards)',
-          mode: `${mode.label}, concurrency ${concurrency}`,
-          faces,
-          queries: done,
-          qps: done / seconds,
-          facesPerSecond: (faces * done) / seconds,
-          p50Ms: percentile(latencies, 50),
-          p99Ms: percentile(latencies, 99),
-          recall1: recall(sub, subTruth, 1),
-          recall10: recall(sub, subTruth, 10),
-          memoryBytes: shardRss,
-          buildSeconds: indexedSeconds,
-          ...(partial ? { note: `${partial} partial answers (a shard timed out)` } : {}),
-        });
-        console.log(rows.at(-1));
+    const load = await QueryLoad.start(bench.natsUrl, data.queries.subarray(0, QUERIES * DIMS), DIMS);
+    try {
+      for (const mode of modes) {
+        const options = { ...mode.options, timeoutMs: 60_000 };
+        // Warm-up, not counted: the first queries of a mode run its code cold (not yet
+        // optimized by V8) and would land in the p99 of whatever is measured first.
+        await load.run({ concurrency: WARMUP_CONCURRENCY, maxQueries: WARMUP_QUERIES, limitMs: 10_000, options, order: 'reverse', keepIds: 0 });
+        for (const concurrency of mode.concurrencies ?? [1, 8, 64]) {
+          const limitMs = faces >= 500_000 && mode.label === 'exact' ? 10_000 : 6_000;
+          // At least 1,000 at concurrency 1 too: the p99 of fewer is one or two queries.
+          const maxQueries = Math.max(1000, concurrency * 200);
+          const run = await load.run({ concurrency, maxQueries, limitMs, options, order: 'forward', keepIds: truth.length });
+          const done = run.latenciesMs.length;
+          const answered = run.ids.map((ids, q) => (ids ? q : -1)).filter((q) => q >= 0);
+          const sub = answered.map((q) => run.ids[q]!);
+          const subTruth = answered.map((q) => truth[q]);
+          rows.push({
+            system: 'faceshard cluster (4 shards)',
+            mode: `${mode.label}, concurrency ${concurrency}`,
+            faces,
+            queries: done,
+            qps: done / run.seconds,
+            facesPerSecond: (faces * done) / run.seconds,
+            p50Ms: percentile(run.latenciesMs, 50),
+            p99Ms: percentile(run.latenciesMs, 99),
+            recall1: recall(sub, subTruth, 1),
+            recall10: recall(sub, subTruth, 10),
+            memoryBytes: shardRss,
+            buildSeconds: indexedSeconds,
+            ...(run.partial ? { note: `${run.partial} partial answers (a shard timed out)` } : {}),
+          });
+          console.log(rows.at(-1));
+        }
       }
+    } finally {
+      await load.close();
     }
   } finally {
     await bench.close();
   }
-}
-
-/** Runs `one(0)`, `one(1)`, ... from `concurrency` workers until `maxQueries` started or `limitMs` passed. */
-async function runQueries(concurrency: number, maxQueries: number, limitMs: number, one: (q: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const started = performance.now();
-  const worker = async () => {
-    while (next < maxQueries && performance.now() - started < limitMs) await one(next++);
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
 function findPython(): { exe?: string; reason: string } {
