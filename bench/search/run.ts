@@ -30,6 +30,7 @@ import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-mod
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots } from '../cluster.js';
+import { measureHostJitter } from '../host-jitter.js';
 import { QueryLoad } from '../query-load.js';
 
 /** The repository root: the nearest folder above this file that holds package.json (works from dist/ and other out dirs). */
@@ -49,9 +50,15 @@ const EFFORTS = [0.25, 0.5, 1, 2];
  * at a lower recall than 0.99, and these rows compare with it at a recall like its own.
  */
 const CLUSTER_LOW_EFFORTS = [0.25, 0.5];
-/** Queries run through the cluster in each mode before its measured runs (not counted). */
-const WARMUP_QUERIES = 400;
-const WARMUP_CONCURRENCY = 8;
+/**
+ * Before each measured cluster run, a warm-up at its mode and concurrency, not counted:
+ * this long, or 200 queries a connection. The first queries of a mode run its code cold
+ * (not yet optimized by V8), and after a heavy run the processes' heaps resize: measured
+ * at 1,000,000 faces, the first 5 s at concurrency 1 after exact at 64 (and 400 queries
+ * at 8) took 3-5× the page faults of the next 5 s and had a p99 of 5.0-6.8 ms against
+ * 2.9-4.3 ms in the runs after it.
+ */
+const WARMUP_MS = 3_000;
 
 interface Row {
   system: string;
@@ -209,6 +216,11 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
       `${faces.toLocaleString('en-US')} faces: ingest acknowledged in ${ingestSeconds.toFixed(1)} s, searchable on every shard after ${indexedSeconds.toFixed(1)} s (target ≤ 10 s at 1,000,000), ${listed ? `in every shard's approximate lists after ${listedSeconds.toFixed(1)} s` : 'approximate lists NOT trained within 10 minutes'}, ${snapshotted ? `snapshotted after ${snapshotSeconds.toFixed(1)} s` : 'NOT snapshotted within 2 minutes'} (memory and queries measured from then on); the ${pids.length} shard processes (${SHARDS} shards) resident ${(shardRss / 2 ** 20).toFixed(0)} MiB = ${(shardRss / (faces * DIMS * 4)).toFixed(2)}× the raw vectors (target ≤ 1.5×; proportional, shared pages counted once: ${(shardPss / 2 ** 20).toFixed(0)} MiB = ${(shardPss / (faces * DIMS * 4)).toFixed(2)}×).`,
     );
     console.log(notes.at(-1));
+    const jitter = measureHostJitter();
+    notes.push(
+      `Host steadiness, measured with the cluster idle before its queries: the same arithmetic on one thread, repeated ${jitter.chunks} times, took p50 ${jitter.p50Ms.toFixed(2)} / p99 ${jitter.p99Ms.toFixed(2)} / max ${jitter.maxMs.toFixed(2)} ms (p99 ÷ p50 = ${(jitter.p99Ms / jitter.p50Ms).toFixed(2)}; near 1 on a quiet dedicated core): no latency percentile through the cluster is steadier than this machine.`,
+    );
+    console.log(notes.at(-1));
 
     const modes: Array<{ label: string; options: QueryOptions; concurrencies?: number[] }> = [
       { label: 'exact', options: { k: K } },
@@ -220,13 +232,12 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
     try {
       for (const mode of modes) {
         const options = { ...mode.options, timeoutMs: 60_000 };
-        // Warm-up, not counted: the first queries of a mode run its code cold (not yet
-        // optimized by V8) and would land in the p99 of whatever is measured first.
-        await load.run({ concurrency: WARMUP_CONCURRENCY, maxQueries: WARMUP_QUERIES, limitMs: 10_000, options, order: 'reverse', keepIds: 0 });
         for (const concurrency of mode.concurrencies ?? [1, 8, 64]) {
+          await load.run({ concurrency, maxQueries: 200 * concurrency, limitMs: WARMUP_MS, options, order: 'reverse', keepIds: 0 });
           const limitMs = faces >= 500_000 && mode.label === 'exact' ? 10_000 : 6_000;
-          // At least 1,000 at concurrency 1 too: the p99 of fewer is one or two queries.
-          const maxQueries = Math.max(1000, concurrency * 200);
+          // At least 3,000 at concurrency 1 too (within the time limit): the p99 of 1,000 is
+          // their 10th slowest, and it moved by ±1 ms between back-to-back runs.
+          const maxQueries = Math.max(3000, concurrency * 200);
           const run = await load.run({ concurrency, maxQueries, limitMs, options, order: 'forward', keepIds: truth.length });
           const done = run.latenciesMs.length;
           const answered = run.ids.map((ids, q) => (ids ? q : -1)).filter((q) => q >= 0);
@@ -421,7 +432,7 @@ async function main() {
     0,
     `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} at the start, ${machine.loadavgAfter.map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine makes every number noisier). Whole run ${machine.minutes.toFixed(1)} min.`,
     '',
-    `Data: \`benchmarkData\` (libs/synthetic/face-model.ts), 5 photos a person, ${QUERIES} queries = fresh photos, half of enrolled people and half of people not enrolled; k = ${K}. Recall is against faceshard's exact answer (which equals a float64 brute force). faces/s = faces in the index × queries/s. Approximate = IVF lists (${DEFAULT_LISTS_PER_SQRT_ROW}·√n a shard); "effort" scales the lists probed (1 = ${PROBE_SHARE_AT_EFFORT_1 * 32}/32 of them) and the shortlist of their faces, ranked on 4-bit codes of 32 principal axes, that gets the exact distance (1 = ${SHORTLIST_AT_EFFORT_1} faces a shard). Cluster rows: each mode first runs ${WARMUP_QUERIES} queries at concurrency ${WARMUP_CONCURRENCY}, not counted (warm-up), then each concurrency runs max(1,000, 200 × concurrency) queries or 6 s, whichever ends first (exact at 1,000,000 faces: 10 s); approximate at effort ${CLUSTER_LOW_EFFORTS.join(' and ')} only at concurrency 64 (to compare with hnswlib ef=64 at a recall like its own).`,
+    `Data: \`benchmarkData\` (libs/synthetic/face-model.ts), 5 photos a person, ${QUERIES} queries = fresh photos, half of enrolled people and half of people not enrolled; k = ${K}. Recall is against faceshard's exact answer (which equals a float64 brute force). faces/s = faces in the index × queries/s. Approximate = IVF lists (${DEFAULT_LISTS_PER_SQRT_ROW}·√n a shard); "effort" scales the lists probed (1 = ${PROBE_SHARE_AT_EFFORT_1 * 32}/32 of them) and the shortlist of their faces, ranked on 4-bit codes of 32 principal axes, that gets the exact distance (1 = ${SHORTLIST_AT_EFFORT_1} faces a shard). Cluster rows: queries come from a worker thread of the bench holding only the queries (its own heap and NATS connection); each run is preceded by a warm-up at its mode and concurrency, not counted (${WARMUP_MS / 1000} s or 200 queries a connection), then runs max(3,000, 200 × concurrency) queries or 6 s, whichever ends first (exact at 1,000,000 faces: 10 s); approximate at effort ${CLUSTER_LOW_EFFORTS.join(' and ')} only at concurrency 64 (to compare with hnswlib ef=64 at a recall like its own).`,
     '',
   );
   await writeFile(path.join(ROOT, 'bench/results/search.md'), md.join('\n'));
