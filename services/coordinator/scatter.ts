@@ -32,18 +32,20 @@ const decoder = new TextDecoder();
  */
 export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegPlan, query: Query, timeoutMs: number, onGroupFailure?: () => void): Promise<LegOutcome[]> {
   const body = queryToBinary(query);
-  const headersFor = (shard: number | undefined) => {
+  const headersFor = (wait: LegWait | undefined) => {
     const h = natsHeaders();
     queryHeaders(query, (key, value) => h.set(key, value));
     h.set(REPLY_FORMAT_HEADER, 'binary');
-    const wait = shard === undefined ? undefined : legWait(query, shard, timeoutMs);
     if (wait) legWaitHeaders(wait, (key, value) => h.set(key, value));
     return h;
   };
+  // Legs without a wait share one set of headers (built once a query, not once a leg).
+  const common = headersFor(undefined);
 
   const inbox = ReplyInbox.for(nc);
   const leg = async (shard: number, firstAttempt: number): Promise<LegOutcome> => {
-    const h = headersFor(shard);
+    const wait = legWait(query, shard, timeoutMs);
+    const h = wait ? headersFor(wait) : common;
     let reason = '';
     for (let attempt = firstAttempt; attempt <= 2; attempt++) {
       try {
@@ -70,7 +72,7 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
 
   const groupLeg = async (shards: readonly number[]): Promise<LegOutcome[]> => {
     try {
-      const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs, headers: headersFor(undefined) });
+      const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs, headers: common });
       if (!msg.headers?.get('Nats-Service-Error')) {
         const replies = parseGroupReply(msg.data, msg.headers?.get('content-type'));
         const byShard = new Map(replies?.map((r) => [r.shard, r]));
