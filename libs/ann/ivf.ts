@@ -11,6 +11,7 @@
  * heuristic, so float32 rounding does not matter here).
  */
 import { seededRandom } from '../synthetic/random.js';
+import { runToEnd } from '../stepwise/index.js';
 import { VectorArena } from '../simd-kernel/index.js';
 import { TopK, nthSmallest } from '../topk/index.js';
 
@@ -117,11 +118,7 @@ export class IvfQuantizer {
 
   /** Two-level k-means over a sample of rows [0, rowCount) of `vectors`, skipping rows with deleted[row] !== 0. */
   static train(vectors: Float32Array, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): IvfQuantizer {
-    const steps = IvfQuantizer.trainSteps(vectors, rowCount, dims, options, deleted);
-    for (;;) {
-      const next = steps.next();
-      if (next.done) return next.value;
-    }
+    return runToEnd(IvfQuantizer.trainSteps(vectors, rowCount, dims, options, deleted));
   }
 
   /**

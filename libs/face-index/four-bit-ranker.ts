@@ -11,7 +11,7 @@
  * measurable. The kernel reads 16 bytes a row (the int8 codes it replaces: 40).
  */
 import { FOUR_BIT_MAX_ENTRY, FourBitCodeArena } from '../simd-kernel/four-bit.js';
-import { runToEnd } from './maintenance-job.js';
+import { runToEnd } from '../stepwise/index.js';
 
 const LEVELS = 16;
 /** Lloyd iterations from equal-count buckets (each a binary search per level over the sorted sample). */

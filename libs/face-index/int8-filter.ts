@@ -32,7 +32,7 @@
  */
 import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
 import { FourBitRanker } from './four-bit-ranker.js';
-import { runToEnd } from './maintenance-job.js';
+import { runToEnd } from '../stepwise/index.js';
 
 /** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
 const LEARN_STEP_SAMPLES = 256;

@@ -8,13 +8,6 @@
 /** Milliseconds of training work per background slice (between event-loop tasks). */
 export const JOB_SLICE_MS = 8;
 
-/** Runs work written as steps to its end, at once (the one-shot form of a `*...Steps` generator). */
-export function runToEnd<T>(steps: Generator<void, T, void>): T {
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-  }
-}
 
 export class MaintenanceJob {
   /** Set by `FaceIndex.pauseMaintenance` (bulk loading): no step runs until it is cleared. */

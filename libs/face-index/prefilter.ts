@@ -8,7 +8,7 @@ import type { TopK } from '../topk/index.js';
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
 import { squaredDistanceWithin } from './distance.js';
 import { Int8Filter } from './int8-filter.js';
-import { runToEnd } from './maintenance-job.js';
+import { runToEnd } from '../stepwise/index.js';
 import type { IvfLists } from './ivf-lists.js';
 import type { RowStore } from './row-store.js';
 
