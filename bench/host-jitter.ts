@@ -2,7 +2,9 @@
  * How steady this machine is: one thread repeats the same ~1.5 ms of arithmetic for a
  * while and reports the spread of its durations. On a quiet, dedicated core p99/p50 stays
  * near 1; on the 2-core VMs these benchmarks run on, measured idle, it was 1.8-2 (p50 1.6
- * ms, p99 3.0-3.3 ms). A latency percentile through the cluster can be no steadier.
+ * ms, p99 3.0-3.3 ms), and three 2 s measurements in a row had p50s of 1.78, 3.02 and
+ * 1.66 ms: the host changes speed by itself. A latency percentile through the cluster
+ * can be no steadier, and rows measured while the host was slow compare less well.
  */
 export interface HostJitter {
   chunks: number;

@@ -192,7 +192,7 @@ async function ingestAll(client: FaceshardClient, data: BenchmarkData): Promise<
 }
 
 /** faceshard end to end: `faceshard up`'s launcher with 4 shards (one shard process per core), queries through faces.query. */
-async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], notes: string[]): Promise<void> {
+async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], notes: string[], checkHost: (when: string) => void): Promise<void> {
   const faces = data.ids.length;
   const bench = await startBenchCluster('bench-search', SHARDS);
   const { client } = bench;
@@ -216,11 +216,7 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
       `${faces.toLocaleString('en-US')} faces: ingest acknowledged in ${ingestSeconds.toFixed(1)} s, searchable on every shard after ${indexedSeconds.toFixed(1)} s (target ≤ 10 s at 1,000,000), ${listed ? `in every shard's approximate lists after ${listedSeconds.toFixed(1)} s` : 'approximate lists NOT trained within 10 minutes'}, ${snapshotted ? `snapshotted after ${snapshotSeconds.toFixed(1)} s` : 'NOT snapshotted within 2 minutes'} (memory and queries measured from then on); the ${pids.length} shard processes (${SHARDS} shards) resident ${(shardRss / 2 ** 20).toFixed(0)} MiB = ${(shardRss / (faces * DIMS * 4)).toFixed(2)}× the raw vectors (target ≤ 1.5×; proportional, shared pages counted once: ${(shardPss / 2 ** 20).toFixed(0)} MiB = ${(shardPss / (faces * DIMS * 4)).toFixed(2)}×).`,
     );
     console.log(notes.at(-1));
-    const jitter = measureHostJitter();
-    notes.push(
-      `Host steadiness, measured with the cluster idle before its queries: the same arithmetic on one thread, repeated ${jitter.chunks} times, took p50 ${jitter.p50Ms.toFixed(2)} / p99 ${jitter.p99Ms.toFixed(2)} / max ${jitter.maxMs.toFixed(2)} ms (p99 ÷ p50 = ${(jitter.p99Ms / jitter.p50Ms).toFixed(2)}; near 1 on a quiet dedicated core): no latency percentile through the cluster is steadier than this machine.`,
-    );
-    console.log(notes.at(-1));
+    checkHost("before the cluster's queries (cluster idle)");
 
     const modes: Array<{ label: string; options: QueryOptions; concurrencies?: number[] }> = [
       { label: 'exact', options: { k: K } },
@@ -264,6 +260,7 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
     } finally {
       await load.close();
     }
+    checkHost("after the cluster's queries");
   } finally {
     await bench.close();
   }
@@ -408,19 +405,32 @@ async function main() {
     const rows: Row[] = [];
     const notes: string[] = [];
     const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-bench-data-'));
+    const host: string[] = [];
+    const checkHost = (when: string) => {
+      const jitter = measureHostJitter();
+      host.push(`${when} ${jitter.p50Ms.toFixed(2)} / ${jitter.p99Ms.toFixed(2)}`);
+      console.log(`host check ${host.at(-1)}`);
+    };
     try {
       const data = benchmarkData({ faces, identities: Math.max(1, Math.round(faces / 5)), queries: QUERIES, seed: 1 });
       await writeBenchmarkFiles(dir, data);
       console.log(`data: ${faces} faces, ${QUERIES} queries (${data.queryIdentity.filter((q) => q === null).length} not enrolled) in ${dir}`);
+      checkHost('before the in-process rows');
       const truth = inProcess(data, SKIP.has('inprocess') ? [] : rows);
       // The in-process index (~0.8 GB at 1,000,000 faces) is garbage now; collect it before
       // this process becomes the cluster's ingest client (npm run bench runs node --expose-gc).
       (globalThis as { gc?: () => void }).gc?.();
-      if (!SKIP.has('cluster')) await endToEnd(data, truth, rows, notes);
-      if (!SKIP.has('peers')) await peers(dir, data, truth, rows, notes);
+      if (!SKIP.has('cluster')) await endToEnd(data, truth, rows, notes, checkHost);
+      if (!SKIP.has('peers')) {
+        await peers(dir, data, truth, rows, notes);
+        checkHost('after the peers');
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+    notes.push(
+      `Host speed through this size (the same arithmetic on one thread for 3 s, p50 / p99 ms; on a quiet dedicated core both stay put and p99 ≈ p50): ${host.join('; ')}. Where the p50 moved between two checks the host itself changed speed in between, and rows measured then compare less well with the others; no latency percentile through the cluster is steadier than the host's own p99 ÷ p50.`,
+    );
     result.push({ faces, rows, notes });
     md.push(`## ${faces.toLocaleString('en-US')} faces`, '', ...table(rows), '', ...comparisons(rows), '');
     if (faces >= 1_000_000) md.push(...targets(rows), '');
