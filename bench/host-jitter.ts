@@ -7,10 +7,8 @@
  * can be no steadier, and rows measured while the host was slow compare less well.
  */
 export interface HostJitter {
-  chunks: number;
   p50Ms: number;
   p99Ms: number;
-  maxMs: number;
 }
 
 export function measureHostJitter(durationMs = 3000): HostJitter {
@@ -30,5 +28,5 @@ export function measureHostJitter(durationMs = 3000): HostJitter {
   if (!(sink > 0)) throw new Error('host jitter: the work was optimized away'); // keeps `sink` live
   durations.sort((a, b) => a - b);
   const at = (p: number) => durations[Math.min(durations.length - 1, Math.floor(p * durations.length))];
-  return { chunks: durations.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: durations[durations.length - 1] };
+  return { p50Ms: at(0.5), p99Ms: at(0.99) };
 }

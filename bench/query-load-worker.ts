@@ -17,7 +17,7 @@ async function run(request: LoadRequest): Promise<LoadResult> {
   const worker = async () => {
     while (next < request.maxQueries && performance.now() - started < request.limitMs) {
       const n = next++;
-      const q = request.order === 'forward' ? n % count : (count - 1 - (n % count)) % count;
+      const q = request.order === 'forward' ? n % count : count - 1 - (n % count);
       const t = performance.now();
       const reply = await client.queryBinary(queries.subarray(q * dims, (q + 1) * dims), request.options);
       latenciesMs.push(performance.now() - t);

@@ -14,7 +14,7 @@ export interface LoadRun {
   maxQueries: number;
   limitMs: number;
   options: QueryOptions;
-  /** Query n sends queries[n % count] ('forward') or queries[(count - 1 - n) % count] ('reverse'). */
+  /** Query n sends queries[n % count] ('forward') or queries[count - 1 - n % count] ('reverse'). */
   order: 'forward' | 'reverse';
   /** Keep the answered ids of the first this many queries (for recall). */
   keepIds: number;
