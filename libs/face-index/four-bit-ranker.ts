@@ -3,7 +3,9 @@
  * levels (1-d k-means on a sample), a row stores the nearest level's number per axis
  * (half a byte), and a query turns into a table of its squared distance to every level,
  * rounded to 0..FOUR_BIT_MAX_ENTRY. A row's rank value is its table sum: the squared
- * distance in those axes between the query and the row's levels, in table units.
+ * distance in those axes between the query and the row's levels, in table units,
+ * capped at FOUR_BIT_MAX_SUM (the kernel's uint8 lanes saturate; the shortlist's
+ * cut-off is far below it, see four-bit-wasm.ts).
  *
  * Measured on the benchmark faces (250,000 rows, 1,000 queries): with 32 axes the true
  * nearest face ranks in the best 128 of all rows for 99.3% of queries, the same as the

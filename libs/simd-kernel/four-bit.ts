@@ -10,10 +10,10 @@
  * stay valid across `ensureRowCapacity` only until memory grows: take them again after it.
  */
 import { wasmSimdSupported } from './index.js';
-import { fourBitScanModuleBytes } from './four-bit-wasm.js';
+import { FOUR_BIT_MAX_SUM, fourBitScanModuleBytes } from './four-bit-wasm.js';
 import { WASM_PAGE, instantiateKernel, type WasmMemory } from './instance.js';
 
-export { FOUR_BIT_MAX_ENTRY } from './four-bit-wasm.js';
+export { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM } from './four-bit-wasm.js';
 
 /** Most rows one `scan` call covers (the size of the output area). */
 export const FOUR_BIT_SCAN_ROWS = 1024;
@@ -112,15 +112,16 @@ export class FourBitCodeArena {
   }
 
   /**
-   * The rows of [start, end) (end - start <= FOUR_BIT_SCAN_ROWS) whose table sum is
-   * <= limit (clamped to 0..65535): row numbers to out[0..n), sums to values[0..n)
-   * (not in row order); returns n.
+   * The rows of [start, end) (end - start <= FOUR_BIT_SCAN_ROWS) whose table sum,
+   * saturated at FOUR_BIT_MAX_SUM, is <= limit (a limit of FOUR_BIT_MAX_SUM or more
+   * passes every row): row numbers to out[0..n), those sums to values[0..n), in row
+   * order; returns n.
    */
   scan(start: number, end: number, limit: number): number {
     if (end <= start) return 0;
     const firstBlock = start >> 4;
     const blocks = ((end - 1) >> 4) - firstBlock + 1;
-    const bound = limit >= 65535 ? 65535 : limit < 0 ? -1 : Math.floor(limit);
+    const bound = limit >= FOUR_BIT_MAX_SUM ? FOUR_BIT_MAX_SUM : limit < 0 ? -1 : Math.floor(limit);
     if (bound < 0) return 0;
     return this.scanFunction(this.codesByte + firstBlock * this.pairs * BLOCK_ROWS, blocks, 0, bound, this.outByte, firstBlock * BLOCK_ROWS, start, end);
   }

@@ -7,7 +7,7 @@
  * (deterministic for a deterministic stream).
  */
 
-/** Values are 0..RESERVOIR_MAX_VALUE (a uint16, as the 4-bit kernel's sums are). */
+/** Values are 0..RESERVOIR_MAX_VALUE (the 4-bit kernel's saturated sums, at most 255, fit with room to spare). */
 export const RESERVOIR_MAX_VALUE = 65535;
 
 export class Reservoir {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FOUR_BIT_MAX_ENTRY, FOUR_BIT_SCAN_ROWS, FourBitCodeArena } from '../../libs/simd-kernel/four-bit.js';
+import { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM, FOUR_BIT_SCAN_ROWS, FourBitCodeArena } from '../../libs/simd-kernel/four-bit.js';
 import { seededRandom } from '../../libs/synthetic/random.js';
 
-/** The table sum of `row` computed from the arena's codes, one axis at a time. */
+/** The table sum of `row` computed from the arena's codes, one axis at a time, saturated as the kernel does. */
 function referenceSum(arena: FourBitCodeArena, row: number): number {
   let sum = 0;
   for (let axis = 0; axis < arena.axes; axis++) sum += arena.lut[axis * 16 + arena.code(row, axis)];
-  return sum;
+  return Math.min(sum, FOUR_BIT_MAX_SUM);
 }
 
 function fill(arena: FourBitCodeArena, rows: number, random: () => number, maxEntry = FOUR_BIT_MAX_ENTRY): number[][] {
@@ -28,18 +28,19 @@ describe('4-bit fast-scan kernel', () => {
     for (let row = 0; row < 40; row++) for (let axis = 0; axis < 32; axis++) assert.equal(arena.code(row, axis), written[row][axis]);
   });
 
-  for (const axes of [2, 32, 48, 64]) {
-    test(`scan finds exactly the rows whose table sum is within the limit (${axes} axes)`, () => {
-      const random = seededRandom(axes);
+  // Entries up to 127 saturate most sums past 2 axes; up to 7 keep 32 axes' sums exact (<= 224).
+  for (const [axes, maxEntry] of [[2, FOUR_BIT_MAX_ENTRY], [32, 7], [32, FOUR_BIT_MAX_ENTRY], [48, 15], [64, 3]]) {
+    test(`scan finds exactly the rows whose saturated table sum is within the limit (${axes} axes, entries <= ${maxEntry})`, () => {
+      const random = seededRandom(axes + maxEntry);
       const rows = 1000;
       const arena = new FourBitCodeArena(axes, 8);
       arena.ensureRowCapacity(rows);
-      fill(arena, rows, random);
+      fill(arena, rows, random, maxEntry);
       const sums = Array.from({ length: rows }, (_, row) => referenceSum(arena, row));
       const sorted = [...sums].sort((a, b) => a - b);
       // Ranges that start and end inside blocks, a whole-block one, an empty one.
       for (const [start, end] of [[0, rows], [5, 37], [16, 32], [3, 4], [997, 1000], [40, 40]]) {
-        for (const limit of [sorted[0] - 1, sorted[10], sorted[500], 65535]) {
+        for (const limit of [sorted[0] - 1, sorted[10], sorted[500], FOUR_BIT_MAX_SUM - 1, FOUR_BIT_MAX_SUM, 65535]) {
           const n = arena.scan(start, end, limit);
           const found = new Map<number, number>();
           for (let i = 0; i < n; i++) found.set(arena.out[i], arena.values[i]);
@@ -54,13 +55,20 @@ describe('4-bit fast-scan kernel', () => {
     });
   }
 
-  test('sums are exact at the largest entries (no uint8 or uint16 overflow)', () => {
+  test('sums saturate at FOUR_BIT_MAX_SUM, never wrap, and a pair of largest entries adds up exactly', () => {
     const arena = new FourBitCodeArena(128, 16);
     fill(arena, 16, seededRandom(9));
     arena.lut.fill(FOUR_BIT_MAX_ENTRY);
-    const n = arena.scan(0, 16, 65535);
+    let n = arena.scan(0, 16, 65535);
     assert.equal(n, 16);
-    for (let i = 0; i < n; i++) assert.equal(arena.values[i], 128 * FOUR_BIT_MAX_ENTRY);
+    for (let i = 0; i < n; i++) assert.equal(arena.values[i], FOUR_BIT_MAX_SUM);
+    assert.equal(arena.scan(0, 16, FOUR_BIT_MAX_SUM - 1), 0, 'a saturated row is over any limit below the maximum');
+    const pair = new FourBitCodeArena(2, 16);
+    fill(pair, 16, seededRandom(10));
+    pair.lut.fill(FOUR_BIT_MAX_ENTRY);
+    n = pair.scan(0, 16, 2 * FOUR_BIT_MAX_ENTRY);
+    assert.equal(n, 16);
+    for (let i = 0; i < n; i++) assert.equal(pair.values[i], 2 * FOUR_BIT_MAX_ENTRY);
   });
 
   test('copyRows and permuteRows move codes like copyWithin and a permutation', () => {
