@@ -69,6 +69,11 @@ export interface StartNatsServerOptions {
   startTimeoutMs?: number;
   /** A server config file (-c), for settings without a flag (e.g. max_pending); the flags above win. */
   configFile?: string;
+  /**
+   * GOMAXPROCS for the server's Go runtime (a positive integer). Default: whatever the
+   * environment says (Go's own default: every core).
+   */
+  goMaxProcs?: number;
 }
 
 export interface NatsServerProcess {
@@ -259,6 +264,9 @@ export async function startNatsServer(options: StartNatsServerOptions): Promise<
   const binary = options.binary ?? findNatsServer(search);
   if (!binary) throw new NatsServerMissingError(options.binary ? [options.binary] : searchedLocations(search));
   assertSupportedVersion(binary);
+  if (options.goMaxProcs !== undefined && !(Number.isInteger(options.goMaxProcs) && options.goMaxProcs >= 1)) {
+    throw new RangeError(`goMaxProcs must be a positive integer, got ${options.goMaxProcs}`);
+  }
   mkdirSync(options.storeDir, { recursive: true });
 
   // A free port can be taken between freePort() and the server's bind: retry when we picked it.
@@ -292,7 +300,8 @@ async function launch(binary: string, options: StartNatsServerOptions): Promise<
 
   const output = new OutputCapture(options.logFile);
   // Own process group: Ctrl-C in a terminal must not stop NATS before the services drained.
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const env = options.goMaxProcs === undefined ? process.env : { ...process.env, GOMAXPROCS: String(options.goMaxProcs) };
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true, env });
   child.stdout?.on("data", (chunk: Buffer) => output.write(chunk));
   child.stderr?.on("data", (chunk: Buffer) => output.write(chunk));
 

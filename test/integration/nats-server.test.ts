@@ -187,6 +187,18 @@ describe("startNatsServer", () => {
     assert.match(await readFile(logFile, "utf8"), /Server is ready/);
   });
 
+  test("goMaxProcs sets the server's GOMAXPROCS (its /varz says so); a non-positive or fractional one is refused", T, async () => {
+    const nats = await withNatsServer({ goMaxProcs: 1, monitorPort: 0 });
+    cleanups.push(nats.cleanup);
+    const varz = (await (await fetch(`http://127.0.0.1:${nats.server.monitorPort}/varz`)).json()) as { gomaxprocs?: number };
+    assert.equal(varz.gomaxprocs, 1);
+    const storeDir = await tempDir("faceshard-gomaxprocs-");
+    cleanups.push(() => removeDir(storeDir));
+    for (const goMaxProcs of [0, 1.5, -2]) {
+      await assert.rejects(startNatsServer({ storeDir, goMaxProcs }), { name: "RangeError", message: new RegExp(`goMaxProcs must be a positive integer, got ${goMaxProcs}`) });
+    }
+  });
+
   test("withNatsServer cleanup stops the server and removes its store dir", T, async () => {
     const nats = await withNatsServer();
     cleanups.push(nats.cleanup);
