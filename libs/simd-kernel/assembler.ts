@@ -65,6 +65,8 @@ export const SIMD = {
   i8x16AddSatU: 0x70,
   i16x8ShrU: 0x8d,
   i32x4Bitmask: 0xa4,
+  i32x4ExtendLowI16x8S: 0xa7,
+  i32x4ExtendHighI16x8S: 0xa8,
   i32x4Shl: 0xab,
   i32x4Add: 0xae,
   i32x4Sub: 0xb1,

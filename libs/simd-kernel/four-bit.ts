@@ -11,7 +11,7 @@
  */
 import { wasmSimdSupported } from './index.js';
 import { FOUR_BIT_MAX_SUM, fourBitScanModuleBytes } from './four-bit-wasm.js';
-import { WASM_PAGE, instantiateKernel, type WasmMemory } from './instance.js';
+import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 
 export { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM } from './four-bit-wasm.js';
 
@@ -68,10 +68,8 @@ export class FourBitCodeArena {
   ensureRowCapacity(rows: number): void {
     if (rows <= this.capacity && this.bytes8 !== undefined) return;
     const capacity = Math.ceil(Math.max(rows, this.capacity * 2) / BLOCK_ROWS) * BLOCK_ROWS;
-    const pages = Math.ceil((this.codesByte + capacity * this.pairs) / WASM_PAGE);
-    const current = this.memory.buffer.byteLength / WASM_PAGE;
     // Grown pages are zero: fresh rows read as code 0 until written.
-    if (pages > current) this.memory.grow(pages - current);
+    growMemoryTo(this.memory, this.codesByte + capacity * this.pairs);
     this.capacity = capacity;
     const buffer = this.memory.buffer;
     this.bytes8 = new Uint8Array(buffer);

@@ -17,6 +17,13 @@ const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
 /** Bytes of a WebAssembly memory page. */
 export const WASM_PAGE = 65536;
 
+/** Grows `memory` (never shrinks it) to hold at least `bytes`; grown pages are zero. Views of the old buffer are detached when it grows. */
+export function growMemoryTo(memory: WasmMemory, bytes: number): void {
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  const current = memory.buffer.byteLength / WASM_PAGE;
+  if (pages > current) memory.grow(pages - current);
+}
+
 const modules = new Map<string, object>();
 
 /** A new instance of the module `bytes()` builds (compiled on the first call for `key`): its memory and exports. */

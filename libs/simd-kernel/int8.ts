@@ -11,7 +11,7 @@
  * rebuilt after `ensureRowCapacity`; take them again after it.
  */
 import { wasmSimdSupported } from './index.js';
-import { WASM_PAGE, instantiateKernel, type WasmMemory } from './instance.js';
+import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { int8ScanModuleBytes, projectModuleBytes } from './wasm.js';
 
 /** Most rows one `scan` call handles (the size of the candidate output area). */
@@ -154,11 +154,8 @@ export class Int8CodeArena {
     const oldResiduals = this.residualsByte;
     const oldNorms = this.normsByte;
     const oldCapacity = this.capacity;
-    const bytes = this.codesByte + capacity * (this.codeDims + 8);
-    const pages = Math.ceil(bytes / WASM_PAGE);
     const oldBytes = this.memory.buffer.byteLength;
-    const current = oldBytes / WASM_PAGE;
-    if (pages > current) this.memory.grow(pages - current);
+    growMemoryTo(this.memory, this.codesByte + capacity * (this.codeDims + 8));
     this.capacity = capacity;
     const buffer = this.memory.buffer;
     if (oldCapacity > 0) {
@@ -208,10 +205,7 @@ export class Projector {
     const basisBytes = inDims * outDims * 4;
     this.yByte = basisBytes;
     this.zByte = basisBytes + inDims * 4;
-    const bytes = this.zByte + outDims * 4;
-    const pages = Math.ceil(bytes / WASM_PAGE);
-    const current = memory.buffer.byteLength / WASM_PAGE;
-    if (pages > current) memory.grow(pages - current);
+    growMemoryTo(memory, this.zByte + outDims * 4);
     this.basis = new Float32Array(memory.buffer, 0, inDims * outDims);
     this.y = new Float32Array(memory.buffer, this.yByte, inDims);
     this.z = new Float32Array(memory.buffer, this.zByte, outDims);

@@ -1,0 +1,75 @@
+/**
+ * The int16-row distance kernel (see int16.ts) as raw module bytes. Exports `memory` and
+ *
+ *   gather_i16(rows, list, n, query, out, limit) -> count
+ *
+ * For each of the n int32 row numbers at byte `list`, the row's `rowDims` int16 codes at
+ * byte rows + row * rowDims * 2 are widened to float32 and compared with the float32
+ * query at byte `query` (rowDims floats, already in code units): the squared distance
+ * sum((c - q)^2) in float32. Rows with a distance <= limit go, in list order, to int32
+ * out[0..count) and their distances to the float32s `distancesOffset` bytes after each.
+ * `out` may be `list` (a row is written only after it was read).
+ */
+import { Code, F32, I32, OP, SIMD, V128, section, uleb, utf8, vec } from './assembler.js';
+
+export function int16GatherModuleBytes(rowDims: number, distancesOffset: number): Uint8Array {
+  if (!Number.isInteger(rowDims) || rowDims < 8 || rowDims % 8 !== 0) throw new RangeError(`rowDims must be a positive multiple of 8, got ${rowDims}`);
+  if (!Number.isInteger(distancesOffset) || distancesOffset < 0 || distancesOffset % 4 !== 0) throw new RangeError(`distancesOffset must be a non-negative multiple of 4, got ${distancesOffset}`);
+  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32]]), ...vec([[I32]])]]));
+  const functions = section(3, vec([uleb(0)]));
+  const memory = section(5, vec([[0x00, ...uleb(1)]]));
+  const exports = section(7, vec([[...vec(utf8('memory').map((b) => [b])), 0x02, 0x00], [...vec(utf8('gather_i16').map((b) => [b])), 0x00, 0x00]]));
+  // Params.
+  const ROWS = 0;
+  const LIST = 1;
+  const N = 2;
+  const QUERY = 3;
+  const OUT = 4;
+  const LIMIT = 5;
+  // Locals: i32, then v128, then f32.
+  const OUT_START = 6;
+  const BASE = 7;
+  const ROW = 8;
+  const V = 9;
+  const ACC_LOW = 10;
+  const ACC_HIGH = 11;
+  const D = 12;
+  const SUM = 13;
+  const c = new Code();
+  c.get(OUT).set(OUT_START);
+  c.op(OP.block, 0x40, OP.loop, 0x40);
+  c.get(N).op(OP.i32Eqz, OP.brIf, 1);
+  c.get(LIST).op(OP.i32Load, 2, 0).set(ROW);
+  c.get(ROWS).get(ROW).i32(rowDims * 2).op(OP.i32Mul, OP.i32Add).set(BASE);
+  c.zero().set(ACC_LOW);
+  c.zero().set(ACC_HIGH);
+  for (let j = 0; j < rowDims / 8; j++) {
+    c.get(BASE).load(j * 16).set(V);
+    // Low four codes, then high four: widened to int32, converted (exact: |c| < 2^24).
+    c.get(V).simd(SIMD.i32x4ExtendLowI16x8S).simd(SIMD.f32x4ConvertI32x4S).get(QUERY).load(j * 32).simd(SIMD.f32x4Sub).tee(D);
+    c.get(D).simd(SIMD.f32x4Mul).get(ACC_LOW).simd(SIMD.f32x4Add).set(ACC_LOW);
+    c.get(V).simd(SIMD.i32x4ExtendHighI16x8S).simd(SIMD.f32x4ConvertI32x4S).get(QUERY).load(j * 32 + 16).simd(SIMD.f32x4Sub).tee(D);
+    c.get(D).simd(SIMD.f32x4Mul).get(ACC_HIGH).simd(SIMD.f32x4Add).set(ACC_HIGH);
+  }
+  c.get(ACC_LOW).get(ACC_HIGH).simd(SIMD.f32x4Add).tee(D);
+  c.simd(SIMD.f32x4ExtractLane, 0).get(D).simd(SIMD.f32x4ExtractLane, 1).op(OP.f32Add);
+  c.get(D).simd(SIMD.f32x4ExtractLane, 2).get(D).simd(SIMD.f32x4ExtractLane, 3).op(OP.f32Add, OP.f32Add).set(SUM);
+  // Row and distance written always; `out` advances only past rows within the limit.
+  c.get(OUT).get(ROW).op(OP.i32Store, 2, 0);
+  c.get(OUT).get(SUM).op(OP.f32Store, 2, ...uleb(distancesOffset));
+  c.get(OUT).get(SUM).get(LIMIT).op(OP.f32Le).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
+  c.get(LIST).i32(4).op(OP.i32Add).set(LIST);
+  c.get(N).i32(1).op(OP.i32Sub).set(N);
+  c.op(OP.br, 0, OP.end, OP.end);
+  c.get(OUT).get(OUT_START).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
+  c.op(OP.end);
+  const locals = vec([
+    [...uleb(3), I32],
+    [...uleb(4), V128],
+    [...uleb(1), F32],
+  ]);
+  const body = [...locals, ...c.bytes];
+  const code = section(10, vec([[...uleb(body.length), ...body]]));
+  return Uint8Array.from([...magic, ...types, ...functions, ...memory, ...exports, ...code]);
+}
