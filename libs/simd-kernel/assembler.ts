@@ -64,6 +64,7 @@ export const SIMD = {
   i8x16Add: 0x6e,
   i8x16AddSatU: 0x70,
   i16x8ShrU: 0x8d,
+  i16x8SubSatS: 0x92,
   i32x4Bitmask: 0xa4,
   i32x4ExtendLowI16x8S: 0xa7,
   i32x4ExtendHighI16x8S: 0xa8,

@@ -4,11 +4,13 @@
  *   gather_i16(rows, list, n, query, out, limit) -> count
  *
  * For each of the n int32 row numbers at byte `list`, the row's `rowDims` int16 codes at
- * byte rows + row * rowDims * 2 are widened to float32 and compared with the float32
- * query at byte `query` (rowDims floats, already in code units): the squared distance
- * sum((c - q)^2) in float32. Rows with a distance <= limit go, in list order, to int32
- * out[0..count) and their distances to the float32s `distancesOffset` bytes after each.
- * `out` may be `list` (a row is written only after it was read).
+ * byte rows + row * rowDims * 2 are compared with the query's int16 codes at byte
+ * `query`: D = sum((c - q)^2), each difference saturated to int16, each pair of squares
+ * summed exactly in int32 (i32x4.dot_i16x8_s) and the pairs added in float32. Rows with
+ * D <= limit go, in list order, to int32 out[0..count) and their D to the float32s
+ * `distancesOffset` bytes after each. `out` may be `list` (a row is written only after
+ * it was read). A saturated difference only makes D smaller: a pre-selection stays a
+ * superset. ~5 instructions per 8 codes; widening to float32 first took ~13.
  */
 import { Code, F32, I32, OP, SIMD, V128, section, uleb, utf8, vec } from './assembler.js';
 
@@ -31,9 +33,9 @@ export function int16GatherModuleBytes(rowDims: number, distancesOffset: number)
   const OUT_START = 6;
   const BASE = 7;
   const ROW = 8;
-  const V = 9;
-  const ACC_LOW = 10;
-  const ACC_HIGH = 11;
+  const DIFF = 9;
+  const ACC_EVEN = 10;
+  const ACC_ODD = 11;
   const D = 12;
   const SUM = 13;
   const c = new Code();
@@ -42,17 +44,14 @@ export function int16GatherModuleBytes(rowDims: number, distancesOffset: number)
   c.get(N).op(OP.i32Eqz, OP.brIf, 1);
   c.get(LIST).op(OP.i32Load, 2, 0).set(ROW);
   c.get(ROWS).get(ROW).i32(rowDims * 2).op(OP.i32Mul, OP.i32Add).set(BASE);
-  c.zero().set(ACC_LOW);
-  c.zero().set(ACC_HIGH);
+  c.zero().set(ACC_EVEN);
+  c.zero().set(ACC_ODD);
   for (let j = 0; j < rowDims / 8; j++) {
-    c.get(BASE).load(j * 16).set(V);
-    // Low four codes, then high four: widened to int32, converted (exact: |c| < 2^24).
-    c.get(V).simd(SIMD.i32x4ExtendLowI16x8S).simd(SIMD.f32x4ConvertI32x4S).get(QUERY).load(j * 32).simd(SIMD.f32x4Sub).tee(D);
-    c.get(D).simd(SIMD.f32x4Mul).get(ACC_LOW).simd(SIMD.f32x4Add).set(ACC_LOW);
-    c.get(V).simd(SIMD.i32x4ExtendHighI16x8S).simd(SIMD.f32x4ConvertI32x4S).get(QUERY).load(j * 32 + 16).simd(SIMD.f32x4Sub).tee(D);
-    c.get(D).simd(SIMD.f32x4Mul).get(ACC_HIGH).simd(SIMD.f32x4Add).set(ACC_HIGH);
+    const acc = j % 2 === 0 ? ACC_EVEN : ACC_ODD;
+    c.get(BASE).load(j * 16).get(QUERY).load(j * 16).simd(SIMD.i16x8SubSatS).tee(DIFF);
+    c.get(DIFF).simd(SIMD.i32x4DotI16x8S).simd(SIMD.f32x4ConvertI32x4S).get(acc).simd(SIMD.f32x4Add).set(acc);
   }
-  c.get(ACC_LOW).get(ACC_HIGH).simd(SIMD.f32x4Add).tee(D);
+  c.get(ACC_EVEN).get(ACC_ODD).simd(SIMD.f32x4Add).tee(D);
   c.simd(SIMD.f32x4ExtractLane, 0).get(D).simd(SIMD.f32x4ExtractLane, 1).op(OP.f32Add);
   c.get(D).simd(SIMD.f32x4ExtractLane, 2).get(D).simd(SIMD.f32x4ExtractLane, 3).op(OP.f32Add, OP.f32Add).set(SUM);
   // Row and distance written always; `out` advances only past rows within the limit.

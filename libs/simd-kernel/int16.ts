@@ -12,7 +12,7 @@
  * float16: 999 of 1,000, 0.9986, 1.1e-4. Face-api descriptors sit far inside the range:
  * the 22 sample faces' largest component is 0.458 (norms 1.40-1.51).
  *
- * Layout: [ query (float32, rowDims, in code units) | list (int32, INT16_GATHER_ROWS) |
+ * Layout: [ query codes (int16, rowDims) | list (int32, INT16_GATHER_ROWS) |
  * distances (float32, INT16_GATHER_ROWS) | rows (int16, capacity x rowDims) ]. Views
  * (`codes`, `list`, `distances`) are rebuilt by `ensureRowCapacity`; take them again after it.
  */
@@ -26,6 +26,11 @@ export const INT16_ROW_MAX = 32767 * INT16_ROW_SCALE;
 /** Most rows one `gather` call takes. */
 export const INT16_GATHER_ROWS = 1024;
 
+/**
+ * Widening of `gather`'s limit for float32: its sum of ~64 int32-exact pair sums has
+ * a relative error under 64 * 2^-24 ~ 4e-6.
+ */
+const GATHER_LIMIT_RELATIVE = 1e-5;
 /** Squared code-unit distances to vector units: exact (a power of two). */
 const SQUARED_SCALE = INT16_ROW_SCALE * INT16_ROW_SCALE;
 
@@ -46,14 +51,16 @@ export class Int16RowArena {
   list!: Int32Array;
   /** list[i]'s squared distance after `gather` (float32, vector units). */
   distances!: Float32Array;
-  private query!: Float32Array;
+  private query!: Int16Array;
+  /** ||query - its codes * scale||: how far `gather`'s rounded query is from the one given. */
+  private queryMiss = 0;
 
   constructor(dims: number, initialRows = 64) {
     if (!wasmSimdSupported()) throw new Error('Int16RowArena needs WebAssembly SIMD');
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
     this.dims = dims;
     this.rowDims = Math.ceil(dims / 8) * 8;
-    this.listByte = Math.ceil((this.rowDims * 4) / 16) * 16;
+    this.listByte = Math.ceil((this.rowDims * 2) / 16) * 16;
     const distancesOffset = INT16_GATHER_ROWS * 4;
     this.rowsByte = this.listByte + 2 * distancesOffset;
     const { memory, exports } = instantiateKernel(`int16 ${this.rowDims}`, () => int16GatherModuleBytes(this.rowDims, distancesOffset));
@@ -79,7 +86,7 @@ export class Int16RowArena {
     growMemoryTo(this.memory, this.rowsByte + capacity * this.rowDims * 2);
     this.capacity = capacity;
     const buffer = this.memory.buffer;
-    this.query = new Float32Array(buffer, 0, this.rowDims);
+    this.query = new Int16Array(buffer, 0, this.rowDims);
     this.list = new Int32Array(buffer, this.listByte, INT16_GATHER_ROWS);
     this.distances = new Float32Array(buffer, this.listByte + INT16_GATHER_ROWS * 4, INT16_GATHER_ROWS);
     this.codes = new Int16Array(buffer, this.rowsByte, capacity * this.rowDims);
@@ -114,10 +121,17 @@ export class Int16RowArena {
     for (let d = 0; d < dims; d++) out[at + d] = codes[base + d] * INT16_ROW_SCALE;
   }
 
-  /** The query `gather` compares rows with: query[from..from + dims). */
+  /** The query `gather` compares rows with: query[from..from + dims), coded like a row (clamped to the range). */
   setQuery(query: ArrayLike<number>, from = 0): void {
     const target = this.query;
-    for (let d = 0; d < this.dims; d++) target[d] = query[from + d] / INT16_ROW_SCALE;
+    let miss = 0;
+    for (let d = 0; d < this.dims; d++) {
+      const x = query[from + d];
+      const code = Math.max(-32767, Math.min(32767, Math.round(x / INT16_ROW_SCALE)));
+      target[d] = code;
+      miss += (x - code * INT16_ROW_SCALE) ** 2;
+    }
+    this.queryMiss = Math.sqrt(miss);
   }
 
   /** Row's squared distance to query[from..) over the stored values, in float64 (what `gather`'s float32 pre-selects for). */
@@ -133,15 +147,17 @@ export class Int16RowArena {
   }
 
   /**
-   * Of the n rows in list[0..n) (n <= INT16_GATHER_ROWS), those whose squared distance to
-   * the query (`setQuery`), computed in float32, is <= limit: kept in order in
-   * list[0..m), their distances in distances[0..m); returns m. Float32 rounding is
-   * ~1e-6 relative: widen the limit by more than that, and take `squaredDistance` of
-   * the rows kept, where an answer must be exact.
+   * Of the n rows in list[0..n) (n <= INT16_GATHER_ROWS), a superset of those whose
+   * squared distance to the query (`setQuery`) can be <= limit: kept in order in
+   * list[0..m), with distances[0..m) their squared distance to the query's codes
+   * (float32, an estimate off by up to the query's rounding); returns m. The limit is
+   * widened by the query's rounding (triangle inequality) and float32's: take
+   * `squaredDistance` of the rows kept where an answer must be exact.
    */
   gather(n: number, limit: number): number {
     if (!(n >= 0 && n <= INT16_GATHER_ROWS)) throw new RangeError(`gather takes 0..${INT16_GATHER_ROWS} rows, got ${n}`);
-    const bound = limit >= Infinity ? Infinity : limit / SQUARED_SCALE;
+    const reach = (Math.sqrt(limit) + this.queryMiss) / INT16_ROW_SCALE;
+    const bound = limit >= Infinity ? Infinity : reach * reach * (1 + GATHER_LIMIT_RELATIVE) + 1;
     const m = this.gatherFunction(this.rowsByte, this.listByte, n, 0, this.listByte, bound);
     const distances = this.distances;
     for (let i = 0; i < m; i++) distances[i] *= SQUARED_SCALE;
