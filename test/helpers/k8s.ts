@@ -14,6 +14,7 @@ import { CommonEnv } from '../../libs/config/env.js';
 import { CoordinatorEnv } from '../../services/coordinator/config.js';
 import { EncoderEnv } from '../../services/encoder/config.js';
 import { ShardEnv } from '../../services/shard/config.js';
+import { SHARD_MALLOC_ENV } from '../../libs/local-cluster/service-process.js';
 
 const run = promisify(execFile);
 
@@ -347,7 +348,13 @@ export function envProblems(objects: K8sObject[]): string[] {
     const keys = allowedKeys(fc.program);
     const { env, sources, problems: resolveProblems } = resolveEnv(fc.container, objects, { 'metadata.name': 'pod-0' });
     problems.push(...resolveProblems.map((p) => `${where(fc)}: ${p}`));
+    // Read by the C library, not the service (the local cluster runs shards with the same).
+    const runtime: Record<string, string> = fc.program === 'shard' ? SHARD_MALLOC_ENV : {};
     for (const name of Object.keys(env)) {
+      if (name in runtime) {
+        if (env[name] !== runtime[name]) problems.push(`${where(fc)}: sets ${name} to ${env[name]}, the local cluster runs shards with ${runtime[name]}`);
+        continue;
+      }
       if (!keys.has(name)) problems.push(`${where(fc)}: sets ${name} (from ${sources[name]}), which the ${fc.program} does not read (it reads ${[...keys.keys()].join(', ')})`);
     }
     for (const [name, { required }] of keys) {
