@@ -115,6 +115,29 @@ export function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
 
+/** The module preamble: "\0asm", version 1. */
+export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+/** A name as the binary format spells it (its UTF-8 bytes, length first). */
+function name(text: string): number[] {
+  return vec(utf8(text).map((b) => [b]));
+}
+
+/**
+ * A kernel module: its `memory` (one page to start; the owner grows it) and `functions`,
+ * all of one type (`params` -> `results`, value types I32 / F32 / V128), exported under
+ * their names. A function's body is its local declarations then its code (the size
+ * prefix is added here).
+ */
+export function kernelModule(params: number[], results: number[], functions: ReadonlyArray<{ name: string; body: number[] }>): Uint8Array {
+  const types = section(1, vec([[0x60, ...vec(params.map((t) => [t])), ...vec(results.map((t) => [t]))]]));
+  const declared = section(3, vec(functions.map(() => uleb(0))));
+  const memory = section(5, vec([[0x00, ...uleb(1)]]));
+  const exports = section(7, vec([[...name('memory'), 0x02, 0x00], ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])]));
+  const code = section(10, vec(functions.map((f) => [...uleb(f.body.length), ...f.body])));
+  return Uint8Array.from([...WASM_HEADER, ...types, ...declared, ...memory, ...exports, ...code]);
+}
+
 /** Straight-line code builder for one function body. */
 export class Code {
   readonly bytes: number[] = [];

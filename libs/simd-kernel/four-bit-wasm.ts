@@ -23,7 +23,7 @@
  * uint16 lanes (exact sums, ~13 instructions a pair): 1.5 -> 1.35 ns a row (250,000
  * rows, 32 axes), the same recall.
  */
-import { Code, I32, OP, SIMD, V128, section, uleb, utf8, vec } from './assembler.js';
+import { Code, I32, OP, SIMD, V128, kernelModule, uleb, vec } from './assembler.js';
 
 /** Largest table entry: two entries add up in a uint8 lane. */
 export const FOUR_BIT_MAX_ENTRY = 127;
@@ -33,11 +33,6 @@ export const FOUR_BIT_MAX_SUM = 255;
 export function fourBitScanModuleBytes(pairs: number, valuesOffset: number): Uint8Array {
   if (!Number.isInteger(pairs) || pairs < 1 || pairs > 64) throw new RangeError(`pairs must be an integer in [1, 64], got ${pairs}`);
   if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0) throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
-  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])]]));
-  const functions = section(3, vec([uleb(0)]));
-  const memory = section(5, vec([[0x00, ...uleb(1)]]));
-  const exports = section(7, vec([[...vec(utf8('memory').map((b) => [b])), 0x02, 0x00], [...vec(utf8('scan_u4').map((b) => [b])), 0x00, 0x00]]));
   // Params.
   const CODES = 0;
   const BLOCKS = 1;
@@ -99,7 +94,5 @@ export function fourBitScanModuleBytes(pairs: number, valuesOffset: number): Uin
     [...uleb(6), I32],
     [...uleb(4), V128],
   ]);
-  const body = [...locals, ...c.bytes];
-  const code = section(10, vec([[...uleb(body.length), ...body]]));
-  return Uint8Array.from([...magic, ...types, ...functions, ...memory, ...exports, ...code]);
+  return kernelModule([I32, I32, I32, I32, I32, I32, I32, I32], [I32], [{ name: 'scan_u4', body: [...locals, ...c.bytes] }]);
 }

@@ -12,16 +12,11 @@
  * it was read). A saturated difference only makes D smaller: a pre-selection stays a
  * superset. ~5 instructions per 8 codes; widening to float32 first took ~13.
  */
-import { Code, F32, I32, OP, SIMD, V128, section, uleb, utf8, vec } from './assembler.js';
+import { Code, F32, I32, OP, SIMD, V128, kernelModule, uleb, vec } from './assembler.js';
 
 export function int16GatherModuleBytes(rowDims: number, distancesOffset: number): Uint8Array {
   if (!Number.isInteger(rowDims) || rowDims < 8 || rowDims % 8 !== 0) throw new RangeError(`rowDims must be a positive multiple of 8, got ${rowDims}`);
   if (!Number.isInteger(distancesOffset) || distancesOffset < 0 || distancesOffset % 4 !== 0) throw new RangeError(`distancesOffset must be a non-negative multiple of 4, got ${distancesOffset}`);
-  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32]]), ...vec([[I32]])]]));
-  const functions = section(3, vec([uleb(0)]));
-  const memory = section(5, vec([[0x00, ...uleb(1)]]));
-  const exports = section(7, vec([[...vec(utf8('memory').map((b) => [b])), 0x02, 0x00], [...vec(utf8('gather_i16').map((b) => [b])), 0x00, 0x00]]));
   // Params.
   const ROWS = 0;
   const LIST = 1;
@@ -68,7 +63,5 @@ export function int16GatherModuleBytes(rowDims: number, distancesOffset: number)
     [...uleb(4), V128],
     [...uleb(1), F32],
   ]);
-  const body = [...locals, ...c.bytes];
-  const code = section(10, vec([[...uleb(body.length), ...body]]));
-  return Uint8Array.from([...magic, ...types, ...functions, ...memory, ...exports, ...code]);
+  return kernelModule([I32, I32, I32, I32, I32, F32], [I32], [{ name: 'gather_i16', body: [...locals, ...c.bytes] }]);
 }

@@ -18,7 +18,7 @@
  * SIMD_RELATIVE_ERROR in index.ts).
  */
 
-import { Code, F32, I32, OP, SIMD, V128, section, uleb, utf8, vec } from './assembler.js';
+import { Code, F32, I32, OP, SIMD, V128, WASM_HEADER, kernelModule, section, uleb, vec } from './assembler.js';
 
 /** Accumulators per query so the additions of one query overlap (x64 has 16 vector registers). */
 function accumulatorsFor(queries: number): number {
@@ -72,8 +72,7 @@ function kernelBody(dims: number, queries: number): number[] {
     [...uleb(2), V128],
     [...uleb(queries * A), V128],
   ]);
-  const body = [...locals, ...c.bytes];
-  return [...uleb(body.length), ...body];
+  return [...locals, ...c.bytes];
 }
 
 /** Query counts per pass with a kernel each. */
@@ -83,26 +82,16 @@ export type KernelWidth = (typeof KERNEL_WIDTHS)[number];
 /** The module bytes for vectors of `dims` floats (a positive multiple of 4). */
 export function kernelModuleBytes(dims: number): Uint8Array {
   if (!Number.isInteger(dims) || dims < 4 || dims % 4 !== 0) throw new RangeError(`SIMD kernels need dims to be a positive multiple of 4, got ${dims}`);
-  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])]]));
-  const functions = section(3, vec(KERNEL_WIDTHS.map(() => uleb(0))));
-  const memory = section(5, vec([[0x00, ...uleb(1)]]));
-  const exports = section(
-    7,
-    vec([[...vec(utf8('memory').map((b) => [b])), 0x02, 0x00], ...KERNEL_WIDTHS.map((n, i) => [...vec(utf8(`l2_${n}`).map((b) => [b])), 0x00, ...uleb(i)])]),
-  );
-  const code = section(10, vec(KERNEL_WIDTHS.map((n) => kernelBody(dims, n))));
-  return Uint8Array.from([...magic, ...types, ...functions, ...memory, ...exports, ...code]);
+  return kernelModule([I32, I32, I32, I32], [], KERNEL_WIDTHS.map((n) => ({ name: `l2_${n}`, body: kernelBody(dims, n) })));
 }
 
 /** A one-instruction module (f32x4.splat) that validates only where WebAssembly SIMD works. */
 export function simdProbeBytes(): Uint8Array {
-  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types = section(1, vec([[0x60, ...vec([]), ...vec([])]]));
   const functions = section(3, vec([uleb(0)]));
   const body = [0x01, 0x01, V128, OP.simd, ...uleb(SIMD.const), ...new Array<number>(16).fill(0), OP.localSet, 0x00, OP.end];
   const code = section(10, vec([[...uleb(body.length), ...body]]));
-  return Uint8Array.from([...magic, ...types, ...functions, ...code]);
+  return Uint8Array.from([...WASM_HEADER, ...types, ...functions, ...code]);
 }
 
 /**
@@ -128,14 +117,6 @@ export function simdProbeBytes(): Uint8Array {
 export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uint8Array {
   if (!Number.isInteger(codeDims) || codeDims < 16 || codeDims % 16 !== 0) throw new RangeError(`int8 kernels need codeDims to be a positive multiple of 16, got ${codeDims}`);
   if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0) throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
-  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [F32], [F32]]), ...vec([[I32]])]]));
-  const functions = section(3, vec([uleb(0), uleb(0)]));
-  const memory = section(5, vec([[0x00, ...uleb(1)]]));
-  const exports = section(
-    7,
-    vec([[...vec(utf8('memory').map((b) => [b])), 0x02, 0x00], [...vec(utf8('scan_i8').map((b) => [b])), 0x00, 0x00], [...vec(utf8('gather_i8').map((b) => [b])), 0x00, 0x01]]),
-  );
   // Params.
   const CODES = 0;
   const RESID = 1;
@@ -321,8 +302,10 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
     ]),
     ...g.bytes,
   ];
-  const code = section(10, vec([[...uleb(body.length), ...body], [...uleb(gatherBody.length), ...gatherBody]]));
-  return Uint8Array.from([...magic, ...types, ...functions, ...memory, ...exports, ...code]);
+  return kernelModule([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], [I32], [
+    { name: 'scan_i8', body },
+    { name: 'gather_i8', body: gatherBody },
+  ]);
 }
 
 /**
@@ -333,11 +316,6 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
 export function projectModuleBytes(inDims: number, outDims: number): Uint8Array {
   if (!Number.isInteger(inDims) || inDims < 4 || inDims % 4 !== 0) throw new RangeError(`projection needs inDims to be a positive multiple of 4, got ${inDims}`);
   if (!Number.isInteger(outDims) || outDims < 1) throw new RangeError(`outDims must be a positive integer, got ${outDims}`);
-  const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), ...vec([])]]));
-  const functions = section(3, vec([uleb(0)]));
-  const memory = section(5, vec([[0x00, ...uleb(1)]]));
-  const exports = section(7, vec([[...vec(utf8('memory').map((b) => [b])), 0x02, 0x00], [...vec(utf8('project').map((b) => [b])), 0x00, 0x00]]));
   const BASIS = 0;
   const Y = 1;
   const Z = 2;
@@ -369,7 +347,5 @@ export function projectModuleBytes(inDims: number, outDims: number): Uint8Array 
     [...uleb(2), V128],
     [...uleb(1), F32],
   ]);
-  const body = [...locals, ...c.bytes];
-  const code = section(10, vec([[...uleb(body.length), ...body]]));
-  return Uint8Array.from([...magic, ...types, ...functions, ...memory, ...exports, ...code]);
+  return kernelModule([I32, I32, I32], [], [{ name: 'project', body: [...locals, ...c.bytes] }]);
 }
