@@ -6,6 +6,8 @@
  * 1.66 ms: the host changes speed by itself. A latency percentile through the cluster
  * can be no steadier, and rows measured while the host was slow compare less well.
  */
+import { percentile } from './percentile.js';
+
 export interface HostJitter {
   p50Ms: number;
   p99Ms: number;
@@ -26,7 +28,5 @@ export function measureHostJitter(durationMs = 3000): HostJitter {
     durations.push(performance.now() - t);
   }
   if (!(sink > 0)) throw new Error('host jitter: the work was optimized away'); // keeps `sink` live
-  durations.sort((a, b) => a - b);
-  const at = (p: number) => durations[Math.min(durations.length - 1, Math.floor(p * durations.length))];
-  return { p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { p50Ms: percentile(durations, 50), p99Ms: percentile(durations, 99) };
 }

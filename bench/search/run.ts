@@ -31,6 +31,7 @@ import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots } from '../cluster.js';
 import { measureHostJitter } from '../host-jitter.js';
+import { percentile } from '../percentile.js';
 import { QueryLoad } from '../query-load.js';
 
 /** The repository root: the nearest folder above this file that holds package.json (works from dist/ and other out dirs). */
@@ -76,12 +77,6 @@ interface Row {
   memoryBytes?: number;
   note?: string;
 }
-
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
 
 function recall(got: (readonly string[])[], truth: Neighbor[][], k: number, only?: (q: number) => boolean): number {
   let sum = 0;

@@ -8,7 +8,6 @@
 /** Milliseconds of training work per background slice (between event-loop tasks). */
 export const JOB_SLICE_MS = 8;
 
-
 export class MaintenanceJob {
   /** Set by `FaceIndex.pauseMaintenance` (bulk loading): no step runs until it is cleared. */
   paused = false;
