@@ -15,6 +15,16 @@ import { runToEnd } from '../stepwise/index.js';
 import { VectorArena } from '../simd-kernel/index.js';
 import { TopK, nthSmallest } from '../topk/index.js';
 
+/** Where training and assignment read rows (stored in some other form than float32): `count` rows from `first` into out[at..]. */
+export interface RowReader {
+  readRows(first: number, count: number, out: Float32Array, at: number): void;
+}
+
+function readerOf(vectors: Float32Array | RowReader, dims: number): RowReader {
+  if (!(vectors instanceof Float32Array)) return vectors;
+  return { readRows: (first, count, out, at) => out.set(vectors.subarray(first * dims, (first + count) * dims), at) };
+}
+
 export interface IvfTrainingOptions {
   /** Number of lists (leaf centroids), approximately (each group gets a share). */
   lists: number;
@@ -117,7 +127,7 @@ export class IvfQuantizer {
   }
 
   /** Two-level k-means over a sample of rows [0, rowCount) of `vectors`, skipping rows with deleted[row] !== 0. */
-  static train(vectors: Float32Array, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): IvfQuantizer {
+  static train(vectors: Float32Array | RowReader, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): IvfQuantizer {
     return runToEnd(IvfQuantizer.trainSteps(vectors, rowCount, dims, options, deleted));
   }
 
@@ -127,7 +137,8 @@ export class IvfQuantizer {
    * points against the centroids of one k-means level, about a millisecond at 128 dims
    * and a few thousand lists). Returns the quantizer when done.
    */
-  static *trainSteps(vectors: Float32Array, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): Generator<void, IvfQuantizer, void> {
+  static *trainSteps(vectors: Float32Array | RowReader, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): Generator<void, IvfQuantizer, void> {
+    const rows = readerOf(vectors, dims);
     const random = seededRandom(options.seed ?? 12345);
     const forceJs = options.forceJs ?? false;
     const iterations = options.iterations ?? 6;
@@ -144,7 +155,7 @@ export class IvfQuantizer {
       live[j] = t;
     }
     const sample = new Float32Array(sampleSize * dims);
-    for (let i = 0; i < sampleSize; i++) sample.set(vectors.subarray(live[i] * dims, (live[i] + 1) * dims), i * dims);
+    for (let i = 0; i < sampleSize; i++) rows.readRows(live[i], 1, sample, i * dims);
     yield;
 
     const groups = Math.max(1, Math.min(lists, Math.round(Math.sqrt(lists))));
@@ -176,8 +187,9 @@ export class IvfQuantizer {
   }
 
   /** Writes the list of each row in [rowStart, rowEnd) of `vectors` to out[row]: the nearest leaf of its nearest groups. */
-  assign(vectors: Float32Array, rowStart: number, rowEnd: number, out: Int32Array): void {
+  assign(vectors: Float32Array | RowReader, rowStart: number, rowEnd: number, out: Int32Array): void {
     const { dims, lists, groups, arena, groupStart } = this;
+    const rows = readerOf(vectors, dims);
     const outFloat = (ASSIGN_BATCH * dims * 4) >> 2;
     arena.scratch(ASSIGN_BATCH * dims * 4 + (lists + groups) * 4);
     const heap = arena.heap;
@@ -185,7 +197,7 @@ export class IvfQuantizer {
     const nearestGroups = new TopK(checkGroups);
     for (let start = rowStart; start < rowEnd; start += ASSIGN_BATCH) {
       const count = Math.min(ASSIGN_BATCH, rowEnd - start);
-      heap.set(vectors.subarray(start * dims, (start + count) * dims), 0);
+      rows.readRows(start, count, heap, 0);
       for (let i = 0; i < count; i++) {
         arena.distances(1, lists, groups, i * dims * 4, outFloat * 4);
         nearestGroups.reset(checkGroups);

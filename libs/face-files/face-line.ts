@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { FaceId, FaceVector, vectorProblem } from '../vector/index.js';
+import { FaceId, StoredFaceVector } from '../vector/index.js';
 
 /** One line of a .jsonl / .ndjson face file. Unknown fields are refused (likely typos). */
 export const FaceLine = z.strictObject({
   id: FaceId,
-  vector: FaceVector,
+  vector: StoredFaceVector,
   meta: z.record(z.string(), z.unknown()).optional(),
 });
 export type FaceLine = z.infer<typeof FaceLine>;
@@ -25,10 +25,8 @@ export function parseFaceLine(text: string): ParsedFaceLine {
   if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error.issues) };
 
   const { id, vector: numbers, meta } = parsed.data;
+  // StoredFaceVector bounds every component (|x| < 2), so none overflows float32.
   const vector = Float32Array.from(numbers);
-  // Finite JSON numbers beyond ±3.4e38 become ±Infinity as float32.
-  const problem = vectorProblem(vector);
-  if (problem) return { ok: false, reason: `${problem}: the JSON number is outside the float32 range` };
   return meta === undefined ? { ok: true, id, vector } : { ok: true, id, vector, meta };
 }
 

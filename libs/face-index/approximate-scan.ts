@@ -1,20 +1,18 @@
 /**
  * Approximate search (`search(..., { approximate: true })`) over the probed IVF lists:
  * with the pre-filter's principal-axes codes, a shortlist ranked on them and re-checked
- * (`shortlistScan`); without the pre-filter, the float rows (`floatScan`). The third
- * path, every probed row through the full codes (option `shortlist: false`), is
+ * (`shortlistScan`); without the pre-filter, the rows' kernel on every probed row (`rowScan`). The third
+ * path, every probed row through the rows' kernel (option `shortlist: false`), is
  * `Prefilter.scan`.
  */
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
 import type { TopK } from '../topk/index.js';
 import { Reservoir } from '../topk/reservoir.js';
-import { squaredDistanceWithin } from './distance.js';
-import { flatScan } from './flat-scan.js';
 import type { IvfLists } from './ivf-lists.js';
 import { SHORTLIST_AT_EFFORT_1 } from './options.js';
 import type { Prefilter } from './prefilter.js';
 import type { RowStore } from './row-store.js';
-import { simdScanRange, stageQueries } from './simd-scan.js';
+import { scanRows } from './row-scan.js';
 
 /**
  * Probed lists scanned first, nearest first (the rest in memory order): their rows set
@@ -23,7 +21,7 @@ import { simdScanRange, stageQueries } from './simd-scan.js';
  * 8 best, 16 no better).
  */
 const NEAREST_LISTS_FIRST = 8;
-/** Shortlisted rows checked against the full codes at a time (the k-th distance tightens between chunks). */
+/** Shortlisted rows checked through the rows' kernel at a time (the k-th distance tightens between chunks). */
 const RERANK_CHUNK_ROWS = 16;
 
 export class ApproximateScan {
@@ -55,7 +53,7 @@ export class ApproximateScan {
    * Approximate search through the principal-axes codes: per query, the rows of its
    * `probes` nearest lists (then the recent rows of those lists, then the rows not
    * assigned yet) ranked by their 4-bit principal-axes value, and the best
-   * `shortlistRows` checked against the full codes' bound and, when that can still
+   * `shortlistRows` pre-selected by the rows' kernel and, when they can still
    * enter, given the exact distance (so `maxDistance` holds as in exact search).
    */
   shortlistScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number, shortlistRows: number): void {
@@ -63,8 +61,6 @@ export class ApproximateScan {
     const filter = store.filter!;
     const ivf = this.ivfLists.ivf!;
     const dims = store.dimensions;
-    store.vectors = store.arena.rows;
-    const vectors = store.vectors;
     ivf.stage(queries);
     const lists = this.ivfLists.probeLists(probes);
     const shortlist = this.shortlist;
@@ -78,8 +74,8 @@ export class ApproximateScan {
       const n = ivf.probe(q, probes, lists);
       ivf.nearestFirst(q, lists, n, NEAREST_LISTS_FIRST);
       this.ivfLists.forProbedRows(lists, n, rankRange);
-      // Best rank values first, a few rows at a time through the full codes (3 cache lines
-      // a row, not the float row's 8): only rows that can still enter get the exact distance.
+      // Best rank values first, a few rows at a time through the rows' kernel: only rows
+      // that can still enter get the exact distance.
       shortlist.finish();
       const held = shortlist.length;
       const out = filter.out;
@@ -91,7 +87,7 @@ export class ApproximateScan {
         prefilter.candidates += passed;
         for (let i = 0; i < passed; i++) {
           const row = out[i];
-          const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
+          const distance = store.distanceWithin(row, queries, queryOffset, worst);
           if (distance <= worst) {
             selector.push(row, distance);
             worst = selector.worst;
@@ -114,29 +110,20 @@ export class ApproximateScan {
   }
 
   /**
-   * Without the pre-filter, on the float rows.
+   * Without the pre-filter, through the rows' kernel (`scanRows`).
    * Each query: its `probes` nearest lists (in list order), then the rows not yet listed.
    */
-  floatScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
+  rowScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
     const store = this.store;
     const ivf = this.ivfLists.ivf!;
     const dims = store.dimensions;
-    const arena = store.arena;
-    const simd = arena.simd;
-    const outFloat = simd ? stageQueries(arena, queries) : 0;
-    store.vectors = arena.rows;
     ivf.stage(queries);
     const lists = this.ivfLists.probeLists(probes);
-    const deleted = store.deleted;
     for (let q = 0; q < queryCount; q++) {
       const selector = selectors[q];
       const n = ivf.probe(q, probes, lists);
-      const one = simd ? undefined : queries.subarray(q * dims, (q + 1) * dims);
-      const scan = (start: number, end: number) => {
-        if (simd) simdScanRange(arena, outFloat, start, end, queries, q, selector, deleted);
-        else flatScan(store.vectors, dims, start, end, one!, 1, [selector], deleted);
-      };
-      this.ivfLists.forProbedRows(lists, n, scan);
+      store.arena.setQuery(queries, q * dims);
+      this.ivfLists.forProbedRows(lists, n, (start, end) => scanRows(store, start, end, queries, q * dims, selector));
     }
   }
 }

@@ -57,3 +57,48 @@ export function squaredDistanceWithin(
   }
   return sum;
 }
+
+/**
+ * `squaredDistanceWithin` for a row stored as int16 codes at `scale` (a power of two):
+ * code * scale is the stored value exactly, so this gives the same bits as
+ * `squaredDistanceWithin` over the stored values as float32 (what the oracle is given).
+ */
+export function codedSquaredDistanceWithin(
+  codes: Int16Array,
+  codeOffset: number,
+  scale: number,
+  b: Float32Array,
+  bOffset: number,
+  dims: number,
+  bound: number,
+): number {
+  const tail = dims & 7;
+  const end = codeOffset + dims - tail;
+  let sum = 0;
+  let i = codeOffset;
+  let j = bOffset;
+  for (; i < end; i += 8, j += 8) {
+    const d0 = codes[i] * scale - b[j];
+    const d1 = codes[i + 1] * scale - b[j + 1];
+    const d2 = codes[i + 2] * scale - b[j + 2];
+    const d3 = codes[i + 3] * scale - b[j + 3];
+    const d4 = codes[i + 4] * scale - b[j + 4];
+    const d5 = codes[i + 5] * scale - b[j + 5];
+    const d6 = codes[i + 6] * scale - b[j + 6];
+    const d7 = codes[i + 7] * scale - b[j + 7];
+    sum += d0 * d0;
+    sum += d1 * d1;
+    sum += d2 * d2;
+    sum += d3 * d3;
+    sum += d4 * d4;
+    sum += d5 * d5;
+    sum += d6 * d6;
+    sum += d7 * d7;
+    if (sum > bound) return sum;
+  }
+  for (let t = 0; t < tail; t++) {
+    const d = codes[i + t] * scale - b[j + t];
+    sum += d * d;
+  }
+  return sum;
+}

@@ -1,7 +1,9 @@
 /**
  * What one shard holds: faces (id, 128-d vector, optional meta) and exact k-NN search.
  *
- * Rows live in one growable Float32Array. When the index uses a KD-tree, rows
+ * Rows live in one growable array of int16 codes at a fixed scale (row-store.ts: a
+ * vector is stored rounded to a multiple of 2^-14, so components must be within
+ * ±1.99994; searches are exact over the stored values). When the index uses a KD-tree, rows
  * 0..treeRows-1 are covered by it and the rows after them are the "delta", scanned
  * exhaustively until `rebuild` folds them in. In 128 dimensions the tree prunes too
  * little to beat a flat scan, so by default there is no tree and every row is scanned
@@ -20,25 +22,23 @@
  * rows never touches the id Map.
  *
  * Pre-filter (option `prefilter`, on by default with WebAssembly SIMD): past
- * FILTER_MIN_ROWS faces every row also has int8 codes in a second wasm memory
- * (int8-filter.ts), kept in row order with the vectors (upsert, compaction, merges and
- * sorts move them together). Searches scan the codes (a quarter of the bytes, integer
- * SIMD) for a lower bound of each row's distance and compute the exact float64
- * distance only for rows whose bound can beat the current k-th: results are identical
- * to the oracle's. Exact searches with IVF lists take the nearest lists first, so the
+ * FILTER_MIN_ROWS faces every row also has int8 codes on its principal axes in a second
+ * wasm memory (int8-filter.ts), kept in row order with the rows (upsert, compaction,
+ * merges and sorts move them together). Searches scan those codes for a lower bound of
+ * each row's distance, the rows' own kernel checks the rows that pass, and only rows
+ * that can beat the current k-th get the exact float64 distance: results are identical
+ * to the oracle's over the stored values. Exact searches with IVF lists take the nearest lists first, so the
  * k-th distance is small early.
  *
  * Files: options.ts (public types, defaults), row-store.ts (the rows and their ids),
  * ivf-lists.ts (the IVF layout and its maintenance), maintenance-job.ts (training in
  * steps), prefilter.ts (the pre-filter's life and searches through it),
- * approximate-scan.ts (approximate search), flat-scan.ts and simd-scan.ts (exact flat
- * scans), state.ts (export/import), brute-force.ts (the oracle). This file is the
+ * approximate-scan.ts (approximate search), row-scan.ts (scans without the pre-filter), state.ts (export/import), brute-force.ts (the oracle). This file is the
  * public entry point: FaceIndex holds them together and decides when maintenance runs.
  */
 import { KDTree } from '../kdtree/index.js';
 import { TopK } from '../topk/index.js';
 import { ApproximateScan } from './approximate-scan.js';
-import { flatScan } from './flat-scan.js';
 import { Int8Filter } from './int8-filter.js';
 import { IvfLists, ANN_ASSIGN_BATCH } from './ivf-lists.js';
 import { JOB_SLICE_MS, MaintenanceJob } from './maintenance-job.js';
@@ -59,13 +59,13 @@ import {
   type SearchOptions,
 } from './options.js';
 import { Prefilter } from './prefilter.js';
-import { RowStore } from './row-store.js';
-import { simdFlatScan, stageQueries } from './simd-scan.js';
+import { RowStore, storedVectorProblem } from './row-store.js';
+import { scanRows } from './row-scan.js';
 import { checkState, exportState } from './state.js';
 
 export { squaredDistance } from './distance.js';
 export { bruteForceSearch } from './brute-force.js';
-export { flatScan } from './flat-scan.js';
+export { storedVector } from './row-store.js';
 export type { ApproximateOptions, FaceIndexIvfState, FaceIndexOptions, FaceIndexState, FaceIndexStats, Neighbor, SearchOptions, SearchStrategy } from './options.js';
 
 /**
@@ -97,6 +97,8 @@ export class FaceIndex {
   /** Vectors, ids, metas, slots, deleted flags, IVF list and pre-filter codes of every row. */
   private readonly store: RowStore;
   private tree: KDTree | undefined;
+  /** The tree rows' stored vectors as float32, in the tree's leaf order (what the tree reads). */
+  private treeVectors: Float32Array | undefined;
   private treeRows = 0;
   /** One selector per query of a batch, reused across calls. */
   private readonly selectors: TopK[] = [];
@@ -170,6 +172,7 @@ export class FaceIndex {
     this.ensureCapacity(state.ids.length);
     this.store.adopt(state, layout === undefined ? undefined : state.ivf!.rowLists.subarray(0, layout.assignedRows));
     this.tree = undefined;
+    this.treeVectors = undefined;
     this.treeRows = 0;
     this.ivfLists.adopt(layout);
     this.prefilter.invalidate();
@@ -177,13 +180,16 @@ export class FaceIndex {
     this.rebuildWhenDue();
   }
 
-  /** Adds a face, or replaces the face with the same id (last write wins). */
+  /**
+   * Adds a face, or replaces the face with the same id (last write wins). The vector is
+   * stored rounded to a multiple of 2^-14 (`storedVector`); a component that is not
+   * finite or past ±1.99994 is a RangeError naming it, and nothing changes.
+   */
   upsert(id: string, vector: Float32Array, meta?: unknown): void {
     const dims = this.dimensions;
     if (vector.length !== dims) throw new RangeError(`vector has ${vector.length} numbers, expected ${dims}`);
-    for (let i = 0; i < dims; i++) {
-      if (!Number.isFinite(vector[i])) throw new RangeError(`vector element ${i} is ${vector[i]} (must be finite)`);
-    }
+    const problem = storedVectorProblem(vector, 0, dims);
+    if (problem !== undefined) throw new RangeError(problem);
     if (this.store.rowCount === this.store.capacity) this.grow(this.store.capacity * 2);
     const row = this.store.append(id, vector, meta);
     // Paused (a bulk load) or a job under way: the pre-filter learns in that job's last steps, not in this write.
@@ -211,11 +217,15 @@ export class FaceIndex {
       return;
     }
     const store = this.store;
-    this.tree = new KDTree(store.vectors, store.rowCount, this.dimensions, { leafSize: this.leafSize });
+    const vectors = new Float32Array(store.rowCount * this.dimensions);
+    store.readRows(0, store.rowCount, vectors);
+    this.tree = new KDTree(vectors, store.rowCount, this.dimensions, { leafSize: this.leafSize });
     this.treeRows = store.rowCount;
     // Stores rows in the tree's leaf order so each leaf reads one contiguous block of
     // memory, then tells the tree its order is now the identity.
     store.reorderLikeTree(this.tree.order);
+    store.readRows(0, store.rowCount, vectors);
+    this.treeVectors = vectors;
     this.tree.adoptIdentityOrder();
   }
 
@@ -254,18 +264,16 @@ export class FaceIndex {
     } else if (this.prefilter.ready) {
       this.prefilter.scan(queries, queryCount, selectors, probes);
     } else if (probes > 0) {
-      this.approximate.floatScan(queries, queryCount, selectors, probes);
+      this.approximate.rowScan(queries, queryCount, selectors, probes);
     } else {
-      const arena = store.arena;
-      const simd = arena.simd && store.rowCount > this.treeRows;
-      const outFloat = simd ? stageQueries(arena, queries) : 0;
-      store.vectors = arena.rows; // staging may have moved the rows
       const tree = this.tree;
-      if (tree !== undefined) {
-        for (let q = 0; q < queryCount; q++) tree.search(store.vectors, queries, q * dims, selectors[q], store.deleted);
+      for (let q = 0; q < queryCount; q++) {
+        if (tree !== undefined) tree.search(this.treeVectors!, queries, q * dims, selectors[q], store.deleted);
+        if (store.rowCount > this.treeRows) {
+          store.arena.setQuery(queries, q * dims);
+          scanRows(store, this.treeRows, store.rowCount, queries, q * dims, selectors[q]);
+        }
       }
-      if (simd) simdFlatScan(arena, outFloat, this.treeRows, store.rowCount, queries, queryCount, selectors, store.deleted);
-      else flatScan(store.vectors, dims, this.treeRows, store.rowCount, queries, queryCount, selectors, store.deleted);
     }
 
     for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
@@ -280,7 +288,7 @@ export class FaceIndex {
       treeRows: this.treeRows,
       deltaRows: store.rowCount - this.treeRows,
       deletedRows: store.deletedRows,
-      bytes: store.arena.bytes + store.deleted.byteLength + (this.tree?.bytes ?? 0) + (store.filter?.bytes ?? 0) + store.ids.bytes,
+      bytes: store.arena.bytes + store.deleted.byteLength + (this.tree?.bytes ?? 0) + (this.treeVectors?.byteLength ?? 0) + (store.filter?.bytes ?? 0) + store.ids.bytes,
       kernel: store.arena.simd ? 'wasm-simd' : 'js',
       lists: ivf?.lists ?? 0,
       listedRows: ivf ? this.ivfLists.listedRows : 0,

@@ -1,42 +1,43 @@
 /**
- * Int8 lower-bound pre-filter for exact search, in two stages.
+ * The pre-filter for exact search, in two stages, over the int16 rows.
  *
- * Full stage: every row also has int8 codes c[d] = clamp(round(y[d] / scale), -127, 127)
- * of y = x - offset (one uniform `scale` for all dimensions) and the norm of what the
- * codes miss, e = ||y - scale * c|| (computed in float64, stored as a float32 rounded
- * up). The query is coded the same way (its own miss e_q). By the triangle inequality,
- * in real numbers,
+ * Full stage: the rows' int16 codes themselves (libs/simd-kernel/int16.ts): the kernel
+ * keeps a superset of the rows whose stored vector can be within the query's current
+ * k-th distance (its sums in float32, the limit widened for that and for the query's
+ * rounding), and only those get the exact float64 distance.
+ *
+ * Prefix stage (dims >= 2 x prefixDims): int8 codes c[d] = clamp(round(z[d] / scale),
+ * -127, 127) of z = B y, y = x - offset, B = the top prefixDims principal axes of the rows
+ * (orthonormal rows, learned with the offset; z computed in float32 SIMD, its rounding
+ * added to the miss), one uniform `scale`, and the norm of what the codes miss,
+ * e = ||z - scale * c|| (float64, stored as a float32 rounded up). The query is coded the
+ * same way (its own miss e_q). ||x - q|| >= ||B(x - q)|| for any B with orthonormal rows,
+ * so by the triangle inequality, in real numbers,
  *
  *   ||x - q|| >= scale * sqrt(D) - e - e_q,   D = sum over d of (c[d] - c_q[d])^2 (exact, int32),
  *
- * so a row whose bound exceeds the query's current k-th distance cannot enter the top k.
- * On the benchmark faces (e ~0.01 against distances ~0.5) it lets ~0.04% of the rows
- * through at 250,000 faces, k = 10.
+ * and a row whose bound exceeds the k-th distance cannot enter the top k. 48 axes hold
+ * most of the faces' variance, so the bound on 48 codes (56 bytes a row to read, not
+ * the row's 256) passes only a few percent of the rows; those are read at the full
+ * stage (a gather). A gathered row costs more (scattered reads) than a scanned one, so
+ * the two stages pay where most rows are far from the query (exact search past the
+ * nearest lists); near rows (probed lists) go to the full stage at once.
  *
- * Prefix stage (dims >= 2 x prefixDims): the same on z = B y, B = the top prefixDims
- * principal axes of the rows (orthonormal rows, learned with the offset; z computed in
- * float32 SIMD, its rounding added to the miss): ||x - q|| >= ||B(x - q)|| for any B
- * with orthonormal rows, and 32 axes hold ~75% of the faces' variance, so the bound on
- * 32 codes (40 bytes a row to read, not 136) passes only ~8% of the rows; those are
- * read at the full stage (a gather), and only rows that pass both get the exact
- * distance. A gathered row costs ~60 ns (scattered reads), a scanned one ~3 (prefix) or
- * ~12 ns (full), so the two stages pay where most rows are far from the query (exact
- * search past the nearest lists); near rows (probed lists) go to the full stage at once.
- *
- * The kernels (libs/simd-kernel/int8.ts) compute D in int32 and the bound in float32;
- * `limitFor` widens the k-th distance by far more than every rounding involved (float32
- * in the kernel; float64 here and in the oracle's sum; B's rows orthonormal to ~1e-15),
- * so the rows kept are a superset of the rows the oracle could rank in the top k:
- * results stay identical. Clamping is safe (the miss grows). Parameters (offset, scales,
- * axes) learned on few or unrepresentative rows only weaken the bounds.
+ * The prefix kernel (libs/simd-kernel/int8.ts) computes D in int32 and the bound in
+ * float32; `limitFor` widens the k-th distance by far more than every rounding involved
+ * (float32 in the kernel; float64 here and in the oracle's sum; B's rows orthonormal to
+ * ~1e-15), so the rows kept are a superset of the rows the oracle could rank in the top
+ * k: results stay identical. Clamping is safe (the miss grows). Parameters (offset,
+ * scale, axes) learned on few or unrepresentative rows only weaken the bounds.
  */
 import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
+import type { Int16RowArena } from '../simd-kernel/int16.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 import { runToEnd } from '../stepwise/index.js';
 
 /** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
 const LEARN_STEP_SAMPLES = 256;
-/** Rows sampled to learn offset and scale. */
+/** Rows sampled to learn the offset. */
 const LEARN_SAMPLE = 16_384;
 /** Rows sampled for the ranker's levels. */
 const RANK_LEVELS_SAMPLE = 16_384;
@@ -135,11 +136,23 @@ class Stage {
   }
 }
 
+/** Rows as the filter reads them: a RowStore (its stored vectors), or float32 rows in tests. */
+export interface StoredRows {
+  readonly deleted: Uint8Array;
+  readRows(first: number, count: number, out: Float32Array, at: number): void;
+}
+
+/** StoredRows over plain float32 rows. */
+export function float32StoredRows(vectors: Float32Array, dims: number, deleted: Uint8Array): StoredRows {
+  return { deleted, readRows: (first, count, out, at) => out.set(vectors.subarray(first * dims, (first + count) * dims), at) };
+}
+
 export class Int8Filter {
   readonly dims: number;
   /** Principal axes in the prefix stage (0: none). */
   readonly prefixDims: number;
-  private readonly full: Stage;
+  /** The full stage: the rows' own codes and kernel. */
+  private readonly rows: Int16RowArena;
   private readonly prefix: Stage | undefined;
   /** Approximate ranking: the first rankDims of the prefix axes in 4-bit codes (with the prefix stage). */
   private readonly ranker: FourBitRanker | undefined;
@@ -149,6 +162,8 @@ export class Int8Filter {
   /** prefixDims x dims, orthonormal rows (float64). */
   private readonly basis: Float64Array;
   private readonly y: Float64Array;
+  /** One stored row, read for coding or learning. */
+  private readonly row: Float32Array;
   /** ||y|| of the vector last staged by setY (bounds the projection's rounding). */
   private yNorm = 0;
   private readonly z: Float64Array;
@@ -168,17 +183,18 @@ export class Int8Filter {
     return int8ScanSupported() && dims >= 16;
   }
 
-  constructor(dims: number, initialRows: number, prefixDims = DEFAULT_PREFIX_DIMS, rankDims = DEFAULT_RANK_DIMS) {
+  constructor(dims: number, initialRows: number, rows: Int16RowArena, prefixDims = DEFAULT_PREFIX_DIMS, rankDims = DEFAULT_RANK_DIMS) {
     this.dims = dims;
+    this.rows = rows;
     this.prefixDims = prefixDims > 0 && dims >= 2 * prefixDims ? Math.ceil(prefixDims / 16) * 16 : 0;
     const rankAxes = Math.min(this.prefixDims, Math.max(2, Math.ceil(rankDims / 2) * 2));
-    this.full = new Stage(dims, initialRows);
     this.prefix = this.prefixDims > 0 ? new Stage(this.prefixDims, initialRows) : undefined;
     this.ranker = this.prefix !== undefined ? new FourBitRanker(rankAxes, initialRows) : undefined;
-    this.stages = [this.full, this.prefix].filter((stage): stage is Stage => stage !== undefined);
+    this.stages = this.prefix !== undefined ? [this.prefix] : [];
     this.offset = new Float64Array(dims);
     this.basis = new Float64Array(this.prefixDims * dims);
     this.y = new Float64Array(dims);
+    this.row = new Float32Array(dims);
     this.z = new Float64Array(this.prefixDims);
     this.projector = this.prefixDims > 0 && dims % 4 === 0 ? new Projector(dims, this.prefixDims) : undefined;
     this.projectionError = this.projector ? 1e-4 : 1e-10;
@@ -188,9 +204,9 @@ export class Int8Filter {
     return this.stages.reduce((sum, stage) => sum + stage.arena.bytes, 0) + (this.ranker?.arena.bytes ?? 0);
   }
 
-  /** The rows `candidates` found. */
+  /** The rows `candidates` and `gather` found (the row arena's list: write rows here for `gather`). */
   get out(): Int32Array {
-    return this.full.arena.out;
+    return this.rows.list;
   }
 
   ensureRowCapacity(rows: number): void {
@@ -198,9 +214,9 @@ export class Int8Filter {
     this.ranker?.ensureRowCapacity(rows);
   }
 
-  /** Learns offset (mean), scales and principal axes from a sample of the live rows; the caller then encodes every row. */
-  learn(vectors: Float32Array, rowCount: number, deleted: Uint8Array): void {
-    runToEnd(this.learnSteps(() => ({ vectors, deleted }), rowCount));
+  /** Learns offset (mean), scale and principal axes from a sample of the live rows; the caller then encodes every row. */
+  learn(rows: StoredRows, rowCount: number): void {
+    runToEnd(this.learnSteps(rows, rowCount));
   }
 
   /**
@@ -209,48 +225,37 @@ export class Int8Filter {
    * time, the axes, the ranker's projections a block at a time, its levels. `rows()`
    * gives the current columns (the index reallocates them as it grows); rows
    * [0, rowCount) must not move meanwhile. Searches must not use the filter until it
-   * ends (the parameters change step by step).
+   * ends (the parameters change step by step). `rows` is read afresh at every step (its
+   * columns may be reallocated as the index grows).
    */
-  *learnSteps(rows: () => { vectors: Float32Array; deleted: Uint8Array }, rowCount: number): Generator<void, void, void> {
+  *learnSteps(rows: StoredRows, rowCount: number): Generator<void, void, void> {
     const dims = this.dims;
+    const one = this.row;
     let live = 0;
     {
-      const { deleted } = rows();
+      const { deleted } = rows;
       for (let row = 0; row < rowCount; row++) if (deleted[row] === 0) live++;
     }
-    /** Bases (row * dims) of about `size` live rows spread over the index. */
+    /** About `size` live rows spread over the index. */
     const sample = (size: number): number[] => {
-      const { deleted } = rows();
+      const { deleted } = rows;
       const step = Math.max(1, Math.floor(live / size));
       const picked: number[] = [];
       let seen = 0;
       for (let row = 0; row < rowCount; row++) {
         if (deleted[row] !== 0) continue;
-        if (seen++ % step === 0) picked.push(row * dims);
+        if (seen++ % step === 0) picked.push(row);
       }
       return picked;
     };
     const sum = new Float64Array(dims);
-    const sumSquares = new Float64Array(dims);
     const moments = sample(LEARN_SAMPLE);
-    {
-      const { vectors } = rows();
-      for (const base of moments) {
-        for (let d = 0; d < dims; d++) {
-          const v = vectors[base + d];
-          sum[d] += v;
-          sumSquares[d] += v * v;
-        }
-      }
+    for (const row of moments) {
+      rows.readRows(row, 1, one, 0);
+      for (let d = 0; d < dims; d++) sum[d] += one[d];
     }
     const taken = moments.length;
-    let widest = 0;
-    for (let d = 0; d < dims; d++) {
-      const mean = taken > 0 ? sum[d] / taken : 0;
-      this.offset[d] = mean;
-      widest = Math.max(widest, Math.sqrt(taken > 0 ? Math.max(0, sumSquares[d] / taken - mean * mean) : 0));
-    }
-    this.full.setScale(widest, 0);
+    for (let d = 0; d < dims; d++) this.offset[d] = taken > 0 ? sum[d] / taken : 0;
     const prefix = this.prefix;
     if (prefix !== undefined) {
       const picked = sample(COVARIANCE_SAMPLE);
@@ -259,11 +264,10 @@ export class Int8Filter {
       const offset = this.offset;
       for (let from = 0; from < picked.length; from += LEARN_STEP_SAMPLES) {
         yield;
-        const { vectors } = rows();
         const to = Math.min(picked.length, from + LEARN_STEP_SAMPLES);
         for (let p = from; p < to; p++) {
-          const base = picked[p];
-          for (let d = 0; d < dims; d++) y[d] = vectors[base + d] - offset[d];
+          rows.readRows(picked[p], 1, one, 0);
+          for (let d = 0; d < dims; d++) y[d] = one[d] - offset[d];
           for (let i = 0; i < dims; i++) {
             const yi = y[i];
             const rowBase = i * dims;
@@ -286,16 +290,16 @@ export class Int8Filter {
   }
 
   /** The ranker's levels from the projections of the picked rows (the basis set), in steps. */
-  private *learnRankerSteps(rows: () => { vectors: Float32Array }, picked: number[]): Generator<void, void, void> {
+  private *learnRankerSteps(rows: StoredRows, picked: number[]): Generator<void, void, void> {
     const ranker = this.ranker!;
     const axes = ranker.axes;
     const samples = new Float64Array(picked.length * axes);
     for (let from = 0; from < picked.length; from += 8 * LEARN_STEP_SAMPLES) {
       yield;
-      const { vectors } = rows();
       const to = Math.min(picked.length, from + 8 * LEARN_STEP_SAMPLES);
       for (let i = from; i < to; i++) {
-        this.setY(vectors, picked[i]);
+        rows.readRows(picked[i], 1, this.row, 0);
+        this.setY(this.row, 0);
         const z = this.project();
         for (let a = 0; a < axes; a++) samples[i * axes + a] = z[a];
       }
@@ -303,30 +307,25 @@ export class Int8Filter {
     yield* ranker.learnSteps(samples, picked.length, axes);
   }
 
-  /** Codes and misses of rows [from, to). */
-  encodeRows(vectors: Float32Array, from: number, to: number): void {
-    const { dims, y, full, prefix, ranker } = this;
-    const residuals = full.arena.residuals;
+  /** Prefix codes, misses and rank codes of rows [from, to). */
+  encodeRows(rows: StoredRows, from: number, to: number): void {
+    const { prefix, ranker } = this;
+    if (prefix === undefined) return;
     for (let row = from; row < to; row++) {
-      const base = row * dims;
-      this.setY(vectors, base);
-      // Rounded up: 1e-6 relative is far above float32's 2^-24; the floor covers float64
-      // rounding of y (<= 2^-52 |y| a dimension, |y| <= 128 scale unless clamped).
-      residuals[row] = Math.fround(full.quantize(y, row) * (1 + 1e-6) + full.missFloor);
-      if (prefix === undefined) continue;
+      rows.readRows(row, 1, this.row, 0);
+      this.setY(this.row, 0);
       const z = this.project();
       prefix.arena.residuals[row] = Math.fround(this.prefixMiss(prefix, prefix.quantize(z, row)) * (1 + 1e-6));
       ranker?.encode(row, z);
     }
   }
 
-  /** Codes the query (queries[queryOffset..]) for `candidates`. */
+  /** Codes the query (queries[queryOffset..]) for `candidates`, `gather` and `rank` (the row arena's query too). */
   setQuery(queries: Float32Array, queryOffset: number): void {
-    const { y, full, prefix, ranker } = this;
-    this.setY(queries, queryOffset);
-    full.queryMiss = full.quantize(y, -1) * (1 + 1e-9) + full.missFloor;
-    full.limitWorst = NaN;
+    const { prefix, ranker } = this;
+    this.rows.setQuery(queries, queryOffset);
     if (prefix !== undefined) {
+      this.setY(queries, queryOffset);
       const z = this.project();
       prefix.queryMiss = this.prefixMiss(prefix, prefix.quantize(z, -1)) * (1 + 1e-9);
       prefix.limitWorst = NaN;
@@ -338,15 +337,15 @@ export class Int8Filter {
    * Rows of [firstRow, firstRow + count) (count <= SCAN_BLOCK_ROWS) whose bounds allow a
    * squared distance <= worst, written to `out`; returns how many. `twoStage`: the
    * principal-axes stage first (pays when most rows are far: it passes ~8% of them on
-   * face data), else the full codes of every row.
+   * face data), else the int16 rows of every row.
    */
   candidates(firstRow: number, count: number, worst: number, twoStage: boolean): number {
-    const { full, prefix } = this;
-    if (prefix === undefined || !twoStage) return full.arena.scan(firstRow, count, full.queryNorm, full.scale, full.limitFor(worst));
+    const { rows, prefix } = this;
+    if (prefix === undefined || !twoStage) return rows.gatherRange(firstRow, count, worst);
     const n = prefix.arena.scan(firstRow, count, prefix.queryNorm, prefix.scale, prefix.limitFor(worst));
     if (n === 0) return 0;
-    full.arena.out.set(prefix.arena.out.subarray(0, n));
-    return full.arena.gather(n, full.queryNorm, full.scale, full.limitFor(worst));
+    rows.list.set(prefix.arena.out.subarray(0, n));
+    return rows.gather(n, worst);
   }
 
   /** Whether `rank` can run: there is a principal-axes stage. */
@@ -366,12 +365,11 @@ export class Int8Filter {
   }
 
   /**
-   * Of the n rows listed in `out` (out[0..n), n <= SCAN_BLOCK_ROWS), those whose full
-   * codes allow a squared distance <= worst, kept in order in out[0..m); returns m.
+   * Of the n rows listed in `out` (out[0..n), n <= SCAN_BLOCK_ROWS), a superset of those
+   * whose stored vector can be within squared distance `worst`, kept in order in out[0..m); returns m.
    */
   gather(n: number, worst: number): number {
-    const full = this.full;
-    return full.arena.gather(n, full.queryNorm, full.scale, full.limitFor(worst));
+    return this.rows.gather(n, worst);
   }
 
   get rankOut(): Int32Array {

@@ -164,8 +164,8 @@ export class IvfLists {
     const store = this.store;
     const rowCount = store.rowCount;
     const lists = this.listsFor(rowCount - store.deletedRows);
-    this.ivf = IvfQuantizer.train(store.vectors, rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
-    this.ivf.assign(store.vectors, 0, rowCount, store.rowList);
+    this.ivf = IvfQuantizer.train(store, rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
+    this.ivf.assign(store, 0, rowCount, store.rowList);
     this.sortByList();
   }
 
@@ -179,13 +179,13 @@ export class IvfLists {
   *retrainSteps(): Generator<void, void, void> {
     const store = this.store;
     const lists = this.listsFor(store.size);
-    const ivf = yield* IvfQuantizer.trainSteps(store.vectors, store.rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
+    const ivf = yield* IvfQuantizer.trainSteps(store, store.rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
     this.jobLists = new Int32Array(store.rowList.length).fill(-1);
     let done = 0;
     while (done < store.rowCount) {
       yield;
       const end = Math.min(store.rowCount, done + ANN_ASSIGN_BATCH);
-      ivf.assign(store.vectors, done, end, this.jobLists);
+      ivf.assign(store, done, end, this.jobLists);
       done = end;
     }
     store.rowList.set(this.jobLists.subarray(0, store.rowCount));
@@ -229,7 +229,7 @@ export class IvfLists {
     const store = this.store;
     if (this.ivf === undefined || this.assignedRows >= store.rowCount) return;
     if (this.assignedRows < this.listedRows) this.assignedRows = this.listedRows;
-    this.ivf.assign(store.vectors, this.assignedRows, store.rowCount, store.rowList);
+    this.ivf.assign(store, this.assignedRows, store.rowCount, store.rowList);
     this.assignedRows = store.rowCount;
   }
 
@@ -244,12 +244,12 @@ export class IvfLists {
   mergeRecent(): void {
     const ivf = this.ivf!;
     const store = this.store;
-    const dims = store.dimensions;
+    const stride = store.stride;
     const listCount = ivf.lists;
     const first = this.listedRows;
     const rowCount = store.rowCount;
     const { rowList, deleted, rowSlot, slotRow } = store;
-    const vectors = store.vectors;
+    const rows = store.rows;
     const metas = store.metas;
     // Counting sort of the live recent rows into the side buffer.
     const sideStart = new Int32Array(listCount + 1);
@@ -260,7 +260,7 @@ export class IvfLists {
     }
     for (let l = 0; l < listCount; l++) sideStart[l + 1] += sideStart[l];
     const recent = sideStart[listCount];
-    const sideVectors = new Float32Array(recent * dims);
+    const sideRows = new Int16Array(recent * stride);
     const sideMetas = new Array<unknown>(recent);
     const sideSlots = new Int32Array(recent);
     const filter = store.codes;
@@ -269,7 +269,7 @@ export class IvfLists {
     for (let row = first; row < rowCount; row++) {
       if (deleted[row] !== 0) continue;
       const p = next[rowList[row]]++;
-      sideVectors.set(vectors.subarray(row * dims, (row + 1) * dims), p * dims);
+      sideRows.set(rows.subarray(row * stride, (row + 1) * stride), p * stride);
       filter?.toSide(row, p);
       sideMetas[p] = metas[row];
       sideSlots[p] = rowSlot[row];
@@ -286,7 +286,7 @@ export class IvfLists {
       const to = from + shift;
       merged[l] = to;
       if (shift > 0 && size > 0) {
-        vectors.copyWithin(to * dims, from * dims, (from + size) * dims);
+        rows.copyWithin(to * stride, from * stride, (from + size) * stride);
         if (filter !== undefined) filter.copyRows(to, from, from + size);
         deleted.copyWithin(to, from, from + size);
         rowSlot.copyWithin(to, from, from + size);
@@ -299,7 +299,7 @@ export class IvfLists {
       const sideEnd = sideStart[l + 1];
       if (sideEnd > sideFrom) {
         const at = to + size;
-        vectors.set(sideVectors.subarray(sideFrom * dims, sideEnd * dims), at * dims);
+        rows.set(sideRows.subarray(sideFrom * stride, sideEnd * stride), at * stride);
         filter?.fromSide(sideFrom, at, sideEnd - sideFrom);
         deleted.fill(0, at, at + sideEnd - sideFrom);
         for (let i = sideFrom; i < sideEnd; i++) {

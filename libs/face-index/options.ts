@@ -53,27 +53,26 @@ export interface FaceIndexOptions {
   backgroundMaintenance?: boolean;
   /**
    * Exact lower-bound pre-filter (default true where WebAssembly SIMD runs, 16+ dims,
-   * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes (1
-   * byte a dimension + 8 a row; at 128 dims +27% of the float32 rows), plus int8 codes
-   * of its first `prefilterAxes` principal coordinates (+11% at 128 dims) and 4-bit
-   * codes of the first 32 of them, which approximate search ranks on (+3%); searches scan
-   * the codes and compute the exact distance only for rows whose lower bound can beat
-   * the current k-th distance (see int8-filter.ts). Results are identical either way;
-   * false saves the memory and scans the float32 rows instead.
+   * no KD-tree), from FILTER_MIN_ROWS faces on: every row also kept as int8 codes of its
+   * first `prefilterAxes` principal coordinates (+8 bytes a row; +22% of the int16 rows
+   * at 128 dims) and 4-bit codes of the first 32 of them, which approximate search ranks
+   * on (+6%); searches scan the codes and compute the exact distance only for rows whose
+   * lower bound can beat the current k-th distance (see int8-filter.ts). Results are
+   * identical either way; false saves the memory and scans the rows instead.
    */
   prefilter?: boolean;
   /**
    * Principal axes coded for the pre-filter's first stage (default 48, rounded up to a
    * multiple of 16; used when the vectors have at least twice as many dimensions).
-   * 0: one stage (every row's full codes scanned, approximate search without a
-   * shortlist), 96 bytes a row less.
+   * 0: one stage (the rows themselves scanned, approximate search without a
+   * shortlist), 72 bytes a row less.
    */
   prefilterAxes?: number;
   /**
    * Approximate search with the pre-filter's principal-axes codes: rows of the probed
    * lists are ranked on 4-bit codes of 32 principal axes and only a shortlist of the best
    * gets the exact distance (default true). false: every probed row goes through the
-   * full codes (the pre-filter's exact path), slower and a little more accurate.
+   * rows' kernel (the pre-filter's exact path), slower and a little more accurate.
    */
   shortlist?: boolean;
   /** Rows in the shortlist at effort 1 (default 256; scaled by effort, at least k). */

@@ -6,7 +6,6 @@
  */
 import type { TopK } from '../topk/index.js';
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
-import { squaredDistanceWithin } from './distance.js';
 import { Int8Filter } from './int8-filter.js';
 import { runToEnd } from '../stepwise/index.js';
 import type { IvfLists } from './ivf-lists.js';
@@ -67,7 +66,7 @@ export class Prefilter {
   rowAdded(row: number, deferLearning: boolean): void {
     if (this.options === undefined) return;
     const filter = this.store.filter;
-    if (filter?.ready) filter.encodeRows(this.store.vectors, row, row + 1);
+    if (filter?.ready) filter.encodeRows(this.store, row, row + 1);
     if (deferLearning || this.learning) return;
     this.refreshWhenDue(false);
   }
@@ -114,18 +113,18 @@ export class Prefilter {
     if (!this.learnDue(explicit)) return;
     const store = this.store;
     // Created (with room for every row) when there is none yet.
-    const filter = (store.filter ??= new Int8Filter(store.dimensions, store.capacity, this.options!.axes));
+    const filter = (store.filter ??= new Int8Filter(store.dimensions, store.capacity, store.arena, this.options!.axes));
     filter.ready = false;
     this.learning = true;
     try {
       yield;
-      yield* filter.learnSteps(() => ({ vectors: store.arena.rows, deleted: store.deleted }), store.rowCount);
+      yield* filter.learnSteps(store, store.rowCount);
       filter.ready = false; // learning marks it ready; no codes yet
       let coded = 0;
       while (coded < store.rowCount) {
         yield;
         const end = Math.min(store.rowCount, coded + LEARN_STEP_ROWS);
-        filter.encodeRows(store.vectors, coded, end);
+        filter.encodeRows(store, coded, end);
         coded = end;
       }
       filter.ready = true;
@@ -147,7 +146,6 @@ export class Prefilter {
     const filter = store.filter!;
     const ivf = ivfLists.ivf;
     const dims = store.dimensions;
-    store.vectors = store.arena.rows;
     const { listStart, listedRows } = ivfLists;
     const rowCount = store.rowCount;
     const first = ivf === undefined ? 0 : probes > 0 ? probes : Math.min(ivf.lists, Math.max(1, Math.ceil(ivf.lists * EXACT_FIRST_SHARE)));
@@ -197,19 +195,18 @@ export class Prefilter {
   /**
    * Rows [start, end) for one query through the pre-filter: candidates get the exact
    * distance. `far`: rows mostly far from the query (exact search past the nearest
-   * lists), where the principal-axes stage pays; near rows go to the full codes at once.
+   * lists), where the principal-axes stage pays; near rows go to the rows' kernel at once.
    */
   private range(start: number, end: number, queries: Float32Array, queryOffset: number, selector: TopK, far: boolean): void {
     const store = this.store;
     const filter = store.filter!;
-    const { vectors, deleted } = store;
-    const dims = store.dimensions;
+    const deleted = store.deleted;
     let worst = selector.worst;
     this.scanned += end - start;
     // Until k rows are held nothing can be pruned: take rows as they come.
     while (worst === Infinity && start < end) {
       if (deleted[start] === 0) {
-        selector.push(start, squaredDistanceWithin(vectors, start * dims, queries, queryOffset, dims, Infinity));
+        selector.push(start, store.distanceWithin(start, queries, queryOffset, Infinity));
         worst = selector.worst;
       }
       start++;
@@ -221,7 +218,7 @@ export class Prefilter {
       for (let i = 0; i < n; i++) {
         const row = out[i];
         if (deleted[row] !== 0) continue;
-        const distance = squaredDistanceWithin(vectors, row * dims, queries, queryOffset, dims, worst);
+        const distance = store.distanceWithin(row, queries, queryOffset, worst);
         if (distance <= worst) {
           selector.push(row, distance);
           worst = selector.worst;

@@ -1,12 +1,16 @@
 /**
- * The rows of a FaceIndex: every row-ordered column (the float vectors in the arena,
- * deleted flags, metas, each row's slot and IVF list, and the pre-filter's int8
- * codes) and the ids, kept by slot (id-table.ts). Writes append a row; replacing or
+ * The rows of a FaceIndex: every row-ordered column (the vectors, as int16 codes at a
+ * fixed scale in the arena: libs/simd-kernel/int16.ts; deleted flags, metas, each row's
+ * slot and IVF list, and the pre-filter's codes) and the ids, kept by slot (id-table.ts).
+ * A vector is stored rounded to the nearest multiple of INT16_ROW_SCALE (2^-14, within
+ * 3.1e-5), in a quarter of the bytes of the float32 row and the int8 codes it replaces;
+ * searches are exact over the stored values. Writes append a row; replacing or
  * deleting a face only flags its row. The moves here (compaction, permutations) keep
  * every column in step; the IVF merge (ivf-lists.ts) moves the same columns. A face's
  * slot stays with it while its row moves, so moving rows never touches the ids.
  */
-import { VectorArena } from '../simd-kernel/index.js';
+import { INT16_ROW_MAX, INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/int16.js';
+import { codedSquaredDistanceWithin } from './distance.js';
 import { IdTable } from './id-table.js';
 import type { Int8Filter } from './int8-filter.js';
 import type { FaceIndexState } from './options.js';
@@ -15,10 +19,14 @@ const INITIAL_CAPACITY = 64;
 
 export class RowStore {
   readonly dimensions: number;
-  /** Owns the rows' memory (WebAssembly memory when the SIMD kernel runs). */
-  readonly arena: VectorArena;
-  /** View of the arena's rows; taken again after the arena grows or moves. */
-  vectors: Float32Array;
+  /** Owns the rows' codes (WebAssembly memory when the SIMD kernel runs) and their distance kernel. */
+  readonly arena: Int16RowArena;
+  /** The arena's codes, `stride` a row; taken again after the arena grows. */
+  rows: Int16Array;
+  /** Codes a row (dims rounded up to a multiple of 8). */
+  readonly stride: number;
+  /** One row's stored vector (`forEachFace`). */
+  private readonly decoded: Float32Array;
   deleted: Uint8Array;
   metas: unknown[] = [];
   /** IVF list of each row, -1 for rows not yet assigned. */
@@ -45,8 +53,10 @@ export class RowStore {
 
   constructor(dimensions: number, forceJs: boolean) {
     this.dimensions = dimensions;
-    this.arena = new VectorArena(dimensions, { forceJs, initialRows: INITIAL_CAPACITY });
-    this.vectors = this.arena.rows;
+    this.arena = new Int16RowArena(dimensions, INITIAL_CAPACITY, { forceJs });
+    this.rows = this.arena.codes;
+    this.stride = this.arena.rowDims;
+    this.decoded = new Float32Array(dimensions);
     this.deleted = new Uint8Array(INITIAL_CAPACITY);
     this.rowList = new Int32Array(INITIAL_CAPACITY).fill(-1);
     this.slotRow = new Int32Array(INITIAL_CAPACITY);
@@ -82,13 +92,32 @@ export class RowStore {
     return this.filter?.ready ? this.filter : undefined;
   }
 
-  /** Every live face, in row order (what a snapshot writes). `vector` is a view: copy it to keep it. */
+  /** Every live face, in row order (what a snapshot writes), with its stored vector: a buffer reused for the next face (copy it to keep it). */
   forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void {
-    const dims = this.dimensions;
     for (let row = 0; row < this.rowCount; row++) {
       if (this.deleted[row]) continue;
-      visit(this.idAt(row), this.vectors.subarray(row * dims, (row + 1) * dims), this.metas[row]);
+      this.arena.readRow(row, this.decoded);
+      visit(this.idAt(row), this.decoded, this.metas[row]);
     }
+  }
+
+  /** The stored vectors of rows [first, first + count) into out[at..] (IVF training and assignment, pre-filter learning). */
+  readRows(first: number, count: number, out: Float32Array | Float64Array, at = 0): void {
+    const { rows, stride } = this;
+    const dims = this.dimensions;
+    for (let r = 0; r < count; r++) {
+      const base = (first + r) * stride;
+      const to = at + r * dims;
+      for (let d = 0; d < dims; d++) out[to + d] = rows[base + d] * INT16_ROW_SCALE;
+    }
+  }
+
+  /**
+   * Squared distance of the row's stored vector to queries[queryOffset..] in float64, in
+   * dimension order (the oracle's bits); may give up past `bound` (see squaredDistanceWithin).
+   */
+  distanceWithin(row: number, queries: Float32Array, queryOffset: number, bound: number): number {
+    return codedSquaredDistanceWithin(this.rows, row * this.stride, INT16_ROW_SCALE, queries, queryOffset, this.dimensions, bound);
   }
 
   /**
@@ -103,7 +132,7 @@ export class RowStore {
       this.ids.insert(id, slot);
     }
     const row = this.rowCount++;
-    this.vectors.set(vector, row * this.dimensions);
+    this.arena.setRow(row, vector);
     this.deleted[row] = 0;
     this.rowList[row] = -1;
     this.metas[row] = meta;
@@ -128,7 +157,7 @@ export class RowStore {
    */
   adopt(state: FaceIndexState, rowLists: Int32Array | undefined): void {
     const faces = state.ids.length;
-    this.vectors.set(state.vectors, 0);
+    for (let row = 0; row < faces; row++) this.arena.setRow(row, state.vectors, row * this.dimensions);
     this.deleted.fill(0);
     this.rowList.fill(-1);
     if (rowLists !== undefined) this.rowList.set(rowLists, 0);
@@ -160,7 +189,7 @@ export class RowStore {
   /** Room for `capacity` rows in every column (the arena and the pre-filter's codes too). */
   grow(capacity: number): void {
     this.arena.ensureRowCapacity(capacity);
-    this.vectors = this.arena.rows;
+    this.rows = this.arena.codes;
     this.filter?.ensureRowCapacity(capacity);
     const deleted = new Uint8Array(capacity);
     deleted.set(this.deleted.subarray(0, this.rowCount));
@@ -185,13 +214,11 @@ export class RowStore {
    */
   compact(): void {
     if (this.deletedRows === 0) return;
-    const dims = this.dimensions;
     const filter = this.codes;
     let write = 0;
     for (let read = 0; read < this.rowCount; read++) {
       if (this.deleted[read] !== 0) continue;
       if (write !== read) {
-        this.vectors.copyWithin(write * dims, read * dims, (read + 1) * dims);
         this.metas[write] = this.metas[read];
         this.rowList[write] = this.rowList[read];
         const slot = this.rowSlot[read];
@@ -200,18 +227,19 @@ export class RowStore {
       }
       write++;
     }
-    if (filter !== undefined) {
-      // The same moves for the codes, a run of live rows at a time.
-      let to = 0;
-      let runStart = -1;
-      for (let read = 0; read <= this.rowCount; read++) {
-        if (read < this.rowCount && this.deleted[read] === 0) {
-          if (runStart < 0) runStart = read;
-        } else if (runStart >= 0) {
-          if (to !== runStart) filter.copyRows(to, runStart, read);
-          to += read - runStart;
-          runStart = -1;
+    // The same moves for the row codes and the pre-filter's, a run of live rows at a time.
+    let to = 0;
+    let runStart = -1;
+    for (let read = 0; read <= this.rowCount; read++) {
+      if (read < this.rowCount && this.deleted[read] === 0) {
+        if (runStart < 0) runStart = read;
+      } else if (runStart >= 0) {
+        if (to !== runStart) {
+          this.arena.copyRows(to, runStart, read);
+          filter?.copyRows(to, runStart, read);
         }
+        to += read - runStart;
+        runStart = -1;
       }
     }
     this.deleted.fill(0, 0, this.rowCount);
@@ -221,30 +249,11 @@ export class RowStore {
     this.deletedRows = 0;
   }
 
-  /** Moves row order[pos] to position pos for every pos (vectors in place, one cycle at a time). */
+  /** Moves row order[pos] to position pos for every pos. */
   applyOrder(order: Int32Array): void {
-    const dims = this.dimensions;
     const rowCount = this.rowCount;
-    const vectors = this.vectors;
-    const done = new Uint8Array(rowCount);
-    const held = new Float32Array(dims);
-    const filter = this.codes;
-    for (let start = 0; start < rowCount; start++) {
-      if (done[start] !== 0 || order[start] === start) continue;
-      held.set(vectors.subarray(start * dims, (start + 1) * dims));
-      let pos = start;
-      for (;;) {
-        done[pos] = 1;
-        const from = order[pos];
-        if (from === start) {
-          vectors.set(held, pos * dims);
-          break;
-        }
-        vectors.copyWithin(pos * dims, from * dims, (from + 1) * dims);
-        pos = from;
-      }
-    }
-    filter?.permuteRows(order, rowCount);
+    this.arena.permuteRows(order, rowCount);
+    this.codes?.permuteRows(order, rowCount);
     const metas = new Array<unknown>(rowCount);
     const rowList = new Int32Array(this.rowList.length).fill(-1);
     const deleted = new Uint8Array(this.deleted.length);
@@ -269,14 +278,11 @@ export class RowStore {
    * pre-filter codes) so each leaf reads one contiguous block of memory.
    */
   reorderLikeTree(order: Int32Array): void {
-    const dims = this.dimensions;
-    const source = this.vectors.slice(0, this.rowCount * dims);
-    const vectors = this.vectors;
+    this.arena.permuteRows(order, this.rowCount);
     const metas: unknown[] = new Array<unknown>(this.rowCount);
     const rowSlot = new Int32Array(this.rowSlot.length);
     for (let pos = 0; pos < this.rowCount; pos++) {
       const row = order[pos];
-      vectors.set(source.subarray(row * dims, (row + 1) * dims), pos * dims);
       metas[pos] = this.metas[row];
       rowSlot[pos] = this.rowSlot[row];
       this.slotRow[rowSlot[pos]] = pos;
@@ -284,4 +290,22 @@ export class RowStore {
     this.rowSlot = rowSlot;
     this.metas = metas;
   }
+}
+
+/**
+ * Why a vector cannot be stored (`vectors[from..from + dims)`): the first component that
+ * is not finite or past the int16 rows' range, named; undefined when it can.
+ */
+export function storedVectorProblem(vectors: ArrayLike<number>, from: number, dims: number, what = 'vector'): string | undefined {
+  for (let d = 0; d < dims; d++) {
+    const x = vectors[from + d];
+    if (!Number.isFinite(x)) return `${what} element ${d} is ${x} (must be finite)`;
+    if (!(Math.abs(x) <= INT16_ROW_MAX)) return `${what} element ${d} is ${x} (stored components must be within ±${INT16_ROW_MAX})`;
+  }
+  return undefined;
+}
+
+/** The vector as an index stores it (each component rounded to the nearest multiple of INT16_ROW_SCALE): what searches measure distances to. */
+export function storedVector(vector: Float32Array): Float32Array {
+  return vector.map((x) => int16RowCode(x) * INT16_ROW_SCALE);
 }

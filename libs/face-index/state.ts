@@ -5,6 +5,7 @@
 import { IvfQuantizer } from '../ann/ivf.js';
 import type { IvfLayout, IvfLists } from './ivf-lists.js';
 import type { FaceIndexState } from './options.js';
+import { INT16_ROW_MAX } from '../simd-kernel/int16.js';
 import type { RowStore } from './row-store.js';
 
 /** Live faces in row order, and the IVF with each row's list: see `FaceIndex.exportState`. */
@@ -24,7 +25,7 @@ export function exportState(store: RowStore, ivfLists: IvfLists): FaceIndexState
   let runOut = 0;
   for (let row = 0; row <= rowCount; row++) {
     if (row === rowCount || deleted[row] !== 0) {
-      if (row > runStart) vectors.set(store.vectors.subarray(runStart * dims, row * dims), runOut * dims);
+      if (row > runStart) store.readRows(runStart, row - runStart, vectors, runOut * dims);
       runStart = row + 1;
       runOut = out;
       continue;
@@ -49,9 +50,9 @@ export function checkState(state: FaceIndexState, dims: number, withIvf: boolean
   const faces = state.ids.length;
   if (state.vectors.length !== faces * dims) throw new RangeError(`state holds ${state.vectors.length} floats for ${faces} faces`);
   if (state.metas.length !== faces) throw new RangeError(`state holds ${state.metas.length} metas for ${faces} faces`);
-  if (!allFinite(state.vectors)) {
-    const i = state.vectors.findIndex((v) => !Number.isFinite(v));
-    throw new RangeError(`state vector element ${i} is ${state.vectors[i]} (must be finite)`);
+  const bad = firstUnstorable(state.vectors);
+  if (bad >= 0) {
+    throw new RangeError(`state vector ${Math.floor(bad / dims)} (${state.ids[Math.floor(bad / dims)]}) component ${bad % dims} is ${state.vectors[bad]} (must be finite and within ±${INT16_ROW_MAX})`);
   }
   const s = state.ivf;
   if (s === undefined || !withIvf) return undefined;
@@ -73,16 +74,8 @@ export function checkState(state: FaceIndexState, dims: number, withIvf: boolean
   return { ivf, listStart, listedRows, assignedRows };
 }
 
-/** Whether every value is finite: x * 0 is 0 for finite x and NaN for NaN and ±Infinity; one branch-free pass. */
-function allFinite(values: Float32Array): boolean {
-  let a = 0;
-  let b = 0;
-  const n = values.length;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    a += values[i] * 0 + values[i + 1] * 0;
-    b += values[i + 2] * 0 + values[i + 3] * 0;
-  }
-  for (; i < n; i++) a += values[i] * 0;
-  return a === 0 && b === 0;
+/** Index of the first value the rows cannot store (not finite, or past INT16_ROW_MAX), or -1. */
+function firstUnstorable(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!(Math.abs(values[i]) <= INT16_ROW_MAX)) return i;
+  return -1;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FaceId, FaceVector, FACE_DIMENSIONS, idProblem, vectorProblem } from '../vector/index.js';
+import { FaceId, StoredFaceVector, FACE_DIMENSIONS, idProblem, vectorProblem } from '../vector/index.js';
 import { decodeFaceBatch, FaceBatchError, isFaceBatch } from './face-batch.js';
 import { describeIssues, ProtocolError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -14,7 +14,7 @@ export const FaceMeta = z
 /** One face as a client sends it on `faces.ingest`. */
 export const IngestFace = z.strictObject({
   id: FaceId,
-  vector: FaceVector,
+  vector: StoredFaceVector,
   meta: FaceMeta.optional(),
 });
 export type IngestFace = z.infer<typeof IngestFace>;

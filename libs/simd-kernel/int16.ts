@@ -2,7 +2,7 @@
  * Face vectors stored as int16 codes at one fixed scale, in WebAssembly memory, and the
  * kernel giving their squared distance to a float32 query (`int16GatherModuleBytes`).
  * A component x is stored as round(x / INT16_ROW_SCALE): every |x| <= INT16_ROW_MAX is
- * kept within INT16_ROW_SCALE / 2 (1.5e-5), in half the bytes of float32. The scale is
+ * kept within INT16_ROW_SCALE / 2 (3.1e-5), in half the bytes of float32. The scale is
  * a power of two fixed for all indexes (not learned from the data), so a stored value
  * never moves: encoding it again gives the same code, through snapshots and restarts.
  *
@@ -18,11 +18,16 @@
  */
 import { wasmSimdSupported } from './index.js';
 import { int16GatherModuleBytes } from './int16-wasm.js';
-import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
+import { WASM_PAGE, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 
 export const INT16_ROW_SCALE = 2 ** -14;
 /** Largest |component| a row can hold. */
 export const INT16_ROW_MAX = 32767 * INT16_ROW_SCALE;
+/** The code a row stores for component x (|x| <= INT16_ROW_MAX): the nearest multiple of the scale. */
+export function int16RowCode(x: number): number {
+  return Math.round(x / INT16_ROW_SCALE);
+}
+
 /** Most rows one `gather` call takes. */
 export const INT16_GATHER_ROWS = 1024;
 
@@ -36,10 +41,18 @@ const SQUARED_SCALE = INT16_ROW_SCALE * INT16_ROW_SCALE;
 
 type GatherFunction = (rows: number, list: number, n: number, query: number, out: number, limit: number) => number;
 
+export interface Int16RowArenaOptions {
+  /** Plain JS memory and kernel (tests, and runtimes without WebAssembly SIMD): the same contract, exact integer sums. */
+  forceJs?: boolean;
+}
+
 export class Int16RowArena {
   readonly dims: number;
   /** Codes per row: dims rounded up to a multiple of 8 (padding codes stay 0). */
   readonly rowDims: number;
+  /** True when the WebAssembly SIMD kernel runs, false for the JS fallback. */
+  readonly simd: boolean;
+  /** WebAssembly memory, or (JS fallback) a stand-in that grows by copying. */
   private readonly memory: WasmMemory;
   private readonly gatherFunction: GatherFunction;
   private readonly listByte: number;
@@ -55,17 +68,22 @@ export class Int16RowArena {
   /** ||query - its codes * scale||: how far `gather`'s rounded query is from the one given. */
   private queryMiss = 0;
 
-  constructor(dims: number, initialRows = 64) {
-    if (!wasmSimdSupported()) throw new Error('Int16RowArena needs WebAssembly SIMD');
+  constructor(dims: number, initialRows = 64, options: Int16RowArenaOptions = {}) {
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
     this.dims = dims;
     this.rowDims = Math.ceil(dims / 8) * 8;
     this.listByte = Math.ceil((this.rowDims * 2) / 16) * 16;
     const distancesOffset = INT16_GATHER_ROWS * 4;
     this.rowsByte = this.listByte + 2 * distancesOffset;
-    const { memory, exports } = instantiateKernel(`int16 ${this.rowDims}`, () => int16GatherModuleBytes(this.rowDims, distancesOffset));
-    this.memory = memory;
-    this.gatherFunction = exports.gather_i16 as GatherFunction;
+    this.simd = !options.forceJs && wasmSimdSupported();
+    if (this.simd) {
+      const { memory, exports } = instantiateKernel(`int16 ${this.rowDims}`, () => int16GatherModuleBytes(this.rowDims, distancesOffset));
+      this.memory = memory;
+      this.gatherFunction = exports.gather_i16 as GatherFunction;
+    } else {
+      this.memory = copyingMemory();
+      this.gatherFunction = (rows, list, n, query, out, limit) => this.jsGather(n, limit);
+    }
     this.ensureRowCapacity(Math.max(1, initialRows));
   }
 
@@ -106,7 +124,7 @@ export class Int16RowArena {
       }
     }
     const base = row * this.rowDims;
-    for (let d = 0; d < dims; d++) codes[base + d] = Math.round(vector[from + d] / INT16_ROW_SCALE);
+    for (let d = 0; d < dims; d++) codes[base + d] = int16RowCode(vector[from + d]);
   }
 
   /** The stored value of row's component d. */
@@ -164,6 +182,33 @@ export class Int16RowArena {
     return m;
   }
 
+  /** `gather` over rows [first, first + count) (count <= INT16_GATHER_ROWS): the list is filled with them first. */
+  gatherRange(first: number, count: number, limit: number): number {
+    const list = this.list;
+    for (let i = 0; i < count; i++) list[i] = first + i;
+    return this.gather(count, limit);
+  }
+
+  /** The kernel's contract in JS, with exact integer sums (in code units, like the kernel). */
+  private jsGather(n: number, limit: number): number {
+    const { rowDims, codes, query, list, distances } = this;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const row = list[i];
+      const base = row * rowDims;
+      let sum = 0;
+      for (let d = 0; d < rowDims; d++) {
+        const t = codes[base + d] - query[d];
+        sum += t * t;
+      }
+      if (sum <= limit) {
+        list[kept] = row;
+        distances[kept++] = sum;
+      }
+    }
+    return kept;
+  }
+
   /** Moves rows like `copyWithin` (to, from, end). */
   copyRows(to: number, from: number, end: number): void {
     const rd = this.rowDims;
@@ -176,4 +221,21 @@ export class Int16RowArena {
     const source = this.codes.slice(0, rowCount * rd);
     for (let pos = 0; pos < rowCount; pos++) this.codes.set(source.subarray(order[pos] * rd, (order[pos] + 1) * rd), pos * rd);
   }
+}
+
+/** A WasmMemory stand-in over a plain ArrayBuffer, for the JS fallback: growing copies (and detaches old views, like wasm). */
+function copyingMemory(): WasmMemory {
+  let buffer = new ArrayBuffer(0);
+  return {
+    get buffer() {
+      return buffer;
+    },
+    grow(pages: number): number {
+      const before = buffer.byteLength / WASM_PAGE;
+      const next = new ArrayBuffer(buffer.byteLength + pages * WASM_PAGE);
+      new Uint8Array(next).set(new Uint8Array(buffer));
+      buffer = next;
+      return before;
+    },
+  };
 }

@@ -19,7 +19,6 @@ export const SCAN_BLOCK_ROWS = 1024;
 
 
 type ScanFunction = (codes: number, residuals: number, norms: number, rows: number, query: number, queryNorm: number, out: number, first: number, scale: number, limit: number) => number;
-type GatherFunction = (codes: number, residuals: number, norms: number, n: number, query: number, queryNorm: number, out: number, list: number, scale: number, limit: number) => number;
 
 /** Whether int8 code arenas can run here (WebAssembly SIMD). */
 export function int8ScanSupported(): boolean {
@@ -31,7 +30,6 @@ export class Int8CodeArena {
   readonly codeDims: number;
   private readonly memory: WasmMemory;
   private readonly scanFunction: ScanFunction;
-  private readonly gatherFunction: GatherFunction;
   private capacity: number;
   private readonly queryByte = 0;
   private readonly outByte: number;
@@ -46,7 +44,7 @@ export class Int8CodeArena {
   query!: Int16Array;
   /** Candidate row numbers written by `scan`. */
   out!: Int32Array;
-  /** out[i]'s bound, f32(sqrt(D) * scale) - residual (by `scan`, not `gather`). */
+  /** out[i]'s bound, f32(sqrt(D) * scale) - residual (by `scan`). */
   values!: Float32Array;
 
   constructor(dims: number, initialRows = 64) {
@@ -56,7 +54,6 @@ export class Int8CodeArena {
     const { memory, exports } = instantiateKernel(`int8 ${this.codeDims}`, () => int8ScanModuleBytes(this.codeDims, SCAN_BLOCK_ROWS * 4));
     this.memory = memory;
     this.scanFunction = exports.scan_i8 as ScanFunction;
-    this.gatherFunction = exports.gather_i8 as GatherFunction;
     this.outByte = Math.ceil((this.codeDims * 2) / 16) * 16;
     this.codesByte = this.outByte + SCAN_BLOCK_ROWS * 8;
     this.capacity = 0;
@@ -97,14 +94,6 @@ export class Int8CodeArena {
       scale,
       limit,
     );
-  }
-
-  /**
-   * The `scan` test for the n rows listed in out[0..n) (n <= SCAN_BLOCK_ROWS): keeps
-   * the rows that pass, in order, in out[0..m); returns m.
-   */
-  gather(n: number, queryNorm: number, scale: number, limit: number): number {
-    return this.gatherFunction(this.codesByte, this.residualsByte, this.normsByte, n, this.queryByte, queryNorm, this.outByte, this.outByte, scale, limit);
   }
 
   /** Sets row's norm from its codes. */

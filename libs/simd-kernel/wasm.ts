@@ -99,9 +99,6 @@ export function simdProbeBytes(): Uint8Array {
  * positive multiple of 16). Exports `memory` and
  *
  *   scan_i8(codes, residuals, norms, rows, query, queryNorm, out, first, scale, limit) -> count
- *   gather_i8(codes, residuals, norms, n, query, queryNorm, out, list, scale, limit) -> count
- *       the same test for the n rows whose numbers are listed (int32) at byte `list`
- *       (`out` may equal `list`)
  *       for each of `rows` rows (codes back to back at byte `codes`; one float32
  *       residual and one int32 norm = sum of code^2 each, at bytes `residuals` and
  *       `norms`): D = sum over d of (code[d] - query[d])^2 = norm + queryNorm -
@@ -109,7 +106,7 @@ export function simdProbeBytes(): Uint8Array {
  *       queryNorm its sum of squares); the row is a candidate when
  *       f32(sqrt(f32(D)) * scale) - residual <= limit (NaN never: D >= 0). Writes the
  *       candidates' row numbers (first, first + 1, ...) to int32 out[0..count), and
- *       (scan_i8 only) their bounds to float32s `valuesOffset` bytes after each.
+ *       their bounds to float32s `valuesOffset` bytes after each.
  *
  * The dot-product form measured ~20% faster than summing squared differences (no
  * subtraction per 8 codes), for the norm's 4 bytes a row.
@@ -232,79 +229,8 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
   ]);
   const body = [...locals, ...c.bytes];
 
-  // gather_i8(codes, residuals, norms, n, query, queryNorm, out, list, scale, limit) (the
-  // parameters of scan_i8 but `rows` -> n, `first` -> list): the same test for the n rows
-  // whose numbers are int32 at byte `list` (out may be list).
-  const N = ROWS;
-  const LIST = FIRST;
-  const G_OUT_START = 10;
-  const G_CAND = 11;
-  const G_ROW = [12, 13, 14, 15];
-  const G_ADDR = [16, 17, 18, 19];
-  const G_ACC = [20, 21, 22, 23];
-  const g = new Code();
-  /** The test for row G_ROW[r] whose dot product is in G_ACC[r]: writes it, advances out when it passes. */
-  const testRow = (r: number) => {
-    const acc = G_ACC[r];
-    g.get(acc).simd(SIMD.i32x4ExtractLane, 0).get(acc).simd(SIMD.i32x4ExtractLane, 1).op(OP.i32Add);
-    g.get(acc).simd(SIMD.i32x4ExtractLane, 2).op(OP.i32Add).get(acc).simd(SIMD.i32x4ExtractLane, 3).op(OP.i32Add);
-    g.i32(1).op(OP.i32Shl).set(G_CAND);
-    g.get(G_ROW[r]).i32(2).op(OP.i32Shl).get(NORMS).op(OP.i32Add).op(OP.i32Load, 2, 0).get(QNORM).op(OP.i32Add).get(G_CAND).op(OP.i32Sub);
-    g.op(OP.f32ConvertI32S, OP.f32Sqrt).get(SCALE).op(OP.f32Mul);
-    g.get(G_ROW[r]).i32(2).op(OP.i32Shl).get(RESID).op(OP.i32Add).op(OP.f32Load, 2, 0).op(OP.f32Sub);
-    g.get(LIMIT).op(OP.f32Le).set(G_CAND);
-    g.get(OUT).get(G_ROW[r]).op(OP.i32Store, 2, 0);
-    g.get(OUT).get(G_CAND).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
-  };
-  /** Dot products of rows 0..rows-1 (addresses in G_ADDR) with the query, chunks interleaved so the rows' loads overlap. */
-  const dots = (rows: number) => {
-    for (let r = 0; r < rows; r++) g.zero().set(G_ACC[r]);
-    for (let chunk = 0; chunk < codeDims / 16; chunk++) {
-      for (let r = 0; r < rows; r++) {
-        g.get(G_ADDR[r]).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16));
-        g.get(QUERY).load(chunk * 32).simd(SIMD.i32x4DotI16x8S);
-        g.get(G_ADDR[r]).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16 + 8));
-        g.get(QUERY).load(chunk * 32 + 16).simd(SIMD.i32x4DotI16x8S);
-        g.simd(SIMD.i32x4Add).get(G_ACC[r]).simd(SIMD.i32x4Add).set(G_ACC[r]);
-      }
-    }
-  };
-  const loadRow = (r: number, offset: number) => {
-    g.get(LIST).op(OP.i32Load, 2, ...uleb(offset)).tee(G_ROW[r]);
-    g.i32(codeDims).op(0x6c).get(CODES).op(OP.i32Add).set(G_ADDR[r]); // i32.mul
-  };
-  g.get(OUT).set(G_OUT_START);
-  // Four listed rows a pass (independent loads in flight: the rows are scattered), ...
-  g.op(OP.block, 0x40, OP.loop, 0x40);
-  g.get(N).i32(4).op(OP.i32LtU, OP.brIf, 1);
-  for (let r = 0; r < 4; r++) loadRow(r, r * 4);
-  dots(4);
-  // out may be list: the four row numbers are read before any is written.
-  for (let r = 0; r < 4; r++) testRow(r);
-  g.get(LIST).i32(16).op(OP.i32Add).set(LIST);
-  g.get(N).i32(4).op(OP.i32Sub).set(N);
-  g.op(OP.br, 0, OP.end, OP.end);
-  // ... then the last ones one at a time.
-  g.op(OP.block, 0x40, OP.loop, 0x40);
-  g.get(N).op(OP.i32Eqz, OP.brIf, 1);
-  loadRow(0, 0);
-  dots(1);
-  testRow(0);
-  g.get(LIST).i32(4).op(OP.i32Add).set(LIST);
-  g.get(N).i32(1).op(OP.i32Sub).set(N);
-  g.op(OP.br, 0, OP.end, OP.end);
-  g.get(OUT).get(G_OUT_START).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
-  g.op(OP.end);
-  const gatherBody = [
-    ...vec([
-      [...uleb(10), I32],
-      [...uleb(4), V128],
-    ]),
-    ...g.bytes,
-  ];
   return kernelModule([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], [I32], [
     { name: 'scan_i8', body },
-    { name: 'gather_i8', body: gatherBody },
   ]);
 }
 

@@ -11,17 +11,33 @@ export const FaceId = z
   .min(1, 'id must not be empty')
   .refine((id) => Buffer.byteLength(id, 'utf8') <= MAX_ID_BYTES, `id must be at most ${MAX_ID_BYTES} bytes`);
 
-/** One 128-d vector as JSON numbers; zod's number() already refuses NaN and ±Infinity. */
+/**
+ * Largest |component| a stored face vector may have: shards keep vectors as int16 codes
+ * at a fixed scale of 2^-14 (libs/simd-kernel/int16.ts, INT16_ROW_MAX). Face-api
+ * descriptors stay far inside (the sample faces' largest component is 0.458).
+ */
+export const FACE_COMPONENT_MAX = 32767 / 16384;
+
+const componentRange = `must be within ±${FACE_COMPONENT_MAX}`;
+
+/** One 128-d query vector as JSON numbers; zod's number() already refuses NaN and ±Infinity. */
 export const FaceVector = z.array(z.number()).length(FACE_DIMENSIONS, `vector must have exactly ${FACE_DIMENSIONS} numbers`);
 
+/** A vector to store: as FaceVector, each component within ±FACE_COMPONENT_MAX. */
+export const StoredFaceVector = z
+  .array(z.number().min(-FACE_COMPONENT_MAX, componentRange).max(FACE_COMPONENT_MAX, componentRange))
+  .length(FACE_DIMENSIONS, `vector must have exactly ${FACE_DIMENSIONS} numbers`);
+
 /**
- * Checks one vector held in a typed array (from .npy files or binary payloads).
- * Returns a readable reason, or undefined when the vector is usable.
+ * Checks one vector to store, held in a typed array (from .npy files or binary
+ * payloads), like StoredFaceVector. Returns a readable reason, or undefined when the
+ * vector is usable.
  */
 export function vectorProblem(values: ArrayLike<number>): string | undefined {
   if (values.length !== FACE_DIMENSIONS) return `vector has ${values.length} numbers, expected ${FACE_DIMENSIONS}`;
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) return `vector element ${i} is ${values[i]} (must be a finite number)`;
+    if (!(Math.abs(values[i]) <= FACE_COMPONENT_MAX)) return `vector element ${i} is ${values[i]} (${componentRange})`;
   }
   return undefined;
 }

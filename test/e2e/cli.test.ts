@@ -143,7 +143,7 @@ describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, ()
     const v = new Array(128).fill(0.05);
     await writeFile(
       file,
-      [JSON.stringify({ id: 'row-1', vector: v }), '{oops', JSON.stringify({ id: 'row-3', vector: [1, 2] }), JSON.stringify({ id: 'row-4', vector: v, meta: { path: 'x.jpg' } })].join('\n') + '\n',
+      [JSON.stringify({ id: 'row-1', vector: v }), '{oops', JSON.stringify({ id: 'row-3', vector: [0.1, 0.2] }), JSON.stringify({ id: 'row-4', vector: v, meta: { path: 'x.jpg' } })].join('\n') + '\n',
     );
     const out = await faceshard(['ingest', file, '--nats', cluster.url]);
     assert.equal(out.code, 1);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import type { FaceToIngest } from '../../libs/client/index.js';
-import { bruteForceSearch, type Neighbor } from '../../libs/face-index/index.js';
+import { bruteForceSearch, storedVector, type Neighbor } from '../../libs/face-index/index.js';
 import type { Match } from '../../libs/protocol/index.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 
-/** What a cluster should hold after a sequence of writes: last write wins per id, deleted ids gone. */
+/** What a cluster should hold after a sequence of writes: last write wins per id, deleted ids gone, vectors as shards store them (on the int16 rows' grid). */
 export class ExpectedFaces {
   private byId = new Map<string, Float32Array>();
   upsert(faces: FaceToIngest[]) {
-    for (const f of faces) this.byId.set(f.id, Float32Array.from(f.vector));
+    for (const f of faces) this.byId.set(f.id, storedVector(Float32Array.from(f.vector)));
   }
   delete(ids: string[]) {
     for (const id of ids) this.byId.delete(id);

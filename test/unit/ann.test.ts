@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FaceIndex, bruteForceSearch, type Neighbor } from '../../libs/face-index/index.js';
+import { FaceIndex, bruteForceSearch, storedVector, type Neighbor } from '../../libs/face-index/index.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
+import { onGrid } from '../helpers/stored.js';
 
 /**
  * Approximate search (IVF lists) on a fixed synthetic set: recall floors, exact mode
@@ -9,7 +10,7 @@ import { benchmarkData } from '../../libs/synthetic/face-model.js';
  */
 const FACES = 24_000;
 const QUERIES = 200;
-const data = benchmarkData({ faces: FACES, identities: FACES / 5, queries: QUERIES, seed: 2024 });
+const data = onGrid(benchmarkData({ faces: FACES, identities: FACES / 5, queries: QUERIES, seed: 2024 }));
 const dims = 128;
 
 function build(options: ConstructorParameters<typeof FaceIndex>[0] = {}): FaceIndex {
@@ -86,7 +87,7 @@ describe('approximate search sees writes at once', () => {
     const approx = (queries: Float32Array, k = 5) => index.search(queries, k, undefined, { approximate: true });
 
     // Upsert: a query's own vector under a new id is its nearest neighbour at distance 0.
-    const fresh = data.queries.subarray(0, 30 * dims);
+    const fresh = storedVector(data.queries.subarray(0, 30 * dims)); // on the rows' grid: stored as given
     for (let q = 0; q < 30; q++) index.upsert(`new-${q}`, fresh.subarray(q * dims, (q + 1) * dims));
     approx(fresh).forEach((list, q) => assert.deepEqual(list[0], { id: `new-${q}`, distance: 0 }));
 
@@ -97,7 +98,7 @@ describe('approximate search sees writes at once', () => {
     const check = () => approx(probe, 20).forEach((list) => assert.ok(list.every((n) => !nearest.includes(n.id)), 'a deleted face came back'));
     check();
     // Replace 200 listed faces by far-away vectors: the old vectors are gone.
-    for (let i = 0; i < 200; i++) index.upsert(data.ids[i * 50], new Float32Array(dims).fill(9));
+    for (let i = 0; i < 200; i++) index.upsert(data.ids[i * 50], new Float32Array(dims).fill(1.9));
     const old = new Float32Array(50 * dims);
     for (let i = 0; i < 50; i++) old.set(data.vectors.subarray(i * 50 * dims, (i * 50 + 1) * dims), i * dims);
     approx(old, 1).forEach((list, i) => assert.ok(list[0].id !== data.ids[i * 50] || list[0].distance > 5));

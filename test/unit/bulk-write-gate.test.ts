@@ -3,9 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
+import { onGrid } from '../helpers/stored.js';
 import { BulkWriteGate } from '../../services/shard/bulk-write-gate.js';
 
-const data = syntheticFaces({ identities: 800, photosPerIdentity: 5, seed: 31 }); // 4,000 faces
+const data = onGrid(syntheticFaces({ identities: 800, photosPerIdentity: 5, seed: 31 })); // 4,000 faces
 const QUIET_MS = 40;
 
 /** Writes faces [start, end) as one record and tells the gate, like the log replayer does. */

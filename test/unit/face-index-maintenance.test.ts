@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
 import { DEFAULT_LISTS_PER_SQRT_ROW } from '../../libs/face-index/options.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
+import { onGrid } from '../helpers/stored.js';
 
 /**
  * Steady-state ingest: 300,000 faces upserted one by one with maintenance on (IVF
@@ -15,7 +16,7 @@ const MAX_STEP_MS = 1000;
 const dims = 128;
 
 test(`${FACES} faces one by one: no maintenance step over ${MAX_STEP_MS} ms, exact throughout`, () => {
-  const data = benchmarkData({ faces: FACES, identities: FACES / 5, queries: 8, seed: 99 });
+  const data = onGrid(benchmarkData({ faces: FACES, identities: FACES / 5, queries: 8, seed: 99 }));
   // backgroundMaintenance: false so only the writes drive training (deterministic here).
   const index = new FaceIndex({ backgroundMaintenance: false });
   const checkpoints = new Set([25_000, 90_000, 170_000, FACES]);
@@ -62,7 +63,7 @@ test(`${FACES} faces one by one: no maintenance step over ${MAX_STEP_MS} ms, exa
 });
 
 test('maintenanceStep drives a pending training to its end; rebuild() finishes one at once', () => {
-  const data = benchmarkData({ faces: 30_000, identities: 6000, queries: 4, seed: 5 });
+  const data = onGrid(benchmarkData({ faces: 30_000, identities: 6000, queries: 4, seed: 5 }));
   const index = new FaceIndex({ approximate: { minRows: 10_000 }, backgroundMaintenance: false });
   for (let i = 0; i < 10_000; i++) index.upsert(data.ids[i], data.vectors.subarray(i * dims, (i + 1) * dims));
   assert.equal(index.maintenancePending, true, 'training started at minRows');
@@ -139,7 +140,7 @@ test('random writes with lists, merges, training steps and compaction always ans
 });
 
 test('resume after importing outgrown lists: no training on the spot, a retraining in steps instead', () => {
-  const data = benchmarkData({ faces: 26_000, identities: 5200, queries: 4, seed: 6 });
+  const data = onGrid(benchmarkData({ faces: 26_000, identities: 5200, queries: 4, seed: 6 }));
   const source = new FaceIndex({ approximate: { minRows: 5000 }, backgroundMaintenance: false });
   for (let i = 0; i < 10_000; i++) source.upsert(data.ids[i], data.vectors.subarray(i * dims, (i + 1) * dims));
   source.rebuild();
@@ -159,7 +160,7 @@ test('resume after importing outgrown lists: no training on the spot, a retraini
 });
 
 test('a bulk load learns the pre-filter once it ends, in steps; faces written during those steps get codes too', () => {
-  const data = benchmarkData({ faces: 40_000, identities: 8000, queries: 6, seed: 8 });
+  const data = onGrid(benchmarkData({ faces: 40_000, identities: 8000, queries: 6, seed: 8 }));
   const index = new FaceIndex({ approximate: { minRows: 10_000 }, backgroundMaintenance: false });
   const write = (i: number) => index.upsert(data.ids[i], data.vectors.subarray(i * dims, (i + 1) * dims));
   const oracle = (faces: number, queries: Float32Array, k: number) => bruteForceSearch(data.vectors.subarray(0, faces * dims), data.ids.slice(0, faces), queries, k, dims);

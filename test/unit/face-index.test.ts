@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FaceIndex, bruteForceSearch, type Neighbor, type SearchStrategy } from '../../libs/face-index/index.js';
+import { FaceIndex, bruteForceSearch, storedVector, type Neighbor, type SearchStrategy } from '../../libs/face-index/index.js';
 import { squaredDistance, squaredDistanceWithin } from '../../libs/face-index/distance.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { gaussian, seededRandom } from '../helpers/random.js';
+import { onGrid } from '../helpers/stored.js';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
 
@@ -35,7 +36,7 @@ class Model {
 
   search(queries: Float32Array, k: number, maxDistance?: number): Neighbor[][] {
     const ids = [...this.faces.keys()];
-    return bruteForceSearch(concat([...this.faces.values()], this.dims), ids, queries, k, this.dims, maxDistance);
+    return bruteForceSearch(storedVector(concat([...this.faces.values()], this.dims)), ids, queries, k, this.dims, maxDistance);
   }
 }
 
@@ -109,7 +110,7 @@ describe('FaceIndex search equals brute force', () => {
     const index = new FaceIndex({ dimensions: dims, leafSize: 2, deltaLimit: 10, strategy: 'tree' });
     const model = new Model(dims);
     const random = seededRandom(300);
-    const shared = randomVector(random, dims);
+    const shared = storedVector(randomVector(random, dims)); // on the rows' grid: stored as given
     for (const id of ['m', 'c', 'x', 'a', 'q', 'b']) {
       index.upsert(id, shared);
       model.faces.set(id, shared);
@@ -220,7 +221,7 @@ describe('FaceIndex updates', () => {
       index.upsert('face-00010', target);
       model.faces.set('face-00010', target);
       assert.equal(index.has('face-00010'), true);
-      assert.deepEqual(index.search(target, 1), [[{ id: 'face-00010', distance: 0 }]]);
+      assert.deepEqual(index.search(storedVector(target), 1), [[{ id: 'face-00010', distance: 0 }]]);
       assert.deepEqual(index.search(target, 5), model.search(target, 5));
     });
   }
@@ -315,7 +316,7 @@ describe('FaceIndex updates', () => {
 
 test('bulk load with maintenance paused: same answers, approximate index built once on resume', async () => {
   const { syntheticFaces } = await import('../../libs/synthetic/faces.js');
-  const data = syntheticFaces({ identities: 6000, photosPerIdentity: 5, seed: 12 });
+  const data = onGrid(syntheticFaces({ identities: 6000, photosPerIdentity: 5, seed: 12 }));
   const paused = new FaceIndex({ approximate: { minRows: 1000 } });
   paused.pauseMaintenance();
   data.ids.forEach((id, i) => paused.upsert(id, data.vectors.subarray(i * 128, (i + 1) * 128)));
@@ -329,7 +330,7 @@ test('bulk load with maintenance paused: same answers, approximate index built o
 });
 
 test('stats().bytes counts the ids held: longer ids, more bytes; an import counts them again', () => {
-  const data = syntheticFaces({ identities: 200, photosPerIdentity: 5, seed: 5 });
+  const data = onGrid(syntheticFaces({ identities: 200, photosPerIdentity: 5, seed: 5 }));
   const build = (suffix: string) => {
     const index = new FaceIndex();
     data.ids.forEach((id, i) => index.upsert(id + suffix, data.vectors.subarray(i * 128, (i + 1) * 128)));

@@ -17,6 +17,8 @@ import {
   QueryReply,
   subjectsFor,
 } from '../../libs/protocol/index.js';
+import { INT16_ROW_MAX } from '../../libs/simd-kernel/int16.js';
+import { FACE_COMPONENT_MAX } from '../../libs/vector/index.js';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const vec = (x = 0.1) => new Array(128).fill(x);
@@ -103,6 +105,27 @@ test('log records round-trip exactly, and a damaged record is refused whole', ()
   const badOp = encodeDeleteRecord(['x']);
   badOp[4] = 9;
   assert.throws(() => decodeLogRecord(badOp), /unknown batch op 9/);
+});
+
+test('stored components must fit the shards\' int16 rows: ingest (JSON and binary) and log records refuse others, naming them; queries need not fit', () => {
+  assert.equal(FACE_COMPONENT_MAX, INT16_ROW_MAX);
+  const wide = vec();
+  wide[7] = 2.5;
+  const json = parseIngestRequest(enc({ faces: [{ id: 'a', vector: vec(FACE_COMPONENT_MAX) }, { id: 'b', vector: wide }, { id: 'c', vector: vec(-FACE_COMPONENT_MAX) }] }));
+  assert.deepEqual(
+    json.faces.map((f) => f.id),
+    ['a', 'c'],
+  );
+  assert.equal(json.rejected[0].reason, 'invalid face 1: vector.7: must be within ±1.99993896484375');
+  const vectors = new Float32Array(2 * 128).fill(0.1);
+  vectors[128 + 3] = -2;
+  const binary = parseIngest(encodeFaceBatch({ op: 'upsert', ids: ['ok', 'far'], metas: [null, null], vectors }));
+  assert.deepEqual(
+    binary.rejected.map((r) => r.reason),
+    ['face 1: vector element 3 is -2 (must be within ±1.99993896484375)'],
+  );
+  assert.throws(() => decodeLogRecord(encodeUpsertRecord(['x', 'y'], [undefined, undefined], vectors)), /face y: vector element 3 is -2/);
+  assert.equal(parseQueryJson(enc({ vectors: [vec(5)] })).count, 1);
 });
 
 test('binary ingest: each face checked on its own, like the JSON form', () => {

@@ -9,12 +9,13 @@ import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
+import { onGrid } from '../helpers/stored.js';
 
 const dirs: string[] = [];
 after(async () => Promise.all(dirs.map(removeDir)));
 
 async function indexWithFaces() {
-  const data = syntheticFaces({ identities: 100, photosPerIdentity: 4, seed: 3 });
+  const data = onGrid(syntheticFaces({ identities: 100, photosPerIdentity: 4, seed: 3 }));
   const index = new FaceIndex();
   data.ids.forEach((id, i) => index.upsert(id, data.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), i % 3 ? { path: `${id}.jpg` } : undefined));
   index.delete(data.ids[5]);
@@ -79,7 +80,7 @@ test('a corrupted, truncated or foreign file is detected, never loaded', async (
 /** A live index with IVF lists, recent (unmerged) rows, replaced and deleted faces. */
 function indexWithLists() {
   const faces = 12_000;
-  const data = benchmarkData({ faces, identities: faces / 5, queries: 60, seed: 77 });
+  const data = onGrid(benchmarkData({ faces, identities: faces / 5, queries: 60, seed: 77 }));
   const dims = FACE_DIMENSIONS;
   // No shortlist: its ranking depends on the pre-filter's axes, which a restored index learns again.
   const options = { approximate: { minRows: 4000 }, shortlist: false };
