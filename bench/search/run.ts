@@ -1,8 +1,9 @@
 /**
  * Search benchmark (issue 4): one run, same data, same queries, same machine.
  *
- *   - faceshard in process: one FaceIndex, exact and approximate (recall vs exact), build
- *     time, memory, queries/s and faces/s, one query at a time and batched;
+ *   - faceshard in process: one FaceIndex, exact and approximate (every recall against
+ *     the float32 vectors' exact answer: float32-truth.ts), build time, memory,
+ *     queries/s and faces/s, one query at a time and batched;
  *   - faceshard end to end: a local 4-shard cluster (one shard process per core, as
  *     `faceshard up` starts it), ingest, queries through faces.query
  *     (binary) at concurrency 1, 8 and 64: queries/s, faces/s, p50/p99 latency;
@@ -25,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FaceshardClient, FaceToIngest, QueryOptions } from '../../libs/client/index.js';
 import { FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
+import { float32Truth } from './float32-truth.js';
 import { DEFAULT_LISTS_PER_SQRT_ROW, PROBE_SHARE_AT_EFFORT_1, SHORTLIST_AT_EFFORT_1 } from '../../libs/face-index/options.js';
 import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-model.js';
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
@@ -108,10 +110,12 @@ function inProcess(data: BenchmarkData, rows: Row[]): Neighbor[][] {
   const t1 = performance.now();
   // Every query gets an exact answer (~10 s at 1,000,000 faces): recall on 300 of them moved
   // by ±0.006 between runs at 0.99, too coarse for the 0.99 target.
-  const truth = index.search(data.queries.subarray(0, QUERIES * DIMS), K);
+  const exactBatched = index.search(data.queries.subarray(0, QUERIES * DIMS), K);
   const batchedSeconds = (performance.now() - t1) / 1000;
+  const truth = float32Truth(index, data.vectors, data.ids, data.queries.subarray(0, QUERIES * DIMS), K);
   const base = { system: 'faceshard in process', faces, buildSeconds, memoryBytes };
-  rows.push({ ...base, mode: `exact, batched (${QUERIES} a call)`, queries: QUERIES, qps: QUERIES / batchedSeconds, facesPerSecond: (faces * QUERIES) / batchedSeconds, recall1: 1, recall10: 1 });
+  const exactIds = exactBatched.map((list) => list.map((n) => n.id));
+  rows.push({ ...base, mode: `exact, batched (${QUERIES} a call)`, queries: QUERIES, qps: QUERIES / batchedSeconds, facesPerSecond: (faces * QUERIES) / batchedSeconds, recall1: recall(exactIds, truth, 1), recall10: recall(exactIds, truth, 10) });
 
   const single = (count: number, options: Parameters<FaceIndex['search']>[3]) => {
     const latencies: number[] = [];
@@ -437,7 +441,7 @@ async function main() {
     0,
     `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} at the start, ${machine.loadavgAfter.map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine makes every number noisier). Whole run ${machine.minutes.toFixed(1)} min.`,
     '',
-    `Data: \`benchmarkData\` (libs/synthetic/face-model.ts), 5 photos a person, ${QUERIES} queries = fresh photos, half of enrolled people and half of people not enrolled; k = ${K}. Recall is against faceshard's exact answer (which equals a float64 brute force). faces/s = faces in the index × queries/s. Approximate = IVF lists (${DEFAULT_LISTS_PER_SQRT_ROW}·√n a shard); "effort" scales the lists probed (1 = ${PROBE_SHARE_AT_EFFORT_1 * 32}/32 of them) and the shortlist of their faces, ranked on 4-bit codes of 32 principal axes, that gets the exact distance (1 = ${SHORTLIST_AT_EFFORT_1} faces a shard). Cluster rows: queries come from a worker thread of the bench holding only the queries (its own heap and NATS connection); each run is preceded by a warm-up at its mode and concurrency, not counted (${WARMUP_MS / 1000} s or 200 queries a connection), then runs max(3,000, 200 × concurrency) queries or 6 s, whichever ends first (exact at 1,000,000 faces: 10 s); approximate at effort ${CLUSTER_LOW_EFFORTS.join(' and ')} only at concurrency 64 (to compare with hnswlib ef=64 at a recall like its own).`,
+    `Data: \`benchmarkData\` (libs/synthetic/face-model.ts), 5 photos a person, ${QUERIES} queries = fresh photos, half of enrolled people and half of people not enrolled; k = ${K}. Recall is against the exact answer over the float32 vectors given (a float64 brute force: bench/search/float32-truth.ts); faceshard stores each vector rounded to a multiple of 2^-14 and its exact search is exact over those stored values, so its exact rows show what the rounding moves. faces/s = faces in the index × queries/s. Approximate = IVF lists (${DEFAULT_LISTS_PER_SQRT_ROW}·√n a shard); "effort" scales the lists probed (1 = ${PROBE_SHARE_AT_EFFORT_1 * 32}/32 of them) and the shortlist of their faces, ranked on 4-bit codes of 32 principal axes, that gets the exact distance (1 = ${SHORTLIST_AT_EFFORT_1} faces a shard). Cluster rows: queries come from a worker thread of the bench holding only the queries (its own heap and NATS connection); each run is preceded by a warm-up at its mode and concurrency, not counted (${WARMUP_MS / 1000} s or 200 queries a connection), then runs max(3,000, 200 × concurrency) queries or 6 s, whichever ends first (exact at 1,000,000 faces: 10 s); approximate at effort ${CLUSTER_LOW_EFFORTS.join(' and ')} only at concurrency 64 (to compare with hnswlib ef=64 at a recall like its own).`,
     '',
   );
   await writeFile(path.join(ROOT, 'bench/results/search.md'), md.join('\n'));
