@@ -59,7 +59,7 @@ import {
   type SearchOptions,
 } from './options.js';
 import { Prefilter } from './prefilter.js';
-import { RowStore, storedVectorProblem } from './row-store.js';
+import { RowStore } from './row-store.js';
 import { scanRows } from './row-scan.js';
 import { checkState, exportState } from './state.js';
 
@@ -188,8 +188,6 @@ export class FaceIndex {
   upsert(id: string, vector: Float32Array, meta?: unknown): void {
     const dims = this.dimensions;
     if (vector.length !== dims) throw new RangeError(`vector has ${vector.length} numbers, expected ${dims}`);
-    const problem = storedVectorProblem(vector, 0, dims);
-    if (problem !== undefined) throw new RangeError(problem);
     if (this.store.rowCount === this.store.capacity) this.grow(this.store.capacity * 2);
     const row = this.store.append(id, vector, meta);
     // Paused (a bulk load) or a job under way: the pre-filter learns in that job's last steps, not in this write.

@@ -9,7 +9,7 @@
  * every column in step; the IVF merge (ivf-lists.ts) moves the same columns. A face's
  * slot stays with it while its row moves, so moving rows never touches the ids.
  */
-import { INT16_ROW_MAX, INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/int16.js';
+import { INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/int16.js';
 import { codedSquaredDistanceWithin } from './distance.js';
 import { IdTable } from './id-table.js';
 import type { Int8Filter } from './int8-filter.js';
@@ -123,8 +123,11 @@ export class RowStore {
   /**
    * Appends a row for the face (flagging the row it replaces, if any) and returns it.
    * There must be room for one more row (`capacity`); the pre-filter's codes are the caller's.
+   * A component that is not finite or past ±INT16_ROW_MAX is a RangeError naming it, and nothing changes.
    */
   append(id: string, vector: Float32Array, meta: unknown): number {
+    // First: it checks the vector, and writes only the row past the last.
+    this.arena.setRow(this.rowCount, vector);
     let slot = this.ids.find(id);
     if (slot >= 0) this.markDeleted(this.slotRow[slot]);
     else {
@@ -132,7 +135,6 @@ export class RowStore {
       this.ids.insert(id, slot);
     }
     const row = this.rowCount++;
-    this.arena.setRow(row, vector);
     this.deleted[row] = 0;
     this.rowList[row] = -1;
     this.metas[row] = meta;
@@ -290,19 +292,6 @@ export class RowStore {
     this.rowSlot = rowSlot;
     this.metas = metas;
   }
-}
-
-/**
- * Why a vector cannot be stored (`vectors[from..from + dims)`): the first component that
- * is not finite or past the int16 rows' range, named; undefined when it can.
- */
-export function storedVectorProblem(vectors: ArrayLike<number>, from: number, dims: number, what = 'vector'): string | undefined {
-  for (let d = 0; d < dims; d++) {
-    const x = vectors[from + d];
-    if (!Number.isFinite(x)) return `${what} element ${d} is ${x} (must be finite)`;
-    if (!(Math.abs(x) <= INT16_ROW_MAX)) return `${what} element ${d} is ${x} (stored components must be within ±${INT16_ROW_MAX})`;
-  }
-  return undefined;
 }
 
 /** The vector as an index stores it (each component rounded to the nearest multiple of INT16_ROW_SCALE): what searches measure distances to. */

@@ -21,11 +21,17 @@ import { int16GatherModuleBytes } from './int16-wasm.js';
 import { WASM_PAGE, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 
 export const INT16_ROW_SCALE = 2 ** -14;
+/** 1 / INT16_ROW_SCALE: multiplying by it is exact (a power of two) and cheaper than dividing. */
+const INVERSE_SCALE = 2 ** 14;
 /** Largest |component| a row can hold. */
 export const INT16_ROW_MAX = 32767 * INT16_ROW_SCALE;
-/** The code a row stores for component x (|x| <= INT16_ROW_MAX): the nearest multiple of the scale. */
+/**
+ * The code a row stores for a float32 component x (|x| <= INT16_ROW_MAX): round(x / scale),
+ * ties up like Math.round. x * 2^14 + 32768.5 is then exact and positive, so truncating it
+ * is the floor; measured ~6x faster than Math.round (1.3 -> 0.22 us a 128-d row).
+ */
 export function int16RowCode(x: number): number {
-  return Math.round(x / INT16_ROW_SCALE);
+  return ((x * INVERSE_SCALE + 32768.5) | 0) - 32768;
 }
 
 /** Most rows one `gather` call takes. */
@@ -65,6 +71,8 @@ export class Int16RowArena {
   /** list[i]'s squared distance after `gather` (float32, vector units). */
   distances!: Float32Array;
   private query!: Int16Array;
+  /** One row's codes, checked before they are stored (`setRow`). */
+  private readonly staged: Int16Array;
   /** ||query - its codes * scale||: how far `gather`'s rounded query is from the one given. */
   private queryMiss = 0;
 
@@ -72,6 +80,7 @@ export class Int16RowArena {
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
     this.dims = dims;
     this.rowDims = Math.ceil(dims / 8) * 8;
+    this.staged = new Int16Array(dims);
     this.listByte = Math.ceil((this.rowDims * 2) / 16) * 16;
     const distancesOffset = INT16_GATHER_ROWS * 4;
     this.rowsByte = this.listByte + 2 * distancesOffset;
@@ -115,16 +124,15 @@ export class Int16RowArena {
    * multiple of INT16_ROW_SCALE. A component that is not finite or past INT16_ROW_MAX is
    * a RangeError naming it, and the row is left as it was.
    */
-  setRow(row: number, vector: ArrayLike<number>, from = 0): void {
-    const { dims, codes } = this;
+  setRow(row: number, vector: Float32Array, from = 0): void {
+    const { dims, staged } = this;
+    // One pass codes and checks into `staged`; the row is written only once all passed.
     for (let d = 0; d < dims; d++) {
       const x = vector[from + d];
-      if (!(Math.abs(x) <= INT16_ROW_MAX)) {
-        throw new RangeError(`component ${d} is ${x}: int16 rows hold components in [-${INT16_ROW_MAX}, ${INT16_ROW_MAX}]`);
-      }
+      if (!(x <= INT16_ROW_MAX && x >= -INT16_ROW_MAX)) throw new RangeError(`vector element ${d} is ${x} (must be finite and within ±${INT16_ROW_MAX})`);
+      staged[d] = int16RowCode(x);
     }
-    const base = row * this.rowDims;
-    for (let d = 0; d < dims; d++) codes[base + d] = int16RowCode(vector[from + d]);
+    this.codes.set(staged, row * this.rowDims);
   }
 
   /** The stored value of row's component d. */
@@ -145,7 +153,7 @@ export class Int16RowArena {
     let miss = 0;
     for (let d = 0; d < this.dims; d++) {
       const x = query[from + d];
-      const code = Math.max(-32767, Math.min(32767, Math.round(x / INT16_ROW_SCALE)));
+      const code = x >= INT16_ROW_MAX ? 32767 : x <= -INT16_ROW_MAX ? -32767 : int16RowCode(x);
       target[d] = code;
       miss += (x - code * INT16_ROW_SCALE) ** 2;
     }

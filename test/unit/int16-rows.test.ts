@@ -13,13 +13,18 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     const arena = new Int16RowArena(128, 4);
     const vector = randomVector(random, 128, INT16_ROW_MAX);
     arena.setRow(2, vector);
-    const back = new Float64Array(128);
+    const back = new Float32Array(128);
     arena.readRow(2, back);
     for (let d = 0; d < 128; d++) assert.ok(Math.abs(back[d] - vector[d]) <= INT16_ROW_SCALE / 2, `component ${d}: ${vector[d]} stored as ${back[d]}`);
     const codes = arena.codes.slice(2 * arena.rowDims, 3 * arena.rowDims);
     arena.setRow(2, back);
     assert.deepEqual(arena.codes.slice(2 * arena.rowDims, 3 * arena.rowDims), codes);
     assert.equal(arena.value(2, 5), back[5]);
+    // Half-way values round up, like Math.round, at both ends of the range.
+    const halves = [-32766.5, -2.5, -0.5, 0.5, 2.5, 32766.5];
+    const tied = new Int16RowArena(halves.length, 1);
+    tied.setRow(0, Float32Array.from(halves, (k) => k * INT16_ROW_SCALE));
+    assert.deepEqual([...tied.codes.subarray(0, halves.length)], halves.map((k) => Math.round(k) || 0));
   });
 
   test('refuses a component past the range or not finite, naming it, and keeps the row as it was', () => {
@@ -30,7 +35,7 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     for (const bad of [INT16_ROW_MAX + INT16_ROW_SCALE, -2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       const vector = Float32Array.from(good);
       vector[11] = bad;
-      assert.throws(() => arena.setRow(1, vector), { name: 'RangeError', message: new RegExp(`^component 11 is ${bad}`) });
+      assert.throws(() => arena.setRow(1, vector), { name: 'RangeError', message: new RegExp(`^vector element 11 is ${bad}`) });
     }
     assert.deepEqual(arena.codes, before);
     const edge = Float32Array.from(good);
@@ -75,7 +80,7 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
 
   test('squaredDistance is over the stored values', () => {
     const arena = new Int16RowArena(4, 2);
-    arena.setRow(0, [0.1, -0.2, 0.3, 1.9]);
+    arena.setRow(0, Float32Array.of(0.1, -0.2, 0.3, 1.9));
     const stored = [0, 1, 2, 3].map((d) => arena.value(0, d));
     const query = [0.05, 0.05, -0.05, 0];
     const want = stored.reduce((sum, v, d) => sum + (v - query[d]) ** 2, 0);
