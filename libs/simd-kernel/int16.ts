@@ -223,11 +223,31 @@ export class Int16RowArena {
     this.codes.copyWithin(to * rd, from * rd, end * rd);
   }
 
-  /** Moves row order[pos] to pos for every pos < rowCount (through a copy of the codes). */
+  /**
+   * Moves row order[pos] to pos for every pos < rowCount (order a permutation), in place
+   * one cycle at a time with one row held aside: the rows are most of a shard's memory,
+   * and a copy of them would double its peak while the IVF sorts.
+   */
   permuteRows(order: Int32Array, rowCount: number): void {
     const rd = this.rowDims;
-    const source = this.codes.slice(0, rowCount * rd);
-    for (let pos = 0; pos < rowCount; pos++) this.codes.set(source.subarray(order[pos] * rd, (order[pos] + 1) * rd), pos * rd);
+    const codes = this.codes;
+    const done = new Uint8Array(rowCount);
+    const held = new Int16Array(rd);
+    for (let start = 0; start < rowCount; start++) {
+      if (done[start] !== 0 || order[start] === start) continue;
+      held.set(codes.subarray(start * rd, (start + 1) * rd));
+      let pos = start;
+      for (;;) {
+        done[pos] = 1;
+        const from = order[pos];
+        if (from === start) {
+          codes.set(held, pos * rd);
+          break;
+        }
+        codes.copyWithin(pos * rd, from * rd, (from + 1) * rd);
+        pos = from;
+      }
+    }
   }
 }
 

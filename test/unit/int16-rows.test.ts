@@ -101,6 +101,15 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     const order = Int32Array.from({ length: 16 }, (_, i) => (i * 5) % 16);
     arena.permuteRows(order, 16);
     for (let pos = 0; pos < 16; pos++) assert.deepEqual(snapshot(pos), expected[order[pos]], `position ${pos} after permuteRows`);
+    // In place, cycle by cycle: any permutation (fixed points, long and short cycles).
+    const before = Array.from({ length: 16 }, (_, row) => snapshot(row));
+    const shuffled = Int32Array.from({ length: 16 }, (_, i) => i);
+    for (let i = 15; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    arena.permuteRows(shuffled, 16);
+    for (let pos = 0; pos < 16; pos++) assert.deepEqual(snapshot(pos), before[shuffled[pos]], `position ${pos} after a random permutation`);
     const kept = snapshot(7);
     arena.ensureRowCapacity(100_000);
     assert.ok(arena.rowCapacity >= 100_000);
