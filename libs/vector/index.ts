@@ -34,10 +34,19 @@ export const StoredFaceVector = z
  * vector is usable.
  */
 export function vectorProblem(values: ArrayLike<number>): string | undefined {
+  const problem = finiteVectorProblem(values);
+  if (problem !== undefined) return problem;
+  for (let i = 0; i < values.length; i++) {
+    if (!(Math.abs(values[i]) <= FACE_COMPONENT_MAX)) return `vector element ${i} is ${values[i]} (${componentRange})`;
+  }
+  return undefined;
+}
+
+/** The length and finiteness checks of `vectorProblem`, without the range (what a log record must pass to be read). */
+export function finiteVectorProblem(values: ArrayLike<number>): string | undefined {
   if (values.length !== FACE_DIMENSIONS) return `vector has ${values.length} numbers, expected ${FACE_DIMENSIONS}`;
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) return `vector element ${i} is ${values[i]} (must be a finite number)`;
-    if (!(Math.abs(values[i]) <= FACE_COMPONENT_MAX)) return `vector element ${i} is ${values[i]} (${componentRange})`;
   }
   return undefined;
 }

@@ -20,6 +20,7 @@ function createFamilies(registry: Registry) {
     records: new Counter({ name: 'faceshard_shard_log_records_total', help: 'Log records applied', labelNames: ['shard', 'op'], registers: [registry] }),
     consumerRestarts: new Counter({ name: 'faceshard_shard_log_consumer_restarts_total', help: 'Times the shard log consumer stalled and was reopened', labelNames: ['shard'], registers: [registry] }),
     badRecords: new Counter({ name: 'faceshard_shard_bad_log_records_total', help: 'Log records that failed to decode and were skipped', labelNames: ['shard'], registers: [registry] }),
+    refusedFaces: new Counter({ name: 'faceshard_shard_refused_log_faces_total', help: "Faces of readable log records the index refused (a component past what its rows store), skipped one by one", labelNames: ['shard'], registers: [registry] }),
     queries: new Counter({ name: 'faceshard_shard_queries_total', help: 'Query vectors answered', labelNames: ['shard'], registers: [registry] }),
     queryErrors: new Counter({ name: 'faceshard_shard_query_errors_total', help: 'Scatter legs answered with an error', labelNames: ['shard'], registers: [registry] }),
     startSeq: new Gauge({ name: 'faceshard_shard_replay_start_sequence', help: 'Sequence the loaded snapshot covered at start (0: full replay)', labelNames: ['shard'], registers: [registry] }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, headers as natsHeaders } from 'nats';
 import { FaceshardError } from '../../libs/client/index.js';
-import { BINARY_CONTENT_TYPE, decodeShardReplyBinary, REPLY_FORMAT_HEADER, SHARD_REPLY_BINARY_CONTENT_TYPE, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
+import { BINARY_CONTENT_TYPE, decodeShardReplyBinary, encodeUpsertRecord, REPLY_FORMAT_HEADER, SHARD_REPLY_BINARY_CONTENT_TYPE, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -235,6 +235,33 @@ describe('a 3-shard cluster on a real nats-server', () => {
       const r = await cluster.client.query([good.vector], { k: 1 });
       return r.results[0][0]?.id === 'good-one' ? r : undefined;
     }, 10_000, 50);
+  });
+
+  test('a log record holding a face the rows cannot store (a log written before ingest checked the range): that face alone is skipped and counted', async () => {
+    // Written straight to shard 0's log, as an older coordinator could have: one storable face, one past ±1.99994.
+    let okId = 'old-log-ok';
+    for (let n = 0; shardOf(okId, SHARDS) !== 0; n++) okId = `old-log-ok-${n}`;
+    const ok = uniformVectors(1, 4321);
+    const far = new Float32Array(FACE_DIMENSIONS).fill(0.05);
+    far[3] = 2.5;
+    const vectors = new Float32Array(2 * FACE_DIMENSIONS);
+    vectors.set(ok, 0);
+    vectors.set(far, FACE_DIMENSIONS);
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const ack = await nc.jetstream().publish(subjectsFor('faces').data(0), encodeUpsertRecord([okId, 'old-log-far'], [undefined, undefined], vectors));
+      expected.upsert([{ id: okId, vector: ok }]);
+      const reply = await cluster.client.queryBinary(new Float32Array([...ok, ...far]), { k: 10, minSeq: { '0': ack.seq }, timeoutMs: 10_000 });
+      assert.equal(reply.results[0][0].id, okId);
+      assert.ok(reply.results.every((list) => list.every((m) => m.id !== 'old-log-far')), 'the face past the range is not stored');
+      assertSameResults(reply.results, expected.search(new Float32Array([...ok, ...far]), 10));
+      const port = (await cluster.client.status()).shards[0].replicas[0].httpPort;
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /faceshard_shard_refused_log_faces_total\{shard="0",service="shard"\} 1\n/);
+      assert.doesNotMatch(metrics, /faceshard_shard_bad_log_records_total\{shard="0",service="shard"\} [1-9]/, 'the record itself was read');
+    } finally {
+      await nc.close();
+    }
   });
 
   test('a stopped shard gives partial: true with the shards that answered, never a silent hole', async () => {
