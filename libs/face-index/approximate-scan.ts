@@ -12,7 +12,7 @@ import type { IvfLists } from './ivf-lists.js';
 import { SHORTLIST_AT_EFFORT_1 } from './options.js';
 import type { Prefilter } from './prefilter.js';
 import type { RowStore } from './row-store.js';
-import { scanRows } from './row-scan.js';
+import { pushExact, scanRows } from './row-scan.js';
 
 /**
  * Probed lists scanned first, nearest first (the rest in memory order): their rows set
@@ -79,20 +79,12 @@ export class ApproximateScan {
       shortlist.finish();
       const held = shortlist.length;
       const out = filter.out;
-      let worst = selector.worst;
       for (let from = 0; from < held; from += RERANK_CHUNK_ROWS) {
         const count = Math.min(RERANK_CHUNK_ROWS, held - from);
         for (let i = 0; i < count; i++) out[i] = shortlist.rowAt(from + i);
-        const passed = filter.gather(count, worst);
+        const passed = filter.gather(count, selector.worst);
         prefilter.candidates += passed;
-        for (let i = 0; i < passed; i++) {
-          const row = out[i];
-          const distance = store.distanceWithin(row, queries, queryOffset, worst);
-          if (distance <= worst) {
-            selector.push(row, distance);
-            worst = selector.worst;
-          }
-        }
+        pushExact(store, out, passed, queries, queryOffset, selector);
       }
     }
   }

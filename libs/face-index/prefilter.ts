@@ -8,6 +8,7 @@ import type { TopK } from '../topk/index.js';
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
 import { Int8Filter } from './int8-filter.js';
 import { runToEnd } from '../stepwise/index.js';
+import { pushExact } from './row-scan.js';
 import type { IvfLists } from './ivf-lists.js';
 import type { RowStore } from './row-store.js';
 
@@ -212,18 +213,9 @@ export class Prefilter {
       start++;
     }
     for (let block = start; block < end; block += SCAN_BLOCK_ROWS) {
-      const n = filter.candidates(block, Math.min(SCAN_BLOCK_ROWS, end - block), worst, far);
-      const out = filter.out;
+      const n = filter.candidates(block, Math.min(SCAN_BLOCK_ROWS, end - block), selector.worst, far);
       this.candidates += n;
-      for (let i = 0; i < n; i++) {
-        const row = out[i];
-        if (deleted[row] !== 0) continue;
-        const distance = store.distanceWithin(row, queries, queryOffset, worst);
-        if (distance <= worst) {
-          selector.push(row, distance);
-          worst = selector.worst;
-        }
-      }
+      pushExact(store, filter.out, n, queries, queryOffset, selector);
     }
   }
 }
