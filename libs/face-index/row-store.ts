@@ -96,20 +96,14 @@ export class RowStore {
   forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void {
     for (let row = 0; row < this.rowCount; row++) {
       if (this.deleted[row]) continue;
-      this.arena.readRow(row, this.decoded);
+      this.arena.readRows(row, 1, this.decoded);
       visit(this.idAt(row), this.decoded, this.metas[row]);
     }
   }
 
   /** The stored vectors of rows [first, first + count) into out[at..] (IVF training and assignment, pre-filter learning). */
   readRows(first: number, count: number, out: Float32Array | Float64Array, at = 0): void {
-    const { rows, stride } = this;
-    const dims = this.dimensions;
-    for (let r = 0; r < count; r++) {
-      const base = (first + r) * stride;
-      const to = at + r * dims;
-      for (let d = 0; d < dims; d++) out[to + d] = rows[base + d] * INT16_ROW_SCALE;
-    }
+    this.arena.readRows(first, count, out, at);
   }
 
   /**

@@ -140,11 +140,14 @@ export class Int16RowArena {
     return this.codes[row * this.rowDims + d] * INT16_ROW_SCALE;
   }
 
-  /** Row's stored vector into out[at..at + dims). */
-  readRow(row: number, out: Float32Array | Float64Array, at = 0): void {
-    const { dims, codes } = this;
-    const base = row * this.rowDims;
-    for (let d = 0; d < dims; d++) out[at + d] = codes[base + d] * INT16_ROW_SCALE;
+  /** The stored vectors of rows [first, first + count), back to back, into out[at..]. */
+  readRows(first: number, count: number, out: Float32Array | Float64Array, at = 0): void {
+    const { dims, rowDims, codes } = this;
+    for (let r = 0; r < count; r++) {
+      const base = (first + r) * rowDims;
+      const to = at + r * dims;
+      for (let d = 0; d < dims; d++) out[to + d] = codes[base + d] * INT16_ROW_SCALE;
+    }
   }
 
   /** The query `gather` compares rows with: query[from..from + dims), coded like a row (clamped to the range). */
@@ -160,25 +163,14 @@ export class Int16RowArena {
     this.queryMiss = Math.sqrt(miss);
   }
 
-  /** Row's squared distance to query[from..) over the stored values, in float64 (what `gather`'s float32 pre-selects for). */
-  squaredDistance(row: number, query: ArrayLike<number>, from = 0): number {
-    const { dims, codes } = this;
-    const base = row * this.rowDims;
-    let sum = 0;
-    for (let d = 0; d < dims; d++) {
-      const t = codes[base + d] * INT16_ROW_SCALE - query[from + d];
-      sum += t * t;
-    }
-    return sum;
-  }
-
   /**
    * Of the n rows in list[0..n) (n <= INT16_GATHER_ROWS), a superset of those whose
    * squared distance to the query (`setQuery`) can be <= limit: kept in order in
    * list[0..m), with distances[0..m) their squared distance to the query's codes
    * (float32, an estimate off by up to the query's rounding); returns m. The limit is
-   * widened by the query's rounding (triangle inequality) and float32's: take
-   * `squaredDistance` of the rows kept where an answer must be exact.
+   * widened by the query's rounding (triangle inequality) and float32's: take the float64
+   * distance over the stored values (face-index's `codedSquaredDistanceWithin`) of the
+   * rows kept where an answer must be exact.
    */
   gather(n: number, limit: number): number {
     if (!(n >= 0 && n <= INT16_GATHER_ROWS)) throw new RangeError(`gather takes 0..${INT16_GATHER_ROWS} rows, got ${n}`);

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { INT16_GATHER_ROWS, INT16_ROW_MAX, INT16_ROW_SCALE, Int16RowArena } from '../../libs/simd-kernel/int16.js';
+import { codedSquaredDistanceWithin } from '../../libs/face-index/distance.js';
 import { seededRandom } from '../../libs/synthetic/random.js';
+
+/** What searches re-check a gathered row with: the float64 distance over its stored codes. */
+function storedDistance(arena: Int16RowArena, row: number, query: Float32Array): number {
+  return codedSquaredDistanceWithin(arena.codes, row * arena.rowDims, INT16_ROW_SCALE, query, 0, arena.dims, Infinity);
+}
 
 function randomVector(random: () => number, dims: number, spread = 0.6): Float32Array {
   return Float32Array.from({ length: dims }, () => (random() * 2 - 1) * spread);
@@ -14,7 +20,7 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     const vector = randomVector(random, 128, INT16_ROW_MAX);
     arena.setRow(2, vector);
     const back = new Float32Array(128);
-    arena.readRow(2, back);
+    arena.readRows(2, 1, back);
     for (let d = 0; d < 128; d++) assert.ok(Math.abs(back[d] - vector[d]) <= INT16_ROW_SCALE / 2, `component ${d}: ${vector[d]} stored as ${back[d]}`);
     const codes = arena.codes.slice(2 * arena.rowDims, 3 * arena.rowDims);
     arena.setRow(2, back);
@@ -55,7 +61,7 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
       for (let row = 0; row < rows; row++) arena.setRow(row, randomVector(random, dims));
       const query = randomVector(random, dims);
       arena.setQuery(query);
-      const exact = Array.from({ length: rows }, (_, row) => arena.squaredDistance(row, query));
+      const exact = Array.from({ length: rows }, (_, row) => storedDistance(arena, row, query));
       // The kernel's distance: to the query rounded to the rows' grid.
       const queryCodes = Array.from(query, (x) => Math.round(x / INT16_ROW_SCALE));
       const miss = Math.sqrt(query.reduce((sum, x, d) => sum + (x - queryCodes[d] * INT16_ROW_SCALE) ** 2, 0));
@@ -78,13 +84,13 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     });
   }
 
-  test('squaredDistance is over the stored values', () => {
+  test('the exact distance a gather is re-checked with is over the stored values', () => {
     const arena = new Int16RowArena(4, 2);
     arena.setRow(0, Float32Array.of(0.1, -0.2, 0.3, 1.9));
     const stored = [0, 1, 2, 3].map((d) => arena.value(0, d));
-    const query = [0.05, 0.05, -0.05, 0];
+    const query = Float32Array.of(0.05, 0.05, -0.05, 0);
     const want = stored.reduce((sum, v, d) => sum + (v - query[d]) ** 2, 0);
-    assert.equal(arena.squaredDistance(0, query), want);
+    assert.equal(storedDistance(arena, 0, query), want);
   });
 
   test('copyRows, permuteRows and growing move and keep rows; gather refuses too many rows', () => {
