@@ -33,3 +33,20 @@ export function instantiateKernel(key: string, bytes: () => Uint8Array): { memor
   const instance = new wasmApi!.Instance(module, {});
   return { memory: instance.exports.memory as WasmMemory, exports: instance.exports };
 }
+
+/** A WasmMemory stand-in over a plain ArrayBuffer, for the JS fallback: growing copies (and detaches old views, like wasm). */
+export function copyingMemory(): WasmMemory {
+  let buffer = new ArrayBuffer(0);
+  return {
+    get buffer() {
+      return buffer;
+    },
+    grow(pages: number): number {
+      const before = buffer.byteLength / WASM_PAGE;
+      const next = new ArrayBuffer(buffer.byteLength + pages * WASM_PAGE);
+      new Uint8Array(next).set(new Uint8Array(buffer));
+      buffer = next;
+      return before;
+    },
+  };
+}

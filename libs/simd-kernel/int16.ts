@@ -18,7 +18,7 @@
  */
 import { wasmSimdSupported } from './index.js';
 import { int16GatherModuleBytes } from './int16-wasm.js';
-import { WASM_PAGE, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
+import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 
 export const INT16_ROW_SCALE = 2 ** -14;
 /** 1 / INT16_ROW_SCALE: multiplying by it is exact (a power of two) and cheaper than dividing. */
@@ -241,21 +241,4 @@ export class Int16RowArena {
       }
     }
   }
-}
-
-/** A WasmMemory stand-in over a plain ArrayBuffer, for the JS fallback: growing copies (and detaches old views, like wasm). */
-function copyingMemory(): WasmMemory {
-  let buffer = new ArrayBuffer(0);
-  return {
-    get buffer() {
-      return buffer;
-    },
-    grow(pages: number): number {
-      const before = buffer.byteLength / WASM_PAGE;
-      const next = new ArrayBuffer(buffer.byteLength + pages * WASM_PAGE);
-      new Uint8Array(next).set(new Uint8Array(buffer));
-      buffer = next;
-      return before;
-    },
-  };
 }
