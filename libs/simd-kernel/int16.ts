@@ -83,7 +83,8 @@ export class Int16RowArena {
     this.staged = new Int16Array(dims);
     this.listByte = Math.ceil((this.rowDims * 2) / 16) * 16;
     const distancesOffset = INT16_GATHER_ROWS * 4;
-    this.rowsByte = this.listByte + 2 * distancesOffset;
+    // Then 4 bytes the kernel's touch pass writes (int16-wasm.ts); rows start on a cache line.
+    this.rowsByte = Math.ceil((this.listByte + 2 * distancesOffset + 4) / 64) * 64;
     this.simd = !options.forceJs && wasmSimdSupported();
     if (this.simd) {
       const { memory, exports } = instantiateKernel(`int16 ${this.rowDims}`, () => int16GatherModuleBytes(this.rowDims, distancesOffset));
