@@ -55,7 +55,7 @@ export interface IvfState {
 const ASSIGN_BATCH = 256;
 /** Groups whose leaf centroids are compared when assigning a row (the rest are skipped). */
 const ASSIGN_GROUPS = 2;
-/** Staged queries whose centroid distances are computed together (bounds the scratch memory). */
+/** Staged queries whose centroid keys are ranked together (bounds the keys' memory). */
 const STAGE_CHUNK = 64;
 
 /**
