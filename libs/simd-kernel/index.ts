@@ -17,6 +17,7 @@
  * value, where n' (<= 40 here for 128 dims) is the depth of the addition tree; the
  * margin below is ~8x that.
  */
+import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { KERNEL_WIDTHS, kernelModuleBytes, simdProbeBytes, type KernelWidth } from './wasm.js';
 
 export { KERNEL_WIDTHS, type KernelWidth } from './wasm.js';
@@ -29,19 +30,11 @@ export { KERNEL_WIDTHS, type KernelWidth } from './wasm.js';
 export const SIMD_RELATIVE_ERROR = 1e-5;
 export const SIMD_ABSOLUTE_ERROR = 1e-30;
 
-const PAGE = 65536;
-
 /** The slice of the WebAssembly API used here (the project's lib settings do not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
+interface WasmValidator {
   validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmValidator }).WebAssembly;
 
 let simdSupported: boolean | undefined;
 
@@ -57,14 +50,6 @@ export function wasmSimdSupported(): boolean {
   return simdSupported === true;
 }
 
-const modules = new Map<number, object>();
-
-function moduleFor(dims: number): object {
-  let module = modules.get(dims);
-  if (!module) modules.set(dims, (module = new wasmApi!.Module(kernelModuleBytes(dims))));
-  return module;
-}
-
 type KernelFunction = (data: number, rows: number, queries: number, out: number) => void;
 
 export interface VectorArenaOptions {
@@ -78,8 +63,8 @@ export class VectorArena {
   readonly dims: number;
   /** True when the WebAssembly SIMD kernel runs, false for the JS fallback. */
   readonly simd: boolean;
-  private readonly memory: WasmMemory | undefined;
-  private buffer: ArrayBuffer;
+  /** WebAssembly memory, or (JS fallback) a stand-in that grows by copying. */
+  private readonly memory: WasmMemory;
   private readonly kernels: KernelFunction[] = [];
   private scratchBytes = 0;
   private capacity = 0;
@@ -95,19 +80,15 @@ export class VectorArena {
     const initialRows = Math.max(1, options.initialRows ?? 64);
     this.scratchBytes = 64 * 1024;
     this.capacity = initialRows;
-    const bytes = this.scratchBytes + initialRows * dims * 4;
     if (this.simd) {
-      const instance = new wasmApi!.Instance(moduleFor(dims), {});
-      this.memory = instance.exports.memory as WasmMemory;
-      const pages = Math.ceil(bytes / PAGE);
-      if (pages > 1) this.memory.grow(pages - 1);
-      this.buffer = this.memory.buffer;
-      for (const width of KERNEL_WIDTHS) this.kernels[width] = instance.exports[`l2_${width}`] as KernelFunction;
+      const { memory, exports } = instantiateKernel(`l2 ${dims}`, () => kernelModuleBytes(dims));
+      this.memory = memory;
+      for (const width of KERNEL_WIDTHS) this.kernels[width] = exports[`l2_${width}`] as KernelFunction;
     } else {
-      this.memory = undefined;
-      this.buffer = new ArrayBuffer(Math.ceil(bytes / PAGE) * PAGE);
+      this.memory = copyingMemory();
       for (const width of KERNEL_WIDTHS) this.kernels[width] = this.jsKernel(width);
     }
+    growMemoryTo(this.memory, this.scratchBytes + initialRows * dims * 4);
     this.refreshViews();
   }
 
@@ -123,7 +104,7 @@ export class VectorArena {
 
   /** Bytes of memory held. */
   get bytes(): number {
-    return this.buffer.byteLength;
+    return this.memory.buffer.byteLength;
   }
 
   /**
@@ -133,7 +114,7 @@ export class VectorArena {
   ensureRowCapacity(rows: number): void {
     if (rows <= this.capacity) return;
     const capacity = Math.max(rows, this.capacity * 2);
-    this.resize(this.scratchBytes + capacity * this.dims * 4);
+    growMemoryTo(this.memory, this.scratchBytes + capacity * this.dims * 4);
     this.capacity = capacity;
     this.refreshViews();
   }
@@ -146,8 +127,8 @@ export class VectorArena {
     if (bytes > this.scratchBytes) {
       const scratchBytes = Math.ceil(Math.max(bytes, this.scratchBytes * 2) / 16) * 16;
       const rowBytes = this.capacity * this.dims * 4;
-      this.resize(scratchBytes + rowBytes);
-      new Uint8Array(this.buffer).copyWithin(scratchBytes, this.scratchBytes, this.scratchBytes + rowBytes);
+      growMemoryTo(this.memory, scratchBytes + rowBytes);
+      new Uint8Array(this.memory.buffer).copyWithin(scratchBytes, this.scratchBytes, this.scratchBytes + rowBytes);
       this.scratchBytes = scratchBytes;
       this.refreshViews();
     }
@@ -163,23 +144,10 @@ export class VectorArena {
     this.kernels[width](this.scratchBytes + firstRow * this.dims * 4, rowCount, queriesByte, outByte);
   }
 
-  private resize(bytes: number): void {
-    const pages = Math.ceil(bytes / PAGE);
-    const current = this.buffer.byteLength / PAGE;
-    if (pages <= current) return;
-    if (this.memory) {
-      this.memory.grow(pages - current);
-      this.buffer = this.memory.buffer;
-    } else {
-      const next = new ArrayBuffer(pages * PAGE);
-      new Uint8Array(next).set(new Uint8Array(this.buffer));
-      this.buffer = next;
-    }
-  }
-
   private refreshViews(): void {
-    this.heap = new Float32Array(this.buffer);
-    this.rows = new Float32Array(this.buffer, this.scratchBytes, this.capacity * this.dims);
+    const buffer = this.memory.buffer;
+    this.heap = new Float32Array(buffer);
+    this.rows = new Float32Array(buffer, this.scratchBytes, this.capacity * this.dims);
   }
 
   /** The JS fallback: float64 sums in dimension order, stored as float32. */
