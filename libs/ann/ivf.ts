@@ -23,9 +23,13 @@ export interface RowReader {
   readRows(first: number, count: number, out: Float32Array, at: number): void;
 }
 
-function readerOf(vectors: Float32Array | RowReader, dims: number): RowReader {
-  if (!(vectors instanceof Float32Array)) return vectors;
+/** A RowReader over plain float32 rows, `dims` a row. */
+export function float32RowReader(vectors: Float32Array, dims: number): RowReader {
   return { readRows: (first, count, out, at) => out.set(vectors.subarray(first * dims, (first + count) * dims), at) };
+}
+
+function readerOf(vectors: Float32Array | RowReader, dims: number): RowReader {
+  return vectors instanceof Float32Array ? float32RowReader(vectors, dims) : vectors;
 }
 
 export interface IvfTrainingOptions {

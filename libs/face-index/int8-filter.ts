@@ -32,6 +32,7 @@
  */
 import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
 import type { Int16RowArena } from '../simd-kernel/int16.js';
+import { float32RowReader, type RowReader } from '../ann/ivf.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 import { runToEnd } from '../stepwise/index.js';
 
@@ -137,14 +138,13 @@ class Stage {
 }
 
 /** Rows as the filter reads them: a RowStore (its stored vectors), or float32 rows in tests. */
-export interface StoredRows {
+export interface StoredRows extends RowReader {
   readonly deleted: Uint8Array;
-  readRows(first: number, count: number, out: Float32Array, at: number): void;
 }
 
 /** StoredRows over plain float32 rows. */
 export function float32StoredRows(vectors: Float32Array, dims: number, deleted: Uint8Array): StoredRows {
-  return { deleted, readRows: (first, count, out, at) => out.set(vectors.subarray(first * dims, (first + count) * dims), at) };
+  return { deleted, ...float32RowReader(vectors, dims) };
 }
 
 export class Int8Filter {
