@@ -5,9 +5,9 @@
 // shard indexes). The checks return lists of problems, so tests can also feed them
 // broken manifests and see them fail.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { z } from 'zod';
 import { CommonEnv } from '../../libs/config/env.js';
@@ -50,8 +50,24 @@ export interface Container {
     allowPrivilegeEscalation?: boolean;
     capabilities?: { drop?: string[] };
   };
-  volumeMounts?: Array<{ name: string; mountPath: string }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
   workingDir?: string;
+}
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+export interface Volume {
+  name: string;
+  emptyDir?: unknown;
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number };
+  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  projected?: {
+    defaultMode?: number;
+    sources: Array<{ configMap?: { name: string; items?: KeyToPath[] }; secret?: { name: string; items?: KeyToPath[]; optional?: boolean } }>;
+  };
+  persistentVolumeClaim?: { claimName: string };
 }
 export interface PodTemplate {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -59,7 +75,7 @@ export interface PodTemplate {
     containers: Container[];
     initContainers?: Container[];
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-    volumes?: Array<{ name: string; emptyDir?: unknown; configMap?: { name: string }; persistentVolumeClaim?: { claimName: string } }>;
+    volumes?: Volume[];
   };
 }
 export interface K8sObject {
@@ -501,4 +517,242 @@ export function securityProblems(objects: K8sObject[]): string[] {
     }
   }
   return problems;
+}
+
+// ---- files a container sees from ConfigMap, Secret and projected volumes ------------------
+
+export interface MountedFile {
+  /** Absolute path in the container. */
+  path: string;
+  kind: 'ConfigMap' | 'Secret';
+  /** The object's name as rendered (generated ConfigMaps carry a hash suffix). */
+  name: string;
+  key: string;
+  /** The file's mode as declared (the API's default 0644 when none is). */
+  mode: number;
+  /** The content, for ConfigMaps in the rendered manifests (Secrets are created outside them). */
+  content?: string;
+}
+
+const DEFAULT_VOLUME_MODE = 0o644;
+
+/**
+ * The files a container's ConfigMap, Secret and projected volume mounts put where. A
+ * ConfigMap without `items` gives all its keys; a Secret is not in the manifests, so only
+ * the keys its `items` name are known (the manifests always name them).
+ */
+export function mountedFiles(template: PodTemplate, container: Container, objects: K8sObject[]): MountedFile[] {
+  const files: MountedFile[] = [];
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = template.spec.volumes?.find((v) => v.name === mount.name);
+    if (!volume) continue;
+    const add = (kind: MountedFile['kind'], name: string, items: KeyToPath[] | undefined, defaultMode: number | undefined) => {
+      const data = kind === 'ConfigMap' ? (findObject(objects, 'ConfigMap', name)?.data ?? {}) : {};
+      const list: KeyToPath[] = items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const item of list) {
+        const path = mount.subPath !== undefined ? (item.path === mount.subPath ? mount.mountPath : undefined) : `${mount.mountPath.replace(/\/$/, '')}/${item.path}`;
+        if (path === undefined) continue;
+        files.push({ path, kind, name, key: item.key, mode: item.mode ?? defaultMode ?? DEFAULT_VOLUME_MODE, content: kind === 'ConfigMap' ? data[item.key] : undefined });
+      }
+    };
+    if (volume.configMap) add('ConfigMap', volume.configMap.name, volume.configMap.items, volume.configMap.defaultMode);
+    if (volume.secret) add('Secret', volume.secret.secretName, volume.secret.items, volume.secret.defaultMode);
+    for (const source of volume.projected?.sources ?? []) {
+      if (source.configMap) add('ConfigMap', source.configMap.name, source.configMap.items, volume.projected?.defaultMode);
+      if (source.secret) add('Secret', source.secret.name, source.secret.items, volume.projected?.defaultMode);
+    }
+  }
+  return files;
+}
+
+/** Secret volumes that do not name their keys (the checks cannot tell which files they give). */
+export function unnamedSecretKeys(template: PodTemplate): string[] {
+  const problems: string[] = [];
+  for (const v of template.spec.volumes ?? []) {
+    if (v.secret && !v.secret.items?.length) problems.push(`volume ${v.name}: Secret ${v.secret.secretName} mounted without items`);
+    for (const s of v.projected?.sources ?? []) if (s.secret && !s.secret.items?.length) problems.push(`volume ${v.name}: Secret ${s.secret.name} projected without items`);
+  }
+  return problems;
+}
+
+// ---- the NATS server's configuration ---------------------------------------------------------
+
+export interface NatsServerConfig {
+  sts: K8sObject;
+  container: Container;
+  replicas: number;
+  /** The path given to --config / -c. */
+  configPath: string;
+  /** nats.conf's text (from its ConfigMap). */
+  conf: string;
+  /** Every file the NATS container sees, by absolute path. */
+  files: Map<string, MountedFile>;
+}
+
+export function natsServerConfig(objects: K8sObject[]): NatsServerConfig | undefined {
+  const sts = objects.find((o) => o.kind === 'StatefulSet' && podTemplateOf(o)?.spec.containers.some((c) => /^nats:/.test(c.image ?? '')));
+  if (!sts) return undefined;
+  const template = podTemplateOf(sts)!;
+  const container = template.spec.containers.find((c) => /^nats:/.test(c.image ?? ''))!;
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  const at = argv.findIndex((a) => a === '--config' || a === '-c');
+  const configPath = at >= 0 ? argv[at + 1] : '';
+  const files = new Map(mountedFiles(template, container, objects).map((f) => [f.path, f]));
+  return { sts, container, replicas: Number(sts.spec?.replicas ?? 1), configPath, conf: files.get(configPath)?.content ?? '', files };
+}
+
+/** The include directives of a nats-server config, each with the block it sits in ('' = top level). */
+export function natsIncludes(conf: string): Array<{ file: string; block: string }> {
+  const out: Array<{ file: string; block: string }> = [];
+  const stack: string[] = [];
+  for (const raw of conf.split('\n')) {
+    const line = raw.replace(/(^|\s)(#|\/\/).*$/, '').trim();
+    if (!line) continue;
+    const include = /^include\s+"?([^"\s]+)"?\s*;?$/.exec(line);
+    if (include) out.push({ file: include[1], block: stack.join('.') });
+    const open = /^([A-Za-z_][\w-]*)\s*[:=]?\s*\{/.exec(line);
+    const opens = (line.match(/\{/g) ?? []).length;
+    const closes = (line.match(/\}/g) ?? []).length;
+    if (open && opens > closes) stack.push(open[1]);
+    else for (let i = 0; i < closes - opens; i++) stack.pop();
+  }
+  return out;
+}
+
+/** The body of a top-level block (`jetstream { ... }`) of a nats-server config, or undefined. */
+export function natsBlock(conf: string, name: string): string | undefined {
+  const m = new RegExp(`^${name}\\s*[:=]?\\s*\\{`, 'm').exec(conf);
+  if (!m) return undefined;
+  let depth = 0;
+  for (let i = m.index + m[0].length - 1; i < conf.length; i++) {
+    if (conf[i] === '{') depth++;
+    else if (conf[i] === '}' && --depth === 0) return conf.slice(m.index + m[0].length, i);
+  }
+  return undefined;
+}
+
+const posix = {
+  dirname: (p: string) => p.replace(/\/[^/]*$/, '') || '/',
+  join: (dir: string, file: string) => (file.startsWith('/') ? file : `${dir}/${file}`).split('/').reduce<string[]>((acc, part) => (part === '..' ? acc.slice(0, -1) : part === '.' || part === '' ? acc : [...acc, part]), []).join('/').replace(/^/, '/'),
+};
+
+/** The NATS file a config include names (nats-server resolves it against the including file's directory). */
+export function includedFile(nats: NatsServerConfig, file: string): MountedFile | undefined {
+  return nats.files.get(posix.join(posix.dirname(nats.configPath), file));
+}
+
+const SECRET_FILE_MODE_MASK = 0o337; // no write bits, nothing for others, no execute for anyone
+
+/**
+ * nats.conf in a ConfigMap holds no secret; it includes the server's authorization
+ * (nats-auth.conf) from a Secret at top level and, on a cluster, the route authorization from
+ * a Secret inside cluster {}; every include resolves to a mounted file; JetStream fsyncs
+ * every write (sync_interval: always).
+ */
+export function natsConfigProblems(objects: K8sObject[]): string[] {
+  const nats = natsServerConfig(objects);
+  if (!nats) return ['no NATS StatefulSet'];
+  const problems: string[] = [];
+  const at = `StatefulSet/${nats.sts.metadata.name}`;
+  if (!nats.conf) return [`${at}: no nats.conf from a ConfigMap at --config ${nats.configPath || '(none)'}`];
+  const includes = natsIncludes(nats.conf);
+  for (const inc of includes) if (!includedFile(nats, inc.file)) problems.push(`${at}: nats.conf includes ${inc.file}, which no volume puts beside it`);
+  const auth = includes.filter((i) => i.block === '').map((i) => includedFile(nats, i.file)).find((f) => f?.key === 'nats-auth.conf');
+  if (!auth) problems.push(`${at}: nats.conf does not include the server's authorization (nats-auth.conf) at top level`);
+  else if (auth.kind !== 'Secret') problems.push(`${at}: nats-auth.conf comes from ${auth.kind} ${auth.name}, not a Secret`);
+  const cluster = natsBlock(nats.conf, 'cluster');
+  if (nats.replicas > 1) {
+    if (cluster === undefined) problems.push(`${at}: ${nats.replicas} servers but no cluster {} block`);
+    const routes = includes.filter((i) => i.block === 'cluster').map((i) => includedFile(nats, i.file)).filter((f): f is MountedFile => f?.kind === 'Secret');
+    if (!routes.length) problems.push(`${at}: cluster {} includes no file from a Secret: routes are not authenticated`);
+    if (cluster !== undefined && /^\s*routes\s*[:=]/m.test(cluster)) problems.push(`${at}: routes are listed in the ConfigMap; they carry the route credentials and belong in the Secret`);
+  }
+  const jetstream = natsBlock(nats.conf, 'jetstream');
+  if (jetstream === undefined) problems.push(`${at}: no jetstream {} block`);
+  else if (!/^\s*sync_interval\s*[:=]\s*"?always"?\s*$/m.test(jetstream)) problems.push(`${at}: jetstream {} does not set sync_interval: always (writes would be fsynced every 2 minutes)`);
+  for (const f of nats.files.values()) {
+    if (f.kind === 'Secret' && (f.mode & SECRET_FILE_MODE_MASK) !== 0) problems.push(`${at}: ${f.path} (Secret ${f.name}) has mode 0${f.mode.toString(8)}; at most 0440`);
+  }
+  problems.push(...unnamedSecretKeys(podTemplateOf(nats.sts)!).map((p) => `${at}: ${p}`));
+  return problems;
+}
+
+// ---- secret material where it does not belong ------------------------------------------------
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  [/(^|[^a-z])pass(word)?\s*[:=]/i, 'a password'],
+  [/\bS[OAUNCX][A-Z2-7]{56}\b/, 'an nkey seed'],
+  [/-----BEGIN/, 'a PEM block (key, certificate or creds)'],
+  [/[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i, 'a URL with credentials'],
+  [/^\s*(operator|resolver_preload|authorization|accounts)\s*[:=]?\s*["{[A-Za-z0-9]/m, "server authorization (it belongs in a Secret)"],
+];
+
+/** What secret material a text holds ([] when none). */
+export function secretMaterialIn(text: string): string[] {
+  return SECRET_PATTERNS.filter(([re]) => re.test(text)).map(([, what]) => what);
+}
+
+/** No ConfigMap, env literal, command or argument holds a password, an nkey seed, a key or the server's authorization. */
+export function secretMaterialProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const o of objects) {
+    if (o.kind === 'ConfigMap') {
+      for (const [key, value] of Object.entries(o.data ?? {})) for (const what of secretMaterialIn(value)) problems.push(`ConfigMap/${o.metadata.name} key ${key} holds ${what}`);
+    }
+    const t = podTemplateOf(o);
+    if (!t) continue;
+    for (const c of [...(t.spec.initContainers ?? []), ...t.spec.containers]) {
+      const at = `${o.kind}/${o.metadata.name} container ${c.name}`;
+      for (const e of c.env ?? []) if (e.value !== undefined) for (const what of secretMaterialIn(`${e.name}=${e.value}`)) problems.push(`${at}: env ${e.name} holds ${what}`);
+      for (const a of [...(c.command ?? []), ...(c.args ?? [])]) for (const what of secretMaterialIn(a)) problems.push(`${at}: command line holds ${what}`);
+      if ((c.envFrom ?? []).some((f) => f.secretRef)) problems.push(`${at}: envFrom a Secret puts secrets in the environment; mount them as files`);
+    }
+  }
+  return problems;
+}
+
+// ---- running the manifests' NATS config on this machine ---------------------------------------
+
+/** deploy/k8s/nats-routes.mjs: writes the route authorization the Secret faceshard-nats-routes holds. */
+export interface NatsRoutesModule {
+  ROUTE_USER: string;
+  routeUrls(o: { replicas: number; statefulSet?: string; service?: string; port?: number; user?: string; password: string }): string[];
+  renderRoutesConf(o: { password: string; urls: string[]; user?: string }): string;
+  passwordOf(text: string): string | undefined;
+  newPassword(): string;
+}
+
+export async function natsRoutesModule(): Promise<NatsRoutesModule> {
+  return (await import(pathToFileURL(join(K8S_DIR(), 'nats-routes.mjs')).href)) as NatsRoutesModule;
+}
+
+/** The local nats-server's version ([2, 9, 10]), or undefined without one. */
+export function natsServerVersion(): number[] | undefined {
+  const r = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+  return m ? m.slice(1).map(Number) : undefined;
+}
+
+/** Settings the manifests' image (nats 2.10+) has and an older local nats-server refuses. */
+export function withoutNewerSettings(conf: string, version = natsServerVersion()): string {
+  const older = !version || version[0] < 2 || (version[0] === 2 && version[1] < 10);
+  return older ? conf.replace(/^\s*sync_interval\s*[:=].*$/m, '  # sync_interval: always (nats-server >= 2.10; removed for the local server)') : conf;
+}
+
+/**
+ * Writes the files the NATS container sees in its config directory into `dir`: ConfigMap
+ * files as rendered, Secret files from `secrets` (by key); `rewrite` edits nats.conf
+ * (ports, paths) for this machine. Returns the path of nats.conf there.
+ */
+export function writeLocalNatsConfig(nats: NatsServerConfig, dir: string, secrets: Record<string, string>, rewrite: (conf: string) => string = (c) => c): string {
+  const configDir = nats.configPath.replace(/\/[^/]*$/, '');
+  for (const f of nats.files.values()) {
+    if (!f.path.startsWith(`${configDir}/`)) continue;
+    const rel = f.path.slice(configDir.length + 1);
+    const content = f.kind === 'ConfigMap' ? f.content : secrets[f.key];
+    if (content === undefined) throw new Error(`no stand-in for ${f.path} (Secret ${f.name} key ${f.key})`);
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), f.path === nats.configPath ? rewrite(withoutNewerSettings(content)) : content, { mode: 0o600 });
+  }
+  return join(dir, nats.configPath.slice(configDir.length + 1));
 }

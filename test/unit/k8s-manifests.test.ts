@@ -17,6 +17,12 @@ import {
   faceshardContainers,
   findObject,
   hasKubectl,
+  natsBlock,
+  natsConfigProblems,
+  natsRoutesModule,
+  natsServerConfig,
+  secretMaterialProblems,
+  writeLocalNatsConfig,
   hasNatsServer,
   imageWorkdir,
   isFaceshardImage,
@@ -185,22 +191,35 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
         assert.match(container[probe]?.httpGet?.path ?? '', /^\/healthz/, `${name}: NATS ${probe}`);
         assert.equal(container.ports.find((p: { name: string }) => p.name === container[probe].httpGet.port)?.containerPort, 8222);
       }
-      const configVolume = sts.spec.template.spec.volumes.find((v: { configMap?: unknown }) => v.configMap);
-      const conf = findObject(objects, 'ConfigMap', configVolume.configMap.name)?.data?.['nats.conf'];
-      assert.ok(conf, `${name}: no nats.conf in the NATS ConfigMap`);
+      const nats = natsServerConfig(objects);
+      assert.ok(nats, `${name}: no NATS config`);
+      const conf = nats.conf;
+      assert.ok(conf, `${name}: no nats.conf from a ConfigMap at ${nats.configPath}`);
       assert.match(conf, /jetstream\s*\{[^}]*store_dir:\s*"?\/data/);
       assert.match(conf, /pid_file:\s*"?\/var\/run\/nats\/nats\.pid/);
+      noProblems(natsConfigProblems(objects).map((p) => `${name}: ${p}`));
+      // Route URLs (in the Secret, written by deploy/k8s/nats-routes.mjs with its defaults)
+      // name every pod of this StatefulSet under its headless Service, on the cluster port.
+      const routesModule = await natsRoutesModule();
+      const password = routesModule.newPassword();
+      const routesConf = routesModule.renderRoutesConf({ password, urls: routesModule.routeUrls({ replicas, password }) });
       if (replicas > 1) {
-        for (let i = 0; i < replicas; i++) assert.ok(conf.includes(`nats://faceshard-nats-${i}.${sts.spec.serviceName}:6222`), `${name}: nats.conf has no route to pod ${i}`);
+        const clusterPort = Number(/^\s*port:\s*(\d+)/m.exec(natsBlock(conf, 'cluster') ?? '')?.[1]);
+        assert.equal(container.ports.find((p: { name: string }) => p.name === 'cluster')?.containerPort, clusterPort, `${name}: the cluster port`);
+        for (let i = 0; i < replicas; i++) {
+          assert.ok(routesConf.includes(`nats://${routesModule.ROUTE_USER}:${password}@${sts.metadata.name}-${i}.${sts.spec.serviceName}:${clusterPort}`), `${name}: nats-routes.mjs writes no route to pod ${i}`);
+        }
       } else {
         assert.doesNotMatch(conf, /^\s*cluster\s*\{/m, `${name}: a single NATS server must not configure a cluster (no quorum)`);
       }
-      // The ConfigMap holds a config nats-server accepts (checked with the local nats-server, 2.9+).
+      // nats.conf and what it includes form a config nats-server accepts (checked with the
+      // local nats-server, 2.9+: settings of 2.10 it does not know are taken out first).
       if (hasNatsServer()) {
         const dir = mkdtempSync(join(tmpdir(), 'faceshard-natsconf-'));
         try {
-          writeFileSync(join(dir, 'nats.conf'), conf);
-          await run('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch((err: { stderr?: string; message: string }) =>
+          const secrets = { 'nats-auth.conf': '# stand-in for the Secret faceshard-nats-auth\n', 'routes.conf': routesConf };
+          const path = writeLocalNatsConfig(nats, dir, secrets);
+          await run('nats-server', ['-c', path, '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch((err: { stderr?: string; message: string }) =>
             assert.fail(`${name}: nats-server rejects nats.conf: ${err.stderr || err.message}`),
           );
         } finally {
@@ -215,6 +234,10 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
         for (const u of url.split(',')) assert.equal(new URL(u.trim()).hostname.split('.')[0], 'faceshard-nats', `${name}: ${fc.workload.metadata.name} NATS_URL ${url}`);
       }
     }
+  });
+
+  test('no ConfigMap, env literal or command line holds a password, an nkey seed, a key or the server\'s authorization', () => {
+    for (const [name, objects] of rendered) noProblems(secretMaterialProblems(objects).map((p) => `${name}: ${p}`));
   });
 
   test('shards: snapshot volume at SNAPSHOT_DIR, startupProbe budget of minutes for replay, memory sized', () => {
@@ -292,6 +315,50 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     const c = shardContainer(broken);
     c.securityContext!.readOnlyRootFilesystem = false;
     assert.match(securityProblems(broken).join('\n'), /root filesystem is writable/);
+  });
+
+  test('nats.conf without its Secret-borne authorization, with it in a ConfigMap, or without sync_interval always is reported', () => {
+    const natsConfigMap = (objs: K8sObject[]) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-nats-config'))!;
+    const noInclude = clone(objects);
+    natsConfigMap(noInclude).data!['nats.conf'] = natsConfigMap(noInclude).data!['nats.conf'].replace(/^include "nats-auth.conf"$/m, '');
+    assert.match(natsConfigProblems(noInclude).join('\n'), /does not include the server's authorization/);
+    const inConfigMap = clone(objects);
+    const sts = findObject(inConfigMap, 'StatefulSet', 'faceshard-nats')!;
+    sts.spec.template.spec.volumes[0].projected.sources = sts.spec.template.spec.volumes[0].projected.sources.filter((src: { secret?: unknown }) => !src.secret);
+    natsConfigMap(inConfigMap).data!['nats-auth.conf'] = 'operator: "eyJ0eXAi.x.y"\n';
+    assert.match(natsConfigProblems(inConfigMap).join('\n'), /nats-auth.conf comes from ConfigMap/);
+    assert.match(secretMaterialProblems(inConfigMap).join('\n'), /key nats-auth.conf holds server authorization/);
+    const noSync = clone(objects);
+    natsConfigMap(noSync).data!['nats.conf'] = natsConfigMap(noSync).data!['nats.conf'].replace(/^\s*sync_interval:.*$/m, '');
+    assert.match(natsConfigProblems(noSync).join('\n'), /sync_interval: always/);
+    const missingFile = clone(objects);
+    natsConfigMap(missingFile).data!['nats.conf'] += '\ninclude "extra.conf"\n';
+    assert.match(natsConfigProblems(missingFile).join('\n'), /includes extra.conf, which no volume puts beside it/);
+  });
+
+  test('a cluster whose routes sit in the ConfigMap, unauthenticated, is reported', async () => {
+    const prod = await renderKustomization(join(K8S_DIR(), 'overlays', 'prod'));
+    noProblems(natsConfigProblems(prod));
+    const cm = prod.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-nats-config'))!;
+    cm.data!['nats.conf'] = cm.data!['nats.conf'].replace(/^\s*include "routes.conf"$/m, '  routes: [ nats://faceshard-nats-0.faceshard-nats-headless:6222 ]');
+    const problems = natsConfigProblems(prod).join('\n');
+    assert.match(problems, /cluster \{\} includes no file from a Secret/);
+    assert.match(problems, /routes are listed in the ConfigMap/);
+  });
+
+  test('a password, an nkey seed or a key in a ConfigMap, an env literal or a command line is reported', () => {
+    const broken = clone(objects);
+    const cm = broken.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-config'))!;
+    cm.data!.NATS_URL = 'nats://admin:hunter2@faceshard-nats:4222';
+    cm.data!.SEED = 'SUAM2HCUJ5CUMNIXCPE7KXJ46U3ACRPAYJQOF4GJLMHY3CUKNZSYNYR4ZA';
+    const c = shardContainer(broken);
+    c.env!.push({ name: 'NATS_PASSWORD', value: 'hunter2' });
+    c.args = ['--tls-key', '-----BEGIN PRIVATE KEY-----'];
+    const problems = secretMaterialProblems(broken).join('\n');
+    assert.match(problems, /key NATS_URL holds a URL with credentials/);
+    assert.match(problems, /key SEED holds an nkey seed/);
+    assert.match(problems, /env NATS_PASSWORD holds a password/);
+    assert.match(problems, /command line holds a PEM block/);
   });
 
   test('the images are recognised as faceshard whatever the registry and tag', () => {
