@@ -711,6 +711,176 @@ export function secretMaterialProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+// ---- NetworkPolicies: who may reach whom -----------------------------------------------------
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
+
+export function selects(selector: LabelSelector | undefined, labels: Record<string, string> = {}): boolean {
+  if (!selector) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = e.key in labels;
+    const ok =
+      e.operator === 'In' ? has && (e.values ?? []).includes(labels[e.key]) : e.operator === 'NotIn' ? !has || !(e.values ?? []).includes(labels[e.key]) : e.operator === 'Exists' ? has : !has;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** A pod as NetworkPolicies see it: its labels, its namespace and that namespace's labels. */
+export interface PodRef {
+  labels: Record<string, string>;
+  namespace: string;
+  namespaceLabels?: Record<string, string>;
+  /** Named container ports (for policies that name ports). */
+  ports?: Record<string, number>;
+}
+
+interface PolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: unknown;
+}
+interface PolicyPort {
+  port?: number | string;
+  endPort?: number;
+  protocol?: string;
+}
+interface PolicyRule {
+  from?: PolicyPeer[];
+  to?: PolicyPeer[];
+  ports?: PolicyPort[];
+}
+
+function policyTypes(policy: K8sObject): string[] {
+  return policy.spec?.policyTypes ?? ['Ingress', ...(policy.spec?.egress ? ['Egress'] : [])];
+}
+
+function namespaceLabelsOf(pod: PodRef): Record<string, string> {
+  return { 'kubernetes.io/metadata.name': pod.namespace, ...(pod.namespaceLabels ?? {}) };
+}
+
+function peerMatches(peer: PolicyPeer, policyNamespace: string, pod: PodRef): boolean {
+  if (peer.ipBlock) return false; // pod traffic is judged by selectors here
+  const namespaceOk = peer.namespaceSelector ? selects(peer.namespaceSelector, namespaceLabelsOf(pod)) : pod.namespace === policyNamespace;
+  const podOk = peer.podSelector ? selects(peer.podSelector, pod.labels) : true;
+  return namespaceOk && podOk;
+}
+
+function portMatches(ports: PolicyPort[] | undefined, port: number, protocol: string, target: PodRef): boolean {
+  if (!ports?.length) return true;
+  return ports.some((p) => {
+    if ((p.protocol ?? 'TCP') !== protocol) return false;
+    if (p.port === undefined) return true;
+    const n = typeof p.port === 'number' ? p.port : /^\d+$/.test(p.port) ? Number(p.port) : target.ports?.[p.port];
+    return n !== undefined && (p.endPort ? port >= n && port <= p.endPort : port === n);
+  });
+}
+
+/** Whether one direction lets the traffic through: `side` is the pod whose policies apply. */
+function directionAllows(policies: K8sObject[], direction: 'Ingress' | 'Egress', side: PodRef, peer: PodRef, port: number, protocol: string, target: PodRef): boolean {
+  const applying = policies.filter((p) => (p.metadata.namespace ?? 'default') === side.namespace && policyTypes(p).includes(direction) && selects(p.spec?.podSelector ?? {}, side.labels));
+  if (!applying.length) return true; // not isolated in this direction
+  return applying.some((p) =>
+    ((direction === 'Ingress' ? p.spec?.ingress : p.spec?.egress) ?? []).some((rule: PolicyRule) => {
+      const peers = direction === 'Ingress' ? rule.from : rule.to;
+      return (!peers?.length || peers.some((x) => peerMatches(x, side.namespace, peer))) && portMatches(rule.ports, port, protocol, target);
+    }),
+  );
+}
+
+/** Whether the NetworkPolicies let `from` open a connection to `to` on `port` (egress of one, ingress of the other). */
+export function networkAllows(objects: K8sObject[], from: PodRef, to: PodRef, port: number, protocol = 'TCP'): boolean {
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  return directionAllows(policies, 'Egress', from, to, port, protocol, to) && directionAllows(policies, 'Ingress', to, from, port, protocol, to);
+}
+
+/** The pods of every workload (Deployment, StatefulSet, Job, CronJob) as NetworkPolicies see them. */
+export function workloadPods(objects: K8sObject[]): Array<{ workload: K8sObject; pod: PodRef; template: PodTemplate }> {
+  return objects
+    .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(o.kind))
+    .map((workload) => {
+      const template = podTemplateOf(workload)!;
+      const ports: Record<string, number> = {};
+      for (const c of template.spec.containers) for (const p of c.ports ?? []) if (p.name) ports[p.name] = p.containerPort;
+      return { workload, template, pod: { labels: template.metadata?.labels ?? {}, namespace: workload.metadata.namespace ?? 'default', ports } };
+    });
+}
+
+/** The labels that open doors (deploy/k8s/base/network-policies.yaml, deploy/README.md). */
+export const NATS_CLIENT_LABEL = 'faceshard.io/nats-client';
+export const MONITORING_NAMESPACE_LABEL = 'faceshard.io/monitoring';
+
+/**
+ * The network the manifests promise: a default deny (ingress and egress) selecting every
+ * pod; every workload selected by some policy; faceshard pods and labelled clients reach
+ * NATS 4222, nothing else does; 6222 only between NATS pods; 8222 and the services'
+ * HTTP_PORT only from a namespace labelled for monitoring; DNS to kube-dns.
+ */
+export function networkPolicyProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  const pods = workloadPods(objects);
+  if (!pods.length) return ['no workloads'];
+  const namespace = pods[0].pod.namespace;
+  const defaultDeny = policies.find((p) => selects(p.spec?.podSelector ?? {}, {}) && Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length === 0 && !(p.spec?.podSelector?.matchExpressions ?? []).length && !p.spec?.ingress?.length && !p.spec?.egress?.length);
+  if (!defaultDeny) problems.push('no default-deny NetworkPolicy (podSelector {}, no rules)');
+  else for (const t of ['Ingress', 'Egress']) if (!policyTypes(defaultDeny).includes(t)) problems.push(`NetworkPolicy/${defaultDeny.metadata.name} does not deny ${t}`);
+  for (const { workload, pod } of pods) {
+    if (!policies.some((p) => (p.metadata.namespace ?? 'default') === pod.namespace && selects(p.spec?.podSelector ?? {}, pod.labels))) problems.push(`${workload.kind}/${workload.metadata.name}: no NetworkPolicy selects its pods`);
+  }
+  const nats = pods.filter((p) => p.template.spec.containers.some((c) => /^nats:/.test(c.image ?? '')));
+  const faceshard = pods.filter((p) => p.template.spec.containers.some((c) => isFaceshardImage(c.image)));
+  if (!nats.length) return [...problems, 'no NATS pods'];
+  const natsPod = nats[0].pod;
+  const dns: PodRef = { labels: { 'k8s-app': 'kube-dns' }, namespace: 'kube-system' };
+  const stranger: PodRef = { labels: { app: 'something-else' }, namespace };
+  const client: PodRef = { labels: { [NATS_CLIENT_LABEL]: 'true' }, namespace };
+  const clientElsewhere: PodRef = { labels: { [NATS_CLIENT_LABEL]: 'true' }, namespace: 'apps', namespaceLabels: { [NATS_CLIENT_LABEL]: 'true' } };
+  const clientInUnlabelledNamespace: PodRef = { labels: { [NATS_CLIENT_LABEL]: 'true' }, namespace: 'apps' };
+  const monitor: PodRef = { labels: { app: 'prometheus' }, namespace: 'monitoring', namespaceLabels: { [MONITORING_NAMESPACE_LABEL]: 'true' } };
+  const outsider: PodRef = { labels: { app: 'prometheus' }, namespace: 'elsewhere' };
+  const expect = (ok: boolean, from: PodRef, fromName: string, to: PodRef, toName: string, port: number, protocol = 'TCP') => {
+    if (networkAllows(objects, from, to, port, protocol) !== ok) problems.push(`${fromName} ${ok ? 'cannot' : 'can'} reach ${toName} on ${port}/${protocol}`);
+  };
+  for (const { workload, pod } of [...faceshard, ...nats]) {
+    const name = `${workload.kind}/${workload.metadata.name}`;
+    expect(true, pod, name, dns, 'kube-dns', 53, 'UDP');
+    expect(true, pod, name, dns, 'kube-dns', 53, 'TCP');
+  }
+  for (const { workload, pod } of faceshard) {
+    const name = `${workload.kind}/${workload.metadata.name}`;
+    expect(true, pod, name, natsPod, 'NATS', 4222);
+    expect(false, pod, name, natsPod, 'NATS', 6222);
+    expect(false, pod, name, natsPod, 'NATS', 8222);
+    expect(false, pod, name, { labels: { app: 'x' }, namespace: 'elsewhere' }, 'a pod in another namespace', 443);
+    for (const c of podTemplateOf(workload)!.spec.containers) {
+      for (const p of c.ports ?? []) {
+        expect(true, monitor, 'a pod in a namespace labelled for monitoring', pod, name, p.containerPort);
+        expect(false, outsider, 'a pod in an unlabelled namespace', pod, name, p.containerPort);
+        expect(false, client, 'a labelled NATS client', pod, name, p.containerPort);
+        expect(false, stranger, 'an unlabelled pod of the namespace', pod, name, p.containerPort);
+      }
+    }
+  }
+  expect(true, natsPod, 'a NATS pod', natsPod, 'another NATS pod', 6222);
+  expect(true, client, 'a labelled NATS client of the namespace', natsPod, 'NATS', 4222);
+  expect(true, clientElsewhere, 'a labelled NATS client in a labelled namespace', natsPod, 'NATS', 4222);
+  expect(false, clientInUnlabelledNamespace, 'a labelled NATS client in an unlabelled namespace', natsPod, 'NATS', 4222);
+  expect(false, client, 'a labelled NATS client', natsPod, 'NATS', 6222);
+  expect(false, client, 'a labelled NATS client', natsPod, 'NATS', 8222);
+  expect(false, stranger, 'an unlabelled pod of the namespace', natsPod, 'NATS', 4222);
+  expect(false, outsider, 'a pod in an unlabelled namespace', natsPod, 'NATS', 4222);
+  expect(true, monitor, 'a pod in a namespace labelled for monitoring', natsPod, 'NATS', 8222);
+  expect(false, monitor, 'a pod in a namespace labelled for monitoring', natsPod, 'NATS', 4222);
+  expect(false, outsider, 'a pod in an unlabelled namespace', natsPod, 'NATS', 8222);
+  expect(false, natsPod, 'a NATS pod', { labels: { app: 'x' }, namespace: 'elsewhere' }, 'a pod in another namespace', 443);
+  return problems;
+}
+
 // ---- running the manifests' NATS config on this machine ---------------------------------------
 
 /** deploy/k8s/nats-routes.mjs: writes the route authorization the Secret faceshard-nats-routes holds. */

@@ -21,6 +21,7 @@ import {
   natsConfigProblems,
   natsRoutesModule,
   natsServerConfig,
+  networkPolicyProblems,
   secretMaterialProblems,
   writeLocalNatsConfig,
   hasNatsServer,
@@ -240,6 +241,10 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
     for (const [name, objects] of rendered) noProblems(secretMaterialProblems(objects).map((p) => `${name}: ${p}`));
   });
 
+  test('NetworkPolicies: default deny; NATS 4222 from faceshard pods and labelled clients only, 6222 between NATS pods, 8222 and HTTP_PORT from the monitoring namespace', () => {
+    for (const [name, objects] of rendered) noProblems(networkPolicyProblems(objects).map((p) => `${name}: ${p}`));
+  });
+
   test('shards: snapshot volume at SNAPSHOT_DIR, startupProbe budget of minutes for replay, memory sized', () => {
     for (const [name, objects] of rendered) {
       for (const s of shardDeployments(objects)) {
@@ -315,6 +320,20 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     const c = shardContainer(broken);
     c.securityContext!.readOnlyRootFilesystem = false;
     assert.match(securityProblems(broken).join('\n'), /root filesystem is writable/);
+  });
+
+  test('a missing default deny, a missing NATS policy or an allow-all policy is reported', () => {
+    const noDeny = clone(objects).filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'faceshard-default-deny'));
+    assert.match(networkPolicyProblems(noDeny).join('\n'), /no default-deny NetworkPolicy/);
+    const noClients = clone(objects).filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'faceshard-nats-clients'));
+    assert.match(networkPolicyProblems(noClients).join('\n'), /Deployment\/faceshard-coordinator cannot reach NATS on 4222/);
+    const noEgress = clone(objects).filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'faceshard-egress'));
+    assert.match(networkPolicyProblems(noEgress).join('\n'), /faceshard-shard-0 cannot reach NATS on 4222/);
+    const open = clone(objects);
+    open.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all', namespace: 'faceshard-dev' }, spec: { podSelector: {}, ingress: [{}] } });
+    const problems = networkPolicyProblems(open).join('\n');
+    assert.match(problems, /a pod in an unlabelled namespace can reach NATS on 4222/);
+    assert.match(problems, /a pod in an unlabelled namespace can reach NATS on 8222/);
   });
 
   test('nats.conf without its Secret-borne authorization, with it in a ConfigMap, or without sync_interval always is reported', () => {
