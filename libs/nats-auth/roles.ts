@@ -1,0 +1,147 @@
+/**
+ * Who may do what on a faceshard cluster, as NATS publish/subscribe allow-lists. Anything
+ * not listed is denied. Each identity has its own inbox prefix (`_INBOX_<name>`), so no
+ * client can subscribe to another's replies; whoever answers requests gets
+ * allow_responses (one reply per request received) instead of publish rights to inboxes.
+ *
+ * Only `admin` may create, update, purge or delete streams and buckets: the JetStream
+ * API subjects below are the read-side ones each role needs, nothing more.
+ */
+import type { UserPermissions } from './jwt.js';
+import { encodeJobNames } from '../protocol/encode-jobs.js';
+import { COORDINATOR_QUEUE, COORDINATOR_SERVICE, ENCODER_QUEUE, ENCODER_SERVICE, SHARD_GROUP_SERVICE, SHARD_SERVICE, type Subjects } from '../protocol/subjects.js';
+
+export const ROLES = ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'shard'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** One identity: a role, and for shards the set of shards one process serves. */
+export type Identity = { role: Exclude<Role, 'shard'> } | { role: 'shard'; shards: readonly number[] };
+
+/** `reader`, `shard-2`, `shard-0-2`: the identity's name, its creds file's stem and the JWT's name. */
+export function identityName(identity: Identity): string {
+  return identity.role === 'shard' ? `shard-${identity.shards.join('-')}` : identity.role;
+}
+
+/** The inbox prefix an identity's connections must use (its replies arrive under it). */
+export function inboxPrefixFor(identity: Identity): string {
+  return `_INBOX_${identityName(identity)}`;
+}
+
+const JS = '$JS.API';
+const ONE_REPLY = { max: 1, ttl: 0 };
+
+/** What a client needs to read a KV bucket (bind, get). */
+function kvRead(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [`${JS}.STREAM.INFO.${stream}`, `${JS}.DIRECT.GET.${stream}.>`, `${JS}.STREAM.MSG.GET.${stream}`];
+}
+
+/** kvRead plus put and watch (an ordered push consumer with flow control). */
+function kvReadWrite(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [
+    ...kvRead(bucket),
+    `$KV.${bucket}.>`,
+    `${JS}.CONSUMER.CREATE.${stream}.>`,
+    `${JS}.CONSUMER.CREATE.${stream}`,
+    `${JS}.CONSUMER.INFO.${stream}.*`,
+    `${JS}.CONSUMER.DELETE.${stream}.*`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+/** The subscriptions a NATS service (nats.js `services.add`) makes for discovery. */
+function serviceDiscovery(service: string): string[] {
+  return ['$SRV.*', `$SRV.*.${service}`, `$SRV.*.${service}.*`];
+}
+
+function reader(subjects: Subjects): UserPermissions {
+  return { pub: { allow: [subjects.query, '$SRV.>'] }, sub: { allow: [] } };
+}
+
+function writer(subjects: Subjects): UserPermissions {
+  const jobs = encodeJobNames(subjects);
+  return {
+    pub: {
+      allow: [
+        ...reader(subjects).pub.allow!,
+        subjects.ingest,
+        subjects.delete,
+        subjects.encode,
+        jobs.subject,
+        `${JS}.INFO`,
+        `${JS}.STREAM.INFO.${jobs.stream}`,
+        ...kvReadWrite(jobs.doneBucket),
+      ],
+    },
+    sub: { allow: [] },
+  };
+}
+
+function coordinator(subjects: Subjects): UserPermissions {
+  const p = subjects.prefix;
+  return {
+    pub: {
+      allow: [`${p}.data.*`, `${p}.shard.*.query`, `${p}.shards.*.query`, '$SRV.>', `${JS}.INFO`, `${JS}.STREAM.INFO.${subjects.stream}`, ...kvRead(subjects.configBucket)],
+    },
+    sub: {
+      allow: [`${subjects.query} ${COORDINATOR_QUEUE}`, `${subjects.ingest} ${COORDINATOR_QUEUE}`, `${subjects.delete} ${COORDINATOR_QUEUE}`, ...serviceDiscovery(COORDINATOR_SERVICE)],
+    },
+    resp: ONE_REPLY,
+  };
+}
+
+function shard(subjects: Subjects, shards: readonly number[]): UserPermissions {
+  const stream = subjects.stream;
+  const pub = [`${JS}.INFO`, `${JS}.STREAM.INFO.${stream}`, ...kvRead(subjects.configBucket)];
+  const sub = [...serviceDiscovery(SHARD_SERVICE)];
+  for (const i of shards) {
+    // Its own log only: the consumer-create subject names the filter subject (server 2.9+).
+    pub.push(`${JS}.DIRECT.GET.${stream}.${subjects.data(i)}`, `${JS}.CONSUMER.CREATE.${stream}.*.${subjects.data(i)}`);
+    sub.push(`${subjects.shardQuery(i)} ${subjects.shardQueue(i)}`, `${subjects.prefix}.shard.${i}.status`);
+  }
+  // Consumer names are random tokens: these cannot be narrowed to its own consumers.
+  pub.push(`${JS}.CONSUMER.MSG.NEXT.${stream}.*`, `${JS}.CONSUMER.INFO.${stream}.*`, `${JS}.CONSUMER.DELETE.${stream}.*`);
+  if (shards.length > 1) sub.push(`${subjects.shardGroupQuery(shards)} ${subjects.shardGroupQueue(shards)}`, ...serviceDiscovery(SHARD_GROUP_SERVICE));
+  // One process runs a service per shard (and one for the group): a discovery ping to
+  // all services gets one reply from each, all to the same request.
+  const services = shards.length > 1 ? shards.length + 1 : 1;
+  return { pub: { allow: pub }, sub: { allow: sub }, resp: { ...ONE_REPLY, max: services } };
+}
+
+function encoder(subjects: Subjects): UserPermissions {
+  const jobs = encodeJobNames(subjects);
+  const consumer = `${jobs.stream}.${jobs.consumer}`;
+  return {
+    pub: {
+      allow: [
+        subjects.ingest,
+        `${JS}.INFO`,
+        `${JS}.STREAM.INFO.${jobs.stream}`,
+        `${JS}.CONSUMER.INFO.${consumer}`,
+        `${JS}.CONSUMER.CREATE.${consumer}`,
+        `${JS}.CONSUMER.CREATE.${consumer}.>`,
+        `${JS}.CONSUMER.DURABLE.CREATE.${consumer}`,
+        `${JS}.CONSUMER.MSG.NEXT.${consumer}`,
+        `$JS.ACK.${consumer}.>`,
+        ...kvReadWrite(jobs.doneBucket),
+      ],
+    },
+    sub: { allow: [`${subjects.encode} ${ENCODER_QUEUE}`, ...serviceDiscovery(ENCODER_SERVICE)] },
+    resp: ONE_REPLY,
+  };
+}
+
+/** Admin manages streams and buckets; it serves nothing, so it subscribes to its inbox only. */
+function admin(): UserPermissions {
+  return { pub: { allow: ['>'] }, sub: { allow: [] } };
+}
+
+/** The permissions of one identity on the cluster named by `subjects`; its own inbox is always readable. */
+export function permissionsFor(identity: Identity, subjects: Subjects): UserPermissions {
+  const base =
+    identity.role === 'shard'
+      ? shard(subjects, identity.shards)
+      : { admin, reader, writer, coordinator, encoder }[identity.role](subjects);
+  return { ...base, sub: { allow: [...base.sub.allow!, `${inboxPrefixFor(identity)}.>`] } };
+}
