@@ -2,33 +2,40 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
 import { FaceshardClient, type FaceToIngest } from '../libs/client/index.js';
 import { startLocalCluster, waitForCluster } from '../libs/local-cluster/index.js';
+import { connectAs, type NatsSecurity } from '../libs/nats-auth/index.js';
 import { createLogger } from '../libs/observability/logger.js';
 
 export interface BenchCluster {
   client: FaceshardClient;
   natsUrl: string;
+  /** How a client connects: the writer's credentials, none when authentication is off. */
+  security: NatsSecurity;
   dataDir: string;
   /** Stops every process; keeps the data dir (logs, snapshots) when BENCH_KEEP is set. */
   close(): Promise<void>;
 }
 
-/** Like `faceshard up`: `processes` shard processes (default one per core, each serving shards s mod processes). */
-export async function startBenchCluster(label: string, shards: number, processes?: number): Promise<BenchCluster> {
+/**
+ * Like `faceshard up`: `processes` shard processes (default one per core, each serving
+ * shards s mod processes), authentication on unless `auth` is false.
+ */
+export async function startBenchCluster(label: string, shards: number, processes?: number, auth = true): Promise<BenchCluster> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `faceshard-${label}-`));
-  const cluster = await startLocalCluster({ shards, replicas: 1, processes, natsPort: 0, dataDir, log: createLogger({ service: 'bench' }, 'warn') });
-  const nc = await connect({ servers: cluster.natsUrl });
+  const cluster = await startLocalCluster({ shards, replicas: 1, processes, natsPort: 0, dataDir, auth, log: createLogger({ service: 'bench' }, 'warn') });
+  const nc = await connectAs({ servers: cluster.natsUrl }, cluster.admin);
   try {
     await waitForCluster(nc, shards, 1, 60_000);
   } finally {
     await nc.close();
   }
-  const client = await FaceshardClient.connect(cluster.natsUrl);
+  const security: NatsSecurity = { creds: cluster.credentials?.writer };
+  const client = await FaceshardClient.connect(cluster.natsUrl, { security });
   return {
     client,
     natsUrl: cluster.natsUrl,
+    security,
     dataDir,
     close: async () => {
       await client.close();

@@ -1,11 +1,12 @@
 /** The worker side of query-load.ts: runs the queries it is asked to and answers with their latencies. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FaceshardClient } from '../libs/client/index.js';
+import type { NatsSecurity } from '../libs/nats-auth/index.js';
 import type { LoadRequest, LoadResponse, LoadResult } from './query-load.js';
 
-const { natsUrl, queries, dims } = workerData as { natsUrl: string; queries: Float32Array; dims: number };
+const { natsUrl, security, queries, dims } = workerData as { natsUrl: string; security: NatsSecurity; queries: Float32Array; dims: number };
 const count = queries.length / dims;
-const clientReady = FaceshardClient.connect(natsUrl, { name: 'faceshard-bench-load' });
+const clientReady = FaceshardClient.connect(natsUrl, { name: 'faceshard-bench-load', security });
 
 async function run(request: LoadRequest): Promise<LoadResult> {
   const client = await clientReady;

@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { QueryOptions } from '../libs/client/index.js';
+import type { NatsSecurity } from '../libs/nats-auth/index.js';
 
 export interface LoadRun {
   concurrency: number;
@@ -47,9 +48,9 @@ export class QueryLoad {
     worker.on('exit', (code) => this.failAll(new Error(`query load worker exited (${code})`)));
   }
 
-  /** Starts the worker: connected to `natsUrl`, with a copy of `queries` (dims floats each). */
-  static async start(natsUrl: string, queries: Float32Array, dims: number): Promise<QueryLoad> {
-    const worker = new Worker(new URL('./query-load-worker.js', import.meta.url), { workerData: { natsUrl, queries: queries.slice(), dims } });
+  /** Starts the worker: connected to `natsUrl` as `security`, with a copy of `queries` (dims floats each). */
+  static async start(natsUrl: string, security: NatsSecurity, queries: Float32Array, dims: number): Promise<QueryLoad> {
+    const worker = new Worker(new URL('./query-load-worker.js', import.meta.url), { workerData: { natsUrl, security, queries: queries.slice(), dims } });
     await new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
       worker.once('error', reject);

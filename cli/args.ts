@@ -30,4 +30,12 @@ export function numberOption(name: string, value: string | undefined, min: numbe
   return n;
 }
 
-export const natsOption = { nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' }, prefix: { type: 'string', default: process.env.SUBJECT_PREFIX ?? 'faces' } } as const;
+/** Where the cluster is, and who this command is on it: flags, else the env a service reads. */
+export const natsOption = {
+  nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
+  prefix: { type: 'string', default: process.env.SUBJECT_PREFIX ?? 'faces' },
+  creds: { type: 'string', default: process.env.NATS_CREDS },
+  'tls-ca': { type: 'string', default: process.env.NATS_TLS_CA },
+  'tls-cert': { type: 'string', default: process.env.NATS_TLS_CERT },
+  'tls-key': { type: 'string', default: process.env.NATS_TLS_KEY },
+} as const;

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { UsageError } from './args.js';
+import { adminCommand } from './commands/admin.js';
+import { credentialsCommand } from './commands/credentials.js';
 import { deleteCommand } from './commands/delete.js';
 import { encodeCommand } from './commands/encode.js';
 import { ingestCommand } from './commands/ingest.js';
@@ -11,9 +13,10 @@ import { upCommand } from './commands/up.js';
 
 const USAGE = `faceshard: find a face among millions
 
-  faceshard up [--shards N] [--replicas R] [--processes P] [--nats-port P] [--data-dir D] [--demo]
+  faceshard up [--shards N] [--replicas R] [--processes P] [--nats-port P] [--data-dir D] [--demo] [--no-auth]
       start nats-server, a coordinator and R replicas of N shards on this machine,
-      each replica set in P shard processes (default: one per core)
+      each replica set in P shard processes (default: one per core); authentication
+      on unless --no-auth: credentials in D/credentials/
   faceshard ingest FILE [--ids IDS]       import encodings (.npy + ids file, or .jsonl)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
@@ -25,9 +28,14 @@ const USAGE = `faceshard: find a face among millions
       write face-like benchmark data (.npy encodings, ids, queries)
   faceshard shard --index I[,J...] | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
+  faceshard credentials --out DIR --shards N [--shard-sets "0,2 1,3"] [--rotate NAME]
+      the cluster's identities: nats-auth.conf for the servers, one .creds file per role
+  faceshard admin init --shards N [--stream-replicas R]   create the streams (admin)
+  faceshard admin purge --yes             delete every face (admin)
 
 Every command that talks to a cluster takes --nats URL (default $NATS_URL or
-nats://127.0.0.1:4222) and --prefix P (default faces).`;
+nats://127.0.0.1:4222), --prefix P (default faces), --creds FILE (default
+$NATS_CREDS) and --tls-ca / --tls-cert / --tls-key FILE (default $NATS_TLS_*).`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   up: upCommand,
@@ -37,6 +45,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   delete: deleteCommand,
   status: statusCommand,
   synth: synthCommand,
+  credentials: credentialsCommand,
+  admin: adminCommand,
   shard: (argv) => serviceCommand('shard', argv),
   coordinator: (argv) => serviceCommand('coordinator', argv),
   encoder: (argv) => serviceCommand('encoder', argv),

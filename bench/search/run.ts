@@ -223,7 +223,7 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
       ...CLUSTER_LOW_EFFORTS.map((effort) => ({ label: `approximate effort ${effort}`, options: { k: K, approximate: true, effort }, concurrencies: [64] })),
     ];
 
-    const load = await QueryLoad.start(bench.natsUrl, data.queries.subarray(0, QUERIES * DIMS), DIMS);
+    const load = await QueryLoad.start(bench.natsUrl, bench.security, data.queries.subarray(0, QUERIES * DIMS), DIMS);
     try {
       for (const mode of modes) {
         const options = { ...mode.options, timeoutMs: 60_000 };

@@ -12,9 +12,10 @@ import { printQueryOutcome, runQuery } from './query.js';
  * `npm start`'s story: encode face-api's six sample photos into the cluster, then look
  * for the people of one photo in a resized, mirrored copy of it.
  */
-export async function runDemo(natsUrl: string, prefix: string): Promise<void> {
+export async function runDemo(natsUrl: string, prefix: string, credentials?: { writer: string; reader: string }): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'faceshard-demo-'));
-  const client = await FaceshardClient.connect(natsUrl, { prefix });
+  // The demo stores faces, so it is a writer; a person querying needs only the reader's file.
+  const client = await FaceshardClient.connect(natsUrl, { prefix, security: { creds: credentials?.writer } });
   try {
     const samples = path.join(work, 'samples');
     await copySamplePhotos(samples);
@@ -31,7 +32,8 @@ export async function runDemo(natsUrl: string, prefix: string): Promise<void> {
       3,
     );
     printQueryOutcome({ faces, reply, roundTripMs });
-    console.log(`demo: try it yourself: node dist/cli/faceshard.js query ${queryImage} -k 3 --nats ${natsUrl}`);
+    const creds = credentials ? ` --creds ${path.relative(process.cwd(), credentials.reader) || credentials.reader}` : '';
+    console.log(`demo: try it yourself: node dist/cli/faceshard.js query ${queryImage} -k 3 --nats ${natsUrl}${creds}`);
   } finally {
     await client.close();
     // the query image stays for the hint above; the copied samples go

@@ -10,6 +10,7 @@ import { createProgress } from '../../services/encoder/progress.js';
 import { toReport, writeReport } from '../../services/encoder/report.js';
 import { WORKER_MODES, type WorkerMode } from '../../services/encoder/worker-pool.js';
 import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
+import { connectClient } from '../connect-client.js';
 
 /** Flags shared by `encode` and `query` (a query photo is read the way the dataset was). */
 export const encoderOptions = {
@@ -127,7 +128,7 @@ export async function encodeCommand(argv: string[]): Promise<number> {
     throw new UsageError('--workers, --worker-mode and --backend choose how this machine encodes; with --queue the encoder workers do (configure them by env)');
   }
 
-  const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
+  const client = await connectClient(values);
   try {
     const location = positionals[0];
     const outcome = values.queue

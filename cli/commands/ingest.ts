@@ -1,6 +1,6 @@
-import { FaceshardClient } from '../../libs/client/index.js';
 import { readFaceFile, type RowError } from '../../libs/face-files/index.js';
 import { natsOption, parseCommandArgs, UsageError } from '../args.js';
+import { connectClient } from '../connect-client.js';
 
 const SHOWN_ERRORS = 20;
 
@@ -8,7 +8,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('ingest', argv, { ...natsOption, ids: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('faceshard ingest FILE [--ids IDS]: give exactly one .npy or .jsonl file');
   const file = positionals[0];
-  const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
+  const client = await connectClient(values);
   const started = performance.now();
   let accepted = 0;
   const errors: RowError[] = [];

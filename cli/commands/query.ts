@@ -5,6 +5,7 @@ import { FaceVector } from '../../libs/vector/index.js';
 import { encodeImageFile, type QueryFace } from '../../services/encoder/encode-directory.js';
 import { encoderOptions, encodeSettings } from './encode.js';
 import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
+import { connectClient } from '../connect-client.js';
 
 const VectorArgument = z.union([FaceVector, z.array(FaceVector).min(1)]);
 
@@ -69,7 +70,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
     faces = found;
   }
 
-  const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
+  const client = await connectClient(values);
   try {
     const { reply, roundTripMs } = await runQuery(client, vectors, k, maxDistance);
     if (values.json) console.log(JSON.stringify(reply, null, 2));

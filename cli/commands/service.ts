@@ -10,6 +10,10 @@ export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', 
     shards: { type: 'string' },
     nats: { type: 'string' },
     prefix: { type: 'string' },
+    creds: { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     'http-port': { type: 'string' },
   });
   // "2", or "0,2": one process serving several shards.
@@ -17,6 +21,10 @@ export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', 
   if (values.shards !== undefined) process.env.SHARD_COUNT = String(intOption('shards', values.shards, 1, 1, 4096));
   if (values.nats !== undefined) process.env.NATS_URL = values.nats;
   if (values.prefix !== undefined) process.env.SUBJECT_PREFIX = values.prefix;
+  if (values.creds !== undefined) process.env.NATS_CREDS = values.creds;
+  if (values['tls-ca'] !== undefined) process.env.NATS_TLS_CA = values['tls-ca'];
+  if (values['tls-cert'] !== undefined) process.env.NATS_TLS_CERT = values['tls-cert'];
+  if (values['tls-key'] !== undefined) process.env.NATS_TLS_KEY = values['tls-key'];
   if (values['http-port'] !== undefined) process.env.HTTP_PORT = String(intOption('http-port', values['http-port'], 0, 0, 65535));
   const mains = { shard: '../../services/shard/main.js', coordinator: '../../services/coordinator/main.js', encoder: '../../services/encoder/main.js' };
   await import(mains[kind]);

@@ -1,9 +1,9 @@
-import { FaceshardClient } from '../../libs/client/index.js';
 import { natsOption, parseCommandArgs } from '../args.js';
+import { connectClient } from '../connect-client.js';
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('status', argv, { ...natsOption, json: { type: 'boolean', default: false } });
-  const client = await FaceshardClient.connect(values.nats, { prefix: values.prefix });
+  const client = await connectClient(values);
   try {
     const status = await client.status();
     if (values.json) {

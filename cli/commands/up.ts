@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { connect } from 'nats';
+import { connectAs } from '../../libs/nats-auth/index.js';
 import { startLocalCluster, waitForCluster } from '../../libs/local-cluster/index.js';
 import { NatsServerMissingError } from '../../libs/nats-server/index.js';
 import { createLogger, isWarningLine } from '../../libs/observability/logger.js';
@@ -17,6 +17,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     prefix: { type: 'string', default: 'faces' },
     'ready-timeout': { type: 'string' },
     demo: { type: 'boolean', default: false },
+    'no-auth': { type: 'boolean', default: false },
   });
   if (positionals.length) throw new UsageError(`faceshard up: unexpected argument "${positionals[0]}"`);
   const shards = intOption('shards', values.shards, 4, 1, 256);
@@ -35,7 +36,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 
   let cluster;
   try {
-    cluster = await startLocalCluster({ shards, replicas, processes, natsPort, dataDir, prefix: values.prefix, log });
+    cluster = await startLocalCluster({ shards, replicas, processes, natsPort, dataDir, prefix: values.prefix, auth: !values['no-auth'], log });
   } catch (err) {
     if (err instanceof NatsServerMissingError) {
       console.error(err.message);
@@ -45,6 +46,16 @@ export async function upCommand(argv: string[]): Promise<number> {
   }
   console.log(`NATS ${cluster.natsUrl}`);
   console.log(`data ${dataDir} (logs in ${cluster.logDir})`);
+  const credentials = cluster.credentials;
+  if (credentials) {
+    const rel = (file: string) => path.relative(process.cwd(), file) || file;
+    console.log(`authentication on: pass --creds FILE (or set NATS_CREDS) to every command`);
+    console.log(`  queries and status: --creds ${rel(credentials.reader)}`);
+    console.log(`  ingest, delete, encode: --creds ${rel(credentials.writer)}`);
+    console.log(`  streams and purge (admin): --creds ${rel(credentials.admin)}`);
+  } else {
+    console.warn(`WARNING: authentication is OFF (--no-auth): anyone who can reach ${cluster.natsUrl} can read, add, forge and delete faces`);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= cluster.stop().then(() => console.log('stopped')));
@@ -55,7 +66,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
 
-  const nc = await connect({ servers: cluster.natsUrl });
+  const nc = await connectAs({ servers: cluster.natsUrl }, cluster.admin);
   try {
     const status = await waitForCluster(nc, shards, replicas, readyTimeoutMs);
     const faces = status.shards.reduce((sum, s) => sum + Math.max(0, ...s.replicas.map((r) => r.count)), 0);
@@ -70,7 +81,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 
   if (values.demo) {
     try {
-      await runDemo(cluster.natsUrl, values.prefix);
+      await runDemo(cluster.natsUrl, values.prefix, credentials && { writer: credentials.writer, reader: credentials.reader });
     } catch (err) {
       console.error(`demo failed: ${(err as Error).message}`);
     }

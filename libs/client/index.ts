@@ -1,10 +1,12 @@
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type NatsConnection } from 'nats';
+import { connectAs, type NatsSecurity } from '../nats-auth/connect.js';
 import { DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, queryHeaders, subjectsFor, type MinSeq, type Subjects } from '../protocol/index.js';
 import { FACE_DIMENSIONS } from '../vector/index.js';
 import { requestJson } from './request.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
 
 export { FaceshardError } from './errors.js';
+export type { NatsSecurity };
 export type { ClusterStatus };
 
 export interface QueryOptions {
@@ -37,8 +39,9 @@ export class FaceshardClient {
     this.subjects = subjectsFor(prefix);
   }
 
-  static async connect(url: string, options: { prefix?: string; name?: string } = {}): Promise<FaceshardClient> {
-    const nc = await connect({ servers: url.split(',').map((s) => s.trim()), name: options.name ?? 'faceshard-client', noAsyncTraces: true });
+  /** `security`: the identity's creds file and TLS files, where the cluster requires them. */
+  static async connect(url: string, options: { prefix?: string; name?: string; security?: NatsSecurity } = {}): Promise<FaceshardClient> {
+    const nc = await connectAs({ servers: url.split(',').map((s) => s.trim()), name: options.name ?? 'faceshard-client', noAsyncTraces: true }, options.security ?? {});
     return new FaceshardClient(nc, options.prefix ?? 'faces');
   }
 

@@ -20,6 +20,7 @@ export async function requestJson<S extends z.ZodType>(
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === '503') throw new FaceshardError('no_responders', `nothing serves ${subject}: is the cluster up (faceshard up) and the coordinator running?`);
+    if (code === 'PERMISSIONS_VIOLATION') throw new FaceshardError('permission_denied', (err as Error).message);
     if (code === 'TIMEOUT') throw new FaceshardError('timeout', `${subject} did not answer within ${options.timeoutMs} ms`);
     throw err;
   }

@@ -1,9 +1,8 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
-import { resolveShardCount } from '../cluster/shard-count.js';
-import { ensureFaceStream } from '../cluster/stream.js';
+import { initializeCluster } from '../cluster/initialize.js';
+import { connectAs, openCredentialsDir, securityOptions, type Identity, type NatsSecurity } from '../nats-auth/index.js';
 import { startNatsServer, type NatsServerProcess } from '../nats-server/index.js';
 import { isWarningLine, type Logger } from '../observability/logger.js';
 import { subjectsFor } from '../protocol/subjects.js';
@@ -29,7 +28,20 @@ export interface LocalClusterOptions {
    * when set, else half the cores (at least 1): see `natsGoMaxProcs`.
    */
   natsGoMaxProcs?: number;
+  /**
+   * NATS authentication (default on): identities and their credentials under
+   * dataDir/credentials/, one per role and shard process; off: anyone who reaches the port may do anything.
+   */
+  auth?: boolean;
   log: Logger;
+}
+
+/** The credentials files a person uses with an authenticated local cluster. */
+export interface LocalCredentials {
+  dir: string;
+  admin: string;
+  writer: string;
+  reader: string;
 }
 
 /**
@@ -48,6 +60,10 @@ export function natsGoMaxProcs(env: NodeJS.ProcessEnv = process.env, cores = os.
 export interface LocalCluster {
   natsUrl: string;
   logDir: string;
+  /** Absent when the cluster runs without authentication. */
+  credentials?: LocalCredentials;
+  /** How to connect as the admin (no credentials without authentication). */
+  admin: NatsSecurity;
   supervisor: Supervisor;
   stop(): Promise<void>;
 }
@@ -62,11 +78,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const { log } = options;
   const logDir = path.join(options.dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
+  const prefix = options.prefix ?? 'faces';
+  const subjects = subjectsFor(prefix);
+  const store = options.auth === false ? undefined : openCredentialsDir(path.join(options.dataDir, 'credentials'), subjects);
+  const credentials = store && { dir: store.dir, admin: store.credsFile({ role: 'admin' }), writer: store.credsFile({ role: 'writer' }), reader: store.credsFile({ role: 'reader' }) };
+  const admin: NatsSecurity = { creds: credentials?.admin };
   const natsOptions = {
     port: options.natsPort,
     storeDir: path.join(options.dataDir, 'nats'),
     logFile: path.join(logDir, 'nats-server.log'),
     goMaxProcs: options.natsGoMaxProcs ?? natsGoMaxProcs(),
+    configFile: store?.serverConfigFile,
+    probeOptions: securityOptions(admin).options,
   };
   let nats: NatsServerProcess = await startNatsServer(natsOptions);
   const natsUrl = nats.url;
@@ -90,9 +113,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
   keepNatsUp(nats, 0);
 
-  const prefix = options.prefix ?? 'faces';
   try {
-    await checkShardCount(natsUrl, prefix, options.shards);
+    await initialize(natsUrl, admin, prefix, options.shards);
   } catch (err) {
     stopping = true;
     await nats.stop();
@@ -110,19 +132,24 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   supervisor.onRestart((e) => log.warn('restarting crashed process', { name: e.name, code: e.code, signal: e.signal, delayMs: e.delayMs, restarts: e.restarts }));
 
   const common = { NATS_URL: natsUrl, SUBJECT_PREFIX: prefix, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' };
-  supervisor.start({ name: 'coordinator', ...serviceProcess('coordinator', common) });
+  // Each service runs as its own identity: the coordinator's, and each shard process's for exactly its shards.
+  const credsOf = (identity: Identity): Record<string, string> => (store ? { NATS_CREDS: store.credsFile(identity) } : {});
+  supervisor.start({ name: 'coordinator', ...serviceProcess('coordinator', { ...common, ...credsOf({ role: 'coordinator' }) }) });
   for (const shards of shardsByProcess(options.shards, options.processes ?? os.availableParallelism())) {
     for (let replica = 0; replica < options.replicas; replica++) {
       // Each replica keeps its own snapshot ({shard}: each shard of the process its own
       // dir): a restarted replica replays only what came after.
       const SNAPSHOT_DIR = path.join(options.dataDir, 'snapshots', `shard-{shard}.${replica}`);
-      supervisor.start({ name: `shard-${shards.join('+')}.${replica}`, ...serviceProcess('shard', { ...common, SHARD_INDEX: shards.join(','), SNAPSHOT_DIR }) });
+      const env = { ...common, ...credsOf({ role: 'shard', shards }), SHARD_INDEX: shards.join(','), SNAPSHOT_DIR };
+      supervisor.start({ name: `shard-${shards.join('+')}.${replica}`, ...serviceProcess('shard', env) });
     }
   }
 
   return {
     natsUrl,
     logDir,
+    credentials,
+    admin,
     supervisor,
     stop: async () => {
       stopping = true;
@@ -139,13 +166,14 @@ export function shardsByProcess(shards: number, processes: number): number[][] {
   return Array.from({ length: count }, (_, p) => Array.from({ length: Math.ceil((shards - p) / count) }, (_, i) => p + i * count));
 }
 
-/** Refuse early, with a clear message, to start N shards on a data dir made for another N. */
-async function checkShardCount(natsUrl: string, prefix: string, shards: number): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+/**
+ * The admin's step before any service starts: the protected log and the shard count
+ * (refusing, with a clear message, N shards on a data dir made for another N).
+ */
+async function initialize(natsUrl: string, admin: NatsSecurity, prefix: string, shards: number): Promise<void> {
+  const nc = await connectAs({ servers: natsUrl }, admin);
   try {
-    const subjects = subjectsFor(prefix);
-    await ensureFaceStream(nc, subjects);
-    await resolveShardCount(nc, subjects, shards);
+    await initializeCluster(nc, subjectsFor(prefix), { shards });
   } finally {
     await nc.close();
   }

@@ -6,7 +6,7 @@ import { accessSync, constants, createWriteStream, mkdirSync, statSync, type Wri
 import { createServer } from "node:net";
 import { delimiter, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect } from "nats";
+import { connect, type ConnectionOptions } from "nats";
 
 /** Env var naming the nats-server binary explicitly (skips the search). */
 export const NATS_SERVER_BINARY_ENV = "FACESHARD_NATS_SERVER";
@@ -67,8 +67,10 @@ export interface StartNatsServerOptions {
   search?: FindNatsServerOptions;
   /** How long to wait until the server accepts connections with JetStream ready. Default 10 s. */
   startTimeoutMs?: number;
-  /** A server config file (-c), for settings without a flag (e.g. max_pending); the flags above win. */
+  /** A server config file (-c), for settings without a flag (e.g. max_pending, authorization); the flags above win. */
   configFile?: string;
+  /** How the readiness probe connects (credentials, TLS) when the server requires it. */
+  probeOptions?: Partial<ConnectionOptions>;
   /**
    * GOMAXPROCS for the server's Go runtime (a positive integer). Default: whatever the
    * environment says (Go's own default: every core).
@@ -146,7 +148,7 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-function compareVersions(a: string, b: string): number {
+export function compareVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -158,11 +160,16 @@ function compareVersions(a: string, b: string): number {
 
 const checkedBinaries = new Set<string>();
 
+/** `binary --version`'s version number ("2.9.10"), undefined when it says none. */
+export function natsServerVersion(binary: string): string | undefined {
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 5_000 });
+  return /v?(\d+\.\d+\.\d+)/.exec(`${result.stdout ?? ""}${result.stderr ?? ""}`)?.[1];
+}
+
 /** Throws NatsServerVersionError for a server older than 2.9; an unreadable version is let through. */
 function assertSupportedVersion(binary: string): void {
   if (checkedBinaries.has(binary)) return;
-  const result = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 5_000 });
-  const version = /v?(\d+\.\d+\.\d+)/.exec(`${result.stdout ?? ""}${result.stderr ?? ""}`)?.[1];
+  const version = natsServerVersion(binary);
   if (version && compareVersions(version, MINIMUM_NATS_SERVER_VERSION) < 0) {
     throw new NatsServerVersionError(binary, version);
   }
@@ -235,11 +242,12 @@ async function waitUntilReady(
   serverName: string,
   child: ChildProcess,
   deadline: number,
+  probeOptions: Partial<ConnectionOptions>,
 ): Promise<"ready" | "exited" | "timeout"> {
   while (Date.now() < deadline) {
     if (hasExited(child)) return "exited";
     try {
-      const nc = await connect({ servers: url, reconnect: false, timeout: 1_000 });
+      const nc = await connect({ ...probeOptions, servers: url, reconnect: false, timeout: 1_000 });
       try {
         if (nc.info?.server_name !== serverName) throw new Error("another server answers on this port");
         const jsm = await nc.jetstreamManager({ timeout: 1_000 });
@@ -325,7 +333,7 @@ async function launch(binary: string, options: StartNatsServerOptions): Promise<
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   const url = `nats://${hostForUrl}:${port}`;
   const timeoutMs = options.startTimeoutMs ?? 10_000;
-  const state = child.pid === undefined ? "exited" : await waitUntilReady(url, serverName, child, Date.now() + timeoutMs);
+  const state = child.pid === undefined ? "exited" : await waitUntilReady(url, serverName, child, Date.now() + timeoutMs, options.probeOptions ?? {});
   if (state !== "ready") {
     if (state === "timeout") {
       child.kill("SIGKILL");

@@ -6,11 +6,15 @@
  * reply path at concurrency 1, four times a query.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { identityOf } from '../nats-auth/connect.js';
 
-/** A request that got no answer. `code` matches nats.js's errors: '503' nothing subscribed, 'TIMEOUT'. */
+/**
+ * A request that got no answer. `code` matches nats.js's errors: '503' nothing subscribed,
+ * 'TIMEOUT', 'PERMISSIONS_VIOLATION' this connection's identity may not publish to the subject.
+ */
 export class RequestError extends Error {
   constructor(
-    readonly code: '503' | 'TIMEOUT',
+    readonly code: '503' | 'TIMEOUT' | 'PERMISSIONS_VIOLATION',
     message: string,
   ) {
     super(message);
@@ -39,8 +43,10 @@ export class ReplyInbox {
   }
 
   private constructor(private readonly nc: NatsConnection) {
-    this.prefix = `${createInbox()}.`;
+    // The connection's own inbox prefix: with credentials, the only inbox it may read.
+    this.prefix = `${createInbox((nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix)}.`;
     nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.deliver(msg) });
+    void this.failDeniedRequests();
     // Closed: no reply can come any more; say so now rather than at each timeout.
     void nc.closed().then(() => {
       for (const [token, pending] of this.pending) {
@@ -73,6 +79,24 @@ export class ReplyInbox {
         reject(err);
       }
     });
+  }
+
+  /**
+   * The server refuses a publish it does not permit with an asynchronous error, and the
+   * request would otherwise wait for its timeout: fail the requests to that subject now.
+   */
+  private async failDeniedRequests(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      const denied = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+      if (status.type !== 'error' || denied?.operation !== 'publish') continue;
+      const identity = identityOf(this.nc);
+      for (const [token, pending] of this.pending) {
+        if (pending.subject !== denied.subject) continue;
+        this.pending.delete(token);
+        clearTimeout(pending.timer);
+        pending.reject(new RequestError('PERMISSIONS_VIOLATION', `permission denied: ${denied.subject}${identity ? ` (${identity})` : ''}`));
+      }
+    }
   }
 
   private deliver(msg: Msg): void {

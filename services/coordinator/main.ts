@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import os from 'node:os';
 import { connectNats } from '../../libs/cluster/connect.js';
-import { resolveShardCount } from '../../libs/cluster/shard-count.js';
-import { ensureFaceStream } from '../../libs/cluster/stream.js';
+import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
@@ -42,9 +41,9 @@ runMain('coordinator', async () => {
   );
   log.info('ops HTTP listening', { port: ops.port });
 
-  const nc = await connectNats(config.NATS_URL, 'faceshard-coordinator', log);
-  await ensureFaceStream(nc, subjects, config.STREAM_REPLICAS);
-  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT, 30_000, config.STREAM_REPLICAS);
+  const nc = await connectNats(config, 'faceshard-coordinator', log);
+  // The admin initialized the cluster (stream, shard count); a coordinator only reads it.
+  const shardCount = await readShardCount(nc, subjects, config.SHARD_COUNT);
   const js = nc.jetstream();
   const limits = {
     shardCount,

@@ -6,7 +6,7 @@ import { encodeJobNames, JOB_HEADER, type DoneMark, type JobOptions } from '../.
 import { doneKey, openDoneMarks, parseMark } from './done-marks.js';
 import type { SkippedImage, EncodeSummary } from './encode-dataset.js';
 import { formatBytes } from './encode-image.js';
-import { ensureJobStream } from './job-stream.js';
+import { ensureJobStream } from '../../libs/cluster/job-stream.js';
 import type { Progress } from './progress.js';
 
 /**

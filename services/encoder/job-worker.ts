@@ -7,7 +7,8 @@ import type { Subjects } from '../../libs/protocol/subjects.js';
 import { openDoneMarks } from './done-marks.js';
 import { NO_FACE_REASON } from './encode-dataset.js';
 import type { ImageEncodeOptions, ImageEncoder } from './encode-image.js';
-import { ensureJobConsumer, ensureJobStream } from './job-stream.js';
+import { ensureJobStream } from '../../libs/cluster/job-stream.js';
+import { ensureJobConsumer } from './job-stream.js';
 import type { encoderMetrics } from './metrics.js';
 
 /**

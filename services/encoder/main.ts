@@ -54,7 +54,7 @@ runMain('encoder', async () => {
     maxPixels: config.MAX_PIXELS,
   };
 
-  const nc = await connectNats(config.NATS_URL, 'faceshard-encoder', log);
+  const nc = await connectNats(config, 'faceshard-encoder', log);
   const service = await nc.services.add({
     name: ENCODER_SERVICE,
     version: '0.1.0',

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { connectNats } from '../../libs/cluster/connect.js';
-import { resolveShardCount } from '../../libs/cluster/shard-count.js';
-import { ensureFaceStream } from '../../libs/cluster/stream.js';
+import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
@@ -38,10 +37,10 @@ runMain('shard', async () => {
     config.DRAIN_TIMEOUT_S * 1000,
   );
 
-  const nc = await connectNats(config.NATS_URL, `faceshard-shard-${shards.join('+')}`, log);
+  const nc = await connectNats(config, `faceshard-shard-${shards.join('+')}`, log);
   drainNats = () => nc.drain();
-  await ensureFaceStream(nc, subjects, config.STREAM_REPLICAS);
-  const shardCount = await resolveShardCount(nc, subjects, config.SHARD_COUNT, 30_000, config.STREAM_REPLICAS);
+  // The admin initialized the cluster (stream, shard count); a shard only reads it.
+  const shardCount = await readShardCount(nc, subjects, config.SHARD_COUNT);
   const outside = shards.filter((shard) => shard >= shardCount);
   if (outside.length > 0) throw new Error(`SHARD_INDEX names shard ${outside.join(', ')} but the cluster has ${shardCount} shards (0..${shardCount - 1})`);
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);

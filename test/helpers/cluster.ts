@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { connect } from 'nats';
+import { initializeCluster } from '../../libs/cluster/initialize.js';
 import { FaceshardClient } from '../../libs/client/index.js';
+import { connectAs, openCredentialsDir, securityOptions, type CredentialsDir, type Identity, type NatsSecurity } from '../../libs/nats-auth/index.js';
+import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { serviceProcess, type ServiceKind } from '../../libs/local-cluster/service-process.js';
 import { waitForCluster } from '../../libs/local-cluster/wait-ready.js';
 import { tempDir, withNatsServer, type NatsTestServer } from './nats.js';
@@ -10,7 +12,13 @@ import { tempDir, withNatsServer, type NatsTestServer } from './nats.js';
 export interface TestCluster {
   nats: NatsTestServer;
   url: string;
+  /** Connected as the writer where authentication is on. */
   client: FaceshardClient;
+  /** With `auth`: the cluster's credentials (creds files by identity); the admin's security. */
+  credentials?: CredentialsDir;
+  admin: NatsSecurity;
+  /** CLI flags naming the cluster as `identity` (`--nats URL`, and `--creds FILE` with auth). */
+  cliArgs(identity?: Identity): string[];
   shards: number;
   /** Processes by name: `coordinator`, `shard-<i>.<r>` (`shard-<i>+<j>.<r>` serving several). */
   processes: Map<string, ChildProcess>;
@@ -32,19 +40,36 @@ export async function startTestCluster(options: {
   coordinatorEnv?: Record<string, string>;
   /** nats-server config file text (e.g. "max_pending: 256KB"). */
   natsConfig?: string;
+  /** NATS authentication as `faceshard up` sets it up: every service and the client with its own identity. */
+  auth?: boolean;
+  /** TLS files every service, the admin and the client connect with (the server's `tls` block goes in natsConfig). */
+  tls?: Pick<NatsSecurity, 'tlsCa' | 'tlsCert' | 'tlsKey'>;
 }): Promise<TestCluster> {
   let configFile: string | undefined;
-  if (options.natsConfig !== undefined) {
-    configFile = path.join(await tempDir('faceshard-nats-conf-'), 'nats.conf');
-    await writeFile(configFile, options.natsConfig);
+  let credentials: CredentialsDir | undefined;
+  if (options.natsConfig !== undefined || options.auth) {
+    const dir = await tempDir('faceshard-nats-conf-');
+    configFile = path.join(dir, 'nats.conf');
+    credentials = options.auth ? openCredentialsDir(path.join(dir, 'credentials'), subjectsFor('faces')) : undefined;
+    const authConfig = credentials ? await readFile(credentials.serverConfigFile, 'utf8') : '';
+    await writeFile(configFile, `${authConfig}\n${options.natsConfig ?? ''}\n`);
   }
-  const nats = await withNatsServer({ configFile });
+  const tls = options.tls ?? {};
+  const admin: NatsSecurity = { creds: credentials?.credsFile({ role: 'admin' }), ...tls };
+  const tlsEnv = Object.fromEntries(
+    Object.entries({ NATS_TLS_CA: tls.tlsCa, NATS_TLS_CERT: tls.tlsCert, NATS_TLS_KEY: tls.tlsKey }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const tlsArgs = Object.entries({ '--tls-ca': tls.tlsCa, '--tls-cert': tls.tlsCert, '--tls-key': tls.tlsKey }).flatMap(([flag, file]) => (file ? [flag, file] : []));
+  const credsFor = (identity: Identity): Record<string, string> => ({ ...tlsEnv, ...(credentials ? { NATS_CREDS: credentials.credsFile(identity) } : {}) });
+  const nats = await withNatsServer({ configFile, probeOptions: securityOptions(admin).options });
   const processes = new Map<string, ChildProcess>();
   const output: string[] = [];
   const common = { NATS_URL: nats.url, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
 
   const startService = (name: string, kind: ServiceKind, env: Record<string, string> = {}) => {
-    const spec = serviceProcess(kind, { ...common, ...env });
+    const shards = (env.SHARD_INDEX ?? '').split(',').map(Number);
+    const identity: Identity = kind === 'shard' ? { role: 'shard', shards } : { role: kind };
+    const spec = serviceProcess(kind, { ...common, ...credsFor(identity), ...env });
     const child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
     child.stderr?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
@@ -59,6 +84,13 @@ export async function startTestCluster(options: {
     await exited;
   };
 
+  // The admin's step (what `faceshard up` and `faceshard admin init` do): services only read it.
+  const adminNc = await connectAs({ servers: nats.url }, admin);
+  try {
+    await initializeCluster(adminNc, subjectsFor('faces'), { shards: options.shards });
+  } finally {
+    await adminNc.close();
+  }
   startService('coordinator', 'coordinator', options.coordinatorEnv);
   const replicas = options.replicas ?? 1;
   const groups = options.shardProcesses ?? Array.from({ length: options.shards }, (_, shard) => [shard]);
@@ -72,7 +104,7 @@ export async function startTestCluster(options: {
     if (configFile) await rm(path.dirname(configFile), { recursive: true, force: true });
   };
   try {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connectAs({ servers: nats.url }, admin);
     try {
       await waitForCluster(nc, options.shards, replicas, options.readyTimeoutMs ?? 30_000);
     } finally {
@@ -82,11 +114,14 @@ export async function startTestCluster(options: {
     await cleanup();
     throw new Error(`${(err as Error).message}\n${output.join('')}`);
   }
-  const client = await FaceshardClient.connect(nats.url);
+  const client = await FaceshardClient.connect(nats.url, { security: { creds: credentials?.credsFile({ role: 'writer' }), ...tls } });
   return {
     nats,
     url: nats.url,
     client,
+    credentials,
+    admin,
+    cliArgs: (identity: Identity = { role: 'writer' }) => ['--nats', nats.url, ...(credentials ? ['--creds', credentials.credsFile(identity)] : []), ...tlsArgs],
     shards: options.shards,
     processes,
     output,

@@ -211,7 +211,8 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
     try {
       let up = await startUp();
       const expected = new ExpectedFaces();
-      let client = await FaceshardClient.connect(`nats://127.0.0.1:${port}`);
+      const writer = { security: { creds: path.join(dataDir, 'credentials', 'writer.creds') } };
+      let client = await FaceshardClient.connect(`nats://127.0.0.1:${port}`, writer);
       const data = syntheticFaces({ identities: 4000, photosPerIdentity: 5, seed: 17 });
       const faces = toFaces(data.vectors, data.ids);
       assert.equal((await client.ingestMany(faces)).accepted, faces.length);
@@ -225,7 +226,7 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
       await until('every process is gone', async () => (children.every((pid) => !isAlive(pid)) ? true : undefined), 10_000);
 
       up = await startUp();
-      client = await FaceshardClient.connect(`nats://127.0.0.1:${port}`);
+      client = await FaceshardClient.connect(`nats://127.0.0.1:${port}`, writer);
       try {
         const reply = await until('complete answers after the restart', async () => {
           const r = await client.queryBinary(QUERIES, { k: 10, minSeq: 1, timeoutMs: 10_000 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { FaceshardClient } from '../../libs/client/index.js';
@@ -10,7 +11,7 @@ const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 
 
 /** Runs `faceshard up` until `until(output)` holds, hands the URL to `body`, then stops it with SIGTERM. */
-async function withUp(args: string[], body: (url: string, output: () => string) => Promise<void>) {
+async function withUp(args: string[], body: (url: string, output: () => string, dataDir: string) => Promise<void>) {
   const dataDir = await tempDir('faceshard-up-');
   const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -25,7 +26,7 @@ async function withUp(args: string[], body: (url: string, output: () => string) 
     }
     const url = /^NATS (nats:\/\/\S+)/m.exec(out)?.[1];
     assert.ok(url, `a NATS URL line in:\n${out}`);
-    await body(url, () => out);
+    await body(url, () => out, dataDir);
   } finally {
     child.kill('SIGTERM');
     const code = await exited;
@@ -36,8 +37,10 @@ async function withUp(args: string[], body: (url: string, output: () => string) 
 
 test('faceshard up: prints the NATS URL, then ready; restarts a crashed shard; SIGTERM stops every child', { timeout: 90_000 }, async () => {
   const pids: number[] = [];
-  await withUp(['--shards', '2', '--replicas', '2'], async (url, output) => {
-    const client = await FaceshardClient.connect(url);
+  await withUp(['--shards', '2', '--replicas', '2'], async (url, output, dataDir) => {
+    assert.match(output(), /authentication on/);
+    await assert.rejects(FaceshardClient.connect(url), /requires credentials/, 'authentication is on by default');
+    const client = await FaceshardClient.connect(url, { security: { creds: path.join(dataDir, 'credentials', 'reader.creds') } });
     try {
       const status = await client.status();
       assert.equal(status.coordinators.length, 1);
@@ -73,6 +76,21 @@ test('faceshard up: prints the NATS URL, then ready; restarts a crashed shard; S
     [],
     'no child outlives faceshard up',
   );
+});
+
+test('faceshard up --no-auth: open to anyone, and says so', { timeout: 60_000 }, async () => {
+  await withUp(['--shards', '1', '--no-auth'], async (url, output, dataDir) => {
+    assert.match(output(), /authentication is OFF \(--no-auth\)/);
+    const client = await FaceshardClient.connect(url);
+    try {
+      const status = await client.status();
+      assert.equal(status.shards.length, 1);
+    } finally {
+      await client.close();
+    }
+    const { existsSync } = await import('node:fs');
+    assert.equal(existsSync(path.join(dataDir, 'credentials')), false, 'no credentials are written in open mode');
+  });
 });
 
 test('faceshard up with no nats-server says how to install it', { timeout: 30_000 }, async () => {

@@ -1,0 +1,47 @@
+import { initializeCluster } from '../../libs/cluster/initialize.js';
+import { ensureFaceStream } from '../../libs/cluster/stream.js';
+import { connectAs } from '../../libs/nats-auth/index.js';
+import { subjectsFor } from '../../libs/protocol/subjects.js';
+import { intOption, natsOption, parseCommandArgs, UsageError } from '../args.js';
+import { securityOf } from '../connect-client.js';
+
+/**
+ * `faceshard admin init --shards N`: creates the cluster's streams and buckets (services
+ * only read them). `faceshard admin purge --yes`: deletes every face: the FACES stream is
+ * deleted and made again (it refuses purges), and every shard replica, seeing a new
+ * stream, empties itself and replays. Both need the admin identity.
+ */
+export async function adminCommand(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  if (action !== 'init' && action !== 'purge') throw new UsageError('faceshard admin: give an action: init --shards N [--stream-replicas R] | purge --yes');
+  const { values, positionals } = parseCommandArgs(`admin ${action}`, rest, {
+    ...natsOption,
+    shards: { type: 'string', default: process.env.SHARD_COUNT },
+    'stream-replicas': { type: 'string', default: process.env.STREAM_REPLICAS },
+    yes: { type: 'boolean', default: false },
+  });
+  if (positionals.length) throw new UsageError(`faceshard admin ${action}: unexpected argument "${positionals[0]}"`);
+  const subjects = subjectsFor(values.prefix);
+  if (action === 'init' && values.shards === undefined) throw new UsageError('faceshard admin init: --shards N is required (or SHARD_COUNT)');
+  if (action === 'purge' && !values.yes) {
+    throw new UsageError(`faceshard admin purge deletes every face of the cluster at ${values.nats} (stream ${subjects.stream}); nothing brings them back. Run it again with --yes to do it.`);
+  }
+  const nc = await connectAs({ servers: values.nats.split(',') }, securityOf(values));
+  try {
+    if (action === 'init') {
+      const shards = intOption('shards', values.shards, 1, 1, 4096);
+      const replicas = intOption('stream-replicas', values['stream-replicas'], 1, 1, 5);
+      await initializeCluster(nc, subjects, { shards, replicas });
+      console.log(`initialized: stream ${subjects.stream} (deny delete, deny purge), ${shards} shards in ${subjects.configBucket}, ${replicas} replica(s)`);
+      return 0;
+    }
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info(subjects.stream);
+    await jsm.streams.delete(subjects.stream);
+    await ensureFaceStream(nc, subjects, info.config.num_replicas);
+    console.log(`purged: ${subjects.stream} held ${info.state.messages} record(s); shard replicas notice the new stream, empty themselves and replay it`);
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}

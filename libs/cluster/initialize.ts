@@ -1,0 +1,21 @@
+import type { NatsConnection } from 'nats';
+import { encodeJobNames } from '../protocol/encode-jobs.js';
+import type { Subjects } from '../protocol/subjects.js';
+import { ensureJobStream } from './job-stream.js';
+import { storeShardCount } from './shard-count.js';
+import { ensureFaceStream } from './stream.js';
+
+/**
+ * Creates what a cluster keeps in JetStream, once, as the admin: the protected FACES log,
+ * the config bucket with the shard count, the encode work queue and its done marks.
+ * Services only read these (where authentication is on, they may not create them).
+ * Idempotent: a second call checks the shard count and changes nothing else.
+ */
+export async function initializeCluster(nc: NatsConnection, subjects: Subjects, options: { shards: number; replicas?: number }): Promise<void> {
+  const replicas = options.replicas ?? 1;
+  await ensureFaceStream(nc, subjects, replicas);
+  await storeShardCount(nc, subjects, options.shards, replicas);
+  const jobs = encodeJobNames(subjects);
+  await ensureJobStream(nc, jobs, replicas);
+  await nc.jetstream().views.kv(jobs.doneBucket, { history: 1, replicas });
+}
