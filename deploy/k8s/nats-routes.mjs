@@ -10,7 +10,7 @@
 //   kubectl -n faceshard create secret generic faceshard-nats-routes --from-file=routes.conf=creds/routes.conf
 //
 // An existing file keeps its user and password (only the route list is rewritten, e.g.
-// for another replica count); --rotate makes a new password (see deploy/README.md).
+// for another replica count); --rotate makes a new password (see README.md "Deploy on Kubernetes").
 // Options: --statefulset NAME (faceshard-nats), --service NAME (faceshard-nats-headless),
 // --port N (6222): the names in deploy/k8s/base/nats.
 // No dependencies, so it runs with any Node >= 18.
