@@ -5,7 +5,8 @@
 // shard indexes). The checks return lists of problems, so tests can also feed them
 // broken manifests and see them fail.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -74,6 +75,7 @@ export interface PodTemplate {
   spec: {
     containers: Container[];
     initContainers?: Container[];
+    restartPolicy?: string;
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
     volumes?: Volume[];
   };
@@ -163,11 +165,19 @@ export function splitJsonStream(text: string): unknown[] {
 
 /**
  * Renders a kustomization with `kubectl kustomize` and returns its objects. The YAML is
- * turned into JSON by kubectl too, offline (`annotate --local` removing an annotation no
- * object has: a no-op that prints the objects as JSON without asking any server).
+ * turned into JSON by kubectl too, offline (manifestObjects).
  */
 export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   const { stdout: yaml } = await run('kubectl', ['kustomize', dir], { maxBuffer: 64 * 1024 * 1024 });
+  return manifestObjects(yaml);
+}
+
+/**
+ * The objects of a YAML stream, as JSON, converted by kubectl offline (`annotate --local`
+ * removing an annotation no object has: a no-op that prints the objects as JSON without
+ * asking any server; custom kinds such as cert-manager's work too).
+ */
+export async function manifestObjects(yaml: string): Promise<K8sObject[]> {
   const json = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       'kubectl',
@@ -189,6 +199,25 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   const kinds = (yaml.match(/^kind:/gm) ?? []).length;
   if (kinds !== objects.length) throw new Error(`rendered ${kinds} objects but parsed ${objects.length}`);
   return objects;
+}
+
+/**
+ * Renders overlay `name` with kustomize components added (e.g. ['tls'] for
+ * deploy/k8s/components/tls: the one line an overlay adds), from a copy of deploy/k8s in
+ * a temp dir, so the tree is never touched.
+ */
+export async function renderOverlayWith(name: string, components: string[]): Promise<K8sObject[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-'));
+  try {
+    cpSync(K8S_DIR(), join(dir, 'k8s'), { recursive: true });
+    const file = join(dir, 'k8s', 'overlays', name, 'kustomization.yaml');
+    const text = readFileSync(file, 'utf8');
+    if (/^components:/m.test(text)) throw new Error(`${name} already lists components: add them by hand here`);
+    writeFileSync(file, `${text.trimEnd()}\n\ncomponents:\n${components.map((c) => `  - ../../components/${c}\n`).join('')}`);
+    return await renderKustomization(join(dir, 'k8s', 'overlays', name));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- workloads and containers ----------------------------------------------------------
@@ -619,9 +648,9 @@ export function natsIncludes(conf: string): Array<{ file: string; block: string 
   return out;
 }
 
-/** The body of a top-level block (`jetstream { ... }`) of a nats-server config, or undefined. */
-export function natsBlock(conf: string, name: string): string | undefined {
-  const m = new RegExp(`^${name}\\s*[:=]?\\s*\\{`, 'm').exec(conf);
+/** The body of a top-level block (`jetstream { ... }`) of a nats-server config, or undefined; `indented`: the first such block at any indentation. */
+export function natsBlock(conf: string, name: string, indented = false): string | undefined {
+  const m = new RegExp(`^${indented ? '[ \\t]*' : ''}${name}\\s*[:=]?\\s*\\{`, 'm').exec(conf);
   if (!m) return undefined;
   let depth = 0;
   for (let i = m.index + m[0].length - 1; i < conf.length; i++) {
@@ -641,7 +670,7 @@ export function includedFile(nats: NatsServerConfig, file: string): MountedFile 
   return nats.files.get(posix.join(posix.dirname(nats.configPath), file));
 }
 
-const SECRET_FILE_MODE_MASK = 0o337; // no write bits, nothing for others, no execute for anyone
+export const SECRET_FILE_MODE_MASK = 0o337; // no write bits, nothing for others, no execute for anyone
 
 /**
  * nats.conf in a ConfigMap holds no secret; it includes the server's authorization
@@ -810,7 +839,7 @@ export function workloadPods(objects: K8sObject[]): Array<{ workload: K8sObject;
     });
 }
 
-/** The labels that open doors (deploy/k8s/base/network-policies.yaml, deploy/README.md). */
+/** The labels that open doors (deploy/k8s/base/network-policies.yaml, README.md). */
 export const NATS_CLIENT_LABEL = 'faceshard.io/nats-client';
 export const MONITORING_NAMESPACE_LABEL = 'faceshard.io/monitoring';
 
@@ -911,15 +940,16 @@ export function withoutNewerSettings(conf: string, version = natsServerVersion()
 
 /**
  * Writes the files the NATS container sees in its config directory into `dir`: ConfigMap
- * files as rendered, Secret files from `secrets` (by key); `rewrite` edits nats.conf
- * (ports, paths) for this machine. Returns the path of nats.conf there.
+ * files as rendered (absolute paths into the config directory, e.g. TLS files, pointed at
+ * `dir`), Secret files from `secrets` (by key); `rewrite` edits nats.conf (ports, paths)
+ * for this machine. Returns the path of nats.conf there.
  */
 export function writeLocalNatsConfig(nats: NatsServerConfig, dir: string, secrets: Record<string, string>, rewrite: (conf: string) => string = (c) => c): string {
   const configDir = nats.configPath.replace(/\/[^/]*$/, '');
   for (const f of nats.files.values()) {
     if (!f.path.startsWith(`${configDir}/`)) continue;
     const rel = f.path.slice(configDir.length + 1);
-    const content = f.kind === 'ConfigMap' ? f.content : secrets[f.key];
+    const content = f.kind === 'ConfigMap' ? f.content?.replaceAll(`"${configDir}/`, `"${dir}/`) : secrets[f.key];
     if (content === undefined) throw new Error(`no stand-in for ${f.path} (Secret ${f.name} key ${f.key})`);
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), f.path === nats.configPath ? rewrite(withoutNewerSettings(content)) : content, { mode: 0o600 });

@@ -37,18 +37,44 @@ import {
   shardDeployments,
   shardProblems,
   wiringProblems,
+  manifestObjects,
+  renderOverlayWith,
   type K8sObject,
 } from '../helpers/k8s.js';
+import {
+  credentialsProblems,
+  credsSecretName,
+  expandCommand,
+  identityFor,
+  initJobProblems,
+  initJobs,
+  natsTls,
+  TLS_CLIENT_SECRET,
+  TLS_SERVER_SECRET,
+} from '../helpers/k8s-identity.js';
+import { makeTestCertificates } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 const KUBECTL = hasKubectl();
 const skipNoKubectl = KUBECTL ? false : 'kubectl is not installed: the manifests cannot be rendered here (install kubectl to run these tests)';
 
-/** What the issue asks of each overlay: NATS servers, shards, replicas per shard. */
-const EXPECTED: Record<string, { nats: number; shards: number; replicas: number }> = {
-  dev: { nats: 1, shards: 2, replicas: 1 },
-  prod: { nats: 3, shards: 4, replicas: 2 },
+/** What the issue asks of each overlay: NATS servers, shards, replicas per shard, replicas of the FACES stream. */
+const EXPECTED: Record<string, { nats: number; shards: number; replicas: number; streamReplicas: number }> = {
+  dev: { nats: 1, shards: 2, replicas: 1, streamReplicas: 1 },
+  prod: { nats: 3, shards: 4, replicas: 2, streamReplicas: 3 },
 };
+
+/** The NATS identity each faceshard workload runs as (issue 20's roles). */
+function expectedIdentities(shards: number): Record<string, string> {
+  const out: Record<string, string> = {
+    'Deployment/faceshard-coordinator': 'coordinator',
+    'Deployment/faceshard-encoder': 'encoder',
+    'CronJob/faceshard-encode-enqueue': 'writer',
+    'Job/faceshard-init': 'admin',
+  };
+  for (let i = 0; i < shards; i++) out[`Deployment/faceshard-shard-${i}`] = `shard-${i}`;
+  return out;
+}
 
 /** The kubernetes-models class for an object's apiVersion/kind, validated against the API schema. */
 async function validateAgainstApiSchema(obj: K8sObject): Promise<void> {
@@ -245,6 +271,34 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
     for (const [name, objects] of rendered) noProblems(networkPolicyProblems(objects).map((p) => `${name}: ${p}`));
   });
 
+  test('every workload runs as its own NATS identity: NATS_CREDS names a file of its own Secret faceshard-creds-<identity>, mounted read-only, and its pod reads no other Secret', () => {
+    for (const [name, objects] of rendered) {
+      noProblems(credentialsProblems(objects).map((p) => `${name}: ${p}`));
+      const identities = Object.fromEntries(faceshardContainers(objects).map((fc) => [`${fc.workload.kind}/${fc.workload.metadata.name}`, identityFor(fc, objects)]));
+      assert.deepEqual(identities, expectedIdentities(EXPECTED[name]?.shards ?? shardDeployments(objects).length), `${name}: identities`);
+    }
+  });
+
+  test('an init Job runs `faceshard admin init` as admin with the overlay\'s shard count and stream replicas (dev 1, prod 3), and the NetworkPolicies let it reach NATS', () => {
+    for (const [name, objects] of rendered) {
+      noProblems(initJobProblems(objects, EXPECTED[name]?.streamReplicas).map((p) => `${name}: ${p}`));
+      const [job] = initJobs(objects);
+      assert.equal(job.fc.workload.metadata.name, 'faceshard-init');
+      assert.deepEqual(job.argv.slice(2), ['admin', 'init', '--shards', String(EXPECTED[name]?.shards), '--stream-replicas', String(EXPECTED[name]?.streamReplicas)], `${name}: what the kubelet runs`);
+      // Its pod security and NetworkPolicy coverage are the general checks' (every workload):
+      // make sure they did look at it.
+      assert.equal(job.fc.template.metadata?.labels?.['app.kubernetes.io/name'], 'faceshard', `${name}: the init Job's pods are faceshard pods for the NetworkPolicies`);
+    }
+  });
+
+  test('without the TLS component, NATS serves no TLS and no container is configured for it', () => {
+    for (const [name, objects] of rendered) {
+      const tls = natsTls(objects);
+      noProblems(tls.problems.map((p) => `${name}: ${p}`));
+      assert.deepEqual([tls.client, tls.routes], [false, false], `${name}: TLS is off by default`);
+    }
+  });
+
   test('shards: snapshot volume at SNAPSHOT_DIR, startupProbe budget of minutes for replay, memory sized', () => {
     for (const [name, objects] of rendered) {
       for (const s of shardDeployments(objects)) {
@@ -380,11 +434,185 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     assert.match(problems, /command line holds a PEM block/);
   });
 
+  test('a workload with another identity\'s Secret, an extra Secret, no or a dangling NATS_CREDS, or a writable Secret mount is reported', () => {
+    noProblems(credentialsProblems(objects));
+    const coordinatorOf = (objs: K8sObject[]) => findObject(objs, 'Deployment', 'faceshard-coordinator')!.spec.template.spec;
+    const credsVolume = (spec: { volumes: Array<{ name: string; secret?: { secretName: string } }> }) => spec.volumes.find((v) => v.name === 'nats-creds')!;
+    const swapped = clone(objects);
+    credsVolume(coordinatorOf(swapped)).secret!.secretName = credsSecretName('shard-0');
+    const swappedProblems = credentialsProblems(swapped).join('\n');
+    assert.match(swappedProblems, /faceshard-coordinator .*NATS_CREDS .* is Secret faceshard-creds-shard-0 .*must be Secret faceshard-creds-coordinator/);
+    assert.match(swappedProblems, /faceshard-coordinator .*reads Secret faceshard-creds-shard-0/);
+    const extra = clone(objects);
+    shardDeployments(extra)[0].workload.spec.template.spec.volumes.push({ name: 'spare', secret: { secretName: credsSecretName('admin'), items: [{ key: 'admin.creds', path: 'admin.creds' }] } });
+    assert.match(credentialsProblems(extra).join('\n'), /faceshard-shard-0 .*reads Secret faceshard-creds-admin \(volume spare\)/);
+    const none = clone(objects);
+    const c = shardContainer(none);
+    c.env = c.env!.filter((e) => e.name !== 'NATS_CREDS');
+    assert.match(credentialsProblems(none).join('\n'), /faceshard-shard-0 .*sets no NATS_CREDS/);
+    const dangling = clone(objects);
+    shardContainer(dangling).env!.find((e) => e.name === 'NATS_CREDS')!.value = '/var/run/secrets/faceshard/creds/shard-00.creds';
+    assert.match(credentialsProblems(dangling).join('\n'), /NATS_CREDS is \/var\/run\/secrets\/faceshard\/creds\/shard-00.creds, which no volume mounts/);
+    const writable = clone(objects);
+    shardContainer(writable).volumeMounts!.find((m) => m.name === 'nats-creds')!.readOnly = false;
+    assert.match(credentialsProblems(writable).join('\n'), /Secret volume nats-creds is mounted at .* without readOnly: true/);
+    const inEnv = clone(objects);
+    shardContainer(inEnv).env!.push({ name: 'NATS_TOKEN', valueFrom: { secretKeyRef: { name: 'faceshard-creds-shard-0', key: 'shard-0.creds' } } });
+    shardContainer(inEnv).env!.push({ name: 'OTHER', valueFrom: { secretKeyRef: { name: 'faceshard-nats-auth', key: 'nats-auth.conf' } } });
+    assert.match(credentialsProblems(inEnv).join('\n'), /reads Secret faceshard-nats-auth \(env OTHER/);
+  });
+
+  test('a missing init Job, one not running as admin, or with the wrong shard count or stream replicas is reported; so is an init Job the NetworkPolicies do not cover', async () => {
+    noProblems(initJobProblems(objects, 1));
+    const none = clone(objects).filter((o) => o.kind !== 'Job');
+    assert.match(initJobProblems(none).join('\n'), /0 Jobs run `faceshard admin init`/);
+    const initSpec = (objs: K8sObject[]) => findObject(objs, 'Job', 'faceshard-init')!.spec.template.spec;
+    const asWriter = clone(objects);
+    initSpec(asWriter).volumes.find((v: { name: string }) => v.name === 'nats-creds').secret = { secretName: credsSecretName('writer'), defaultMode: 0o440, items: [{ key: 'writer.creds', path: 'admin.creds' }] };
+    assert.match(initJobProblems(asWriter).join('\n'), /runs as Secret faceshard-creds-writer; admin init needs Secret faceshard-creds-admin/);
+    assert.match(credentialsProblems(asWriter).join('\n'), /Job\/faceshard-init .*must be Secret faceshard-creds-admin/);
+    const wrongCount = clone(objects);
+    const cmd = initSpec(wrongCount).containers[0].command as string[];
+    cmd[cmd.indexOf('--shards') + 1] = '3';
+    assert.match(initJobProblems(wrongCount).join('\n'), /--shards 3, but the services run with SHARD_COUNT 2/);
+    const typo = clone(objects);
+    const cmd2 = initSpec(typo).containers[0].command as string[];
+    cmd2[cmd2.indexOf('--shards') + 1] = '$(SHARD_CONUT)';
+    assert.match(initJobProblems(typo).join('\n'), /--shards is \$\(SHARD_CONUT\), not a number once expanded/);
+    assert.match(initJobProblems(objects, 3).join('\n'), /--stream-replicas 1, expected 3/);
+    const prod = await renderKustomization(join(K8S_DIR(), 'overlays', 'prod'));
+    const cm = prod.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-config'))!;
+    cm.data!.STREAM_REPLICAS = '5';
+    assert.match(initJobProblems(prod, 3).join('\n'), /--stream-replicas 5, expected 3[\s\S]*--stream-replicas 5 on 3 NATS server/);
+    const unlabelled = clone(objects);
+    const job = findObject(unlabelled, 'Job', 'faceshard-init')!;
+    job.spec.template.metadata.labels = { 'app.kubernetes.io/component': 'init' };
+    assert.match(networkPolicyProblems(unlabelled).join('\n'), /Job\/faceshard-init cannot reach NATS on 4222/);
+    const asRoot = clone(objects);
+    initSpec(asRoot).containers[0].securityContext.allowPrivilegeEscalation = true;
+    assert.match(securityProblems(asRoot).join('\n'), /Job\/faceshard-init container init: allowPrivilegeEscalation is not false/);
+  });
+
+  test('$(VAR) in a command line expands like the kubelet: known variables, $$ escapes, unknown ones stay', () => {
+    assert.deepEqual(expandCommand(['--shards', '$(SHARD_COUNT)', '$$(SHARD_COUNT)', '$(NOPE)', 'a$(SHARD_COUNT)b'], { SHARD_COUNT: '4' }), ['--shards', '4', '$(SHARD_COUNT)', '$(NOPE)', 'a4b']);
+  });
+
   test('the images are recognised as faceshard whatever the registry and tag', () => {
     assert.ok(isFaceshardImage('faceshard:dev'));
     assert.ok(isFaceshardImage('registry.example.com:5000/team/faceshard:0.1.0'));
     assert.ok(!isFaceshardImage('nats:2.10.22-alpine'));
   });
+});
+
+describe('the TLS component (deploy/k8s/components/tls), one line in an overlay', { skip: skipNoKubectl }, () => {
+  const withTls = new Map<string, K8sObject[]>();
+  before(async () => {
+    for (const { name } of overlayDirs()) withTls.set(name, await renderOverlayWith(name, ['tls']));
+  });
+
+  test('NATS serves TLS to clients (verifying their certificates) and on routes, from the Secret faceshard-nats-tls in cert-manager\'s layout; every faceshard container trusts it and presents faceshard-nats-client-tls', () => {
+    for (const [name, objects] of withTls) {
+      const tls = natsTls(objects);
+      noProblems(tls.problems.map((p) => `${name}: ${p}`));
+      const replicas = natsServerConfig(objects)!.replicas;
+      assert.deepEqual({ client: tls.client, routes: tls.routes, verify: tls.verify }, { client: true, routes: replicas > 1, verify: true }, name);
+      const nats = natsServerConfig(objects)!;
+      const tlsFiles = [...nats.files.values()].filter((f) => f.kind === 'Secret' && f.name === TLS_SERVER_SECRET).map((f) => f.key).sort();
+      assert.deepEqual(tlsFiles, ['ca.crt', 'tls.crt', 'tls.key'], `${name}: the server's Secret`);
+      for (const fc of faceshardContainers(objects)) {
+        const env = resolveEnv(fc.container, objects).env;
+        assert.ok(env.NATS_TLS_CA && env.NATS_TLS_CERT && env.NATS_TLS_KEY, `${name}: ${fc.workload.metadata.name} gets the TLS files`);
+      }
+    }
+  });
+
+  test('every other check holds with the component on', async () => {
+    for (const [name, objects] of withTls) {
+      for (const obj of objects) await validateAgainstApiSchema(obj).catch((err: Error) => assert.fail(`${name}: ${err.message}`));
+      for (const check of [envProblems, credentialsProblems, securityProblems, wiringProblems, natsConfigProblems, networkPolicyProblems, secretMaterialProblems, probeProblems, shardProblems]) {
+        noProblems(check(objects).map((p) => `${name} with TLS: ${check.name}: ${p}`));
+      }
+      noProblems(initJobProblems(objects, EXPECTED[name]?.streamReplicas).map((p) => `${name} with TLS: ${p}`));
+    }
+  });
+
+  test('nats-server accepts the TLS configuration with certificates in place', { skip: hasNatsServer() ? false : 'nats-server is not on PATH' }, async () => {
+    const certDir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-certs-'));
+    try {
+      const certs = makeTestCertificates(certDir);
+      for (const [name, objects] of withTls) {
+        const nats = natsServerConfig(objects)!;
+        const dir = mkdtempSync(join(tmpdir(), 'faceshard-natsconf-'));
+        try {
+          const routes = await natsRoutesModule();
+          const password = routes.newPassword();
+          const secrets = {
+            'nats-auth.conf': '# stand-in for the Secret faceshard-nats-auth\n',
+            'routes.conf': routes.renderRoutesConf({ password, urls: routes.routeUrls({ replicas: nats.replicas, password }) }),
+            'tls.crt': readFileSync(certs.serverCert, 'utf8'),
+            'tls.key': readFileSync(certs.serverKey, 'utf8'),
+            'ca.crt': readFileSync(certs.ca, 'utf8'),
+          };
+          const path = writeLocalNatsConfig(nats, dir, secrets);
+          assert.ok(readFileSync(join(dir, 'tls.conf'), 'utf8').includes(`"${dir}/tls/tls.crt"`), 'the TLS paths point at the local copies');
+          await run('nats-server', ['-c', path, '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch((err: { stderr?: string; message: string }) =>
+            assert.fail(`${name}: nats-server rejects the TLS configuration: ${err.stderr || err.message}`),
+          );
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      rmSync(certDir, { recursive: true, force: true });
+    }
+  });
+
+  test('the sample cert-manager manifest makes the two Secrets the component mounts, for the names clients and routes dial', async () => {
+    const sample = await manifestObjects(readFileSync(join(K8S_DIR(), 'components', 'tls', 'cert-manager.example.yaml'), 'utf8'));
+    const certificates = sample.filter((o) => o.kind === 'Certificate');
+    const bySecret = new Map(certificates.map((c) => [c.spec.secretName as string, c]));
+    const server = bySecret.get(TLS_SERVER_SECRET);
+    const client = bySecret.get(TLS_CLIENT_SECRET);
+    assert.ok(server && client, `Certificates for ${TLS_SERVER_SECRET} and ${TLS_CLIENT_SECRET}`);
+    const objects = withTls.get('prod')!;
+    const sts = findObject(objects, 'StatefulSet', 'faceshard-nats')!;
+    const clientHost = new URL(resolveEnv(faceshardContainers(objects)[0].container, objects).env.NATS_URL.split(',')[0]).hostname;
+    for (const dns of [clientHost, `*.${sts.spec.serviceName}`]) assert.ok(server.spec.dnsNames.includes(dns), `the server certificate names ${dns}`);
+    for (const usage of ['server auth', 'client auth']) assert.ok(server.spec.usages.includes(usage), `server certificate usage ${usage} (routes are mutual TLS)`);
+    assert.ok(client.spec.usages.includes('client auth'));
+    const issuers = new Set(sample.filter((o) => o.kind === 'Issuer').map((o) => o.metadata.name));
+    for (const c of certificates) assert.ok(issuers.has(c.spec.issuerRef.name), `${c.metadata.name}: issuer ${c.spec.issuerRef.name} is in the sample`);
+    assert.equal(server.spec.issuerRef.name, client.spec.issuerRef.name, 'one CA signs servers and clients (each side verifies the other)');
+  });
+
+  test('a TLS file that is not mounted, a container without NATS_TLS_CA, or plain routes under client TLS is reported', () => {
+    const dev = withTls.get('dev')!;
+    const noSecret = clone(dev);
+    const sts = findObject(noSecret, 'StatefulSet', 'faceshard-nats')!;
+    sts.spec.template.spec.volumes[0].projected.sources = sts.spec.template.spec.volumes[0].projected.sources.filter((s: { secret?: { name: string } }) => s.secret?.name !== TLS_SERVER_SECRET);
+    assert.match(natsTls(noSecret).problems.join('\n'), /client tls \{\} cert_file \/etc\/nats\/tls\/tls.crt is not a mounted file/);
+    const noCa = clone(dev);
+    const shard = shardDeployments(noCa)[0].container;
+    shard.env = shard.env!.filter((e) => e.name !== 'NATS_TLS_CA');
+    assert.match(natsTls(noCa).problems.join('\n'), /faceshard-shard-0 .*sets no NATS_TLS_CA/);
+    const stray = clone(objects0());
+    shardDeployments(stray)[0].container.env!.push({ name: 'NATS_TLS_CA', value: '/etc/ca.crt' });
+    assert.match(natsTls(stray).problems.join('\n'), /sets NATS_TLS_CA, but NATS serves no TLS/);
+    const prod = clone(withTls.get('prod')!);
+    const cm = prod.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('faceshard-nats-config'))!;
+    cm.data!['cluster-tls.conf'] = '# off\n';
+    assert.match(natsTls(prod).problems.join('\n'), /client connections are TLS but routes between the 3 servers are not/);
+    const clientSecretElsewhere = clone(dev);
+    const coordinator = findObject(clientSecretElsewhere, 'Deployment', 'faceshard-coordinator')!.spec.template.spec;
+    coordinator.volumes.find((v: { name: string }) => v.name === 'nats-tls').secret.items.push({ key: 'extra.creds', path: 'extra.creds' });
+    assert.match(credentialsProblems(clientSecretElsewhere).join('\n'), /reads Secret faceshard-nats-client-tls/);
+  });
+
+  let plain: K8sObject[] = [];
+  before(async () => {
+    plain = await renderKustomization(join(K8S_DIR(), 'overlays', 'dev'));
+  });
+  const objects0 = () => plain;
 });
 
 describe('the shard count lives in one place', { skip: skipNoKubectl }, () => {
