@@ -71,10 +71,25 @@ export function openCredentialsDir(dir: string, subjects: Subjects): Credentials
   const serverConfigFile = path.join(dir, SERVER_AUTH_FILE);
   const revocationsFile = path.join(dir, SIGNING_DIR, 'revocations.json');
   const revocations = (): Record<string, number> => (existsSync(revocationsFile) ? (JSON.parse(readFileSync(revocationsFile, 'utf8')) as Record<string, number>) : {});
+  // nats-server refuses to reload a config whose operator JWT changed, even re-signed
+  // with the same claims: keep the one already written while it names the same keys.
+  const operatorToken = (): string => {
+    const written = existsSync(serverConfigFile) ? /^operator: "([^"]+)"$/m.exec(readFileSync(serverConfigFile, 'utf8'))?.[1] : undefined;
+    if (written) {
+      try {
+        const claims = decodeJwtClaims(written);
+        const nats = claims.nats as { system_account?: string };
+        if (claims.sub === operator.getPublicKey() && claims.iss === operator.getPublicKey() && nats.system_account === system.getPublicKey()) return written;
+      } catch {
+        // unreadable: sign a new one
+      }
+    }
+    return operatorJwt('faceshard', operator, system.getPublicKey());
+  };
   const writeServerConfig = () => {
     const lines = [
       '# faceshard cluster authorization (written by faceshard; public keys and signed JWTs only).',
-      `operator: "${operatorJwt('faceshard', operator, system.getPublicKey())}"`,
+      `operator: "${operatorToken()}"`,
       `system_account: ${system.getPublicKey()}`,
       'resolver: MEMORY',
       'resolver_preload: {',

@@ -2,9 +2,9 @@
 // `faceshard up` and by the integration tests. Nothing here knows about faces.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, createWriteStream, mkdirSync, statSync, type WriteStream } from "node:fs";
+import { accessSync, constants, createWriteStream, mkdirSync, statSync, writeFileSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join, relative, resolve, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type ConnectionOptions } from "nats";
 
@@ -294,6 +294,20 @@ export async function startNatsServer(options: StartNatsServerOptions): Promise<
   }
 }
 
+/**
+ * A config file that includes `configFile` and names the server. nats-server refuses a
+ * reload (SIGHUP, e.g. after rotated credentials) when a server name given by flag is
+ * missing from the reloaded file, so with a config file the name goes in a file too.
+ */
+function wrapConfig(configFile: string, storeDir: string, serverName: string): string {
+  mkdirSync(storeDir, { recursive: true });
+  const wrapper = join(storeDir, "faceshard-server.conf");
+  // nats-server resolves an include relative to the including file, never as an absolute path.
+  const included = relative(storeDir, resolve(configFile)).split(sep).join("/");
+  writeFileSync(wrapper, `include "${included}"\nserver_name: "${serverName}"\n`);
+  return wrapper;
+}
+
 async function launch(binary: string, options: StartNatsServerOptions): Promise<NatsServerProcess> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ? options.port : await freePort(host);
@@ -302,8 +316,9 @@ async function launch(binary: string, options: StartNatsServerOptions): Promise<
       ? undefined
       : options.monitorPort || (await freePort(host));
   const serverName = `faceshard-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const args = ["-js", "-sd", options.storeDir, "-a", host, "-p", String(port), "-n", serverName];
-  if (options.configFile) args.unshift("-c", options.configFile);
+  const args = ["-js", "-sd", options.storeDir, "-a", host, "-p", String(port)];
+  if (options.configFile) args.unshift("-c", wrapConfig(options.configFile, options.storeDir, serverName));
+  else args.push("-n", serverName);
   if (monitorPort !== undefined) args.push("-m", String(monitorPort));
 
   const output = new OutputCapture(options.logFile);
