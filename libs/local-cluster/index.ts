@@ -7,6 +7,7 @@ import { startNatsServer, type NatsServerProcess } from '../nats-server/index.js
 import { isWarningLine, type Logger } from '../observability/logger.js';
 import { subjectsFor } from '../protocol/subjects.js';
 import { Supervisor, type OutputLine } from '../supervisor/index.js';
+import { moveStreamsToAccount, OPEN_ACCOUNT } from './account-store.js';
 import { serviceProcess } from './service-process.js';
 
 export { waitForCluster, isClusterReady } from './wait-ready.js';
@@ -83,9 +84,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const store = options.auth === false ? undefined : openCredentialsDir(path.join(options.dataDir, 'credentials'), subjects);
   const credentials = store && { dir: store.dir, admin: store.credsFile({ role: 'admin' }), writer: store.credsFile({ role: 'writer' }), reader: store.credsFile({ role: 'reader' }) };
   const admin: NatsSecurity = { creds: credentials?.admin };
+  const storeDir = path.join(options.dataDir, 'nats');
+  const movedFrom = moveStreamsToAccount(storeDir, store ? store.account : OPEN_ACCOUNT);
+  if (movedFrom) {
+    log.warn(store ? 'the streams of the open (--no-auth) cluster now belong to its account' : 'the streams of the authenticated cluster now belong to the open (--no-auth) server', { from: movedFrom });
+  }
   const natsOptions = {
     port: options.natsPort,
-    storeDir: path.join(options.dataDir, 'nats'),
+    storeDir,
     logFile: path.join(logDir, 'nats-server.log'),
     goMaxProcs: options.natsGoMaxProcs ?? natsGoMaxProcs(),
     configFile: store?.serverConfigFile,

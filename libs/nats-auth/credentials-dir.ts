@@ -23,6 +23,8 @@ const SIGNING_DIR = 'signing';
 
 export interface CredentialsDir {
   dir: string;
+  /** The public key of the account every identity belongs to (JetStream keeps its streams under it). */
+  account: string;
   /** nats-server config fragment (include it, or pass it as the server's config file). */
   serverConfigFile: string;
   /** The creds file of an identity (`<dir>/<name>.creds`), issued now if missing or stale. */
@@ -104,6 +106,7 @@ export function openCredentialsDir(dir: string, subjects: Subjects): Credentials
 
   return {
     dir,
+    account: account.getPublicKey(),
     serverConfigFile,
     issueCreds(identity, file, expires) {
       const user = nkeys.createUser();

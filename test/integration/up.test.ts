@@ -11,8 +11,8 @@ const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 
 
 /** Runs `faceshard up` until `until(output)` holds, hands the URL to `body`, then stops it with SIGTERM. */
-async function withUp(args: string[], body: (url: string, output: () => string, dataDir: string) => Promise<void>) {
-  const dataDir = await tempDir('faceshard-up-');
+async function withUp(args: string[], body: (url: string, output: () => string, dataDir: string) => Promise<void>, keptDataDir?: string) {
+  const dataDir = keptDataDir ?? (await tempDir('faceshard-up-'));
   const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -30,7 +30,7 @@ async function withUp(args: string[], body: (url: string, output: () => string, 
   } finally {
     child.kill('SIGTERM');
     const code = await exited;
-    await removeDir(dataDir);
+    if (!keptDataDir) await removeDir(dataDir);
     assert.equal(code, 0, `faceshard up exits cleanly on SIGTERM:\n${out}`);
   }
 }
@@ -91,6 +91,41 @@ test('faceshard up --no-auth: open to anyone, and says so', { timeout: 60_000 },
     const { existsSync } = await import('node:fs');
     assert.equal(existsSync(path.join(dataDir, 'credentials')), false, 'no credentials are written in open mode');
   });
+});
+
+test('a data dir switched between --no-auth and authentication keeps its faces', { timeout: 120_000 }, async () => {
+  const dataDir = await tempDir('faceshard-up-switch-');
+  const faces = Array.from({ length: 5 }, (_, i) => ({ id: `kept-${i}`, vector: Float32Array.from({ length: 128 }, (_, j) => Math.sin(i * 128 + j) / 4) }));
+  const search = async (client: FaceshardClient) => (await client.query(faces.map((f) => f.vector), { k: 1, timeoutMs: 10_000 })).results.map((r) => r[0]?.id);
+  try {
+    await withUp(['--shards', '1', '--no-auth'], async (url) => {
+      const client = await FaceshardClient.connect(url);
+      try {
+        assert.equal((await client.ingest(faces)).accepted, faces.length);
+      } finally {
+        await client.close();
+      }
+    }, dataDir);
+    await withUp(['--shards', '1'], async (url, output) => {
+      assert.match(output(), /the streams of the open \(--no-auth\) cluster now belong to its account/);
+      const client = await FaceshardClient.connect(url, { security: { creds: path.join(dataDir, 'credentials', 'reader.creds') } });
+      try {
+        assert.deepEqual(await search(client), faces.map((f) => f.id), 'the faces stored without authentication are found with it');
+      } finally {
+        await client.close();
+      }
+    }, dataDir);
+    await withUp(['--shards', '1', '--no-auth'], async (url) => {
+      const client = await FaceshardClient.connect(url);
+      try {
+        assert.deepEqual(await search(client), faces.map((f) => f.id), 'and back again');
+      } finally {
+        await client.close();
+      }
+    }, dataDir);
+  } finally {
+    await removeDir(dataDir);
+  }
 });
 
 test('faceshard up with no nats-server says how to install it', { timeout: 30_000 }, async () => {
