@@ -15,7 +15,7 @@ describe('faceshard encode PATH.zip with workers, options and a report', { timeo
   let cluster: TestCluster;
   let work: string;
   before(async () => {
-    cluster = await startTestCluster({ shards: 2 });
+    cluster = await startTestCluster({ shards: 2, auth: true });
     work = await tempDir('faceshard-encode-cli-');
   });
   after(async () => {
@@ -29,7 +29,7 @@ describe('faceshard encode PATH.zip with workers, options and a report', { timeo
     entries.push({ name: 'samples/notes.jpg', data: Buffer.from('text, not a photo'), method: 'store' }, { name: '../../etc/evil.jpg', data: Buffer.from('x'), method: 'store' });
     await writeZip(zip, entries);
     const report = path.join(work, 'report.json');
-    const result = await faceshard(['encode', zip, '--workers', '2', '--max-faces-per-image', '2', '--min-score', '0.6', '--report', report, '--nats', cluster.url]);
+    const result = await faceshard(['encode', zip, '--workers', '2', '--max-faces-per-image', '2', '--min-score', '0.6', '--report', report, ...cluster.cliArgs()]);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     const r = EncodeReport.parse(JSON.parse(await readFile(report, 'utf8')));
     assert.equal(r.images, SAMPLE_PHOTOS.length + 2);
@@ -50,7 +50,7 @@ describe('faceshard encode PATH.zip with workers, options and a report', { timeo
     for (const m of reply.results[0]) ids.add(m.id);
     assert.deepEqual([...ids].sort(), SAMPLE_PHOTOS.flatMap((name) => [`group/${name}#0`, `group/${name}#1`]).sort(), 'ids are the paths inside the dataset');
 
-    const resumed = await faceshard(['encode', zip, '--workers', '1', '--resume', '--report', report, '--nats', cluster.url]);
+    const resumed = await faceshard(['encode', zip, '--workers', '1', '--resume', '--report', report, ...cluster.cliArgs()]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const again = EncodeReport.parse(JSON.parse(await readFile(report, 'utf8')));
     assert.equal(again.resumed, SAMPLE_PHOTOS.length + 1, 'the group photos and the text file are done; the refused entry is reported again');
@@ -60,10 +60,10 @@ describe('faceshard encode PATH.zip with workers, options and a report', { timeo
   test('refuses an archive that is not a zip, and bad flags, with a message', async () => {
     const fake = path.join(work, 'photos.zip');
     await writeFile(fake, Buffer.concat([Buffer.from('ustar'), Buffer.alloc(1024)]));
-    const notZip = await faceshard(['encode', fake, '--nats', cluster.url]);
+    const notZip = await faceshard(['encode', fake, ...cluster.cliArgs()]);
     assert.equal(notZip.code, 1);
     assert.match(notZip.stderr, /not a zip archive: .*photos\.zip/);
-    const badDetector = await faceshard(['encode', fake, '--detector', 'mtcnn', '--nats', cluster.url]);
+    const badDetector = await faceshard(['encode', fake, '--detector', 'mtcnn', ...cluster.cliArgs()]);
     assert.equal(badDetector.code, 2);
     assert.match(badDetector.stderr, /--detector must be one of ssd, tiny/);
   });

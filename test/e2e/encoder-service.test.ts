@@ -11,7 +11,7 @@ const decoder = new TextDecoder();
 describe('the encoder service (faces.encode)', { timeout: 120_000 }, () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster({ shards: 1 });
+    cluster = await startTestCluster({ shards: 1, auth: true });
     cluster.startService('encoder', 'encoder');
   });
   after(async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { NatsConnection } from 'nats';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { initializeCluster } from '../../libs/cluster/initialize.js';
@@ -17,6 +18,8 @@ export interface TestCluster {
   /** With `auth`: the cluster's credentials (creds files by identity); the admin's security. */
   credentials?: CredentialsDir;
   admin: NatsSecurity;
+  /** A connection as the admin (opened on first use, closed by cleanup): what a test inspects streams and consumers with. */
+  adminNc(): Promise<NatsConnection>;
   /** CLI flags naming the cluster as `identity` (`--nats URL`, and `--creds FILE` with auth). */
   cliArgs(identity?: Identity): string[];
   shards: number;
@@ -115,12 +118,14 @@ export async function startTestCluster(options: {
     throw new Error(`${(err as Error).message}\n${output.join('')}`);
   }
   const client = await FaceshardClient.connect(nats.url, { security: { creds: credentials?.credsFile({ role: 'writer' }), ...tls } });
+  let adminConnection: Promise<NatsConnection> | undefined;
   return {
     nats,
     url: nats.url,
     client,
     credentials,
     admin,
+    adminNc: () => (adminConnection ??= connectAs({ servers: nats.url }, admin)),
     cliArgs: (identity: Identity = { role: 'writer' }) => ['--nats', nats.url, ...(credentials ? ['--creds', credentials.credsFile(identity)] : []), ...tlsArgs],
     shards: options.shards,
     processes,
@@ -129,6 +134,7 @@ export async function startTestCluster(options: {
     stopProcess,
     cleanup: async () => {
       await client.close().catch(() => undefined);
+      if (adminConnection) await (await adminConnection).close().catch(() => undefined);
       await cleanup();
     },
   };

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { connectAs } from '../../libs/nats-auth/index.js';
 import sharp from 'sharp';
 import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
@@ -37,7 +38,7 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
   let work: string;
   let dataset: string;
   before(async () => {
-    cluster = await startTestCluster({ shards: 2 });
+    cluster = await startTestCluster({ shards: 2, auth: true });
     work = await tempDir('faceshard-encode-queue-');
     dataset = path.join(work, 'people');
     const photo = await readFile(path.join(samplePhotoDir(), 'sample1.jpg'));
@@ -56,10 +57,10 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
     // Worker A runs on the pure-JS cpu backend: slow enough to be caught mid-image.
     cluster.startService('encoder-a', 'encoder', { ENCODER_BACKEND: 'cpu', ENCODE_ACK_WAIT_SECONDS: '2' });
     const report = path.join(work, 'report.json');
-    const encoding = faceshard(['encode', dataset, '--queue', '--nats', cluster.url, '--report', report]);
+    const encoding = faceshard(['encode', dataset, '--queue', ...cluster.cliArgs(), '--report', report]);
 
     const names = encodeJobNames(cluster.client.subjects);
-    const jsm = await cluster.client.nc.jetstreamManager();
+    const jsm = await (await cluster.adminNc()).jetstreamManager(); // the writer may not read consumer state
     const deadline = Date.now() + 60_000;
     for (;;) {
       const info = await jsm.consumers.info(names.stream, names.consumer).catch(() => undefined);
@@ -92,7 +93,7 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
     const info = await jsm.consumers.info(names.stream, names.consumer);
     assert.equal(info.num_pending + info.num_ack_pending, 0, 'the queue is empty');
 
-    const resumed = await faceshard(['encode', dataset, '--queue', '--resume', '--nats', cluster.url, '--report', report]);
+    const resumed = await faceshard(['encode', dataset, '--queue', '--resume', ...cluster.cliArgs(), '--report', report]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const again = EncodeReport.parse(JSON.parse(await readFile(report, 'utf8')));
     assert.equal(again.resumed, PORTRAITS + 1, 'every image was done (the broken one too: redoing it cannot help)');
@@ -111,7 +112,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
   let releaseHangs: () => void = () => undefined;
   const MAX_DELIVER = 3;
   before(async () => {
-    cluster = await startTestCluster({ shards: 1 });
+    cluster = await startTestCluster({ shards: 1, auth: true });
     work = await tempDir('faceshard-encode-poison-');
     dataset = path.join(work, 'people');
     await mkdir(dataset, { recursive: true });
@@ -162,7 +163,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
       close: () => real.close(),
     };
     await real.encode(await readFile(path.join(dataset, 'ok0.jpg')), {}); // compile kernels before the clock runs
-    nc = await connect({ servers: cluster.url });
+    nc = await connectAs({ servers: cluster.url }, { creds: cluster.credentials!.credsFile({ role: 'encoder' }) }); // as an encoder pod would
     worker = await startJobWorker({
       nc,
       subjects: cluster.client.subjects,
@@ -178,7 +179,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
 
     const report = path.join(work, 'report.json');
     // Without a limit the run would wait forever for the poison jobs: give it 90 s, then kill it.
-    const result = await run(process.execPath, [CLI, 'encode', dataset, '--queue', '--nats', cluster.url, '--report', report], { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+    const result = await run(process.execPath, [CLI, 'encode', dataset, '--queue', ...cluster.cliArgs(), '--report', report], { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }).catch(
       (error: { killed?: boolean; stdout: string; stderr: string }) => error,
     );
     assert.ok(!('killed' in result && result.killed), `the run never finished: poison jobs looped (crash tried ${calls.crash}x, hang ${calls.hang}x)`);
@@ -203,7 +204,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
     assert.equal((await marks.get('poison-hang.jpg'))?.skipKind, 'gave_up');
     // Terminated, not left behind: the work queue holds nothing.
     const names = encodeJobNames(cluster.client.subjects);
-    const jsm = await cluster.client.nc.jetstreamManager();
+    const jsm = await (await cluster.adminNc()).jetstreamManager(); // the writer may not read consumer state
     assert.equal((await jsm.streams.info(names.stream)).state.messages, 0);
     const consumer = await jsm.consumers.info(names.stream, names.consumer);
     assert.equal(consumer.config.max_deliver, MAX_DELIVER);
@@ -211,7 +212,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
 
     // --resume: face-less, corrupt and given-up images are done too; nothing is sent again.
     const encodesBefore = calls.other + calls.crash + calls.hang;
-    const resumed = await faceshard(['encode', dataset, '--queue', '--resume', '--nats', cluster.url, '--report', report]);
+    const resumed = await faceshard(['encode', dataset, '--queue', '--resume', ...cluster.cliArgs(), '--report', report]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const again = EncodeReport.parse(JSON.parse(await readFile(report, 'utf8')));
     assert.deepEqual({ resumed: again.resumed, faces: again.faces, skipped: again.skipped }, { resumed: 7, faces: 0, skipped: [] });
