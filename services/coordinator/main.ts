@@ -63,7 +63,11 @@ runMain('coordinator', async () => {
   planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures);
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
   const legPlanner = planner;
-  const coalescer = new QueryCoalescer((query) => answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS), config.QUERY_SCATTERS_IN_FLIGHT);
+  const coalescer = new QueryCoalescer(async (query) => {
+    const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS);
+    for (const leg of answer.legs) metrics.legShardMismatches.inc(leg.shardMismatches); // once a scatter, not once a coalesced query
+    return answer;
+  }, config.QUERY_SCATTERS_IN_FLIGHT);
   service.addEndpoint('query', {
     subject: subjects.query,
     handler: (_err, msg) => {

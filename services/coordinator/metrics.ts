@@ -12,6 +12,11 @@ export function coordinatorMetrics(registry: Registry) {
     queryErrors: new Counter({ name: 'faceshard_query_errors_total', help: 'faces.query requests answered with an error', registers: [registry] }),
     partialQueries: new Counter({ name: 'faceshard_partial_queries_total', help: 'Queries answered without every shard', registers: [registry] }),
     legFailures: new Counter({ name: 'faceshard_shard_leg_failures_total', help: 'Scatter legs that failed after their retry', labelNames: ['shard'], registers: [registry] }),
+    legShardMismatches: new Counter({
+      name: 'faceshard_coordinator_leg_shard_mismatch_total',
+      help: 'Leg replies dropped because they came from another shard than the one the leg asked (a forged or misrouted answer); the leg is retried, then missing',
+      registers: [registry],
+    }),
     groupLegFailures: new Counter({ name: 'faceshard_group_leg_failures_total', help: 'Group legs (one for several shards of a process) that failed and were retried shard by shard', registers: [registry] }),
     facesIngested: new Counter({ name: 'faceshard_faces_ingested_total', help: 'Faces acknowledged by JetStream', registers: [registry] }),
     facesRejected: new Counter({ name: 'faceshard_faces_rejected_total', help: 'Faces refused at ingest (invalid)', registers: [registry] }),

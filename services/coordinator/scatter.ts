@@ -18,15 +18,20 @@ import {
 } from '../../libs/protocol/index.js';
 import type { LegPlan } from './leg-plan.js';
 
-export type LegOutcome = { shard: number; ok: true; reply: ShardReply; attempts: number } | { shard: number; ok: false; reason: string; attempts: number };
+/** `shardMismatches`: replies dropped because they came from another shard than the one asked (faceshard_coordinator_leg_shard_mismatch_total). */
+export type LegOutcome =
+  | { shard: number; ok: true; reply: ShardReply; attempts: number; shardMismatches: number }
+  | { shard: number; ok: false; reason: string; attempts: number; shardMismatches: number };
 
 const decoder = new TextDecoder();
 
 /**
  * Sends the query to every shard in parallel (binary leg: float32 body, k and
  * max-distance in headers), one leg per entry of the plan: a shard's own leg, or one
- * group leg for shards a process serves together. A leg that fails or times out is
- * retried once: the queue group may hand it to another replica; a failed group leg is
+ * group leg for shards a process serves together. A reply is taken only from the shard
+ * the leg asked (its `shard` matches; anyone who can join a shard's queue group could
+ * answer otherwise): another shard's reply is dropped and counted, like a failed attempt.
+ * A leg that fails or times out is retried once: the queue group may hand it to another replica; a failed group leg is
  * retried as its shards' own legs (and `onGroupFailure` told). Failures are returned per
  * shard, never hidden. Queries with `minSeq` go per shard (their waits are per shard).
  */
@@ -47,6 +52,7 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
     const wait = legWait(query, shard, timeoutMs);
     const h = wait ? headersFor(wait) : common;
     let reason = '';
+    let shardMismatches = 0;
     for (let attempt = firstAttempt; attempt <= 2; attempt++) {
       try {
         const msg = await inbox.request(subjects.shardQuery(shard), body, { timeoutMs, headers: h });
@@ -60,31 +66,41 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
           reason = `shard ${shard} sent a malformed reply`;
           continue;
         }
-        return { shard, ok: true, reply, attempts: attempt };
+        if (reply.shard !== shard) {
+          shardMismatches++;
+          reason = `shard ${shard}: the reply came from shard ${reply.shard}`;
+          continue;
+        }
+        return { shard, ok: true, reply, attempts: attempt, shardMismatches };
       } catch (err) {
         const code = (err as { code?: string }).code;
         reason = code === '503' ? `shard ${shard}: no replica is serving (no responders)` : code === 'TIMEOUT' ? `shard ${shard}: timed out after ${timeoutMs} ms` : `shard ${shard}: ${(err as Error).message}`;
         if (code === '503' && attempt === 1) await new Promise((r) => setTimeout(r, 50)); // a replica may be rejoining
       }
     }
-    return { shard, ok: false, reason, attempts: 2 };
+    return { shard, ok: false, reason, attempts: 2, shardMismatches };
   };
 
   const groupLeg = async (shards: readonly number[]): Promise<LegOutcome[]> => {
+    let shardMismatches = 0;
     try {
       const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs, headers: common });
       if (!msg.headers?.get('Nats-Service-Error')) {
         const replies = parseGroupReply(msg.data, msg.headers?.get('content-type'));
         const byShard = new Map(replies?.map((r) => [r.shard, r]));
         if (replies?.length === shards.length && shards.every((s) => byShard.has(s))) {
-          return shards.map((shard) => ({ shard, ok: true, reply: byShard.get(shard)!, attempts: 1 }));
+          return shards.map((shard) => ({ shard, ok: true, reply: byShard.get(shard)!, attempts: 1, shardMismatches: 0 }));
         }
+        // Replies, but not one from each shard asked: dropped whole.
+        if (replies) shardMismatches = 1;
       }
     } catch {
       // no responders, a timeout: the shards' own legs are the retry
     }
     onGroupFailure?.();
-    return Promise.all(shards.map((shard) => leg(shard, 2)));
+    const outcomes = await Promise.all(shards.map((shard) => leg(shard, 2)));
+    outcomes[0].shardMismatches += shardMismatches;
+    return outcomes;
   };
 
   const legs = query.minSeq === undefined ? plan : plan.flatMap((shards) => shards.map((shard) => [shard]));
