@@ -5,6 +5,7 @@ export * from './shard-leg.js';
 export * from './shard-reply-binary.js';
 export * from './shard-group-reply.js';
 export * from './ingest.js';
+export * from './face-checks.js';
 export * from './face-batch.js';
 export * from './log-record.js';
 export * from './encode.js';

@@ -1,15 +1,11 @@
 import { z } from 'zod';
-import { FaceId, StoredFaceVector, FACE_DIMENSIONS, idProblem, vectorProblem } from '../vector/index.js';
+import { FaceId, StoredFaceVector, FACE_DIMENSIONS } from '../vector/index.js';
 import { decodeFaceBatch, FaceBatchError, isFaceBatch } from './face-batch.js';
 import { describeIssues, ProtocolError } from './errors.js';
+import { FaceMeta, faceProblem } from './face-checks.js';
 import { parseJsonBody } from './json-body.js';
 
-export const MAX_META_BYTES = 4096;
 export const MAX_INGEST_FACES = 10_000;
-
-export const FaceMeta = z
-  .record(z.string(), z.unknown())
-  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_META_BYTES, `meta must serialize to at most ${MAX_META_BYTES} bytes`);
 
 /** One face as a client sends it on `faces.ingest`. */
 export const IngestFace = z.strictObject({
@@ -89,13 +85,8 @@ export function parseIngestBatch(data: Uint8Array): { faces: ValidFace[]; reject
     const id = batch.ids[index];
     const vector = batch.vectors.subarray(index * FACE_DIMENSIONS, (index + 1) * FACE_DIMENSIONS);
     const meta = batch.metas[index];
-    let reason = typeof id === 'string' ? idProblem(id) : 'id must be a string';
-    reason ??= vectorProblem(vector);
-    if (!reason && meta !== null) {
-      const parsed = FaceMeta.safeParse(meta);
-      if (!parsed.success) reason = `meta: ${parsed.error.issues[0]?.message}`;
-    }
-    if (reason) rejected.push({ index, id: typeof id === 'string' ? id : undefined, reason: `face ${index}: ${reason}` });
+    const problem = faceProblem(id, vector, meta);
+    if (problem) rejected.push({ index, id: typeof id === 'string' ? id : undefined, reason: `face ${index}: ${problem.message}` });
     else faces.push({ index, id, vector, meta: meta ?? undefined });
   }
   return { faces, rejected };

@@ -32,6 +32,11 @@ const common = {
   /** The stream this snapshot replays from, and its creation time: a recreated stream invalidates it. */
   stream: z.string(),
   streamCreated: z.string(),
+  /**
+   * The stream's first sequence when the snapshot was taken (at least 1): a log purged
+   * since no longer holds what the snapshot was built from. Absent in older snapshots.
+   */
+  streamFirstSeq: z.number().int().min(1).optional(),
   appliedSeq: z.number().int().min(0),
   faces: z.number().int().min(0),
   dims: z.number().int().min(1),
@@ -58,6 +63,7 @@ export interface SnapshotIdentity {
   shard: number;
   stream: string;
   streamCreated: string;
+  streamFirstSeq?: number;
   appliedSeq: number;
 }
 

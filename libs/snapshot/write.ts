@@ -65,6 +65,7 @@ function encode(state: FaceIndexState, identity: SnapshotIdentity): { parts: Uin
     shard: identity.shard,
     stream: identity.stream,
     streamCreated: identity.streamCreated,
+    ...(identity.streamFirstSeq === undefined ? {} : { streamFirstSeq: identity.streamFirstSeq }),
     appliedSeq: identity.appliedSeq,
     faces,
     dims,

@@ -35,6 +35,11 @@ export const ShardEnv = z.object({
    */
   INDEX_BULK_RECORD_FACES: z.coerce.number().int().min(0).default(256),
   INDEX_BULK_QUIET_MS: z.coerce.number().int().min(10).max(600_000).default(1000),
+  /**
+   * How often a replica looks at the stream (creation time, first and last sequence) to
+   * notice a log purged, truncated or recreated under it; consumer trouble looks at once.
+   */
+  LOG_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 });
 export type ShardConfig = z.infer<typeof ShardEnv>;
 

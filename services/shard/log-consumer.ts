@@ -21,6 +21,8 @@ export interface ShardLogConsumerOptions {
   appliedSeq(): number;
   /** Applies one record; called in stream order. */
   onMessage(msg: JsMsg): void;
+  /** Told when the consumer fails, cannot be reopened, or stalls: the log may have been purged or recreated. */
+  onTrouble?(why: string): void;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
         for await (const msg of messages) options.onMessage(msg);
       } catch (err) {
         log.warn('shard log consumer failed', { err });
+        options.onTrouble?.('the consumer failed');
       }
       // Ended by stop(), or closed as stalled: a new consumer after what was applied.
       while (!stopped) {
@@ -69,6 +72,7 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
           break;
         } catch (err) {
           log.warn('cannot reopen the shard log consumer; retrying', { err });
+          options.onTrouble?.('the consumer cannot be reopened');
           await new Promise((r) => setTimeout(r, 1000));
         }
       }
@@ -81,6 +85,7 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
     if (stopped || last <= since || options.appliedSeq() !== since) return;
     log.warn('shard log consumer stalled; reopening it', { why, appliedSeq: since, lastSeq: last });
     metrics.consumerRestarts.inc();
+    options.onTrouble?.('the consumer stalled');
     await messages.close();
   };
 

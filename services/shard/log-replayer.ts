@@ -1,7 +1,7 @@
 import type { JsMsg, NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
-import { decodeLogRecord, type Subjects } from '../../libs/protocol/index.js';
+import { decodeLogRecord, LogRecordRefused, type Subjects } from '../../libs/protocol/index.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { consumeShardLog } from './log-consumer.js';
@@ -24,21 +24,31 @@ export interface ReplayState {
   caughtUp: boolean;
 }
 
+export interface LogReplayOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  shard: number;
+  /** The cluster's shard count: a record holding an id of another shard is refused. */
+  shardCount: number;
+  index: FaceIndex;
+  metrics: ShardMetrics;
+  log: Logger;
+  /** The sequence a snapshot already covers: replay starts after it. */
+  fromSeq?: number;
+  /** Told when the log's consumer runs into trouble (see log-consumer.ts). */
+  onTrouble?(why: string): void;
+}
+
 /**
  * Replays `faces.data.<i>` from the start with an ordered consumer (each replica reads
  * the whole log on its own), then keeps applying live records. Resolves `caughtUp`
- * once everything that existed at start is in the index.
+ * once everything that existed at start is in the index. Every record is checked like
+ * an ingest (anyone allowed to publish to the log can write one) and applied whole or
+ * refused whole.
  */
-export async function startLogReplay(
-  nc: NatsConnection,
-  subjects: Subjects,
-  shard: number,
-  index: FaceIndex,
-  metrics: ShardMetrics,
-  log: Logger,
-  /** The sequence a snapshot already covers: replay starts after it. */
-  fromSeq = 0,
-): Promise<LogReplay> {
+export async function startLogReplay(options: LogReplayOptions): Promise<LogReplay> {
+  const { nc, subjects, shard, shardCount, index, metrics, log, fromSeq = 0 } = options;
+  const owner = { shard, shardCount };
   const state: ReplayState = { appliedSeq: fromSeq, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
   metrics.targetSeq.set(state.targetSeq);
   metrics.appliedSeq.set(fromSeq);
@@ -85,6 +95,7 @@ export async function startLogReplay(
     shard,
     log,
     metrics,
+    onTrouble: options.onTrouble,
     appliedSeq: () => state.appliedSeq,
     onMessage: (msg) => {
       const faces = applyMessage(msg);
@@ -99,29 +110,22 @@ export async function startLogReplay(
     if (msg.seq <= state.appliedSeq) return 0; // already in the index (covered by the snapshot)
     let faces = 0;
     try {
-      const record = decodeLogRecord(msg.data);
+      const record = decodeLogRecord(msg.data, owner);
       if (record.op === 'upsert') {
-        for (let i = 0; i < record.ids.length; i++) {
-          const vector = record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS);
-          try {
-            index.upsert(record.ids[i], vector, record.metas[i] ?? undefined);
-          } catch (err) {
-            if (!(err instanceof RangeError)) throw err;
-            // A face the rows cannot store (a log written before ingest checked the range):
-            // that face alone is skipped, loudly; the record's other faces go in.
-            metrics.refusedFaces.inc();
-            log.error('skipping a log face the index refuses', { seq: msg.seq, id: record.ids[i], err });
-          }
-        }
+        for (let i = 0; i < record.ids.length; i++) index.upsert(record.ids[i], record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), record.metas[i] ?? undefined);
       } else {
         for (const id of record.ids) index.delete(id);
       }
       faces = record.ids.length;
       metrics.records.labels({ shard: String(shard), op: record.op }).inc();
     } catch (err) {
-      // A record we cannot read is skipped loudly; the log itself is never modified.
-      metrics.badRecords.inc();
-      log.error('skipping unreadable log record', { seq: msg.seq, err });
+      // Refused whole and skipped, loudly; the log itself is never modified. An index that
+      // throws on a checked face is a bug, counted apart.
+      const refusal = err instanceof LogRecordRefused ? err : undefined;
+      const reason = refusal?.reason ?? 'index_error';
+      metrics.refusedRecords.labels({ shard: String(shard), reason }).inc();
+      metrics.refusedFaces.inc(refusal?.faces ?? 0);
+      log.error('refusing a log record: none of its faces is applied', { seq: msg.seq, reason, faces: refusal?.faces, err });
     }
     state.appliedSeq = msg.seq;
     metrics.appliedSeq.set(msg.seq);

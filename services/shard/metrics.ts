@@ -8,9 +8,10 @@ export function shardMetrics(registry: Registry, shard: number) {
   let families = familiesOf.get(registry);
   if (families === undefined) familiesOf.set(registry, (families = createFamilies(registry)));
   const labels = { shard: String(shard) };
-  const { records, ...labelled } = families;
+  // Families with a second label are handed over whole; their users add shard and that label.
+  const { records, refusedRecords, logResets, ...labelled } = families;
   const children = Object.fromEntries(Object.entries(labelled).map(([name, family]) => [name, family.labels(labels)])) as { [K in keyof typeof labelled]: ReturnType<(typeof labelled)[K]['labels']> };
-  return { ...children, records };
+  return { ...children, records, refusedRecords, logResets };
 }
 
 function createFamilies(registry: Registry) {
@@ -19,8 +20,19 @@ function createFamilies(registry: Registry) {
     appliedSeq: new Gauge({ name: 'faceshard_shard_applied_sequence', help: 'Last stream sequence applied to the index', labelNames: ['shard'], registers: [registry] }),
     records: new Counter({ name: 'faceshard_shard_log_records_total', help: 'Log records applied', labelNames: ['shard', 'op'], registers: [registry] }),
     consumerRestarts: new Counter({ name: 'faceshard_shard_log_consumer_restarts_total', help: 'Times the shard log consumer stalled and was reopened', labelNames: ['shard'], registers: [registry] }),
-    badRecords: new Counter({ name: 'faceshard_shard_bad_log_records_total', help: 'Log records that failed to decode and were skipped', labelNames: ['shard'], registers: [registry] }),
-    refusedFaces: new Counter({ name: 'faceshard_shard_refused_log_faces_total', help: "Faces of readable log records the index refused (a component past what its rows store), skipped one by one", labelNames: ['shard'], registers: [registry] }),
+    refusedRecords: new Counter({
+      name: 'faceshard_shard_refused_log_records_total',
+      help: 'Log records refused whole, none of their faces applied, by reason: malformed (unreadable), bad_id, bad_vector (length, NaN, range), bad_meta, oversized_meta (the checks of ingest), wrong_shard (an id of another shard), index_error',
+      labelNames: ['shard', 'reason'],
+      registers: [registry],
+    }),
+    refusedFaces: new Counter({ name: 'faceshard_shard_refused_log_faces_total', help: 'Faces not applied because their log record was refused (the faces of faceshard_shard_refused_log_records_total)', labelNames: ['shard'], registers: [registry] }),
+    logResets: new Counter({
+      name: 'faceshard_shard_log_resets_total',
+      help: 'Times the shard log was found purged, truncated or recreated under this replica, which then went not-ready, emptied its index and replayed the log from its start',
+      labelNames: ['shard', 'reason'],
+      registers: [registry],
+    }),
     queries: new Counter({ name: 'faceshard_shard_queries_total', help: 'Query vectors answered', labelNames: ['shard'], registers: [registry] }),
     queryErrors: new Counter({ name: 'faceshard_shard_query_errors_total', help: 'Scatter legs answered with an error', labelNames: ['shard'], registers: [registry] }),
     startSeq: new Gauge({ name: 'faceshard_shard_replay_start_sequence', help: 'Sequence the loaded snapshot covered at start (0: full replay)', labelNames: ['shard'], registers: [registry] }),

@@ -1,11 +1,14 @@
 /**
  * One shard replica inside a shard process: its index, loaded from its snapshot and
  * its log; its status endpoint (from the start) and its query endpoint (once caught
- * up); its snapshots and its lag gauge. A process runs one replica per shard it serves.
+ * up); its snapshots and its lag gauge; a watch on the log that starts it over when the
+ * log is purged, truncated or recreated under it. A process runs one replica per shard
+ * it serves.
  */
 import os from 'node:os';
 import type { NatsConnection } from 'nats';
 import { FaceIndex } from '../../libs/face-index/index.js';
+import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import {
@@ -23,6 +26,7 @@ import { respondEncoded, respondJson } from '../../libs/service/respond.js';
 import { answerParsed, answerQuery } from './answer-query.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
+import { logChange, streamNow, type LogChange, type LogOrigin } from './log-origin.js';
 import { startLogReplay, type LogReplay } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
@@ -34,7 +38,6 @@ export interface ReplicaContext {
   config: ShardConfig;
   nc: NatsConnection;
   subjects: Subjects;
-  stream: { stream: string; created: string };
   /** The process's ops HTTP port (in status replies). */
   httpPort: number;
 }
@@ -46,15 +49,20 @@ export interface ReplicaContext {
 export class ShardReplica {
   readonly shard: number;
   ready = false;
-  readonly index: FaceIndex;
+  private index: FaceIndex;
   private readonly context: ReplicaContext;
   private readonly metrics: ShardMetrics;
   private readonly log: Logger;
+  private shardCount = 0;
+  /** The log the index was built from; a different one under it starts the replica over. */
+  private origin: LogOrigin | undefined;
   private replay: LogReplay | undefined;
+  private resetting: Promise<void> | undefined;
+  private stopping = false;
   private stopService: (() => Promise<void>) | undefined;
+  private addQueryEndpoint: (() => void) | undefined;
   private stopGate: (() => void) | undefined;
-  private stopSnapshots: (() => Promise<void>) | undefined;
-  private snapshotSeq: (() => number) | undefined;
+  private snapshots: { stop(): Promise<void>; cancel(): Promise<void>; readonly lastSeq: number } | undefined;
   private maintenanceDeferred = () => false;
 
   constructor(context: ReplicaContext, shard: number, metrics: ShardMetrics, log: Logger) {
@@ -62,7 +70,11 @@ export class ShardReplica {
     this.shard = shard;
     this.metrics = metrics;
     this.log = log;
-    this.index = new FaceIndex({ deltaLimit: context.config.INDEX_DELTA_LIMIT, strategy: context.config.INDEX_STRATEGY });
+    this.index = this.emptyIndex();
+  }
+
+  private emptyIndex(): FaceIndex {
+    return new FaceIndex({ deltaLimit: this.context.config.INDEX_DELTA_LIMIT, strategy: this.context.config.INDEX_STRATEGY });
   }
 
   /** For /readyz. */
@@ -82,7 +94,7 @@ export class ShardReplica {
       appliedSeq: replay?.state.appliedSeq ?? 0,
       listedRows: index.stats().listedRows,
       maintenance: this.maintenanceState(),
-      snapshotSeq: this.snapshotSeq?.(),
+      snapshotSeq: this.snapshots?.lastSeq,
       httpPort: this.context.httpPort,
     };
   }
@@ -94,8 +106,19 @@ export class ShardReplica {
 
   /** Registers with discovery, loads the snapshot, replays the log, then joins the query group. */
   async start(): Promise<void> {
-    const { config, nc, subjects, stream } = this.context;
-    const { shard, index, metrics, log } = this;
+    const { config, nc, subjects } = this.context;
+    this.shardCount = await readShardCount(nc, subjects, config.SHARD_COUNT);
+    await this.register();
+    await this.load(true);
+    this.trackLag();
+    this.watchLog();
+    this.serve();
+  }
+
+  /** Joins discovery with a status endpoint, so discovery sees a replica while it replays; the query endpoint comes with serve(). */
+  private async register(): Promise<void> {
+    const { nc, subjects } = this.context;
+    const { shard, log } = this;
     const service = await nc.services.add({
       name: SHARD_SERVICE,
       version: '0.1.0',
@@ -104,19 +127,44 @@ export class ShardReplica {
       statsHandler: async () => this.status(),
     });
     this.stopService = () => service.stop().then(() => undefined);
-    // A status endpoint from the start, so discovery sees a replica while it replays.
     service.addEndpoint('status', {
       subject: `${subjects.prefix}.shard.${shard}.status`,
       handler: (_err, msg) => void respondJson(msg, log, () => this.status()),
     });
+    this.addQueryEndpoint = () =>
+      service.addEndpoint('query', {
+        subject: subjects.shardQuery(shard),
+        queue: subjects.shardQueue(shard),
+        handler: (_err, msg) => {
+          const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
+          void respondEncoded(msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
+        },
+      });
+  }
 
+  /** Fills the index from the snapshot (when `useSnapshot` and one fits the log) and the log, until caught up. */
+  private async load(useSnapshot: boolean): Promise<void> {
+    const { config, nc, subjects } = this.context;
+    const { shard, index, metrics, log } = this;
     const started = Date.now();
+    const stream = streamNow(await (await nc.jetstreamManager()).streams.info(subjects.stream));
     index.pauseMaintenance(); // one rebuild after the replay, not one per growth step
     const snapshotDir = config.SNAPSHOT_DIR?.replaceAll('{shard}', String(shard));
-    const fromSeq = snapshotDir ? await restoreSnapshot(snapshotDir, shard, stream, index, log) : 0;
+    const fromSeq = snapshotDir && useSnapshot ? await restoreSnapshot(snapshotDir, shard, stream, index, log) : 0;
+    this.origin = { stream: stream.stream, created: stream.created, firstSeq: stream.firstSeq };
     metrics.snapshotSeq.set(fromSeq);
     metrics.startSeq.set(fromSeq);
-    const replay = (this.replay = await startLogReplay(nc, subjects, shard, index, metrics, log, fromSeq));
+    const replay = (this.replay = await startLogReplay({
+      nc,
+      subjects,
+      shard,
+      shardCount: this.shardCount,
+      index,
+      metrics,
+      log,
+      fromSeq,
+      onTrouble: (why) => void this.checkLog(why),
+    }));
     await replay.caughtUp;
     index.resumeMaintenance();
     if (config.INDEX_BULK_RECORD_FACES > 0) {
@@ -134,11 +182,11 @@ export class ShardReplica {
     }
     log.info('replay done', { faces: index.size, fromSeq, appliedSeq: replay.state.appliedSeq, seconds: (Date.now() - started) / 1000 });
     if (snapshotDir) {
-      const snapshots = scheduleSnapshots({
+      this.snapshots = scheduleSnapshots({
         dir: snapshotDir,
         intervalS: config.SNAPSHOT_INTERVAL_S,
         shard,
-        stream,
+        stream: this.origin,
         index,
         state: replay.state,
         lastSeq: fromSeq,
@@ -147,30 +195,28 @@ export class ShardReplica {
         finishMaintenanceMs: (config.DRAIN_TIMEOUT_S * 1000) / 2,
         busy: () => this.maintenanceState() !== 'idle',
       });
-      this.stopSnapshots = snapshots.stop;
-      this.snapshotSeq = () => snapshots.lastSeq;
     }
-    this.trackLag(replay);
+  }
 
-    // Only now join the queue group: a replica never answers from a half-built index.
-    service.addEndpoint('query', {
-      subject: subjects.shardQuery(shard),
-      queue: subjects.shardQueue(shard),
-      handler: (_err, msg) => {
-        const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
-        void respondEncoded(msg, log, () => this.counted(() => answerQuery({ nc, subjects, shard, index, replay }, msg.data, msg.headers)), binary);
-      },
-    });
+  /** Only once caught up: a replica never answers from a half-built index. */
+  private serve(): void {
+    if (this.stopping) return;
+    this.addQueryEndpoint?.();
     this.ready = true;
-    log.info('ready', { subject: subjects.shardQuery(shard), queue: subjects.shardQueue(shard) });
+    this.log.info('ready', { subject: this.context.subjects.shardQuery(this.shard), queue: this.context.subjects.shardQueue(this.shard) });
+  }
+
+  private searchContext() {
+    const { nc, subjects } = this.context;
+    const { shard, index, replay } = this;
+    if (!replay) throw new ProtocolError('not_ready', `shard ${shard} is not serving queries (starting or stopping)`);
+    return { nc, subjects, shard, index, replay };
   }
 
   /** This replica's part of a group leg (group-endpoint.ts): counted in its own metrics. */
   async answer(query: Query, wait: LegWait | undefined): Promise<ShardReply> {
-    const { nc, subjects } = this.context;
-    const { shard, index, replay } = this;
-    if (!this.ready || !replay) throw new ProtocolError('not_ready', `shard ${shard} is not serving queries (starting or stopping)`);
-    return this.counted(() => answerParsed({ nc, subjects, shard, index, replay }, query, wait));
+    if (!this.ready) throw new ProtocolError('not_ready', `shard ${this.shard} is not serving queries (starting, stopping or replaying a changed log)`);
+    return this.counted(() => answerParsed(this.searchContext(), query, wait));
   }
 
   /** A leg's work (its own or its part of a group leg) in this replica's query timer and counters. */
@@ -189,8 +235,56 @@ export class ShardReplica {
     }
   }
 
+  /** Looks at the stream every LOG_CHECK_INTERVAL_MS (and whenever the consumer runs into trouble). */
+  private watchLog(): void {
+    const timer = setInterval(() => void this.checkLog(), this.context.config.LOG_CHECK_INTERVAL_MS);
+    timer.unref();
+  }
+
+  /** Starts over when the log under the index is not the one it came from any more. */
+  private async checkLog(why = 'periodic look'): Promise<void> {
+    const { origin, replay } = this;
+    if (this.resetting || this.stopping || !origin || !replay?.state.caughtUp) return;
+    // Taken before asking: records applied while the answer is on its way are past the last sequence it reports.
+    const appliedSeq = replay.state.appliedSeq;
+    let info;
+    try {
+      info = await (await this.context.nc.jetstreamManager()).streams.info(this.context.subjects.stream);
+    } catch {
+      return; // NATS down, or the stream deleted and not made again yet: the next look
+    }
+    const change = logChange(origin, appliedSeq, streamNow(info));
+    if (change && this.origin === origin && !this.resetting) this.resetting = this.reset(change, why).finally(() => (this.resetting = undefined));
+  }
+
+  /**
+   * The log changed under the index: it holds faces, or lacks records, that its peers
+   * replaying the log now would not. Out of discovery and the query group, a fresh index
+   * from the log's start, then back. No last snapshot of the old index; one of the new
+   * log follows on the usual schedule (a snapshot of the old one no longer loads).
+   */
+  private async reset(change: LogChange, why: string): Promise<void> {
+    const { metrics, log, shard } = this;
+    log.warn('the shard log changed under this replica: not ready; replaying it from its start into an empty index', { reason: change.reason, detail: change.detail, noticed: why, faces: this.index.size, appliedSeq: this.replay?.state.appliedSeq });
+    metrics.logResets.labels({ shard: String(shard), reason: change.reason }).inc();
+    this.ready = false;
+    await this.stopService?.();
+    await this.stopApplying();
+    await this.snapshots?.cancel();
+    this.snapshots = undefined;
+    this.maintenanceDeferred = () => false;
+    if (this.stopping) return;
+    this.index = this.emptyIndex();
+    await this.register();
+    await this.load(false);
+    // Shutdown began meanwhile: its steps may have run before this service and replay existed.
+    if (this.stopping) await Promise.all([this.stopService?.(), this.stopApplying()]);
+    else this.serve();
+  }
+
   /** Shutdown step 1: leave discovery and the query group. */
   async stopQueries(): Promise<void> {
+    this.stopping = true;
     this.ready = false;
     await this.stopService?.();
   }
@@ -199,17 +293,20 @@ export class ShardReplica {
   async stopApplying(): Promise<void> {
     await this.replay?.stop();
     this.stopGate?.();
+    this.stopGate = undefined;
   }
 
   /** Shutdown step 3: a last snapshot, so the next start replays less. */
   async finalSnapshot(): Promise<void> {
-    await this.stopSnapshots?.();
+    await this.snapshots?.stop();
   }
 
   /** Lag = newest record of this shard's log - applied; polled, not per record. */
-  private trackLag(replay: LogReplay): void {
+  private trackLag(): void {
     const { nc, subjects } = this.context;
     const timer = setInterval(() => {
+      const replay = this.replay;
+      if (!replay) return;
       lastSequenceFor(nc, subjects, this.shard)
         .then((last) => this.metrics.lag.set(Math.max(0, last - replay.state.appliedSeq)))
         .catch(() => undefined); // NATS down: the gauge keeps its last value

@@ -2,6 +2,7 @@ import type { FaceIndex } from '../../libs/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { readSnapshot, snapshotState, writeSnapshot } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { logChange, type LogOrigin, type StreamNow } from './log-origin.js';
 import type { ReplayState } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 
@@ -12,10 +13,12 @@ export interface StreamIdentity {
 
 /**
  * Loads this replica's snapshot into the index and returns the sequence it covers.
- * A missing, damaged or foreign snapshot is logged and ignored: the replica then
- * replays the whole log, it never serves from a snapshot it cannot trust.
+ * A missing, damaged or foreign snapshot is logged and ignored, and so is one of a log
+ * purged, truncated or recreated since (`stream` says where the stream stands now; with
+ * its identity alone, only that is checked): the replica then replays the whole log, it
+ * never serves from a snapshot it cannot trust.
  */
-export async function restoreSnapshot(dir: string, shard: number, stream: StreamIdentity, index: FaceIndex, log: Logger): Promise<number> {
+export async function restoreSnapshot(dir: string, shard: number, stream: StreamIdentity | StreamNow, index: FaceIndex, log: Logger): Promise<number> {
   const started = performance.now();
   let snapshot;
   try {
@@ -26,8 +29,8 @@ export async function restoreSnapshot(dir: string, shard: number, stream: Stream
   }
   if (!snapshot) return 0;
   const h = snapshot.header;
-  const foreign =
-    h.shard !== shard ? `it is shard ${h.shard}'s` : h.stream !== stream.stream || h.streamCreated !== stream.created ? `it was taken from another stream (${h.stream} created ${h.streamCreated})` : h.dims !== FACE_DIMENSIONS ? `it holds ${h.dims}-d vectors` : undefined;
+  const now: StreamNow = 'lastSeq' in stream ? stream : { ...stream, firstSeq: h.streamFirstSeq ?? 1, lastSeq: Number.MAX_SAFE_INTEGER };
+  const foreign = h.shard !== shard ? `it is shard ${h.shard}'s` : h.dims !== FACE_DIMENSIONS ? `it holds ${h.dims}-d vectors` : logChange({ stream: h.stream, created: h.streamCreated, firstSeq: h.streamFirstSeq }, h.appliedSeq, now)?.detail;
   if (foreign) {
     log.warn('ignoring snapshot, replaying the whole log', { reason: foreign });
     return 0;
@@ -58,7 +61,7 @@ export function scheduleSnapshots(options: {
   dir: string;
   intervalS: number;
   shard: number;
-  stream: StreamIdentity;
+  stream: LogOrigin;
   index: FaceIndex;
   state: ReplayState;
   lastSeq: number;
@@ -67,7 +70,7 @@ export function scheduleSnapshots(options: {
   /** At stop, index training still running may take this long before the last snapshot. */
   finishMaintenanceMs: number;
   busy?: () => boolean;
-}): { stop(): Promise<void>; readonly lastSeq: number } {
+}): { stop(): Promise<void>; cancel(): Promise<void>; readonly lastSeq: number } {
   const { dir, shard, stream, index, state, metrics, log } = options;
   let lastSeq = options.lastSeq;
   let lastListed = index.stats().listedRows;
@@ -78,7 +81,7 @@ export function scheduleSnapshots(options: {
     if ((state.appliedSeq <= lastSeq && listed === lastListed) || !state.caughtUp) return;
     const stopTimer = metrics.snapshotSeconds.startTimer();
     try {
-      const written = await writeSnapshot(dir, index, { shard, stream: stream.stream, streamCreated: stream.created, appliedSeq: state.appliedSeq });
+      const written = await writeSnapshot(dir, index, { shard, stream: stream.stream, streamCreated: stream.created, streamFirstSeq: stream.firstSeq, appliedSeq: state.appliedSeq });
       lastSeq = written.appliedSeq;
       lastListed = listed;
       metrics.snapshotSeq.set(written.appliedSeq);
@@ -109,14 +112,19 @@ export function scheduleSnapshots(options: {
     timer.unref();
   }, intervalMs * Math.random());
   first.unref();
+  /** No more snapshots, and no last one. */
+  const cancel = async () => {
+    clearTimeout(first);
+    clearInterval(timer);
+    await writing;
+  };
   return {
     get lastSeq() {
       return lastSeq;
     },
+    cancel,
     stop: async () => {
-      clearTimeout(first);
-      clearInterval(timer);
-      await writing;
+      await cancel();
       // Training left in progress (e.g. just after a bulk load) is finished first, within
       // half the drain budget, so the next start loads its lists instead of training them.
       const deadline = performance.now() + options.finishMaintenanceMs;

@@ -7,6 +7,7 @@ import {
   encodeFaceBatch,
   encodeUpsertFaces,
   encodeUpsertRecord,
+  LogRecordRefused,
   parseIngest,
   parseQuery,
   parseDeleteRequest,
@@ -107,7 +108,7 @@ test('log records round-trip exactly, and a damaged record is refused whole', ()
   assert.throws(() => decodeLogRecord(badOp), /unknown batch op 9/);
 });
 
-test('stored components must fit the shards\' int16 rows: ingest (JSON and binary) refuses others, naming them; log records and queries need not fit', () => {
+test('stored components must fit the shards\' int16 rows: ingest (JSON and binary) refuses others, naming them, and so does a log record (whole); queries need not fit', () => {
   assert.equal(FACE_COMPONENT_MAX, INT16_ROW_MAX);
   const wide = vec();
   wide[7] = 2.5;
@@ -124,8 +125,8 @@ test('stored components must fit the shards\' int16 rows: ingest (JSON and binar
     binary.rejected.map((r) => r.reason),
     ['face 1: vector element 3 is -2 (must be within ±1.99993896484375)'],
   );
-  // A log record is read whatever the range (a log written before ingest checked it): the index refuses that face alone.
-  assert.equal(decodeLogRecord(encodeUpsertRecord(['x', 'y'], [undefined, undefined], vectors)).ids.length, 2);
+  // A log record gets the checks of ingest: one face past the range refuses the whole record.
+  assert.throws(() => decodeLogRecord(encodeUpsertRecord(['x', 'y'], [undefined, undefined], vectors)), (err: unknown) => err instanceof LogRecordRefused && err.reason === 'bad_vector' && err.faces === 2);
   assert.equal(parseQueryJson(enc({ vectors: [vec(5)] })).count, 1);
 });
 
