@@ -28,6 +28,12 @@ export const IngestReply = z.strictObject({
   rejected: z.array(RejectedFace),
   /** Per shard, the stream sequence of the last record acknowledged by JetStream. */
   seq: z.record(z.string(), z.number().int()),
+  /**
+   * Faces JetStream did not store because their record's Nats-Msg-Id was already in its
+   * dedupe window (a retried batch-id, or someone else's record under that id): not in
+   * `accepted`. Absent when none.
+   */
+  duplicates: z.number().int().min(0).optional(),
 });
 export type IngestReply = z.infer<typeof IngestReply>;
 

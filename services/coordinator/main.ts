@@ -98,10 +98,11 @@ runMain('coordinator', async () => {
       void respondJson(msg, log, async (): Promise<IngestReply> => {
         const { faces, rejected } = parseIngest(msg.data);
         const batchId = msg.headers?.get('batch-id') || undefined;
-        const seq = faces.length ? await appendUpserts(js, subjects, faces, limits, batchId) : {};
-        metrics.facesIngested.inc(faces.length);
+        const written = faces.length ? await appendUpserts(js, subjects, faces, limits, batchId) : { seq: {}, stored: 0, duplicates: 0 };
+        metrics.facesIngested.inc(written.stored);
+        metrics.duplicateFaces.inc(written.duplicates);
         metrics.facesRejected.inc(rejected.length);
-        return { accepted: faces.length, rejected, seq };
+        return { accepted: written.stored, rejected, seq: written.seq, ...(written.duplicates ? { duplicates: written.duplicates } : {}) };
       }),
   });
 

@@ -12,6 +12,13 @@ export interface WriteLimits {
 /** Per shard, the highest stream sequence JetStream acknowledged. */
 export type SequenceByShard = Record<string, number>;
 
+/** What JetStream said about an ingest's records: faces stored, and faces of records it took for duplicates (stored before under the same Nats-Msg-Id). */
+export interface UpsertsWritten {
+  seq: SequenceByShard;
+  stored: number;
+  duplicates: number;
+}
+
 /**
  * Groups faces by owning shard and appends them to the shards' logs in batches.
  * Resolves only once JetStream acknowledged every record; each record carries a
@@ -20,21 +27,26 @@ export type SequenceByShard = Record<string, number>;
 /**
  * `batchId`: a client that retries a request with the same `batch-id` header gets the
  * same Nats-Msg-Ids, so JetStream stores each record once (within its 2-minute window).
+ * A record acknowledged as a duplicate was not stored by this request (a retry's first
+ * try stored it, or anyone else who used that batch id): its faces are counted apart.
  */
-export async function appendUpserts(js: JetStreamClient, subjects: Subjects, faces: ValidFace[], limits: WriteLimits, batchId = nuid.next()): Promise<SequenceByShard> {
+export async function appendUpserts(js: JetStreamClient, subjects: Subjects, faces: ValidFace[], limits: WriteLimits, batchId = nuid.next()): Promise<UpsertsWritten> {
   const byShard = groupByShard(faces, (f) => f.id, limits.shardCount);
-  const acks: Promise<{ shard: number; seq: number }>[] = [];
+  const acks: Promise<{ shard: number; seq: number; faces: number; duplicate: boolean }>[] = [];
   for (const [shard, group] of byShard) {
     let start = 0;
     let part = 0;
     while (start < group.length) {
       const { record, taken } = buildUpsertRecord(group, start, limits);
       const msgID = `${batchId}-${shard}-${part++}`;
-      acks.push(js.publish(subjects.data(shard), record, { msgID }).then((ack) => ({ shard, seq: ack.seq })));
+      acks.push(js.publish(subjects.data(shard), record, { msgID }).then((ack) => ({ shard, seq: ack.seq, faces: taken, duplicate: ack.duplicate })));
       start += taken;
     }
   }
-  return highestSequences(await Promise.all(acks));
+  const acked = await Promise.all(acks);
+  let duplicates = 0;
+  for (const ack of acked) if (ack.duplicate) duplicates += ack.faces;
+  return { seq: highestSequences(acked), stored: faces.length - duplicates, duplicates };
 }
 
 export async function appendTombstones(js: JetStreamClient, subjects: Subjects, ids: string[], shardCount: number, batchId = nuid.next()): Promise<SequenceByShard> {
