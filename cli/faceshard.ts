@@ -71,12 +71,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: Error) => {
-    if (err instanceof UsageError) {
-      console.error(err.message);
-      process.exitCode = 2;
-    } else {
-      console.error(`faceshard: ${err.message}`);
-      process.exitCode = 1;
-    }
+    // Exit once the message is out: a failed connect can leave a socket open (nats.js keeps
+    // waiting for a greeting from a server that is not NATS) that would hold the process.
+    const code = err instanceof UsageError ? 2 : 1;
+    process.stderr.write(`${err instanceof UsageError ? '' : 'faceshard: '}${err.message}\n`, () => process.exit(code));
   },
 );

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import { parseCreds } from './creds-file.js';
+import { probeNatsGreeting } from './greeting-probe.js';
 import { decodeJwtClaims } from './jwt.js';
 
 /** Where a process finds its credentials and TLS files (flags or env: NATS_CREDS, NATS_TLS_CA/CERT/KEY). */
@@ -96,11 +97,29 @@ export function describeConnectError(err: unknown, url: string, security: NatsSe
       : new NatsAccessError('auth_required', `NATS at ${url} requires credentials: pass --creds FILE or set NATS_CREDS (faceshard up writes them under <data-dir>/credentials/)`);
   }
   if (code === 'AUTHENTICATION_EXPIRED') return new NatsAccessError('auth_expired', `NATS at ${url}: the credentials in ${security.creds} (${identity}) have expired; issue new ones (faceshard credentials)`);
-  if (code === 'CONNECTION_REFUSED') return new NatsAccessError('unreachable', `nothing accepts NATS connections at ${url}: is the cluster up (faceshard up) and the URL right?`);
+  if (code === 'CONNECTION_REFUSED') return new NatsAccessError('unreachable', `nothing accepts connections at ${url} (connection refused): is the cluster up? Start one with faceshard up, or name the right one with --nats URL`);
+  if (code === 'ERR_INVALID_URL') return new NatsAccessError('unreachable', `"${url}" is not a NATS URL (expected e.g. nats://127.0.0.1:4222): check --nats / NATS_URL`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new NatsAccessError('unreachable', `cannot resolve the host of ${url} (${code}): check --nats / NATS_URL`);
   // A server that verifies client certificates just drops a client without one (ECONNRESET).
   const droppedDuringTls = (security.tlsCa !== undefined || security.tlsCert !== undefined) && /ECONNRESET|socket hang up/.test(`${code} ${message}`);
   if (droppedDuringTls || /tls|certificate|ssl|handshake/i.test(message) || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code ?? '')) return new NatsAccessError('tls', `TLS with NATS at ${url} failed: ${message}; ${tlsHint(message, security)}`);
   return err instanceof Error ? err : new Error(message);
+}
+
+/** nats.js's own default, when a caller sets none. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+const GREETING_PROBE_MS = 1500;
+
+/** A connect that timed out: nothing answering at all, or a server that is not NATS. */
+async function describeTimeout(url: string, timeoutMs: number): Promise<NatsAccessError> {
+  const first = url.split(',')[0].trim();
+  const seconds = `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 ? 1 : 0)} s`;
+  const probe = await probeNatsGreeting(first, GREETING_PROBE_MS);
+  if (probe === 'not_nats') {
+    return new NatsAccessError('unreachable', `${first} is not a NATS server: something accepts connections there but never greeted like NATS (timed out after ${seconds}); is it an HTTP or monitoring port? faceshard up prints the NATS URL`);
+  }
+  if (probe === 'nats') return new NatsAccessError('unreachable', `NATS at ${first} did not complete the connection within ${seconds} (the server greets, then stalls: overloaded, or a TLS mismatch?)`);
+  return new NatsAccessError('unreachable', `no answer from ${url} within ${seconds} (timed out): is the host reachable and the cluster up? (faceshard up; --nats URL)`);
 }
 
 /** `connect` as the identity of `security`, with faceshard's error messages. */
@@ -112,6 +131,7 @@ export async function connectAs(options: ConnectionOptions, security: NatsSecuri
   try {
     nc = await connect({ ...options, ...auth });
   } catch (err) {
+    if ((err as { code?: string }).code === 'TIMEOUT') throw await describeTimeout(url, options.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
     throw describeConnectError(err, url, security, identity);
   }
   if (identity) identities.set(nc, identity);
