@@ -11,6 +11,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   const client = await connectClient(values);
   const started = performance.now();
   let accepted = 0;
+  let duplicates = 0;
   const errors: RowError[] = [];
   try {
     for await (const batch of readFaceFile(file, { idsPath: values.ids })) {
@@ -18,6 +19,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
       if (batch.faces.length === 0) continue;
       const reply = await client.ingestMany(batch.faces);
       accepted += reply.accepted;
+      duplicates += reply.duplicates ?? 0;
       for (const r of reply.rejected) errors.push({ row: batch.faces[r.index].row, reason: r.reason });
       if (process.stderr.isTTY) process.stderr.write(`\ringested ${accepted} faces`);
     }
@@ -27,6 +29,8 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`ingested ${accepted} faces from ${file} in ${seconds.toFixed(2)} s (${Math.round(accepted / seconds)} faces/s), every one acknowledged by JetStream`);
+  // JetStream dropped these as repeats of a request it already stored (same batch id).
+  if (duplicates) console.log(`${duplicates} face(s) not stored again: JetStream had them from an earlier identical request`);
   if (errors.length === 0) return 0;
   errors.sort((a, b) => a.row - b.row);
   console.error(`${errors.length} row(s) rejected:`);

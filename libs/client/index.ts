@@ -116,6 +116,7 @@ export class FaceshardClient {
         const chunk = chunks[next++];
         const reply = await this.ingestBinary(chunk.faces, { timeoutMs: options.timeoutMs });
         total.accepted += reply.accepted;
+        if (reply.duplicates) total.duplicates = (total.duplicates ?? 0) + reply.duplicates;
         for (const r of reply.rejected) total.rejected.push({ ...r, index: r.index + chunk.offset });
         for (const [shard, seq] of Object.entries(reply.seq)) total.seq[shard] = Math.max(total.seq[shard] ?? 0, seq);
       }
