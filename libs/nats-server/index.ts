@@ -7,6 +7,8 @@ import { createServer } from "node:net";
 import { delimiter, dirname, join, relative, resolve, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type ConnectionOptions } from "nats";
+import { guardChild } from "../exit-with-parent/index.js";
+import { readServerInfo } from "./server-info.js";
 
 /** Env var naming the nats-server binary explicitly (skips the search). */
 export const NATS_SERVER_BINARY_ENV = "FACESHARD_NATS_SERVER";
@@ -40,6 +42,18 @@ export class NatsServerStartError extends Error {
   override readonly name = "NatsServerStartError";
   constructor(message: string, readonly outputTail: string) {
     super(outputTail ? `${message}\n--- nats-server output (tail) ---\n${outputTail}` : message);
+  }
+
+  /** The line of nats-server's output that says why (its fatal or last error line), without the banner. */
+  get causeLine(): string {
+    const lines = this.outputTail.split("\n").filter((line) => line.trim() !== "");
+    const cause = [...lines].reverse().find((line) => /\[(FTL|ERR)\]/.test(line)) ?? lines.at(-1) ?? this.message.split("\n")[0];
+    return cause.replace(/^\[\d+\] \S+ \S+ \[\w+\] /, "");
+  }
+
+  /** True when the port (or the monitoring port) was taken by another process. */
+  get addressInUse(): boolean {
+    return isAddressInUse(this.outputTail);
   }
 }
 
@@ -76,6 +90,11 @@ export interface StartNatsServerOptions {
    * environment says (Go's own default: every core).
    */
   goMaxProcs?: number;
+  /**
+   * Stop the server when this process dies, kill -9 included (a guard process watches:
+   * libs/exit-with-parent). Default false: tests and `up` stop theirs themselves.
+   */
+  exitWithThisProcess?: boolean;
 }
 
 export interface NatsServerProcess {
@@ -239,6 +258,8 @@ function hasExited(child: ChildProcess): boolean {
  */
 async function waitUntilReady(
   url: string,
+  host: string,
+  port: number,
   serverName: string,
   child: ChildProcess,
   deadline: number,
@@ -247,9 +268,10 @@ async function waitUntilReady(
   while (Date.now() < deadline) {
     if (hasExited(child)) return "exited";
     try {
+      // Another process may hold the port (NATS or not): connect only once ours answers.
+      if ((await readServerInfo(host, port, 1_000))?.server_name !== serverName) throw new Error("our server does not answer yet");
       const nc = await connect({ ...probeOptions, servers: url, reconnect: false, timeout: 1_000 });
       try {
-        if (nc.info?.server_name !== serverName) throw new Error("another server answers on this port");
         const jsm = await nc.jetstreamManager({ timeout: 1_000 });
         await jsm.getAccountInfo();
         return "ready";
@@ -344,11 +366,15 @@ async function launch(binary: string, options: StartNatsServerOptions): Promise<
     });
   });
   if (child.pid !== undefined) trackUntilExit(child);
+  if (child.pid !== undefined && options.exitWithThisProcess) {
+    const guard = guardChild(child.pid);
+    void exited.then(() => guard.kill());
+  }
 
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   const url = `nats://${hostForUrl}:${port}`;
   const timeoutMs = options.startTimeoutMs ?? 10_000;
-  const state = child.pid === undefined ? "exited" : await waitUntilReady(url, serverName, child, Date.now() + timeoutMs, options.probeOptions ?? {});
+  const state = child.pid === undefined ? "exited" : await waitUntilReady(url, host, port, serverName, child, Date.now() + timeoutMs, options.probeOptions ?? {});
   if (state !== "ready") {
     if (state === "timeout") {
       child.kill("SIGKILL");

@@ -22,6 +22,12 @@ export interface ChildSpec {
   cwd?: string;
   /** Restart when it exits without stop() asking it to (whatever the exit code). Default true. */
   restart?: boolean;
+  /**
+   * Open an IPC channel to the child (a Node process): the kernel closes it when this
+   * process dies, kill -9 included, which libs/exit-with-parent's preload turns into the
+   * child's own SIGTERM. Default false.
+   */
+  ipc?: boolean;
 }
 
 export interface OutputLine {
@@ -219,7 +225,7 @@ export class Supervisor {
     const child = spawn(spec.command, [...(spec.args ?? [])], {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: spec.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
       // Own process group: a terminal's Ctrl-C reaches only the supervisor, which then
       // stops the children in order, instead of every child draining on its own at once.
       detached: true,
