@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_DATA_DIR } from '../libs/cluster-file/index.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -30,10 +31,15 @@ export function numberOption(name: string, value: string | undefined, min: numbe
   return n;
 }
 
-/** Where the cluster is, and who this command is on it: flags, else the env a service reads. */
+/**
+ * Where the cluster is, and who this command is on it: flags, else the env a service
+ * reads; with neither --nats nor NATS_URL, the cluster running on --data-dir (see
+ * connect-client.ts).
+ */
 export const natsOption = {
-  nats: { type: 'string', default: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' },
-  prefix: { type: 'string', default: process.env.SUBJECT_PREFIX ?? 'faces' },
+  nats: { type: 'string', default: process.env.NATS_URL },
+  'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
+  prefix: { type: 'string', default: process.env.SUBJECT_PREFIX },
   creds: { type: 'string', default: process.env.NATS_CREDS },
   'tls-ca': { type: 'string', default: process.env.NATS_TLS_CA },
   'tls-cert': { type: 'string', default: process.env.NATS_TLS_CERT },

@@ -3,6 +3,7 @@ import { UsageError } from './args.js';
 import { adminCommand } from './commands/admin.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { deleteCommand } from './commands/delete.js';
+import { downCommand } from './commands/down.js';
 import { encodeCommand } from './commands/encode.js';
 import { ingestCommand } from './commands/ingest.js';
 import { queryCommand } from './commands/query.js';
@@ -13,10 +14,13 @@ import { upCommand } from './commands/up.js';
 
 const USAGE = `faceshard: find a face among millions
 
-  faceshard up [--shards N] [--replicas R] [--processes P] [--nats-port P] [--data-dir D] [--demo] [--no-auth]
-      start nats-server, a coordinator and R replicas of N shards on this machine,
-      each replica set in P shard processes (default: one per core); authentication
-      on unless --no-auth: credentials in D/credentials/
+  faceshard up [--shards N] [--replicas R] [--processes P] [--encoders E] [--nats-port P] [--data-dir D]
+               [--detach] [--demo] [--no-auth]
+      start nats-server, a coordinator, R replicas of N shards (in P shard processes,
+      default one per core) and E encoders (default 1) on this machine; one cluster per
+      data dir D (default .faceshard); NATS on 4222, or a free port when 4222 is taken;
+      --detach: in the background; authentication on unless --no-auth (D/credentials/)
+  faceshard down [--data-dir D]           stop the cluster running on D
   faceshard ingest FILE [--ids IDS]       import encodings (.npy + ids file, or .jsonl)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
@@ -33,12 +37,15 @@ const USAGE = `faceshard: find a face among millions
   faceshard admin init --shards N [--stream-replicas R]   create the streams (admin)
   faceshard admin purge --yes             delete every face (admin)
 
-Every command that talks to a cluster takes --nats URL (default $NATS_URL or
-nats://127.0.0.1:4222), --prefix P (default faces), --creds FILE (default
-$NATS_CREDS) and --tls-ca / --tls-cert / --tls-key FILE (default $NATS_TLS_*).`;
+Every command that talks to a cluster takes --nats URL (default $NATS_URL, else the
+cluster \`faceshard up\` runs on --data-dir D (default .faceshard), found through
+D/cluster.json, else nats://127.0.0.1:4222), --prefix P (default faces), --creds FILE
+(default $NATS_CREDS, else the found cluster's reader, writer or admin credentials as
+the command needs) and --tls-ca / --tls-cert / --tls-key FILE (default $NATS_TLS_*).`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   up: upCommand,
+  down: downCommand,
   ingest: ingestCommand,
   encode: encodeCommand,
   query: queryCommand,

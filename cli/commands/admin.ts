@@ -3,7 +3,7 @@ import { ensureFaceStream } from '../../libs/cluster/stream.js';
 import { connectAs } from '../../libs/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { intOption, natsOption, parseCommandArgs, UsageError } from '../args.js';
-import { securityOf } from '../connect-client.js';
+import { resolveTarget, securityOf } from '../connect-client.js';
 
 /**
  * `faceshard admin init --shards N`: creates the cluster's streams and buckets (services
@@ -21,12 +21,13 @@ export async function adminCommand(argv: string[]): Promise<number> {
     yes: { type: 'boolean', default: false },
   });
   if (positionals.length) throw new UsageError(`faceshard admin ${action}: unexpected argument "${positionals[0]}"`);
-  const subjects = subjectsFor(values.prefix);
+  const target = resolveTarget(values, 'admin');
+  const subjects = subjectsFor(target.prefix);
   if (action === 'init' && values.shards === undefined) throw new UsageError('faceshard admin init: --shards N is required (or SHARD_COUNT)');
   if (action === 'purge' && !values.yes) {
-    throw new UsageError(`faceshard admin purge deletes every face of the cluster at ${values.nats} (stream ${subjects.stream}); nothing brings them back. Run it again with --yes to do it.`);
+    throw new UsageError(`faceshard admin purge deletes every face of the cluster at ${target.nats} (stream ${subjects.stream}); nothing brings them back. Run it again with --yes to do it.`);
   }
-  const nc = await connectAs({ servers: values.nats.split(',') }, securityOf(values));
+  const nc = await connectAs({ servers: target.nats.split(',') }, securityOf(target));
   try {
     if (action === 'init') {
       const shards = intOption('shards', values.shards, 1, 1, 4096);

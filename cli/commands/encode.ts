@@ -128,7 +128,7 @@ export async function encodeCommand(argv: string[]): Promise<number> {
     throw new UsageError('--workers, --worker-mode and --backend choose how this machine encodes; with --queue the encoder workers do (configure them by env)');
   }
 
-  const client = await connectClient(values);
+  const client = await connectClient(values, 'writer');
   try {
     const location = positionals[0];
     const outcome = values.queue

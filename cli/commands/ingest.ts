@@ -8,7 +8,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('ingest', argv, { ...natsOption, ids: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('faceshard ingest FILE [--ids IDS]: give exactly one .npy or .jsonl file');
   const file = positionals[0];
-  const client = await connectClient(values);
+  const client = await connectClient(values, 'writer');
   const started = performance.now();
   let accepted = 0;
   let duplicates = 0;

@@ -70,7 +70,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
     faces = found;
   }
 
-  const client = await connectClient(values);
+  const client = await connectClient(values, 'reader');
   try {
     const { reply, roundTripMs } = await runQuery(client, vectors, k, maxDistance);
     if (values.json) console.log(JSON.stringify(reply, null, 2));

@@ -3,7 +3,7 @@ import { connectClient } from '../connect-client.js';
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('status', argv, { ...natsOption, json: { type: 'boolean', default: false } });
-  const client = await connectClient(values);
+  const client = await connectClient(values, 'reader');
   try {
     const status = await client.status();
     if (values.json) {

@@ -3,20 +3,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { initializeCluster } from '../cluster/initialize.js';
 import { connectAs, openCredentialsDir, securityOptions, type Identity, type NatsSecurity } from '../nats-auth/index.js';
-import { startNatsServer, type NatsServerProcess } from '../nats-server/index.js';
+import { NatsServerStartError, startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from '../nats-server/index.js';
 import { isWarningLine, type Logger } from '../observability/logger.js';
 import { subjectsFor } from '../protocol/subjects.js';
 import { Supervisor, type OutputLine } from '../supervisor/index.js';
 import { moveStreamsToAccount, OPEN_ACCOUNT } from './account-store.js';
-import { serviceProcess } from './service-process.js';
+import { supervisedService } from './supervised-service.js';
 
-export { waitForCluster, isClusterReady } from './wait-ready.js';
+export { waitForCluster, waitForEncoders, isClusterReady } from './wait-ready.js';
+export { defaultNatsPort, DEFAULT_NATS_PORT_ENV } from './default-nats-port.js';
+export { startDetached, DetachedStartError } from './start-detached.js';
 
 export interface LocalClusterOptions {
   shards: number;
   replicas: number;
   /** 0 picks a free port. */
   natsPort: number;
+  /** When natsPort is taken by another process, listen on a free port instead of failing (`up` without --nats-port). */
+  freePortIfTaken?: boolean;
+  /** Encoder processes (`faces.encode` and the encode work queue). Default 0. */
+  encoders?: number;
   dataDir: string;
   prefix?: string;
   /**
@@ -60,6 +66,8 @@ export function natsGoMaxProcs(env: NodeJS.ProcessEnv = process.env, cores = os.
 
 export interface LocalCluster {
   natsUrl: string;
+  /** Set when the asked-for port was taken and a free one was used instead. */
+  natsPortTaken?: number;
   logDir: string;
   /** Absent when the cluster runs without authentication. */
   credentials?: LocalCredentials;
@@ -89,15 +97,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   if (movedFrom) {
     log.warn(store ? 'the streams of the open (--no-auth) cluster now belong to its account' : 'the streams of the authenticated cluster now belong to the open (--no-auth) server', { from: movedFrom });
   }
-  const natsOptions = {
+  const natsOptions: StartNatsServerOptions = {
     port: options.natsPort,
     storeDir,
     logFile: path.join(logDir, 'nats-server.log'),
     goMaxProcs: options.natsGoMaxProcs ?? natsGoMaxProcs(),
     configFile: store?.serverConfigFile,
     probeOptions: securityOptions(admin).options,
+    exitWithThisProcess: true,
   };
-  let nats: NatsServerProcess = await startNatsServer(natsOptions);
+  const { server: firstServer, portTaken: natsPortTaken } = await startOnPortOrFree(natsOptions, options.freePortIfTaken === true);
+  let nats = firstServer;
   const natsUrl = nats.url;
   let stopping = false;
   const keepNatsUp = (server: NatsServerProcess, failures: number) => {
@@ -140,19 +150,23 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const common = { NATS_URL: natsUrl, SUBJECT_PREFIX: prefix, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' };
   // Each service runs as its own identity: the coordinator's, and each shard process's for exactly its shards.
   const credsOf = (identity: Identity): Record<string, string> => (store ? { NATS_CREDS: store.credsFile(identity) } : {});
-  supervisor.start({ name: 'coordinator', ...serviceProcess('coordinator', { ...common, ...credsOf({ role: 'coordinator' }) }) });
+  supervisor.start(supervisedService('coordinator', 'coordinator', { ...common, ...credsOf({ role: 'coordinator' }) }));
   for (const shards of shardsByProcess(options.shards, options.processes ?? os.availableParallelism())) {
     for (let replica = 0; replica < options.replicas; replica++) {
       // Each replica keeps its own snapshot ({shard}: each shard of the process its own
       // dir): a restarted replica replays only what came after.
       const SNAPSHOT_DIR = path.join(options.dataDir, 'snapshots', `shard-{shard}.${replica}`);
       const env = { ...common, ...credsOf({ role: 'shard', shards }), SHARD_INDEX: shards.join(','), SNAPSHOT_DIR };
-      supervisor.start({ name: `shard-${shards.join('+')}.${replica}`, ...serviceProcess('shard', env) });
+      supervisor.start(supervisedService(`shard-${shards.join('+')}.${replica}`, 'shard', env));
     }
+  }
+  for (let i = 0; i < (options.encoders ?? 0); i++) {
+    supervisor.start(supervisedService(`encoder-${i}`, 'encoder', { ...common, ...credsOf({ role: 'encoder' }) }));
   }
 
   return {
     natsUrl,
+    natsPortTaken,
     logDir,
     credentials,
     admin,
@@ -164,6 +178,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       for (const file of logFiles.values()) file.end();
     },
   };
+}
+
+/** nats-server on `options.port`; if that port is taken and `freePortIfTaken`, on a free one instead. */
+async function startOnPortOrFree(options: StartNatsServerOptions, freePortIfTaken: boolean): Promise<{ server: NatsServerProcess; portTaken?: number }> {
+  try {
+    return { server: await startNatsServer(options) };
+  } catch (err) {
+    if (!(freePortIfTaken && options.port && err instanceof NatsServerStartError && err.addressInUse)) throw err;
+    return { server: await startNatsServer({ ...options, port: 0 }), portTaken: options.port };
+  }
 }
 
 /** The shards of each process: shard s in process s mod processes (processes capped at shards). */

@@ -22,3 +22,14 @@ export async function waitForCluster(nc: NatsConnection, shards: number, replica
   const seen = status ? status.shards.map((s) => `shard ${s.index}: ${s.replicas.filter((r) => r.ready).length}/${replicas} ready`).join(', ') : 'nothing';
   throw new Error(`cluster not ready after ${timeoutMs} ms (${status?.coordinators.length ?? 0} coordinators; ${seen || 'no shards'})`);
 }
+
+/** Waits until `count` encoders answer service discovery (each loads TensorFlow first: seconds); their backends. */
+export async function waitForEncoders(nc: NatsConnection, count: number, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await clusterStatus(nc, 300);
+    if (status.encoders.length >= count) return status.encoders.map((e) => e.backend);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${count} encoder(s) not ready after ${timeoutMs} ms`);
+}

@@ -13,7 +13,7 @@ const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 /** Runs `faceshard up` until `until(output)` holds, hands the URL to `body`, then stops it with SIGTERM. */
 async function withUp(args: string[], body: (url: string, output: () => string, dataDir: string) => Promise<void>, keptDataDir?: string) {
   const dataDir = keptDataDir ?? (await tempDir('faceshard-up-'));
-  const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--encoders', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -146,7 +146,7 @@ test('a cluster made with 2 shards refuses to start with 3', { timeout: 60_000 }
   try {
     const run = (shards: string, stopWhenReady: boolean) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--data-dir', dataDir, '--shards', shards], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--encoders', '0', '--data-dir', dataDir, '--shards', shards], { stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let signalled = false;
         const onData = (d: Buffer) => {
