@@ -1,11 +1,14 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { FaceshardClient } from '../../libs/client/index.js';
+import { idPrefixProblem } from '../../libs/protocol/id-prefix.js';
 import { isBackendName, type BackendName } from '../../services/encoder/backend.js';
+import { datasetIdPrefix, datasetLocationKind } from '../../services/encoder/dataset-location.js';
 import { DETECTORS, type DetectorName } from '../../services/encoder/detect-faces.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import { encodeDirectory, type EncodeSummary } from '../../services/encoder/encode-directory.js';
 import { publishEncodeJobs } from '../../services/encoder/job-publisher.js';
+import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../../services/encoder/encode-interrupt.js';
 import { createProgress } from '../../services/encoder/progress.js';
 import { toReport, writeReport } from '../../services/encoder/report.js';
 import { WORKER_MODES, type WorkerMode } from '../../services/encoder/worker-pool.js';
@@ -52,21 +55,28 @@ export interface LocalRunSettings extends EncodeSettings {
   workerMode?: WorkerMode;
   /** Skip images an earlier run finished (recorded in the cluster's done-marks bucket). */
   resume?: boolean;
+  /** Ids are `<idPrefix>/<path inside>#<face>`; default: the dataset's own name. */
+  idPrefix?: string;
+  /** Aborted: stop taking images, store what is in flight (Ctrl-C). */
+  stop?: AbortSignal;
 }
 
-export type EncodeOutcome = EncodeSummary & { rejected: string[] };
+/** `stillQueued`: with --queue, jobs out but not done when an interrupted run stopped waiting. */
+export type EncodeOutcome = EncodeSummary & { rejected: string[]; stillQueued?: number };
 
 /** Encode every face of a folder or zip and ingest it; returns the summary for callers that compose it. */
 export async function encodeAndIngest(location: string, client: FaceshardClient, settings: LocalRunSettings): Promise<EncodeOutcome> {
   const progress = createProgress({ label: 'encoding' });
   const rejected: string[] = [];
-  const marks = await openDoneMarks(client.nc, client.subjects);
+  const idPrefix = settings.idPrefix ?? datasetIdPrefix(location);
+  const marks = await openDoneMarks(client.nc, client.subjects, idPrefix);
   const done = settings.resume ? await marks.loadDonePaths() : undefined;
   const run = randomUUID();
   try {
     const summary = await encodeDirectory(location, {
       ...settings,
       workers: settings.workers ?? os.availableParallelism(),
+      idPrefix,
       alreadyDone: done ? (path) => done.has(path) : undefined,
       onEncoderReady: (encoder) => {
         const workers = 'workers' in encoder ? `${String(encoder.workers)} worker ${String((encoder as { mode?: string }).mode)}(s)` : 'this process';
@@ -109,6 +119,31 @@ export function printEncodeSummary(location: string, s: EncodeOutcome): void {
   for (const r of s.rejected) console.log(`  rejected by the cluster: ${r}`);
 }
 
+/** What an interrupted run stored, and the command that goes on from there. */
+export function printInterrupted(location: string, s: EncodeOutcome, resume: string): void {
+  const before = s.resumed ? ` (${s.resumed} more were done before)` : '';
+  console.log(`interrupted: ${s.faces - s.rejected.length} face(s) from ${s.imagesDone} image(s) of ${s.images} in ${location} stored and marked done${before}`);
+  if (s.stillQueued) console.log(`${s.stillQueued} image(s) still wait in the encode queue: encoder workers will finish them (--resume skips what is done by then)`);
+  console.log(`resume with: ${resume}`);
+}
+
+/** Encode takes a folder or a zip; a missing path or a single photo gets told what to do instead. */
+async function checkLocation(location: string): Promise<void> {
+  const kind = await datasetLocationKind(location);
+  if (kind === 'missing') throw new UsageError(`${location}: no such file or folder`);
+  if (kind === 'image') {
+    throw new UsageError(`faceshard encode takes a folder or a .zip of images, and ${location} is one photo: to look for its faces in the cluster, run faceshard query ${location}`);
+  }
+  if (kind === 'other') throw new UsageError(`${location}: not a folder or a .zip of images`);
+}
+
+function idPrefixOf(location: string, given: string | undefined): string {
+  const prefix = given ?? datasetIdPrefix(location);
+  const problem = idPrefixProblem(prefix, given !== undefined ? { flag: true } : { nameOf: 'dataset' });
+  if (problem) throw new UsageError(problem);
+  return prefix;
+}
+
 export async function encodeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('encode', argv, {
     ...natsOption,
@@ -118,8 +153,12 @@ export async function encodeCommand(argv: string[]): Promise<number> {
     report: { type: 'string' },
     resume: { type: 'boolean', default: false },
     queue: { type: 'boolean', default: false },
+    'id-prefix': { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('faceshard encode PATH: give exactly one folder or .zip of images');
+  const location = positionals[0];
+  await checkLocation(location);
+  const idPrefix = idPrefixOf(location, values['id-prefix']);
   const settings = encodeSettings(values);
   const workers = intOption('workers', values.workers, os.availableParallelism(), 0, 1024);
   const workerMode = values['worker-mode'] ?? 'thread';
@@ -129,15 +168,21 @@ export async function encodeCommand(argv: string[]): Promise<number> {
   }
 
   const client = await connectClient(values, 'writer');
+  const interrupt = new EncodeInterrupt();
   try {
-    const location = positionals[0];
-    const outcome = values.queue
-      ? await publishEncodeJobs(location, client, { ...settings, resume: values.resume, progress: createProgress({ label: 'queued images done' }) })
-      : await encodeAndIngest(location, client, { ...settings, workers, workerMode: workerMode as WorkerMode, resume: values.resume });
-    printEncodeSummary(location, outcome);
+    const common = { ...settings, resume: values.resume, idPrefix, stop: interrupt.signal };
+    const outcome: EncodeOutcome = values.queue
+      ? await publishEncodeJobs(location, client, { ...common, progress: createProgress({ label: 'queued images done' }) })
+      : await encodeAndIngest(location, client, { ...common, workers, workerMode: workerMode as WorkerMode });
     if (values.report) await writeReport(values.report, toReport(outcome, outcome.rejected));
+    if (outcome.interrupted) {
+      printInterrupted(location, outcome, resumeCommand(['encode', ...argv]));
+      return INTERRUPTED_EXIT_CODE;
+    }
+    printEncodeSummary(location, outcome);
     return outcome.rejected.length ? 1 : 0;
   } finally {
+    interrupt.dispose();
     await client.close();
   }
 }

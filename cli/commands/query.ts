@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FaceshardClient } from '../../libs/client/index.js';
-import type { QueryReply } from '../../libs/protocol/index.js';
+import { QueryReply } from '../../libs/protocol/index.js';
 import { FaceVector } from '../../libs/vector/index.js';
 import { encodeImageFile, type QueryFace } from '../../services/encoder/encode-directory.js';
 import { encoderOptions, encodeSettings } from './encode.js';
@@ -8,6 +8,11 @@ import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } fro
 import { connectClient } from '../connect-client.js';
 
 const VectorArgument = z.union([FaceVector, z.array(FaceVector).min(1)]);
+
+/** What `query IMAGE --json` prints: the reply, and `faces[q]`, the photo's face that `results[q]` answers. */
+export const QueryJson = QueryReply.extend({
+  faces: z.array(z.strictObject({ box: z.strictObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }), score: z.number() })).optional(),
+});
 
 export interface QueryOutcome {
   faces: Array<Pick<QueryFace, 'box' | 'score'> | undefined>;
@@ -73,7 +78,9 @@ export async function queryCommand(argv: string[]): Promise<number> {
   const client = await connectClient(values, 'reader');
   try {
     const { reply, roundTripMs } = await runQuery(client, vectors, k, maxDistance);
-    if (values.json) console.log(JSON.stringify(reply, null, 2));
+    // faces[q] is the face of the photo that results[q] answers (absent for --vector).
+    const faceList = faces.flatMap((f) => (f ? [{ box: f.box, score: f.score }] : []));
+    if (values.json) console.log(JSON.stringify(faceList.length ? { faces: faceList, ...reply } : reply, null, 2));
     else printQueryOutcome({ faces, reply, roundTripMs });
     return reply.partial ? 3 : 0;
   } finally {

@@ -12,7 +12,7 @@ export async function readIdsFile(path: string): Promise<string[]> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new FaceFileError(`ids file not found: ${path}`);
+    if (code === 'ENOENT') throw new FaceFileError(`${path}: no such file (the ids file)`);
     if (code === 'EISDIR') throw new FaceFileError(`ids file ${path} is a directory`);
     throw error;
   }

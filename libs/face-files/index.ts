@@ -30,12 +30,12 @@ export async function* readFaceFile(path: string, options: ReadFaceFileOptions =
   const format = formatOf(path);
   await assertReadableFile(path);
   if (format === 'npy') {
-    yield* readNpyFaces(path, options.idsPath, options.batchSize);
+    yield* readNpyFaces(path, options.idsPath, options.batchSize, options.idPrefix);
   } else {
     if (options.idsPath !== undefined) {
       throw new FaceFileError(`an ids file only goes with a .npy file; every line of ${path} carries its own "id"`);
     }
-    yield* readJsonlFaces(path, options.batchSize);
+    yield* readJsonlFaces(path, options.batchSize, options.idPrefix);
   }
 }
 
@@ -46,12 +46,18 @@ function formatOf(path: string): (typeof FORMATS)[keyof typeof FORMATS] {
   throw new FaceFileError(`cannot read ${path} (${found}): supported files are ${SUPPORTED_EXTENSIONS.join(', ')}`);
 }
 
+/** Whole-file problems a command can report before it connects anywhere: missing, a folder, an unknown kind. */
+export async function checkFaceFile(path: string): Promise<void> {
+  formatOf(path);
+  await assertReadableFile(path);
+}
+
 async function assertReadableFile(path: string): Promise<void> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new FaceFileError(`${path} is not a regular file`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FaceFileError(`file not found: ${path}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FaceFileError(`${path}: no such file`);
     throw error;
   }
 }

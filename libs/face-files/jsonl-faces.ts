@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { prefixedId } from '../protocol/id-prefix.js';
 import { BatchCollector } from './batch-collector.js';
 import { parseFaceLine } from './face-line.js';
 import type { FaceBatch } from './types.js';
 
-/** Faces from a JSON-lines file, streamed line by line; blank lines are skipped. */
-export async function* readJsonlFaces(path: string, batchSize?: number): AsyncGenerator<FaceBatch> {
+/** Faces from a JSON-lines file, streamed line by line; blank lines are skipped. `idPrefix` goes before each line's id. */
+export async function* readJsonlFaces(path: string, batchSize?: number, idPrefix?: string): AsyncGenerator<FaceBatch> {
   const collector = new BatchCollector(batchSize);
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let row = 0;
@@ -17,7 +18,8 @@ export async function* readJsonlFaces(path: string, batchSize?: number): AsyncGe
       if (line.trim() === '') continue;
       const parsed = parseFaceLine(line);
       if (parsed.ok) {
-        const { id, vector, meta } = parsed;
+        const { vector, meta } = parsed;
+        const id = prefixedId(idPrefix, parsed.id);
         collector.addFace(meta === undefined ? { row, id, vector } : { row, id, vector, meta });
       } else {
         collector.addError({ row, reason: parsed.reason });

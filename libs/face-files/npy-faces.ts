@@ -1,4 +1,5 @@
 import { readNpyFile } from '../npy/read.js';
+import { prefixedId } from '../protocol/id-prefix.js';
 import { idProblem, vectorProblem } from '../vector/index.js';
 import { BatchCollector, DEFAULT_BATCH_SIZE } from './batch-collector.js';
 import { readIdsFile } from './ids-file.js';
@@ -8,10 +9,11 @@ import { FaceFileError, type FaceBatch } from './types.js';
  * Faces from a .npy matrix of encodings. Ids come from `idsPath` (line i names row i), or,
  * without an ids file, are the 0-based row number as a string ("0", "1", ...): the index
  * numpy itself would print for that row, like the original talk's "Index : [50002]".
+ * `idPrefix` goes before each (`<idPrefix>/<id>`).
  * The whole matrix is in memory (the .npy format is not worth streaming); the FaceRow
  * objects are made one batch at a time.
  */
-export async function* readNpyFaces(path: string, idsPath: string | undefined, batchSize?: number): AsyncGenerator<FaceBatch> {
+export async function* readNpyFaces(path: string, idsPath: string | undefined, batchSize?: number, idPrefix?: string): AsyncGenerator<FaceBatch> {
   const size = batchSize ?? DEFAULT_BATCH_SIZE;
   const collector = new BatchCollector(size);
   const { rows, dims, data } = await readNpyFile(path);
@@ -31,7 +33,7 @@ export async function* readNpyFaces(path: string, idsPath: string | undefined, b
       batchVectors = data.slice(index * dims, Math.min(index + size, rows) * dims);
     }
     const row = index + 1;
-    const id = ids === undefined ? String(index) : ids[index];
+    const id = prefixedId(idPrefix, ids === undefined ? String(index) : ids[index]);
     const vector = batchVectors.subarray((index - batchStart) * dims, (index - batchStart + 1) * dims);
     const problems = [idProblem(id), vectorProblem(vector)].filter((problem) => problem !== undefined);
     if (problems.length > 0) {

@@ -28,6 +28,8 @@ export interface ReadFaceFileOptions {
   idsPath?: string;
   /** Rows (faces + errors) per yielded batch; default 1000. */
   batchSize?: number;
+  /** Put before every id (`<idPrefix>/<id>`): a .npy's row numbers, the ids file's or the lines' ids. */
+  idPrefix?: string;
 }
 
 /** The file as a whole cannot be read (missing, wrong type, ids that do not match the rows). */

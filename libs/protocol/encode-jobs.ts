@@ -12,8 +12,9 @@ import type { Subjects } from './subjects.js';
  * redelivered after the consumer's ack_wait, at most max_deliver times in all: the delivery
  * that reaches it records the image as skipped (kind `gave_up`) and terminates the job.
  *
- * Done images are recorded in the KV bucket `<STREAM>_ENCODED` (key: sha256 of the path),
- * which is what `--resume` skips and how the publishing CLI counts progress.
+ * Done images are recorded in the KV bucket `<STREAM>_ENCODED` (key: hashes of the dataset's
+ * id prefix and of the path), which is what `--resume` skips and how the publishing CLI
+ * counts progress.
  */
 export interface EncodeJobNames {
   stream: string;
@@ -34,6 +35,8 @@ export function encodeJobNames(subjects: Subjects): EncodeJobNames {
 export const JOB_HEADER = {
   path: 'Faceshard-Path',
   run: 'Faceshard-Run',
+  /** The dataset's id prefix: ids are `<prefix>/<path>#<face>` (absent: `<path>#<face>`). */
+  dataset: 'Faceshard-Dataset',
   options: 'Faceshard-Options',
 } as const;
 
@@ -48,6 +51,8 @@ export type JobOptions = z.infer<typeof JobOptions>;
 
 /** The value stored under an image's key in `<STREAM>_ENCODED` once it is done. */
 export const DoneMark = z.object({
+  /** The dataset's id prefix (absent in marks written before datasets had one). */
+  dataset: z.string().optional(),
   path: z.string(),
   run: z.string(),
   faces: z.number().int().min(0),

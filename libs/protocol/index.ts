@@ -9,3 +9,4 @@ export * from './face-checks.js';
 export * from './face-batch.js';
 export * from './log-record.js';
 export * from './encode.js';
+export * from './id-prefix.js';

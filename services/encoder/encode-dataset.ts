@@ -1,4 +1,5 @@
 import { DatasetReadError, type DatasetItem, type ImageDataset } from '../../libs/image-source/index.js';
+import { prefixedId } from '../../libs/protocol/id-prefix.js';
 import { idProblem } from '../../libs/vector/index.js';
 import type { BackendName } from './backend.js';
 import type { ImageEncodeOptions, ImageEncoder, ImageResult } from './encode-image.js';
@@ -7,12 +8,14 @@ import type { Box } from './face-api-types.js';
 /**
  * Encodes every image of a dataset (folder or zip) with any ImageEncoder (this process,
  * or a pool of worker threads/processes), hands faces on in batches, and names every
- * image that gave none. Images finish in any order; ids depend only on the path, so they
- * are the same whatever the order or the number of workers.
+ * image that gave none. Images finish in any order; ids depend only on the dataset's id
+ * prefix and the path, so they are the same whatever the order or the number of workers.
+ * Stopped (`stop` aborted), it takes no new image, finishes the ones in flight and hands
+ * them on, so everything it reports as done was stored.
  */
 
 export interface EncodedFace {
-  /** `${path inside the dataset}#${faceIndex}`; face 0 is the image's most confident face. */
+  /** `${idPrefix}/${path inside the dataset}#${faceIndex}`; face 0 is the image's most confident face. */
   id: string;
   vector: Float32Array;
   meta: { path: string; box: Box; score: number };
@@ -43,6 +46,12 @@ export interface EncodeDatasetOptions extends ImageEncodeOptions {
   alreadyDone?(path: string): boolean;
   /** Faces per onFaces call, at most. Default 256. */
   batchSize?: number;
+  /** Hands on what it has at least this often (ms), so a killed run loses little. Default 5000. */
+  flushEveryMs?: number;
+  /** The first part of every id (`<idPrefix>/<path>#<face>`); none: `<path>#<face>`. */
+  idPrefix?: string;
+  /** Once aborted: no new image is started; those in flight are finished and handed on. */
+  stop?: AbortSignal;
 }
 
 export interface EncodeSummary {
@@ -55,11 +64,16 @@ export interface EncodeSummary {
   resumed: number;
   seconds: number;
   backend: BackendName;
+  /** Images this run finished and handed on (not counting resumed ones). */
+  imagesDone: number;
+  /** Stopped before the end (`stop` aborted): the images not done are left for `--resume`. */
+  interrupted: boolean;
 }
 
 export async function encodeDataset(dataset: ImageDataset, options: EncodeDatasetOptions): Promise<EncodeSummary> {
   const started = performance.now();
   const batchSize = options.batchSize ?? 256;
+  const flushEveryMs = options.flushEveryMs ?? 5000;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const { encoder } = options;
   const imageOptions: ImageEncodeOptions = {
@@ -76,6 +90,8 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
   let faces = 0;
   let done = 0;
   let resumed = 0;
+  let imagesDone = 0;
+  let lastFlush = performance.now();
   let batch: EncodedFace[] = [];
   let batchImages: Array<{ path: string; faces: number; skipped?: SkippedImage }> = [];
   // Results are handled one at a time, in the order they finish (a promise chain is the lock).
@@ -86,8 +102,10 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
     const images = batchImages;
     batch = [];
     batchImages = [];
+    lastFlush = performance.now();
     if (faceBatch.length) await options.onFaces(faceBatch);
     if (images.length) await options.onImagesDone?.(images);
+    imagesDone += images.length;
   };
 
   const handle = async (item: DatasetItem, result: ImageResult | { ok: false; kind: SkipKind; reason: string }) => {
@@ -96,7 +114,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
     if (!result.ok) skip = { path: item.path, reason: result.reason, kind: result.kind };
     else if (result.faces.length === 0) skip = { path: item.path, reason: NO_FACE_REASON, kind: 'no_face' };
     else {
-      const encoded = result.faces.map((f, index) => ({ id: `${item.path}#${index}`, vector: f.vector, meta: { path: item.path, box: f.box, score: f.score } }));
+      const encoded = result.faces.map((f, index) => ({ id: prefixedId(options.idPrefix, `${item.path}#${index}`), vector: f.vector, meta: { path: item.path, box: f.box, score: f.score } }));
       const badId = encoded.map((face) => idProblem(face.id)).find((problem) => problem !== undefined);
       if (badId) skip = { path: item.path, reason: `path cannot be a face id: ${badId}`, kind: 'bad_id' };
       else {
@@ -111,7 +129,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
     if (skip) skipped.push(skip);
     // Added after its faces, so a flush marks an image done only once all its faces went out.
     batchImages.push({ path: item.path, faces: found, ...(skip ? { skipped: skip } : {}) });
-    if (batchImages.length >= batchSize) await flush();
+    if (batchImages.length >= batchSize || performance.now() - lastFlush >= flushEveryMs) await flush();
     options.onProgress?.(++done, items.length);
   };
 
@@ -119,7 +137,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
   let next = 0;
   let failure: unknown;
   const lane = async () => {
-    while (next < items.length && failure === undefined) {
+    while (next < items.length && failure === undefined && !options.stop?.aborted) {
       const item = items[next++];
       let result: ImageResult | { ok: false; kind: SkipKind; reason: string };
       if (item.refused) result = { ok: false, kind: 'refused', reason: item.refused };
@@ -154,5 +172,6 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
   await flush();
 
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { images: items.length, faces, skipped, resumed, seconds: (performance.now() - started) / 1000, backend: encoder.backend };
+  const interrupted = done < items.length;
+  return { images: items.length, faces, skipped, resumed, seconds: (performance.now() - started) / 1000, backend: encoder.backend, imagesDone, interrupted };
 }

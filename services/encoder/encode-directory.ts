@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { openDataset, readImageFile, DatasetReadError } from '../../libs/image-source/index.js';
 import type { ZipLimits } from '../../libs/zip/limits.js';
 import { loadFaceApi, type BackendName } from './backend.js';
@@ -55,16 +56,22 @@ export async function encodeDirectory(location: string, options: EncodeDirectory
   }
 }
 
-/** Query path: one vector per face found in the file, most confident first. */
+/** Query path: one vector per face found in the file, most confident first. Errors name the file. */
 export async function encodeImageFile(filePath: string, options: EncodeOptions = {}): Promise<QueryFace[]> {
   let bytes;
   try {
     bytes = await readImageFile(filePath, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   } catch (error) {
-    if (error instanceof DatasetReadError) throw new ImageError(error.kind, error.message);
+    if (!(error instanceof DatasetReadError)) throw error;
+    const missing = await stat(filePath).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    throw new ImageError(error.kind, `${filePath}: ${missing ? 'no such file' : error.message}`);
+  }
+  try {
+    return await encodeImageBytes(bytes, options);
+  } catch (error) {
+    if (error instanceof ImageError) throw new ImageError(error.kind, `${filePath}: ${error.message}`);
     throw error;
   }
-  return encodeImageBytes(bytes, options);
 }
 
 /** Query path for bytes already in memory (a request body). Throws ImageError for bad images. */

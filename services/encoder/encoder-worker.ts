@@ -36,6 +36,9 @@ async function main(): Promise<void> {
   else {
     process.on('message', onMessage);
     process.on('disconnect', () => process.exit(0)); // the parent is gone
+    // Ctrl-C reaches the whole process group: the parent decides when its workers stop
+    // (it lets the images in flight finish first), and ends them with SIGTERM.
+    process.on('SIGINT', () => undefined);
   }
   send({ type: 'ready', backend: encoder.backend, loadSeconds: api.loadSeconds });
 }

@@ -27,18 +27,26 @@ import type { Progress } from './progress.js';
 
 export interface PublishSettings extends JobOptions {
   resume?: boolean;
+  /** The dataset's id prefix: ids `<idPrefix>/<path>#<face>`, and the dataset its done marks belong to. */
+  idPrefix?: string;
+  /** Once aborted: no new job goes out; jobs out already are waited for, at most `stopWaitMs`. */
+  stop?: AbortSignal;
+  /** Default 25 s (the CLI gives up at 30). */
+  stopWaitMs?: number;
   progress?: Progress;
   /** Jobs queued but not yet done, at most. Default 1000. */
   maxBacklog?: number;
 }
 
-export async function publishEncodeJobs(location: string, client: FaceshardClient, settings: PublishSettings): Promise<EncodeSummary & { rejected: string[] }> {
+/** `stillQueued`: jobs out but not done when an interrupted run stopped waiting (workers will still do them). */
+export async function publishEncodeJobs(location: string, client: FaceshardClient, settings: PublishSettings): Promise<EncodeSummary & { rejected: string[]; stillQueued: number }> {
   const started = performance.now();
   const { nc, subjects } = client;
   const names = encodeJobNames(subjects);
   const js = nc.jetstream();
   await ensureJobStream(nc, names);
-  const marks = await openDoneMarks(nc, subjects);
+  const dataset = settings.idPrefix ?? '';
+  const marks = await openDoneMarks(nc, subjects, dataset);
   const alreadyDone = settings.resume ? await marks.loadDonePaths() : undefined;
   const run = randomUUID();
   const options: JobOptions = {
@@ -52,18 +60,18 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
   // Watch this run's done marks before the first job goes out, so none is missed.
   const finished = new Map<string, DoneMark>();
   let wake: (() => void) | undefined;
-  const watch = await marks.kv.watch({ include: KvWatchInclude.UpdatesOnly, ignoreDeletes: true });
+  const watch = await marks.kv.watch({ key: marks.keyFilter, include: KvWatchInclude.UpdatesOnly, ignoreDeletes: true });
   const watching = (async () => {
     for await (const entry of watch) {
       const mark = parseMark(entry.value);
-      if (!mark || mark.run !== run || finished.has(mark.path)) continue;
+      if (!mark || !marks.owns(mark) || mark.run !== run || finished.has(mark.path)) continue;
       finished.set(mark.path, mark);
       wake?.();
     }
   })();
   const changed = () => new Promise<void>((resolve) => (wake = resolve));
 
-  const dataset = await openDataset(location);
+  const source = await openDataset(location);
   const skipped: SkippedImage[] = [];
   const published = new Set<string>();
   let resumed = 0;
@@ -82,11 +90,19 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
       if (encoders === 0) process.stderr.write(`no encoder is taking jobs: start one (faceshard encoder, or the encoder Deployment); ${published.size - finished.size} job(s) wait in ${names.stream}\n`);
     }
   };
+  const stop = settings.stop;
+  let stopWaitingAt = Infinity;
+  stop?.addEventListener('abort', () => {
+    stopWaitingAt = performance.now() + (settings.stopWaitMs ?? 25_000);
+    wake?.();
+  });
+  const unfinished = () => [...published].some((p) => !finished.has(p));
   try {
-    const items = await dataset.list();
+    const items = await source.list();
     total = items.length;
     const payloadLimit = (nc.info?.max_payload ?? 1024 * 1024) - 2048;
     for (const item of items) {
+      if (stop?.aborted) break;
       if (item.refused) {
         skipped.push({ path: item.path, reason: item.refused, kind: 'refused' });
         continue;
@@ -97,7 +113,7 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
       }
       let bytes: Uint8Array;
       try {
-        bytes = await dataset.read(item);
+        bytes = await source.read(item);
       } catch (error) {
         if (!(error instanceof DatasetReadError)) throw error;
         skipped.push({ path: item.path, reason: error.message, kind: error.kind });
@@ -108,28 +124,36 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
         skipped.push({ path: item.path, reason, kind: 'too_large' });
         continue;
       }
-      while (published.size - finished.size >= maxBacklog) await waitForWorkers();
+      while (published.size - finished.size >= maxBacklog && !stop?.aborted) await waitForWorkers();
+      if (stop?.aborted) break;
       const h = natsHeaders();
       h.set(JOB_HEADER.path, item.path);
       h.set(JOB_HEADER.run, run);
+      if (dataset) h.set(JOB_HEADER.dataset, dataset);
       h.set(JOB_HEADER.options, JSON.stringify(options));
-      await js.publish(names.subject, bytes, { headers: h, msgID: `${run}.${doneKey(item.path)}` });
+      await js.publish(names.subject, bytes, { headers: h, msgID: `${run}.${doneKey(dataset, item.path)}` });
       published.add(item.path);
       report();
     }
-    while ([...published].some((p) => !finished.has(p))) await waitForWorkers();
+    while (unfinished() && performance.now() < stopWaitingAt) await waitForWorkers();
   } finally {
     watch.stop();
     await watching.catch(() => undefined);
-    await dataset.close();
+    await source.close();
     settings.progress?.finish();
   }
 
   let faces = 0;
   const rejected: string[] = [];
   const backends = new Set<string>();
+  const localSkips = skipped.length;
+  let stillQueued = 0;
   for (const path of published) {
-    const mark = finished.get(path)!;
+    const mark = finished.get(path);
+    if (!mark) {
+      stillQueued++;
+      continue;
+    }
     faces += mark.faces;
     if (mark.skipped) skipped.push({ path, reason: mark.skipped, kind: (mark.skipKind ?? 'corrupt') as SkippedImage['kind'] });
     rejected.push(...(mark.rejected ?? []));
@@ -144,6 +168,9 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
     seconds: (performance.now() - started) / 1000,
     backend: ([...backends].sort().join(',') || 'none') as EncodeSummary['backend'],
     rejected,
+    imagesDone: finished.size + localSkips,
+    interrupted: finished.size + localSkips + resumed < total,
+    stillQueued,
   };
 }
 

@@ -4,7 +4,8 @@ import type { Logger } from '../../libs/observability/logger.js';
 import { encodeJobNames, JOB_HEADER, JobOptions } from '../../libs/protocol/encode-jobs.js';
 import { IngestReply } from '../../libs/protocol/ingest.js';
 import type { Subjects } from '../../libs/protocol/subjects.js';
-import { openDoneMarks } from './done-marks.js';
+import { prefixedId } from '../../libs/protocol/id-prefix.js';
+import { openDoneMarks, type DoneMarks } from './done-marks.js';
 import { NO_FACE_REASON } from './encode-dataset.js';
 import type { ImageEncodeOptions, ImageEncoder } from './encode-image.js';
 import { ensureJobStream } from '../../libs/cluster/job-stream.js';
@@ -54,7 +55,14 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
   const names = encodeJobNames(subjects);
   await ensureJobStream(nc, names);
   await ensureJobConsumer(nc, names, { ackWaitSeconds: options.ackWaitSeconds, maxDeliver: options.maxDeliver });
-  const marks = await openDoneMarks(nc, subjects);
+  // One dataset's marks per job's dataset (its id prefix), opened once each.
+  const marksByDataset = new Map<string, Promise<DoneMarks>>();
+  const marksOf = (dataset: string) => {
+    let marks = marksByDataset.get(dataset);
+    if (!marks) marksByDataset.set(dataset, (marks = openDoneMarks(nc, subjects, dataset)));
+    marks.catch(() => marksByDataset.delete(dataset));
+    return marks;
+  };
   const consumer = await nc.jetstream().consumers.get(names.stream, names.consumer);
   const jsm = await nc.jetstreamManager();
   let stopping = false;
@@ -81,6 +89,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
     try {
       const path = msg.headers?.get(JOB_HEADER.path) ?? '';
       const run = msg.headers?.get(JOB_HEADER.run) ?? '';
+      const dataset = msg.headers?.get(JOB_HEADER.dataset) ?? '';
       const parsed = path && run ? JobOptions.safeParse(safeJson(msg.headers?.get(JOB_HEADER.options) ?? '{}')) : undefined;
       if (!parsed?.success) {
         // Not a job we can ever do: redelivering it would only loop.
@@ -89,6 +98,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         msg.term();
         return;
       }
+      const marks = await marksOf(dataset);
       const earlier = await marks.get(path);
       if (earlier?.run === run) {
         // Done by a worker whose ack was lost (it died between the mark and the ack).
@@ -127,7 +137,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
       } else if (result.faces.length === 0) {
         [skipped, skipKind] = [NO_FACE_REASON, 'no_face'];
       } else {
-        const batch = result.faces.map((f, i) => ({ id: `${path}#${i}`, vector: Array.from(f.vector), meta: { path, box: f.box, score: f.score } }));
+        const batch = result.faces.map((f, i) => ({ id: prefixedId(dataset, `${path}#${i}`), vector: Array.from(f.vector), meta: { path, box: f.box, score: f.score } }));
         const reply = await requestJson(nc, subjects.ingest, encoder.encode(JSON.stringify({ faces: batch })), IngestReply, { timeoutMs: 60_000 });
         for (const r of reply.rejected) rejected.push(`${batch[r.index]?.id}: ${r.reason}`);
         faces = reply.accepted;

@@ -13,6 +13,8 @@ export const EncodeReport = z.object({
   resumed: z.number().int(),
   /** Faces the cluster refused (id, reason): found, but not stored. */
   rejected: z.array(z.string()),
+  /** Present (true) when Ctrl-C stopped the run: `images` not done are left for `--resume`. */
+  interrupted: z.literal(true).optional(),
 });
 export type EncodeReport = z.infer<typeof EncodeReport>;
 
@@ -25,6 +27,7 @@ export function toReport(summary: EncodeSummary, rejected: string[]): EncodeRepo
     backend: summary.backend,
     resumed: summary.resumed,
     rejected,
+    ...(summary.interrupted ? { interrupted: true as const } : {}),
   };
 }
 

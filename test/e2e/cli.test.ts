@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { bruteForceSearch } from '../../libs/face-index/index.js';
 import { writeNpyFloat32 } from '../../libs/npy/write.js';
 import { QueryReply } from '../../libs/protocol/index.js';
+import { QueryJson } from '../../cli/commands/query.js';
 import { copySamplePhotos } from '../../libs/sample-photos/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -41,22 +42,25 @@ describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, ()
     await sharp(path.join(samples, 'sample2.jpg')).resize({ width: 1100 }).flop().jpeg({ quality: 85 }).toFile(query);
     const answered = await faceshard(['query', query, '-k', '3', '--json', ...cluster.cliArgs()]);
     assert.equal(answered.code, 0, answered.stderr);
-    const reply = QueryReply.parse(JSON.parse(answered.stdout));
+    const reply = QueryJson.parse(JSON.parse(answered.stdout));
     assert.equal(reply.searched, stored);
     assert.ok(reply.results.length >= 1, 'faces found in the query photo');
+    // faces[q]: which face of the photo results[q] answers (its box and detection score).
+    assert.equal(reply.faces?.length, reply.results.length);
+    for (const face of reply.faces ?? []) assert.ok(face.box.width > 0 && face.score > 0.5, JSON.stringify(face));
     const best = reply.results[0][0];
-    assert.match(best.id, /^sample2\.jpg#\d+$/);
+    assert.match(best.id, /^samples\/sample2\.jpg#\d+$/, 'ids start with the dataset\'s name');
     assert.ok(best.distance < 0.5, `distance ${best.distance}`);
     assert.equal((best.meta as { path: string }).path, 'sample2.jpg');
     // Each face of the mirrored photo finds its own original: distinct ids, all from sample2.
     const found = reply.results.filter((r) => r[0]?.distance < 0.5).map((r) => r[0].id);
     assert.ok(found.length >= Math.min(2, reply.results.length), `matched ${found}`);
-    assert.ok(found.every((id) => id.startsWith('sample2.jpg#')));
+    assert.ok(found.every((id) => id.startsWith('samples/sample2.jpg#')));
     assert.equal(new Set(found).size, found.length);
 
     const human = await faceshard(['query', query, ...cluster.cliArgs()]);
     assert.match(human.stdout, /Query : [\d.]+ ms .*Faces searched : [\d,]+ +Rate : [\d,]+ \/s/);
-    assert.match(human.stdout, /1\. sample2\.jpg#\d+ +distance 0\.\d{4}/);
+    assert.match(human.stdout, /1\. samples\/sample2\.jpg#\d+ +distance 0\.\d{4}/);
   });
 
   test('ingest a .npy with an ids file, then --vector queries equal brute force', async () => {

@@ -48,7 +48,7 @@ describe('faceshard encode PATH.zip with workers, options and a report', { timeo
     const ids = new Set<string>();
     const reply = await cluster.client.query([new Array(128).fill(0.1)], { k: 100 });
     for (const m of reply.results[0]) ids.add(m.id);
-    assert.deepEqual([...ids].sort(), SAMPLE_PHOTOS.flatMap((name) => [`group/${name}#0`, `group/${name}#1`]).sort(), 'ids are the paths inside the dataset');
+    assert.deepEqual([...ids].sort(), SAMPLE_PHOTOS.flatMap((name) => [`samples/group/${name}#0`, `samples/group/${name}#1`]).sort(), "ids are the zip's name (samples.zip) and the paths inside the dataset");
 
     const resumed = await faceshard(['encode', zip, '--workers', '1', '--resume', '--report', report, ...cluster.cliArgs()]);
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -55,7 +55,7 @@ describe('encode a folder, then again with --resume', { timeout: 240_000 }, () =
     ]);
 
     // What --resume reads: every image marked done, the skipped ones with why.
-    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects);
+    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects, 'photos');
     assert.equal((await marks.get('face.jpg'))?.faces, 1);
     for (const skip of r.skipped) assert.equal((await marks.get(skip.path))?.skipped, skip.reason, skip.path);
 

@@ -85,7 +85,7 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
     const stored = status.shards.reduce((sum, s) => sum + Math.max(...s.replicas.map((r) => r.count)), 0);
     assert.equal(stored, summary.faces);
 
-    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects);
+    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects, 'people');
     const deliveries: number[] = [];
     for (let i = 0; i < PORTRAITS; i++) deliveries.push((await marks.get(`p${i % 3}/${i}.jpg`))?.deliveries ?? 0);
     assert.ok(deliveries.every((d) => d >= 1));
@@ -199,7 +199,7 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
     assert.equal(worker?.stuckLanes(), calls.hang, 'each hung encode still holds its lane (the encoder turns unhealthy when all are held)');
 
     // The good images were not held up: each done on its first delivery.
-    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects);
+    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects, 'people');
     for (const name of ['ok0.jpg', 'ok1.jpg', 'ok2.jpg', 'blank.jpg', 'broken.jpg']) assert.equal((await marks.get(name))?.deliveries, 1, name);
     assert.equal((await marks.get('poison-hang.jpg'))?.skipKind, 'gave_up');
     // Terminated, not left behind: the work queue holds nothing.

@@ -71,15 +71,17 @@ describe('progress and report', () => {
 
   it('reports images, faces, named skips, seconds and backend', () => {
     const report = toReport(
-      { images: 3, faces: 2, skipped: [{ path: 'a.jpg', reason: 'empty file', kind: 'empty' }], resumed: 0, seconds: 1.23456, backend: 'wasm' },
+      { images: 3, faces: 2, skipped: [{ path: 'a.jpg', reason: 'empty file', kind: 'empty' }], resumed: 0, seconds: 1.23456, backend: 'wasm', imagesDone: 3, interrupted: false },
       [],
     );
     assert.deepEqual(report, { images: 3, faces: 2, skipped: [{ path: 'a.jpg', reason: 'empty file' }], seconds: 1.235, backend: 'wasm', resumed: 0, rejected: [] });
   });
 
-  it('done-mark keys are KV-safe and stable per path', () => {
-    assert.match(doneKey('people/ada lovelace/1 (copy).jpg'), /^[0-9a-f]{40}$/);
-    assert.equal(doneKey('x.jpg'), doneKey('x.jpg'));
-    assert.notEqual(doneKey('x.jpg'), doneKey('y.jpg'));
+  it('done-mark keys are KV-safe, stable per path and apart per dataset', () => {
+    assert.match(doneKey('photos', 'people/ada lovelace/1 (copy).jpg'), /^[0-9a-f]{24}\.[0-9a-f]{40}$/);
+    assert.equal(doneKey('photos', 'x.jpg'), doneKey('photos', 'x.jpg'));
+    assert.notEqual(doneKey('photos', 'x.jpg'), doneKey('photos', 'y.jpg'));
+    assert.notEqual(doneKey('photos', 'x.jpg'), doneKey('other', 'x.jpg'));
+    assert.equal(doneKey('photos', 'x.jpg').split('.')[0], doneKey('photos', 'y.jpg').split('.')[0], 'one dataset, one key filter');
   });
 });

@@ -168,13 +168,13 @@ describe('decodeImage', () => {
 
 describe('encodeImageFile', () => {
   it('reports a missing file as an ImageError (no face-api needed)', async () => {
-    await expectImageError(encodeImageFile(path.join(scratch, 'nope.jpg')), 'unreadable', /^file not found$/);
+    await expectImageError(encodeImageFile(path.join(scratch, 'nope.jpg')), 'unreadable', /^\/.*\/nope\.jpg: no such file$/);
   });
 
   it('refuses files over the byte limit without reading them', async () => {
     const file = path.join(scratch, 'big.jpg');
     await writeFile(file, Buffer.alloc(3 * 1024 * 1024));
-    await expectImageError(encodeImageFile(file, { maxFileBytes: 1024 * 1024 }), 'too_large', /^file is 3 MiB, over the 1 MiB limit$/);
+    await expectImageError(encodeImageFile(file, { maxFileBytes: 1024 * 1024 }), 'too_large', /^\/.*\/big\.jpg: file is 3 MiB, over the 1 MiB limit$/);
   });
 });
 

@@ -107,7 +107,7 @@ describe('readFaceFile: .npy', () => {
 
   test('a missing ids file is named', async () => {
     const path = await writeNpy('one.npy', 1);
-    await assertFailsBeforeYielding(path, { idsPath: join(dir, 'absent.ids') }, /ids file not found: .*absent\.ids/);
+    await assertFailsBeforeYielding(path, { idsPath: join(dir, 'absent.ids') }, /absent\.ids: no such file \(the ids file\)/);
   });
 
   test('without an ids file, ids are the 0-based numpy row indexes', async () => {
@@ -262,7 +262,7 @@ describe('readFaceFile: whole-file errors', () => {
 
   test('a missing file is named', async () => {
     const missing = join(dir, 'missing.jsonl');
-    await assertFailsBeforeYielding(missing, {}, new RegExp(`file not found: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    await assertFailsBeforeYielding(missing, {}, new RegExp(`^${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file$`));
   });
 
   test('a directory is refused', async () => {
