@@ -10,3 +10,4 @@ export * from './face-batch.js';
 export * from './log-record.js';
 export * from './encode.js';
 export * from './id-prefix.js';
+export * from './shard-lookup.js';

@@ -40,8 +40,17 @@ export type IngestReply = z.infer<typeof IngestReply>;
 export const DeleteRequest = z.strictObject({
   ids: z.array(FaceId).min(1, 'ids must hold at least one id').max(MAX_INGEST_FACES),
 });
+/**
+ * `deleted`: ids that existed and now have a tombstone; `notFound`: ids no shard held (no
+ * tombstone written); `unchecked`: ids whose shard did not answer the lookup (a tombstone
+ * is written for them all the same, but they are not counted as deleted). `tombstones`:
+ * tombstones written. The three lists are absent from coordinators older than them.
+ */
 export const DeleteReply = z.strictObject({
   tombstones: z.number().int(),
+  deleted: z.number().int().min(0).optional(),
+  notFound: z.array(z.string()).optional(),
+  unchecked: z.array(z.string()).optional(),
   seq: z.record(z.string(), z.number().int()),
 });
 export type DeleteReply = z.infer<typeof DeleteReply>;

@@ -22,6 +22,7 @@ import { QueryCoalescer } from './coalescer.js';
 import { LegPlanner } from './leg-plan.js';
 import { loadCoordinatorConfig } from './config.js';
 import { coordinatorMetrics } from './metrics.js';
+import { findStoredIds } from './find-stored-ids.js';
 import { appendTombstones, appendUpserts } from './route-writes.js';
 
 runMain('coordinator', async () => {
@@ -110,10 +111,17 @@ runMain('coordinator', async () => {
     subject: subjects.delete,
     handler: (_err, msg) =>
       void respondJson(msg, log, async (): Promise<DeleteReply> => {
-        const ids = parseDeleteRequest(msg.data);
-        const seq = await appendTombstones(js, subjects, ids, shardCount, msg.headers?.get('batch-id') || undefined);
-        metrics.tombstones.inc(ids.length);
-        return { tombstones: ids.length, seq };
+        const ids = [...new Set(parseDeleteRequest(msg.data))];
+        // Which ids exist, as of every write acknowledged before this request: only those are deleted.
+        const streamSeq = (await (await nc.jetstreamManager()).streams.info(subjects.stream)).state.last_seq;
+        const { found, unchecked } = await findStoredIds(nc, subjects, ids, shardCount, streamSeq, config.SHARD_TIMEOUT_MS);
+        // A shard that did not answer may hold its ids: they get tombstones too, but are not counted.
+        const doubtful = new Set(unchecked);
+        const tombstoned = ids.filter((id) => found.has(id) || doubtful.has(id));
+        const seq = tombstoned.length ? await appendTombstones(js, subjects, tombstoned, shardCount, msg.headers?.get('batch-id') || undefined) : {};
+        metrics.tombstones.inc(tombstoned.length);
+        const notFound = ids.filter((id) => !found.has(id) && !doubtful.has(id));
+        return { tombstones: tombstoned.length, deleted: found.size, notFound, ...(unchecked.length ? { unchecked } : {}), seq };
       }),
   });
 

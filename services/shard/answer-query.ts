@@ -41,7 +41,7 @@ export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWai
   };
 }
 
-async function waitUntilApplied(ctx: ShardContext, wait: LegWait): Promise<void> {
+export async function waitUntilApplied(ctx: ShardContext, wait: LegWait): Promise<void> {
   const applied = ctx.replay.state.appliedSeq;
   let target = wait.appliedSeq ?? 0;
   if (wait.streamSeq !== undefined && wait.streamSeq > applied) {

@@ -14,6 +14,7 @@ import type { Logger } from '../../libs/observability/logger.js';
 import {
   encodeShardReplyBinary,
   REPLY_FORMAT_HEADER,
+  isLookupLeg,
   SHARD_REPLY_BINARY_CONTENT_TYPE,
   SHARD_SERVICE,
   ProtocolError,
@@ -23,6 +24,7 @@ import {
   type Subjects,
 } from '../../libs/protocol/index.js';
 import { respondEncoded, respondJson } from '../../libs/service/respond.js';
+import { answerLookup } from './answer-lookup.js';
 import { answerParsed, answerQuery } from './answer-query.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
@@ -136,6 +138,8 @@ export class ShardReplica {
         subject: subjects.shardQuery(shard),
         queue: subjects.shardQueue(shard),
         handler: (_err, msg) => {
+          // Before a delete, the coordinator asks which ids exist on the same subject.
+          if (isLookupLeg(msg.headers)) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
           const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
           void respondEncoded(msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
         },
