@@ -23,9 +23,11 @@ describe('connection errors name the URL, the cause and what to try', { timeout:
   let silent: net.Server;
   let httpUrl: string;
   let silentUrl: string;
+  // nats.js keeps a socket that timed out waiting for a greeting: the servers end them, or this process would never exit.
+  const sockets = new Set<net.Socket>();
   before(async () => {
     httpServer = http.createServer((_req, res) => res.end('monitoring')).listen(0, '127.0.0.1');
-    silent = net.createServer(() => undefined).listen(0, '127.0.0.1'); // accepts, never speaks
+    silent = net.createServer((socket) => sockets.add(socket)).listen(0, '127.0.0.1'); // accepts, never speaks
     await Promise.all([new Promise((r) => httpServer.once('listening', r)), new Promise((r) => silent.once('listening', r))]);
     httpUrl = `nats://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
     silentUrl = `nats://127.0.0.1:${(silent.address() as AddressInfo).port}`;
@@ -33,6 +35,7 @@ describe('connection errors name the URL, the cause and what to try', { timeout:
   after(() => {
     httpServer.closeAllConnections();
     httpServer.close();
+    for (const socket of sockets) socket.destroy();
     silent.close();
   });
 
