@@ -7,6 +7,7 @@ export const errorStatus = {
   behind: 503,
   no_shards: 503,
   too_large: 413,
+  deadline: 504,
   internal: 500,
 } as const;
 export type ErrorCode = keyof typeof errorStatus;

@@ -11,3 +11,5 @@ export * from './log-record.js';
 export * from './encode.js';
 export * from './id-prefix.js';
 export * from './shard-lookup.js';
+export * from './deadline.js';
+export * from './limits.js';

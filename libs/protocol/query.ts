@@ -65,6 +65,8 @@ export interface Query {
   minSeq?: MinSeq;
   approximate?: boolean;
   effort?: number;
+  /** Epoch ms when the asker stops waiting (deadline.ts). */
+  deadline?: number;
 }
 
 export const BINARY_CONTENT_TYPE = 'application/x-faceshard-f32le';
