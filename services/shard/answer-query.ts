@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/face-index/index.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import {
+  parseDeadline,
   parseLegWait,
   parseQuery,
   ProtocolError,
@@ -19,6 +20,8 @@ export interface ShardContext {
   shard: number;
   index: FaceIndex;
   replay: LogReplay;
+  /** Legs dropped unsearched because their deadline had passed. */
+  expiredLegs: { inc(): void };
 }
 
 /**
@@ -26,12 +29,23 @@ export interface ShardContext {
  * wait until this replica applied what the query asked to see, then search.
  */
 export async function answerQuery(ctx: ShardContext, data: Uint8Array, headers: HeaderView | undefined): Promise<ShardReply> {
-  return answerParsed(ctx, parseQuery(data, headers), parseLegWait(headers));
+  return answerParsed(ctx, { ...parseQuery(data, headers), deadline: parseDeadline(headers) }, parseLegWait(headers));
+}
+
+/** Nobody waits for a leg past its deadline: it is answered `deadline` without a search. */
+function dropIfExpired(ctx: Pick<ShardContext, 'shard' | 'expiredLegs'>, deadline: number | undefined): void {
+  if (deadline === undefined || Date.now() < deadline) return;
+  ctx.expiredLegs.inc();
+  throw new ProtocolError('deadline', `shard ${ctx.shard}: the leg's deadline passed ${Date.now() - deadline} ms ago; not searched`);
 }
 
 /** The search of a decoded leg (a group leg decodes once for all its shards). */
 export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWait | undefined): Promise<ShardReply> {
-  if (wait) await waitUntilApplied(ctx, wait);
+  dropIfExpired(ctx, query.deadline);
+  if (wait) {
+    await waitUntilApplied(ctx, wait);
+    dropIfExpired(ctx, query.deadline);
+  }
   const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance, query.approximate ? { approximate: true, effort: query.effort } : undefined);
   return {
     shard: ctx.shard,

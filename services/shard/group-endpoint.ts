@@ -13,6 +13,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from '../../libs/observability/logger.js';
 import {
   encodeShardGroupReplyBinary,
+  parseDeadline,
   parseLegWait,
   parseQuery,
   ProtocolError,
@@ -22,7 +23,7 @@ import {
   type ShardGroupReply,
   type Subjects,
 } from '../../libs/protocol/index.js';
-import { respondEncoded } from '../../libs/service/respond.js';
+import { respondWithin } from '../../libs/reply-inbox/respond.js';
 import type { shardProcessMetrics } from './metrics.js';
 import type { ShardReplica } from './replica.js';
 
@@ -49,11 +50,13 @@ export async function startGroupEndpoint(
     queue: subjects.shardGroupQueue(shards),
     handler: (_err, msg) => {
       const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_GROUP_REPLY : undefined;
-      void respondEncoded(
+      void respondWithin(
+        nc,
         msg,
         log,
         async (): Promise<ShardGroupReply> => {
-          const query = parseQuery(msg.data, msg.headers);
+          // Each replica drops its part unsearched once the deadline passed (counted per shard).
+          const query = { ...parseQuery(msg.data, msg.headers), deadline: parseDeadline(msg.headers) };
           const wait = parseLegWait(msg.headers);
           if (wait?.appliedSeq !== undefined) {
             throw new ProtocolError('bad_request', `a group leg takes stream-seq, not applied-seq (an applied sequence belongs to one shard's log); ask faces.shard.<i>.query`);

@@ -35,6 +35,7 @@ function createFamilies(registry: Registry) {
     }),
     queries: new Counter({ name: 'faceshard_shard_queries_total', help: 'Query vectors answered', labelNames: ['shard'], registers: [registry] }),
     queryErrors: new Counter({ name: 'faceshard_shard_query_errors_total', help: 'Scatter legs answered with an error', labelNames: ['shard'], registers: [registry] }),
+    expiredLegs: new Counter({ name: 'faceshard_shard_expired_legs_total', help: 'Scatter legs dropped unsearched because their deadline (faceshard-deadline) had passed', labelNames: ['shard'], registers: [registry] }),
     startSeq: new Gauge({ name: 'faceshard_shard_replay_start_sequence', help: 'Sequence the loaded snapshot covered at start (0: full replay)', labelNames: ['shard'], registers: [registry] }),
     targetSeq: new Gauge({ name: 'faceshard_shard_replay_target_sequence', help: 'Last sequence of this shard\'s log when replay started (ready once applied reaches it)', labelNames: ['shard'], registers: [registry] }),
     lag: new Gauge({ name: 'faceshard_shard_lag_records', help: 'Stream sequence of the newest record for this shard minus the applied sequence', labelNames: ['shard'], registers: [registry] }),

@@ -23,7 +23,8 @@ import {
   type ShardReply,
   type Subjects,
 } from '../../libs/protocol/index.js';
-import { respondEncoded, respondJson } from '../../libs/service/respond.js';
+import { respondWithin } from '../../libs/reply-inbox/respond.js';
+import { respondJson } from '../../libs/service/respond.js';
 import { answerLookup } from './answer-lookup.js';
 import { answerParsed, answerQuery } from './answer-query.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
@@ -141,7 +142,7 @@ export class ShardReplica {
           // Before a delete, the coordinator asks which ids exist on the same subject.
           if (isLookupLeg(msg.headers)) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
           const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
-          void respondEncoded(msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
+          void respondWithin(nc, msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
         },
       });
   }
@@ -214,7 +215,7 @@ export class ShardReplica {
     const { nc, subjects } = this.context;
     const { shard, index, replay } = this;
     if (!replay) throw new ProtocolError('not_ready', `shard ${shard} is not serving queries (starting or stopping)`);
-    return { nc, subjects, shard, index, replay };
+    return { nc, subjects, shard, index, replay, expiredLegs: this.metrics.expiredLegs };
   }
 
   /** This replica's part of a group leg (group-endpoint.ts): counted in its own metrics. */
