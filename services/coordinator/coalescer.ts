@@ -1,11 +1,18 @@
-import type { Query, QueryReply } from '../../libs/protocol/index.js';
+import { expectedReplyBytes, MAX_QUERY_VECTORS, ProtocolError, VECTOR_BYTES, type Query, type QueryReply } from '../../libs/protocol/index.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import type { LegOutcome } from './scatter.js';
 
 export type Answer = { reply: QueryReply; legs: LegOutcome[] };
 type Pending = { query: Query; resolve(a: Answer): void; reject(e: unknown): void; arrived: number };
 
-const MAX_BATCH_VECTORS = 4096;
+/** How big a merged batch may grow: its leg's bytes, and its reply's expected bytes (limits.ts). */
+export interface BatchLimits {
+  maxLegBytes: number;
+  maxReplyBytes: number;
+  matchBytes: number;
+}
+
+const UNBOUNDED: BatchLimits = { maxLegBytes: MAX_QUERY_VECTORS * VECTOR_BYTES, maxReplyBytes: Infinity, matchBytes: 0 };
 
 /**
  * Adaptive batching of queries into scatters. While fewer than `maxInFlight` scatters are
@@ -13,6 +20,9 @@ const MAX_BATCH_VECTORS = 4096;
  * every query that arrived meanwhile leaves together in one scatter, so each shard reads
  * its vectors once for the whole batch and NATS carries one message per shard, not one per
  * query. Queries that ask for read-your-writes, or differ in search mode, are not mixed.
+ * A batch grows only while its leg and its expected reply fit in one message each
+ * (`limits`); a query larger than that goes alone (and is sliced by answer-query.ts).
+ * A query whose deadline passed while it waited is answered `deadline`, not searched.
  */
 export class QueryCoalescer {
   private inFlight = 0;
@@ -21,9 +31,11 @@ export class QueryCoalescer {
   constructor(
     private readonly run: (query: Query) => Promise<Answer>,
     private readonly maxInFlight: number,
+    private readonly limits: BatchLimits = UNBOUNDED,
   ) {}
 
   submit(query: Query): Promise<Answer> {
+    if (query.deadline !== undefined && query.deadline <= Date.now()) return Promise.reject(expired(0));
     if (query.minSeq !== undefined || this.maxInFlight <= 0) return this.run(query);
     return new Promise<Answer>((resolve, reject) => {
       const key = modeKey(query);
@@ -39,18 +51,31 @@ export class QueryCoalescer {
       const [key, list] = this.waiting.entries().next().value as [string, Pending[]];
       const batch: Pending[] = [];
       let vectors = 0;
-      while (list.length && (batch.length === 0 || vectors + list[0].query.count <= MAX_BATCH_VECTORS)) {
+      let k = 0;
+      const now = Date.now();
+      while (list.length && (batch.length === 0 || this.fits(vectors + list[0].query.count, Math.max(k, list[0].query.k)))) {
         const next = list.shift()!;
+        if (next.query.deadline !== undefined && next.query.deadline <= now) {
+          next.reject(expired(performance.now() - next.arrived));
+          continue;
+        }
         batch.push(next);
         vectors += next.query.count;
+        k = Math.max(k, next.query.k);
       }
       if (list.length === 0) this.waiting.delete(key);
+      if (batch.length === 0) continue;
       this.inFlight++;
       void this.runBatch(batch).finally(() => {
         this.inFlight--;
         this.pump();
       });
     }
+  }
+
+  private fits(vectors: number, k: number): boolean {
+    const { maxLegBytes, maxReplyBytes, matchBytes } = this.limits;
+    return vectors * VECTOR_BYTES <= maxLegBytes && expectedReplyBytes(vectors, k, matchBytes) <= maxReplyBytes;
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
@@ -73,11 +98,15 @@ export class QueryCoalescer {
   }
 }
 
+function expired(waitedMs: number): ProtocolError {
+  return new ProtocolError('deadline', `the query's deadline passed${waitedMs ? ` after ${Math.round(waitedMs)} ms waiting for a scatter` : ''}; not searched`);
+}
+
 function modeKey(query: Query): string {
   return query.approximate ? `approximate:${query.effort ?? 1}` : 'exact';
 }
 
-/** One query for the whole batch: the largest k and the loosest maxDistance, so every member's answer is inside it. */
+/** One query for the whole batch: the largest k, the loosest maxDistance and the latest deadline, so every member's answer is inside it. */
 function mergeQueries(queries: Query[]): Query {
   const count = queries.reduce((n, q) => n + q.count, 0);
   const vectors = new Float32Array(count * FACE_DIMENSIONS);
@@ -88,7 +117,9 @@ function mergeQueries(queries: Query[]): Query {
   }
   const k = Math.max(...queries.map((q) => q.k));
   const maxDistance = queries.some((q) => q.maxDistance === undefined) ? undefined : Math.max(...queries.map((q) => q.maxDistance!));
-  return { ...queries[0], vectors, count, k, maxDistance };
+  // The batch runs until its latest member's deadline; earlier members' askers stop waiting sooner.
+  const deadline = queries.some((q) => q.deadline === undefined) ? undefined : Math.max(...queries.map((q) => q.deadline!));
+  return { ...queries[0], vectors, count, k, maxDistance, deadline };
 }
 
 function trim(list: QueryReply['results'][number], query: Query): QueryReply['results'][number] {

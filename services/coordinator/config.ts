@@ -6,6 +6,21 @@ export const CoordinatorEnv = z.object({
   /** How long one scatter leg may take before it is retried once (another replica may answer). */
   SHARD_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(2000),
   /**
+   * A query's whole time (its wait for a scatter, its legs and their retries); a client's `faceshard-deadline`
+   * header shortens it. A retry goes only while time is left.
+   */
+  QUERY_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+  /** Cost cap: vectors x k of one request; over it, `too_large` (413) before any search. */
+  QUERY_MAX_MATCHES: z.coerce.number().int().min(1).max(100_000_000).default(100_000),
+  /**
+   * Cost cap: the reply's expected bytes (vectors x k x QUERY_MATCH_BYTES); over it,
+   * `too_large`. Unset: what one message holds (the server's max_payload less 4 KB), its
+   * upper bound too, since a reply is one message.
+   */
+  QUERY_MAX_REPLY_BYTES: z.coerce.number().int().min(1024).max(2 ** 40).optional(),
+  /** Bytes a match is expected to take in a reply (distance, id, meta): sizes the cost cap and merged batches. Raise it when metas are large. */
+  QUERY_MATCH_BYTES: z.coerce.number().int().min(16).max(1024 * 1024).default(128),
+  /**
    * Scatters running at once; queries arriving while all are busy leave together in the
    * next one (adaptive batching). 0 turns batching off: one scatter per query.
    */

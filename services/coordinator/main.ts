@@ -9,13 +9,18 @@ import {
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
   parseDeleteRequest,
+  bodyBudget,
+  overCostCap,
+  parseDeadline,
   parseIngest,
   parseQuery,
+  ProtocolError,
   subjectsFor,
   type DeleteReply,
   type IngestReply,
 } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
+import { respondWithin } from '../../libs/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
 import { QueryCoalescer } from './coalescer.js';
@@ -64,17 +69,28 @@ runMain('coordinator', async () => {
   planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures);
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
   const legPlanner = planner;
-  const coalescer = new QueryCoalescer(async (query) => {
-    const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS);
-    for (const leg of answer.legs) metrics.legShardMismatches.inc(leg.shardMismatches); // once a scatter, not once a coalesced query
-    return answer;
-  }, config.QUERY_SCATTERS_IN_FLIGHT);
+  const costCap = { maxMatches: config.QUERY_MAX_MATCHES, maxReplyBytes: Math.min(config.QUERY_MAX_REPLY_BYTES ?? Infinity, bodyBudget(nc)), matchBytes: config.QUERY_MATCH_BYTES };
+  // A merged batch stays one leg message and, as far as can be told, one reply message.
+  const batchLimits = { maxLegBytes: bodyBudget(nc), maxReplyBytes: bodyBudget(nc), matchBytes: config.QUERY_MATCH_BYTES };
+  const coalescer = new QueryCoalescer(
+    async (query) => {
+      const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS, config.QUERY_MATCH_BYTES);
+      for (const leg of answer.legs) metrics.legShardMismatches.inc(leg.shardMismatches); // once a scatter, not once a coalesced query
+      return answer;
+    },
+    config.QUERY_SCATTERS_IN_FLIGHT,
+    batchLimits,
+  );
   service.addEndpoint('query', {
     subject: subjects.query,
     handler: (_err, msg) => {
       const stopTimer = metrics.querySeconds.startTimer();
-      void respondJson(msg, log, async () => {
-        const query = parseQuery(msg.data, msg.headers);
+      void respondWithin(nc, msg, log, async () => {
+        const parsed = parseQuery(msg.data, msg.headers);
+        const tooLarge = overCostCap(parsed.count, parsed.k, costCap);
+        if (tooLarge) throw new ProtocolError('too_large', `query too large: ${tooLarge}`);
+        const deadline = Math.min(Date.now() + config.QUERY_TIMEOUT_MS, parseDeadline(msg.headers) ?? Infinity);
+        const query = { ...parsed, deadline };
         const { reply, legs } = await coalescer.submit(query);
         metrics.queries.inc(query.count);
         for (const leg of legs) {
@@ -86,7 +102,7 @@ runMain('coordinator', async () => {
           log.warn('partial answer', { missing: legs.filter((l) => !l.ok).map((l) => (l.ok ? '' : l.reason)) });
         }
         return reply;
-      }).then((ok) => {
+      }, undefined).then((ok) => {
         stopTimer();
         if (!ok) metrics.queryErrors.inc();
       });

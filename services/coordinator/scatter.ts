@@ -1,6 +1,7 @@
-import { headers as natsHeaders, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from 'nats';
 import { ReplyInbox } from '../../libs/reply-inbox/index.js';
 import {
+  DEADLINE_HEADER,
   decodeShardGroupReplyBinary,
   decodeShardReplyBinary,
   legWaitHeaders,
@@ -24,6 +25,10 @@ export type LegOutcome =
   | { shard: number; ok: false; reason: string; attempts: number; shardMismatches: number };
 
 const decoder = new TextDecoder();
+/** An attempt with less time than this left is not sent. */
+const MIN_ATTEMPT_MS = 5;
+/** Answers a retry would only repeat: too large (413), deadline passed (504). */
+const NOT_RETRIED = new Set(['413', '504']);
 
 /**
  * Sends the query to every shard in parallel (binary leg: float32 body, k and
@@ -31,12 +36,16 @@ const decoder = new TextDecoder();
  * group leg for shards a process serves together. A reply is taken only from the shard
  * the leg asked (its `shard` matches; anyone who can join a shard's queue group could
  * answer otherwise): another shard's reply is dropped and counted, like a failed attempt.
- * A leg that fails or times out is retried once: the queue group may hand it to another replica; a failed group leg is
- * retried as its shards' own legs (and `onGroupFailure` told). Failures are returned per
- * shard, never hidden. Queries with `minSeq` go per shard (their waits are per shard).
+ * A leg that fails or times out is retried once, while the query's deadline leaves time:
+ * the queue group may hand it to another replica; a failed group leg is retried as its
+ * shards' own legs (and `onGroupFailure` told). A leg too large for the transport, or
+ * refused as too large, is never retried (it would fail again). Every attempt carries
+ * its deadline (`faceshard-deadline`): a replica that gets it late drops it unsearched.
+ * Failures are returned per shard, never hidden. Queries with `minSeq` go per shard.
  */
 export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegPlan, query: Query, timeoutMs: number, onGroupFailure?: () => void): Promise<LegOutcome[]> {
   const body = queryToBinary(query);
+  const deadline = query.deadline ?? Date.now() + 2 * timeoutMs;
   const headersFor = (wait: LegWait | undefined) => {
     const h = natsHeaders();
     queryHeaders(query, (key, value) => h.set(key, value));
@@ -44,8 +53,14 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
     if (wait) legWaitHeaders(wait, (key, value) => h.set(key, value));
     return h;
   };
-  // Legs without a wait share one set of headers (built once a query, not once a leg).
+  // Legs without a wait share one set of headers (built once a query, not once a leg); only the deadline differs by attempt.
   const common = headersFor(undefined);
+  /** This attempt's wait: the leg timeout or what is left of the query's time, whichever ends first; 0 when none is left. */
+  const attemptMs = (h: MsgHdrs) => {
+    const ms = Math.min(timeoutMs, deadline - Date.now());
+    if (ms >= MIN_ATTEMPT_MS) h.set(DEADLINE_HEADER, String(Date.now() + ms));
+    return ms >= MIN_ATTEMPT_MS ? ms : 0;
+  };
 
   const inbox = ReplyInbox.for(nc);
   const leg = async (shard: number, firstAttempt: number): Promise<LegOutcome> => {
@@ -53,12 +68,20 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
     const h = wait ? headersFor(wait) : common;
     let reason = '';
     let shardMismatches = 0;
+    let attempts = firstAttempt - 1;
     for (let attempt = firstAttempt; attempt <= 2; attempt++) {
+      const waitMs = attemptMs(h);
+      if (waitMs === 0) {
+        reason ||= `shard ${shard}: no time left before the query's deadline`;
+        break;
+      }
+      attempts = attempt;
       try {
-        const msg = await inbox.request(subjects.shardQuery(shard), body, { timeoutMs, headers: h });
+        const msg = await inbox.request(subjects.shardQuery(shard), body, { timeoutMs: waitMs, headers: h });
         const serviceError = msg.headers?.get('Nats-Service-Error');
         if (serviceError) {
           reason = serviceError.startsWith(`shard ${shard}`) ? serviceError : `shard ${shard} answered an error: ${serviceError}`;
+          if (NOT_RETRIED.has(msg.headers?.get('Nats-Service-Error-Code') ?? '')) break;
           continue;
         }
         const reply = parseLegReply(msg.data, msg.headers?.get('content-type'));
@@ -74,17 +97,22 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
         return { shard, ok: true, reply, attempts: attempt, shardMismatches };
       } catch (err) {
         const code = (err as { code?: string }).code;
-        reason = code === '503' ? `shard ${shard}: no replica is serving (no responders)` : code === 'TIMEOUT' ? `shard ${shard}: timed out after ${timeoutMs} ms` : `shard ${shard}: ${(err as Error).message}`;
+        reason = code === '503' ? `shard ${shard}: no replica is serving (no responders)` : code === 'TIMEOUT' ? `shard ${shard}: timed out after ${waitMs} ms` : `shard ${shard}: ${(err as Error).message}`;
+        if (code === 'MAX_PAYLOAD_EXCEEDED') break;
         if (code === '503' && attempt === 1) await new Promise((r) => setTimeout(r, 50)); // a replica may be rejoining
       }
     }
-    return { shard, ok: false, reason, attempts: 2, shardMismatches };
+    return { shard, ok: false, reason, attempts, shardMismatches };
   };
 
   const groupLeg = async (shards: readonly number[]): Promise<LegOutcome[]> => {
     let shardMismatches = 0;
+    const failAll = (reason: (shard: number) => string, attempts: number) => shards.map((shard): LegOutcome => ({ shard, ok: false, reason: reason(shard), attempts, shardMismatches: 0 }));
+    const waitMs = attemptMs(common);
+    if (waitMs === 0) return failAll((shard) => `shard ${shard}: no time left before the query's deadline`, 0);
     try {
-      const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs, headers: common });
+      const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs: waitMs, headers: common });
+      if (NOT_RETRIED.has(msg.headers?.get('Nats-Service-Error-Code') ?? '')) return failAll((shard) => `shard ${shard}: ${msg.headers?.get('Nats-Service-Error')}`, 1);
       if (!msg.headers?.get('Nats-Service-Error')) {
         const replies = parseGroupReply(msg.data, msg.headers?.get('content-type'));
         const byShard = new Map(replies?.map((r) => [r.shard, r]));
@@ -94,7 +122,8 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
         // Replies, but not one from each shard asked: dropped whole.
         if (replies) shardMismatches = 1;
       }
-    } catch {
+    } catch (err) {
+      if ((err as { code?: string }).code === 'MAX_PAYLOAD_EXCEEDED') return failAll((shard) => `shard ${shard}: the leg is larger than the server's max_payload`, 1);
       // no responders, a timeout: the shards' own legs are the retry
     }
     onGroupFailure?.();

@@ -68,3 +68,33 @@ test('a failed scatter fails every query of its batch, and the next batch still 
   fail = false;
   assert.equal((await coalescer.submit(q)).reply.results.length, 1);
 });
+
+test('a merged batch stays within the bytes of one leg and of its expected reply', async () => {
+  const { run, batches } = fakeCluster(5);
+  // A leg of at most 4 vectors (2 KB); a reply of at most ~2 vectors at k=10 (100 bytes a match).
+  const coalescer = new QueryCoalescer(run, 1, { maxLegBytes: 4 * 512, maxReplyBytes: 64 + 2 * (8 + 10 * 100), matchBytes: 100 });
+  const small: Query[] = Array.from({ length: 12 }, (_, i) => ({ vectors: uniformVectors(1, i), count: 1, k: 1 }));
+  await Promise.all(small.map((q) => coalescer.submit(q)));
+  assert.ok(batches.slice(1).every((n) => n <= 4), `leg bytes: ${batches}`);
+  assert.ok(batches.slice(1).some((n) => n > 1), `still merged: ${batches}`);
+  batches.length = 0;
+  const wide: Query[] = Array.from({ length: 8 }, (_, i) => ({ vectors: uniformVectors(1, i), count: 1, k: 10 }));
+  await Promise.all(wide.map((q) => coalescer.submit(q)));
+  assert.ok(batches.every((n) => n <= 2), `reply bytes: ${batches}`);
+  batches.length = 0;
+  // One query larger than the bounds still goes (alone).
+  await coalescer.submit({ vectors: uniformVectors(6, 1), count: 6, k: 10 });
+  assert.deepEqual(batches, [6]);
+});
+
+test('a query whose deadline passed, before or while it waited, is refused as deadline and never run', async () => {
+  const { run, batches } = fakeCluster(30);
+  const coalescer = new QueryCoalescer(run, 1);
+  const q = (deadline: number): Query => ({ vectors: uniformVectors(1, 3), count: 1, k: 1, deadline });
+  await assert.rejects(coalescer.submit(q(Date.now() - 1)), (err: unknown) => (err as { code?: string }).code === 'deadline');
+  const first = coalescer.submit(q(Date.now() + 5000));
+  const late = coalescer.submit(q(Date.now() + 5)); // waits behind the first, past its deadline
+  await first;
+  await assert.rejects(late, (err: unknown) => (err as { code?: string }).code === 'deadline');
+  assert.deepEqual(batches, [1]);
+});
