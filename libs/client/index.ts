@@ -1,8 +1,23 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
 import { connectAs, type NatsSecurity } from '../nats-auth/connect.js';
-import { DeleteReply, encodeFaceBatch, IngestReply, MAX_INGEST_FACES, QueryReply, queryHeaders, subjectsFor, type MinSeq, type Subjects } from '../protocol/index.js';
+import {
+  bodyBudget,
+  DEADLINE_HEADER,
+  DeleteReply,
+  encodeFaceBatch,
+  IngestReply,
+  MAX_INGEST_FACES,
+  QueryReply,
+  queryHeaders,
+  subjectsFor,
+  VECTOR_BYTES,
+  vectorsPerMessage,
+  type MinSeq,
+  type Subjects,
+} from '../protocol/index.js';
 import { FACE_DIMENSIONS } from '../vector/index.js';
 import { requestJson } from './request.js';
+import { joinReplies, rangesWithin } from './split-query.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
 
 export { FaceshardError } from './errors.js';
@@ -18,7 +33,14 @@ export interface QueryOptions {
   approximate?: boolean;
   effort?: number;
   timeoutMs?: number;
+  /**
+   * Bytes a match is expected to take in the reply (the coordinator's QUERY_MATCH_BYTES):
+   * a query is split so that each request's reply fits in one message.
+   */
+  matchBytes?: number;
 }
+
+const DEFAULT_MATCH_BYTES = 128;
 
 export interface FaceToIngest {
   id: string;
@@ -49,25 +71,55 @@ export class FaceshardClient {
     return new FaceshardClient(nc, options.prefix ?? 'faces');
   }
 
-  /** JSON form of `faces.query`, exactly what any NATS client would send. */
-  query(vectors: ArrayLike<number>[], options: QueryOptions = {}): Promise<QueryReply> {
-    const body = {
-      vectors: vectors.map((v) => Array.from(v)),
+  /**
+   * JSON form of `faces.query`, exactly what any NATS client would send. More vectors than
+   * one request, or its reply, holds (the server's max_payload) go as several requests.
+   */
+  async query(vectors: ArrayLike<number>[], options: QueryOptions = {}): Promise<QueryReply> {
+    const started = performance.now();
+    const rows = vectors.map((v) => JSON.stringify(Array.from(v)));
+    const rest = JSON.stringify({
       k: options.k ?? 1,
       ...(options.maxDistance !== undefined ? { maxDistance: options.maxDistance } : {}),
       ...(options.minSeq !== undefined ? { minSeq: options.minSeq } : {}),
       ...(options.approximate ? { approximate: true, ...(options.effort !== undefined ? { effort: options.effort } : {}) } : {}),
-    };
-    return requestJson(this.nc, this.subjects.query, encoder.encode(JSON.stringify(body)), QueryReply, { timeoutMs: options.timeoutMs ?? 10_000 });
+    }).slice(1);
+    const { timeoutMs, headers, vectorsPerRequest } = this.queryRequestOptions(options);
+    const ranges = rangesWithin(
+      rows.map((r) => r.length + 1),
+      bodyBudget(this.nc) - rest.length - 16,
+      vectorsPerRequest,
+    );
+    const replies = await Promise.all(
+      ranges.map(([start, end]) => {
+        const body = `{"vectors":[${rows.slice(start, end).join(',')}]${rest.length > 1 ? ',' : ''}${rest}`;
+        return requestJson(this.nc, this.subjects.query, encoder.encode(body), QueryReply, { timeoutMs, headers });
+      }),
+    );
+    return joinReplies(replies, elapsedMs(started));
   }
 
-  /** Binary form: float32 vectors back to back, k and max-distance in headers. */
-  queryBinary(vectors: Float32Array, options: QueryOptions = {}): Promise<QueryReply> {
-    const h = natsHeaders();
-    queryHeaders({ k: options.k ?? 1, maxDistance: options.maxDistance, approximate: options.approximate, effort: options.effort }, (key, value) => h.set(key, value));
-    if (options.minSeq !== undefined) h.set('min-seq', JSON.stringify(options.minSeq));
-    const body = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.length * 4);
-    return requestJson(this.nc, this.subjects.query, body, QueryReply, { timeoutMs: options.timeoutMs ?? 10_000, headers: h });
+  /** Binary form: float32 vectors back to back, k and max-distance in headers; split like `query`. */
+  async queryBinary(vectors: Float32Array, options: QueryOptions = {}): Promise<QueryReply> {
+    const started = performance.now();
+    const { timeoutMs, headers, vectorsPerRequest } = this.queryRequestOptions(options);
+    queryHeaders({ k: options.k ?? 1, maxDistance: options.maxDistance, approximate: options.approximate, effort: options.effort }, (key, value) => headers.set(key, value));
+    if (options.minSeq !== undefined) headers.set('min-seq', JSON.stringify(options.minSeq));
+    const bytes = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.length * 4);
+    const ranges = rangesWithin(new Array<number>(Math.ceil(bytes.length / VECTOR_BYTES)).fill(VECTOR_BYTES), bodyBudget(this.nc), vectorsPerRequest);
+    const replies = await Promise.all(
+      ranges.map(([start, end]) => requestJson(this.nc, this.subjects.query, bytes.subarray(start * VECTOR_BYTES, end * VECTOR_BYTES), QueryReply, { timeoutMs, headers })),
+    );
+    return joinReplies(replies, elapsedMs(started));
+  }
+
+  /** The timeout, the deadline header that tells the cluster when this client stops waiting, and how many vectors a request's reply holds. */
+  private queryRequestOptions(options: QueryOptions) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const headers = natsHeaders();
+    headers.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
+    const vectorsPerRequest = vectorsPerMessage(bodyBudget(this.nc), options.k ?? 1, options.matchBytes ?? DEFAULT_MATCH_BYTES);
+    return { timeoutMs, headers, vectorsPerRequest };
   }
 
   /** One `faces.ingest` request; answers after JetStream acknowledged every accepted face. */
@@ -137,6 +189,10 @@ export class FaceshardClient {
   async close(): Promise<void> {
     await this.nc.drain();
   }
+}
+
+function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
 function faceJson(face: FaceToIngest) {
