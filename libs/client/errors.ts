@@ -3,6 +3,8 @@ export class FaceshardError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** For `busy`: when the cluster suggests trying again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

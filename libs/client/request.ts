@@ -31,7 +31,7 @@ export async function requestJson<S extends z.ZodType>(
     throw new FaceshardError('bad_reply', `${subject} answered something that is not JSON`);
   }
   const error = ErrorReply.safeParse(json);
-  if (error.success) throw new FaceshardError(error.data.error.code, error.data.error.message);
+  if (error.success) throw new FaceshardError(error.data.error.code, error.data.error.message, error.data.error.retryAfterMs);
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new FaceshardError('bad_reply', `${subject} answered an unexpected shape: ${parsed.error.issues[0]?.message}`);
   return parsed.data;

@@ -6,6 +6,8 @@ export const errorStatus = {
   not_ready: 503,
   behind: 503,
   no_shards: 503,
+  /** Overload: a bounded queue is full; the reply says when to try again (`retryAfterMs`). */
+  busy: 503,
   too_large: 413,
   deadline: 504,
   internal: 500,
@@ -13,7 +15,7 @@ export const errorStatus = {
 export type ErrorCode = keyof typeof errorStatus;
 
 export const ErrorReply = z.strictObject({
-  error: z.strictObject({ code: z.string(), message: z.string() }),
+  error: z.strictObject({ code: z.string(), message: z.string(), retryAfterMs: z.number().int().min(0).optional() }),
 });
 export type ErrorReply = z.infer<typeof ErrorReply>;
 
@@ -23,6 +25,8 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** For `busy`: how long the asker should wait before trying again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -30,7 +34,8 @@ export class ProtocolError extends Error {
     return errorStatus[this.code];
   }
   toReply(): ErrorReply {
-    return { error: { code: this.code, message: this.message } };
+    const retry = this.retryAfterMs === undefined ? {} : { retryAfterMs: Math.max(0, Math.ceil(this.retryAfterMs)) };
+    return { error: { code: this.code, message: this.message, ...retry } };
   }
 }
 
