@@ -82,7 +82,7 @@ function coordinator(subjects: Subjects): UserPermissions {
   const p = subjects.prefix;
   return {
     pub: {
-      allow: [`${p}.data.*`, `${p}.shard.*.query`, `${p}.shards.*.query`, '$SRV.>', `${JS}.INFO`, `${JS}.STREAM.INFO.${subjects.stream}`, ...kvRead(subjects.configBucket)],
+      allow: [`${p}.data.*`, `${p}.shard.*.query`, `${p}.shards.*.query`, `${p}.shard.*.replica.*.query`, `${p}.shards.*.process.*.query`, '$SRV.>', `${JS}.INFO`, `${JS}.STREAM.INFO.${subjects.stream}`, ...kvRead(subjects.configBucket)],
     },
     sub: {
       allow: [`${subjects.query} ${COORDINATOR_QUEUE}`, `${subjects.ingest} ${COORDINATOR_QUEUE}`, `${subjects.delete} ${COORDINATOR_QUEUE}`, ...serviceDiscovery(COORDINATOR_SERVICE)],
@@ -98,11 +98,12 @@ function shard(subjects: Subjects, shards: readonly number[]): UserPermissions {
   for (const i of shards) {
     // Its own log only: the consumer-create subject names the filter subject (server 2.9+).
     pub.push(`${JS}.DIRECT.GET.${stream}.${subjects.data(i)}`, `${JS}.CONSUMER.CREATE.${stream}.*.${subjects.data(i)}`);
-    sub.push(`${subjects.shardQuery(i)} ${subjects.shardQueue(i)}`, `${subjects.prefix}.shard.${i}.status`);
+    // Its direct subject (the coordinator picks the replica) is named by its service id, a random token.
+    sub.push(`${subjects.shardQuery(i)} ${subjects.shardQueue(i)}`, subjects.shardReplicaQuery(i, '*'), `${subjects.prefix}.shard.${i}.status`);
   }
   // Consumer names are random tokens: these cannot be narrowed to its own consumers.
   pub.push(`${JS}.CONSUMER.MSG.NEXT.${stream}.*`, `${JS}.CONSUMER.INFO.${stream}.*`, `${JS}.CONSUMER.DELETE.${stream}.*`);
-  if (shards.length > 1) sub.push(`${subjects.shardGroupQuery(shards)} ${subjects.shardGroupQueue(shards)}`, ...serviceDiscovery(SHARD_GROUP_SERVICE));
+  if (shards.length > 1) sub.push(`${subjects.shardGroupQuery(shards)} ${subjects.shardGroupQueue(shards)}`, subjects.shardGroupProcessQuery(shards, '*'), ...serviceDiscovery(SHARD_GROUP_SERVICE));
   // One process runs a service per shard (and one for the group): a discovery ping to
   // all services gets one reply from each, all to the same request.
   const services = shards.length > 1 ? shards.length + 1 : 1;

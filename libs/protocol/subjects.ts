@@ -10,6 +10,10 @@ export interface Subjects {
   /** One leg for several shards that one process serves together (`faces.shards.0-2.query`). */
   shardGroupQuery(shards: readonly number[]): string;
   shardGroupQueue(shards: readonly number[]): string;
+  /** One replica's own query subject, no queue group: the coordinator picks the replica (`faces.shard.0.replica.<service id>.query`). */
+  shardReplicaQuery(index: number, serviceId: string): string;
+  /** One process's own group-leg subject (`faces.shards.0-2.process.<service id>.query`). */
+  shardGroupProcessQuery(shards: readonly number[], serviceId: string): string;
   data(index: number): string;
   dataAll: string;
   stream: string;
@@ -29,6 +33,8 @@ export function subjectsFor(prefix = 'faces'): Subjects {
     shardQueue: (i) => `shard-${i}`,
     shardGroupQuery: (shards) => `${prefix}.shards.${shards.join('-')}.query`,
     shardGroupQueue: (shards) => `shards-${shards.join('-')}`,
+    shardReplicaQuery: (i, id) => `${prefix}.shard.${i}.replica.${id}.query`,
+    shardGroupProcessQuery: (shards, id) => `${prefix}.shards.${shards.join('-')}.process.${id}.query`,
     data: (i) => `${prefix}.data.${i}`,
     dataAll: `${prefix}.data.*`,
     stream: streamBase,

@@ -9,7 +9,7 @@
  * shards is in it.
  */
 import os from 'node:os';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, ServiceMsg } from 'nats';
 import type { Logger } from '../../libs/observability/logger.js';
 import {
   encodeShardGroupReplyBinary,
@@ -45,30 +45,29 @@ export async function startGroupEndpoint(
     description: `faceshard shards ${shards.join(', ')} in one process`,
     metadata: { shards: shards.join(','), pid: String(process.pid), host: os.hostname() },
   });
-  service.addEndpoint('query', {
-    subject: subjects.shardGroupQuery(shards),
-    queue: subjects.shardGroupQueue(shards),
-    handler: (_err, msg) => {
-      const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_GROUP_REPLY : undefined;
-      void respondWithin(
-        nc,
-        msg,
-        log,
-        async (): Promise<ShardGroupReply> => {
-          // Each replica drops its part unsearched once the deadline passed (counted per shard).
-          const query = { ...parseQuery(msg.data, msg.headers), deadline: parseDeadline(msg.headers) };
-          const wait = parseLegWait(msg.headers);
-          if (wait?.appliedSeq !== undefined) {
-            throw new ProtocolError('bad_request', `a group leg takes stream-seq, not applied-seq (an applied sequence belongs to one shard's log); ask faces.shard.<i>.query`);
-          }
-          const replies = await Promise.all(replicas.map((r) => r.answer(query, wait)));
-          metrics.groupLegs.inc();
-          return { replies };
-        },
-        binary,
-      );
-    },
-  });
+  const handler = (_err: unknown, msg: ServiceMsg) => {
+    const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_GROUP_REPLY : undefined;
+    void respondWithin(
+      nc,
+      msg,
+      log,
+      async (): Promise<ShardGroupReply> => {
+        // Each replica drops its part unsearched once the deadline passed (counted per shard).
+        const query = { ...parseQuery(msg.data, msg.headers), deadline: parseDeadline(msg.headers) };
+        const wait = parseLegWait(msg.headers);
+        if (wait?.appliedSeq !== undefined) {
+          throw new ProtocolError('bad_request', `a group leg takes stream-seq, not applied-seq (an applied sequence belongs to one shard's log); ask faces.shard.<i>.query`);
+        }
+        const replies = await Promise.all(replicas.map((r) => r.answer(query, wait)));
+        metrics.groupLegs.inc();
+        return { replies };
+      },
+      binary,
+    );
+  };
+  service.addEndpoint('query', { subject: subjects.shardGroupQuery(shards), queue: subjects.shardGroupQueue(shards), handler });
+  // This process alone, no queue group: the coordinator picks the process (least outstanding legs, retries elsewhere).
+  service.addEndpoint('direct', { subject: subjects.shardGroupProcessQuery(shards, service.info().id), handler });
   log.info('group leg ready', { subject: subjects.shardGroupQuery(shards), queue: subjects.shardGroupQueue(shards) });
   return () => service.stop().then(() => undefined);
 }

@@ -6,7 +6,7 @@
  * it serves.
  */
 import os from 'node:os';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, ServiceMsg } from 'nats';
 import { FaceIndex } from '../../libs/face-index/index.js';
 import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
@@ -134,17 +134,17 @@ export class ShardReplica {
       subject: `${subjects.prefix}.shard.${shard}.status`,
       handler: (_err, msg) => void respondJson(msg, log, () => this.status()),
     });
-    this.addQueryEndpoint = () =>
-      service.addEndpoint('query', {
-        subject: subjects.shardQuery(shard),
-        queue: subjects.shardQueue(shard),
-        handler: (_err, msg) => {
-          // Before a delete, the coordinator asks which ids exist on the same subject.
-          if (isLookupLeg(msg.headers)) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
-          const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
-          void respondWithin(nc, msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
-        },
-      });
+    this.addQueryEndpoint = () => {
+      const handler = (_err: unknown, msg: ServiceMsg) => {
+        // Before a delete, the coordinator asks which ids exist on the same subject.
+        if (isLookupLeg(msg.headers)) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
+        const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
+        void respondWithin(nc, msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
+      };
+      service.addEndpoint('query', { subject: subjects.shardQuery(shard), queue: subjects.shardQueue(shard), handler });
+      // The same handler on a subject of this replica alone: the coordinator picks the replica (least outstanding legs, retries elsewhere) instead of the queue group's random pick.
+      service.addEndpoint('direct', { subject: subjects.shardReplicaQuery(shard, service.info().id), handler });
+    };
   }
 
   /** Fills the index from the snapshot (when `useSnapshot` and one fits the log) and the log, until caught up. */
