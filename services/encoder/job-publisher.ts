@@ -7,6 +7,8 @@ import { doneKey, openDoneMarks, parseMark } from './done-marks.js';
 import type { SkippedImage, EncodeSummary } from './encode-dataset.js';
 import { formatBytes } from './encode-image.js';
 import { ensureJobStream } from '../../libs/cluster/job-stream.js';
+import { FaceshardError } from '../../libs/client/errors.js';
+import { submitJob } from './job-submit.js';
 import type { Progress } from './progress.js';
 
 /**
@@ -44,6 +46,7 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
   const { nc, subjects } = client;
   const names = encodeJobNames(subjects);
   const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
   await ensureJobStream(nc, names);
   const dataset = settings.idPrefix ?? '';
   const marks = await openDoneMarks(nc, subjects, dataset);
@@ -78,9 +81,9 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
   let total = 0;
   const report = () => settings.progress?.update(finished.size + skipped.length + resumed, total);
   let lastProgress = { done: 0, at: performance.now() };
-  /** Waits a second or until a job is done; says so when nothing has moved for 30 s and no encoder runs. */
-  const waitForWorkers = async () => {
-    await changedOrTimeout(changed(), 1000);
+  /** Waits `ms` (a second) or until a job is done; says so when nothing has moved for 30 s and no encoder runs. */
+  const waitForWorkers = async (ms = 1000) => {
+    await changedOrTimeout(changed(), ms);
     report();
     if (finished.size !== lastProgress.done) lastProgress = { done: finished.size, at: performance.now() };
     else if (performance.now() - lastProgress.at > 30_000) {
@@ -131,7 +134,23 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
       h.set(JOB_HEADER.run, run);
       if (dataset) h.set(JOB_HEADER.dataset, dataset);
       h.set(JOB_HEADER.options, JSON.stringify(options));
-      await js.publish(names.subject, bytes, { headers: h, msgID: `${run}.${doneKey(dataset, item.path)}` });
+      // The queue's bound is shared with every other publisher: when it is full, wait for
+      // encoders to make room and publish the same job again (same msgID: stored once).
+      let waitingSince: number | undefined;
+      let queued = false;
+      while (!queued && !stop?.aborted) {
+        try {
+          await submitJob(js, jsm, names, bytes, h, `${run}.${doneKey(dataset, item.path)}`);
+          queued = true;
+        } catch (error) {
+          if (!(error instanceof FaceshardError && error.code === 'busy')) throw error;
+          if (waitingSince === undefined) settings.progress?.note(`waiting: ${error.message}`);
+          waitingSince ??= performance.now();
+          await waitForWorkers(error.retryAfterMs);
+        }
+      }
+      if (!queued) break;
+      if (waitingSince !== undefined) settings.progress?.note(`the encode queue took jobs again after ${((performance.now() - waitingSince) / 1000).toFixed(1)} s of waiting`);
       published.add(item.path);
       report();
     }

@@ -6,14 +6,28 @@ import { createProgressBar, formatDuration } from './progress-bar.js';
  */
 export interface Progress {
   update(done: number, total: number): void;
+  /** Says at once why the count stands still (a full queue); once per new text, undefined clears it. */
+  note(text: string | undefined): void;
   finish(): void;
 }
 
 export function createProgress(options: { label?: string; stream?: NodeJS.WriteStream; intervalMs?: number } = {}): Progress {
   const stream = options.stream ?? process.stderr;
-  if (stream.isTTY) return createProgressBar({ label: options.label, stream });
-  const intervalMs = options.intervalMs ?? 10_000;
   const label = options.label ?? 'encoding';
+  let noted: string | undefined;
+  const note = (text: string | undefined, clearLine: () => void) => {
+    if (text === noted) return;
+    noted = text;
+    if (text === undefined) return;
+    clearLine();
+    stream.write(`${label}: ${text}\n`);
+  };
+  if (stream.isTTY) {
+    const bar = createProgressBar({ label: options.label, stream });
+    // The bar redraws itself on the next update, below the note.
+    return { update: bar.update, finish: bar.finish, note: (text) => note(text, bar.finish) };
+  }
+  const intervalMs = options.intervalMs ?? 10_000;
   const started = performance.now();
   let last = -Infinity;
   let latest: [number, number] | undefined;
@@ -31,6 +45,7 @@ export function createProgress(options: { label?: string; stream?: NodeJS.WriteS
       last = now;
       write(done, total);
     },
+    note: (text) => note(text, () => undefined),
     finish() {
       if (latest && (written?.[0] !== latest[0] || written?.[1] !== latest[1])) write(...latest);
     },
