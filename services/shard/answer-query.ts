@@ -13,6 +13,7 @@ import {
   type Subjects,
 } from '../../libs/protocol/index.js';
 import type { LogReplay } from './log-replayer.js';
+import type { SearchQueue } from './search-queue.js';
 
 export interface ShardContext {
   nc: NatsConnection;
@@ -22,6 +23,8 @@ export interface ShardContext {
   replay: LogReplay;
   /** Legs dropped unsearched because their deadline had passed. */
   expiredLegs: { inc(): void };
+  /** The process's one search queue (shared by its replicas and group legs). */
+  queue: SearchQueue;
 }
 
 /**
@@ -46,10 +49,18 @@ export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWai
     await waitUntilApplied(ctx, wait);
     dropIfExpired(ctx, query.deadline);
   }
-  const neighbors = ctx.index.search(query.vectors, query.k, query.maxDistance, query.approximate ? { approximate: true, effort: query.effort } : undefined);
+  const { index } = ctx;
+  const options = query.approximate ? { approximate: true, effort: query.effort } : undefined;
+  // In turn and in slices; a leg whose deadline passes while it waits is dropped at its turn.
+  const neighbors = await ctx.queue.submit({
+    vectors: query.vectors,
+    search: (vectors) => index.search(vectors, query.k, query.maxDistance, options),
+    deadline: query.deadline,
+    beforeStart: () => dropIfExpired(ctx, query.deadline),
+  });
   return {
     shard: ctx.shard,
-    faces: ctx.index.size,
+    faces: index.size,
     appliedSeq: ctx.replay.state.appliedSeq,
     results: neighbors.map((list) => list.map((n) => (n.meta === undefined ? { id: n.id, distance: n.distance } : { id: n.id, distance: n.distance, meta: n.meta }))),
   };

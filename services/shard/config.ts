@@ -40,6 +40,27 @@ export const ShardEnv = z.object({
    * notice a log purged, truncated or recreated under it; consumer trouble looks at once.
    */
   LOG_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /**
+   * The process's search queue (every replica and group leg in it shares one thread):
+   * legs admitted and not yet answered. Past it a leg is refused at once with `busy` (503,
+   * retryAfterMs). The default coordinator keeps at most 4 scatters in flight, i.e. 4
+   * legs per shard it serves: 64 is 16 shards' worth, or 4 such coordinators'.
+   */
+  SHARD_QUEUE_MAX_LEGS: z.coerce.number().int().min(1).max(100_000).default(64),
+  /**
+   * Query vectors admitted and not yet searched (the cost waiting, a proxy for CPU and
+   * bytes). 8192 takes four full legs (a leg is at most ~2,040 vectors at 1 MB messages),
+   * what one default coordinator can have in flight; a leg that would not be searched
+   * before its deadline at the measured rate is refused too. A larger leg alone in an
+   * empty queue is still taken.
+   */
+  SHARD_QUEUE_MAX_VECTORS: z.coerce.number().int().min(1).max(10_000_000).default(8192),
+  /**
+   * Longest stretch a search holds the event loop: legs are searched a few vectors at a
+   * time (sized from the measured time per vector) so /healthz, /readyz and refusals are
+   * answered in between.
+   */
+  SEARCH_SLICE_MS: z.coerce.number().min(1).max(60_000).default(15),
 });
 export type ShardConfig = z.infer<typeof ShardEnv>;
 

@@ -8,8 +8,9 @@ import { subjectsFor } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { loadShardConfig } from './config.js';
 import { startGroupEndpoint } from './group-endpoint.js';
-import { shardMetrics, shardProcessMetrics } from './metrics.js';
+import { searchQueueMetrics, shardMetrics, shardProcessMetrics } from './metrics.js';
 import { ShardReplica } from './replica.js';
+import { SearchQueue } from './search-queue.js';
 
 /** A shard process: one replica of each shard in SHARD_INDEX, sharing one NATS connection, one /metrics and one /readyz. */
 runMain('shard', async () => {
@@ -44,7 +45,9 @@ runMain('shard', async () => {
   const outside = shards.filter((shard) => shard >= shardCount);
   if (outside.length > 0) throw new Error(`SHARD_INDEX names shard ${outside.join(', ')} but the cluster has ${shardCount} shards (0..${shardCount - 1})`);
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
-  const context = { config, nc, subjects, stream: { stream: subjects.stream, created: streamInfo.created }, httpPort: ops.port };
+  // One queue for the process: its replicas and its group leg search on one thread.
+  const queue = new SearchQueue({ maxLegs: config.SHARD_QUEUE_MAX_LEGS, maxVectors: config.SHARD_QUEUE_MAX_VECTORS, sliceMs: config.SEARCH_SLICE_MS, observer: searchQueueMetrics(registry) });
+  const context = { config, nc, subjects, stream: { stream: subjects.stream, created: streamInfo.created }, httpPort: ops.port, queue };
   for (const shard of shards) replicas.push(new ShardReplica(context, shard, shardMetrics(registry, shard), log.child({ shard })));
   // All at once: each is in discovery (its status endpoint) while it replays.
   await Promise.all(replicas.map((replica) => replica.start()));

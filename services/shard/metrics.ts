@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { SearchQueueObserver } from './search-queue.js';
 
 /** One set of metric families per registry: a process serving several shards labels them by shard. */
 const familiesOf = new WeakMap<Registry, ReturnType<typeof createFamilies>>();
@@ -53,6 +54,27 @@ function createFamilies(registry: Registry) {
   };
 }
 export type ShardMetrics = ReturnType<typeof shardMetrics>;
+
+/** The process's search queue (one for all its shards): what waits, what was refused, how long legs waited. */
+export function searchQueueMetrics(registry: Registry): SearchQueueObserver {
+  const legs = new Gauge({ name: 'faceshard_shard_queue_legs', help: 'Legs admitted to the search queue and not yet answered (the running one included)', registers: [registry] });
+  const vectors = new Gauge({ name: 'faceshard_shard_queue_vectors', help: 'Query vectors admitted to the search queue and not yet searched', registers: [registry] });
+  const refusals = new Counter({ name: 'faceshard_shard_busy_refusals_total', help: 'Legs refused with busy (503) because the search queue was full or could not search them before their deadline', registers: [registry] });
+  const wait = new Histogram({
+    name: 'faceshard_shard_queue_wait_seconds',
+    help: 'Time a leg waited in the search queue before its first slice',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return {
+    queued: (l, v) => {
+      legs.set(l);
+      vectors.set(v);
+    },
+    refused: () => refusals.inc(),
+    waited: (seconds) => wait.observe(seconds),
+  };
+}
 
 /** The process's own metrics (not one shard's). */
 export function shardProcessMetrics(registry: Registry) {

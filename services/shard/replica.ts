@@ -33,6 +33,7 @@ import { logChange, streamNow, type LogChange, type LogOrigin } from './log-orig
 import { startLogReplay, type LogReplay } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
+import type { SearchQueue } from './search-queue.js';
 
 /** A leg that asks for it (the coordinator's do) gets the binary reply. */
 const BINARY_LEG_REPLY = { encode: encodeShardReplyBinary, contentType: SHARD_REPLY_BINARY_CONTENT_TYPE };
@@ -43,6 +44,8 @@ export interface ReplicaContext {
   subjects: Subjects;
   /** The process's ops HTTP port (in status replies). */
   httpPort: number;
+  /** The process's one search queue: every replica's searches share its thread. */
+  queue: SearchQueue;
 }
 
 /**
@@ -215,7 +218,7 @@ export class ShardReplica {
     const { nc, subjects } = this.context;
     const { shard, index, replay } = this;
     if (!replay) throw new ProtocolError('not_ready', `shard ${shard} is not serving queries (starting or stopping)`);
-    return { nc, subjects, shard, index, replay, expiredLegs: this.metrics.expiredLegs };
+    return { nc, subjects, shard, index, replay, expiredLegs: this.metrics.expiredLegs, queue: this.context.queue };
   }
 
   /** This replica's part of a group leg (group-endpoint.ts): counted in its own metrics. */

@@ -1,0 +1,194 @@
+/**
+ * The shard process's one search queue. Every replica in the process and every group
+ * leg share one thread, so they share one queue: searches run one at a time in arrival
+ * order, in slices of a few vectors with a turn of the event loop between slices, so
+ * /healthz, /readyz, NATS pings and refusals are answered while a 2,000-vector leg is
+ * searched. The queue is bounded in legs and in query vectors waiting; past either
+ * bound a leg is refused at once with `busy` and an estimate of the time to drain.
+ */
+import type { Neighbor } from '../../libs/face-index/index.js';
+import { ProtocolError } from '../../libs/protocol/index.js';
+import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+
+export interface SearchQueueOptions {
+  /** Legs admitted and not yet answered (the running one included). */
+  maxLegs: number;
+  /** Query vectors admitted and not yet searched. A leg larger than this alone is still taken when the queue is empty. */
+  maxVectors: number;
+  /** Target time of one slice, i.e. the longest the loop is held by a search. */
+  sliceMs: number;
+  /** Floats per vector (default 128). */
+  dimensions?: number;
+  /** Ms per vector assumed for retry hints before anything was measured. */
+  initialMsPerVector?: number;
+  /** Where the queue's state is reported (metrics). */
+  observer?: SearchQueueObserver;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+export interface SearchQueueObserver {
+  queued(legs: number, vectors: number): void;
+  refused(): void;
+  /** A leg's time from admission to its first slice. */
+  waited(seconds: number): void;
+}
+
+export interface SearchJob {
+  /** The leg's query vectors, `dimensions` floats each. */
+  vectors: Float32Array;
+  /** Searches some of the vectors (a subarray); must give one list per vector, as one search over all of them would. */
+  search(vectors: Float32Array): Neighbor[][];
+  /** Epoch ms after which nobody waits for the answer. */
+  deadline?: number;
+  /** Called when the leg's turn comes: throwing drops it unsearched (its deadline passed while it waited). */
+  beforeStart?(): void;
+}
+
+interface Pending {
+  job: SearchJob;
+  count: number;
+  /** Vectors searched so far. */
+  done: number;
+  results: Neighbor[][];
+  admittedAt: number;
+  /** Vectors of the next slice; grows or shrinks with this leg's measured time per vector. */
+  sliceVectors: number;
+  resolve(results: Neighbor[][]): void;
+  reject(err: unknown): void;
+}
+
+/** Weight of the newest measurement in the running ms-per-vector estimate. */
+const RATE_WEIGHT = 0.2;
+/** A slice grows at most this much over the last (one fast measurement is not a trend). */
+const MAX_SLICE_GROWTH = 4;
+
+export class SearchQueue {
+  private readonly pending: Pending[] = [];
+  private head = 0;
+  private vectorsWaiting = 0;
+  private running = false;
+  /** Measured recent ms per query vector (undefined until the first slice). */
+  private msPerVector: number | undefined;
+  private readonly dims: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SearchQueueOptions) {
+    if (!(options.maxLegs >= 1) || !(options.maxVectors >= 1) || !(options.sliceMs > 0)) {
+      throw new RangeError(`search queue: maxLegs and maxVectors must be >= 1 and sliceMs > 0 (got ${options.maxLegs}, ${options.maxVectors}, ${options.sliceMs})`);
+    }
+    this.dims = options.dimensions ?? FACE_DIMENSIONS;
+    this.now = options.now ?? Date.now;
+  }
+
+  get legs(): number {
+    return this.pending.length - this.head;
+  }
+
+  get vectors(): number {
+    return this.vectorsWaiting;
+  }
+
+  /** Ms to search everything admitted, from recent measurements: what a refused leg is told to wait. */
+  drainEstimateMs(): number {
+    return Math.ceil(this.vectorsWaiting * (this.msPerVector ?? this.options.initialMsPerVector ?? 1));
+  }
+
+  /** Admits the leg (or refuses it at once with `busy`); resolves with its results once its turn came and all its slices ran. */
+  submit(job: SearchJob): Promise<Neighbor[][]> {
+    if (job.vectors.length % this.dims !== 0) {
+      return Promise.reject(new ProtocolError('bad_request', `query vectors hold ${job.vectors.length} floats, not a multiple of ${this.dims}`));
+    }
+    const count = job.vectors.length / this.dims;
+    const refusal = this.refusal(count, job.deadline);
+    if (refusal) {
+      this.options.observer?.refused();
+      return Promise.reject(refusal);
+    }
+    return new Promise<Neighbor[][]>((resolve, reject) => {
+      this.pending.push({ job, count, done: 0, results: [], admittedAt: this.now(), sliceVectors: 1, resolve, reject });
+      this.vectorsWaiting += count;
+      this.report();
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => this.runSlice());
+      }
+    });
+  }
+
+  /** Why a leg of `count` vectors is not admitted now, or undefined when it is. */
+  private refusal(count: number, deadline: number | undefined): ProtocolError | undefined {
+    const { maxLegs, maxVectors } = this.options;
+    const retryAfterMs = this.drainEstimateMs();
+    if (this.legs >= maxLegs) {
+      return new ProtocolError('busy', `shard search queue full: ${this.legs} of ${maxLegs} legs waiting (${this.vectorsWaiting} vectors); try again in ~${retryAfterMs} ms`, retryAfterMs);
+    }
+    if (this.vectorsWaiting > 0 && this.vectorsWaiting + count > maxVectors) {
+      return new ProtocolError('busy', `shard search queue full: ${this.vectorsWaiting} of ${maxVectors} query vectors waiting, this leg adds ${count}; try again in ~${retryAfterMs} ms`, retryAfterMs);
+    }
+    // Measured, not guessed: a leg that would only be dropped at its turn is refused now, so it can go elsewhere.
+    if (deadline !== undefined && this.msPerVector !== undefined && this.now() + retryAfterMs > deadline) {
+      return new ProtocolError('busy', `shard search queue: ~${retryAfterMs} ms of searches (${this.vectorsWaiting} vectors) wait ahead of this leg, it has ${Math.max(0, deadline - this.now())} ms left`, retryAfterMs);
+    }
+    return undefined;
+  }
+
+  private firstSliceVectors(): number {
+    return this.msPerVector === undefined ? 1 : Math.max(1, Math.floor(this.options.sliceMs / this.msPerVector));
+  }
+
+  /** One macrotask: one slice of the leg at the head (or drops it), then the next slice in a later turn. */
+  private runSlice(): void {
+    const item = this.pending[this.head];
+    if (item === undefined) {
+      this.running = false;
+      this.pending.length = this.head = 0;
+      this.report();
+      return;
+    }
+    try {
+      if (item.done === 0) {
+        this.options.observer?.waited((this.now() - item.admittedAt) / 1000);
+        item.job.beforeStart?.();
+        item.sliceVectors = this.firstSliceVectors();
+      }
+      this.searchSlice(item);
+      if (item.done === item.count) this.finish(item, undefined);
+    } catch (err) {
+      this.finish(item, err);
+    }
+    setImmediate(() => this.runSlice());
+  }
+
+  private searchSlice(item: Pending): void {
+    const take = Math.min(item.sliceVectors, item.count - item.done);
+    if (take === 0) return; // a leg of no vectors
+    const started = performance.now();
+    const lists = item.job.search(item.job.vectors.subarray(item.done * this.dims, (item.done + take) * this.dims));
+    const elapsed = performance.now() - started;
+    if (lists.length !== take) throw new Error(`search returned ${lists.length} lists for ${take} query vectors`);
+    for (const list of lists) item.results.push(list);
+    item.done += take;
+    this.vectorsWaiting -= take;
+    const rate = Math.max(elapsed, 0.001) / take;
+    this.msPerVector = this.msPerVector === undefined ? rate : this.msPerVector + RATE_WEIGHT * (rate - this.msPerVector);
+    // This leg's own rate sizes its next slice (k, maxDistance and approximate change the cost).
+    item.sliceVectors = Math.max(1, Math.min(item.sliceVectors * MAX_SLICE_GROWTH, Math.floor(this.options.sliceMs / rate)));
+  }
+
+  private finish(item: Pending, err: unknown): void {
+    this.vectorsWaiting -= item.count - item.done;
+    this.pending[this.head++] = undefined as unknown as Pending; // let the results go with the promise
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
+    }
+    this.report();
+    if (err === undefined) item.resolve(item.results);
+    else item.reject(err);
+  }
+
+  private report(): void {
+    this.options.observer?.queued(this.legs, this.vectorsWaiting);
+  }
+}
