@@ -2,6 +2,7 @@ import type { NatsConnection, MsgHdrs } from 'nats';
 import type { z } from 'zod';
 import { ErrorReply } from '../protocol/errors.js';
 import { ReplyInbox } from '../reply-inbox/index.js';
+import { errorFromReply } from './error-reply.js';
 import { FaceshardError } from './errors.js';
 
 const decoder = new TextDecoder();
@@ -31,7 +32,7 @@ export async function requestJson<S extends z.ZodType>(
     throw new FaceshardError('bad_reply', `${subject} answered something that is not JSON`);
   }
   const error = ErrorReply.safeParse(json);
-  if (error.success) throw new FaceshardError(error.data.error.code, error.data.error.message, error.data.error.retryAfterMs);
+  if (error.success) throw errorFromReply(error.data.error);
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new FaceshardError('bad_reply', `${subject} answered an unexpected shape: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
