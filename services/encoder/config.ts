@@ -22,6 +22,11 @@ export const EncoderEnv = z.object({
   ENCODER_WORKERS: z.coerce.number().int().min(1).max(256).default(1),
   /** How the N > 1 workers run. */
   ENCODER_WORKER_MODE: z.enum(WORKER_MODES as [string, ...string[]]).default('thread'),
+  /**
+   * `faces.encode` requests that may wait for an encode slot (the encoder's capacity); past
+   * this a request is answered `busy` at once with a retry hint, not held until it times out.
+   */
+  ENCODE_REQUESTS_WAITING: z.coerce.number().int().min(0).max(10_000).default(16),
   /** Take jobs from the encode work queue (`faceshard encode PATH --queue`). */
   ENCODER_JOBS: z.stringbool().default(true),
   /** Seconds a taken job may go without an ack or heartbeat before another worker gets it. */

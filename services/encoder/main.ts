@@ -14,6 +14,7 @@ import type { ImageEncodeOptions, ImageEncoder } from './encode-image.js';
 import { inProcessEncoder } from './in-process-encoder.js';
 import { startJobWorker } from './job-worker.js';
 import { encoderMetrics } from './metrics.js';
+import { requestTurns } from './request-turns.js';
 import { startWorkerPool, type WorkerMode } from './worker-pool.js';
 
 /**
@@ -65,17 +66,31 @@ runMain('encoder', async () => {
 
   const inFlight = new Set<Promise<unknown>>();
   // Requests wait their turn here rather than all decoding at once (a 40 MP photo decodes
-  // to 120 MB): at most `capacity` are being worked on.
-  const turns = semaphore(encoder.capacity);
+  // to 120 MB): at most `capacity` are being worked on, ENCODE_REQUESTS_WAITING wait.
+  const turns = requestTurns(encoder.capacity, config.ENCODE_REQUESTS_WAITING);
+  let recentEncodeMs = 1000; // a moving average: how long a turn takes, for the retry hint
   service.addEndpoint('encode', {
     subject: subjects.encode,
     handler: (_err, msg) => {
       metrics.backlog.inc();
       const job = respondJson(msg, log, async (): Promise<EncodeReply> => {
-        const release = await turns();
+        const turn = turns.take();
+        if (!turn) {
+          metrics.backlog.dec();
+          metrics.errors.labels({ reason: 'busy' }).inc();
+          const retryAfterMs = Math.ceil(((turns.waiting() + 1) / encoder.capacity) * recentEncodeMs);
+          throw new ProtocolError(
+            'busy',
+            `this encoder has ${turns.waiting()} images waiting for its ${encoder.capacity} encode slots, its bound (ENCODE_REQUESTS_WAITING): send fewer at once or start more encoders`,
+            retryAfterMs,
+          );
+        }
+        const release = await turn;
         const stop = metrics.seconds.startTimer();
+        const started = performance.now();
         try {
           const result = await encoder.encode(msg.data, defaults);
+          recentEncodeMs = 0.8 * recentEncodeMs + 0.2 * (performance.now() - started);
           if (!result.ok) {
             metrics.errors.labels({ reason: result.kind }).inc();
             throw new ProtocolError('bad_request', result.reason);
@@ -123,21 +138,3 @@ runMain('encoder', async () => {
   ready = true;
   log.info('ready', { subject: subjects.encode, queue: ENCODER_QUEUE, backend: encoder.backend, jobs: config.ENCODER_JOBS });
 });
-
-/** A counting semaphore: `await take()` resolves to a release function. */
-function semaphore(slots: number): () => Promise<() => void> {
-  let free = slots;
-  const waiting: Array<() => void> = [];
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else free++;
-  };
-  return () =>
-    new Promise((resolve) => {
-      if (free > 0) {
-        free--;
-        resolve(release);
-      } else waiting.push(() => resolve(release));
-    });
-}

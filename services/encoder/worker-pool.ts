@@ -25,6 +25,13 @@ export interface WorkerPoolOptions {
   backend?: BackendName;
   /** Images handed to one worker at once: 2 lets it decode the next while it detects. */
   perWorker?: number;
+  /**
+   * Images taken at most (being encoded or waiting for a worker); past it `encode` is refused
+   * at once. Default: twice the capacity, what the encoder service's callers can hold (its job
+   * lanes and its `faces.encode` turns, `capacity` each). A caller past it is a bug, never
+   * a reason for the pool to hold image bytes without end.
+   */
+  maxPending?: number;
 }
 
 interface Channel {
@@ -46,12 +53,20 @@ interface Slot {
   dead?: string;
 }
 
+/** `encode` refused because the pool holds `maxPending` images already. */
+export class EncoderPoolFullError extends Error {
+  override name = 'EncoderPoolFullError';
+}
+
 const workerFile = fileURLToPath(new URL('./encoder-worker.js', import.meta.url));
 
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<ImageEncoder & { mode: WorkerMode; workers: number; loadSeconds: number; restarts(): number }> {
   const mode = options.mode ?? 'thread';
   const perWorker = options.perWorker ?? 2;
   if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new RangeError(`workers must be a whole number >= 1, got ${options.workers}`);
+  const capacity = options.workers * perWorker;
+  const maxPending = options.maxPending ?? 2 * capacity;
+  if (!(Number.isInteger(maxPending) && maxPending >= capacity)) throw new RangeError(`maxPending must be a whole number >= the pool's capacity ${capacity}, got ${maxPending}`);
   const setup: WorkerSetup = { backend: options.backend };
   const started = performance.now();
 
@@ -152,11 +167,17 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
     mode,
     workers: options.workers,
     loadSeconds,
-    capacity: options.workers * perWorker,
+    capacity,
     restarts: () => restarts,
     encode(bytes: Uint8Array, encodeOptions: ImageEncodeOptions): Promise<ImageResult> {
       if (closing) return Promise.reject(new Error('encoder pool is closed'));
       if (replacing === 0 && slots.every((s) => s.dead)) return Promise.reject(new Error('every encoder worker died'));
+      const pending = queue.length + slots.reduce((sum, s) => sum + (s.dead ? 0 : s.busy), 0);
+      if (pending >= maxPending) {
+        return Promise.reject(
+          new EncoderPoolFullError(`the encoder pool holds ${pending} images (${queue.length} waiting for ${options.workers} worker(s)), its bound maxPending ${maxPending}: take at most that many at once (the pool's capacity is ${capacity})`),
+        );
+      }
       return new Promise((resolve, reject) => {
         queue.push({ message: { type: 'encode', id: nextId++, bytes, options: encodeOptions }, pending: { resolve: resolve as (v: unknown) => void, reject } });
         dispatch();
