@@ -1,4 +1,6 @@
 import { initializeCluster } from '../../libs/cluster/initialize.js';
+import { describeJobStreamChange } from '../../libs/cluster/job-stream.js';
+import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { ensureFaceStream } from '../../libs/cluster/stream.js';
 import { connectAs } from '../../libs/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
@@ -32,8 +34,9 @@ export async function adminCommand(argv: string[]): Promise<number> {
     if (action === 'init') {
       const shards = intOption('shards', values.shards, 1, 1, 4096);
       const replicas = intOption('stream-replicas', values['stream-replicas'], 1, 1, 5);
-      await initializeCluster(nc, subjects, { shards, replicas });
+      const { jobQueue } = await initializeCluster(nc, subjects, { shards, replicas });
       console.log(`initialized: stream ${subjects.stream} (deny delete, deny purge), ${shards} shards in ${subjects.configBucket}, ${replicas} replica(s)`);
+      if (jobQueue) console.log(describeJobStreamChange(encodeJobNames(subjects), jobQueue));
       return 0;
     }
     const jsm = await nc.jetstreamManager();

@@ -105,3 +105,10 @@ async function adjustLimits(nc: NatsConnection, names: EncodeJobNames, info: Str
   await jsm.streams.update(names.stream, { ...config, max_msgs: limits.maxJobs, max_bytes: limits.maxBytes, discard: DiscardPolicy.New });
   return { before, after: limits };
 }
+
+/** One line for the admin: what became of the encode queue's bound. */
+export function describeJobStreamChange(names: EncodeJobNames, change: JobStreamChange): string {
+  const bound = (limits: { maxJobs: number; maxBytes: number }) => (limits.maxJobs < 0 && limits.maxBytes < 0 ? 'no bound' : `${limits.maxJobs} jobs, ${limits.maxBytes} bytes`);
+  if (!change.after) return `encode queue ${names.stream}: ${change.notAdjusted}`;
+  return `encode queue ${names.stream}: bound changed from ${bound(change.before)}${change.before.discardNew ? '' : ' (discard old)'} to ${bound(change.after)} (discard new: a publish past it is refused as busy)`;
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ import { startJobWorker } from '../../services/encoder/job-worker.js';
 import { encoderMetrics } from '../../services/encoder/metrics.js';
 import { removeDir, tempDir, withNatsServer, type NatsTestServer } from '../helpers/nats.js';
 
+const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 const subjects = subjectsFor('faces');
 const names = encodeJobNames(subjects);
@@ -86,6 +88,17 @@ describe('the encode queue is bounded: a full queue answers busy at once, the CL
     info = await jsm.streams.info(legacyNames.stream);
     assert.deepEqual([info.config.max_msgs, info.config.max_bytes, info.config.discard, info.state.messages], [8, 1024 * 1024, 'new', 5]);
     assert.deepEqual((await initializeCluster(nc, legacy, { shards: 1, jobQueueLimits: { maxJobs: 8, maxBytes: 1024 * 1024 } })).jobQueue, undefined, 'a second init changes nothing');
+  });
+
+  test('faceshard admin init bounds an unbounded queue read from ENCODE_QUEUE_MAX_JOBS, says so, and keeps its jobs', async () => {
+    const old = encodeJobNames(subjectsFor('old'));
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: old.stream, subjects: [old.subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    for (let i = 0; i < 2; i++) await nc.jetstream().publish(old.subject, new Uint8Array(100));
+    const { stdout } = await run(process.execPath, [CLI, 'admin', 'init', '--shards', '1', '--nats', nats.url, '--prefix', 'old'], { env: { ...process.env, ENCODE_QUEUE_MAX_JOBS: '4' } });
+    assert.match(stdout, new RegExp(`encode queue ${old.stream}: bound changed from no bound \\(discard old\\) to 4 jobs, 536870912 bytes \\(discard new: a publish past it is refused as busy\\)`));
+    const info = await jsm.streams.info(old.stream);
+    assert.deepEqual([info.config.max_msgs, info.state.messages], [4, 2]);
   });
 
   test('publishing past the bound is refused at once with busy, saying which bound and what to do', async () => {
