@@ -9,5 +9,7 @@ import { FaceshardError } from './errors.js';
 export function errorFromReply(error: ErrorReply['error']): FaceshardError {
   if (error.code !== 'busy') return new FaceshardError(error.code, error.message, error.retryAfterMs);
   const when = error.retryAfterMs === undefined ? 'try again shortly' : `try again in ${error.retryAfterMs} ms`;
-  return new FaceshardError('busy', `the cluster is busy (${error.message}); ${when}`, error.retryAfterMs);
+  // Services' messages may end with their own "try again in ~N ms": the line says it once.
+  const why = error.message.replace(/[;,.]?\s*try again in ~?\d+ ms\.?$/, '');
+  return new FaceshardError('busy', `the cluster is busy (${why}); ${when}`, error.retryAfterMs);
 }

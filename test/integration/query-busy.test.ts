@@ -6,8 +6,9 @@ import { ProtocolError } from '../../libs/protocol/errors.js';
 import { faceshard } from '../helpers/cli.js';
 import { withNatsServer, type NatsTestServer } from '../helpers/nats.js';
 
-const BUSY = new ProtocolError('busy', 'the coordinator has 64 queries waiting, its bound (QUERY_QUEUE_MAX)', 250);
-const LINE = 'the cluster is busy (the coordinator has 64 queries waiting, its bound (QUERY_QUEUE_MAX)); try again in 250 ms';
+// Worded as the coordinator's own refusals are, its retry hint at the end: the line says it once.
+const BUSY = new ProtocolError('busy', 'shards are busy: shard 0: shard search queue full: 64 of 64 legs waiting; try again in ~250 ms', 250);
+const LINE = 'the cluster is busy (shards are busy: shard 0: shard search queue full: 64 of 64 legs waiting); try again in 250 ms';
 
 describe('a coordinator answering busy reaches the person as one clear line', { timeout: 30_000 }, () => {
   let nats: NatsTestServer;
