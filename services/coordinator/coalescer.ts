@@ -14,6 +14,16 @@ export interface BatchLimits {
 
 const UNBOUNDED: BatchLimits = { maxLegBytes: MAX_QUERY_VECTORS * VECTOR_BYTES, maxReplyBytes: Infinity, matchBytes: 0 };
 
+/** How much may wait for a scatter slot: queries, and the vectors they carry. */
+export interface QueueBound {
+  maxQueries: number;
+  maxVectors: number;
+}
+
+const NO_BOUND: QueueBound = { maxQueries: Infinity, maxVectors: Infinity };
+/** Weight of the newest scatter in the running averages behind the retry hint. */
+const AVERAGE_WEIGHT = 0.1;
+
 /**
  * Adaptive batching of queries into scatters. While fewer than `maxInFlight` scatters are
  * running, a query goes out at once (no added latency when idle); otherwise it waits and
@@ -23,20 +33,48 @@ const UNBOUNDED: BatchLimits = { maxLegBytes: MAX_QUERY_VECTORS * VECTOR_BYTES, 
  * A batch grows only while its leg and its expected reply fit in one message each
  * (`limits`); a query larger than that goes alone (and is sliced by answer-query.ts).
  * A query whose deadline passed while it waited is answered `deadline`, not searched.
+ *
+ * The wait is bounded (`bound`: queries and vectors waiting): past it, `submit` refuses
+ * at once with `busy` and a retry hint (how long the queue ahead takes to drain, from
+ * recent scatter times), rather than queueing work that would only time out. An empty
+ * queue always takes a query, however large, so nothing is refused forever.
  */
 export class QueryCoalescer {
   private inFlight = 0;
   private readonly waiting = new Map<string, Pending[]>();
+  private waitingQueries = 0;
+  private waitingVectors = 0;
+  /** Running averages of a scatter's time (ms) and of the queries it carried (for the retry hint). */
+  private scatterMs = 0;
+  private queriesPerScatter = 1;
 
   constructor(
     private readonly run: (query: Query) => Promise<Answer>,
     private readonly maxInFlight: number,
     private readonly limits: BatchLimits = UNBOUNDED,
+    private readonly bound: QueueBound = NO_BOUND,
   ) {}
+
+  /** Queries and vectors waiting for a scatter slot now. */
+  get queued(): { queries: number; vectors: number } {
+    return { queries: this.waitingQueries, vectors: this.waitingVectors };
+  }
 
   submit(query: Query): Promise<Answer> {
     if (query.deadline !== undefined && query.deadline <= Date.now()) return Promise.reject(expired(0));
     if (query.minSeq !== undefined || this.maxInFlight <= 0) return this.run(query);
+    const wouldWait = this.inFlight >= this.maxInFlight && this.waitingQueries > 0;
+    if (wouldWait && (this.waitingQueries >= this.bound.maxQueries || this.waitingVectors + query.count > this.bound.maxVectors)) {
+      return Promise.reject(
+        new ProtocolError(
+          'busy',
+          `the coordinator is busy: ${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter, the bound is ${this.bound.maxQueries} (${this.bound.maxVectors} vectors); try again later`,
+          this.retryAfterMs(),
+        ),
+      );
+    }
+    this.waitingQueries++;
+    this.waitingVectors += query.count;
     return new Promise<Answer>((resolve, reject) => {
       const key = modeKey(query);
       let list = this.waiting.get(key);
@@ -55,6 +93,8 @@ export class QueryCoalescer {
       const now = Date.now();
       while (list.length && (batch.length === 0 || this.fits(vectors + list[0].query.count, Math.max(k, list[0].query.k)))) {
         const next = list.shift()!;
+        this.waitingQueries--;
+        this.waitingVectors -= next.query.count;
         if (next.query.deadline !== undefined && next.query.deadline <= now) {
           next.reject(expired(performance.now() - next.arrived));
           continue;
@@ -66,11 +106,20 @@ export class QueryCoalescer {
       if (list.length === 0) this.waiting.delete(key);
       if (batch.length === 0) continue;
       this.inFlight++;
+      const started = performance.now();
       void this.runBatch(batch).finally(() => {
         this.inFlight--;
+        this.scatterMs += AVERAGE_WEIGHT * (performance.now() - started - this.scatterMs);
+        this.queriesPerScatter += AVERAGE_WEIGHT * (batch.length - this.queriesPerScatter);
         this.pump();
       });
     }
+  }
+
+  /** About how long the queries waiting now take to leave: scatters ahead, maxInFlight at a time, at the recent scatter time. */
+  private retryAfterMs(): number {
+    const scattersAhead = this.waitingQueries / Math.max(1, this.queriesPerScatter) / this.maxInFlight;
+    return Math.max(1, Math.ceil(this.scatterMs * (1 + scattersAhead)));
   }
 
   private fits(vectors: number, k: number): boolean {

@@ -31,6 +31,18 @@ export const CoordinatorEnv = z.object({
    * every shard gets its own leg.
    */
   LEG_PLAN_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  /**
+   * Queries waiting for a scatter slot, at most; past it a query is refused at once with
+   * `busy` (503) and a retry hint, rather than waiting until its deadline.
+   */
+  COORDINATOR_QUEUE_MAX_QUERIES: z.coerce.number().int().min(1).max(1_000_000).default(256),
+  /** Query vectors waiting for a scatter slot, at most (an empty queue still takes one query of any size). */
+  COORDINATOR_QUEUE_MAX_VECTORS: z.coerce.number().int().min(1).max(100_000_000).default(16_384),
+  /** How long a replica whose leg failed or timed out is left out of routing before one probe leg (a busy one: its retry hint, up to this). */
+  REPLICA_EJECT_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
+  /** A leg not answered after LEG_HEDGE_P99_FACTOR x its target's recent p99 (at least LEG_HEDGE_MIN_MS) is also sent to another replica; the first answer wins. */
+  LEG_HEDGE_P99_FACTOR: z.coerce.number().min(1).max(100).default(3),
+  LEG_HEDGE_MIN_MS: z.coerce.number().int().min(1).max(120_000).default(50),
   /** Upper bound of faces in one log record; records are also kept under the server's max payload. */
   LOG_BATCH_FACES: z.coerce.number().int().min(1).max(10_000).default(1000),
 });

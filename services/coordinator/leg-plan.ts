@@ -72,6 +72,8 @@ export class LegPlanner {
     private readonly log: Logger,
     /** Counts group legs that failed (a metric). */
     private readonly failures: { inc(): void } = { inc: () => undefined },
+    /** Told what every look saw (the replica router learns the direct subjects from it). */
+    private readonly onServices: (services: readonly { info: ServiceInfo; group: boolean }[]) => void = () => undefined,
   ) {
     this.plan = perShardPlan(shardCount);
   }
@@ -108,6 +110,7 @@ export class LegPlanner {
       for (const info of groups) this.seen.set(info.id, { info, group: true, round });
       for (const [id, entry] of this.seen) if (round - entry.round >= MISSED_ROUNDS) this.seen.delete(id);
       const current = [...this.seen.values()];
+      this.onServices(current);
       const next = planLegs(
         this.shardCount,
         readyReplicaCounts(current.filter((e) => !e.group).map((e) => e.info)),

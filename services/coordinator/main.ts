@@ -25,6 +25,7 @@ import { respondJson } from '../../libs/service/respond.js';
 import { answerQuery } from './answer-query.js';
 import { QueryCoalescer } from './coalescer.js';
 import { LegPlanner } from './leg-plan.js';
+import { directEndpoints, ReplicaRouter } from './replica-router.js';
 import { loadCoordinatorConfig } from './config.js';
 import { coordinatorMetrics } from './metrics.js';
 import { findStoredIds } from './find-stored-ids.js';
@@ -66,7 +67,13 @@ runMain('coordinator', async () => {
   });
 
   // One leg per shard, or per shard process where processes serve several shards (leg-plan.ts).
-  planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures);
+  // Each leg goes to the replica with the fewest legs outstanding, on its direct subject (replica-router.ts); discovery tells the router which exist.
+  const router = new ReplicaRouter(
+    { ejectMs: config.REPLICA_EJECT_MS, hedgeFactor: config.LEG_HEDGE_P99_FACTOR, hedgeMinMs: config.LEG_HEDGE_MIN_MS },
+    { sent: (target, replica) => metrics.replicaLegs.labels({ target, replica }).inc(), ejected: (target) => metrics.ejections.labels({ target }).inc() },
+  );
+  const routing = { router, onHedge: () => metrics.hedgedLegs.inc() };
+  planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures, (services) => router.update(directEndpoints(services)));
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
   const legPlanner = planner;
   const costCap = { maxMatches: config.QUERY_MAX_MATCHES, maxReplyBytes: Math.min(config.QUERY_MAX_REPLY_BYTES ?? Infinity, bodyBudget(nc)), matchBytes: config.QUERY_MATCH_BYTES };
@@ -74,12 +81,13 @@ runMain('coordinator', async () => {
   const batchLimits = { maxLegBytes: bodyBudget(nc), maxReplyBytes: bodyBudget(nc), matchBytes: config.QUERY_MATCH_BYTES };
   const coalescer = new QueryCoalescer(
     async (query) => {
-      const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS, config.QUERY_MATCH_BYTES);
+      const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS, config.QUERY_MATCH_BYTES, routing);
       for (const leg of answer.legs) metrics.legShardMismatches.inc(leg.shardMismatches); // once a scatter, not once a coalesced query
       return answer;
     },
     config.QUERY_SCATTERS_IN_FLIGHT,
     batchLimits,
+    { maxQueries: config.COORDINATOR_QUEUE_MAX_QUERIES, maxVectors: config.COORDINATOR_QUEUE_MAX_VECTORS },
   );
   service.addEndpoint('query', {
     subject: subjects.query,
@@ -91,7 +99,10 @@ runMain('coordinator', async () => {
         if (tooLarge) throw new ProtocolError('too_large', `query too large: ${tooLarge}`);
         const deadline = Math.min(Date.now() + config.QUERY_TIMEOUT_MS, parseDeadline(msg.headers) ?? Infinity);
         const query = { ...parsed, deadline };
-        const { reply, legs } = await coalescer.submit(query);
+        const { reply, legs } = await coalescer.submit(query).catch((err: unknown) => {
+          if (err instanceof ProtocolError && err.code === 'busy') metrics.busyRefusals.inc();
+          throw err;
+        });
         metrics.queries.inc(query.count);
         for (const leg of legs) {
           if (leg.ok) metrics.shardFaces.labels({ shard: String(leg.shard) }).set(leg.reply.faces);

@@ -17,33 +17,53 @@ import {
   type Query,
   type Subjects,
 } from '../../libs/protocol/index.js';
+import { sendLeg } from './hedged-leg.js';
 import type { LegPlan } from './leg-plan.js';
+import { ReplicaRouter } from './replica-router.js';
 
-/** `shardMismatches`: replies dropped because they came from another shard than the one asked (faceshard_coordinator_leg_shard_mismatch_total). */
+/**
+ * `shardMismatches`: replies dropped because they came from another shard than the one asked (faceshard_coordinator_leg_shard_mismatch_total).
+ * `busyRetryAfterMs`: every replica tried answered `busy` (load, not a fault): the longest retry hint.
+ */
 export type LegOutcome =
   | { shard: number; ok: true; reply: ShardReply; attempts: number; shardMismatches: number }
-  | { shard: number; ok: false; reason: string; attempts: number; shardMismatches: number };
+  | { shard: number; ok: false; reason: string; attempts: number; shardMismatches: number; busyRetryAfterMs?: number };
+
+/** Who picks the replica of each leg, and what is counted on the way. */
+export interface ScatterRouting {
+  router: ReplicaRouter;
+  onHedge?(): void;
+}
 
 const decoder = new TextDecoder();
 /** An attempt with less time than this left is not sent. */
 const MIN_ATTEMPT_MS = 5;
-/** Answers a retry would only repeat: too large (413), deadline passed (504). */
-const NOT_RETRIED = new Set(['413', '504']);
+/** No replica known: every leg goes to its queue group (what a scatter without routing does). */
+const QUEUE_GROUPS_ONLY: ScatterRouting = { router: new ReplicaRouter({ ejectMs: 0, hedgeFactor: 0, hedgeMinMs: 0 }) };
 
 /**
  * Sends the query to every shard in parallel (binary leg: float32 body, k and
  * max-distance in headers), one leg per entry of the plan: a shard's own leg, or one
- * group leg for shards a process serves together. A reply is taken only from the shard
- * the leg asked (its `shard` matches; anyone who can join a shard's queue group could
- * answer otherwise): another shard's reply is dropped and counted, like a failed attempt.
- * A leg that fails or times out is retried once, while the query's deadline leaves time:
- * the queue group may hand it to another replica; a failed group leg is retried as its
- * shards' own legs (and `onGroupFailure` told). A leg too large for the transport, or
- * refused as too large, is never retried (it would fail again). Every attempt carries
- * its deadline (`faceshard-deadline`): a replica that gets it late drops it unsearched.
- * Failures are returned per shard, never hidden. Queries with `minSeq` go per shard.
+ * group leg for shards a process serves together. Each leg goes to the replica (or
+ * process) the router picks on its direct subject, or to the queue group while none is
+ * known, with one retry or hedge on another replica (hedged-leg.ts). A reply is taken
+ * only from the shard the leg asked (its `shard` matches; anyone who can join a shard's
+ * queue group could answer otherwise): another shard's reply is dropped and counted,
+ * like a failed attempt. A failed group leg is retried as its shards' own legs (and
+ * `onGroupFailure` told), unless it failed for load (busy) or for good (too large).
+ * Every attempt carries its deadline (`faceshard-deadline`): a replica that gets it late
+ * drops it unsearched. Failures are returned per shard, never hidden. Queries with
+ * `minSeq` go per shard.
  */
-export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegPlan, query: Query, timeoutMs: number, onGroupFailure?: () => void): Promise<LegOutcome[]> {
+export async function scatter(
+  nc: NatsConnection,
+  subjects: Subjects,
+  plan: LegPlan,
+  query: Query,
+  timeoutMs: number,
+  onGroupFailure?: () => void,
+  routing: ScatterRouting = QUEUE_GROUPS_ONLY,
+): Promise<LegOutcome[]> {
   const body = queryToBinary(query);
   const deadline = query.deadline ?? Date.now() + 2 * timeoutMs;
   const headersFor = (wait: LegWait | undefined) => {
@@ -56,85 +76,83 @@ export async function scatter(nc: NatsConnection, subjects: Subjects, plan: LegP
   // Legs without a wait share one set of headers (built once a query, not once a leg); only the deadline differs by attempt.
   const common = headersFor(undefined);
   /** This attempt's wait: the leg timeout or what is left of the query's time, whichever ends first; 0 when none is left. */
-  const attemptMs = (h: MsgHdrs) => {
+  const attemptMs = (h: MsgHdrs) => () => {
     const ms = Math.min(timeoutMs, deadline - Date.now());
     if (ms >= MIN_ATTEMPT_MS) h.set(DEADLINE_HEADER, String(Date.now() + ms));
     return ms >= MIN_ATTEMPT_MS ? ms : 0;
   };
-
+  const { router, onHedge } = routing;
   const inbox = ReplyInbox.for(nc);
-  const leg = async (shard: number, firstAttempt: number): Promise<LegOutcome> => {
+
+  const leg = async (shard: number, maxAttempts: number): Promise<LegOutcome> => {
     const wait = legWait(query, shard, timeoutMs);
     const h = wait ? headersFor(wait) : common;
-    let reason = '';
     let shardMismatches = 0;
-    let attempts = firstAttempt - 1;
-    for (let attempt = firstAttempt; attempt <= 2; attempt++) {
-      const waitMs = attemptMs(h);
-      if (waitMs === 0) {
-        reason ||= `shard ${shard}: no time left before the query's deadline`;
-        break;
-      }
-      attempts = attempt;
-      try {
-        const msg = await inbox.request(subjects.shardQuery(shard), body, { timeoutMs: waitMs, headers: h });
-        const serviceError = msg.headers?.get('Nats-Service-Error');
-        if (serviceError) {
-          reason = serviceError.startsWith(`shard ${shard}`) ? serviceError : `shard ${shard} answered an error: ${serviceError}`;
-          if (NOT_RETRIED.has(msg.headers?.get('Nats-Service-Error-Code') ?? '')) break;
-          continue;
-        }
+    const label = `shard ${shard}`;
+    const result = await sendLeg<ShardReply>(inbox, router, {
+      target: String(shard),
+      queueSubject: subjects.shardQuery(shard),
+      label,
+      body,
+      headers: h,
+      attemptMs: attemptMs(h),
+      maxAttempts,
+      onHedge,
+      judge: (msg) => {
         const reply = parseLegReply(msg.data, msg.headers?.get('content-type'));
-        if (reply === undefined) {
-          reason = `shard ${shard} sent a malformed reply`;
-          continue;
-        }
+        if (reply === undefined) return { ok: false, reason: `${label} sent a malformed reply` };
         if (reply.shard !== shard) {
           shardMismatches++;
-          reason = `shard ${shard}: the reply came from shard ${reply.shard}`;
-          continue;
+          return { ok: false, reason: `${label}: the reply came from shard ${reply.shard}` };
         }
-        return { shard, ok: true, reply, attempts: attempt, shardMismatches };
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        reason = code === '503' ? `shard ${shard}: no replica is serving (no responders)` : code === 'TIMEOUT' ? `shard ${shard}: timed out after ${waitMs} ms` : `shard ${shard}: ${(err as Error).message}`;
-        if (code === 'MAX_PAYLOAD_EXCEEDED') break;
-        if (code === '503' && attempt === 1) await new Promise((r) => setTimeout(r, 50)); // a replica may be rejoining
-      }
-    }
-    return { shard, ok: false, reason, attempts, shardMismatches };
+        return { ok: true, value: reply };
+      },
+    });
+    if (result.ok) return { shard, ok: true, reply: result.value, attempts: result.attempts, shardMismatches };
+    return { shard, ok: false, reason: result.reason, attempts: result.attempts, shardMismatches, ...busyHint(result.busyRetryAfterMs) };
   };
 
   const groupLeg = async (shards: readonly number[]): Promise<LegOutcome[]> => {
     let shardMismatches = 0;
-    const failAll = (reason: (shard: number) => string, attempts: number) => shards.map((shard): LegOutcome => ({ shard, ok: false, reason: reason(shard), attempts, shardMismatches: 0 }));
-    const waitMs = attemptMs(common);
-    if (waitMs === 0) return failAll((shard) => `shard ${shard}: no time left before the query's deadline`, 0);
-    try {
-      const msg = await inbox.request(subjects.shardGroupQuery(shards), body, { timeoutMs: waitMs, headers: common });
-      if (NOT_RETRIED.has(msg.headers?.get('Nats-Service-Error-Code') ?? '')) return failAll((shard) => `shard ${shard}: ${msg.headers?.get('Nats-Service-Error')}`, 1);
-      if (!msg.headers?.get('Nats-Service-Error')) {
+    const label = `shards ${shards.join('-')}`;
+    const target = shards.join('-');
+    const result = await sendLeg<ShardReply[]>(inbox, router, {
+      target,
+      queueSubject: subjects.shardGroupQuery(shards),
+      label,
+      body,
+      headers: common,
+      attemptMs: attemptMs(common),
+      // Another process of the same group may take the retry or hedge; with one (or none known), the shards' own legs are the retry.
+      maxAttempts: router.replicas(target).length > 1 ? 2 : 1,
+      onHedge,
+      judge: (msg) => {
         const replies = parseGroupReply(msg.data, msg.headers?.get('content-type'));
         const byShard = new Map(replies?.map((r) => [r.shard, r]));
-        if (replies?.length === shards.length && shards.every((s) => byShard.has(s))) {
-          return shards.map((shard) => ({ shard, ok: true, reply: byShard.get(shard)!, attempts: 1, shardMismatches: 0 }));
-        }
+        if (replies?.length === shards.length && shards.every((s) => byShard.has(s))) return { ok: true, value: shards.map((s) => byShard.get(s)!) };
         // Replies, but not one from each shard asked: dropped whole.
-        if (replies) shardMismatches = 1;
-      }
-    } catch (err) {
-      if ((err as { code?: string }).code === 'MAX_PAYLOAD_EXCEEDED') return failAll((shard) => `shard ${shard}: the leg is larger than the server's max_payload`, 1);
-      // no responders, a timeout: the shards' own legs are the retry
-    }
+        if (replies) shardMismatches++;
+        return { ok: false, reason: `${label}: the group reply did not hold one reply from each shard asked` };
+      },
+    });
+    if (result.ok) return result.value.map((reply, i) => ({ shard: shards[i], ok: true, reply, attempts: result.attempts, shardMismatches: i === 0 ? shardMismatches : 0 }));
+    const fellThrough = result.attempts === 0 || result.busyRetryAfterMs !== undefined || result.final;
+    if (fellThrough) return shards.map((shard, i) => ({ shard, ok: false, reason: result.reason.replace(label, `shard ${shard}`), attempts: result.attempts, shardMismatches: i === 0 ? shardMismatches : 0, ...busyHint(result.busyRetryAfterMs) }));
+    // No responders, timeouts, bad replies: the shards' own legs are the retry.
     onGroupFailure?.();
-    const outcomes = await Promise.all(shards.map((shard) => leg(shard, 2)));
+    const outcomes = await Promise.all(shards.map((shard) => leg(shard, 1)));
+    for (const outcome of outcomes) outcome.attempts += result.attempts;
     outcomes[0].shardMismatches += shardMismatches;
     return outcomes;
   };
 
   const legs = query.minSeq === undefined ? plan : plan.flatMap((shards) => shards.map((shard) => [shard]));
-  const outcomes = await Promise.all(legs.map((shards) => (shards.length === 1 ? leg(shards[0], 1).then((o) => [o]) : groupLeg(shards))));
+  const outcomes = await Promise.all(legs.map((shards) => (shards.length === 1 ? leg(shards[0], 2).then((o) => [o]) : groupLeg(shards))));
   return outcomes.flat().sort((a, b) => a.shard - b.shard);
+}
+
+function busyHint(retryAfterMs: number | undefined): { busyRetryAfterMs?: number } {
+  return retryAfterMs === undefined ? {} : { busyRetryAfterMs: retryAfterMs };
 }
 
 /** What a query's `minSeq` asks of one shard's replicas; they may wait most of the leg's timeout. */

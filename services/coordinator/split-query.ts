@@ -24,7 +24,7 @@ export function joinSlices(slices: readonly LegOutcome[][]): LegOutcome[] {
     const attempts = Math.max(...own.map((o) => o.attempts));
     const shardMismatches = own.reduce((n, o) => n + o.shardMismatches, 0);
     const failed = own.find((o) => !o.ok);
-    if (failed && !failed.ok) return { shard: first.shard, ok: false, reason: failed.reason, attempts, shardMismatches };
+    if (failed && !failed.ok) return { ...failed, shard: first.shard, attempts, shardMismatches }; // a busy slice keeps its retry hint
     const replies = own.map((o) => (o as Extract<LegOutcome, { ok: true }>).reply);
     const reply: ShardReply = {
       shard: first.shard,

@@ -98,3 +98,33 @@ test('a query whose deadline passed, before or while it waited, is refused as de
   await assert.rejects(late, (err: unknown) => (err as { code?: string }).code === 'deadline');
   assert.deepEqual(batches, [1]);
 });
+
+test('a full queue refuses at once with busy and a retry hint from recent scatter times; what was admitted is answered', async () => {
+  const { run, batches } = fakeCluster(40);
+  const coalescer = new QueryCoalescer(run, 1, undefined, { maxQueries: 3, maxVectors: 5 });
+  const q = (count: number): Query => ({ vectors: uniformVectors(count, count), count, k: 1 });
+  const busy = (err: unknown) => (err as { code?: string }).code === 'busy' && (err as { retryAfterMs?: number }).retryAfterMs! >= 1;
+  // Warm the scatter-time average: one scatter of 40 ms.
+  await coalescer.submit(q(1));
+  await new Promise((r) => setImmediate(r)); // its slot is freed just after its answer
+  batches.length = 0;
+  const running = coalescer.submit(q(1)); // takes the one slot
+  const admitted = [coalescer.submit(q(2)), coalescer.submit(q(1)), coalescer.submit(q(1))]; // 3 queries, 4 vectors wait
+  assert.deepEqual(coalescer.queued, { queries: 3, vectors: 4 });
+  const started = performance.now();
+  await assert.rejects(coalescer.submit(q(1)), busy, 'over the query bound');
+  assert.ok(performance.now() - started < 20, 'refused at once, not after a wait');
+  await Promise.all([running, ...admitted]);
+  assert.deepEqual(batches, [1, 4]);
+  assert.deepEqual(coalescer.queued, { queries: 0, vectors: 0 });
+
+  // The vector bound: 4 vectors wait, 2 more would pass 5.
+  const slot = coalescer.submit(q(1));
+  const waiting = coalescer.submit(q(4));
+  await assert.rejects(coalescer.submit(q(2)), (err: unknown) => busy(err) && /4 vectors/.test((err as Error).message));
+  // An empty queue takes a query of any size.
+  await Promise.all([slot, waiting]);
+  await new Promise((r) => setImmediate(r));
+  const big = coalescer.submit(q(1));
+  assert.equal((await Promise.all([big, coalescer.submit(q(9))]))[1].reply.results.length, 9);
+});
