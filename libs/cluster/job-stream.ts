@@ -55,12 +55,11 @@ export interface JobStreamChange {
 export async function ensureJobStream(nc: NatsConnection, names: EncodeJobNames, options: JobStreamOptions = {}): Promise<JobStreamChange | undefined> {
   const limits = options.limits ?? loadJobQueueLimits();
   const jsm = await nc.jetstreamManager();
-  try {
-    const info = await jsm.streams.info(names.stream);
-    return options.adjustExisting ? await adjustLimits(nc, names, info, limits) : undefined;
-  } catch (err) {
-    if (!String((err as Error).message).includes('not found')) throw err;
-  }
+  const existing = await jsm.streams.info(names.stream).catch((err: Error) => {
+    if (!String(err.message).includes('not found')) throw err;
+    return undefined;
+  });
+  if (existing) return options.adjustExisting ? adjustLimits(nc, names, existing, limits) : undefined;
   try {
     await jsm.streams.add({
       name: names.stream,
