@@ -50,10 +50,15 @@ export class QueryCoalescer {
 
   constructor(
     private readonly run: (query: Query) => Promise<Answer>,
-    private readonly maxInFlight: number,
+    /** A number, or asked at each decision (the coordinator scales it with the replicas it routes to). */
+    maxInFlight: number | (() => number),
     private readonly limits: BatchLimits = UNBOUNDED,
     private readonly bound: QueueBound = NO_BOUND,
-  ) {}
+  ) {
+    this.inFlightLimit = typeof maxInFlight === 'number' ? () => maxInFlight : maxInFlight;
+  }
+
+  private readonly inFlightLimit: () => number;
 
   /** Queries and vectors waiting for a scatter slot now. */
   get queued(): { queries: number; vectors: number } {
@@ -62,14 +67,15 @@ export class QueryCoalescer {
 
   submit(query: Query): Promise<Answer> {
     if (query.deadline !== undefined && query.deadline <= Date.now()) return Promise.reject(expired(0));
-    if (query.minSeq !== undefined || this.maxInFlight <= 0) return this.run(query);
-    const wouldWait = this.inFlight >= this.maxInFlight && this.waitingQueries > 0;
+    const maxInFlight = this.inFlightLimit();
+    if (query.minSeq !== undefined || maxInFlight <= 0) return this.run(query);
+    const wouldWait = this.inFlight >= maxInFlight && this.waitingQueries > 0;
     if (wouldWait && (this.waitingQueries >= this.bound.maxQueries || this.waitingVectors + query.count > this.bound.maxVectors)) {
       return Promise.reject(
         new ProtocolError(
           'busy',
           `the coordinator is busy: ${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter, the bound is ${this.bound.maxQueries} (${this.bound.maxVectors} vectors); try again later`,
-          this.retryAfterMs(),
+          this.retryAfterMs(maxInFlight),
         ),
       );
     }
@@ -85,7 +91,8 @@ export class QueryCoalescer {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.waiting.size > 0) {
+    const maxInFlight = this.inFlightLimit();
+    while (this.inFlight < maxInFlight && this.waiting.size > 0) {
       const [key, list] = this.waiting.entries().next().value as [string, Pending[]];
       const batch: Pending[] = [];
       let vectors = 0;
@@ -117,8 +124,8 @@ export class QueryCoalescer {
   }
 
   /** About how long the queries waiting now take to leave: scatters ahead, maxInFlight at a time, at the recent scatter time. */
-  private retryAfterMs(): number {
-    const scattersAhead = this.waitingQueries / Math.max(1, this.queriesPerScatter) / this.maxInFlight;
+  private retryAfterMs(maxInFlight: number): number {
+    const scattersAhead = this.waitingQueries / Math.max(1, this.queriesPerScatter) / maxInFlight;
     return Math.max(1, Math.ceil(this.scatterMs * (1 + scattersAhead)));
   }
 

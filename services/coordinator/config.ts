@@ -26,6 +26,16 @@ export const CoordinatorEnv = z.object({
    */
   QUERY_SCATTERS_IN_FLIGHT: z.coerce.number().int().min(0).max(1024).default(4),
   /**
+   * true: QUERY_SCATTERS_IN_FLIGHT counts per replica of the shard with the fewest, so
+   * each replica keeps as many legs (of the same size) in hand as one alone would;
+   * with a fixed count, R replicas share its legs and wait on each other's (measured in
+   * bench/results/replicas.md). false: a fixed count, whatever the replicas.
+   */
+  QUERY_SCATTERS_PER_REPLICA: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /**
    * How often (ms) the coordinator looks up which shard processes serve several shards
    * and answer one group leg for them (one message a process, not one a shard). 0: never;
    * every shard gets its own leg.

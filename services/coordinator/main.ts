@@ -85,7 +85,7 @@ runMain('coordinator', async () => {
       for (const leg of answer.legs) metrics.legShardMismatches.inc(leg.shardMismatches); // once a scatter, not once a coalesced query
       return answer;
     },
-    config.QUERY_SCATTERS_IN_FLIGHT,
+    config.QUERY_SCATTERS_PER_REPLICA ? () => config.QUERY_SCATTERS_IN_FLIGHT * router.fewestReplicas() : config.QUERY_SCATTERS_IN_FLIGHT,
     batchLimits,
     { maxQueries: config.COORDINATOR_QUEUE_MAX_QUERIES, maxVectors: config.COORDINATOR_QUEUE_MAX_VECTORS },
   );

@@ -71,6 +71,7 @@ interface Target {
 
 export class ReplicaRouter {
   private readonly targets = new Map<string, Target>();
+  private fewest = 1;
   private readonly random: () => number;
   private readonly now: () => number;
 
@@ -94,6 +95,13 @@ export class ReplicaRouter {
         return replica;
       });
     }
+    const perShard = [...byTarget].filter(([key]) => !key.includes('-')).map(([, endpoints]) => endpoints.length);
+    this.fewest = perShard.length ? Math.max(1, Math.min(...perShard)) : 1;
+  }
+
+  /** Replicas of the shard that has the fewest (1 while none is known): how many legs of a scatter can run side by side at most. */
+  fewestReplicas(): number {
+    return this.fewest;
   }
 
   replicas(target: string): readonly Replica[] {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServiceInfo } from 'nats';
+import { headers, type Msg, type ServiceInfo } from 'nats';
+import type { ReplyInbox } from '../../libs/reply-inbox/index.js';
+import { sendLeg } from '../../services/coordinator/hedged-leg.js';
 import { directEndpoints, ReplicaRouter, type RouterOptions } from '../../services/coordinator/replica-router.js';
 import { LegLatency } from '../../services/coordinator/leg-latency.js';
 
@@ -101,9 +103,13 @@ test('never all out: with every replica ejected, the one whose ejection ends fir
 
 test('no replica known (discovery not done, or a shard not in it): pick says so, the leg goes to the queue group', () => {
   const { router } = routerAt();
+  assert.equal(router.fewestReplicas(), 3);
+  router.update(new Map([['0', [{ id: 'a', subject: 'a' }]], ['2', [{ id: 'b', subject: 'b' }, { id: 'c', subject: 'c' }]], ['0-2', [{ id: 'g', subject: 'g' }]]]));
+  assert.equal(router.fewestReplicas(), 1, 'the shard with the fewest replicas (group processes not counted)');
   assert.equal(router.pick('1'), undefined);
   router.update(new Map());
   assert.equal(router.pick('0'), undefined, 'replicas discovery stopped seeing are forgotten');
+  assert.equal(router.fewestReplicas(), 1);
 });
 
 test('discovery: a replica seen again keeps its outstanding count and ejection; direct endpoints by shard and by group', () => {
@@ -145,4 +151,71 @@ test('leg latency: p99 of the last 256 samples', () => {
   latency.record(Number.NaN);
   latency.record(-1);
   assert.equal(latency.p99(), 254, 'invalid samples are ignored');
+});
+
+/** A stand-in for the reply inbox: each replica's subject answers as told (ok, busy with a hint, no responders, or never). */
+function fakeInbox(behaviour: Record<string, 'ok' | 'none' | 'stall' | number>) {
+  const asked: string[] = [];
+  const inbox = {
+    request(subject: string, _data: Uint8Array, options: { timeoutMs: number }): Promise<Msg> {
+      asked.push(subject);
+      const how = behaviour[subject];
+      const h = headers();
+      if (how === 'ok') return Promise.resolve({ data: new TextEncoder().encode('fine'), headers: h } as unknown as Msg);
+      if (how === 'none') return Promise.reject(Object.assign(new Error('no responders'), { code: '503' }));
+      if (how === 'stall') return new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), options.timeoutMs));
+      h.set('Nats-Service-Error', 'shard 0 is busy');
+      h.set('Nats-Service-Error-Code', '503');
+      return Promise.resolve({ data: new TextEncoder().encode(JSON.stringify({ error: { code: 'busy', message: 'busy', retryAfterMs: how } })), headers: h } as unknown as Msg);
+    },
+  };
+  return { inbox: inbox as unknown as ReplyInbox, asked };
+}
+
+function legTo(router: ReplicaRouter, inbox: ReplyInbox, timeoutMs = 400) {
+  return sendLeg(inbox, router, {
+    target: '0',
+    queueSubject: 'faces.shard.0.query',
+    label: 'shard 0',
+    body: new Uint8Array(0),
+    headers: headers(),
+    attemptMs: () => timeoutMs,
+    maxAttempts: 2,
+    judge: (msg) => ({ ok: true, value: new TextDecoder().decode(msg.data) }),
+  });
+}
+
+test('a leg: busy on every replica tried says busy with the longest hint; a stalled first attempt is hedged on the twin; a failed one is retried there', async () => {
+  const { router } = routerAt({ now: () => performance.now() });
+  router.update(new Map([['0', [{ id: 'a', subject: 'A' }, { id: 'b', subject: 'B' }]]]));
+  const busy = await legTo(router, fakeInbox({ A: 120, B: 300 }).inbox);
+  assert.equal(busy.ok, false);
+  assert.equal(!busy.ok && busy.busyRetryAfterMs, 300);
+  assert.equal(busy.attempts, 2, 'the retry went to the other replica');
+
+  const fresh = () => {
+    const r = routerAt({ now: () => performance.now() }).router;
+    r.update(new Map([['0', [{ id: 'a', subject: 'A' }, { id: 'b', subject: 'B' }]]]));
+    return r;
+  };
+  // One busy, one down: not all busy, so a fault (partial), not busy.
+  const mixed = await legTo(fresh(), fakeInbox({ A: 50, B: 'none' }).inbox);
+  assert.equal(mixed.ok, false);
+  assert.equal(!mixed.ok && mixed.busyRetryAfterMs, undefined);
+
+  const stalled = fresh();
+  stalled.replicas('0')[1].outstanding = 1; // so the first attempt goes to A, the stalled one
+  const started = performance.now();
+  const { inbox, asked } = fakeInbox({ A: 'stall', B: 'ok' });
+  const hedged = await legTo(stalled, inbox);
+  const tookMs = performance.now() - started;
+  assert.deepEqual([hedged.ok, hedged.hedged, asked], [true, true, ['A', 'B']]);
+  assert.ok(tookMs >= 190 && tookMs < 350, `answered by the hedge after half the attempt (no history yet): ${tookMs.toFixed(0)} ms`);
+
+  const retried = fresh();
+  retried.replicas('0')[1].outstanding = 1;
+  const down = fakeInbox({ A: 'none', B: 'ok' });
+  const result = await legTo(retried, down.inbox);
+  assert.deepEqual([result.ok, result.hedged, down.asked], [true, false, ['A', 'B']]);
+  assert.ok(retried.replicas('0')[0].ejectedUntil > 0, 'the replica with no responders is ejected');
 });
