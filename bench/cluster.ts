@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FaceshardClient, type FaceToIngest } from '../libs/client/index.js';
-import { startLocalCluster, waitForCluster } from '../libs/local-cluster/index.js';
+import { startLocalCluster, waitForCluster, type LocalCluster } from '../libs/local-cluster/index.js';
 import { connectAs, type NatsSecurity } from '../libs/nats-auth/index.js';
 import { createLogger } from '../libs/observability/logger.js';
 
@@ -13,6 +13,8 @@ export interface BenchCluster {
   /** How a client connects: the writer's credentials, none when authentication is off. */
   security: NatsSecurity;
   dataDir: string;
+  /** The processes themselves (a bench that adds or pauses replicas). */
+  local: LocalCluster;
   /** Stops every process; keeps the data dir (logs, snapshots) when BENCH_KEEP is set. */
   close(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startBenchCluster(label: string, shards: number, processes
     natsUrl: cluster.natsUrl,
     security,
     dataDir,
+    local: cluster,
     close: async () => {
       await client.close();
       await cluster.stop();
