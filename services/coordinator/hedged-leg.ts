@@ -53,6 +53,8 @@ export interface LegRequest<T> {
   judge(msg: Msg): BodyVerdict<T>;
   /** 2: one retry or hedge; 1: none (a group leg's retry is its shards' own legs). */
   maxAttempts: number;
+  /** false: no hedge (a leg that waits for its replica's log to catch up is slow by design). */
+  hedge?: boolean;
   /** Counted when a hedge is sent. */
   onHedge?(): void;
 }
@@ -117,6 +119,7 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
           }
           if (running > 0) return; // the hedge (or the first attempt) may still answer
           if (attempts < leg.maxAttempts) {
+            clearTimeout(hedgeTimer); // the retry is this leg's second attempt
             const pause = !replica && attempt.reason.endsWith('(no responders)') ? REJOIN_PAUSE_MS : 0;
             return void setTimeout(() => {
               if (!send()) fail();
@@ -129,7 +132,7 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
 
     const firstWaitMs = send();
     if (firstWaitMs === 0) return fail();
-    if (leg.maxAttempts < 2 || !tried.size || !router.hasAnother(leg.target, tried)) return;
+    if (leg.hedge === false || leg.maxAttempts < 2 || !tried.size || !router.hasAnother(leg.target, tried)) return;
     hedgeTimer = setTimeout(() => {
       if (settled || attempts >= leg.maxAttempts || !router.hasAnother(leg.target, tried)) return;
       if (send() > 0) {

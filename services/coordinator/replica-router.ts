@@ -47,6 +47,12 @@ export interface RouterEvents {
 
 /** An ejected busy replica stays out at least this long, even when it asks for less. */
 const BUSY_EJECT_MIN_MS = 20;
+/**
+ * A replica discovery stopped seeing is still routed to this long: a CPU-throttled replica
+ * may answer discovery late while it serves legs well. One that is really gone answers
+ * "no responders" at once, is ejected, and costs one quick retry per probe.
+ */
+const FORGET_AFTER_MS = 30_000;
 
 export class Replica {
   outstanding = 0;
@@ -54,6 +60,8 @@ export class Replica {
   ejectedUntil = 0;
   /** Its ejection ran out and one leg went to it; it stays out until that leg ends. */
   probing = false;
+  /** When discovery last saw it. */
+  seenAt = 0;
   constructor(
     readonly id: string,
     public subject: string,
@@ -83,19 +91,24 @@ export class ReplicaRouter {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** What discovery saw, by target; targets left out have no replica known any more. A replica seen again keeps its counts. */
+  /**
+   * What discovery saw, by target. A replica seen again keeps its counts; one not seen
+   * for FORGET_AFTER_MS is forgotten (a target with none left goes to its queue group).
+   */
   update(byTarget: ReadonlyMap<string, readonly ReplicaEndpoint[]>): void {
-    for (const [key, target] of this.targets) if (!byTarget.has(key)) target.replicas = [];
+    const now = this.now();
     for (const [key, endpoints] of byTarget) {
       const target = this.target(key);
       const known = new Map(target.replicas.map((r) => [r.id, r]));
-      target.replicas = endpoints.map(({ id, subject }) => {
-        const replica = known.get(id) ?? new Replica(id, subject);
+      for (const { id, subject } of endpoints) {
+        let replica = known.get(id);
+        if (!replica) target.replicas.push((replica = new Replica(id, subject)));
         replica.subject = subject;
-        return replica;
-      });
+        replica.seenAt = now;
+      }
     }
-    const perShard = [...byTarget].filter(([key]) => !key.includes('-')).map(([, endpoints]) => endpoints.length);
+    for (const target of this.targets.values()) target.replicas = target.replicas.filter((r) => now - r.seenAt < FORGET_AFTER_MS);
+    const perShard = [...this.targets].filter(([key]) => !key.includes('-')).map(([, target]) => target.replicas.length).filter((n) => n > 0);
     this.fewest = perShard.length ? Math.max(1, Math.min(...perShard)) : 1;
   }
 

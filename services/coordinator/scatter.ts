@@ -97,6 +97,7 @@ export async function scatter(
       headers: h,
       attemptMs: attemptMs(h),
       maxAttempts,
+      hedge: wait === undefined,
       onHedge,
       judge: (msg) => {
         const reply = parseLegReply(msg.data, msg.headers?.get('content-type'));
