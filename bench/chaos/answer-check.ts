@@ -13,8 +13,9 @@ export interface AnsweredQuery {
   answeredAt: number;
   results: Match[][];
   partial: boolean;
-  /** Shards a partial answer lacks. */
+  /** Shards a partial answer lacks, and why (the reply's `missing`). */
   missingShards: number[];
+  missingReasons: string[];
 }
 
 function distance(a: Float32Array, aOffset: number, b: Float32Array): number {

@@ -165,7 +165,7 @@ export class ChaosLoad {
       this.queries.push({
         phase,
         outcome: 'answered',
-        answer: { vectors, k: this.options.k, sentAt, answeredAt, results: reply.results, partial: reply.partial, missingShards: (reply.missing ?? []).map((m) => m.shard) },
+        answer: { vectors, k: this.options.k, sentAt, answeredAt, results: reply.results, partial: reply.partial, missingShards: (reply.missing ?? []).map((m) => m.shard), missingReasons: (reply.missing ?? []).map((m) => m.reason) },
       });
     } catch (err) {
       const refused = err instanceof FaceshardError && (err.code === 'busy' || err.code === 'too_large');

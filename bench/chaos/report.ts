@@ -41,11 +41,11 @@ export function chaosMarkdown(result: ChaosResult, context: { title: string; set
       '*complete*: not flagged partial; *checked*: how many answers were compared with the brute-force reference (rule below); *wrong*: checked and not explainable (complete or partial). ' +
       '*refused*: `busy`/`too_large`; *failed*: no answer (timeout, no responders, other errors).',
     '',
-    '| phase | evidence | complete | partial | refused | failed | wrong | checked | writes acked / failed (faces) | invariants |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| phase | evidence | complete | partial | refused | failed | wrong | checked | answer ms p50 / p99 / max | writes acked / failed (faces) | invariants |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...result.phases.map((p) => {
       const a = p.answers;
-      return `| ${p.phase} | ${p.evidence ?? ''} | ${a.exact} | ${a.partial} | ${a.refused} | ${a.failed} | ${a.wrong} | ${a.checked} | ${p.writes.acknowledged} / ${p.writes.failed} | ${phaseInvariants(p).text} |`;
+      return `| ${p.phase} | ${p.evidence ?? ''} | ${a.exact} | ${a.partial} | ${a.refused} | ${a.failed} | ${a.wrong} | ${a.checked} | ${p.latencyMs.p50} / ${p.latencyMs.p99} / ${p.latencyMs.max} | ${p.writes.acknowledged} / ${p.writes.failed} | ${phaseInvariants(p).text} |`;
     }),
     '',
     '## After the run',

@@ -60,7 +60,7 @@ const faults = [
   partitionFault('n3'),
   partitionFault('c2'),
   delayFault(300, 0.05),
-  lossFault('s1a'),
+  lossFault('s1a', '64kbit'),
 ].map((make) => make(cluster));
 
 let ok = false;
@@ -86,13 +86,13 @@ try {
       'After the run every vector any id ever had is queried (exact, k=3, minSeq of all acknowledged writes): a live id must be found at distance 0 from its latest vector and from no older one, a deleted id from none.',
       `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), shared with other work; node ${process.version}.`,
     ];
-    const markdown = chaosMarkdown(result, { title: 'Chaos: kill -9, pauses, partitions, delay and loss (issue 22)', setup, command: 'npm run chaos', date: new Date().toISOString() });
+    const markdown = chaosMarkdown(result, { title: 'Chaos: kill -9, pauses, partitions, delay and loss (issue 22)', setup, command: process.env.npm_lifecycle_event === 'chaos' ? 'npm run chaos' : `node ${path.relative(process.cwd(), process.argv[1])}`, date: new Date().toISOString() });
     mkdirSync(config.CHAOS_RESULTS_DIR, { recursive: true });
     writeFileSync(path.join(config.CHAOS_RESULTS_DIR, 'chaos.md'), markdown);
     writeFileSync(path.join(config.CHAOS_RESULTS_DIR, 'chaos.json'), `${JSON.stringify({ date: new Date().toISOString(), setup, load, config, result, invariantsHold: ok }, null, 2)}\n`);
     for (const p of result.phases) {
       const a = p.answers;
-      console.log(`${p.phase.padEnd(58)} complete ${a.exact} partial ${a.partial} refused ${a.refused} failed ${a.failed} wrong ${a.wrong} | ${phaseInvariants(p).text}`);
+      console.log(`${p.phase.padEnd(58)} complete ${a.exact} partial ${a.partial} refused ${a.refused} failed ${a.failed} wrong ${a.wrong} p99 ${p.latencyMs.p99} ms | ${phaseInvariants(p).text}`);
     }
     console.log(`stored: ${result.stored.live} live, lost ${result.stored.lost.length}, stale ${result.stored.stale.length}, deleted ${result.stored.deleted} (back: ${result.stored.resurrected.length}); replicas agree: ${result.replicasAgree.ok}; ready at end: ${result.allReadyAtEnd}`);
     console.log(ok ? 'all invariants hold' : 'INVARIANTS FAILED (see bench/results/chaos.md)');

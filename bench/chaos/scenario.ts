@@ -1,5 +1,6 @@
 import type { FaceshardClient } from '../../libs/client/index.js';
 import { isClusterReady } from '../../libs/local-cluster/wait-ready.js';
+import { percentile } from '../percentile.js';
 import { checkAnswer } from './answer-check.js';
 import type { ChaosCluster } from './cluster.js';
 import type { Fault } from './faults.js';
@@ -34,6 +35,8 @@ export interface PhaseResult {
   /** Processes that exited without being killed by the harness during this phase (restarted, as Kubernetes would). */
   crashes: string[];
   answers: { exact: number; partial: number; refused: number; failed: number; wrong: number; checked: number };
+  /** Answered queries' time from send to answer, ms. */
+  latencyMs: { p50: number; p99: number; max: number };
   writes: { acknowledged: number; failed: number };
   /** A few examples: wrong answers' problems, failures' errors. */
   examples: string[];
@@ -100,7 +103,7 @@ export async function runScenario(cluster: ChaosCluster, client: FaceshardClient
   const phases = new PhaseClock();
   const load = new ChaosLoad(client, ledger, phases, options.load);
   const watch = new CrashWatch(cluster, phases);
-  const meta = new Map<string, Omit<PhaseResult, 'answers' | 'writes' | 'examples' | 'crashes'>>();
+  const meta = new Map<string, Omit<PhaseResult, 'answers' | 'writes' | 'examples' | 'crashes' | 'latencyMs'>>();
   try {
     phases.current = 'baseline (no fault)';
     meta.set(phases.current, { phase: phases.current, kind: 'baseline', restartedByHarness: false });
@@ -175,7 +178,7 @@ function tally(
   ledger: Ledger,
   queries: QueryOutcome[],
   writes: WriteOutcome[],
-  meta: Map<string, Omit<PhaseResult, 'answers' | 'writes' | 'examples' | 'crashes'>>,
+  meta: Map<string, Omit<PhaseResult, 'answers' | 'writes' | 'examples' | 'crashes' | 'latencyMs'>>,
   crashes: Array<{ phase: string; name: string }>,
   shardCount: number,
   budget: number,
@@ -184,7 +187,7 @@ function tally(
   const every = budget > 0 ? Math.max(1, Math.ceil(answered / budget)) : 1;
   const rows = new Map<string, PhaseResult>();
   for (const [phase, m] of meta) {
-    rows.set(phase, { ...m, crashes: crashes.filter((c) => c.phase === phase).map((c) => c.name), answers: { exact: 0, partial: 0, refused: 0, failed: 0, wrong: 0, checked: 0 }, writes: { acknowledged: 0, failed: 0 }, examples: [] });
+    rows.set(phase, { ...m, crashes: crashes.filter((c) => c.phase === phase).map((c) => c.name), answers: { exact: 0, partial: 0, refused: 0, failed: 0, wrong: 0, checked: 0 }, latencyMs: { p50: NaN, p99: NaN, max: NaN }, writes: { acknowledged: 0, failed: 0 }, examples: [] });
   }
   const row = (phase: string) => rows.get(phase) ?? rows.get([...rows.keys()].at(-1)!)!;
   let n = 0;
@@ -202,7 +205,10 @@ function tally(
     if (problems.length > 0) {
       r.answers.wrong++;
       if (r.examples.length < 5) r.examples.push(`${q.answer.partial ? 'partial' : 'complete'} answer wrong: ${problems.slice(0, 2).join('; ')}`);
-    } else if (q.answer.partial) r.answers.partial++;
+    } else if (q.answer.partial) {
+      r.answers.partial++;
+      if (r.examples.length < 5) r.examples.push(`partial (${Math.round(q.answer.answeredAt - q.answer.sentAt)} ms): ${q.answer.missingReasons.join('; ')}`);
+    }
     else r.answers.exact++;
   }
   for (const w of writes) {
@@ -212,6 +218,10 @@ function tally(
       r.writes.failed += w.faces;
       if (r.examples.length < 5) r.examples.push(`${w.kind} failed: ${w.error}`);
     }
+  }
+  for (const r of rows.values()) {
+    const took = queries.filter((q) => row(q.phase) === r && q.outcome === 'answered').map((q) => (q.outcome === 'answered' ? q.answer.answeredAt - q.answer.sentAt : 0));
+    r.latencyMs = { p50: Math.round(percentile(took, 50)), p99: Math.round(percentile(took, 99)), max: Math.round(Math.max(...took)) };
   }
   return [...rows.values()];
 }

@@ -37,7 +37,7 @@ describe('chaos (issue 22): the reference rule for answers', () => {
     const pending = ledger.begin('late', 'upsert', vector(0.005)); // in flight while the query runs
     const d = (v: Float32Array) => distanceBetween(q, storedVector(v));
     const ask = (results: Array<{ id: string; distance: number }>) =>
-      checkAnswer(ledger, { vectors: q, k: 3, sentAt, answeredAt: now(), results: [results.map((m) => ({ ...m, shard: 0 }))], partial: false, missingShards: [] }, 2);
+      checkAnswer(ledger, { vectors: q, k: 3, sentAt, answeredAt: now(), results: [results.map((m) => ({ ...m, shard: 0 }))], partial: false, missingShards: [], missingReasons: [] }, 2);
 
     assert.deepEqual(ask([{ id: 'a', distance: d(vector(0.01)) }, { id: 'moved', distance: d(vector(0.012)) }, { id: 'b', distance: d(vector(0.02)) }]), []);
     // the face written while the query ran may show (or not)
