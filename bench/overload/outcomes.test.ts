@@ -58,11 +58,11 @@ test('saturatingConcurrency: the lowest level no later level beats by more than 
   assert.throws(() => saturatingConcurrency([]), /no steps/);
 });
 
-test('saturationConfirmed once two levels past the saturating one have not beaten it', () => {
-  const qps = [50, 100, 105, 108, 300, 305, 310];
+test('saturationConfirmed once three levels past the saturating one have not beaten it', () => {
+  const qps = [50, 100, 105, 108, 109, 300, 305, 310, 312];
   const steps = qps.map((q, i) => ({ concurrency: 2 ** i, qps: q }));
-  assert.equal(saturationConfirmed(steps.slice(0, 3)), false);
-  assert.equal(saturationConfirmed(steps.slice(0, 4)), true); // 100, then 105 and 108
-  assert.equal(saturationConfirmed(steps.slice(0, 5)), false); // 300 beat them
+  assert.equal(saturationConfirmed(steps.slice(0, 4)), false);
+  assert.equal(saturationConfirmed(steps.slice(0, 5)), true); // 100, then 105, 108 and 109
+  assert.equal(saturationConfirmed(steps.slice(0, 6)), false); // 300 beat them
   assert.equal(saturationConfirmed(steps), true);
 });

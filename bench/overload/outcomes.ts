@@ -85,7 +85,7 @@ export function saturatingConcurrency(steps: readonly { concurrency: number; qps
 }
 
 /** Levels measured past the saturating one before the search stops. */
-export const CONFIRMING_STEPS = 2;
+export const CONFIRMING_STEPS = 3;
 
 /** Whether the search has confirmed saturation: CONFIRMING_STEPS levels past the saturating one. */
 export function saturationConfirmed(steps: readonly { concurrency: number; qps: number }[], gain = SATURATION_GAIN): boolean {

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import type { HostJitter } from '../host-jitter.js';
 import type { OverloadBenchConfig } from './config.js';
 import type { ProbeSummary } from './health-probe.js';
-import type { LevelSummary } from './outcomes.js';
-import type { PauseResult } from './pause-run.js';
+import { CONFIRMING_STEPS, type LevelSummary } from './outcomes.js';
+import type { PauseResult } from './pause-analysis.js';
 
 export interface SearchStep {
   concurrency: number;
@@ -30,6 +30,11 @@ export interface OverloadResult {
   shards: number;
   query: { k: number; approximate: boolean };
   steps: SearchStep[];
+  /** The part of each search step not counted. */
+  searchWarmupMs: number;
+  /** What the search found. */
+  cSatFound: number;
+  /** What the levels and the pause ran at: cSatFound unless BENCH_OVERLOAD_C_SAT was set. */
   cSat: number;
   levels: LevelResult[];
   pause: PauseResult;
@@ -107,8 +112,8 @@ function pauseTables(p: PauseResult): string[] {
     row('whole run', p.whole),
     '',
     `- Failed answers (timeouts + other errors), whole run: ${failed} (target 0: ${met(failed === 0)}); partial: ${p.whole.partial} (target 0: ${met(p.whole.partial === 0)}); refused busy: ${p.whole.busy}.`,
-    `- Shard 0 answered ${fmt(p.shardRateBefore)} query vectors/s before the pause (both replicas). The twin carried ≥ 90% of that ${p.takeoverMs === null ? 'in no 250 ms bucket of the pause' : `${fmt(p.takeoverMs)} ms after SIGSTOP`} (target within one leg timeout, ${p.legTimeoutMs} ms: ${met(p.takeoverMs !== null && p.takeoverMs <= p.legTimeoutMs)}).`,
-    `- The clients got ${fmt(p.completeBefore)} complete answers/s before the pause; in ${p.lowGoodputBuckets} of the ${p.pauseBuckets} 250 ms buckets wholly within the pause they got less than 90% of that.`,
+    `- Shard 0 answered ${fmt(p.shardRateBefore)} query vectors/s before the pause (both replicas). The twin carried ≥ 90% of that (over a 1 s window: answers come in bursts) ${p.takeoverMs === null ? 'in no 1 s window of the pause' : `${fmt(p.takeoverMs)} ms after SIGSTOP`} (target within one leg timeout, ${p.legTimeoutMs} ms: ${met(p.takeoverMs !== null && p.takeoverMs <= p.legTimeoutMs)}).`,
+    `- The clients got ${fmt(p.completeBefore)} complete answers/s before the pause; in ${p.lowGoodputWindows} of the ${p.pauseWindows} consecutive 1 s windows wholly within the pause they got less than 90% of that.`,
     ...(p.otherSamples.length ? [`- Other errors seen: ${p.otherSamples.join('; ')}`] : []),
     '',
     `Per ${p.buckets.bucketMs} ms (time from the load's start): the clients' complete answers/s and counts of partial, busy and failed answers; query vectors/s answered by each replica of shard 0 (from their /metrics, polled every ${p.buckets.bucketMs} ms; a paused process answers no poll, and what it answered after resuming lands in the bucket it was seen in).`,
@@ -131,7 +136,7 @@ export function overloadMarkdown(result: OverloadResult, title: string): string 
     '',
     '## 1. Goodput vs concurrency',
     '',
-    `The saturating concurrency, doubling from 1 (${c.BENCH_OVERLOAD_PROBE_MS / 1000} s a step, its first ${Math.min(c.BENCH_OVERLOAD_WARMUP_MS, c.BENCH_OVERLOAD_PROBE_MS / 5) / 1000} s not counted, after a 3 s warm-up at 8): C_sat = ${result.cSat}, the lowest concurrency that no higher one beat by more than 10% in complete answers/s (the search stops two doublings past it).`,
+    `The saturating concurrency, doubling from 1 (${c.BENCH_OVERLOAD_PROBE_MS / 1000} s a step, its first ${result.searchWarmupMs / 1000} s not counted, after a 3 s warm-up at 8): C_sat = ${result.cSatFound}, the lowest concurrency that no higher one beat by more than 10% in complete answers/s (the search stops ${CONFIRMING_STEPS} doublings past it, or at ${result.steps[result.steps.length - 1].concurrency}).${result.cSat === result.cSatFound ? '' : ` The levels below ran at multiples of ${result.cSat} instead (BENCH_OVERLOAD_C_SAT), to compare with another build at the same concurrency.`}`,
     '',
     ...searchTable(result),
     '',

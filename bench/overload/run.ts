@@ -68,19 +68,20 @@ async function main() {
       retryCapMs: config.BENCH_OVERLOAD_RETRY_CAP_MS,
     });
 
-    // 1. The saturating concurrency: double until two more doublings have not raised q/s by more than 10%.
+    // 1. The saturating concurrency: double until CONFIRMING_STEPS more doublings have not raised q/s by more than 10%.
     await runOverloadLoad(load(8, WARMUP_RUN_MS)); // compiled and connected before the first step counts
     const steps: SearchStep[] = [];
-    const probeWarmupMs = Math.min(config.BENCH_OVERLOAD_WARMUP_MS, config.BENCH_OVERLOAD_PROBE_MS / 5);
+    const searchWarmupMs = Math.min(config.BENCH_OVERLOAD_WARMUP_MS, config.BENCH_OVERLOAD_PROBE_MS / 5);
     for (let c = 1; c <= MAX_CONCURRENCY; c *= 2) {
       const record = await runOverloadLoad(load(c, config.BENCH_OVERLOAD_PROBE_MS));
-      const summary = summarize(record, probeWarmupMs, config.BENCH_OVERLOAD_PROBE_MS);
+      const summary = summarize(record, searchWarmupMs, config.BENCH_OVERLOAD_PROBE_MS);
       steps.push({ concurrency: c, qps: summary.goodput, summary });
       console.log(`search c=${c}: ${summary.goodput.toFixed(0)} complete/s, partial ${summary.partial}, busy ${summary.busy}, timeouts ${summary.timeouts}, other ${summary.other}`);
       if (saturationConfirmed(steps)) break;
     }
-    const cSat = saturatingConcurrency(steps);
-    console.log(`C_sat = ${cSat}`);
+    const cSatFound = saturatingConcurrency(steps);
+    const cSat = config.BENCH_OVERLOAD_C_SAT ?? cSatFound;
+    console.log(`C_sat = ${cSatFound}${cSat === cSatFound ? '' : `; the levels use ${cSat} (BENCH_OVERLOAD_C_SAT)`}`);
 
     // 1 and 2. Each level with the probes polling.
     const levels: LevelResult[] = [];
@@ -122,6 +123,8 @@ async function main() {
       shards: SHARDS,
       query: OPTIONS,
       steps,
+      searchWarmupMs,
+      cSatFound,
       cSat,
       levels,
       pause,
