@@ -35,11 +35,12 @@ export async function answerQuery(ctx: ShardContext, data: Uint8Array, headers: 
   return answerParsed(ctx, { ...parseQuery(data, headers), deadline: parseDeadline(headers) }, parseLegWait(headers));
 }
 
-/** Nobody waits for a leg past its deadline: it is answered `deadline` without a search. */
-function dropIfExpired(ctx: Pick<ShardContext, 'shard' | 'expiredLegs'>, deadline: number | undefined): void {
+/** Nobody waits for a leg past its deadline: it is answered `deadline` without a search (or without the rest of it). */
+function dropIfExpired(ctx: Pick<ShardContext, 'shard' | 'expiredLegs'>, deadline: number | undefined, searched = 0): void {
   if (deadline === undefined || Date.now() < deadline) return;
   ctx.expiredLegs.inc();
-  throw new ProtocolError('deadline', `shard ${ctx.shard}: the leg's deadline passed ${Date.now() - deadline} ms ago; not searched`);
+  const done = searched === 0 ? 'not searched' : `stopped after ${searched} of its vectors`;
+  throw new ProtocolError('deadline', `shard ${ctx.shard}: the leg's deadline passed ${Date.now() - deadline} ms ago; ${done}`);
 }
 
 /** The search of a decoded leg (a group leg decodes once for all its shards). */
@@ -51,12 +52,12 @@ export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWai
   }
   const { index } = ctx;
   const options = query.approximate ? { approximate: true, effort: query.effort } : undefined;
-  // In turn and in slices; a leg whose deadline passes while it waits is dropped at its turn.
+  // In turn and in slices; a leg whose deadline passes is dropped at its next slice.
   const neighbors = await ctx.queue.submit({
     vectors: query.vectors,
     search: (vectors) => index.search(vectors, query.k, query.maxDistance, options),
     deadline: query.deadline,
-    beforeStart: () => dropIfExpired(ctx, query.deadline),
+    beforeSlice: (searched) => dropIfExpired(ctx, query.deadline, searched),
   });
   return {
     shard: ctx.shard,

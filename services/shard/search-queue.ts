@@ -41,8 +41,11 @@ export interface SearchJob {
   search(vectors: Float32Array): Neighbor[][];
   /** Epoch ms after which nobody waits for the answer. */
   deadline?: number;
-  /** Called when the leg's turn comes: throwing drops it unsearched (its deadline passed while it waited). */
-  beforeStart?(): void;
+  /**
+   * Called before each slice with the vectors searched so far: throwing drops the leg
+   * (its deadline passed while it waited, or while it was searched: nobody waits for the rest).
+   */
+  beforeSlice?(searched: number): void;
 }
 
 interface Pending {
@@ -126,9 +129,14 @@ export class SearchQueue {
     if (this.vectorsWaiting > 0 && this.vectorsWaiting + count > maxVectors) {
       return new ProtocolError('busy', `shard search queue full: ${this.vectorsWaiting} of ${maxVectors} query vectors waiting, this leg adds ${count}; try again in ~${retryAfterMs} ms`, retryAfterMs);
     }
-    // Measured, not guessed: a leg that would only be dropped at its turn is refused now, so it can go elsewhere.
-    if (deadline !== undefined && this.msPerVector !== undefined && this.now() + retryAfterMs > deadline) {
-      return new ProtocolError('busy', `shard search queue: ~${retryAfterMs} ms of searches (${this.vectorsWaiting} vectors) wait ahead of this leg, it has ${Math.max(0, deadline - this.now())} ms left`, retryAfterMs);
+    // Measured, not guessed: a leg that would be answered after its deadline (work nobody waits for) is refused now, so it can go elsewhere.
+    const finishMs = this.msPerVector === undefined ? 0 : retryAfterMs + count * this.msPerVector;
+    if (deadline !== undefined && this.msPerVector !== undefined && this.now() + finishMs > deadline) {
+      return new ProtocolError(
+        'busy',
+        `shard search queue: ~${retryAfterMs} ms of searches (${this.vectorsWaiting} vectors) wait ahead of this leg of ~${Math.ceil(count * this.msPerVector)} ms; it has ${Math.max(0, deadline - this.now())} ms left`,
+        retryAfterMs,
+      );
     }
     return undefined;
   }
@@ -149,9 +157,9 @@ export class SearchQueue {
     try {
       if (item.done === 0) {
         this.options.observer?.waited((this.now() - item.admittedAt) / 1000);
-        item.job.beforeStart?.();
         item.sliceVectors = this.firstSliceVectors();
       }
+      item.job.beforeSlice?.(item.done);
       this.searchSlice(item);
       if (item.done === item.count) this.finish(item, undefined);
     } catch (err) {

@@ -4,7 +4,7 @@
  * test/integration/shard-load.test.ts and bench/shard-queue/health-under-load.ts share.
  */
 import { connect, headers, type NatsConnection } from 'nats';
-import { BINARY_CONTENT_TYPE, ErrorReply, ShardReply } from '../../libs/protocol/index.js';
+import { BINARY_CONTENT_TYPE, DEADLINE_HEADER, ErrorReply, ShardReply } from '../../libs/protocol/index.js';
 import { syntheticFaces, type SyntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
@@ -42,11 +42,12 @@ export async function startLoadedShard(faces: number, shardEnv: Record<string, s
 
 export type LegOutcome = { ms: number; reply: ShardReply } | { ms: number; error: ErrorReply['error']; status: string | undefined };
 
-/** One exact leg of `vectors` straight to shard 0's subject (binary, as the coordinator sends), timed. */
-export async function sendLeg(nc: NatsConnection, vectors: Float32Array, k: number, timeoutMs = 30_000): Promise<LegOutcome> {
+/** One exact leg of `vectors` straight to shard 0's subject (binary, as the coordinator sends), timed; with `deadline`, the coordinator's deadline header at the timeout. */
+export async function sendLeg(nc: NatsConnection, vectors: Float32Array, k: number, timeoutMs = 30_000, deadline = false): Promise<LegOutcome> {
   const h = headers();
   h.set('content-type', BINARY_CONTENT_TYPE);
   h.set('k', String(k));
+  if (deadline) h.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
   const started = performance.now();
   const msg = await nc.request('faces.shard.0.query', new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), { headers: h, timeout: timeoutMs });
   const ms = performance.now() - started;

@@ -68,7 +68,9 @@ test('no slice holds the event loop much past the target: timers run during a lo
   assert.equal(slices[0], 1, 'nothing measured yet: the first slice is one vector');
   assert.ok(Math.max(...slices) <= (SLICE_MS / 0.5) * 1.5, `slices of ${slices.join(', ')} vectors`);
   assert.ok(gaps.length > 15, `the 1 ms timer ran ${gaps.length} times during 300 ms of search`);
-  assert.ok(Math.max(...gaps) < 4 * SLICE_MS, `longest the loop was held: ${Math.max(...gaps).toFixed(1)} ms`);
+  // The 90th percentile, not the max: on a shared machine the OS deschedules the process now and then.
+  const p90 = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length * 0.9)];
+  assert.ok(p90 < 3 * SLICE_MS, `the loop was held ${p90.toFixed(1)} ms (90th percentile; longest ${Math.max(...gaps).toFixed(1)} ms)`);
 });
 
 test('legs run one at a time in arrival order; a failing search fails only its leg', async () => {
@@ -119,28 +121,31 @@ test('past the bound in legs or in vectors: busy at once, with how full and an e
   assert.equal((await queue.submit({ vectors: numbered(150), search })).length, 150);
 });
 
-test('a leg whose deadline passes while it waits is dropped unsearched; one that could not make its deadline is refused at once', async () => {
+test('a leg whose deadline passes is dropped at its next slice (unsearched, or the rest of it); one that could not make its deadline is refused at once', async () => {
   const queue = new SearchQueue({ maxLegs: 8, maxVectors: 10_000, sliceMs: 5 });
   const calls: number[] = [];
   const search = costlySearch(0.5, calls);
   await queue.submit({ vectors: numbered(4), search }); // measured: ~0.5 ms a vector
   calls.length = 0;
-  const long = queue.submit({ vectors: numbered(200), search }); // ~100 ms
-  const deadline = Date.now() + 20;
-  const dropped = queue.submit({
-    vectors: numbered(1),
-    search,
-    beforeStart: () => {
-      if (Date.now() >= deadline) throw new ProtocolError('deadline', 'passed while waiting');
-    },
-  });
-  // 201 vectors ahead: ~100 ms of work, 30 ms left.
+  const expiring = (deadline: number, seen: number[]) => (searched: number) => {
+    seen.push(searched);
+    if (Date.now() >= deadline) throw new ProtocolError('deadline', `passed after ${searched}`);
+  };
+  const stoppedAt: number[] = [];
+  const long = queue.submit({ vectors: numbered(200), search, beforeSlice: expiring(Date.now() + 40, stoppedAt) }); // ~100 ms of work, 40 ms wanted
+  const waited: number[] = [];
+  const dropped = queue.submit({ vectors: numbered(1), search, beforeSlice: expiring(Date.now() + 20, waited) });
+  // ~100 ms of work ahead, 30 ms left.
   const hopeless = await queue.submit({ vectors: numbered(1), search, deadline: Date.now() + 30 }).catch((err: unknown) => err);
   assert.ok(hopeless instanceof ProtocolError && hopeless.code === 'busy', String(hopeless));
-  assert.match(hopeless.message, /wait ahead of this leg, it has \d+ ms left/);
-  await assert.rejects(dropped, /passed while waiting/);
-  assert.equal((await long).length, 200);
-  assert.equal(calls.reduce((a, b) => a + b, 0), 200, 'the dropped leg was never searched');
+  assert.match(hopeless.message, /wait ahead of this leg of ~\d+ ms; it has \d+ ms left/);
+  await assert.rejects(long, /passed after \d+/);
+  await assert.rejects(dropped, /passed after 0/);
+  assert.deepEqual(waited, [0], 'asked once, before its first slice');
+  const searched = calls.reduce((a, b) => a + b, 0);
+  assert.ok(searched > 0 && searched < 200, `the long leg stopped after ${searched} of 200 vectors`);
+  assert.equal(searched, stoppedAt.at(-1), 'the dropped leg was never searched');
+  assert.equal(queue.vectors, 0);
 });
 
 test('vectors that are not whole 128-d rows are refused as a bad request', async () => {
