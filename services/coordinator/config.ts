@@ -48,6 +48,12 @@ export const CoordinatorEnv = z.object({
   COORDINATOR_QUEUE_MAX_QUERIES: z.coerce.number().int().min(1).max(1_000_000).default(256),
   /** Query vectors waiting for a scatter slot, at most (an empty queue still takes one query of any size). */
   COORDINATOR_QUEUE_MAX_VECTORS: z.coerce.number().int().min(1).max(100_000_000).default(16_384),
+  /**
+   * Who picks the replica of a leg: `least-outstanding`, the coordinator (direct subjects,
+   * hedges, ejection: replica-router.ts); `queue-group`, NATS at random (as before issue 22;
+   * kept to measure against, and as a way back).
+   */
+  LEG_ROUTING: z.enum(['least-outstanding', 'queue-group']).default('least-outstanding'),
   /** How long a replica whose leg failed or timed out is left out of routing before one probe leg (a busy one: its retry hint, up to this). */
   REPLICA_EJECT_MS: z.coerce.number().int().min(0).max(600_000).default(3000),
   /** A leg not answered after LEG_HEDGE_P99_FACTOR x its target's recent p99 (at least LEG_HEDGE_MIN_MS) is also sent to another replica; the first answer wins. */

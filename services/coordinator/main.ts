@@ -72,7 +72,7 @@ runMain('coordinator', async () => {
     { ejectMs: config.REPLICA_EJECT_MS, hedgeFactor: config.LEG_HEDGE_P99_FACTOR, hedgeMinMs: config.LEG_HEDGE_MIN_MS },
     { sent: (target, replica) => metrics.replicaLegs.labels({ target, replica }).inc(), ejected: (target) => metrics.ejections.labels({ target }).inc() },
   );
-  const routing = { router, onHedge: () => metrics.hedgedLegs.inc() };
+  const routing = config.LEG_ROUTING === 'least-outstanding' ? { router, onHedge: () => metrics.hedgedLegs.inc() } : undefined;
   planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures, (services) => router.update(directEndpoints(services)));
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
   const legPlanner = planner;
