@@ -46,16 +46,12 @@ export class ChaosCluster {
     readonly options: ChaosClusterOptions,
   ) {}
 
-  static async start(options: ChaosClusterOptions, readyTimeoutMs = 90_000): Promise<ChaosCluster> {
-    const lab = new NetworkLab();
-    const cluster = new ChaosCluster(lab, options);
-    try {
-      await cluster.boot(readyTimeoutMs);
-    } catch (err) {
-      cluster.stop();
-      throw err;
-    }
-    return cluster;
+  /**
+   * The lab's bridge, no hosts yet: guard it (lab-lifetime.ts) before `boot`, so that a
+   * Ctrl-C while the cluster starts tears it down too.
+   */
+  static create(options: ChaosClusterOptions): ChaosCluster {
+    return new ChaosCluster(new NetworkLab(), options);
   }
 
   /** Client URLs of every nats-server (direct). */
@@ -89,7 +85,8 @@ export class ChaosCluster {
     return p;
   }
 
-  private async boot(readyTimeoutMs: number): Promise<void> {
+  /** Starts every host and process; ready when it returns. On failure the caller's guard tears the lab down. */
+  async boot(readyTimeoutMs = 90_000): Promise<void> {
     const { dataDir } = this.options;
     mkdirSync(this.logDir, { recursive: true });
     const binary = findNatsServer();

@@ -46,8 +46,15 @@ const load: LoadOptions = {
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'faceshard-chaos-'));
 console.error(`chaos: stores and logs in ${dataDir}`);
 const booted = Date.now();
-const cluster = await ChaosCluster.start({ dataDir, shards: SHARDS, replicas: REPLICAS, coordinators: COORDINATORS });
+const cluster = ChaosCluster.create({ dataDir, shards: SHARDS, replicas: REPLICAS, coordinators: COORDINATORS });
 const release = guardLab(cluster, config.CHAOS_MAX_S * 1000);
+try {
+  await cluster.boot();
+} catch (err) {
+  release();
+  console.error(`chaos: the cluster did not start: ${(err as Error).message}\nchaos: stores and logs kept in ${dataDir}`);
+  process.exit(1);
+}
 console.error(`chaos: ${cluster.processes.size} hosts ready in ${((Date.now() - booted) / 1000).toFixed(1)} s on ${cluster.lab.subnet}.0/24`);
 
 const faults = [

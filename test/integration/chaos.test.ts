@@ -67,8 +67,9 @@ describe('chaos (issue 22): hosts in network namespaces, a short fault set', { t
   test('kill -9 of a shard replica, SIGSTOP of a nats-server, a partitioned shard replica: no acknowledged face lost, none deleted back, every answer exact or flagged partial, every process recovers', async (t) => {
     if (unavailable) return t.skip(`network namespaces are not available here: ${unavailable}`);
     sweepStaleLabs();
-    cluster = await ChaosCluster.start({ dataDir, shards: 2, replicas: 2, coordinators: 1 }, 90_000);
+    cluster = ChaosCluster.create({ dataDir, shards: 2, replicas: 2, coordinators: 1 });
     release = guardLab(cluster, 165_000);
+    await cluster.boot(90_000);
     client = await FaceshardClient.connect(cluster.natsUrl('n1'), { name: 'chaos-test' });
     const faults = [killFault('s0a'), pauseFault('n2'), partitionFault('s1b')].map((make) => make(cluster!));
     const result = await runScenario(cluster, client, faults, {
