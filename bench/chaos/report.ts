@@ -45,7 +45,7 @@ export function chaosMarkdown(result: ChaosResult, context: { title: string; set
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...result.phases.map((p) => {
       const a = p.answers;
-      return `| ${p.phase} | ${p.evidence ?? ''} | ${a.exact} | ${a.partial} | ${a.refused} | ${a.failed} | ${a.wrong} | ${a.checked} | ${p.latencyMs.p50} / ${p.latencyMs.p99} / ${p.latencyMs.max} | ${p.writes.acknowledged} / ${p.writes.failed} | ${phaseInvariants(p).text} |`;
+      return `| ${p.phase} | ${[p.evidence, p.leaders && `before: ${p.leaders}`].filter(Boolean).join('; ')} | ${a.exact} | ${a.partial} | ${a.refused} | ${a.failed} | ${a.wrong} | ${a.checked} | ${p.latencyMs.p50} / ${p.latencyMs.p99} / ${p.latencyMs.max} | ${p.writes.acknowledged} / ${p.writes.failed} | ${phaseInvariants(p).text} |`;
     }),
     '',
     '## After the run',

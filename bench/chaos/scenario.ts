@@ -32,6 +32,8 @@ export interface PhaseResult {
   recoveredBySelf?: boolean;
   /** What showed the fault took hold, read halfway through it. */
   evidence?: string;
+  /** JetStream's leaders just before the fault. */
+  leaders?: string;
   /** Processes that exited without being killed by the harness during this phase (restarted, as Kubernetes would). */
   crashes: string[];
   answers: { exact: number; partial: number; refused: number; failed: number; wrong: number; checked: number };
@@ -114,8 +116,9 @@ export async function runScenario(cluster: ChaosCluster, client: FaceshardClient
       const target = cluster.process(fault.target);
       const before = { pid: target.pid, starts: target.starts };
       const startsBefore = new Map([...cluster.processes.values()].map((p) => [p.name, p.starts]));
+      const leaders = await cluster.jetStreamLeaders();
       phases.current = fault.name;
-      log(`fault: ${fault.name}`);
+      log(`fault: ${fault.name} (${leaders})`);
       if (fault.restartedByHarness) watch.expectedDown.add(fault.target);
       await fault.inject(cluster);
       await sleep(options.faultMs / 2);
@@ -127,7 +130,7 @@ export async function runScenario(cluster: ChaosCluster, client: FaceshardClient
       const recoveredMs = await waitRecovered(cluster, client, options.recoveryTimeoutMs);
       const harnessStarted = [...cluster.processes.values()].some((p) => p.starts !== startsBefore.get(p.name) && !(fault.restartedByHarness && p.name === fault.target));
       const recoveredBySelf = fault.restartedByHarness ? undefined : recoveredMs !== undefined && target.pid === before.pid && target.starts === before.starts && !harnessStarted;
-      meta.set(fault.name, { phase: fault.name, kind: fault.kind, target: fault.target, evidence, restartedByHarness: fault.restartedByHarness, recoveredMs, recoveredBySelf });
+      meta.set(fault.name, { phase: fault.name, kind: fault.kind, target: fault.target, evidence, leaders, restartedByHarness: fault.restartedByHarness, recoveredMs, recoveredBySelf });
       log(`  recovered ${recoveredMs === undefined ? 'NOT within the timeout' : `after ${recoveredMs} ms`}`);
       await sleep(options.settleMs);
     }
