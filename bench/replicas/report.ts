@@ -38,6 +38,9 @@ export interface ReplicasResult {
   cgroup: { version: string; root: string };
   /** The coordinator's QUERY_SCATTERS_IN_FLIGHT. */
   scattersInFlight: string;
+  /** The coordinator's LEG_ROUTING and QUERY_SCATTERS_PER_REPLICA ('default' when not set); absent in runs before they existed. */
+  legRouting?: string;
+  scattersPerReplica?: string;
   shards: number;
   faces: number;
   coresPerReplica: number;
@@ -76,9 +79,15 @@ function diagnosisTable(result: ReplicasResult): string[] {
     const used = mean(run.perReplica.map((p) => p.cores)) / result.coresPerReplica;
     const throttled = mean(run.perReplica.map((p) => p.throttledShare));
     const vectorsPerLeg = vectors.reduce((a, b) => a + b, 0) / run.perReplica.reduce((a, p) => a + p.legs, 0);
-    return `| ${run.replicas} | ${run.concurrency} | ${(100 * used).toFixed(0)}% | ${(100 * throttled).toFixed(0)}% | ${fmt(Math.min(...vectors))} / ${fmt(Math.max(...vectors))} | ${vectorsPerLeg.toFixed(2)} | ${fmt(run.coordinatorCores + run.natsCores + run.loadCores, 2)} |`;
+    // Replica CPU seconds per query vector answered: what a vector costs as legs shrink.
+    const msPerVector = (1000 * run.seconds * run.perReplica.reduce((a, p) => a + p.cores, 0)) / vectors.reduce((a, b) => a + b, 0);
+    return `| ${run.replicas} | ${run.concurrency} | ${(100 * used).toFixed(0)}% | ${(100 * throttled).toFixed(0)}% | ${fmt(Math.min(...vectors))} / ${fmt(Math.max(...vectors))} | ${vectorsPerLeg.toFixed(2)} | ${msPerVector.toFixed(3)} | ${fmt(run.coordinatorCores + run.natsCores + run.loadCores, 2)} |`;
   });
-  return ['| replicas | concurrency | replica CPU used / quota (mean) | periods throttled (mean) | query vectors per replica min / max | query vectors per leg (coalescing) | coordinator + nats-server + client cores |', '|---|---|---|---|---|---|---|', ...rows];
+  return [
+    '| replicas | concurrency | replica CPU used / quota (mean) | periods throttled (mean) | query vectors per replica min / max | query vectors per leg (coalescing) | replica CPU ms per query vector | coordinator + nats-server + client cores |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ];
 }
 
 function liveLines(add: LiveAdd): string[] {
@@ -99,7 +108,7 @@ export async function writeReport(result: ReplicasResult): Promise<void> {
     '',
     `Machine: ${result.machine.cores} cores, load average ${result.machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${result.machine.loadavg.map((l) => l.toFixed(2)).join(' ')} at the end (another engineer's tests share this machine), Node ${result.machine.node}, nats-server ${result.machine.natsServer ?? '?'}; product at ${result.commit}.`,
     `${result.shards} shards, ${fmt(result.faces)} faces (${fmt(result.faces / result.shards)} a shard), one shard per replica process, authentication on. Each shard replica process in its own cgroup (${result.cgroup.version}, under ${result.cgroup.root}) capped to ${result.coresPerReplica} core (CFS quota ${result.coresPerReplica * 100} ms per 100 ms period): at 4 replicas ${result.shards} x 4 x ${result.coresPerReplica} = ${cappedTotal.toFixed(1)} cores capped, leaving ${(result.machine.cores - cappedTotal).toFixed(1)} of ${result.machine.cores} for the coordinator, nats-server and the load client (none of them capped).`,
-    `Queries: approximate top-10 through faces.query, ${result.concurrency} in flight (a load worker thread in the bench process), ${result.steadyMs / 1000} s a run after a 2 s warm-up, coordinator QUERY_SCATTERS_IN_FLIGHT ${result.scattersInFlight}, measured once each replica count's replicas had trained their lists and snapshotted.`,
+    `Queries: approximate top-10 through faces.query, ${result.concurrency} in flight (a load worker thread in the bench process), ${result.steadyMs / 1000} s a run after a 2 s warm-up, coordinator QUERY_SCATTERS_IN_FLIGHT ${result.scattersInFlight}${result.legRouting ? `, LEG_ROUTING ${result.legRouting}, QUERY_SCATTERS_PER_REPLICA ${result.scattersPerReplica}` : ''}, measured once each replica count's replicas had trained their lists and snapshotted.`,
     '',
     ...scalingTable(result),
     '',
@@ -109,13 +118,13 @@ export async function writeReport(result: ReplicasResult): Promise<void> {
     '',
     ...diagnosisTable(result),
     '',
-    '## Per replica: queue-group balance, CPU and throttling',
+    '## Per replica: balance of legs, CPU and throttling',
     '',
     ...replicaTable(result),
     '',
     '## A replica added while queries run',
     '',
-    'Each added replica (one per shard) starts capped, replays its shard from the log, then joins the queue group; time 0 is the start of the run.',
+    'Each added replica (one per shard) starts capped, replays its shard from the log, then joins its query subjects (the coordinator routes to it once discovery sees it); time 0 is the start of the run.',
     '',
     ...result.liveAdds.flatMap(liveLines),
     '',

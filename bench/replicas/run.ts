@@ -172,6 +172,8 @@ async function main() {
       cgroup: { version: cg.version, root: cg.root },
       // Passed through to the coordinator (the supervisor adds a child's env on top of this process's).
       scattersInFlight: process.env.QUERY_SCATTERS_IN_FLIGHT ?? 'default',
+      legRouting: process.env.LEG_ROUTING ?? 'default (least-outstanding)',
+      scattersPerReplica: process.env.QUERY_SCATTERS_PER_REPLICA ?? 'default (true)',
       shards: SHARDS,
       faces: FACES,
       coresPerReplica: CORES_PER_REPLICA,
