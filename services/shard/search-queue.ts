@@ -130,13 +130,14 @@ export class SearchQueue {
       return new ProtocolError('busy', `shard search queue full: ${this.vectorsWaiting} of ${maxVectors} query vectors waiting, this leg adds ${count}; try again in ~${retryAfterMs} ms`, retryAfterMs);
     }
     // Measured, not guessed: a leg that would be answered after its deadline (work nobody waits for) is refused now, so it can go elsewhere.
-    const finishMs = this.msPerVector === undefined ? 0 : retryAfterMs + count * this.msPerVector;
-    if (deadline !== undefined && this.msPerVector !== undefined && this.now() + finishMs > deadline) {
-      return new ProtocolError(
-        'busy',
-        `shard search queue: ~${retryAfterMs} ms of searches (${this.vectorsWaiting} vectors) wait ahead of this leg of ~${Math.ceil(count * this.msPerVector)} ms; it has ${Math.max(0, deadline - this.now())} ms left`,
-        retryAfterMs,
-      );
+    // Never when nothing waits: the leg is tried (dropped at a slice if its deadline passes), and the rate measured again.
+    const rate = this.msPerVector;
+    if (deadline !== undefined && rate !== undefined && this.vectorsWaiting > 0) {
+      const ownMs = Math.ceil(count * rate);
+      const leftMs = deadline - this.now();
+      if (retryAfterMs + ownMs > leftMs) {
+        return new ProtocolError('busy', `shard search queue: ~${retryAfterMs} ms of searches (${this.vectorsWaiting} vectors) wait ahead of this leg of ~${ownMs} ms; it has ${Math.max(0, leftMs)} ms left`, retryAfterMs);
+      }
     }
     return undefined;
   }

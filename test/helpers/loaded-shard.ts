@@ -63,8 +63,9 @@ export function nearQueries(count: number, seed = 2202): Float32Array {
 }
 
 /** GETs `path` every `everyMs` until `stop()`; each answer's latency in ms (a failed or non-200 answer is Infinity). */
-export function pollHealth(port: number, path: '/healthz' | '/readyz', everyMs: number): { stop(): Promise<number[]> } {
+export function pollHealth(port: number, path: '/healthz' | '/readyz', everyMs: number): { stop(): Promise<number[]>; failures: string[] } {
   const latencies: number[] = [];
+  const failures: string[] = [];
   const inFlight = new Set<Promise<void>>();
   const probe = () => {
     const started = performance.now();
@@ -72,14 +73,19 @@ export function pollHealth(port: number, path: '/healthz' | '/readyz', everyMs: 
       .then(async (res) => {
         await res.arrayBuffer();
         latencies.push(res.status === 200 ? performance.now() - started : Infinity);
+        if (res.status !== 200) failures.push(`HTTP ${res.status}`);
       })
-      .catch(() => void latencies.push(Infinity))
+      .catch((err: Error) => {
+        latencies.push(Infinity);
+        failures.push(`${err.message}${err.cause ? ` (${String(err.cause)})` : ''}`);
+      })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
   };
   probe();
   const timer = setInterval(probe, everyMs);
   return {
+    failures,
     stop: async () => {
       clearInterval(timer);
       await Promise.all(inFlight);

@@ -14,7 +14,7 @@ const K = 3;
 describe('a shard under a flood of exact legs: health answers, the queue refuses fast, accepted legs answer exactly', () => {
   let shard: LoadedShard;
   before(async () => {
-    shard = await startLoadedShard(FACES, { SHARD_QUEUE_MAX_LEGS: String(MAX_LEGS), SHARD_QUEUE_MAX_VECTORS: '100000', SEARCH_SLICE_MS: '15' });
+    shard = await startLoadedShard(FACES, { SHARD_QUEUE_MAX_LEGS: String(MAX_LEGS), SHARD_QUEUE_MAX_VECTORS: '100000' });
   });
   after(async () => {
     await shard?.cleanup();
@@ -54,7 +54,7 @@ describe('a shard under a flood of exact legs: health answers, the queue refuses
       assert.equal(r.error.code, 'busy', r.error.message);
       assert.match(r.error.message, /\d of 4 legs waiting/);
       assert.ok(r.error.retryAfterMs !== undefined && r.error.retryAfterMs > 50, `retryAfterMs ${r.error.retryAfterMs}: the drain time of the vectors waiting`);
-      // A slice is ~15 ms; on this shared 2-core machine the shard is also descheduled now and then.
+      // Slices of ~15 ms (SEARCH_SLICE_MS, the default); on this shared 2-core machine the shard is also descheduled now and then.
       assert.ok(r.ms < 250, `refused after ${r.ms.toFixed(1)} ms`);
     }
     const median = percentile(refused.map((r) => r.ms), 50);
