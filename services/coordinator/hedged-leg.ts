@@ -120,10 +120,9 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
           if (running > 0) return; // the hedge (or the first attempt) may still answer
           if (attempts < leg.maxAttempts) {
             clearTimeout(hedgeTimer); // the retry is this leg's second attempt
-            const pause = !replica && attempt.reason.endsWith('(no responders)') ? REJOIN_PAUSE_MS : 0;
-            return void setTimeout(() => {
-              if (!send()) fail();
-            }, pause);
+            const retry = () => void (send() || fail());
+            // Only the queue group gets a pause (a replica may be rejoining it); another replica is asked at once.
+            return void (!replica && attempt.reason.endsWith('(no responders)') ? setTimeout(retry, REJOIN_PAUSE_MS) : retry());
           }
           fail();
         });
