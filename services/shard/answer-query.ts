@@ -56,7 +56,6 @@ export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWai
   const neighbors = await ctx.queue.submit({
     vectors: query.vectors,
     search: (vectors) => index.search(vectors, query.k, query.maxDistance, options),
-    deadline: query.deadline,
     beforeSlice: (searched) => dropIfExpired(ctx, query.deadline, searched),
   });
   return {

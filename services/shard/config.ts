@@ -50,9 +50,8 @@ export const ShardEnv = z.object({
   /**
    * Query vectors admitted and not yet searched (the cost waiting, a proxy for CPU and
    * bytes). 8192 takes four full legs (a leg is at most ~2,040 vectors at 1 MB messages),
-   * what one default coordinator can have in flight; a leg that would not be searched
-   * before its deadline at the measured rate is refused too. A larger leg alone in an
-   * empty queue is still taken.
+   * what one default coordinator can have in flight. A larger leg alone in an empty
+   * queue is still taken.
    */
   SHARD_QUEUE_MAX_VECTORS: z.coerce.number().int().min(1).max(10_000_000).default(8192),
   /**

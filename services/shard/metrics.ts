@@ -59,7 +59,7 @@ export type ShardMetrics = ReturnType<typeof shardMetrics>;
 export function searchQueueMetrics(registry: Registry): SearchQueueObserver {
   const legs = new Gauge({ name: 'faceshard_shard_queue_legs', help: 'Legs admitted to the search queue and not yet answered (the running one included)', registers: [registry] });
   const vectors = new Gauge({ name: 'faceshard_shard_queue_vectors', help: 'Query vectors admitted to the search queue and not yet searched', registers: [registry] });
-  const refusals = new Counter({ name: 'faceshard_shard_busy_refusals_total', help: 'Legs refused with busy (503) because the search queue was full or could not search them before their deadline', registers: [registry] });
+  const refusals = new Counter({ name: 'faceshard_shard_busy_refusals_total', help: 'Legs refused with busy (503) because the search queue was full (SHARD_QUEUE_MAX_LEGS or SHARD_QUEUE_MAX_VECTORS)', registers: [registry] });
   const wait = new Histogram({
     name: 'faceshard_shard_queue_wait_seconds',
     help: 'Time a leg waited in the search queue before its first slice',

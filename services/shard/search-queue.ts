@@ -39,8 +39,6 @@ export interface SearchJob {
   vectors: Float32Array;
   /** Searches some of the vectors (a subarray); must give one list per vector, as one search over all of them would. */
   search(vectors: Float32Array): Neighbor[][];
-  /** Epoch ms after which nobody waits for the answer. */
-  deadline?: number;
   /**
    * Called before each slice with the vectors searched so far: throwing drops the leg
    * (its deadline passed while it waited, or while it was searched: nobody waits for the rest).
@@ -61,8 +59,12 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** Weight of the newest measurement in the running ms-per-vector estimate. */
-const RATE_WEIGHT = 0.2;
+/**
+ * The ms-per-vector estimate is recent time over recent vectors, older slices fading by
+ * e^(-vectors since / RATE_MEMORY_VECTORS): weighted by vectors, so a cold one-vector
+ * first slice does not count as much as a slice of hundreds.
+ */
+const RATE_MEMORY_VECTORS = 512;
 /** A slice grows at most this much over the last (one fast measurement is not a trend). */
 const MAX_SLICE_GROWTH = 4;
 
@@ -71,8 +73,10 @@ export class SearchQueue {
   private head = 0;
   private vectorsWaiting = 0;
   private running = false;
-  /** Measured recent ms per query vector (undefined until the first slice). */
+  /** Measured recent ms per query vector (undefined until the first slice): recentMs / recentVectors. */
   private msPerVector: number | undefined;
+  private recentMs = 0;
+  private recentVectors = 0;
   private readonly dims: number;
   private readonly now: () => number;
 
@@ -103,7 +107,7 @@ export class SearchQueue {
       return Promise.reject(new ProtocolError('bad_request', `query vectors hold ${job.vectors.length} floats, not a multiple of ${this.dims}`));
     }
     const count = job.vectors.length / this.dims;
-    const refusal = this.refusal(count, job.deadline);
+    const refusal = this.refusal(count);
     if (refusal) {
       this.options.observer?.refused();
       return Promise.reject(refusal);
@@ -120,7 +124,7 @@ export class SearchQueue {
   }
 
   /** Why a leg of `count` vectors is not admitted now, or undefined when it is. */
-  private refusal(count: number, deadline: number | undefined): ProtocolError | undefined {
+  private refusal(count: number): ProtocolError | undefined {
     const { maxLegs, maxVectors } = this.options;
     const retryAfterMs = this.drainEstimateMs();
     if (this.legs >= maxLegs) {
@@ -128,16 +132,6 @@ export class SearchQueue {
     }
     if (this.vectorsWaiting > 0 && this.vectorsWaiting + count > maxVectors) {
       return new ProtocolError('busy', `shard search queue full: ${this.vectorsWaiting} of ${maxVectors} query vectors waiting, this leg adds ${count}; try again in ~${retryAfterMs} ms`, retryAfterMs);
-    }
-    // Measured, not guessed: a leg that would be answered after its deadline (work nobody waits for) is refused now, so it can go elsewhere.
-    // Never when nothing waits: the leg is tried (dropped at a slice if its deadline passes), and the rate measured again.
-    const rate = this.msPerVector;
-    if (deadline !== undefined && rate !== undefined && this.vectorsWaiting > 0) {
-      const ownMs = Math.ceil(count * rate);
-      const leftMs = deadline - this.now();
-      if (retryAfterMs + ownMs > leftMs) {
-        return new ProtocolError('busy', `shard search queue: ~${retryAfterMs} ms of searches (${this.vectorsWaiting} vectors) wait ahead of this leg of ~${ownMs} ms; it has ${Math.max(0, leftMs)} ms left`, retryAfterMs);
-      }
     }
     return undefined;
   }
@@ -180,7 +174,11 @@ export class SearchQueue {
     item.done += take;
     this.vectorsWaiting -= take;
     const rate = Math.max(elapsed, 0.001) / take;
-    this.msPerVector = this.msPerVector === undefined ? rate : this.msPerVector + RATE_WEIGHT * (rate - this.msPerVector);
+    const fade = Math.exp(-take / RATE_MEMORY_VECTORS);
+    // One slice counts at most two slice targets: a first search compiling code, a GC or the OS pausing the process is not the rate.
+    this.recentMs = this.recentMs * fade + Math.min(Math.max(elapsed, 0.001), 2 * this.options.sliceMs);
+    this.recentVectors = this.recentVectors * fade + take;
+    this.msPerVector = this.recentMs / this.recentVectors;
     // This leg's own rate sizes its next slice (k, maxDistance and approximate change the cost).
     item.sliceVectors = Math.max(1, Math.min(item.sliceVectors * MAX_SLICE_GROWTH, Math.floor(this.options.sliceMs / rate)));
   }

@@ -121,7 +121,7 @@ test('past the bound in legs or in vectors: busy at once, with how full and an e
   assert.equal((await queue.submit({ vectors: numbered(150), search })).length, 150);
 });
 
-test('a leg whose deadline passes is dropped at its next slice (unsearched, or the rest of it); one that could not make its deadline is refused at once', async () => {
+test('a leg whose deadline passes is dropped at its next slice (unsearched, or the rest of it)', async () => {
   const queue = new SearchQueue({ maxLegs: 8, maxVectors: 10_000, sliceMs: 5 });
   const calls: number[] = [];
   const search = costlySearch(0.5, calls);
@@ -135,10 +135,6 @@ test('a leg whose deadline passes is dropped at its next slice (unsearched, or t
   const long = queue.submit({ vectors: numbered(200), search, beforeSlice: expiring(Date.now() + 40, stoppedAt) }); // ~100 ms of work, 40 ms wanted
   const waited: number[] = [];
   const dropped = queue.submit({ vectors: numbered(1), search, beforeSlice: expiring(Date.now() + 20, waited) });
-  // ~100 ms of work ahead, 30 ms left.
-  const hopeless = await queue.submit({ vectors: numbered(1), search, deadline: Date.now() + 30 }).catch((err: unknown) => err);
-  assert.ok(hopeless instanceof ProtocolError && hopeless.code === 'busy', String(hopeless));
-  assert.match(hopeless.message, /wait ahead of this leg of ~\d+ ms; it has \d+ ms left/);
   await assert.rejects(long, /passed after \d+/);
   await assert.rejects(dropped, /passed after 0/);
   assert.deepEqual(waited, [0], 'asked once, before its first slice');
@@ -146,8 +142,6 @@ test('a leg whose deadline passes is dropped at its next slice (unsearched, or t
   assert.ok(searched > 0 && searched < 200, `the long leg stopped after ${searched} of 200 vectors`);
   assert.equal(searched, stoppedAt.at(-1), 'the dropped leg was never searched');
   assert.equal(queue.vectors, 0);
-  // Alone in the queue a leg is tried whatever the estimate (else one slow measurement would refuse everything from then on).
-  assert.equal((await queue.submit({ vectors: numbered(100), search, deadline: Date.now() + 5 })).length, 100);
 });
 
 test('vectors that are not whole 128-d rows are refused as a bad request', async () => {
