@@ -179,15 +179,15 @@ export class ChaosCluster {
     stdin.write(`${JSON.stringify(shape)}\n`);
   }
 
-  /** Which server leads the JetStream meta group and the FACES stream, as n1 sees it (n1 is never faulted). */
-  async jetStreamLeaders(): Promise<string> {
+  /** Which server leads the JetStream meta group and the FACES stream, as n1 sees it (n1 is never faulted); undefined where n1 cannot tell. */
+  async jetStreamLeaders(): Promise<{ meta?: string; faces?: string }> {
     try {
       const res = await fetch(`http://${this.lab.host('n1').address}:${NATS_MONITOR_PORT}/jsz?streams=true`, { signal: AbortSignal.timeout(1000) });
       const jsz = (await res.json()) as { meta_cluster?: { leader?: string }; account_details?: Array<{ stream_detail?: Array<{ name: string; cluster?: { leader?: string } }> }> };
       const faces = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((st) => st.name === 'FACES');
-      return `meta leader ${jsz.meta_cluster?.leader ?? '?'}, FACES leader ${faces?.cluster?.leader ?? '?'}`;
-    } catch (err) {
-      return `leaders unknown (${(err as Error).message})`;
+      return { meta: jsz.meta_cluster?.leader, faces: faces?.cluster?.leader };
+    } catch {
+      return {};
     }
   }
 

@@ -116,7 +116,8 @@ export async function runScenario(cluster: ChaosCluster, client: FaceshardClient
       const target = cluster.process(fault.target);
       const before = { pid: target.pid, starts: target.starts };
       const startsBefore = new Map([...cluster.processes.values()].map((p) => [p.name, p.starts]));
-      const leaders = await cluster.jetStreamLeaders();
+      const { meta: metaLeader, faces: facesLeader } = await cluster.jetStreamLeaders();
+      const leaders = `meta leader ${metaLeader ?? '?'}, FACES leader ${facesLeader ?? '?'}`;
       phases.current = fault.name;
       log(`fault: ${fault.name} (${leaders})`);
       if (fault.restartedByHarness) watch.expectedDown.add(fault.target);
