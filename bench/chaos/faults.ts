@@ -20,6 +20,8 @@ export interface Fault {
   kind: 'kill' | 'pause' | 'partition' | 'delay' | 'loss';
   target: string;
   restartedByHarness: boolean;
+  /** Picks the target when it depends on the cluster's state at that moment (which server leads). */
+  prepare?(cluster: ChaosCluster): Promise<void>;
   inject(cluster: ChaosCluster): Promise<void>;
   /** What shows the fault took hold, read while it lasts (a stopped process's state, dropped packets...). */
   evidence(cluster: ChaosCluster): Promise<string>;
@@ -76,3 +78,22 @@ export const lossFault = (target: string, rate = '200kbit') =>
     evidence: async () => `${cluster.lab.droppedPackets(target)} packets dropped so far`,
     end: async () => cluster.lab.unthrottle(target),
   }));
+
+/**
+ * SIGSTOP of the server leading the FACES stream (found just before), unless that is n1, the
+ * load's own server, which no fault touches: then n2, and the name says so.
+ */
+export const pauseStreamLeaderFault = () => (cluster: ChaosCluster) => {
+  const fault: Fault = {
+    ...pauseFault('n2')(cluster),
+    prepare: async () => {
+      const { faces } = await cluster.jetStreamLeaders();
+      fault.target = faces && faces !== 'n1' ? faces : 'n2';
+      fault.name = `SIGSTOP nats-server ${fault.target}, ${faces === fault.target ? 'the FACES stream leader' : `not the leader (${faces ?? '?'} leads)`}`;
+    },
+    inject: async () => cluster.process(fault.target).signal('SIGSTOP'),
+    evidence: async () => `process state ${processState(cluster.process(fault.target).pid)}`,
+    end: async () => cluster.process(fault.target).signal('SIGCONT'),
+  };
+  return fault;
+};

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { ChaosCluster } from './cluster.js';
 import { loadChaosConfig } from './config.js';
-import { delayFault, killFault, lossFault, partitionFault, pauseFault } from './faults.js';
+import { delayFault, killFault, lossFault, partitionFault, pauseFault, pauseStreamLeaderFault } from './faults.js';
 import { guardLab } from './lab-lifetime.js';
 import type { LoadOptions } from './load.js';
 import { netnsUnavailableReason, sweepStaleLabs } from './netns.js';
@@ -63,6 +63,7 @@ const faults = [
   killFault('n3'),
   pauseFault('s1b'),
   pauseFault('n2'),
+  pauseStreamLeaderFault(),
   partitionFault('s0b'),
   partitionFault('n3'),
   partitionFault('c2'),

@@ -113,6 +113,7 @@ export async function runScenario(cluster: ChaosCluster, client: FaceshardClient
     await sleep(options.warmupMs);
 
     for (const fault of faults) {
+      await fault.prepare?.(cluster);
       const target = cluster.process(fault.target);
       const before = { pid: target.pid, starts: target.starts };
       const startsBefore = new Map([...cluster.processes.values()].map((p) => [p.name, p.starts]));
