@@ -11,7 +11,8 @@
  * finish or time out (nothing is cancelled: its answer still brings an ejected replica
  * back). One hedge at most, only to a replica not yet tried and in service, so the added
  * load is bounded by the legs slower than that delay. A failed attempt is retried at
- * once on another replica instead (when one is known; else the queue group again).
+ * once on another replica (when one is known; else the queue group again); a hedge does
+ * not count against that one retry, so a leg sends at most three attempts.
  *
  * Answers that a retry would only repeat (413 too large, 504 deadline, a leg over
  * max_payload) end the leg. A `busy` answer (503 with retryAfterMs) is load, not a
@@ -51,7 +52,7 @@ export interface LegRequest<T> {
   /** Sets the attempt's deadline header and returns its wait; 0 when no time is left. */
   attemptMs(): number;
   judge(msg: Msg): BodyVerdict<T>;
-  /** 2: one retry or hedge; 1: none (a group leg's retry is its shards' own legs). */
+  /** 2: one retry (and at most one hedge besides); 1: neither (a group leg's retry is its shards' own legs). */
   maxAttempts: number;
   /** false: no hedge (a leg that waits for its replica's log to catch up is slow by design). */
   hedge?: boolean;
@@ -118,7 +119,8 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
             return fail();
           }
           if (running > 0) return; // the hedge (or the first attempt) may still answer
-          if (attempts < leg.maxAttempts) {
+          // A hedge does not use up the retry: when both it and the first attempt failed (a slow spell on every replica), one retry still goes while time is left.
+          if (attempts < leg.maxAttempts + (hedged ? 1 : 0)) {
             clearTimeout(hedgeTimer); // the retry is this leg's second attempt
             const retry = () => void (send() || fail());
             // Only the queue group gets a pause (a replica may be rejoining it); another replica is asked at once.
@@ -169,6 +171,7 @@ function busyHint(data: Uint8Array): number | undefined {
 function judgeError<T>(err: unknown, label: string, waitMs: number): Attempt<T> {
   const code = (err as { code?: string }).code;
   if (code === 'MAX_PAYLOAD_EXCEEDED') return { ok: false, reason: `${label}: the leg is larger than the server's max_payload`, result: 'neutral', retry: false };
-  const reason = code === '503' ? `${label}: no replica is serving (no responders)` : code === 'TIMEOUT' ? `${label}: timed out after ${waitMs} ms` : `${label}: ${(err as Error).message}`;
+  if (code === '503') return { ok: false, reason: `${label}: no replica is serving (no responders)`, result: 'gone', retry: true };
+  const reason = code === 'TIMEOUT' ? `${label}: timed out after ${waitMs} ms` : `${label}: ${(err as Error).message}`;
   return { ok: false, reason, result: 'fault', retry: true };
 }

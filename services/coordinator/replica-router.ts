@@ -25,8 +25,8 @@ export interface ReplicaEndpoint {
   subject: string;
 }
 
-/** How an attempt on a replica ended, for its standing. */
-export type AttemptResult = 'ok' | 'fault' | 'busy' | 'neutral';
+/** How an attempt on a replica ended, for its standing; `gone`: no responders on its own subject (it left, or died). */
+export type AttemptResult = 'ok' | 'fault' | 'gone' | 'busy' | 'neutral';
 
 export interface RouterOptions {
   /** How long a failed replica is left out before it is probed again. */
@@ -62,6 +62,8 @@ export class Replica {
   probing = false;
   /** When discovery last saw it. */
   seenAt = 0;
+  /** Its last attempt found nobody on its subject: with every replica out, it is the last choice. */
+  gone = false;
   constructor(
     readonly id: string,
     public subject: string,
@@ -152,12 +154,14 @@ export class ReplicaRouter {
     if (result === 'ok') {
       replica.ejectedUntil = 0;
       replica.probing = false;
+      replica.gone = false;
       this.targets.get(target)?.latency.record(elapsedMs);
       return;
     }
     const outFor = result === 'busy' ? Math.min(this.options.ejectMs, Math.max(BUSY_EJECT_MIN_MS, retryAfterMs)) : this.options.ejectMs;
     replica.ejectedUntil = this.now() + outFor;
     replica.probing = false;
+    replica.gone = result === 'gone';
     this.events.ejected(target, replica.id);
   }
 
@@ -193,12 +197,12 @@ export class ReplicaRouter {
     return best;
   }
 
-  /** Every candidate is out: the one whose ejection ends first (then fewest outstanding). */
+  /** Every candidate is out: one still there (not `gone`) before one that is, then the one whose ejection ends first, then fewest outstanding. */
   private leastBad(replicas: readonly Replica[], skip: ReadonlySet<string> | undefined): Replica {
     let best: Replica | undefined;
     for (const r of replicas) {
       if (skip?.has(r.id)) continue;
-      if (!best || r.ejectedUntil < best.ejectedUntil || (r.ejectedUntil === best.ejectedUntil && r.outstanding < best.outstanding)) best = r;
+      if (!best || (best.gone && !r.gone) || (r.gone === best.gone && (r.ejectedUntil < best.ejectedUntil || (r.ejectedUntil === best.ejectedUntil && r.outstanding < best.outstanding)))) best = r;
     }
     return best ?? replicas[0];
   }

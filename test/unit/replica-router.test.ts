@@ -98,6 +98,13 @@ test('never all out: with every replica ejected, the one whose ejection ends fir
   router.finish('0', b, 'fault', 1);
   router.finish('0', c, 'fault', 1);
   assert.equal(router.pick('0')!.id, 'a');
+  // One that answered "no responders" (gone) comes last, however early its ejection ends.
+  const { router: other } = routerAt();
+  const [x, y] = ['a', 'b'].map((id) => other.replicas('0').find((r) => r.id === id)!);
+  other.finish('0', x, 'gone', 1);
+  other.finish('0', y, 'fault', 750);
+  other.finish('0', other.replicas('0').find((r) => r.id === 'c')!, 'fault', 750);
+  assert.notEqual(other.pick('0', new Set(['a', 'b', 'c']))!.id, 'a');
 });
 
 test('no replica known (discovery not done, or a shard not in it): pick says so, the leg goes to the queue group', () => {
