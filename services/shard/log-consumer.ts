@@ -110,6 +110,8 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
       if (status.type === 'disconnect') {
         pullBytes = Math.max(1, Math.floor(pullBytes / 2));
       } else if (status.type === 'reconnect') {
+        // At once, before new records move the applied sequence: the log may have lost records meanwhile (replica.ts checks).
+        options.onTrouble?.('reconnected to NATS');
         const at = options.appliedSeq();
         setTimeout(() => void reopenIfStalled(at, 'nothing delivered after a reconnect'), AFTER_RECONNECT_MS).unref();
       }

@@ -19,6 +19,8 @@ export interface LogReplay {
 
 export interface ReplayState {
   appliedSeq: number;
+  /** When the record at appliedSeq was written (stream time, ms; 0 when none was applied since start or since the snapshot): a record at that sequence with another time means the log lost records and reused their sequences. */
+  appliedWrittenMs: number;
   /** The shard's last sequence when replay started; caught up once appliedSeq reaches it. */
   targetSeq: number;
   caughtUp: boolean;
@@ -37,6 +39,12 @@ export interface LogReplayOptions {
   fromSeq?: number;
   /** Told when the log's consumer runs into trouble (see log-consumer.ts). */
   onTrouble?(why: string): void;
+  /**
+   * Told (once) when a record arrives at a sequence already applied but written after the
+   * last record applied: the log went back (truncated) and grew again past where it was,
+   * which the stream's sequences alone no longer show. The record is not applied.
+   */
+  onRewind?(detail: string): void;
 }
 
 /**
@@ -49,9 +57,10 @@ export interface LogReplayOptions {
 export async function startLogReplay(options: LogReplayOptions): Promise<LogReplay> {
   const { nc, subjects, shard, shardCount, index, metrics, log, fromSeq = 0 } = options;
   const owner = { shard, shardCount };
-  const state: ReplayState = { appliedSeq: fromSeq, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
+  const state: ReplayState = { appliedSeq: fromSeq, appliedWrittenMs: 0, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
   metrics.targetSeq.set(state.targetSeq);
   metrics.appliedSeq.set(fromSeq);
+  let rewound = false;
   let markCaughtUp!: () => void;
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   const waiters = new Set<{ target: number; resolve(ok: boolean): void }>();
@@ -107,7 +116,16 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
 
   /** Applies one record; the number of faces it wrote or deleted. */
   function applyMessage(msg: JsMsg): number {
-    if (msg.seq <= state.appliedSeq) return 0; // already in the index (covered by the snapshot)
+    if (msg.seq <= state.appliedSeq) {
+      // A redelivery, or covered by the snapshot: already in the index. Unless it was written
+      // after the last record applied: then the log lost records and reused their sequences.
+      if (state.appliedWrittenMs > 0 && writtenMs(msg) > state.appliedWrittenMs && !rewound) {
+        rewound = true;
+        options.onRewind?.(`a record at sequence ${msg.seq} was written after sequence ${state.appliedSeq}, the last one applied: the log lost records after sequence ${msg.seq - 1} and reused their sequences`);
+      }
+      return 0;
+    }
+    if (rewound) return 0; // the replica starts over from the log's start
     let faces = 0;
     try {
       const record = decodeLogRecord(msg.data, owner);
@@ -128,10 +146,16 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
       log.error('refusing a log record: none of its faces is applied', { seq: msg.seq, reason, faces: refusal?.faces, err });
     }
     state.appliedSeq = msg.seq;
+    state.appliedWrittenMs = writtenMs(msg);
     metrics.appliedSeq.set(msg.seq);
     metrics.faces.set(index.size);
     return faces;
   }
 
   return replay;
+}
+
+/** When JetStream stored the record, in ms (its nanosecond stamp, as precise as a stored message's time reads back). */
+function writtenMs(msg: JsMsg): number {
+  return Math.floor(msg.info.timestampNanos / 1e6);
 }

@@ -172,6 +172,7 @@ export class ShardReplica {
       log,
       fromSeq,
       onTrouble: (why) => void this.checkLog(why),
+      onRewind: (detail) => this.startOver({ reason: 'truncated', detail }, 'a record came again at an applied sequence'),
     }));
     await replay.caughtUp;
     index.resumeMaintenance();
@@ -254,15 +255,41 @@ export class ShardReplica {
     const { origin, replay } = this;
     if (this.resetting || this.stopping || !origin || !replay?.state.caughtUp) return;
     // Taken before asking: records applied while the answer is on its way are past the last sequence it reports.
-    const appliedSeq = replay.state.appliedSeq;
+    const { appliedSeq, appliedWrittenMs } = replay.state;
     let info;
     try {
       info = await (await this.context.nc.jetstreamManager()).streams.info(this.context.subjects.stream);
     } catch {
       return; // NATS down, or the stream deleted and not made again yet: the next look
     }
-    const change = logChange(origin, appliedSeq, streamNow(info));
-    if (change && this.origin === origin && !this.resetting) this.resetting = this.reset(change, why).finally(() => (this.resetting = undefined));
+    const change = logChange(origin, appliedSeq, streamNow(info)) ?? (await this.recordChanged(appliedSeq, appliedWrittenMs));
+    if (change && this.origin === origin) this.startOver(change, why);
+  }
+
+  /**
+   * Whether the record last applied is still in the log as it was: a log that lost records
+   * (a JetStream leader change can drop acknowledged ones) and grew again past where it
+   * was shows neither a new first nor a smaller last sequence; the record at the applied
+   * sequence then has another write time, or another subject.
+   */
+  private async recordChanged(appliedSeq: number, writtenMs: number): Promise<LogChange | undefined> {
+    if (writtenMs === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
+    const { nc, subjects } = this.context;
+    let stored;
+    try {
+      stored = await (await nc.jetstreamManager()).streams.getMessage(subjects.stream, { seq: appliedSeq });
+    } catch (err) {
+      if ((err as { code?: string }).code !== '404') return undefined; // NATS unreachable: the next look
+      return { reason: 'truncated', detail: `the record at sequence ${appliedSeq}, the last one this index applied, is gone from the log` };
+    }
+    if (stored.subject === subjects.data(this.shard) && stored.time.getTime() === writtenMs) return undefined;
+    return { reason: 'truncated', detail: `the record at sequence ${appliedSeq}, the last one this index applied, was rewritten (${stored.subject} at ${stored.time.toISOString()}, applied: ${subjects.data(this.shard)} at ${new Date(writtenMs).toISOString()}): the log lost records and reused their sequences` };
+  }
+
+  /** At most one reset at a time; none once shutdown began. */
+  private startOver(change: LogChange, why: string): void {
+    if (this.resetting || this.stopping) return;
+    this.resetting = this.reset(change, why).finally(() => (this.resetting = undefined));
   }
 
   /**

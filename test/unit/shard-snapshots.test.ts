@@ -37,7 +37,7 @@ async function schedule(lastSeq: number, busy?: () => boolean) {
   dirs.push(dir);
   const index = new FaceIndex();
   for (let i = 0; i < 20; i++) index.upsert(`face-${i}`, Float32Array.from({ length: FACE_DIMENSIONS }, (_, d) => Math.sin(i + d)));
-  const state = { appliedSeq: 7, targetSeq: 7, caughtUp: true };
+  const state = { appliedSeq: 7, appliedWrittenMs: 0, targetSeq: 7, caughtUp: true };
   const snapshots = scheduleSnapshots({
     dir,
     intervalS: 1,
