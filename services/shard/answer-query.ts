@@ -57,6 +57,7 @@ export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWai
     vectors: query.vectors,
     search: (vectors) => index.search(vectors, query.k, query.maxDistance, options),
     beforeSlice: (searched) => dropIfExpired(ctx, query.deadline, searched),
+    batch: { target: index, key: `${query.k}/${query.maxDistance ?? '-'}/${query.approximate ? `approximate ${query.effort ?? 1}` : 'exact'}` },
   });
   return {
     shard: ctx.shard,

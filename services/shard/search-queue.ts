@@ -44,10 +44,19 @@ export interface SearchJob {
    * (its deadline passed while it waited, or while it was searched: nobody waits for the rest).
    */
   beforeSlice?(searched: number): void;
+  /**
+   * Legs with the same `target` (the index) and `key` (k, max distance, mode) give each
+   * vector the same list whether searched alone or together: waiting ones that fit in one
+   * slice are searched in one call (a busy replica's legs shrink as replicas are added;
+   * one scan shares its pass over the rows among all their vectors).
+   */
+  batch?: { target: object; key: string };
 }
 
 interface Pending {
   job: SearchJob;
+  /** Set when the leg was dropped before a search it would have shared. */
+  error?: unknown;
   count: number;
   /** Vectors searched so far. */
   done: number;
@@ -79,6 +88,8 @@ export class SearchQueue {
   private recentVectors = 0;
   private readonly dims: number;
   private readonly now: () => number;
+  /** The vectors of legs searched together, copied end to end (grown, never shrunk). */
+  private batchVectors = new Float32Array(0);
 
   constructor(private readonly options: SearchQueueOptions) {
     if (!(options.maxLegs >= 1) || !(options.maxVectors >= 1) || !(options.sliceMs > 0)) {
@@ -151,6 +162,12 @@ export class SearchQueue {
     }
     try {
       if (item.done === 0) {
+        const together = this.legsToSearchWith(item);
+        if (together.length > 1) {
+          this.searchTogether(together);
+          setImmediate(() => this.runSlice());
+          return;
+        }
         this.options.observer?.waited((this.now() - item.admittedAt) / 1000);
         item.sliceVectors = this.firstSliceVectors();
       }
@@ -163,6 +180,64 @@ export class SearchQueue {
     setImmediate(() => this.runSlice());
   }
 
+  /** The head leg and the legs right behind it that share its batch and fit with it in one slice. */
+  private legsToSearchWith(head: Pending): Pending[] {
+    const batch = head.job.batch;
+    if (batch === undefined) return [head];
+    const limit = this.firstSliceVectors();
+    const together = [head];
+    let vectors = head.count;
+    for (let i = this.head + 1; i < this.pending.length; i++) {
+      const next = this.pending[i];
+      const same = next.job.batch?.target === batch.target && next.job.batch.key === batch.key;
+      if (!same || vectors + next.count > limit) break;
+      together.push(next);
+      vectors += next.count;
+    }
+    return together;
+  }
+
+  /** One search for several whole legs at the head of the queue; each gets its own lists, in order. */
+  private searchTogether(legs: Pending[]): void {
+    const live: Pending[] = [];
+    let vectors = 0;
+    for (const leg of legs) {
+      this.options.observer?.waited((this.now() - leg.admittedAt) / 1000);
+      try {
+        leg.job.beforeSlice?.(0);
+        live.push(leg);
+        vectors += leg.count;
+      } catch (err) {
+        leg.error = err;
+      }
+    }
+    try {
+      if (live.length > 0) {
+        if (this.batchVectors.length < vectors * this.dims) this.batchVectors = new Float32Array(Math.max(vectors * this.dims, 2 * this.batchVectors.length));
+        let offset = 0;
+        for (const leg of live) {
+          this.batchVectors.set(leg.job.vectors, offset);
+          offset += leg.job.vectors.length;
+        }
+        const started = performance.now();
+        const lists = live[0].job.search(this.batchVectors.subarray(0, offset));
+        const elapsed = performance.now() - started;
+        if (lists.length !== vectors) throw new Error(`search returned ${lists.length} lists for ${vectors} query vectors`);
+        let first = 0;
+        for (const leg of live) {
+          leg.results = lists.slice(first, first + leg.count);
+          first += leg.count;
+          leg.done = leg.count;
+        }
+        this.vectorsWaiting -= vectors;
+        this.noteRate(elapsed, vectors);
+      }
+    } catch (err) {
+      for (const leg of live) leg.error ??= err;
+    }
+    for (const leg of legs) this.finish(leg, leg.error); // in queue order: each is at the head in turn
+  }
+
   private searchSlice(item: Pending): void {
     const take = Math.min(item.sliceVectors, item.count - item.done);
     if (take === 0) return; // a leg of no vectors
@@ -173,14 +248,19 @@ export class SearchQueue {
     for (const list of lists) item.results.push(list);
     item.done += take;
     this.vectorsWaiting -= take;
+    this.noteRate(elapsed, take);
     const rate = Math.max(elapsed, 0.001) / take;
-    const fade = Math.exp(-take / RATE_MEMORY_VECTORS);
-    // One slice counts at most two slice targets: a first search compiling code, a GC or the OS pausing the process is not the rate.
-    this.recentMs = this.recentMs * fade + Math.min(Math.max(elapsed, 0.001), 2 * this.options.sliceMs);
-    this.recentVectors = this.recentVectors * fade + take;
-    this.msPerVector = this.recentMs / this.recentVectors;
     // This leg's own rate sizes its next slice (k, maxDistance and approximate change the cost).
     item.sliceVectors = Math.max(1, Math.min(item.sliceVectors * MAX_SLICE_GROWTH, Math.floor(this.options.sliceMs / rate)));
+  }
+
+  /** Folds a slice's time into the recent ms-per-vector estimate. */
+  private noteRate(elapsed: number, vectors: number): void {
+    const fade = Math.exp(-vectors / RATE_MEMORY_VECTORS);
+    // One slice counts at most two slice targets: a first search compiling code, a GC or the OS pausing the process is not the rate.
+    this.recentMs = this.recentMs * fade + Math.min(Math.max(elapsed, 0.001), 2 * this.options.sliceMs);
+    this.recentVectors = this.recentVectors * fade + vectors;
+    this.msPerVector = this.recentMs / this.recentVectors;
   }
 
   private finish(item: Pending, err: unknown): void {

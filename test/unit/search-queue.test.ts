@@ -149,3 +149,58 @@ test('vectors that are not whole 128-d rows are refused as a bad request', async
   await assert.rejects(queue.submit({ vectors: new Float32Array(130), search: costlySearch(0) }), (err: unknown) => err instanceof ProtocolError && err.code === 'bad_request');
   assert.throws(() => new SearchQueue({ maxLegs: 0, maxVectors: 1, sliceMs: 1 }), /maxLegs and maxVectors must be >= 1/);
 });
+
+test('waiting legs of one index and one search mode are searched together, each answered as alone; others are not mixed', async () => {
+  const people = syntheticFaces({ identities: 2000, photosPerIdentity: 5, seed: 11 });
+  const index = new FaceIndex();
+  for (let i = 0; i < people.ids.length; i++) index.upsert(people.ids[i], people.vectors.subarray(i * DIMS, (i + 1) * DIMS));
+  const other = new FaceIndex();
+  other.upsert('only', people.vectors.subarray(0, DIMS));
+  const queue = new SearchQueue({ maxLegs: 64, maxVectors: 10_000, sliceMs: 50 });
+  const calls: number[] = [];
+  const leg = (vectors: Float32Array, target: FaceIndex, k: number, approximate: boolean): SearchJob => ({
+    vectors,
+    search: (v) => {
+      calls.push(v.length / DIMS);
+      return target.search(v, k, undefined, approximate ? { approximate: true, effort: 1 } : undefined);
+    },
+    batch: { target, key: `${k}/${approximate}` },
+  });
+  // A first leg measures the rate (no batching before).
+  await queue.submit(leg(uniformVectors(4, 1), index, 5, false));
+  calls.length = 0;
+  const queries = Array.from({ length: 12 }, (_, i) => syntheticFaces({ identities: 3, photosPerIdentity: 1, seed: 100 + i }).vectors);
+  const kinds = queries.map((_, i) => (i === 5 ? { target: other, k: 5, approximate: false } : i === 8 ? { target: index, k: 3, approximate: false } : i === 9 ? { target: index, k: 5, approximate: true } : { target: index, k: 5, approximate: false }));
+  const answers = await Promise.all(queries.map((q, i) => queue.submit(leg(q, kinds[i].target, kinds[i].k, kinds[i].approximate))));
+  for (let i = 0; i < queries.length; i++) {
+    const { target, k, approximate } = kinds[i];
+    assert.deepEqual(answers[i], target.search(queries[i], k, undefined, approximate ? { approximate: true, effort: 1 } : undefined), `leg ${i} answered as alone`);
+  }
+  // 12 legs of 3 vectors: fewer calls than legs; the legs of another index or mode alone.
+  assert.ok(calls.length < 12, `12 legs in ${calls.length} searches (${calls.join(', ')})`);
+  assert.ok(calls.includes(3), 'a leg that shares its batch with no neighbour is searched alone');
+  assert.equal(calls.reduce((a, b) => a + b, 0), 36);
+});
+
+test('a leg dropped at its turn does not spoil the legs searched with it', async () => {
+  const queue = new SearchQueue({ maxLegs: 64, maxVectors: 10_000, sliceMs: 50 });
+  const search = costlySearch(0.01);
+  const target = {};
+  const job = (start: number, drop = false): SearchJob => ({
+    vectors: numbered(2, start),
+    search,
+    beforeSlice: () => {
+      if (drop) throw new ProtocolError('deadline', `leg ${start} expired`);
+    },
+    batch: { target, key: 'k' },
+  });
+  await queue.submit(job(1000)); // measures the rate
+  const legs = [queue.submit(job(0)), queue.submit(job(10, true)), queue.submit(job(20))];
+  const [a, b, c] = await Promise.allSettled(legs);
+  assert.deepEqual(a.status === 'fulfilled' && ids(a.value), ['0', '1']);
+  assert.equal(b.status, 'rejected');
+  assert.match(String((b as PromiseRejectedResult).reason), /leg 10 expired/);
+  assert.deepEqual(c.status === 'fulfilled' && ids(c.value), ['20', '21']);
+  assert.equal(queue.legs, 0);
+  assert.equal(queue.vectors, 0);
+});
