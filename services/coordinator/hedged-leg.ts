@@ -12,7 +12,8 @@
  * back). One hedge at most, only to a replica not yet tried and in service, so the added
  * load is bounded by the legs slower than that delay. A failed attempt is retried at
  * once on another replica (when one is known; else the queue group again); a hedge does
- * not count against that one retry, so a leg sends at most three attempts.
+ * not count against that one retry, nor does "no responders" on a replica's own subject
+ * (see goneAttempts), so a leg sends at most three attempts that took time.
  *
  * Answers that a retry would only repeat (413 too large, 504 deadline, a leg over
  * max_payload) end the leg. A `busy` answer (503 with retryAfterMs) is load, not a
@@ -80,6 +81,13 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
     let final = false;
     let allBusy = true;
     let busyRetryAfterMs = 0;
+    /**
+     * Attempts that found nobody on a replica's own subject (it left, or started over under
+     * a new id) are answered at once and cost nothing: they do not use up the leg's retry.
+     * Bounded: each known replica is tried once, then (every one gone) the router sends
+     * the leg to the queue group, which knows who serves now.
+     */
+    let goneAttempts = 0;
 
     const settle = (result: LegResult<T>) => {
       settled = true;
@@ -114,13 +122,14 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
           lastReason = attempt.reason;
           if (attempt.result === 'busy') busyRetryAfterMs = Math.max(busyRetryAfterMs, attempt.retryAfterMs ?? 0);
           else allBusy = false;
+          if (attempt.result === 'gone' && replica) goneAttempts++;
           if (!attempt.retry) {
             final = true;
             return fail();
           }
           if (running > 0) return; // the hedge (or the first attempt) may still answer
           // A hedge does not use up the retry: when both it and the first attempt failed (a slow spell on every replica), one retry still goes while time is left.
-          if (attempts < leg.maxAttempts + (hedged ? 1 : 0)) {
+          if (attempts < leg.maxAttempts + (hedged ? 1 : 0) + goneAttempts) {
             clearTimeout(hedgeTimer); // the retry is this leg's second attempt
             const retry = () => void (send() || fail());
             // Only the queue group gets a pause (a replica may be rejoining it); another replica is asked at once.

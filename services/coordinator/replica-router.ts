@@ -14,7 +14,9 @@
  * Never are all replicas of a target out: with every one ejected, the one whose
  * ejection ends first is used. A retry or a hedge goes to a replica not yet tried for
  * that leg when there is one. A target with no replica known (discovery not done yet)
- * has none to pick: the leg goes to the queue group, as before.
+ * has none to pick: the leg goes to the queue group, as before; so does a leg whose
+ * every known replica was found gone (no responders on its subject) until discovery
+ * brings their successors.
  */
 import type { ServiceInfo } from 'nats';
 import { LegLatency } from './leg-latency.js';
@@ -131,6 +133,8 @@ export class ReplicaRouter {
     const replicas = this.targets.get(target)?.replicas;
     if (!replicas || replicas.length === 0) return undefined;
     const now = this.now();
+    // Every one known found nobody on its subject (they left, or started over under new ids): the queue group reaches whoever serves now.
+    if (replicas.every((r) => r.gone && r.out(now))) return undefined;
     // Tried ones are skipped while another is left; with only tried ones, the retry goes to one of them.
     let skip = tried !== undefined && tried.size > 0 ? tried : undefined;
     if (skip && replicas.every((r) => skip!.has(r.id))) skip = undefined;

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from 'nats';
 import { ensureFaceStream } from '../../libs/cluster/stream.js';
 import { connectAs } from '../../libs/nats-auth/index.js';
-import { encodeDeleteRecord, encodeUpsertRecord, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
+import { encodeDeleteRecord, encodeUpsertRecord, SHARD_SERVICE, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -109,18 +109,21 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
   });
 
   test('a leg answered by another shard than the one asked is dropped and counted: the answer is partial, never forged', async () => {
-    // Valid credentials of a process serving shards 0 and 1: it may join shard 0's queue group, and answers as shard 1.
+    // Valid credentials of a process serving shards 0 and 1: it may register as a replica of shard 0 (discovery, its own
+    // subject, the queue group) and answers as shard 1.
     const creds = cluster.credentials!.credsFile({ role: 'shard', shards: [0, 1] });
     const forger = await connectAs({ servers: cluster.url }, { creds });
     try {
-      const sub = forger.subscribe(subjects.shardQuery(0), {
-        queue: subjects.shardQueue(0),
-        callback: (_err, msg) => {
-          const reply: ShardReply = { shard: 1, faces: 1, appliedSeq: 1, results: [[{ id: 'forged-by-a-twin', distance: 0 }]] };
-          msg.respond(new TextEncoder().encode(JSON.stringify(ShardReply.parse(reply))));
-        },
-      });
+      const forge = (_err: unknown, msg: { respond(data: Uint8Array): boolean }) => {
+        const reply: ShardReply = { shard: 1, faces: 1, appliedSeq: 1, results: [[{ id: 'forged-by-a-twin', distance: 0 }]] };
+        msg.respond(new TextEncoder().encode(JSON.stringify(ShardReply.parse(reply))));
+      };
+      const service = await forger.services.add({ name: SHARD_SERVICE, version: '0.1.0', metadata: { shard: '0' } });
+      service.addEndpoint('query', { subject: subjects.shardQuery(0), queue: subjects.shardQueue(0), handler: forge });
+      service.addEndpoint('direct', { subject: subjects.shardReplicaQuery(0, service.info().id), handler: forge });
       await forger.flush();
+      // The coordinator routes to the replicas discovery shows (every LEG_PLAN_INTERVAL_MS, 2 s).
+      await new Promise((r) => setTimeout(r, 3000));
       const coordinatorPort = (await cluster.client.status()).coordinators[0].httpPort;
       const before = await metric(coordinatorPort, 'faceshard_coordinator_leg_shard_mismatch_total', '{service="coordinator"}');
       const queries = people.vectors.subarray(0, FACE_DIMENSIONS);
@@ -139,7 +142,7 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
       }
       const after = await metric(coordinatorPort, 'faceshard_coordinator_leg_shard_mismatch_total', '{service="coordinator"}');
       assert.ok(after > before, `mismatches counted (${before} -> ${after}; ${partial} partial answers)`);
-      sub.unsubscribe();
+      await service.stop();
     } finally {
       await forger.close();
     }

@@ -228,4 +228,14 @@ test('a leg: busy on every replica tried says busy with the longest hint; a stal
   const result = await legTo(retried, down.inbox);
   assert.deepEqual([result.ok, result.hedged, down.asked], [true, false, ['A', 'B']]);
   assert.ok(retried.replicas('0')[0].ejectedUntil > 0, 'the replica with no responders is ejected');
+
+  // Every replica discovery knew started over under a new id (a log reset, a purge): nobody on either subject; the queue group answers.
+  const renamed = fresh();
+  const gone = fakeInbox({ A: 'none', B: 'none', 'faces.shard.0.query': 'ok' });
+  const viaGroup = await legTo(renamed, gone.inbox);
+  assert.deepEqual([viaGroup.ok, gone.asked.slice().sort()], [true, ['A', 'B', 'faces.shard.0.query'].sort()]);
+  assert.equal(gone.asked.at(-1), 'faces.shard.0.query', 'the queue group last, once every known replica was gone');
+  const next = fakeInbox({ A: 'none', B: 'none', 'faces.shard.0.query': 'ok' });
+  assert.equal((await legTo(renamed, next.inbox)).ok, true);
+  assert.deepEqual(next.asked, ['faces.shard.0.query'], 'while every known replica is gone, legs go straight to the queue group');
 });
