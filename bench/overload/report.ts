@@ -94,6 +94,7 @@ function healthTable(result: OverloadResult): string[] {
 
 function pauseTables(p: PauseResult): string[] {
   const row = (label: string, s: LevelSummary) => `| ${label} | ${fmt(s.seconds, 1)} | ${s.complete} | ${fmt(s.goodput)} | ${s.partial} | ${s.busy} | ${s.timeouts} | ${s.other} | ${fmt(s.acceptedP50Ms, 1)} / ${fmt(s.acceptedP99Ms, 1)} / ${fmt(s.acceptedMaxMs, 0)} |`;
+  const failedInPause = p.pause.timeouts + p.pause.other;
   const failed = p.whole.timeouts + p.whole.other;
   const bucketRows = p.buckets.complete.map((c, b) => {
     const t = (b * p.buckets.bucketMs) / 1000;
@@ -111,7 +112,7 @@ function pauseTables(p: PauseResult): string[] {
     row('after', p.after),
     row('whole run', p.whole),
     '',
-    `- Failed answers (timeouts + other errors), whole run: ${failed} (target 0: ${met(failed === 0)}); partial: ${p.whole.partial} (target 0: ${met(p.whole.partial === 0)}); refused busy: ${p.whole.busy}.`,
+    `- From SIGSTOP to one leg timeout after SIGCONT: failed answers (timeouts + other errors) ${failedInPause} (target 0: ${met(failedInPause === 0)}), partial ${p.pause.partial} (target 0: ${met(p.pause.partial === 0)}), refused busy ${p.pause.busy}. Whole run: failed ${failed}, partial ${p.whole.partial}, busy ${p.whole.busy}.`,
     `- Shard 0 answered ${fmt(p.shardRateBefore)} query vectors/s before the pause (both replicas). The twin carried ≥ 90% of that (over a 1 s window: answers come in bursts) ${p.takeoverMs === null ? 'in no 1 s window of the pause' : `${fmt(p.takeoverMs)} ms after SIGSTOP`} (target within one leg timeout, ${p.legTimeoutMs} ms: ${met(p.takeoverMs !== null && p.takeoverMs <= p.legTimeoutMs)}).`,
     `- The clients got ${fmt(p.completeBefore)} complete answers/s before the pause; in ${p.lowGoodputWindows} of the ${p.pauseWindows} consecutive 1 s windows wholly within the pause they got less than 90% of that.`,
     ...(p.otherSamples.length ? [`- Other errors seen: ${p.otherSamples.join('; ')}`] : []),
