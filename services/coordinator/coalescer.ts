@@ -10,6 +10,13 @@ export interface BatchLimits {
   maxLegBytes: number;
   maxReplyBytes: number;
   matchBytes: number;
+  /**
+   * Time budget of one merged scatter (ms): a batch grows only while its vectors, at the
+   * recent scatter time per vector, fit in it. Under overload the waiting list is long,
+   * and one batch of everything waiting takes longer than any leg may wait: every member
+   * would time out together (the congestion collapse measured in bench/results/overload-before.md).
+   */
+  maxBatchMs?: number;
 }
 
 const UNBOUNDED: BatchLimits = { maxLegBytes: MAX_QUERY_VECTORS * VECTOR_BYTES, maxReplyBytes: Infinity, matchBytes: 0 };
@@ -30,14 +37,16 @@ const AVERAGE_WEIGHT = 0.1;
  * every query that arrived meanwhile leaves together in one scatter, so each shard reads
  * its vectors once for the whole batch and NATS carries one message per shard, not one per
  * query. Queries that ask for read-your-writes, or differ in search mode, are not mixed.
- * A batch grows only while its leg and its expected reply fit in one message each
- * (`limits`); a query larger than that goes alone (and is sliced by answer-query.ts).
+ * A batch grows only while its leg and its expected reply fit in one message each, and
+ * its vectors fit the scatter time budget at the recent pace (`limits`); a query larger
+ * than that goes alone (and is sliced by answer-query.ts).
  * A query whose deadline passed while it waited is answered `deadline`, not searched.
  *
  * The wait is bounded (`bound`: queries and vectors waiting): past it, `submit` refuses
  * at once with `busy` and a retry hint (how long the queue ahead takes to drain, from
- * recent scatter times), rather than queueing work that would only time out. An empty
- * queue always takes a query, however large, so nothing is refused forever.
+ * recent scatter times), rather than queueing work that would only time out; so is a
+ * query whose deadline comes before the queue ahead of it would drain. An empty queue
+ * always takes a query, however large, so nothing is refused forever.
  */
 export class QueryCoalescer {
   private inFlight = 0;
@@ -47,6 +56,8 @@ export class QueryCoalescer {
   /** Running averages of a scatter's time (ms) and of the queries it carried (for the retry hint). */
   private scatterMs = 0;
   private queriesPerScatter = 1;
+  /** Running average of a scatter's time per query vector it carried (ms); undefined until one ended. */
+  private msPerVector: number | undefined;
 
   constructor(
     private readonly run: (query: Query) => Promise<Answer>,
@@ -70,6 +81,16 @@ export class QueryCoalescer {
     const maxInFlight = this.inFlightLimit();
     if (query.minSeq !== undefined || maxInFlight <= 0) return this.run(query);
     const wouldWait = this.inFlight >= maxInFlight && this.waitingQueries > 0;
+    // What waits ahead would make this query miss its deadline: refused now, while the asker can still go elsewhere or come back.
+    if (wouldWait && query.deadline !== undefined && this.scatterMs > 0 && Date.now() + this.retryAfterMs(maxInFlight) > query.deadline) {
+      return Promise.reject(
+        new ProtocolError(
+          'busy',
+          `the coordinator is busy: ${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter, about ${this.retryAfterMs(maxInFlight)} ms at the recent pace, past this query's deadline; try again later`,
+          this.retryAfterMs(maxInFlight),
+        ),
+      );
+    }
     if (wouldWait && (this.waitingQueries >= this.bound.maxQueries || this.waitingVectors + query.count > this.bound.maxVectors)) {
       return Promise.reject(
         new ProtocolError(
@@ -116,7 +137,10 @@ export class QueryCoalescer {
       const started = performance.now();
       void this.runBatch(batch).finally(() => {
         this.inFlight--;
-        this.scatterMs += AVERAGE_WEIGHT * (performance.now() - started - this.scatterMs);
+        const elapsed = performance.now() - started;
+        this.scatterMs += AVERAGE_WEIGHT * (elapsed - this.scatterMs);
+        const perVector = elapsed / Math.max(1, vectors);
+        this.msPerVector = this.msPerVector === undefined ? perVector : this.msPerVector + AVERAGE_WEIGHT * (perVector - this.msPerVector);
         this.queriesPerScatter += AVERAGE_WEIGHT * (batch.length - this.queriesPerScatter);
         this.pump();
       });
@@ -130,8 +154,9 @@ export class QueryCoalescer {
   }
 
   private fits(vectors: number, k: number): boolean {
-    const { maxLegBytes, maxReplyBytes, matchBytes } = this.limits;
-    return vectors * VECTOR_BYTES <= maxLegBytes && expectedReplyBytes(vectors, k, matchBytes) <= maxReplyBytes;
+    const { maxLegBytes, maxReplyBytes, matchBytes, maxBatchMs = Infinity } = this.limits;
+    const inTime = this.msPerVector === undefined || vectors * this.msPerVector <= maxBatchMs;
+    return inTime && vectors * VECTOR_BYTES <= maxLegBytes && expectedReplyBytes(vectors, k, matchBytes) <= maxReplyBytes;
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {

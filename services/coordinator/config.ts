@@ -21,6 +21,12 @@ export const CoordinatorEnv = z.object({
   /** Bytes a match is expected to take in a reply (distance, id, meta): sizes the cost cap and merged batches. Raise it when metas are large. */
   QUERY_MATCH_BYTES: z.coerce.number().int().min(16).max(1024 * 1024).default(128),
   /**
+   * Time budget of one merged scatter (ms): waiting queries leave together only while
+   * their vectors, at the recent scatter time per vector, fit in it. Unset: a quarter of
+   * SHARD_TIMEOUT_MS, so a batch answers well within its legs' timeout under overload.
+   */
+  QUERY_BATCH_MAX_MS: z.coerce.number().int().min(1).max(600_000).optional(),
+  /**
    * Scatters running at once; queries arriving while all are busy leave together in the
    * next one (adaptive batching). 0 turns batching off: one scatter per query.
    */

@@ -78,7 +78,7 @@ runMain('coordinator', async () => {
   const legPlanner = planner;
   const costCap = { maxMatches: config.QUERY_MAX_MATCHES, maxReplyBytes: Math.min(config.QUERY_MAX_REPLY_BYTES ?? Infinity, bodyBudget(nc)), matchBytes: config.QUERY_MATCH_BYTES };
   // A merged batch stays one leg message and, as far as can be told, one reply message.
-  const batchLimits = { maxLegBytes: bodyBudget(nc), maxReplyBytes: bodyBudget(nc), matchBytes: config.QUERY_MATCH_BYTES };
+  const batchLimits = { maxLegBytes: bodyBudget(nc), maxReplyBytes: bodyBudget(nc), matchBytes: config.QUERY_MATCH_BYTES, maxBatchMs: config.QUERY_BATCH_MAX_MS ?? config.SHARD_TIMEOUT_MS / 4 };
   const coalescer = new QueryCoalescer(
     async (query) => {
       const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS, config.QUERY_MATCH_BYTES, routing);

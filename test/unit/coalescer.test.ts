@@ -128,3 +128,35 @@ test('a full queue refuses at once with busy and a retry hint from recent scatte
   const big = coalescer.submit(q(1));
   assert.equal((await Promise.all([big, coalescer.submit(q(9))]))[1].reply.results.length, 9);
 });
+
+test('under overload a batch stays within its time budget at the measured pace, and a query that would wait past its deadline is refused busy at once', async () => {
+  // A cluster that takes 10 ms a query vector.
+  const batches: number[] = [];
+  const run = async (q: Query): Promise<Answer> => {
+    batches.push(q.count);
+    await new Promise((r) => setTimeout(r, 10 * q.count));
+    const results = search(q).map((list) => list.map((n) => ({ id: n.id, distance: n.distance, shard: 0 })));
+    return { reply: { results, shards: { total: 1, answered: 1 }, partial: false, searched: data.ids.length, tookMs: 0 }, legs: [] };
+  };
+  const coalescer = new QueryCoalescer(run, 1, { maxLegBytes: 1e9, maxReplyBytes: 1e9, matchBytes: 0, maxBatchMs: 60 });
+  const one = (i: number, deadline?: number): Query => ({ vectors: uniformVectors(1, i), count: 1, k: 1, deadline });
+  await coalescer.submit(one(0)); // the pace: ~10 ms a vector
+  batches.length = 0;
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => coalescer.submit(one(i + 1))));
+  assert.equal(answers.length, 30);
+  assert.ok(Math.max(...batches) <= 7, `batches of at most ~60 ms of work: ${batches.join(', ')}`);
+  assert.ok(batches.length >= 5, `30 queries in ${batches.length} scatters`);
+
+  // 30 queued (~300 ms of work at 1 scatter at a time): a query with 50 ms left is refused now, one with 5 s left waits its turn.
+  const queued = Array.from({ length: 30 }, (_, i) => coalescer.submit(one(100 + i)));
+  const started = performance.now();
+  await assert.rejects(coalescer.submit(one(200, Date.now() + 50)), (err: Error & { code?: string; retryAfterMs?: number }) => {
+    assert.equal(err.code, 'busy');
+    assert.ok((err.retryAfterMs ?? 0) > 50, `retry hint ${err.retryAfterMs} ms`);
+    return true;
+  });
+  assert.ok(performance.now() - started < 20, 'refused at once');
+  const patient = await coalescer.submit(one(201, Date.now() + 5000));
+  assert.equal(patient.reply.results.length, 1);
+  await Promise.all(queued);
+});
