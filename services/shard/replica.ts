@@ -27,6 +27,7 @@ import { respondWithin } from '../../libs/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerLookup } from './answer-lookup.js';
 import { answerParsed, answerQuery } from './answer-query.js';
+import { readOwnRecordAt } from './applied-record.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
 import { logChange, streamNow, type LogChange, type LogOrigin } from './log-origin.js';
@@ -269,21 +270,17 @@ export class ShardReplica {
   /**
    * Whether the record last applied is still in the log as it was: a log that lost records
    * (a JetStream leader change can drop acknowledged ones) and grew again past where it
-   * was shows neither a new first nor a smaller last sequence; the record at the applied
-   * sequence then has another write time, or another subject.
+   * was shows neither a new first nor a smaller last sequence; the shard's record at the
+   * applied sequence is then missing or has another write time.
    */
   private async recordChanged(appliedSeq: number, writtenMs: number): Promise<LogChange | undefined> {
     if (writtenMs === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
     const { nc, subjects } = this.context;
-    let stored;
-    try {
-      stored = await (await nc.jetstreamManager()).streams.getMessage(subjects.stream, { seq: appliedSeq });
-    } catch (err) {
-      if ((err as { code?: string }).code !== '404') return undefined; // NATS unreachable: the next look
-      return { reason: 'truncated', detail: `the record at sequence ${appliedSeq}, the last one this index applied, is gone from the log` };
-    }
-    if (stored.subject === subjects.data(this.shard) && stored.time.getTime() === writtenMs) return undefined;
-    return { reason: 'truncated', detail: `the record at sequence ${appliedSeq}, the last one this index applied, was rewritten (${stored.subject} at ${stored.time.toISOString()}, applied: ${subjects.data(this.shard)} at ${new Date(writtenMs).toISOString()}): the log lost records and reused their sequences` };
+    const found = await readOwnRecordAt(nc, subjects, this.shard, appliedSeq);
+    if (found === undefined) return undefined; // NATS unreachable: the next look
+    if (found !== 'none' && found.seq === appliedSeq && found.writtenMs === writtenMs) return undefined;
+    const now = found === 'none' ? 'the log has no record of this shard from there on' : found.seq !== appliedSeq ? `the shard's next record is at sequence ${found.seq}` : `it was written at ${new Date(found.writtenMs).toISOString()}, not ${new Date(writtenMs).toISOString()}`;
+    return { reason: 'truncated', detail: `the record at sequence ${appliedSeq}, the last one this index applied, is not in the log as applied (${now}): the log lost records and reused their sequences` };
   }
 
   /** At most one reset at a time; none once shutdown began. */

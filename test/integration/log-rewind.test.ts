@@ -88,3 +88,19 @@ test('a log that lost records and grew past them again: the replica notices from
     await rm(saved, { recursive: true, force: true });
   }
 });
+
+test('with authentication on, the read-back of the applied record stays within a shard identity\'s permissions', { timeout: 60_000 }, async () => {
+  const cluster = await startTestCluster({ shards: 1, auth: true, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '200' }) });
+  try {
+    const kept = await ingestOneByOne(cluster.client, 'kept', 3, 4);
+    assert.ok(await isFound(cluster.client, 'kept-2', kept.vectors.subarray(2 * FACE_DIMENSIONS), kept.seq));
+    await new Promise((r) => setTimeout(r, 1500)); // several looks, each reading the record back
+    const output = cluster.output.join('');
+    assert.doesNotMatch(output, /PERMISSIONS_VIOLATION|Permissions Violation/i, 'no permission violation');
+    assert.doesNotMatch(output, /log changed under this replica/, 'an unchanged log is not taken for a rewound one');
+    const status = await cluster.client.status();
+    assert.equal(status.shards[0].replicas[0].count, 3);
+  } finally {
+    await cluster.cleanup();
+  }
+});
