@@ -80,26 +80,8 @@ export class QueryCoalescer {
     if (query.deadline !== undefined && query.deadline <= Date.now()) return Promise.reject(expired(0));
     const maxInFlight = this.inFlightLimit();
     if (query.minSeq !== undefined || maxInFlight <= 0) return this.run(query);
-    const wouldWait = this.inFlight >= maxInFlight && this.waitingQueries > 0;
-    // What waits ahead would make this query miss its deadline: refused now, while the asker can still go elsewhere or come back.
-    if (wouldWait && query.deadline !== undefined && this.scatterMs > 0 && Date.now() + this.retryAfterMs(maxInFlight) > query.deadline) {
-      return Promise.reject(
-        new ProtocolError(
-          'busy',
-          `the coordinator is busy: ${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter, about ${this.retryAfterMs(maxInFlight)} ms at the recent pace, past this query's deadline; try again later`,
-          this.retryAfterMs(maxInFlight),
-        ),
-      );
-    }
-    if (wouldWait && (this.waitingQueries >= this.bound.maxQueries || this.waitingVectors + query.count > this.bound.maxVectors)) {
-      return Promise.reject(
-        new ProtocolError(
-          'busy',
-          `the coordinator is busy: ${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter, the bound is ${this.bound.maxQueries} (${this.bound.maxVectors} vectors); try again later`,
-          this.retryAfterMs(maxInFlight),
-        ),
-      );
-    }
+    const refusal = this.inFlight >= maxInFlight && this.waitingQueries > 0 ? this.refusal(query, maxInFlight) : undefined;
+    if (refusal) return Promise.reject(refusal);
     this.waitingQueries++;
     this.waitingVectors += query.count;
     return new Promise<Answer>((resolve, reject) => {
@@ -145,6 +127,20 @@ export class QueryCoalescer {
         this.pump();
       });
     }
+  }
+
+  /** Why a query that would wait is refused `busy` now (undefined: it waits its turn). */
+  private refusal(query: Query, maxInFlight: number): ProtocolError | undefined {
+    const retryAfterMs = this.retryAfterMs(maxInFlight);
+    const waiting = `${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter`;
+    // What waits ahead would make this query miss its deadline: refused now, while the asker can still go elsewhere or come back.
+    if (query.deadline !== undefined && this.scatterMs > 0 && Date.now() + retryAfterMs > query.deadline) {
+      return new ProtocolError('busy', `the coordinator is busy: ${waiting}, about ${retryAfterMs} ms at the recent pace, past this query's deadline; try again later`, retryAfterMs);
+    }
+    if (this.waitingQueries >= this.bound.maxQueries || this.waitingVectors + query.count > this.bound.maxVectors) {
+      return new ProtocolError('busy', `the coordinator is busy: ${waiting}, the bound is ${this.bound.maxQueries} (${this.bound.maxVectors} vectors); try again later`, retryAfterMs);
+    }
+    return undefined;
   }
 
   /** About how long the queries waiting now take to leave: scatters ahead, maxInFlight at a time, at the recent scatter time. */

@@ -6,6 +6,7 @@
  */
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import type { Subjects } from '../../libs/protocol/index.js';
+import { writtenMs } from './log-replayer.js';
 
 /** The shard's first record at or after the sequence asked: where it is and when it was written (ms); `none` when the log has none. */
 export type RecordAt = { seq: number; writtenMs: number } | 'none';
@@ -18,7 +19,7 @@ export async function readOwnRecordAt(nc: NatsConnection, subjects: Subjects, sh
     const consumer = await nc.jetstream().consumers.get(subjects.stream, { filterSubjects: subjects.data(shard), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq });
     const msg = await consumer.next({ expires: READ_WAIT_MS });
     await consumer.delete().catch(() => undefined); // ephemeral anyway: the server drops it when idle
-    return msg ? { seq: msg.seq, writtenMs: Math.floor(msg.info.timestampNanos / 1e6) } : 'none';
+    return msg ? { seq: msg.seq, writtenMs: writtenMs(msg) } : 'none';
   } catch {
     return undefined;
   }

@@ -156,6 +156,6 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
 }
 
 /** When JetStream stored the record, in ms (its nanosecond stamp, as precise as a stored message's time reads back). */
-function writtenMs(msg: JsMsg): number {
+export function writtenMs(msg: JsMsg): number {
   return Math.floor(msg.info.timestampNanos / 1e6);
 }
