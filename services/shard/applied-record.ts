@@ -1,25 +1,37 @@
 /**
- * Reads back the record of a shard's own log at one sequence, to tell whether it is still
- * the one a replica applied. Through a short-lived consumer filtered to the shard's own
- * subject: a shard identity may read its own log only (libs/nats-auth/roles.ts), and a
- * get by sequence could read any shard's.
+ * Reads back records of a shard's own log, to tell whether they are still the ones a
+ * replica applied (applied-window.ts). Through a short-lived consumer filtered to the
+ * shard's own subject, headers only: a shard identity may read its own log only
+ * (libs/nats-auth/roles.ts), and a get by sequence could read any shard's.
  */
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import type { Subjects } from '../../libs/protocol/index.js';
+import type { LoggedRecord } from './applied-window.js';
 import { writtenMs } from './log-replayer.js';
 
-/** The shard's first record at or after the sequence asked: where it is and when it was written (ms); `none` when the log has none. */
-export type RecordAt = { seq: number; writtenMs: number } | 'none';
-
+/** How long a read waits for records that are not there (a log that lost them): then it returns what it has. */
 const READ_WAIT_MS = 2000;
 
-/** undefined when the log could not be read (NATS unreachable): nothing is known. */
-export async function readOwnRecordAt(nc: NatsConnection, subjects: Subjects, shard: number, seq: number): Promise<RecordAt | undefined> {
+/**
+ * The shard's first `count` records at or after `fromSeq` (fewer when the log has fewer),
+ * in order; undefined when the log could not be read (NATS unreachable): nothing is known.
+ */
+export async function readOwnRecords(nc: NatsConnection, subjects: Subjects, shard: number, fromSeq: number, count: number): Promise<LoggedRecord[] | undefined> {
   try {
-    const consumer = await nc.jetstream().consumers.get(subjects.stream, { filterSubjects: subjects.data(shard), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq });
-    const msg = await consumer.next({ expires: READ_WAIT_MS });
+    const consumer = await nc.jetstream().consumers.get(subjects.stream, {
+      filterSubjects: subjects.data(shard),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: fromSeq,
+      headers_only: true,
+    });
+    const records: LoggedRecord[] = [];
+    const messages = await consumer.fetch({ max_messages: count, expires: READ_WAIT_MS });
+    for await (const msg of messages) {
+      records.push({ seq: msg.seq, writtenMs: writtenMs(msg) });
+      if (records.length >= count) break;
+    }
     await consumer.delete().catch(() => undefined); // ephemeral anyway: the server drops it when idle
-    return msg ? { seq: msg.seq, writtenMs: writtenMs(msg) } : 'none';
+    return records;
   } catch {
     return undefined;
   }

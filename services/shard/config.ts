@@ -41,6 +41,13 @@ export const ShardEnv = z.object({
    */
   LOG_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /**
+   * How many of the last records applied each look reads back (headers only) and compares
+   * with what was applied: a leader change can take back records a replica applied and
+   * write others at their sequences, which a replica that moved past them cannot see in
+   * the stream's sequences. A loss deeper than this many records before a look is missed.
+   */
+  LOG_CHECK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /**
    * The process's search queue (every replica and group leg in it shares one thread):
    * legs admitted and not yet answered. Past it a leg is refused at once with `busy` (503,
    * retryAfterMs). The default coordinator keeps at most 4 scatters in flight, i.e. 4

@@ -1,4 +1,4 @@
-import { DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import { ConsumerEvents, DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import type { Subjects } from '../../libs/protocol/index.js';
@@ -52,7 +52,20 @@ export async function consumeShardLog(options: ShardLogConsumerOptions): Promise
       filterSubjects: subjects.data(shard),
       ...(applied > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applied + 1 } : {}),
     });
-    return consumer.consume({ max_messages: Math.max(1, Math.min(1024, Math.floor(pullBytes / averageBytes))) });
+    const opened = await consumer.consume({ max_messages: Math.max(1, Math.min(1024, Math.floor(pullBytes / averageBytes))) });
+    void reportRecreation(opened).catch(() => undefined); // ends (or fails) with the consumer
+    return opened;
+  };
+
+  /**
+   * nats.js recreates an ordered consumer by itself (a stream leader change, missed
+   * heartbeats), from the record after the last it delivered: the new leader may lack
+   * records this replica applied, which the replica must look for (replica.ts).
+   */
+  const reportRecreation = async (opened: ConsumerMessages) => {
+    for await (const status of await opened.status()) {
+      if (status.type === ConsumerEvents.OrderedConsumerRecreated && !stopped) options.onTrouble?.('the log consumer was recreated');
+    }
   };
 
   let messages = await open();

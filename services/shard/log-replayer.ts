@@ -6,9 +6,12 @@ import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { consumeShardLog } from './log-consumer.js';
 import type { ShardMetrics } from './metrics.js';
+import { AppliedWindow } from './applied-window.js';
 
 export interface LogReplay {
   state: ReplayState;
+  /** The last records applied (sequence and write time), for the replica's look at the log. */
+  recent: AppliedWindow;
   caughtUp: Promise<void>;
   /** Resolves true once appliedSeq >= target, false after timeoutMs. */
   waitForSeq(target: number, timeoutMs: number): Promise<boolean>;
@@ -37,6 +40,8 @@ export interface LogReplayOptions {
   log: Logger;
   /** The sequence a snapshot already covers: replay starts after it. */
   fromSeq?: number;
+  /** How many of the last applied records `recent` holds. */
+  recentRecords: number;
   /** Told when the log's consumer runs into trouble (see log-consumer.ts). */
   onTrouble?(why: string): void;
   /**
@@ -97,7 +102,8 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
 
   // The object exists before the consumer does: records may arrive while it is opening.
   let consumer: { stop(): Promise<void> } | undefined;
-  const replay: LogReplay = { state, caughtUp, waitForSeq, stop: async () => consumer?.stop() };
+  const recent = new AppliedWindow(options.recentRecords);
+  const replay: LogReplay = { state, recent, caughtUp, waitForSeq, stop: async () => consumer?.stop() };
   consumer = await consumeShardLog({
     nc,
     subjects,
@@ -147,6 +153,7 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
     }
     state.appliedSeq = msg.seq;
     state.appliedWrittenMs = writtenMs(msg);
+    recent.push(msg.seq, state.appliedWrittenMs);
     metrics.appliedSeq.set(msg.seq);
     metrics.faces.set(index.size);
     return faces;

@@ -27,7 +27,8 @@ import { respondWithin } from '../../libs/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerLookup } from './answer-lookup.js';
 import { answerParsed, answerQuery } from './answer-query.js';
-import { readOwnRecordAt } from './applied-record.js';
+import { readOwnRecords } from './applied-record.js';
+import { windowDifference, type LoggedRecord } from './applied-window.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
 import { logChange, streamNow, type LogChange, type LogOrigin } from './log-origin.js';
@@ -35,6 +36,9 @@ import { startLogReplay, type LogReplay } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
 import type { SearchQueue } from './search-queue.js';
+
+/** After consumer trouble, when the second look at the log runs. */
+const LOOK_AGAIN_AFTER_TROUBLE_MS = 1500;
 
 /** A leg that asks for it (the coordinator's do) gets the binary reply. */
 const BINARY_LEG_REPLY = { encode: encodeShardReplyBinary, contentType: SHARD_REPLY_BINARY_CONTENT_TYPE };
@@ -71,6 +75,9 @@ export class ShardReplica {
   private stopGate: (() => void) | undefined;
   private snapshots: { stop(): Promise<void>; cancel(): Promise<void>; readonly lastSeq: number } | undefined;
   private maintenanceDeferred = () => false;
+  /** The look at the log in progress (checkLog), and why another was asked for meanwhile. */
+  private looking: Promise<void> | undefined;
+  private lookAgain: string | undefined;
 
   constructor(context: ReplicaContext, shard: number, metrics: ShardMetrics, log: Logger) {
     this.context = context;
@@ -172,7 +179,8 @@ export class ShardReplica {
       metrics,
       log,
       fromSeq,
-      onTrouble: (why) => void this.checkLog(why),
+      recentRecords: config.LOG_CHECK_RECORDS,
+      onTrouble: (why) => this.lookAfterTrouble(why),
       onRewind: (detail) => this.startOver({ reason: 'truncated', detail }, 'a record came again at an applied sequence'),
     }));
     await replay.caughtUp;
@@ -251,36 +259,62 @@ export class ShardReplica {
     timer.unref();
   }
 
+  /**
+   * A look at once, and one more a moment later: after a leader change the new leader may
+   * write over sequences this replica applied only after the first look.
+   */
+  private lookAfterTrouble(why: string): void {
+    void this.checkLog(why);
+    setTimeout(() => void this.checkLog(`${why} (second look)`), LOOK_AGAIN_AFTER_TROUBLE_MS).unref();
+  }
+
+  /** One look at a time; a look asked for meanwhile runs once after it. */
+  private checkLog(why = 'periodic look'): Promise<void> {
+    if (this.looking) {
+      this.lookAgain = why;
+      return this.looking;
+    }
+    this.looking = this.lookAtLog(why).finally(() => {
+      this.looking = undefined;
+      const again = this.lookAgain;
+      this.lookAgain = undefined;
+      if (again) void this.checkLog(again);
+    });
+    return this.looking;
+  }
+
   /** Starts over when the log under the index is not the one it came from any more. */
-  private async checkLog(why = 'periodic look'): Promise<void> {
+  private async lookAtLog(why: string): Promise<void> {
     const { origin, replay } = this;
     if (this.resetting || this.stopping || !origin || !replay?.state.caughtUp) return;
     // Taken before asking: records applied while the answer is on its way are past the last sequence it reports.
-    const { appliedSeq, appliedWrittenMs } = replay.state;
+    const { appliedSeq } = replay.state;
+    const applied = replay.recent.entries();
     let info;
     try {
       info = await (await this.context.nc.jetstreamManager()).streams.info(this.context.subjects.stream);
     } catch {
       return; // NATS down, or the stream deleted and not made again yet: the next look
     }
-    const change = logChange(origin, appliedSeq, streamNow(info)) ?? (await this.recordChanged(appliedSeq, appliedWrittenMs));
+    const change = logChange(origin, appliedSeq, streamNow(info)) ?? (await this.recentChanged(applied));
     if (change && this.origin === origin) this.startOver(change, why);
   }
 
   /**
-   * Whether the record last applied is still in the log as it was: a log that lost records
-   * (a JetStream leader change can drop acknowledged ones) and grew again past where it
-   * was shows neither a new first nor a smaller last sequence; the shard's record at the
-   * applied sequence is then missing or has another write time.
+   * Whether the records last applied are still in the log as they were: a log that lost
+   * records (a JetStream leader change can take back ones a replica already applied) and
+   * grew again past where it was shows neither a new first nor a smaller last sequence;
+   * read back, the shard's records at those sequences are missing, extra or written at
+   * another time.
    */
-  private async recordChanged(appliedSeq: number, writtenMs: number): Promise<LogChange | undefined> {
-    if (writtenMs === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
+  private async recentChanged(applied: LoggedRecord[]): Promise<LogChange | undefined> {
+    if (applied.length === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
     const { nc, subjects } = this.context;
-    const found = await readOwnRecordAt(nc, subjects, this.shard, appliedSeq);
-    if (found === undefined) return undefined; // NATS unreachable: the next look
-    if (found !== 'none' && found.seq === appliedSeq && found.writtenMs === writtenMs) return undefined;
-    const now = found === 'none' ? 'the log has no record of this shard from there on' : found.seq !== appliedSeq ? `the shard's next record is at sequence ${found.seq}` : `it was written at ${new Date(found.writtenMs).toISOString()}, not ${new Date(writtenMs).toISOString()}`;
-    return { reason: 'truncated', detail: `the record at sequence ${appliedSeq}, the last one this index applied, is not in the log as applied (${now}): the log lost records and reused their sequences` };
+    const inLog = await readOwnRecords(nc, subjects, this.shard, applied[0].seq, applied.length);
+    if (inLog === undefined) return undefined; // NATS unreachable: the next look
+    const difference = windowDifference(applied, inLog);
+    if (!difference) return undefined;
+    return { reason: 'truncated', detail: `${difference}: the log lost records this index applied and reused their sequences` };
   }
 
   /** At most one reset at a time; none once shutdown began. */
