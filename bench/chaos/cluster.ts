@@ -191,6 +191,27 @@ export class ChaosCluster {
     }
   }
 
+  /**
+   * Moves the FACES stream's leadership onto the server leading the meta group (stream
+   * leader step-downs, at most `tries`), as it was in the runs that lost acknowledged
+   * writes; never onto n1, which no fault touches. The leaders after.
+   */
+  async leadFacesFromMetaLeader(tries = 8): Promise<{ meta?: string; faces?: string }> {
+    const nc = await connect({ servers: this.natsUrl('n1'), timeout: 3000 });
+    try {
+      for (let i = 0; i < tries; i++) {
+        const leaders = await this.jetStreamLeaders();
+        const wanted = leaders.meta && leaders.meta !== 'n1' ? leaders.meta : undefined;
+        if (leaders.faces && leaders.faces !== 'n1' && (!wanted || leaders.faces === wanted)) return leaders;
+        await nc.request('$JS.API.STREAM.LEADER.STEPDOWN.FACES', undefined, { timeout: 3000 }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 1500)); // a new leader is elected
+      }
+      return await this.jetStreamLeaders();
+    } finally {
+      await nc.close();
+    }
+  }
+
   /** Client connections the nats-servers see coming from the proxy's host (their /connz). */
   async proxiedConnections(): Promise<number> {
     const proxy = this.lab.host('px').address;

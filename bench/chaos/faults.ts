@@ -80,16 +80,19 @@ export const lossFault = (target: string, rate = '200kbit') =>
   }));
 
 /**
- * SIGSTOP of the server leading the FACES stream (found just before), unless that is n1, the
- * load's own server, which no fault touches: then n2, and the name says so.
+ * SIGSTOP of the server leading the FACES stream, moved first onto the server leading the
+ * meta group (the case that lost acknowledged writes and split replicas), unless that is
+ * n1, the load's own server, which no fault touches: then the FACES leader alone, or n2;
+ * the name says which.
  */
 export const pauseStreamLeaderFault = () => (cluster: ChaosCluster) => {
   const fault: Fault = {
     ...pauseFault('n2')(cluster),
     prepare: async () => {
-      const { faces } = await cluster.jetStreamLeaders();
+      const { meta, faces } = await cluster.leadFacesFromMetaLeader();
       fault.target = faces && faces !== 'n1' ? faces : 'n2';
-      fault.name = `SIGSTOP nats-server ${fault.target}, ${faces === fault.target ? 'the FACES stream leader' : `not the leader (${faces ?? '?'} leads)`}`;
+      const role = faces !== fault.target ? `not the leader (${faces ?? '?'} leads)` : meta === faces ? 'leader of the FACES stream and the meta group' : 'the FACES stream leader';
+      fault.name = `SIGSTOP nats-server ${fault.target}, ${role}`;
     },
     inject: async () => cluster.process(fault.target).signal('SIGSTOP'),
     evidence: async () => `process state ${processState(cluster.process(fault.target).pid)}`,
