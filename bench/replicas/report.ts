@@ -44,9 +44,11 @@ export interface ReplicasResult {
   shards: number;
   faces: number;
   coresPerReplica: number;
-  concurrency: number;
+  /** Queries in flight per replica of a shard: R replicas are driven at R times it. */
+  concurrencyPerReplica: number;
   steadyMs: number;
   steadyRuns: SteadyRun[];
+  /** Saturation check: one replica at twice the per-replica concurrency. */
   concurrencyCheck: SteadyRun;
   liveAdds: LiveAdd[];
 }
@@ -58,9 +60,9 @@ function scalingTable(result: ReplicasResult): string[] {
   const rows = result.steadyRuns.map((r) => {
     const ratio = r.qps / base;
     const target = 0.85 * r.replicas;
-    return `| ${r.replicas} | ${fmt(r.qps)} | ${ratio.toFixed(2)} | ${target.toFixed(2)} | ${ratio >= target ? 'yes' : 'no'} | ${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)} | ${r.partial} | ${fmt(r.coordinatorCores, 2)} | ${fmt(r.natsCores, 2)} | ${fmt(r.loadCores, 2)} |`;
+    return `| ${r.replicas} | ${r.concurrency} | ${fmt(r.qps)} | ${ratio.toFixed(2)} | ${target.toFixed(2)} | ${ratio >= target ? 'yes' : 'no'} | ${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)} | ${r.partial} | ${fmt(r.coordinatorCores, 2)} | ${fmt(r.natsCores, 2)} | ${fmt(r.loadCores, 2)} |`;
   });
-  return ['| replicas per shard | q/s | ratio to 1 | target 0.85 x R | met | p50 / p99 ms | partial | coordinator cores | nats-server cores | load client cores |', '|---|---|---|---|---|---|---|---|---|---|', ...rows];
+  return ['| replicas per shard | in flight | q/s | ratio to 1 | target 0.85 x R | met | p50 / p99 ms | partial | coordinator cores | nats-server cores | load client cores |', '|---|---|---|---|---|---|---|---|---|---|---|', ...rows];
 }
 
 function replicaTable(result: ReplicasResult): string[] {
@@ -108,11 +110,11 @@ export async function writeReport(result: ReplicasResult): Promise<void> {
     '',
     `Machine: ${result.machine.cores} cores, load average ${result.machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${result.machine.loadavg.map((l) => l.toFixed(2)).join(' ')} at the end (another engineer's tests share this machine), Node ${result.machine.node}, nats-server ${result.machine.natsServer ?? '?'}; product at ${result.commit}.`,
     `${result.shards} shards, ${fmt(result.faces)} faces (${fmt(result.faces / result.shards)} a shard), one shard per replica process, authentication on. Each shard replica process in its own cgroup (${result.cgroup.version}, under ${result.cgroup.root}) capped to ${result.coresPerReplica} core (CFS quota ${result.coresPerReplica * 100} ms per 100 ms period): at 4 replicas ${result.shards} x 4 x ${result.coresPerReplica} = ${cappedTotal.toFixed(1)} cores capped, leaving ${(result.machine.cores - cappedTotal).toFixed(1)} of ${result.machine.cores} for the coordinator, nats-server and the load client (none of them capped).`,
-    `Queries: approximate top-10 through faces.query, ${result.concurrency} in flight (a load worker thread in the bench process), ${result.steadyMs / 1000} s a run after a 2 s warm-up, coordinator QUERY_SCATTERS_IN_FLIGHT ${result.scattersInFlight}${result.legRouting ? `, LEG_ROUTING ${result.legRouting}, QUERY_SCATTERS_PER_REPLICA ${result.scattersPerReplica}` : ''}, measured once each replica count's replicas had trained their lists and snapshotted.`,
+    `Queries: approximate top-10 through faces.query, ${result.concurrencyPerReplica} in flight per replica of a shard (${result.concurrencyPerReplica} x R: saturated throughput needs the load to grow with the replicas; a load worker thread in the bench process), ${result.steadyMs / 1000} s a run after a 2 s warm-up, coordinator QUERY_SCATTERS_IN_FLIGHT ${result.scattersInFlight}${result.legRouting ? `, LEG_ROUTING ${result.legRouting}, QUERY_SCATTERS_PER_REPLICA ${result.scattersPerReplica}` : ''}, measured once each replica count's replicas had trained their lists and snapshotted.`,
     '',
     ...scalingTable(result),
     '',
-    `Client concurrency check at ${result.concurrencyCheck.replicas} replicas, ${result.concurrencyCheck.concurrency} in flight: ${fmt(result.concurrencyCheck.qps)} q/s (p50 ${fmt(result.concurrencyCheck.p50Ms, 1)} ms, p99 ${fmt(result.concurrencyCheck.p99Ms, 1)} ms, partial ${result.concurrencyCheck.partial}), against ${fmt(result.steadyRuns[result.steadyRuns.length - 1].qps)} at ${result.concurrency}.`,
+    `Saturation check at ${result.concurrencyCheck.replicas} replica, ${result.concurrencyCheck.concurrency} in flight: ${fmt(result.concurrencyCheck.qps)} q/s (p50 ${fmt(result.concurrencyCheck.p50Ms, 1)} ms, p99 ${fmt(result.concurrencyCheck.p99Ms, 1)} ms, partial ${result.concurrencyCheck.partial}), against ${fmt(result.steadyRuns[0].qps)} at ${result.steadyRuns[0].concurrency}: the baseline the ratios divide by is saturated when more load does not raise it.`,
     '',
     '## Where the time went',
     '',

@@ -33,7 +33,14 @@ const SHARDS = 2;
 const MAX_REPLICAS = 4;
 const CORES_PER_REPLICA = Number(process.env.BENCH_REPLICA_CORES ?? 0.1);
 const FACES = Number(process.env.BENCH_REPLICA_FACES ?? 200_000);
-const CONCURRENCY = 64;
+/**
+ * Queries in flight per replica of a shard: the load grows with the replicas, as
+ * saturated throughput needs (at a fixed 64, four replicas were bound by the client:
+ * 1,125 q/s at 64 in flight, 1,684 at 128). The check at one replica and twice this
+ * shows one replica is already saturated at it.
+ */
+const CONCURRENCY_PER_REPLICA = 64;
+const concurrencyFor = (replicas: number) => CONCURRENCY_PER_REPLICA * replicas;
 const STEADY_MS = 15_000;
 const WARMUP_MS = 2_000;
 const LIVE_BEFORE_MS = 10_000;
@@ -98,9 +105,9 @@ async function main() {
     });
 
     const queries = syntheticFaces({ identities: 1000, photosPerIdentity: 1, seed: 999 }).vectors;
-    const load = (durationMs: number, concurrency = CONCURRENCY): TimedLoadRun => ({ natsUrl: cluster.natsUrl, security, queries, dims: DIMS, concurrency, durationMs, options: OPTIONS });
+    const load = (durationMs: number, concurrency: number): TimedLoadRun => ({ natsUrl: cluster.natsUrl, security, queries, dims: DIMS, concurrency, durationMs, options: OPTIONS });
 
-    const steady = async (count: number, concurrency = CONCURRENCY): Promise<SteadyRun> => {
+    const steady = async (count: number, concurrency = concurrencyFor(count)): Promise<SteadyRun> => {
       await runTimedLoad(load(WARMUP_MS, concurrency));
       const ports = await replicaPorts(client);
       const before = await snapshot(replicas, ports, coordinatorPid, natsPid);
@@ -136,7 +143,8 @@ async function main() {
     const steadyRuns: SteadyRun[] = [await steady(1)];
     const liveAdds: LiveAdd[] = [];
     for (let count = 2; count <= MAX_REPLICAS; count++) {
-      const live = startTimedLoad(load(LIVE_BEFORE_MS + READY_TIMEOUT_MS + LIVE_AFTER_MS));
+      // The load the new count saturates: before the add it is more than the replicas take.
+      const live = startTimedLoad(load(LIVE_BEFORE_MS + READY_TIMEOUT_MS + LIVE_AFTER_MS, concurrencyFor(count)));
       await sleep(LIVE_BEFORE_MS);
       const spawnedAt = Date.now();
       const added = status.shards.map((s) => {
@@ -162,7 +170,7 @@ async function main() {
       await settle(client);
       steadyRuns.push(await steady(count));
     }
-    const concurrencyCheck = await steady(MAX_REPLICAS, CONCURRENCY * 2);
+    const concurrencyCheck = await steady(1, concurrencyFor(1) * 2);
     await client.close();
 
     const version = findNatsServer();
@@ -177,7 +185,7 @@ async function main() {
       shards: SHARDS,
       faces: FACES,
       coresPerReplica: CORES_PER_REPLICA,
-      concurrency: CONCURRENCY,
+      concurrencyPerReplica: CONCURRENCY_PER_REPLICA,
       steadyMs: STEADY_MS,
       steadyRuns,
       concurrencyCheck,
