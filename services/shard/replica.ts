@@ -309,12 +309,24 @@ export class ShardReplica {
    */
   private async recentChanged(applied: LoggedRecord[]): Promise<LogChange | undefined> {
     if (applied.length === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
+    const difference = await this.readDifference(applied);
+    if (!difference) return undefined;
+    // Read again through a new consumer before starting over: a read-back consumer may sit on a
+    // stream replica that disagrees with the others (nats-server 2.9.10 after a paused leader,
+    // bench/results/chaos.md); two reads that disagree are not a verdict, and the next look tries again.
+    const confirmed = await this.readDifference(applied);
+    if (confirmed !== difference) {
+      this.log.warn('two read-backs of the shard log disagree (its stream replicas differ?); not starting over on either', { first: difference, second: confirmed ?? 'no difference' });
+      return undefined;
+    }
+    return { reason: 'truncated', detail: `${difference}: the log lost records this index applied and reused their sequences` };
+  }
+
+  /** How the log now differs from the records applied; undefined when it does not, or could not be read (the next look). */
+  private async readDifference(applied: LoggedRecord[]): Promise<string | undefined> {
     const { nc, subjects } = this.context;
     const inLog = await readOwnRecords(nc, subjects, this.shard, applied[0].seq, applied.length);
-    if (inLog === undefined) return undefined; // NATS unreachable: the next look
-    const difference = windowDifference(applied, inLog);
-    if (!difference) return undefined;
-    return { reason: 'truncated', detail: `${difference}: the log lost records this index applied and reused their sequences` };
+    return inLog && windowDifference(applied, inLog);
   }
 
   /** At most one reset at a time; none once shutdown began. */
