@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import type { FaceApiRuntime } from '../../services/encoder/backend.js';
+import type { FaceApiRuntime } from '../../libs/face-encoder/index.js';
 
 /**
  * face-api's own way, as in its demo/node.js: one image at a time on the main thread,

@@ -1,6 +1,6 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { z } from 'zod';
-import { loadFaceApi, type BackendName } from '../../services/encoder/backend.js';
+import { loadFaceApi, type BackendName } from '../../libs/face-encoder/index.js';
 import { baselineRun } from './baseline.js';
 
 /**

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { FaceshardClient } from '../../libs/client/index.js';
+import { encodeImageFile } from '../../libs/face-encoder/index.js';
 import { copySamplePhotos } from '../../libs/sample-photos/index.js';
-import { encodeImageFile } from '../../services/encoder/encode-directory.js';
 import { encodeAndIngest, printEncodeSummary } from './encode.js';
 import { printQueryOutcome, runQuery } from './query.js';
 

@@ -1,17 +1,14 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { FaceshardClient } from '../../libs/client/index.js';
+import { isBackendName, type BackendName, DETECTORS, type DetectorName, encodeDirectory, type EncodeSummary, WORKER_MODES, type WorkerMode } from '../../libs/face-encoder/index.js';
 import { idPrefixProblem } from '../../libs/protocol/id-prefix.js';
-import { isBackendName, type BackendName } from '../../services/encoder/backend.js';
 import { datasetIdPrefix, datasetLocationKind } from '../../services/encoder/dataset-location.js';
-import { DETECTORS, type DetectorName } from '../../services/encoder/detect-faces.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
-import { encodeDirectory, type EncodeSummary } from '../../services/encoder/encode-directory.js';
 import { publishEncodeJobs } from '../../services/encoder/job-publisher.js';
 import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../../services/encoder/encode-interrupt.js';
 import { createProgress } from '../../services/encoder/progress.js';
 import { toReport, writeReport } from '../../services/encoder/report.js';
-import { WORKER_MODES, type WorkerMode } from '../../services/encoder/worker-pool.js';
 import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import { connectClient } from '../connect-client.js';
 

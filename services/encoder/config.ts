@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { CommonEnv, parseEnv } from '../../libs/config/env.js';
-import { BACKEND_ORDER } from './backend.js';
-import { DETECTORS } from './detect-faces.js';
-import { WORKER_MODES } from './worker-pool.js';
+import { BACKEND_ORDER, DETECTORS, WORKER_MODES } from '../../libs/face-encoder/index.js';
 
 export const EncoderEnv = z.object({
   ...CommonEnv,

@@ -1,7 +1,7 @@
 import type { JetStreamClient, JetStreamManager, MsgHdrs } from 'nats';
 import { FaceshardError } from '../../libs/client/errors.js';
 import type { EncodeJobNames } from '../../libs/protocol/encode-jobs.js';
-import { formatBytes } from './encode-image.js';
+import { formatBytes } from '../../libs/face-encoder/index.js';
 
 /**
  * How long a publisher refused by a full encode queue waits before it tries again: an

@@ -5,9 +5,8 @@ import { encodeJobNames, JOB_HEADER, JobOptions } from '../../libs/protocol/enco
 import { IngestReply } from '../../libs/protocol/ingest.js';
 import type { Subjects } from '../../libs/protocol/subjects.js';
 import { prefixedId } from '../../libs/protocol/id-prefix.js';
+import { NO_FACE_REASON, type ImageEncodeOptions, type ImageEncoder } from '../../libs/face-encoder/index.js';
 import { openDoneMarks, type DoneMarks } from './done-marks.js';
-import { NO_FACE_REASON } from './encode-dataset.js';
-import type { ImageEncodeOptions, ImageEncoder } from './encode-image.js';
 import { ensureJobStream } from '../../libs/cluster/job-stream.js';
 import { ensureJobConsumer } from './job-stream.js';
 import type { encoderMetrics } from './metrics.js';

@@ -7,15 +7,11 @@ import { createRegistry } from '../../libs/observability/metrics.js';
 import { ENCODER_QUEUE, ENCODER_SERVICE, ProtocolError, subjectsFor, type EncodeReply } from '../../libs/protocol/index.js';
 import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
-import type { BackendName } from './backend.js';
+import { type BackendName, type DetectorName, type ImageEncodeOptions, type ImageEncoder, inProcessEncoder, startWorkerPool, type WorkerMode } from '../../libs/face-encoder/index.js';
 import { loadEncoderConfig } from './config.js';
-import type { DetectorName } from './detect-faces.js';
-import type { ImageEncodeOptions, ImageEncoder } from './encode-image.js';
-import { inProcessEncoder } from './in-process-encoder.js';
 import { startJobWorker } from './job-worker.js';
 import { encoderMetrics } from './metrics.js';
 import { requestTurns } from './request-turns.js';
-import { startWorkerPool, type WorkerMode } from './worker-pool.js';
 
 /**
  * The encoder service:

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { EncodeSummary } from './encode-dataset.js';
+import type { EncodeSummary } from '../../libs/face-encoder/index.js';
 
 /** `--report FILE`: what an encode run did, for people and for scripts. */
 export const EncodeReport = z.object({

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { portrait } from '../../libs/sample-portraits/index.js';
 import { writeZip, type ZipWriteEntry } from '../../libs/zip/write-zip.js';
-import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../services/encoder/encode-directory.js';
+import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../libs/face-encoder/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { pngClaiming } from '../helpers/images.js';
 import { euclidean } from '../../libs/synthetic/stats.js';

@@ -3,12 +3,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { encodeDataset, encodeImageFile, startWorkerPool } from '../../libs/face-encoder/index.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { portraits } from '../../libs/sample-portraits/index.js';
-import { encodeDataset } from '../../services/encoder/encode-dataset.js';
-import { encodeImageFile } from '../../services/encoder/encode-directory.js';
 import { folderDataset } from '../../libs/image-source/index.js';
-import { startWorkerPool } from '../../services/encoder/worker-pool.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 
 /**

@@ -8,8 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { BACKEND_ORDER, loadFaceApi, type FaceApiRuntime, type SkippedBackend } from '../../services/encoder/backend.js';
-import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../services/encoder/encode-directory.js';
+import { BACKEND_ORDER, loadFaceApi, type FaceApiRuntime, type SkippedBackend, encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../libs/face-encoder/index.js';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { euclidean } from '../../libs/synthetic/stats.js';
 
@@ -68,7 +67,7 @@ describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () 
 
   it('picks the best available backend by itself and says why better ones were skipped', async (t) => {
     // The choice is made once per process, so ask a fresh one.
-    const backendModule = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../services/encoder/backend.js')).href;
+    const backendModule = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../libs/face-encoder/backend.js')).href;
     const script = `const { loadFaceApi } = await import(${JSON.stringify(backendModule)}); const r = await loadFaceApi(); console.log(JSON.stringify({ backend: r.backend, skipped: r.skipped }));`;
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     const chosen = JSON.parse(stdout) as { backend: string; skipped: SkippedBackend[] };

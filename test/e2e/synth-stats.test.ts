@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { copySamplePhotos } from '../../libs/sample-photos/index.js';
 import { benchmarkData, FaceModel } from '../../libs/synthetic/face-model.js';
 import { descriptorStats, euclidean, spread, type DescriptorStats } from '../../libs/synthetic/stats.js';
-import { encodeDirectory, type EncodedFace } from '../../services/encoder/encode-directory.js';
+import { encodeDirectory, type EncodedFace } from '../../libs/face-encoder/index.js';
 
 /**
  * The benchmark generator (libs/synthetic/face-model.ts) against real face-api

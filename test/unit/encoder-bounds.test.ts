@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { requestTurns } from '../../services/encoder/request-turns.js';
-import { EncoderPoolFullError, startWorkerPool } from '../../services/encoder/worker-pool.js';
+import { EncoderPoolFullError, startWorkerPool } from '../../libs/face-encoder/index.js';
 
 describe('encoder request turns: at most `slots` at once, at most `maxWaiting` wait, then refused at once', () => {
   test('slots, waiting and refusal', async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { portrait } from '../../libs/sample-portraits/index.js';
-import { startWorkerPool } from '../../services/encoder/worker-pool.js';
+import { startWorkerPool } from '../../libs/face-encoder/index.js';
 
 /**
  * A worker killed mid-image (what a poison image or the OOM killer does): the images it held

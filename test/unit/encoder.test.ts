@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, ImageError } from '../../services/encoder/decode-image.js';
-import { detectFaces } from '../../services/encoder/detect-faces.js';
-import { encodeImageFile } from '../../services/encoder/encode-directory.js';
-import { createProgressBar, renderLine } from '../../services/encoder/progress-bar.js';
-import { ImageDirectoryError, isImageFileName, walkImages } from '../../services/encoder/walk-images.js';
+import { decodeImage } from '../../libs/face-encoder/decode-image.js';
+import { detectFaces } from '../../libs/face-encoder/detect-faces.js';
+import { encodeImageFile, ImageError } from '../../libs/face-encoder/index.js';
+import { ImageDirectoryError, isImageFileName, walkImages } from '../../libs/image-source/index.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
+import { createProgressBar, renderLine } from '../../services/encoder/progress-bar.js';
 import { pngClaiming } from '../helpers/images.js';
 
 const sample1 = path.join(samplePhotoDir(), 'sample1.jpg');

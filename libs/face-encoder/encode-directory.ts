@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { openDataset, readImageFile, DatasetReadError } from '../../libs/image-source/index.js';
-import type { ZipLimits } from '../../libs/zip/limits.js';
+import { openDataset, readImageFile, DatasetReadError } from '../image-source/index.js';
+import type { ZipLimits } from '../zip/limits.js';
 import { loadFaceApi, type BackendName } from './backend.js';
 import { ImageError } from './decode-image.js';
 import { detectFaces } from './detect-faces.js';
@@ -11,9 +11,6 @@ import { inProcessEncoder } from './in-process-encoder.js';
 import { startWorkerPool, type WorkerMode } from './worker-pool.js';
 
 /** Turns a folder or zip of photos (or one photo, for queries) into 128-d face encodings. */
-
-export { NO_FACE_REASON, type EncodedFace, type EncodeSummary, type SkippedImage } from './encode-dataset.js';
-export { DEFAULT_MAX_FILE_BYTES };
 
 export interface EncodeOptions extends ImageEncodeOptions {
   backend?: BackendName;
