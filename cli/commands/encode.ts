@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { isBackendName, type BackendName, DETECTORS, type DetectorName, encodeDirectory, type EncodeSummary, WORKER_MODES, type WorkerMode } from '../../libs/face-encoder/index.js';
 import { idPrefixProblem } from '../../libs/protocol/id-prefix.js';
-import { datasetIdPrefix, datasetLocationKind } from '../../services/encoder/dataset-location.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
-import { publishEncodeJobs } from '../../services/encoder/job-publisher.js';
-import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../../services/encoder/encode-interrupt.js';
-import { createProgress } from '../../services/encoder/progress.js';
-import { toReport, writeReport } from '../../services/encoder/report.js';
+import { datasetIdPrefix, datasetLocationKind } from '../encode/dataset-location.js';
+import { publishEncodeJobs } from '../encode/job-publisher.js';
+import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../encode/encode-interrupt.js';
+import { createProgress } from '../encode/progress.js';
+import { toReport, writeReport } from '../encode/report.js';
 import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import { connectClient } from '../connect-client.js';
 

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { openDataset, readImageFile, DatasetReadError } from '../image-source/index.js';
-import type { ZipLimits } from '../zip/limits.js';
+import type { ZipLimits } from '../zip/index.js';
 import { loadFaceApi, type BackendName } from './backend.js';
 import { ImageError } from './decode-image.js';
 import { detectFaces } from './detect-faces.js';

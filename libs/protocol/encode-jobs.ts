@@ -6,7 +6,7 @@ import type { Subjects } from './subjects.js';
  *
  * One JetStream message per image on `<prefix>.encode.jobs`, in a work-queue stream
  * `<STREAM>_ENCODE_JOBS`, taken by the durable pull consumer `encoders` that every
- * encoder shares. The image's bytes are the message body (see services/encoder/job-publisher.ts
+ * encoder shares. The image's bytes are the message body (see cli/encode/job-publisher.ts
  * for why), its path inside the dataset and the run's options are headers. A worker acks
  * only after `faces.ingest` acknowledged the image's faces; an image whose worker died is
  * redelivered after the consumer's ack_wait, at most max_deliver times in all: the delivery

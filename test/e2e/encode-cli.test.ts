@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { writeZip } from '../../libs/zip/write-zip.js';
-import { EncodeReport } from '../../services/encoder/report.js';
+import { EncodeReport } from '../../cli/encode/report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { faceshard } from '../helpers/cli.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { EncodeReport } from '../../services/encoder/report.js';
+import { EncodeReport } from '../../cli/encode/report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { faceshard } from '../helpers/cli.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { portrait } from '../../libs/sample-portraits/index.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
-import { EncodeReport } from '../../services/encoder/report.js';
+import { EncodeReport } from '../../cli/encode/report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { faceshard } from '../helpers/cli.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

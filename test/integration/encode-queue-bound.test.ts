@@ -15,7 +15,7 @@ import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
 import type { ImageEncoder } from '../../libs/face-encoder/index.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
-import { submitJob } from '../../services/encoder/job-submit.js';
+import { submitJob } from '../../cli/encode/job-submit.js';
 import { startJobWorker } from '../../services/encoder/job-worker.js';
 import { encoderMetrics } from '../../services/encoder/metrics.js';
 import { removeDir, tempDir, withNatsServer, type NatsTestServer } from '../helpers/nats.js';

@@ -17,7 +17,7 @@ import { type ImageEncoder, type ImageResult, startWorkerPool } from '../../libs
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import { gaveUpReason, startJobWorker } from '../../services/encoder/job-worker.js';
 import { encoderMetrics } from '../../services/encoder/metrics.js';
-import { EncodeReport } from '../../services/encoder/report.js';
+import { EncodeReport } from '../../cli/encode/report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { faceshard } from '../helpers/cli.js';

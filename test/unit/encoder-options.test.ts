@@ -5,8 +5,8 @@ import { encodeSettings } from '../../cli/commands/encode.js';
 import { JobOptions } from '../../libs/protocol/encode-jobs.js';
 import { loadEncoderConfig } from '../../services/encoder/config.js';
 import { doneKey } from '../../services/encoder/done-marks.js';
-import { createProgress, progressLine } from '../../services/encoder/progress.js';
-import { toReport } from '../../services/encoder/report.js';
+import { createProgress, progressLine } from '../../cli/encode/progress.js';
+import { toReport } from '../../cli/encode/report.js';
 
 describe('encode flags', () => {
   it('parses the detector and face filters, and names a bad value', () => {

@@ -9,7 +9,7 @@ import { detectFaces } from '../../libs/face-encoder/detect-faces.js';
 import { encodeImageFile, ImageError } from '../../libs/face-encoder/index.js';
 import { ImageDirectoryError, isImageFileName, walkImages } from '../../libs/image-source/index.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { createProgressBar, renderLine } from '../../services/encoder/progress-bar.js';
+import { createProgressBar, renderLine } from '../../cli/encode/progress-bar.js';
 import { pngClaiming } from '../helpers/images.js';
 
 const sample1 = path.join(samplePhotoDir(), 'sample1.jpg');

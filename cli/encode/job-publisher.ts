@@ -4,7 +4,7 @@ import type { FaceshardClient } from '../../libs/client/index.js';
 import { DatasetReadError, openDataset } from '../../libs/image-source/index.js';
 import { encodeJobNames, JOB_HEADER, type DoneMark, type JobOptions } from '../../libs/protocol/encode-jobs.js';
 import { type SkippedImage, type EncodeSummary, formatBytes } from '../../libs/face-encoder/index.js';
-import { doneKey, openDoneMarks, parseMark } from './done-marks.js';
+import { doneKey, openDoneMarks, parseMark } from '../../services/encoder/done-marks.js';
 import { ensureJobStream } from '../../libs/cluster/job-stream.js';
 import { FaceshardError } from '../../libs/client/errors.js';
 import { submitJob } from './job-submit.js';
