@@ -1,5 +1,5 @@
 import { compareIds } from '../topk/index.js';
-import { squaredDistance } from './distance.js';
+import { squaredDistance } from '../exact-distance/index.js';
 import type { Neighbor } from './options.js';
 
 /**

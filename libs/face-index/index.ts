@@ -63,7 +63,7 @@ import { RowStore } from './row-store.js';
 import { scanRows } from './row-scan.js';
 import { checkState, exportState } from './state.js';
 
-export { squaredDistance } from './distance.js';
+export { squaredDistance } from '../exact-distance/index.js';
 export { bruteForceSearch } from './brute-force.js';
 export { storedVector } from './row-store.js';
 export type { ApproximateOptions, FaceIndexIvfState, FaceIndexOptions, FaceIndexState, FaceIndexStats, Neighbor, SearchOptions, SearchStrategy } from './options.js';

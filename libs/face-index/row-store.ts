@@ -10,7 +10,7 @@
  * slot stays with it while its row moves, so moving rows never touches the ids.
  */
 import { INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/int16.js';
-import { codedSquaredDistanceWithin } from './distance.js';
+import { codedSquaredDistanceWithin } from '../exact-distance/index.js';
 import { IdTable } from './id-table.js';
 import type { Int8Filter } from './int8-filter.js';
 import type { FaceIndexState } from './options.js';

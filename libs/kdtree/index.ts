@@ -9,7 +9,7 @@
  * The tree keeps no reference to the vectors: `search` takes them, so the owner may grow
  * (reallocate) its buffer as long as rows 0..rowCount-1 keep their contents.
  */
-import { squaredDistanceWithin } from '../face-index/distance.js';
+import { squaredDistanceWithin } from '../exact-distance/index.js';
 import type { TopK } from '../topk/index.js';
 
 export interface KDTreeOptions {
