@@ -12,7 +12,7 @@
  * 12 vs 26 us a query at 1,000 lists): the choice of lists is a heuristic, so rounding
  * only trades a list at the edge of the probes for its neighbour.
  */
-import { seededRandom } from '../synthetic/random.js';
+import { seededRandom } from '../seeded-random/index.js';
 import { runToEnd } from '../stepwise/index.js';
 import { VectorArena } from '../simd-kernel/index.js';
 import { CentroidRanker } from '../simd-kernel/centroid-ranker.js';

@@ -18,7 +18,7 @@
  * approximate search.
  */
 import { FACE_DIMENSIONS } from '../vector/index.js';
-import { gaussian, seededRandom } from './random.js';
+import { gaussian, seededRandom } from '../seeded-random/index.js';
 
 export interface FaceModelOptions {
   seed: number;

@@ -1,5 +1,5 @@
 import { FACE_DIMENSIONS } from '../vector/index.js';
-import { gaussian, seededRandom } from './random.js';
+import { gaussian, seededRandom } from '../seeded-random/index.js';
 
 export interface SyntheticFaces {
   vectors: Float32Array;

@@ -124,7 +124,7 @@ describe('approximate search sees writes at once', () => {
 
 test('probe returns the nearest lists by (distance, list), ties included, for few and many probes, in list order, for every query of a staged batch', async () => {
   const { IvfQuantizer } = await import('../../libs/ann/ivf.js');
-  const { seededRandom } = await import('../../libs/synthetic/random.js');
+  const { seededRandom } = await import('../../libs/seeded-random/index.js');
   const random = seededRandom(41);
   const d = 8;
   const lists = 3000;
@@ -153,7 +153,7 @@ test('probe returns the nearest lists by (distance, list), ties included, for fe
 
 test('nearestFirst moves the m nearest probed lists to the front, nearest first, and keeps the rest in list order', async () => {
   const { IvfQuantizer } = await import('../../libs/ann/ivf.js');
-  const { seededRandom } = await import('../../libs/synthetic/random.js');
+  const { seededRandom } = await import('../../libs/seeded-random/index.js');
   const random = seededRandom(43);
   const d = 8;
   const lists = 500;
