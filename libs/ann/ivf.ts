@@ -14,8 +14,7 @@
  */
 import { seededRandom } from '../seeded-random/index.js';
 import { runToEnd } from '../stepwise/index.js';
-import { VectorArena } from '../simd-kernel/index.js';
-import { CentroidRanker } from '../simd-kernel/centroid-ranker.js';
+import { CentroidRanker, VectorArena } from '../simd-kernel/index.js';
 import { TopK, nthSmallest } from '../topk/index.js';
 
 /** Where training and assignment read rows (stored in some other form than float32): `count` rows from `first` into out[at..]. */

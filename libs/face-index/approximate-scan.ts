@@ -5,9 +5,8 @@
  * path, every probed row through the rows' kernel (option `shortlist: false`), is
  * `Prefilter.scan`.
  */
-import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
-import type { TopK } from '../topk/index.js';
-import { Reservoir } from '../topk/reservoir.js';
+import { SCAN_BLOCK_ROWS } from '../simd-kernel/index.js';
+import { Reservoir, type TopK } from '../topk/index.js';
 import type { IvfLists } from './ivf-lists.js';
 import { SHORTLIST_AT_EFFORT_1 } from './options.js';
 import type { Prefilter } from './prefilter.js';

@@ -12,7 +12,7 @@
  * exact float distance on those 32 axes; rounding the table to 7 bits changes nothing
  * measurable. The kernel reads 16 bytes a row (the int8 codes it replaces: 40).
  */
-import { FOUR_BIT_MAX_ENTRY, FourBitCodeArena } from '../simd-kernel/four-bit.js';
+import { FOUR_BIT_MAX_ENTRY, FourBitCodeArena } from '../simd-kernel/index.js';
 import { runToEnd } from '../stepwise/index.js';
 
 const LEVELS = 16;

@@ -30,8 +30,7 @@
  * k: results stay identical. Clamping is safe (the miss grows). Parameters (offset,
  * scale, axes) learned on few or unrepresentative rows only weaken the bounds.
  */
-import { Int8CodeArena, Projector, int8ScanSupported } from '../simd-kernel/int8.js';
-import type { Int16RowArena } from '../simd-kernel/int16.js';
+import { Int8CodeArena, Projector, int8ScanSupported, type Int16RowArena } from '../simd-kernel/index.js';
 import { float32RowReader, type RowReader } from '../ann/ivf.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 import { runToEnd } from '../stepwise/index.js';

@@ -5,7 +5,7 @@
  * The filter itself is a RowStore column, so row moves carry its codes.
  */
 import type { TopK } from '../topk/index.js';
-import { SCAN_BLOCK_ROWS } from '../simd-kernel/int8.js';
+import { SCAN_BLOCK_ROWS } from '../simd-kernel/index.js';
 import { Int8Filter } from './int8-filter.js';
 import { runToEnd } from '../stepwise/index.js';
 import { pushExact } from './row-scan.js';

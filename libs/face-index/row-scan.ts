@@ -5,7 +5,7 @@
  * pre-filter (small indexes, the pre-filter off): a block at a time, the rows' kernel
  * keeps a superset of the rows that can be within the k-th distance (`scanRows`).
  */
-import { INT16_GATHER_ROWS } from '../simd-kernel/int16.js';
+import { INT16_GATHER_ROWS } from '../simd-kernel/index.js';
 import type { TopK } from '../topk/index.js';
 import type { RowStore } from './row-store.js';
 

@@ -9,7 +9,7 @@
  * every column in step; the IVF merge (ivf-lists.ts) moves the same columns. A face's
  * slot stays with it while its row moves, so moving rows never touches the ids.
  */
-import { INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/int16.js';
+import { INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/index.js';
 import { codedSquaredDistanceWithin } from '../exact-distance/index.js';
 import { IdTable } from './id-table.js';
 import type { Int8Filter } from './int8-filter.js';

@@ -5,7 +5,7 @@
 import { IvfQuantizer } from '../ann/ivf.js';
 import type { IvfLayout, IvfLists } from './ivf-lists.js';
 import type { FaceIndexState } from './options.js';
-import { INT16_ROW_MAX } from '../simd-kernel/int16.js';
+import { INT16_ROW_MAX } from '../simd-kernel/index.js';
 import type { RowStore } from './row-store.js';
 
 /** Live faces in row order, and the IVF with each row's list: see `FaceIndex.exportState`. */

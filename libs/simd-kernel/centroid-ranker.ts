@@ -15,7 +15,7 @@
  * Memory: [ centroid codes | norms (float32) | staged query codes | keys (float32) ].
  */
 import { centroidRankModuleBytes, CENTROID_RANK_WIDTHS } from './centroid-ranker-wasm.js';
-import { wasmSimdSupported } from './index.js';
+import { wasmSimdSupported } from './simd-support.js';
 import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 
 type RankFunction = (centroids: number, count: number, norms: number, queries: number, out: number, strideBytes: number) => void;

@@ -9,7 +9,7 @@
  * Rows are stored 16 to a block, `axes / 2` bytes a row. Views (`lut`, `out`, `values`)
  * stay valid across `ensureRowCapacity` only until memory grows: take them again after it.
  */
-import { wasmSimdSupported } from './index.js';
+import { wasmSimdSupported } from './simd-support.js';
 import { FOUR_BIT_MAX_SUM, fourBitScanModuleBytes } from './four-bit-wasm.js';
 import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 

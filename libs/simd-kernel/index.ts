@@ -18,9 +18,16 @@
  * margin below is ~8x that.
  */
 import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
-import { KERNEL_WIDTHS, kernelModuleBytes, simdProbeBytes, type KernelWidth } from './wasm.js';
+import { wasmSimdSupported } from './simd-support.js';
+import { KERNEL_WIDTHS, kernelModuleBytes, type KernelWidth } from './wasm.js';
 
+// The library's public entry: the float32 arena below, and the other kernels.
+export { wasmSimdSupported } from './simd-support.js';
 export { KERNEL_WIDTHS, type KernelWidth } from './wasm.js';
+export { CentroidRanker } from './centroid-ranker.js';
+export { FOUR_BIT_MAX_ENTRY, FourBitCodeArena } from './four-bit.js';
+export { INT16_GATHER_ROWS, INT16_ROW_MAX, INT16_ROW_SCALE, Int16RowArena, int16RowCode } from './int16.js';
+export { Int8CodeArena, Projector, SCAN_BLOCK_ROWS, int8ScanSupported } from './int8.js';
 
 /**
  * A kernel distance d~ of a row whose exact (float64) squared distance is <= D satisfies
@@ -29,26 +36,6 @@ export { KERNEL_WIDTHS, type KernelWidth } from './wasm.js';
  */
 export const SIMD_RELATIVE_ERROR = 1e-5;
 export const SIMD_ABSOLUTE_ERROR = 1e-30;
-
-/** The slice of the WebAssembly API used here (the project's lib settings do not declare it). */
-interface WasmValidator {
-  validate(bytes: Uint8Array): boolean;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmValidator }).WebAssembly;
-
-let simdSupported: boolean | undefined;
-
-/** Whether this runtime validates WebAssembly SIMD (checked once). */
-export function wasmSimdSupported(): boolean {
-  if (simdSupported === undefined) {
-    try {
-      simdSupported = wasmApi !== undefined && wasmApi.validate(simdProbeBytes());
-    } catch {
-      simdSupported = false;
-    }
-  }
-  return simdSupported === true;
-}
 
 type KernelFunction = (data: number, rows: number, queries: number, out: number) => void;
 

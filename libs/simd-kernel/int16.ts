@@ -16,7 +16,7 @@
  * distances (float32, INT16_GATHER_ROWS) | rows (int16, capacity x rowDims) ]. Views
  * (`codes`, `list`, `distances`) are rebuilt by `ensureRowCapacity`; take them again after it.
  */
-import { wasmSimdSupported } from './index.js';
+import { wasmSimdSupported } from './simd-support.js';
 import { int16GatherModuleBytes } from './int16-wasm.js';
 import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 

@@ -10,7 +10,7 @@
  * stores them and runs the kernel. Views (`codes`, `residuals`, `query`, `out`) are
  * rebuilt after `ensureRowCapacity`; take them again after it.
  */
-import { wasmSimdSupported } from './index.js';
+import { wasmSimdSupported } from './simd-support.js';
 import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { int8ScanModuleBytes, projectModuleBytes } from './wasm.js';
 

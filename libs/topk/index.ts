@@ -8,6 +8,7 @@
  */
 
 export { nthSmallest } from './select.js';
+export { Reservoir } from './reservoir.js';
 
 /** Tie-break order for ids: plain UTF-16 code-unit order, the same as `a < b`. */
 export function compareIds(a: string, b: string): number {
