@@ -141,6 +141,8 @@ async function main() {
     };
 
     const steadyRuns: SteadyRun[] = [await steady(1)];
+    // Before any replica is added: the one replica per shard at twice the load.
+    const concurrencyCheck = await steady(1, concurrencyFor(1) * 2);
     const liveAdds: LiveAdd[] = [];
     for (let count = 2; count <= MAX_REPLICAS; count++) {
       // The load the new count saturates: before the add it is more than the replicas take.
@@ -170,7 +172,6 @@ async function main() {
       await settle(client);
       steadyRuns.push(await steady(count));
     }
-    const concurrencyCheck = await steady(1, concurrencyFor(1) * 2);
     await client.close();
 
     const version = findNatsServer();
