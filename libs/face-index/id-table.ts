@@ -9,6 +9,8 @@
  * their bytes until the arena is compacted.
  */
 
+import { grownCapacity } from '../simd-kernel/index.js';
+
 const EMPTY = -1;
 const REMOVED = -2;
 const MIN_TABLE = 16;
@@ -179,7 +181,7 @@ export class IdTable {
       this.garbage = 0;
       return;
     }
-    const arena = Buffer.alloc(Math.max(2 * this.arena.length, this.used + bytes));
+    const arena = Buffer.alloc(grownCapacity(this.arena.length, this.used + bytes));
     this.arena.copy(arena, 0, 0, this.used);
     this.arena = arena;
   }

@@ -12,6 +12,7 @@
 import { wasmSimdSupported } from './simd-support.js';
 import { FOUR_BIT_MAX_SUM, fourBitScanModuleBytes } from './four-bit-wasm.js';
 import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
+import { grownCapacity } from './grown-capacity.js';
 
 export { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM } from './four-bit-wasm.js';
 
@@ -67,7 +68,7 @@ export class FourBitCodeArena {
   /** Room for at least `rows` rows (doubling); codes are kept. */
   ensureRowCapacity(rows: number): void {
     if (rows <= this.capacity && this.bytes8 !== undefined) return;
-    const capacity = Math.ceil(Math.max(rows, this.capacity * 2) / BLOCK_ROWS) * BLOCK_ROWS;
+    const capacity = Math.ceil(grownCapacity(this.capacity, rows) / BLOCK_ROWS) * BLOCK_ROWS;
     // Grown pages are zero: fresh rows read as code 0 until written.
     growMemoryTo(this.memory, this.codesByte + capacity * this.pairs);
     this.capacity = capacity;

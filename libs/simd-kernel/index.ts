@@ -17,12 +17,14 @@
  * value, where n' (<= 40 here for 128 dims) is the depth of the addition tree; the
  * margin below is ~8x that.
  */
+import { grownCapacity } from './grown-capacity.js';
 import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { wasmSimdSupported } from './simd-support.js';
 import { KERNEL_WIDTHS, kernelModuleBytes, type KernelWidth } from './wasm.js';
 
 // The library's public entry: the float32 arena below, and the other kernels.
 export { wasmSimdSupported } from './simd-support.js';
+export { grownCapacity } from './grown-capacity.js';
 export { KERNEL_WIDTHS, type KernelWidth } from './wasm.js';
 export { CentroidRanker } from './centroid-ranker.js';
 export { FOUR_BIT_MAX_ENTRY, FourBitCodeArena } from './four-bit.js';
@@ -100,7 +102,7 @@ export class VectorArena {
    */
   ensureRowCapacity(rows: number): void {
     if (rows <= this.capacity) return;
-    const capacity = Math.max(rows, this.capacity * 2);
+    const capacity = grownCapacity(this.capacity, rows);
     growMemoryTo(this.memory, this.scratchBytes + capacity * this.dims * 4);
     this.capacity = capacity;
     this.refreshViews();

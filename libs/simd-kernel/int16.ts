@@ -19,6 +19,7 @@
 import { wasmSimdSupported } from './simd-support.js';
 import { int16GatherModuleBytes } from './int16-wasm.js';
 import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
+import { grownCapacity } from './grown-capacity.js';
 
 export const INT16_ROW_SCALE = 2 ** -14;
 /** 1 / INT16_ROW_SCALE: multiplying by it is exact (a power of two) and cheaper than dividing. */
@@ -109,7 +110,7 @@ export class Int16RowArena {
   /** Room for at least `rows` rows (doubling); rows are kept, fresh rows read as zeros. */
   ensureRowCapacity(rows: number): void {
     if (rows <= this.capacity) return;
-    const capacity = Math.max(rows, this.capacity * 2);
+    const capacity = grownCapacity(this.capacity, rows);
     // Grown pages are zero, and stay off the resident set until rows are written.
     growMemoryTo(this.memory, this.rowsByte + capacity * this.rowDims * 2);
     this.capacity = capacity;

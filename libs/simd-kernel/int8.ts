@@ -12,6 +12,7 @@
  */
 import { wasmSimdSupported } from './simd-support.js';
 import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
+import { grownCapacity } from './grown-capacity.js';
 import { int8ScanModuleBytes, projectModuleBytes } from './wasm.js';
 
 /** Most rows one `scan` call handles (the size of the candidate output area). */
@@ -72,7 +73,7 @@ export class Int8CodeArena {
   /** Room for at least `rows` rows (doubling), keeping codes and residuals. */
   ensureRowCapacity(rows: number): void {
     if (rows <= this.capacity) return;
-    this.resize(Math.max(rows, this.capacity * 2));
+    this.resize(grownCapacity(this.capacity, rows));
   }
 
   /**
