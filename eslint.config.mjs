@@ -1,0 +1,20 @@
+// ESLint (flat config) with typescript-eslint's recommended rules: the linter most
+// TypeScript projects run, and the one editors pick up without set-up. Formatting is
+// Prettier's job (.prettierrc.json); nothing here is about layout.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  // Every file runs on Node (the browser page of the gateway will get its own block).
+  { languageOptions: { globals: globals.node } },
+  {
+    rules: {
+      // `_name` marks an argument or binding kept for its position or to leave a value out on purpose.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+);
