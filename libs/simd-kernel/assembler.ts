@@ -172,4 +172,16 @@ export class Code {
   zero(): this {
     return this.simd(SIMD.const, ...new Array<number>(16).fill(0));
   }
+  /** Leaves on the stack the count of int32s written from byte `start` up to byte `end` (locals). */
+  int32sBetween(start: number, end: number): this {
+    return this.get(end).get(start).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
+  }
+  /**
+   * Ends the function and returns its body for `kernelModule`: the local declarations,
+   * runs of (count, value type) in index order after the params, then the code.
+   */
+  functionBody(locals: ReadonlyArray<readonly [count: number, type: number]>): number[] {
+    this.op(OP.end);
+    return [...vec(locals.map(([count, type]) => [...uleb(count), type])), ...this.bytes];
+  }
 }

@@ -12,7 +12,7 @@
  * it cannot overflow). Each centroid's codes are read once for the W queries: 3 vector
  * instructions per 8 codes and query, where the float32 kernel takes 4 per 4.
  */
-import { Code, F32, I32, OP, SIMD, V128, kernelModule, vec, uleb } from './assembler.js';
+import { Code, F32, I32, OP, SIMD, V128, kernelModule } from './assembler.js';
 
 /** Queries per kernel pass, widest first. */
 export const CENTROID_RANK_WIDTHS = [8, 4, 1] as const;
@@ -66,13 +66,11 @@ function rankBody(rowDims: number, width: number): number[] {
   c.get(OUT).i32(4).op(OP.i32Add).set(OUT);
   c.get(COUNT).i32(1).op(OP.i32Sub).set(COUNT);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.op(OP.end);
-  const locals = vec([
-    [...uleb(1), I32],
-    [...uleb(1 + width * A), V128],
-    [...uleb(2), F32],
+  return c.functionBody([
+    [1, I32],
+    [1 + width * A, V128],
+    [2, F32],
   ]);
-  return [...locals, ...c.bytes];
 }
 
 /** The module bytes for codes of `rowDims` int16 (a positive multiple of 8). */

@@ -14,7 +14,7 @@
  * before the distances loads one int32 per cache line of every listed row and writes
  * their OR to the 4 bytes at list + 2 * distancesOffset (a sink the caller reserves).
  */
-import { Code, F32, I32, OP, SIMD, V128, kernelModule, uleb, vec } from './assembler.js';
+import { Code, F32, I32, OP, SIMD, V128, kernelModule, uleb } from './assembler.js';
 
 export function int16GatherModuleBytes(rowDims: number, distancesOffset: number): Uint8Array {
   if (!Number.isInteger(rowDims) || rowDims < 8 || rowDims % 8 !== 0) throw new RangeError(`rowDims must be a positive multiple of 8, got ${rowDims}`);
@@ -77,12 +77,11 @@ export function int16GatherModuleBytes(rowDims: number, distancesOffset: number)
   c.get(LIST).i32(4).op(OP.i32Add).set(LIST);
   c.get(N).i32(1).op(OP.i32Sub).set(N);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.get(OUT).get(OUT_START).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
-  c.op(OP.end);
-  const locals = vec([
-    [...uleb(6), I32],
-    [...uleb(4), V128],
-    [...uleb(1), F32],
+  c.int32sBetween(OUT_START, OUT);
+  const body = c.functionBody([
+    [6, I32],
+    [4, V128],
+    [1, F32],
   ]);
-  return kernelModule([I32, I32, I32, I32, I32, F32], [I32], [{ name: 'gather_i16', body: [...locals, ...c.bytes] }]);
+  return kernelModule([I32, I32, I32, I32, I32, F32], [I32], [{ name: 'gather_i16', body }]);
 }

@@ -66,13 +66,10 @@ function kernelBody(dims: number, queries: number): number[] {
   c.get(DATA).i32(dims * 4).op(OP.i32Add).set(DATA);
   c.get(ROWS).i32(1).op(OP.i32Sub).set(ROWS);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.op(OP.end);
-
-  const locals = vec([
-    [...uleb(2), V128],
-    [...uleb(queries * A), V128],
+  return c.functionBody([
+    [2, V128],
+    [queries * A, V128],
   ]);
-  return [...locals, ...c.bytes];
 }
 
 /** Query counts per pass with a kernel each. */
@@ -220,14 +217,12 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
   c.get(NORMS).i32(4).op(OP.i32Add).set(NORMS);
   c.get(ROWS).i32(1).op(OP.i32Sub).set(ROWS);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.get(OUT).get(OUT_START).op(OP.i32Sub).i32(2).op(OP.i32ShrU);
-  c.op(OP.end);
-  const locals = vec([
-    [...uleb(2), I32],
-    [...uleb(11), V128],
-    [...uleb(1), F32],
+  c.int32sBetween(OUT_START, OUT);
+  const body = c.functionBody([
+    [2, I32],
+    [11, V128],
+    [1, F32],
   ]);
-  const body = [...locals, ...c.bytes];
 
   return kernelModule([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], [I32], [
     { name: 'scan_i8', body },
@@ -267,11 +262,10 @@ export function projectModuleBytes(inDims: number, outDims: number): Uint8Array 
   c.get(BASIS).i32(inDims * 4).op(OP.i32Add).set(BASIS);
   c.get(I).i32(1).op(OP.i32Sub).set(I);
   c.op(OP.br, 0, OP.end, OP.end);
-  c.op(OP.end);
-  const locals = vec([
-    [...uleb(1), I32],
-    [...uleb(2), V128],
-    [...uleb(1), F32],
+  const body = c.functionBody([
+    [1, I32],
+    [2, V128],
+    [1, F32],
   ]);
-  return kernelModule([I32, I32, I32], [], [{ name: 'project', body: [...locals, ...c.bytes] }]);
+  return kernelModule([I32, I32, I32], [], [{ name: 'project', body }]);
 }
