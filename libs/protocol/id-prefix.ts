@@ -12,6 +12,7 @@ export const IdPrefix = z
   .string()
   .min(1, 'must not be empty')
   .refine((p) => !p.includes('#'), "must not contain '#' (it separates an image's path from its face number)")
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   .refine((p) => !/[\u0000-\u001f\u007f]/.test(p), 'must not contain control characters')
   .refine((p) => Buffer.byteLength(p, 'utf8') <= MAX_ID_PREFIX_BYTES, `must be at most ${MAX_ID_PREFIX_BYTES} bytes (ids are at most ${MAX_ID_BYTES})`);
 

@@ -84,6 +84,7 @@ export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest's spec has any kind's shape; the tests read the fields they check
   spec?: any;
   data?: Record<string, string>;
 }
@@ -357,6 +358,7 @@ export function schemaFor(program: FaceshardProgram): z.ZodType | undefined {
 
 /** The env names a zod object schema reads, each with whether it is required (no default, not optional). */
 export function schemaKeys(schema: z.ZodType): Map<string, { required: boolean }> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks zod's internal definition objects, which have no public types
   let s: any = schema;
   // Unwrap pipes/transforms around the object (e.g. z.object(...).transform(...)).
   while (s && !s.shape && s.def?.in) s = s.def.in;

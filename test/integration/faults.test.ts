@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { FaceshardClient, type FaceToIngest } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/client/index.js';
 import { freePort, startNatsServer } from '../../libs/nats-server/index.js';
 import type { IngestReply } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
