@@ -8,6 +8,7 @@ import { delimiter, dirname, join, relative, resolve, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type ConnectionOptions } from "nats";
 import { guardChild } from "../exit-with-parent/index.js";
+import { killOnExit } from "../kill-on-exit/index.js";
 import { readServerInfo } from "./server-info.js";
 
 /** Env var naming the nats-server binary explicitly (skips the search). */
@@ -195,21 +196,6 @@ function assertSupportedVersion(binary: string): void {
   checkedBinaries.add(binary);
 }
 
-// Servers still running when this process exits are killed, so a crashed test or
-// a forgotten stop() does not leave a nats-server behind holding a port.
-const liveServers = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function trackUntilExit(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const server of liveServers) server.kill("SIGKILL");
-    });
-  }
-  liveServers.add(child);
-  child.once("exit", () => liveServers.delete(child));
-}
-
 /** Keeps the last lines of a child's combined output (and copies it to a log file if asked). */
 class OutputCapture {
   private readonly lines: string[] = [];
@@ -365,7 +351,8 @@ async function launch(binary: string, options: StartNatsServerOptions): Promise<
       }
     });
   });
-  if (child.pid !== undefined) trackUntilExit(child);
+  // Killed if this process exits first: a crashed test or a forgotten stop() leaves no server holding a port.
+  if (child.pid !== undefined) killOnExit(child);
   if (child.pid !== undefined && options.exitWithThisProcess) {
     const guard = guardChild(child.pid);
     void exited.then(() => guard.kill());

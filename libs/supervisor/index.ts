@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { killOnExit } from "../kill-on-exit/index.js";
 
 /** The shape of the structured logger this needs (libs/observability's logger satisfies it). */
 export interface SupervisorLogger {
@@ -97,21 +98,6 @@ interface Supervised {
   restartTimer: NodeJS.Timeout | undefined;
   /** Resolves when the current process is gone. */
   gone: Promise<void>;
-}
-
-// If this process exits while children still run (process.exit(), an uncaught error),
-// kill them rather than leave orphans behind.
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function trackUntilExit(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const c of liveChildren) c.kill("SIGKILL");
-    });
-  }
-  liveChildren.add(child);
-  child.once("exit", () => liveChildren.delete(child));
 }
 
 function isRunning(child: ChildProcess | undefined): child is ChildProcess {
@@ -232,7 +218,7 @@ export class Supervisor {
     });
     entry.process = child;
     entry.startedAt = Date.now();
-    if (child.pid !== undefined) trackUntilExit(child);
+    if (child.pid !== undefined) killOnExit(child);
     this.forwardLines(spec.name, "stdout", child.stdout);
     this.forwardLines(spec.name, "stderr", child.stderr);
 
