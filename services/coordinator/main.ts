@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { connectNats } from '../../libs/cluster/connect.js';
 import { readShardCount } from '../../libs/cluster/shard-count.js';
+import { SERVICE_VERSION } from '../../libs/config/service-version.js';
 import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
@@ -60,7 +61,7 @@ runMain('coordinator', async () => {
 
   const service = await nc.services.add({
     name: COORDINATOR_SERVICE,
-    version: '0.1.0',
+    version: SERVICE_VERSION,
     description: 'faceshard coordinator: scatter-gather queries, routes writes to shard logs',
     queue: COORDINATOR_QUEUE,
     metadata: { shards: String(shardCount), pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port) },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import os from 'node:os';
 import { connectNats } from '../../libs/cluster/connect.js';
+import { SERVICE_VERSION } from '../../libs/config/service-version.js';
 import { startOpsServer } from '../../libs/observability/http.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
@@ -54,7 +55,7 @@ runMain('encoder', async () => {
   const nc = await connectNats(config, 'faceshard-encoder', log);
   const service = await nc.services.add({
     name: ENCODER_SERVICE,
-    version: '0.1.0',
+    version: SERVICE_VERSION,
     description: 'faceshard encoder: image bytes in, 128-d face encodings out; encode work-queue worker',
     queue: ENCODER_QUEUE,
     metadata: { backend: encoder.backend, pid: String(process.pid), host: os.hostname(), httpPort: String(ops.port), workers: String(config.ENCODER_WORKERS) },

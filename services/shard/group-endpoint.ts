@@ -10,6 +10,7 @@
  */
 import os from 'node:os';
 import type { NatsConnection, ServiceMsg } from 'nats';
+import { SERVICE_VERSION } from '../../libs/config/service-version.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import {
   encodeShardGroupReplyBinary,
@@ -41,7 +42,7 @@ export async function startGroupEndpoint(
   const shards = replicas.map((r) => r.shard);
   const service = await nc.services.add({
     name: SHARD_GROUP_SERVICE,
-    version: '0.1.0',
+    version: SERVICE_VERSION,
     description: `faceshard shards ${shards.join(', ')} in one process`,
     metadata: { shards: shards.join(','), pid: String(process.pid), host: os.hostname() },
   });

@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import type { NatsConnection, ServiceMsg } from 'nats';
+import { SERVICE_VERSION } from '../../libs/config/service-version.js';
 import { FaceIndex } from '../../libs/face-index/index.js';
 import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
@@ -135,7 +136,7 @@ export class ShardReplica {
     const { shard, log } = this;
     const service = await nc.services.add({
       name: SHARD_SERVICE,
-      version: '0.1.0',
+      version: SERVICE_VERSION,
       description: `faceshard shard ${shard}`,
       metadata: { shard: String(shard), pid: String(process.pid), host: os.hostname() },
       statsHandler: async () => this.status(),
