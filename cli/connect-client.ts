@@ -1,11 +1,11 @@
 import { FaceshardClient } from '../libs/client/index.js';
 import { DEFAULT_DATA_DIR } from '../libs/cluster-file/index.js';
 import { findRunningCluster } from '../libs/cluster-file/find-running.js';
+import { DEFAULT_NATS_URL } from '../libs/config/env.js';
 import type { NatsSecurity } from '../libs/nats-auth/index.js';
 import { createLogger, type LogLevel } from '../libs/observability/logger.js';
+import { DEFAULT_SUBJECT_PREFIX } from '../libs/protocol/index.js';
 
-export const FALLBACK_NATS_URL = 'nats://127.0.0.1:4222';
-const FALLBACK_PREFIX = 'faces';
 
 /** The values natsOption (args.ts) parses. */
 export interface NatsOptionValues {
@@ -39,12 +39,12 @@ function cliLogger() {
 /**
  * --nats (or NATS_URL) when given; else the cluster `faceshard up` runs on --data-dir
  * (its cluster.json: URL, prefix, and the role's credentials unless --creds/NATS_CREDS
- * names others); else nats://127.0.0.1:4222.
+ * names others); else DEFAULT_NATS_URL (nats://127.0.0.1:4222).
  */
 export function resolveTarget(values: NatsOptionValues, role: ClientRole): ClusterTarget {
-  if (values.nats) return { ...values, nats: values.nats, prefix: values.prefix ?? FALLBACK_PREFIX };
+  if (values.nats) return { ...values, nats: values.nats, prefix: values.prefix ?? DEFAULT_SUBJECT_PREFIX };
   const cluster = findRunningCluster(values['data-dir'] ?? DEFAULT_DATA_DIR, cliLogger());
-  if (!cluster) return { ...values, nats: FALLBACK_NATS_URL, prefix: values.prefix ?? FALLBACK_PREFIX };
+  if (!cluster) return { ...values, nats: DEFAULT_NATS_URL, prefix: values.prefix ?? DEFAULT_SUBJECT_PREFIX };
   return { ...values, nats: cluster.natsUrl, prefix: values.prefix ?? cluster.prefix, creds: values.creds || cluster.credentials?.[role] };
 }
 

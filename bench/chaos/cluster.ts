@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from 'nats';
 import { initializeCluster } from '../../libs/cluster/initialize.js';
 import { serviceProcess } from '../../libs/local-cluster/service-process.js';
 import { findNatsServer } from '../../libs/nats-server/index.js';
-import { subjectsFor } from '../../libs/protocol/subjects.js';
+import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 import { LabProcess, type LabProcessSpec, type ProcessKind } from './lab-process.js';
 import { NATS_CLIENT_PORT, NATS_MONITOR_PORT, natsServerConfig } from './nats-config.js';
 import { NetworkLab, type LabHost } from './netns.js';
@@ -140,7 +140,7 @@ export class ChaosCluster {
       let nc: NatsConnection | undefined;
       try {
         nc = await connect({ servers: this.natsUrls().split(','), timeout: 3000 });
-        await initializeCluster(nc, subjectsFor('faces'), { shards: this.options.shards, replicas: 3 });
+        await initializeCluster(nc, subjectsFor(DEFAULT_SUBJECT_PREFIX), { shards: this.options.shards, replicas: 3 });
         return;
       } catch (err) {
         last = err;

@@ -4,7 +4,7 @@ import type { FaceshardClient } from '../../libs/client/index.js';
 import type { LocalCluster } from '../../libs/local-cluster/index.js';
 import { supervisedService } from '../../libs/local-cluster/supervised-service.js';
 import { openCredentialsDir } from '../../libs/nats-auth/index.js';
-import { subjectsFor } from '../../libs/protocol/subjects.js';
+import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 
 export interface StartedReplica {
   shard: number;
@@ -14,11 +14,11 @@ export interface StartedReplica {
 
 /** Replica `replica` of every shard, each its own process and snapshot dir, with its shard's credentials. */
 export function startReplicas(cluster: LocalCluster, dataDir: string, shards: number, replica: number): StartedReplica[] {
-  const credentials = openCredentialsDir(cluster.credentials!.dir, subjectsFor('faces'));
+  const credentials = openCredentialsDir(cluster.credentials!.dir, subjectsFor(DEFAULT_SUBJECT_PREFIX));
   return Array.from({ length: shards }, (_, shard) => {
     const name = `shard-${shard}.${replica}`;
     const SNAPSHOT_DIR = path.join(dataDir, 'snapshots', `shard-{shard}.${replica}`);
-    const env = { NATS_URL: cluster.natsUrl, SUBJECT_PREFIX: 'faces', SHARD_COUNT: String(shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [shard] }), SHARD_INDEX: String(shard), SNAPSHOT_DIR };
+    const env = { NATS_URL: cluster.natsUrl, SUBJECT_PREFIX: DEFAULT_SUBJECT_PREFIX, SHARD_COUNT: String(shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [shard] }), SHARD_INDEX: String(shard), SNAPSHOT_DIR };
     return { shard, name, pid: cluster.supervisor.start(supervisedService(name, 'shard', env)).pid! };
   });
 }

@@ -18,7 +18,7 @@ import { supervisedService } from '../../libs/local-cluster/supervised-service.j
 import { connectAs, openCredentialsDir } from '../../libs/nats-auth/index.js';
 import { findNatsServer, natsServerVersion } from '../../libs/nats-server/index.js';
 import { createLogger } from '../../libs/observability/logger.js';
-import { subjectsFor } from '../../libs/protocol/subjects.js';
+import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
 import { CgroupCpuUnavailable, openCpuCgroups, type CpuGroup, type CpuThrottling } from '../cgroup-cpu.js';
@@ -85,7 +85,7 @@ async function main() {
     await nc.close();
     const security = { creds: cluster.credentials?.writer };
     const client = await FaceshardClient.connect(cluster.natsUrl, { security });
-    const credentials = openCredentialsDir(cluster.credentials!.dir, subjectsFor('faces'));
+    const credentials = openCredentialsDir(cluster.credentials!.dir, subjectsFor(DEFAULT_SUBJECT_PREFIX));
 
     const data = syntheticFaces({ identities: FACES / 5, photosPerIdentity: 5, seed: 7 });
     const t0 = performance.now();
@@ -152,7 +152,7 @@ async function main() {
       const added = status.shards.map((s) => {
         const name = `shard-${s.index}.${count - 1}`;
         const SNAPSHOT_DIR = path.join(dataDir, 'snapshots', `shard-{shard}.${count - 1}`);
-        const env = { NATS_URL: cluster.natsUrl, SUBJECT_PREFIX: 'faces', SHARD_COUNT: String(SHARDS), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [s.index] }), SHARD_INDEX: String(s.index), SNAPSHOT_DIR };
+        const env = { NATS_URL: cluster.natsUrl, SUBJECT_PREFIX: DEFAULT_SUBJECT_PREFIX, SHARD_COUNT: String(SHARDS), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [s.index] }), SHARD_INDEX: String(s.index), SNAPSHOT_DIR };
         const pid = cluster.supervisor.start(supervisedService(name, 'shard', env)).pid!;
         // Capped from its first instruction, replay included, as a pod is.
         const group = cg.create(name, CORES_PER_REPLICA);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { openCredentialsDir, ROLES, type Identity } from '../../libs/nats-auth/index.js';
-import { subjectsFor } from '../../libs/protocol/subjects.js';
+import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';
 
 /** "0,2 1,3" -> [[0,2],[1,3]]: shard sets served by one process each. */
@@ -25,7 +25,7 @@ export async function credentialsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('credentials', argv, {
     out: { type: 'string' },
     shards: { type: 'string' },
-    prefix: { type: 'string', default: process.env.SUBJECT_PREFIX ?? 'faces' },
+    prefix: { type: 'string', default: process.env.SUBJECT_PREFIX ?? DEFAULT_SUBJECT_PREFIX },
     'shard-sets': { type: 'string' },
     rotate: { type: 'string', multiple: true },
   });

@@ -6,6 +6,7 @@ import { DataDirLock, DataDirLockedError } from '../../libs/data-dir-lock/index.
 import { connectAs } from '../../libs/nats-auth/index.js';
 import { defaultNatsPort, DetachedStartError, startDetached, startLocalCluster, waitForCluster, waitForEncoders, type LocalCluster } from '../../libs/local-cluster/index.js';
 import { NatsServerMissingError, NatsServerStartError } from '../../libs/nats-server/index.js';
+import { DEFAULT_SUBJECT_PREFIX } from '../../libs/protocol/index.js';
 import { createLogger, isWarningLine } from '../../libs/observability/logger.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';
 import { runDemo } from './demo.js';
@@ -22,7 +23,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     encoders: { type: 'string' },
     'nats-port': { type: 'string' },
     'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
-    prefix: { type: 'string', default: 'faces' },
+    prefix: { type: 'string', default: DEFAULT_SUBJECT_PREFIX },
     'ready-timeout': { type: 'string' },
     demo: { type: 'boolean', default: false },
     'no-auth': { type: 'boolean', default: false },

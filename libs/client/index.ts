@@ -3,6 +3,7 @@ import { connectAs, type NatsSecurity } from '../nats-auth/connect.js';
 import {
   bodyBudget,
   DEADLINE_HEADER,
+  DEFAULT_SUBJECT_PREFIX,
   DeleteReply,
   encodeFaceBatch,
   IngestReply,
@@ -68,7 +69,7 @@ export class FaceshardClient {
       { servers: url.split(',').map((s) => s.trim()), name: options.name ?? 'faceshard-client', noAsyncTraces: true, timeout: options.connectTimeoutMs ?? 3500 },
       options.security ?? {},
     );
-    return new FaceshardClient(nc, options.prefix ?? 'faces');
+    return new FaceshardClient(nc, options.prefix ?? DEFAULT_SUBJECT_PREFIX);
   }
 
   /**

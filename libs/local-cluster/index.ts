@@ -5,7 +5,7 @@ import { initializeCluster } from '../cluster/initialize.js';
 import { connectAs, openCredentialsDir, securityOptions, type Identity, type NatsSecurity } from '../nats-auth/index.js';
 import { NatsServerStartError, startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from '../nats-server/index.js';
 import { isWarningLine, type Logger } from '../observability/logger.js';
-import { subjectsFor } from '../protocol/subjects.js';
+import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../protocol/subjects.js';
 import { Supervisor, type OutputLine } from '../supervisor/index.js';
 import { moveStreamsToAccount, OPEN_ACCOUNT } from './account-store.js';
 import { supervisedService } from './supervised-service.js';
@@ -87,7 +87,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const { log } = options;
   const logDir = path.join(options.dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const prefix = options.prefix ?? 'faces';
+  const prefix = options.prefix ?? DEFAULT_SUBJECT_PREFIX;
   const subjects = subjectsFor(prefix);
   const store = options.auth === false ? undefined : openCredentialsDir(path.join(options.dataDir, 'credentials'), subjects);
   const credentials = store && { dir: store.dir, admin: store.credsFile({ role: 'admin' }), writer: store.credsFile({ role: 'writer' }), reader: store.credsFile({ role: 'reader' }) };

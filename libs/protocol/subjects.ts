@@ -1,4 +1,7 @@
-/** Every NATS name faceshard uses, derived from one configurable prefix (default `faces`). */
+/** The subject prefix when none is configured (SUBJECT_PREFIX, --prefix): `faces.query`, stream `FACES`. */
+export const DEFAULT_SUBJECT_PREFIX = 'faces';
+
+/** Every NATS name faceshard uses, derived from one configurable prefix (default DEFAULT_SUBJECT_PREFIX). */
 export interface Subjects {
   prefix: string;
   query: string;
@@ -20,7 +23,7 @@ export interface Subjects {
   configBucket: string;
 }
 
-export function subjectsFor(prefix = 'faces'): Subjects {
+export function subjectsFor(prefix = DEFAULT_SUBJECT_PREFIX): Subjects {
   // Stream and bucket names may not contain dots; `faces` -> `FACES`, `a.b` -> `A_B`.
   const streamBase = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
   return {
