@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommonEnv, parseEnv } from '../../libs/config/env.js';
+import type { RenamedEnv } from '../../libs/config/renamed-env.js';
 import { BACKEND_ORDER, DETECTORS, WORKER_MODES } from '../../libs/face-encoder/index.js';
 
 export const EncoderEnv = z.object({
@@ -28,7 +29,7 @@ export const EncoderEnv = z.object({
   /** Take jobs from the encode work queue (`faceshard encode PATH --queue`). */
   ENCODER_JOBS: z.stringbool().default(true),
   /** Seconds a taken job may go without an ack or heartbeat before another worker gets it. */
-  ENCODE_ACK_WAIT_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  ENCODE_ACK_WAIT_S: z.coerce.number().min(1).max(3600).default(60),
   /**
    * Deliveries of one job, at most: the delivery that reaches it records the image as
    * skipped ("gave up after N-1 deliveries") instead of trying again, so an image that
@@ -39,10 +40,16 @@ export const EncoderEnv = z.object({
    * Seconds one image may take; then the job is left to be redelivered (a hung encode).
    * Generous: a crowd photo on the pure-JS cpu backend can take minutes.
    */
-  ENCODE_JOB_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
+  ENCODE_JOB_TIMEOUT_S: z.coerce.number().min(1).max(86_400).default(600),
 });
 export type EncoderConfig = z.infer<typeof EncoderEnv>;
 
+/** Renamed to the unit rule (libs/config/env.ts); the old names are still read. */
+export const EncoderRenamedEnv: RenamedEnv = {
+  ENCODE_ACK_WAIT_S: 'ENCODE_ACK_WAIT_SECONDS',
+  ENCODE_JOB_TIMEOUT_S: 'ENCODE_JOB_TIMEOUT_SECONDS',
+};
+
 export function loadEncoderConfig(env: NodeJS.ProcessEnv = process.env): EncoderConfig {
-  return parseEnv('encoder', EncoderEnv, env);
+  return parseEnv('encoder', EncoderEnv, env, EncoderRenamedEnv);
 }

@@ -54,7 +54,7 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
 
   test('a worker killed mid-image: its job is redelivered to another, every face lands once, --resume skips what is done', async (t) => {
     // Worker A runs on the pure-JS cpu backend: slow enough to be caught mid-image.
-    cluster.startService('encoder-a', 'encoder', { ENCODER_BACKEND: 'cpu', ENCODE_ACK_WAIT_SECONDS: '2' });
+    cluster.startService('encoder-a', 'encoder', { ENCODER_BACKEND: 'cpu', ENCODE_ACK_WAIT_S: '2' });
     const report = path.join(work, 'report.json');
     const encoding = faceshard(['encode', dataset, '--queue', ...cluster.cliArgs(), '--report', report]);
 
@@ -68,7 +68,7 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
       await new Promise((r) => setTimeout(r, 100));
     }
     await cluster.stopProcess('encoder-a', 'SIGKILL');
-    cluster.startService('encoder-b', 'encoder', { ENCODER_BACKEND: 'wasm', ENCODE_ACK_WAIT_SECONDS: '2' });
+    cluster.startService('encoder-b', 'encoder', { ENCODER_BACKEND: 'wasm', ENCODE_ACK_WAIT_S: '2' });
 
     const result = await encoding;
     assert.equal(result.code, 0, result.stdout + result.stderr + cluster.output.join(''));

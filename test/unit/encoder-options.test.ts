@@ -38,18 +38,26 @@ describe('encoder service env', () => {
     assert.equal(config.ENCODER_WORKERS, 1);
     assert.equal(config.ENCODER_WORKER_MODE, 'thread');
     assert.equal(config.ENCODER_JOBS, true);
-    assert.equal(config.ENCODE_ACK_WAIT_SECONDS, 60);
+    assert.equal(config.ENCODE_ACK_WAIT_S, 60);
     assert.equal(config.MIN_FACE_SIZE, 0);
     assert.equal(config.MAX_FACES_PER_IMAGE, undefined);
     assert.equal(loadEncoderConfig({ ENCODER_JOBS: 'false', ENCODER_WORKERS: '4' }).ENCODER_JOBS, false);
     assert.throws(() => loadEncoderConfig({ ENCODER_DETECTOR: 'yolo' }), /ENCODER_DETECTOR/);
-    assert.throws(() => loadEncoderConfig({ ENCODE_ACK_WAIT_SECONDS: '0' }), /ENCODE_ACK_WAIT_SECONDS/);
+    assert.throws(() => loadEncoderConfig({ ENCODE_ACK_WAIT_S: '0' }), /ENCODE_ACK_WAIT_S/);
     assert.equal(config.ENCODE_MAX_DELIVER, 5);
-    assert.equal(config.ENCODE_JOB_TIMEOUT_SECONDS, 600);
+    assert.equal(config.ENCODE_JOB_TIMEOUT_S, 600);
     assert.equal(loadEncoderConfig({ ENCODE_MAX_DELIVER: '2' }).ENCODE_MAX_DELIVER, 2);
     assert.throws(() => loadEncoderConfig({ ENCODE_MAX_DELIVER: '1' }), /ENCODE_MAX_DELIVER/, 'one delivery would give every job up unseen');
     assert.throws(() => loadEncoderConfig({ ENCODE_MAX_DELIVER: '2.5' }), /ENCODE_MAX_DELIVER/);
-    assert.throws(() => loadEncoderConfig({ ENCODE_JOB_TIMEOUT_SECONDS: '0' }), /ENCODE_JOB_TIMEOUT_SECONDS/);
+    assert.throws(() => loadEncoderConfig({ ENCODE_JOB_TIMEOUT_S: '0' }), /ENCODE_JOB_TIMEOUT_S/);
+  });
+
+  it('still reads the names from before the unit rule (..._SECONDS) while the new ones are unset', () => {
+    const old = loadEncoderConfig({ ENCODE_ACK_WAIT_SECONDS: '2', ENCODE_JOB_TIMEOUT_SECONDS: '30' });
+    assert.equal(old.ENCODE_ACK_WAIT_S, 2);
+    assert.equal(old.ENCODE_JOB_TIMEOUT_S, 30);
+    assert.equal(loadEncoderConfig({ ENCODE_ACK_WAIT_SECONDS: '2', ENCODE_ACK_WAIT_S: '5' }).ENCODE_ACK_WAIT_S, 5, 'the new name wins');
+    assert.throws(() => loadEncoderConfig({ ENCODE_JOB_TIMEOUT_SECONDS: '0' }), /ENCODE_JOB_TIMEOUT_S/, 'an old name is checked as the new one');
   });
 });
 
