@@ -11,6 +11,7 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { faceshard } from '../helpers/cli.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { storedIds } from '../helpers/stored-ids.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Issue 21: Ctrl-C during `faceshard encode` keeps what was stored (faces and done marks),
@@ -110,11 +111,7 @@ describe('encode, Ctrl-C at a random point, then --resume', { timeout: 300_000 }
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Every job is out once the queue holds all twelve.
     const jsm = await (await cluster.adminNc()).jetstreamManager();
-    const deadline = Date.now() + 30_000;
-    while (((await jsm.streams.info('FACES_ENCODE_JOBS').catch(() => undefined))?.state.messages ?? 0) < 12) {
-      assert.ok(Date.now() < deadline, stdout + stderr);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(() => stdout + stderr, async () => ((await jsm.streams.info('FACES_ENCODE_JOBS')).state.messages >= 12 ? true : undefined), 30_000);
     child.kill('SIGINT');
     const code = await exited;
     assert.equal(code, 130, stdout + stderr);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { isAlive } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 
@@ -54,17 +55,16 @@ test('faceshard up: prints the NATS URL, then ready; restarts a crashed shard; S
       const victim = status.shards[1].replicas[0].pid;
       pids.push(status.coordinators[0].pid, ...status.shards.flatMap((s) => s.replicas.map((r) => r.pid)));
       process.kill(victim, 'SIGKILL');
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const now = await client.status();
-        const replicas = now.shards.find((s) => s.index === 1)?.replicas ?? [];
-        if (replicas.length === 2 && replicas.every((r) => r.ready && r.pid !== victim)) {
-          pids.push(...replicas.map((r) => r.pid));
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`shard 1 replica was not restarted:\n${output()}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const replicas = await until(
+        () => `shard 1 replica was not restarted:\n${output()}`,
+        async () => {
+          const now = (await client.status()).shards.find((s) => s.index === 1)?.replicas ?? [];
+          return now.length === 2 && now.every((r) => r.ready && r.pid !== victim) ? now : undefined;
+        },
+        20_000,
+        200,
+      );
+      pids.push(...replicas.map((r) => r.pid));
       assert.match(output(), /restarting crashed process/);
     } finally {
       await client.close();

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { portrait } from '../../libs/sample-portraits/index.js';
 import { startWorkerPool } from '../../libs/face-encoder/index.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * A worker killed mid-image (what a poison image or the OOM killer does): the images it held
@@ -28,14 +29,6 @@ async function children(): Promise<Array<{ pid: number; args: string }>> {
 /** Pids of this process's live encoder worker processes. */
 async function workerPids(): Promise<number[]> {
   return (await children()).filter((c) => c.args.includes('encoder-worker.js')).map((c) => c.pid);
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('encoder worker pool: a killed worker is replaced', { timeout: 180_000 }, () => {
@@ -65,7 +58,7 @@ describe('encoder worker pool: a killed worker is replaced', { timeout: 180_000 
     assert.ok(died.length >= 1 && died.length <= 2, `only the killed worker's images fail: ${outcomes}`);
     for (const message of died) assert.match(message, /encoder worker died: killed by SIGKILL/);
 
-    await until(() => pool.restarts() === 1, 'one restart');
+    await until('one restart', () => (pool.restarts() === 1 ? true : undefined), 60_000);
     const now = await workerPids();
     assert.equal(now.length, 2);
     assert.ok(!now.includes(pids[0]) && now.includes(pids[1]), `a new worker instead of the killed one: ${pids} -> ${now}`);
@@ -74,9 +67,9 @@ describe('encoder worker pool: a killed worker is replaced', { timeout: 180_000 
     // Every worker gone at once: images asked for meanwhile wait for the replacements.
     for (const pid of now) process.kill(pid, 'SIGKILL');
     // Gone from ps (not even a zombie): Node reaped them, so the pool has seen them exit.
-    await until(async () => (await children()).every((c) => !now.includes(c.pid)), 'both reaped');
+    await until('both reaped', async () => ((await children()).every((c) => !now.includes(c.pid)) ? true : undefined), 60_000);
     assert.equal(await faces(), 1);
-    await until(() => pool.restarts() === 3, 'three restarts in all');
+    await until('three restarts in all', () => (pool.restarts() === 3 ? true : undefined), 60_000);
     assert.deepEqual(await pool.tensorCounts().then((counts) => counts.length), 2);
   });
 });

@@ -14,6 +14,7 @@ import { readSnapshot } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
 import { shardMetrics } from '../../services/shard/metrics.js';
 import { scheduleSnapshots } from '../../services/shard/snapshots.js';
+import { until } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -21,15 +22,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    if (check()) return true;
-    await sleep(50);
-  }
-  return check();
-}
 
 /** A 20-face index that applied up to sequence 7, snapshotted every second into a fresh dir. */
 async function schedule(lastSeq: number, busy?: () => boolean) {
@@ -62,12 +54,12 @@ test('snapshots: taken within the first interval, put off while busy (a bounded 
     assert.equal(snapshots.lastSeq, 0);
     await sleep(2500);
     assert.equal(snapshots.lastSeq, 0, 'nothing written while busy and within the deferral bound');
-    assert.ok(await waitFor(() => snapshots.lastSeq === 7, 4000), 'taken anyway once put off for 4 ticks');
+    await until('taken anyway once put off for 4 ticks', () => (snapshots.lastSeq === 7 ? true : undefined), 4000, 50);
     assert.equal((await readSnapshot(dir, 0))?.header.appliedSeq, 7);
     // Idle: a newly applied record is snapshotted at the next tick.
     busy = false;
     state.appliedSeq = 9;
-    assert.ok(await waitFor(() => snapshots.lastSeq === 9, 2000), 'the next tick takes the new record');
+    await until('the next tick takes the new record', () => (snapshots.lastSeq === 9 ? true : undefined), 2000, 50);
   } finally {
     await snapshots.stop();
   }

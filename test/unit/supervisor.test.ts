@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isAlive } from "../helpers/process.js";
+import { until } from "../helpers/wait.js";
 import {
   Supervisor,
   type ExitEvent,
@@ -25,14 +26,6 @@ function recordingLogger(): SupervisorLogger & { entries: LogEntry[] } {
     warn: (msg, fields) => entries.push({ level: "warn", msg, fields }),
     error: (msg, fields) => entries.push({ level: "error", msg, fields }),
   };
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 
@@ -83,7 +76,7 @@ describe("Supervisor", () => {
   test("restarts a child that exits with code 1, with doubling capped backoff, and reports each restart", T, async () => {
     const sup = makeSupervisor();
     sup.start({ name: "crasher", command: node, args: ["-e", EXIT_1] });
-    await waitFor("three restarts", () => restarts.length >= 3);
+    await until("three restarts", () => (restarts.length >= 3 ? true : undefined), 5_000, 10);
 
     assert.deepEqual(
       restarts.slice(0, 3).map((r) => [r.name, r.code, r.signal, r.delayMs, r.restarts]),
@@ -109,7 +102,7 @@ describe("Supervisor", () => {
       command: node,
       args: ["-e", "console.log('one'); console.log('two'); console.error('oops'); setInterval(() => {}, 1000)"],
     });
-    await waitFor("three lines", () => output.length >= 3);
+    await until("three lines", () => (output.length >= 3 ? true : undefined), 5_000, 10);
     assert.deepEqual(
       output.filter((l) => l.stream === "stdout").map((l) => [l.name, l.line]),
       [["talker", "one"], ["talker", "two"]],
@@ -125,7 +118,7 @@ describe("Supervisor", () => {
       args: ["-e", "console.log(process.env.FACESHARD_TEST_VAR + ':' + (process.env.PATH ? 'path' : 'nopath')); setInterval(() => {}, 1000)"],
       env: { FACESHARD_TEST_VAR: "hello" },
     });
-    await waitFor("a line", () => output.length >= 1);
+    await until("a line", () => (output.length >= 1 ? true : undefined), 5_000, 10);
     assert.equal(output[0].line, "hello:path");
   });
 
@@ -133,7 +126,7 @@ describe("Supervisor", () => {
     const sup = makeSupervisor();
     sup.start({ name: "a", command: node, args: ["-e", RUN_FOREVER] });
     sup.start({ name: "b", command: node, args: ["-e", RUN_FOREVER] });
-    await waitFor("both ready", () => output.filter((l) => l.line === "ready").length === 2);
+    await until("both ready", () => (output.filter((l) => l.line === "ready").length === 2 ? true : undefined), 5_000, 10);
 
     const before = sup.children();
     assert.deepEqual(before.map((c) => [c.name, c.status, c.restarts]), [["a", "running", 0], ["b", "running", 0]]);
@@ -151,7 +144,7 @@ describe("Supervisor", () => {
     const sup = makeSupervisor();
     sup.start({ name: "stubborn", command: node, args: ["-e", IGNORE_SIGTERM] });
     // Wait until its SIGTERM handler is installed, or the signal would simply kill it.
-    await waitFor("ready", () => output.some((l) => l.line === "ready"));
+    await until("ready", () => (output.some((l) => l.line === "ready") ? true : undefined), 5_000, 10);
     const pid = sup.children()[0].pid as number;
 
     const started = Date.now();
@@ -169,7 +162,7 @@ describe("Supervisor", () => {
     const sup = makeSupervisor();
     // Exits with code 1 on SIGTERM: an exit code that would normally trigger a restart.
     sup.start({ name: "fails-on-term", command: node, args: ["-e", "process.on('SIGTERM', () => process.exit(1)); console.log('ready'); setInterval(() => {}, 1000)"] });
-    await waitFor("ready", () => output.some((l) => l.line === "ready"));
+    await until("ready", () => (output.some((l) => l.line === "ready") ? true : undefined), 5_000, 10);
     await sup.stop(2_000);
     await sleep(150); // longer than any backoff delay in this test
     assert.deepEqual(exits.map((e) => [e.code, e.requested]), [[1, true]]);
@@ -181,7 +174,7 @@ describe("Supervisor", () => {
   test("stop() during a backoff wait cancels the pending restart", T, async () => {
     const sup = makeSupervisor({ backoff: { initialMs: 200, maxMs: 200 } });
     sup.start({ name: "crasher", command: node, args: ["-e", EXIT_1] });
-    await waitFor("first restart scheduled", () => restarts.length === 1);
+    await until("first restart scheduled", () => (restarts.length === 1 ? true : undefined), 5_000, 10);
     assert.equal(sup.children()[0].status, "waiting-to-restart");
     await sup.stop(1_000);
     await sleep(300);
@@ -192,7 +185,7 @@ describe("Supervisor", () => {
   test("restart: false leaves an exited child down", T, async () => {
     const sup = makeSupervisor();
     sup.start({ name: "once", command: node, args: ["-e", EXIT_1], restart: false });
-    await waitFor("exit", () => exits.length === 1);
+    await until("exit", () => (exits.length === 1 ? true : undefined), 5_000, 10);
     await sleep(100);
     assert.equal(restarts.length, 0);
     assert.deepEqual(sup.children().map((c) => c.status), ["exited"]);
@@ -201,7 +194,7 @@ describe("Supervisor", () => {
   test("a command that cannot be spawned is logged and retried with backoff", T, async () => {
     const sup = makeSupervisor();
     sup.start({ name: "ghost", command: "/nonexistent/faceshard-no-such-binary" });
-    await waitFor("two restarts", () => restarts.length >= 2);
+    await until("two restarts", () => (restarts.length >= 2 ? true : undefined), 5_000, 10);
     assert.equal(restarts[0].pid, undefined);
     assert.ok(log.entries.some((e) => e.level === "error" && e.msg === "child could not be spawned"));
   });
