@@ -1,11 +1,7 @@
 #!/usr/bin/env node
 import os from 'node:os';
-import { connectNats } from '../../libs/cluster/connect.js';
 import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { SERVICE_VERSION } from '../../libs/config/service-version.js';
-import { startOpsServer } from '../../libs/observability/http.js';
-import { createLogger } from '../../libs/observability/logger.js';
-import { createRegistry } from '../../libs/observability/metrics.js';
 import {
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
@@ -20,9 +16,10 @@ import {
   type DeleteReply,
   type IngestReply,
 } from '../../libs/protocol/index.js';
-import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
+import { runMain } from '../../libs/service/lifecycle.js';
 import { respondWithin } from '../../libs/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
+import { ServiceRuntime } from '../../libs/service/runtime.js';
 import { answerQuery } from './answer-query.js';
 import { QueryCoalescer } from './coalescer.js';
 import { LegPlanner } from './leg-plan.js';
@@ -34,22 +31,19 @@ import { appendTombstones, appendUpserts } from './route-writes.js';
 
 runMain('coordinator', async () => {
   const config = loadCoordinatorConfig();
-  const log = createLogger({ service: 'coordinator', pid: process.pid }, config.LOG_LEVEL);
   const subjects = subjectsFor(config.SUBJECT_PREFIX);
-  const registry = createRegistry('coordinator');
-  const metrics = coordinatorMetrics(registry);
   let ready = false;
   let planner: LegPlanner | undefined;
   // /readyz also says which legs a scatter sends now ("0+2": one group leg for shards 0 and 2).
-  const ops = await startOpsServer(
-    registry,
-    { healthy: () => true, ready: () => ready, details: () => (planner ? { legs: planner.current().map((l) => l.join('+')) } : {}) },
-    config.HTTP_PORT,
-    config.HTTP_HOST,
-  );
-  log.info('ops HTTP listening', { port: ops.port });
+  const runtime = await ServiceRuntime.start('coordinator', config, {
+    healthy: () => true,
+    ready: () => ready,
+    details: () => (planner ? { legs: planner.current().map((l) => l.join('+')) } : {}),
+  });
+  const { log, ops } = runtime;
+  const metrics = coordinatorMetrics(runtime.registry);
 
-  const nc = await connectNats(config, 'faceshard-coordinator', log);
+  const nc = await runtime.connect('faceshard-coordinator');
   // The admin initialized the cluster (stream, shard count); a coordinator only reads it.
   const shardCount = await readShardCount(nc, subjects, config.SHARD_COUNT);
   const js = nc.jetstream();
@@ -153,19 +147,15 @@ runMain('coordinator', async () => {
       }),
   });
 
-  onTerminate(
-    log,
-    [
-      async () => {
-        ready = false;
-        legPlanner.stop();
-        await service.stop();
-      },
-      () => nc.drain(),
-      () => ops.close(),
-    ],
-    config.DRAIN_TIMEOUT_S * 1000,
-  );
+  runtime.drainOnTerminate([
+    async () => {
+      ready = false;
+      legPlanner.stop();
+      await service.stop();
+    },
+    () => nc.drain(),
+    () => ops.close(),
+  ]);
   ready = true;
   log.info('ready', { shards: shardCount, query: subjects.query, ingest: subjects.ingest });
 });

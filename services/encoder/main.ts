@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import os from 'node:os';
-import { connectNats } from '../../libs/cluster/connect.js';
 import { SERVICE_VERSION } from '../../libs/config/service-version.js';
-import { startOpsServer } from '../../libs/observability/http.js';
-import { createLogger } from '../../libs/observability/logger.js';
-import { createRegistry } from '../../libs/observability/metrics.js';
 import { ENCODER_QUEUE, ENCODER_SERVICE, ProtocolError, subjectsFor, type EncodeReply } from '../../libs/protocol/index.js';
-import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
+import { runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
+import { ServiceRuntime } from '../../libs/service/runtime.js';
 import { type BackendName, type DetectorName, type ImageEncodeOptions, type ImageEncoder, inProcessEncoder, startWorkerPool, type WorkerMode } from '../../libs/face-encoder/index.js';
 import { loadEncoderConfig } from './config.js';
 import { startJobWorker } from './job-worker.js';
@@ -25,15 +22,14 @@ import { requestTurns } from './request-turns.js';
  */
 runMain('encoder', async () => {
   const config = loadEncoderConfig();
-  const log = createLogger({ service: 'encoder', pid: process.pid }, config.LOG_LEVEL);
   const subjects = subjectsFor(config.SUBJECT_PREFIX);
-  const registry = createRegistry('encoder');
-  const metrics = encoderMetrics(registry);
   let ready = false;
   // Unhealthy once every job lane holds a hung encode: nothing else will get done here, and
   // a liveness probe restarting the pod frees it (the jobs went back to the queue already).
   let jobLanesAllStuck = () => false;
-  const ops = await startOpsServer(registry, { healthy: () => !jobLanesAllStuck(), ready: () => ready }, config.HTTP_PORT, config.HTTP_HOST);
+  const runtime = await ServiceRuntime.start('encoder', config, { healthy: () => !jobLanesAllStuck(), ready: () => ready });
+  const { log, ops } = runtime;
+  const metrics = encoderMetrics(runtime.registry);
 
   const backendChoice = config.ENCODER_BACKEND as BackendName | undefined;
   const started = performance.now();
@@ -52,7 +48,7 @@ runMain('encoder', async () => {
     maxPixels: config.MAX_PIXELS,
   };
 
-  const nc = await connectNats(config, 'faceshard-encoder', log);
+  const nc = await runtime.connect('faceshard-encoder');
   const service = await nc.services.add({
     name: ENCODER_SERVICE,
     version: SERVICE_VERSION,
@@ -121,17 +117,21 @@ runMain('encoder', async () => {
     : undefined;
   if (jobs) jobLanesAllStuck = () => jobs.stuckLanes() >= jobs.lanes;
 
-  onTerminate(log, [
-    async () => {
-      ready = false;
-      await service.stop();
-      await jobs?.stop();
-      await Promise.allSettled(inFlight);
-      await encoder.close();
-    },
-    () => nc.drain(),
-    () => ops.close(),
-  ]);
+  // Within lifecycle's default 10 s, as before: the encoder has never read DRAIN_TIMEOUT_S.
+  runtime.drainOnTerminate(
+    [
+      async () => {
+        ready = false;
+        await service.stop();
+        await jobs?.stop();
+        await Promise.allSettled(inFlight);
+        await encoder.close();
+      },
+      () => nc.drain(),
+      () => ops.close(),
+    ],
+    10_000,
+  );
   ready = true;
   log.info('ready', { subject: subjects.encode, queue: ENCODER_QUEUE, backend: encoder.backend, jobs: config.ENCODER_JOBS });
 });

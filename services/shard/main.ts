@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-import { connectNats } from '../../libs/cluster/connect.js';
 import { readShardCount } from '../../libs/cluster/shard-count.js';
-import { startOpsServer } from '../../libs/observability/http.js';
-import { createLogger } from '../../libs/observability/logger.js';
-import { createRegistry } from '../../libs/observability/metrics.js';
 import { subjectsFor } from '../../libs/protocol/index.js';
-import { onTerminate, runMain } from '../../libs/service/lifecycle.js';
+import { runMain } from '../../libs/service/lifecycle.js';
+import { ServiceRuntime } from '../../libs/service/runtime.js';
 import { loadShardConfig } from './config.js';
 import { startGroupEndpoint } from './group-endpoint.js';
 import { searchQueueMetrics, shardMetrics, shardProcessMetrics } from './metrics.js';
@@ -16,29 +13,30 @@ import { SearchQueue } from './search-queue.js';
 runMain('shard', async () => {
   const config = loadShardConfig();
   const shards = config.SHARD_INDEX;
-  const log = createLogger({ service: 'shard', shards: shards.join(','), pid: process.pid }, config.LOG_LEVEL);
   const subjects = subjectsFor(config.SUBJECT_PREFIX);
-  const registry = createRegistry('shard');
   const replicas: ShardReplica[] = [];
-  const ops = await startOpsServer(
-    registry,
+  const runtime = await ServiceRuntime.start(
+    'shard',
+    config,
     { healthy: () => true, ready: () => replicas.length === shards.length && replicas.every((r) => r.ready), details: () => ({ shards: replicas.map((r) => r.progress()) }) },
-    config.HTTP_PORT,
-    config.HTTP_HOST,
+    { shards: shards.join(',') },
   );
-  log.info('ops HTTP listening', { port: ops.port });
+  const { log, registry, ops } = runtime;
 
   // Shutdown steps see whatever has started by the time the signal comes.
   let drainNats: (() => Promise<void>) | undefined;
   let stopGroup: (() => Promise<void>) | undefined;
   const everyReplica = (step: (r: ShardReplica) => Promise<void>) => async () => void (await Promise.all(replicas.map(step)));
-  onTerminate(
-    log,
-    [async () => stopGroup?.(), everyReplica((r) => r.stopQueries()), everyReplica((r) => r.stopApplying()), everyReplica((r) => r.finalSnapshot()), async () => drainNats?.(), () => ops.close()],
-    config.DRAIN_TIMEOUT_S * 1000,
-  );
+  runtime.drainOnTerminate([
+    async () => stopGroup?.(),
+    everyReplica((r) => r.stopQueries()),
+    everyReplica((r) => r.stopApplying()),
+    everyReplica((r) => r.finalSnapshot()),
+    async () => drainNats?.(),
+    () => ops.close(),
+  ]);
 
-  const nc = await connectNats(config, `faceshard-shard-${shards.join('+')}`, log);
+  const nc = await runtime.connect(`faceshard-shard-${shards.join('+')}`);
   drainNats = () => nc.drain();
   // The admin initialized the cluster (stream, shard count); a shard only reads it.
   const shardCount = await readShardCount(nc, subjects, config.SHARD_COUNT);
