@@ -2,8 +2,8 @@
  * Approximate search (`search(..., { approximate: true })`) over the probed IVF lists:
  * with the pre-filter's principal-axes codes, a shortlist ranked on them and re-checked
  * (`shortlistScan`); without the pre-filter, the rows' kernel on every probed row (`rowScan`). The third
- * path, every probed row through the rows' kernel (option `shortlist: false`), is
- * `Prefilter.scan`.
+ * path, every probed row through the int8 pre-filter (option `shortlist: false`, or no
+ * ranking stage), is `Prefilter.scan`.
  */
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/index.js';
 import { Reservoir, type TopK } from '../topk/index.js';

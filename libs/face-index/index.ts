@@ -72,7 +72,7 @@ export type { ApproximateOptions, FaceIndexIvfState, FaceIndexOptions, FaceIndex
  * Rows after the sorted lists ("recent" rows, each already assigned to its list and
  * skipped by approximate queries unless its list is probed) tolerated before they are
  * merged into the sorted lists (or deltaLimit, when larger). A merge moves every row
- * once (memmove), so it runs every FOLD_FRACTION of growth.
+ * once (memmove), so it runs every ANN_FOLD_FRACTION of growth.
  */
 const ANN_FOLD_FRACTION = 0.1;
 /**

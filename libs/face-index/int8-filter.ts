@@ -430,7 +430,6 @@ export class Int8Filter {
     this.ranker?.sideEnd();
   }
 
-  /** z = basis * y (this.y in, this.z out). */
   /** y = source[base..] - offset (float64, and float32 into the projector), and yNorm = ||y||. */
   private setY(source: Float32Array, base: number): void {
     const { dims, offset, y } = this;
@@ -453,6 +452,7 @@ export class Int8Filter {
     this.yNorm = Math.sqrt(norm);
   }
 
+  /** z = basis * y (this.y in, this.z out). */
   private project(): Float64Array {
     const { dims, basis, y, z, projector } = this;
     if (projector !== undefined) {

@@ -24,8 +24,9 @@ export interface FaceIndexOptions {
   leafSize?: number;
   /**
    * Tree mode: delta rows tolerated before `upsert` rebuilds (default 4096, or 10% of
-   * the tree when larger). Both modes: dead rows tolerated before compaction (this, or
-   * a quarter of the rows when larger).
+   * the tree when larger). IVF mode: recent rows tolerated before they are merged into
+   * the sorted lists (this, or 10% of the listed rows when larger). Both modes: dead rows
+   * tolerated before compaction (this, or a quarter of the rows when larger).
    */
   deltaLimit?: number;
   /** Default 'auto'; 'tree' and 'flat' force one path. */

@@ -137,7 +137,7 @@ export class Prefilter {
   /**
    * Search through the int8 pre-filter, one query at a time. probes > 0 (approximate):
    * the probed lists, then the recent rows of those lists, then the rows
-   * not assigned yet, as `ApproximateScan.floatScan`. probes = 0 (exact): every row once; with
+   * not assigned yet, as `ApproximateScan.rowScan`. probes = 0 (exact): every row once; with
    * IVF lists the nearest EXACT_FIRST_SHARE of them first (a small k-th distance
    * early prunes the rest), then the other lists in row order, then the rows after them.
    */

@@ -13,7 +13,12 @@ export const ShardEnv = z.object({
     .regex(/^\d{1,4}(,\d{1,4})*$/, 'must be a shard number like "2", or several separated by commas like "0,2"')
     .transform((list) => list.split(',').map(Number))
     .refine((shards) => new Set(shards).size === shards.length, 'names a shard twice'),
-  /** Faces added after the tree was built are scanned flat until this many, then folded in. */
+  /**
+   * The face index's deltaLimit (libs/face-index/options.ts): faces added since the KD-tree
+   * was built (tree mode) or since the last merge into the IVF lists (IVF mode) tolerated
+   * before the rebuild or merge, and deleted faces tolerated before compaction (each
+   * threshold this, or a fraction of the index when larger).
+   */
   INDEX_DELTA_LIMIT: z.coerce.number().int().min(1).default(4096),
   /**
    * Exact search path: `auto` measures as flat scan at 128-d (a KD-tree prunes almost
