@@ -4,6 +4,8 @@ import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { ensureFaceStream } from '../../libs/cluster/stream.js';
 import { connectAs } from '../../libs/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
+import { DEFAULT_STREAM_REPLICAS, MAX_STREAM_REPLICAS } from '../../libs/config/env.js';
+import { MAX_SHARD_COUNT } from '../../libs/sharding/index.js';
 import { intOption, natsOption, parseCommandArgs, UsageError } from '../args.js';
 import { resolveTarget, securityOf } from '../connect-client.js';
 
@@ -32,8 +34,8 @@ export async function adminCommand(argv: string[]): Promise<number> {
   const nc = await connectAs({ servers: target.nats.split(',') }, securityOf(target));
   try {
     if (action === 'init') {
-      const shards = intOption('shards', values.shards, 1, 1, 4096);
-      const replicas = intOption('stream-replicas', values['stream-replicas'], 1, 1, 5);
+      const shards = intOption('shards', values.shards, 1, 1, MAX_SHARD_COUNT);
+      const replicas = intOption('stream-replicas', values['stream-replicas'], DEFAULT_STREAM_REPLICAS, 1, MAX_STREAM_REPLICAS);
       const { jobQueue } = await initializeCluster(nc, subjects, { shards, replicas });
       console.log(`initialized: stream ${subjects.stream} (deny delete, deny purge), ${shards} shards in ${subjects.configBucket}, ${replicas} replica(s)`);
       if (jobQueue) console.log(describeJobStreamChange(encodeJobNames(subjects), jobQueue));

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { openCredentialsDir, ROLES, type Identity } from '../../libs/nats-auth/index.js';
 import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
+import { MAX_SHARD_COUNT } from '../../libs/sharding/index.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';
 
 /** "0,2 1,3" -> [[0,2],[1,3]]: shard sets served by one process each. */
@@ -32,7 +33,7 @@ export async function credentialsCommand(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`faceshard credentials: unexpected argument "${positionals[0]}"`);
   if (!values.out) throw new UsageError('faceshard credentials: --out DIR is required (where the keys and .creds files go)');
   if (values.shards === undefined) throw new UsageError('faceshard credentials: --shards N is required (one shard identity per shard)');
-  const shards = intOption('shards', values.shards, 1, 1, 4096);
+  const shards = intOption('shards', values.shards, 1, 1, MAX_SHARD_COUNT);
   const dir = path.resolve(values.out);
   const store = openCredentialsDir(dir, subjectsFor(values.prefix));
   for (const name of values.rotate ?? []) {

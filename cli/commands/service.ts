@@ -1,3 +1,4 @@
+import { MAX_SHARD_COUNT } from '../../libs/sharding/index.js';
 import { intOption, parseCommandArgs } from '../args.js';
 
 /**
@@ -18,7 +19,7 @@ export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', 
   });
   // "2", or "0,2": one process serving several shards.
   if (values.index !== undefined) process.env.SHARD_INDEX = values.index.split(',').map((part) => intOption('index', part, 0, 0, 4095)).join(',');
-  if (values.shards !== undefined) process.env.SHARD_COUNT = String(intOption('shards', values.shards, 1, 1, 4096));
+  if (values.shards !== undefined) process.env.SHARD_COUNT = String(intOption('shards', values.shards, 1, 1, MAX_SHARD_COUNT));
   if (values.nats !== undefined) process.env.NATS_URL = values.nats;
   if (values.prefix !== undefined) process.env.SUBJECT_PREFIX = values.prefix;
   if (values.creds !== undefined) process.env.NATS_CREDS = values.creds;

@@ -8,10 +8,15 @@
 import { z } from 'zod';
 import { createLogger } from '../observability/logger.js';
 import { DEFAULT_SUBJECT_PREFIX } from '../protocol/index.js';
+import { MAX_SHARD_COUNT } from '../sharding/index.js';
 import { withRenamedEnv, type RenamedEnv } from './renamed-env.js';
 
 /** Where a service or the CLI connects when NATS_URL (--nats) is unset: a local nats-server on its default port. */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** JetStream replicas of the FACES stream and the config bucket: 1 on one server; JetStream allows at most 5. */
+export const DEFAULT_STREAM_REPLICAS = 1;
+export const MAX_STREAM_REPLICAS = 5;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -50,9 +55,9 @@ export const CommonEnv = {
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   HTTP_HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  SHARD_COUNT: z.coerce.number().int().min(1).max(4096).optional(),
+  SHARD_COUNT: z.coerce.number().int().min(1).max(MAX_SHARD_COUNT).optional(),
   /** JetStream replicas of the FACES stream and the config bucket, for `faceshard admin init`, which creates them (1 on one server, 3 on a NATS cluster). */
-  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(MAX_STREAM_REPLICAS).default(DEFAULT_STREAM_REPLICAS),
   /** SIGTERM: how long draining may take before the process exits anyway (keep under the pod's terminationGracePeriodSeconds). */
   DRAIN_TIMEOUT_S: z.coerce.number().int().min(1).max(3600).default(10),
 };
