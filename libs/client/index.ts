@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
-import { connectAs, type NatsSecurity } from '../nats-auth/connect.js';
+import { connectAs, type NatsSecurity } from '../nats-auth/index.js';
 import {
   bodyBudget,
   DEADLINE_HEADER,
@@ -24,6 +24,8 @@ import { clusterStatus, type ClusterStatus } from './status.js';
 export { FaceshardError } from './errors.js';
 export type { NatsSecurity };
 export type { ClusterStatus };
+/** The cluster's status from service discovery over a connection the caller holds (FaceshardClient.status over its own). */
+export { clusterStatus };
 
 export interface QueryOptions {
   k?: number;

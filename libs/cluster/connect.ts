@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { connectAs } from '../nats-auth/connect.js';
+import { connectAs } from '../nats-auth/index.js';
 import type { Logger } from '../observability/logger.js';
 
 /** The connection settings every service reads from env (CommonEnv). */

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { prefixedId } from '../protocol/id-prefix.js';
+import { prefixedId } from '../protocol/index.js';
 import { BatchCollector } from './batch-collector.js';
 import { parseFaceLine } from './face-line.js';
 import type { FaceBatch } from './types.js';

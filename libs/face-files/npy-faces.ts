@@ -1,5 +1,5 @@
 import { readNpyFile } from '../npy/read.js';
-import { prefixedId } from '../protocol/id-prefix.js';
+import { prefixedId } from '../protocol/index.js';
 import { idProblem, vectorProblem } from '../vector/index.js';
 import { BatchCollector, DEFAULT_BATCH_SIZE } from './batch-collector.js';
 import { readIdsFile } from './ids-file.js';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from '../zip/limits.js';
+import { formatBytes } from '../zip/index.js';
 import { DatasetReadError, DEFAULT_MAX_FILE_BYTES, type DatasetItem, type ImageDataset } from './dataset.js';
 import { walkImages } from './walk-images.js';
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ZipLimits } from '../zip/limits.js';
-import { ZipArchiveError } from '../zip/zip-archive.js';
+import type { ZipLimits } from '../zip/index.js';
+import { ZipArchiveError } from '../zip/index.js';
 import { DatasetError, type ImageDataset } from './dataset.js';
 import { folderDataset } from './folder-dataset.js';
 import { zipDataset } from './zip-dataset.js';

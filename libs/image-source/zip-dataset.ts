@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { openZipArchive, type ZipArchive, type ZipEntry } from '../zip/zip-archive.js';
-import { type ZipLimits } from '../zip/limits.js';
+import { openZipArchive, type ZipArchive, type ZipEntry } from '../zip/index.js';
+import { type ZipLimits } from '../zip/index.js';
 import { DatasetReadError, type DatasetItem, type ImageDataset } from './dataset.js';
 import { isImageFileName } from './walk-images.js';
 

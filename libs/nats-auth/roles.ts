@@ -8,8 +8,8 @@
  * API subjects below are the read-side ones each role needs, nothing more.
  */
 import type { UserPermissions } from './jwt.js';
-import { encodeJobNames } from '../protocol/encode-jobs.js';
-import { COORDINATOR_QUEUE, COORDINATOR_SERVICE, ENCODER_QUEUE, ENCODER_SERVICE, SHARD_GROUP_SERVICE, SHARD_SERVICE, type Subjects } from '../protocol/subjects.js';
+import { encodeJobNames } from '../protocol/index.js';
+import { COORDINATOR_QUEUE, COORDINATOR_SERVICE, ENCODER_QUEUE, ENCODER_SERVICE, SHARD_GROUP_SERVICE, SHARD_SERVICE, type Subjects } from '../protocol/index.js';
 
 export const ROLES = ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'shard'] as const;
 export type Role = (typeof ROLES)[number];

@@ -13,3 +13,4 @@ export * from './id-prefix.js';
 export * from './shard-lookup.js';
 export * from './deadline.js';
 export * from './limits.js';
+export * from './encode-jobs.js';

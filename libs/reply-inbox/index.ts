@@ -6,7 +6,7 @@
  * reply path at concurrency 1, four times a query.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
-import { identityOf } from '../nats-auth/connect.js';
+import { identityOf } from '../nats-auth/index.js';
 
 /**
  * A request that got no answer. `code` matches nats.js's errors: '503' nothing subscribed,

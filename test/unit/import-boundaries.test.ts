@@ -59,51 +59,12 @@ interface KnownViolation {
   reason: string;
 }
 
-/** Imports of another library's internal file (file, specifier), all kept for one reason. */
-function internalImports(reason: string, arrows: readonly (readonly [file: string, specifier: string])[]): KnownViolation[] {
-  return arrows.map(([file, specifier]) => ({ file, specifier, rule: 'other libraries import only index.ts', reason }));
-}
-
 /**
- * Imports that broke a rule when this test came (issue 23, item 4) in libraries outside
- * that change; each is a small follow-up, most a one-line fix (the name is already
- * exported by index.ts). The test fails on any other offender; an entry that no longer
- * occurs is reported as a diagnostic (delete it).
+ * Imports allowed to break a rule, each with its reason; none today (the 24 internal-file
+ * imports found when this test came now go through each library's index.ts). The test
+ * fails on any other offender; an entry that no longer occurs is reported as a diagnostic.
  */
-const KNOWN_VIOLATIONS: readonly KnownViolation[] = [
-  ...internalImports('exported by libs/protocol/index.ts: import it from there', [
-    ['libs/client/error-reply.ts', '../protocol/errors.js'],
-    ['libs/client/request.ts', '../protocol/errors.js'],
-    ['libs/client/status.ts', '../protocol/subjects.js'],
-    ['libs/cluster/initialize.ts', '../protocol/subjects.js'],
-    ['libs/cluster/shard-count.ts', '../protocol/subjects.js'],
-    ['libs/cluster/stream.ts', '../protocol/subjects.js'],
-    ['libs/face-files/jsonl-faces.ts', '../protocol/id-prefix.js'],
-    ['libs/face-files/npy-faces.ts', '../protocol/id-prefix.js'],
-    ['libs/local-cluster/index.ts', '../protocol/subjects.js'],
-    ['libs/nats-auth/credentials-dir.ts', '../protocol/subjects.js'],
-    ['libs/nats-auth/roles.ts', '../protocol/subjects.js'],
-    ['libs/service/respond.ts', '../protocol/errors.js'],
-  ]),
-  ...internalImports('not exported by libs/protocol/index.ts (the encode job schema): export it there first', [
-    ['libs/cluster/initialize.ts', '../protocol/encode-jobs.js'],
-    ['libs/cluster/job-stream.ts', '../protocol/encode-jobs.js'],
-    ['libs/nats-auth/roles.ts', '../protocol/encode-jobs.js'],
-  ]),
-  ...internalImports('exported by libs/nats-auth/index.ts: import it from there', [
-    ['libs/client/index.ts', '../nats-auth/connect.js'],
-    ['libs/cluster/connect.ts', '../nats-auth/connect.js'],
-    ['libs/reply-inbox/index.ts', '../nats-auth/connect.js'],
-  ]),
-  ...internalImports('clusterStatus is not exported by libs/client/index.ts: export it there first', [['libs/local-cluster/wait-ready.ts', '../client/status.js']]),
-  ...internalImports('exported by libs/zip/index.ts: import it from there', [
-    ['libs/image-source/folder-dataset.ts', '../zip/limits.js'],
-    ['libs/image-source/index.ts', '../zip/limits.js'],
-    ['libs/image-source/index.ts', '../zip/zip-archive.js'],
-    ['libs/image-source/zip-dataset.ts', '../zip/limits.js'],
-    ['libs/image-source/zip-dataset.ts', '../zip/zip-archive.js'],
-  ]),
-];
+const KNOWN_VIOLATIONS: readonly KnownViolation[] = [];
 
 /** The repository root: the test runs from dist/test/unit/. */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
