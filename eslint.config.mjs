@@ -16,7 +16,10 @@ export default tseslint.config(
       // `_name` marks an argument or binding kept for its position or to leave a value out on purpose.
       // A binding declared before the closures that read it and assigned once after them stays `let`: moving it down to be `const` would hide it from a reader of those closures.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
 );

@@ -6,7 +6,6 @@ import type { NatsSecurity } from '../libs/nats-auth/index.js';
 import { createLogger, type LogLevel } from '../libs/observability/logger.js';
 import { DEFAULT_SUBJECT_PREFIX } from '../libs/protocol/index.js';
 
-
 /** The values natsOption (args.ts) parses. */
 export interface NatsOptionValues {
   nats?: string;
@@ -28,7 +27,12 @@ export interface ClusterTarget extends NatsOptionValues {
 export type ClientRole = 'reader' | 'writer' | 'admin';
 
 export function securityOf(values: NatsOptionValues): NatsSecurity {
-  return { creds: values.creds || undefined, tlsCa: values['tls-ca'] || undefined, tlsCert: values['tls-cert'] || undefined, tlsKey: values['tls-key'] || undefined };
+  return {
+    creds: values.creds || undefined,
+    tlsCa: values['tls-ca'] || undefined,
+    tlsCert: values['tls-cert'] || undefined,
+    tlsKey: values['tls-key'] || undefined,
+  };
 }
 
 function cliLogger() {

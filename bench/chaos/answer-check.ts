@@ -77,10 +77,14 @@ export function checkAnswer(ledger: Ledger, query: AnsweredQuery, shardCount: nu
       const { states, certain } = possibleStates(history, query.sentAt, query.answeredAt);
       if (got !== undefined) {
         const explained = states.some((v) => v !== null && Math.abs(distance(query.vectors, offset, v) - got) <= DISTANCE_TOLERANCE);
-        if (!explained) problems.push(`vector ${q}: ${id} at ${got.toFixed(5)} matches none of its possible states (${states.map((v) => (v ? distance(query.vectors, offset, v).toFixed(5) : 'absent')).join(', ')})`);
+        if (!explained)
+          problems.push(
+            `vector ${q}: ${id} at ${got.toFixed(5)} matches none of its possible states (${states.map((v) => (v ? distance(query.vectors, offset, v).toFixed(5) : 'absent')).join(', ')})`,
+          );
       } else if (certain && states[0] !== null && !missingShards.has(shardOf(id, shardCount))) {
         const d = distance(query.vectors, offset, states[0]);
-        if (d < threshold - DISTANCE_TOLERANCE) problems.push(`vector ${q}: ${id} (settled) at ${d.toFixed(5)} is missing; the last match is at ${threshold.toFixed(5)}`);
+        if (d < threshold - DISTANCE_TOLERANCE)
+          problems.push(`vector ${q}: ${id} (settled) at ${d.toFixed(5)} is missing; the last match is at ${threshold.toFixed(5)}`);
       }
     }
   }

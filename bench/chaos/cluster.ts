@@ -94,8 +94,19 @@ export class ChaosCluster {
     const hosts = this.natsServers.map((n) => this.lab.addHost(n));
     for (const host of hosts) {
       const config = path.join(dataDir, `${host.name}.conf`);
-      writeFileSync(config, natsServerConfig({ serverName: host.name, clusterName: 'chaos', dataDir, peers: hosts.filter((h) => h !== host).map((h) => h.address) }));
-      this.add({ name: host.name, kind: 'nats', host, command: binary, args: ['-c', config], env: {}, probe: () => httpOk(`http://${host.address}:${NATS_MONITOR_PORT}/healthz`) });
+      writeFileSync(
+        config,
+        natsServerConfig({ serverName: host.name, clusterName: 'chaos', dataDir, peers: hosts.filter((h) => h !== host).map((h) => h.address) }),
+      );
+      this.add({
+        name: host.name,
+        kind: 'nats',
+        host,
+        command: binary,
+        args: ['-c', config],
+        env: {},
+        probe: () => httpOk(`http://${host.address}:${NATS_MONITOR_PORT}/healthz`),
+      });
     }
     await this.waitReady(this.byKind('nats'), readyTimeoutMs, 'nats-servers');
 
@@ -121,7 +132,12 @@ export class ChaosCluster {
     }
     for (let s = 0; s < this.options.shards; s++) {
       for (let r = 0; r < this.options.replicas; r++) {
-        this.addService(this.lab.addHost(replicaName(s, r)), 'shard', { ...common, ...this.options.shardEnv, NATS_URL: this.natsUrls(), SHARD_INDEX: String(s) });
+        this.addService(this.lab.addHost(replicaName(s, r)), 'shard', {
+          ...common,
+          ...this.options.shardEnv,
+          NATS_URL: this.natsUrls(),
+          SHARD_INDEX: String(s),
+        });
       }
     }
     await this.waitReady([...this.processes.values()], readyTimeoutMs, 'the cluster');
@@ -129,7 +145,15 @@ export class ChaosCluster {
 
   private addService(host: LabHost, kind: 'coordinator' | 'shard', env: Record<string, string>): void {
     const spec = serviceProcess(kind, env);
-    this.add({ name: host.name, kind, host, command: spec.command, args: spec.args, env: spec.env, probe: () => httpOk(`http://${host.address}:${SERVICE_HTTP_PORT}/readyz`) });
+    this.add({
+      name: host.name,
+      kind,
+      host,
+      command: spec.command,
+      args: spec.args,
+      env: spec.env,
+      probe: () => httpOk(`http://${host.address}:${SERVICE_HTTP_PORT}/readyz`),
+    });
   }
 
   /** The admin's step: the FACES stream and config bucket with 3 replicas (retried while the JetStream cluster elects its leader). */
@@ -183,7 +207,10 @@ export class ChaosCluster {
   async jetStreamLeaders(): Promise<{ meta?: string; faces?: string }> {
     try {
       const res = await fetch(`http://${this.lab.host('n1').address}:${NATS_MONITOR_PORT}/jsz?streams=true`, { signal: AbortSignal.timeout(1000) });
-      const jsz = (await res.json()) as { meta_cluster?: { leader?: string }; account_details?: Array<{ stream_detail?: Array<{ name: string; cluster?: { leader?: string } }> }> };
+      const jsz = (await res.json()) as {
+        meta_cluster?: { leader?: string };
+        account_details?: Array<{ stream_detail?: Array<{ name: string; cluster?: { leader?: string } }> }>;
+      };
       const faces = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((st) => st.name === 'FACES');
       return { meta: jsz.meta_cluster?.leader, faces: faces?.cluster?.leader };
     } catch {

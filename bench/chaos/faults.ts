@@ -36,48 +36,78 @@ function label(cluster: ChaosCluster, target: string): string {
 
 type FaultActions = Pick<Fault, 'inject' | 'evidence' | 'end'>;
 
-function faultOn(target: string, kind: Fault['kind'], name: (what: string) => string, actions: (cluster: ChaosCluster) => FaultActions): (cluster: ChaosCluster) => Fault {
+function faultOn(
+  target: string,
+  kind: Fault['kind'],
+  name: (what: string) => string,
+  actions: (cluster: ChaosCluster) => FaultActions,
+): (cluster: ChaosCluster) => Fault {
   return (cluster) => ({ name: name(label(cluster, target)), kind, target, restartedByHarness: kind === 'kill', ...actions(cluster) });
 }
 
 export const killFault = (target: string) =>
-  faultOn(target, 'kill', (what) => `kill -9 ${what}`, (cluster) => ({
-    inject: () => cluster.process(target).kill9(),
-    evidence: async () => (cluster.process(target).running ? 'still running!' : 'process gone'),
-    end: async () => cluster.restart(target),
-  }));
+  faultOn(
+    target,
+    'kill',
+    (what) => `kill -9 ${what}`,
+    (cluster) => ({
+      inject: () => cluster.process(target).kill9(),
+      evidence: async () => (cluster.process(target).running ? 'still running!' : 'process gone'),
+      end: async () => cluster.restart(target),
+    }),
+  );
 
 /** SIGSTOP then SIGCONT: a long GC pause, a frozen VM. */
 export const pauseFault = (target: string) =>
-  faultOn(target, 'pause', (what) => `SIGSTOP ${what}`, (cluster) => ({
-    inject: async () => cluster.process(target).signal('SIGSTOP'),
-    evidence: async () => `process state ${processState(cluster.process(target).pid)}`,
-    end: async () => cluster.process(target).signal('SIGCONT'),
-  }));
+  faultOn(
+    target,
+    'pause',
+    (what) => `SIGSTOP ${what}`,
+    (cluster) => ({
+      inject: async () => cluster.process(target).signal('SIGSTOP'),
+      evidence: async () => `process state ${processState(cluster.process(target).pid)}`,
+      end: async () => cluster.process(target).signal('SIGCONT'),
+    }),
+  );
 
 /** The host's link down: it neither sends nor receives; its TCP connections stall (no reset), as in a real partition. */
 export const partitionFault = (target: string) =>
-  faultOn(target, 'partition', (what) => `partition ${what}`, (cluster) => ({
-    inject: async () => cluster.lab.cut(target),
-    evidence: async () => ((await cluster.process(target).ready()) ? 'still reachable!' : 'unreachable from the root namespace'),
-    end: async () => cluster.lab.heal(target),
-  }));
+  faultOn(
+    target,
+    'partition',
+    (what) => `partition ${what}`,
+    (cluster) => ({
+      inject: async () => cluster.lab.cut(target),
+      evidence: async () => ((await cluster.process(target).ready()) ? 'still reachable!' : 'unreachable from the root namespace'),
+      end: async () => cluster.lab.heal(target),
+    }),
+  );
 
 /** Delay (and held segments, as losses show through TCP) on coordinator c1's link to NATS, through the delay proxy. */
 export const delayFault = (delayMs: number, lossRate: number, rtoMs = 200) =>
-  faultOn('c1', 'delay', (what) => `delay ${delayMs} ms + ${Math.round(lossRate * 100)}% held ${rtoMs} ms, ${what}'s link`, (cluster) => ({
-    inject: async () => cluster.shapeLink({ delayMs, lossRate, rtoMs }),
-    evidence: async () => `${await cluster.proxiedConnections()} client connections through the proxy`,
-    end: async () => cluster.clearLink(),
-  }));
+  faultOn(
+    'c1',
+    'delay',
+    (what) => `delay ${delayMs} ms + ${Math.round(lossRate * 100)}% held ${rtoMs} ms, ${what}'s link`,
+    (cluster) => ({
+      inject: async () => cluster.shapeLink({ delayMs, lossRate, rtoMs }),
+      evidence: async () => `${await cluster.proxiedConnections()} client connections through the proxy`,
+      end: async () => cluster.clearLink(),
+    }),
+  );
 
 /** Real packet loss both ways on a host's link: a token bucket too small for its traffic drops the excess (tc tbf). */
 export const lossFault = (target: string, rate = '200kbit') =>
-  faultOn(target, 'loss', (what) => `loss (tbf ${rate}, burst 2kb) ${what}`, (cluster) => ({
-    inject: async () => cluster.lab.throttle(target, rate, '2kb', '4kb'),
-    evidence: async () => `${cluster.lab.droppedPackets(target)} packets dropped so far`,
-    end: async () => cluster.lab.unthrottle(target),
-  }));
+  faultOn(
+    target,
+    'loss',
+    (what) => `loss (tbf ${rate}, burst 2kb) ${what}`,
+    (cluster) => ({
+      inject: async () => cluster.lab.throttle(target, rate, '2kb', '4kb'),
+      evidence: async () => `${cluster.lab.droppedPackets(target)} packets dropped so far`,
+      end: async () => cluster.lab.unthrottle(target),
+    }),
+  );
 
 /**
  * SIGSTOP of the server leading the FACES stream, moved first onto the server leading the
@@ -91,7 +121,12 @@ export const pauseStreamLeaderFault = () => (cluster: ChaosCluster) => {
     prepare: async () => {
       const { meta, faces } = await cluster.leadFacesFromMetaLeader();
       fault.target = faces && faces !== 'n1' ? faces : 'n2';
-      const role = faces !== fault.target ? `not the leader (${faces ?? '?'} leads)` : meta === faces ? 'leader of the FACES stream and the meta group' : 'the FACES stream leader';
+      const role =
+        faces !== fault.target
+          ? `not the leader (${faces ?? '?'} leads)`
+          : meta === faces
+            ? 'leader of the FACES stream and the meta group'
+            : 'the FACES stream leader';
       fault.name = `SIGSTOP nats-server ${fault.target}, ${role}`;
     },
     inject: async () => cluster.process(fault.target).signal('SIGSTOP'),

@@ -48,7 +48,13 @@ export async function checkStoredFaces(client: FaceshardClient, ledger: Ledger):
     for (const r of history) {
       if (r.kind !== 'upsert') continue;
       const latest = state.kind === 'live' && r.vector === state.vector;
-      probes.push({ id, vector: r.vector!, expect: state.kind === 'uncertain' ? 'either' : latest ? 'present' : 'absent', latest, deleted: state.kind === 'deleted' });
+      probes.push({
+        id,
+        vector: r.vector!,
+        expect: state.kind === 'uncertain' ? 'either' : latest ? 'present' : 'absent',
+        latest,
+        deleted: state.kind === 'deleted',
+      });
     }
   }
   const minSeq = ledger.minSeq();

@@ -43,8 +43,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
 const hosts = ['n1', 'n2', 'n3'].map((n) => lab.addHost(n));
 for (const host of hosts) {
   const config = path.join(dataDir, `${host.name}.conf`);
-  writeFileSync(config, natsServerConfig({ serverName: host.name, clusterName: 'loss', dataDir, peers: hosts.filter((h) => h !== host).map((h) => h.address) }));
-  const p = new LabProcess({ name: host.name, kind: 'nats', host, command: binary, args: ['-c', config], env: {}, logFile: path.join(dataDir, 'logs', `${host.name}.log`), probe: () => httpOk(`http://${host.address}:${NATS_MONITOR_PORT}/healthz`) });
+  writeFileSync(
+    config,
+    natsServerConfig({ serverName: host.name, clusterName: 'loss', dataDir, peers: hosts.filter((h) => h !== host).map((h) => h.address) }),
+  );
+  const p = new LabProcess({
+    name: host.name,
+    kind: 'nats',
+    host,
+    command: binary,
+    args: ['-c', config],
+    env: {},
+    logFile: path.join(dataDir, 'logs', `${host.name}.log`),
+    probe: () => httpOk(`http://${host.address}:${NATS_MONITOR_PORT}/healthz`),
+  });
   p.start();
   servers.push(p);
 }
@@ -91,7 +103,8 @@ const results: string[] = [];
 for (let round = 1; round <= rounds; round++) {
   await sleep(3000);
   // The failing chaos runs paused a server leading both the meta group and the stream: make it so (stream leader step-downs).
-  const metaLeader = async () => ((await (await fetch(`http://${hosts[0].address}:${NATS_MONITOR_PORT}/jsz`)).json()) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader;
+  const metaLeader = async () =>
+    ((await (await fetch(`http://${hosts[0].address}:${NATS_MONITOR_PORT}/jsz`)).json()) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader;
   for (let i = 0; i < 12 && (await jsm.streams.info('LOSS')).cluster?.leader !== (await metaLeader()); i++) {
     await admin.request('$JS.API.STREAM.LEADER.STEPDOWN.LOSS', undefined, { timeout: 3000 }).catch(() => undefined);
     await sleep(1500);
@@ -110,7 +123,9 @@ for (let round = 1; round <= rounds; round++) {
     const s = await jsm.streams.info('LOSS').catch(() => undefined);
     if (s) minLast = Math.min(minLast, s.state.last_seq);
   }
-  results.push(`round ${round}: paused ${leader} (stream leader; meta leader ${jsz.meta_cluster?.leader ?? '?'}) at last_seq ${lastBefore}; lowest last_seq seen after: ${minLast}`);
+  results.push(
+    `round ${round}: paused ${leader} (stream leader; meta leader ${jsz.meta_cluster?.leader ?? '?'}) at last_seq ${lastBefore}; lowest last_seq seen after: ${minLast}`,
+  );
   console.error(results.at(-1));
 }
 stop = true;
@@ -127,7 +142,16 @@ for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
 const lost = [...acked].filter(([id]) => !stored.has(id));
 const moved = [...acked].filter(([id, seq]) => stored.has(id) && stored.get(id) !== seq);
 console.log(results.join('\n'));
-console.log(`nats-server ${admin.info?.version}: ${acked.size} publishes acknowledged, ${stored.size} messages in the stream; acknowledged but missing: ${lost.length}${lost.length ? ` (e.g. ${lost.slice(0, 5).map(([id, seq]) => `${id}@${seq}`).join(', ')})` : ''}; stored at another sequence than acknowledged: ${moved.length}`);
+console.log(
+  `nats-server ${admin.info?.version}: ${acked.size} publishes acknowledged, ${stored.size} messages in the stream; acknowledged but missing: ${lost.length}${
+    lost.length
+      ? ` (e.g. ${lost
+          .slice(0, 5)
+          .map(([id, seq]) => `${id}@${seq}`)
+          .join(', ')})`
+      : ''
+  }; stored at another sequence than acknowledged: ${moved.length}`,
+);
 await Promise.all([...publishers, admin].map((nc) => nc.close()));
 teardown();
 rmSync(dataDir, { recursive: true, force: true });

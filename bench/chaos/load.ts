@@ -24,9 +24,7 @@ export interface LoadOptions {
   seed: number;
 }
 
-export type QueryOutcome =
-  | { phase: string; outcome: 'answered'; answer: AnsweredQuery }
-  | { phase: string; outcome: 'refused' | 'failed'; error: string };
+export type QueryOutcome = { phase: string; outcome: 'answered'; answer: AnsweredQuery } | { phase: string; outcome: 'refused' | 'failed'; error: string };
 
 export interface WriteOutcome {
   phase: string;
@@ -124,7 +122,11 @@ export class ChaosLoad {
 
   private ingestOnce(): Promise<void> {
     const ids = Array.from({ length: this.options.ingestBatch }, () => `f${this.nextId++}`);
-    return this.write('ingest', ids, ids.map(() => this.freshVector()));
+    return this.write(
+      'ingest',
+      ids,
+      ids.map(() => this.freshVector()),
+    );
   }
 
   private pickSettled(count: number): string[] {
@@ -138,7 +140,12 @@ export class ChaosLoad {
 
   private async updateOnce(): Promise<void> {
     const ids = this.pickSettled(this.options.updateBatch);
-    if (ids.length > 0) await this.write('update', ids, ids.map(() => this.freshVector()));
+    if (ids.length > 0)
+      await this.write(
+        'update',
+        ids,
+        ids.map(() => this.freshVector()),
+      );
   }
 
   private async deleteOnce(): Promise<void> {
@@ -165,7 +172,16 @@ export class ChaosLoad {
       this.queries.push({
         phase,
         outcome: 'answered',
-        answer: { vectors, k: this.options.k, sentAt, answeredAt, results: reply.results, partial: reply.partial, missingShards: (reply.missing ?? []).map((m) => m.shard), missingReasons: (reply.missing ?? []).map((m) => m.reason) },
+        answer: {
+          vectors,
+          k: this.options.k,
+          sentAt,
+          answeredAt,
+          results: reply.results,
+          partial: reply.partial,
+          missingShards: (reply.missing ?? []).map((m) => m.shard),
+          missingReasons: (reply.missing ?? []).map((m) => m.reason),
+        },
       });
     } catch (err) {
       const refused = err instanceof FaceshardError && (err.code === 'busy' || err.code === 'too_large');

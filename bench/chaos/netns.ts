@@ -163,8 +163,14 @@ export class NetworkLab {
   throttle(name: string, rate: string, burst: string, limit: string): void {
     const host = this.host(name);
     ip(['link', 'show', host.rootLink]); // a clear error for a missing link before tc runs
-    execFileSync('tc', ['qdisc', 'replace', 'dev', host.rootLink, 'root', 'tbf', 'rate', rate, 'burst', burst, 'limit', limit], { stdio: 'pipe', timeout: 10_000 });
-    execFileSync('tc', ['-n', host.netns, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', rate, 'burst', burst, 'limit', limit], { stdio: 'pipe', timeout: 10_000 });
+    execFileSync('tc', ['qdisc', 'replace', 'dev', host.rootLink, 'root', 'tbf', 'rate', rate, 'burst', burst, 'limit', limit], {
+      stdio: 'pipe',
+      timeout: 10_000,
+    });
+    execFileSync('tc', ['-n', host.netns, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', rate, 'burst', burst, 'limit', limit], {
+      stdio: 'pipe',
+      timeout: 10_000,
+    });
   }
 
   /** Packets the token buckets of a host's link dropped (both ends). */

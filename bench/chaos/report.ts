@@ -7,7 +7,12 @@ export function phaseInvariants(p: PhaseResult): { ok: boolean; text: string } {
   if (p.crashes.length > 0) failures.push(`crashed: ${p.crashes.join(', ')}`);
   if (p.kind !== 'baseline' && p.recoveredMs === undefined) failures.push('did not recover');
   if (p.recoveredBySelf === false) failures.push('not by itself');
-  const recovery = p.kind === 'baseline' ? '' : p.recoveredMs === undefined ? '' : `recovered in ${(p.recoveredMs / 1000).toFixed(1)} s${p.restartedByHarness ? ' (restarted by the harness)' : ' by itself'}`;
+  const recovery =
+    p.kind === 'baseline'
+      ? ''
+      : p.recoveredMs === undefined
+        ? ''
+        : `recovered in ${(p.recoveredMs / 1000).toFixed(1)} s${p.restartedByHarness ? ' (restarted by the harness)' : ' by itself'}`;
   return failures.length === 0 ? { ok: true, text: `ok${recovery ? `: ${recovery}` : ''}` } : { ok: false, text: `**FAIL**: ${failures.join('; ')}` };
 }
 
@@ -37,7 +42,7 @@ export function chaosMarkdown(result: ChaosResult, context: { title: string; set
     '',
     '## Faults and answers',
     '',
-    'Answers are booked to the phase in which their query was sent: from the fault\'s injection until the cluster recovered, plus a few seconds of settled load. ' +
+    "Answers are booked to the phase in which their query was sent: from the fault's injection until the cluster recovered, plus a few seconds of settled load. " +
       '*complete*: not flagged partial; *checked*: how many answers were compared with the brute-force reference (rule below); *wrong*: checked and not explainable (complete or partial). ' +
       '*refused*: `busy`/`too_large`; *failed*: no answer (timeout, no responders, other errors).',
     '',

@@ -90,19 +90,31 @@ try {
       `Hosts: one network namespace each (veth pairs into a bridge, ${cluster.lab.subnet}.0/24): 3 nats-servers 2.9.10 in one JetStream cluster (the FACES stream and config bucket with replicas 3), ${COORDINATORS} coordinators, ${SHARDS} shards x ${REPLICAS} replicas, and the delay proxy (host px) through which coordinator c1 reaches NATS. No NATS authentication. Service defaults (SHARD_TIMEOUT_MS 2000, QUERY_TIMEOUT_MS 10000).`,
       `Load from the root namespace through n1 (never faulted: it stands for clients outside): ingest of ${load.ingestBatch} new faces every ${load.ingestPauseMs} ms, updates of ${load.updateBatch} acknowledged ids every ${load.updatePauseMs} ms, deletes of ${load.deleteBatch} every ${load.deletePauseMs} ms, ${load.queryLoops} query loops (${load.queryVectors} vectors, k=${load.k}, minSeq = every write acknowledged before the query left, timeout ${load.queryTimeoutMs} ms), each pausing ${load.queryPauseMs} ms.`,
       `Each fault lasts ${config.CHAOS_FAULT_S} s; then the harness restarts a killed process (as Kubernetes would) and nothing else; after a pause or partition the process must recover by itself (same pid, no restart). Then ${config.CHAOS_SETTLE_S} s of load before the next fault.`,
-      'Reference rule for answers: an answer is exact when each vector\'s matches are the top k of some state the acknowledged writes allow at the time: an id written while the query was in flight, or whose write failed, may show any of its possible versions (or be absent); every other id shows its one version, at exactly that distance. So no returned id may be deleted or stale, and no settled id closer than the last match may be missing (in a partial answer: only ids of the shards that answered are held to that).',
+      "Reference rule for answers: an answer is exact when each vector's matches are the top k of some state the acknowledged writes allow at the time: an id written while the query was in flight, or whose write failed, may show any of its possible versions (or be absent); every other id shows its one version, at exactly that distance. So no returned id may be deleted or stale, and no settled id closer than the last match may be missing (in a partial answer: only ids of the shards that answered are held to that).",
       'After the run every vector any id ever had is queried (exact, k=3, minSeq of all acknowledged writes): a live id must be found at distance 0 from its latest vector and from no older one, a deleted id from none.',
       `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), shared with other work; node ${process.version}.`,
     ];
-    const markdown = chaosMarkdown(result, { title: 'Chaos: kill -9, pauses, partitions, delay and loss (issue 22)', setup, command: process.env.npm_lifecycle_event === 'chaos' ? 'npm run chaos' : `node ${path.relative(process.cwd(), process.argv[1])}`, date: new Date().toISOString() });
+    const markdown = chaosMarkdown(result, {
+      title: 'Chaos: kill -9, pauses, partitions, delay and loss (issue 22)',
+      setup,
+      command: process.env.npm_lifecycle_event === 'chaos' ? 'npm run chaos' : `node ${path.relative(process.cwd(), process.argv[1])}`,
+      date: new Date().toISOString(),
+    });
     mkdirSync(config.CHAOS_RESULTS_DIR, { recursive: true });
     writeFileSync(path.join(config.CHAOS_RESULTS_DIR, 'chaos.md'), markdown);
-    writeFileSync(path.join(config.CHAOS_RESULTS_DIR, 'chaos.json'), `${JSON.stringify({ date: new Date().toISOString(), setup, load, config, result, invariantsHold: ok }, null, 2)}\n`);
+    writeFileSync(
+      path.join(config.CHAOS_RESULTS_DIR, 'chaos.json'),
+      `${JSON.stringify({ date: new Date().toISOString(), setup, load, config, result, invariantsHold: ok }, null, 2)}\n`,
+    );
     for (const p of result.phases) {
       const a = p.answers;
-      console.log(`${p.phase.padEnd(58)} complete ${a.exact} partial ${a.partial} refused ${a.refused} failed ${a.failed} wrong ${a.wrong} p99 ${p.latencyMs.p99} ms | ${phaseInvariants(p).text}`);
+      console.log(
+        `${p.phase.padEnd(58)} complete ${a.exact} partial ${a.partial} refused ${a.refused} failed ${a.failed} wrong ${a.wrong} p99 ${p.latencyMs.p99} ms | ${phaseInvariants(p).text}`,
+      );
     }
-    console.log(`stored: ${result.stored.live} live, lost ${result.stored.lost.length}, stale ${result.stored.stale.length}, deleted ${result.stored.deleted} (back: ${result.stored.resurrected.length}); replicas agree: ${result.replicasAgree.ok}; ready at end: ${result.allReadyAtEnd}`);
+    console.log(
+      `stored: ${result.stored.live} live, lost ${result.stored.lost.length}, stale ${result.stored.stale.length}, deleted ${result.stored.deleted} (back: ${result.stored.resurrected.length}); replicas agree: ${result.replicasAgree.ok}; ready at end: ${result.allReadyAtEnd}`,
+    );
     console.log(ok ? 'all invariants hold' : 'INVARIANTS FAILED (see bench/results/chaos.md)');
   } finally {
     await client.close().catch(() => undefined);

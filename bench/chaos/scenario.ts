@@ -130,9 +130,22 @@ export async function runScenario(cluster: ChaosCluster, client: FaceshardClient
       await fault.end(cluster);
       watch.expectedDown.delete(fault.target);
       const recoveredMs = await waitRecovered(cluster, client, options.recoveryTimeoutMs);
-      const harnessStarted = [...cluster.processes.values()].some((p) => p.starts !== startsBefore.get(p.name) && !(fault.restartedByHarness && p.name === fault.target));
-      const recoveredBySelf = fault.restartedByHarness ? undefined : recoveredMs !== undefined && target.pid === before.pid && target.starts === before.starts && !harnessStarted;
-      meta.set(fault.name, { phase: fault.name, kind: fault.kind, target: fault.target, evidence, leaders, restartedByHarness: fault.restartedByHarness, recoveredMs, recoveredBySelf });
+      const harnessStarted = [...cluster.processes.values()].some(
+        (p) => p.starts !== startsBefore.get(p.name) && !(fault.restartedByHarness && p.name === fault.target),
+      );
+      const recoveredBySelf = fault.restartedByHarness
+        ? undefined
+        : recoveredMs !== undefined && target.pid === before.pid && target.starts === before.starts && !harnessStarted;
+      meta.set(fault.name, {
+        phase: fault.name,
+        kind: fault.kind,
+        target: fault.target,
+        evidence,
+        leaders,
+        restartedByHarness: fault.restartedByHarness,
+        recoveredMs,
+        recoveredBySelf,
+      });
       log(`  recovered ${recoveredMs === undefined ? 'NOT within the timeout' : `after ${recoveredMs} ms`}`);
       await sleep(options.settleMs);
     }
@@ -171,7 +184,11 @@ async function waitReplicasAgree(client: FaceshardClient, shards: number, replic
     const status = await client.status(500).catch(() => undefined);
     if (status) {
       detail = status.shards.map((s) => `shard ${s.index}: ${s.replicas.map((r) => `${r.count} faces @${r.appliedSeq}`).join(' / ')}`).join('; ');
-      const ok = status.shards.length === shards && status.shards.every((s) => s.replicas.length === replicas && s.replicas.every((r) => r.count === s.replicas[0].count && r.appliedSeq === s.replicas[0].appliedSeq));
+      const ok =
+        status.shards.length === shards &&
+        status.shards.every(
+          (s) => s.replicas.length === replicas && s.replicas.every((r) => r.count === s.replicas[0].count && r.appliedSeq === s.replicas[0].appliedSeq),
+        );
       if (ok) return { ok, detail };
     }
     await sleep(500);
@@ -192,7 +209,14 @@ function tally(
   const every = budget > 0 ? Math.max(1, Math.ceil(answered / budget)) : 1;
   const rows = new Map<string, PhaseResult>();
   for (const [phase, m] of meta) {
-    rows.set(phase, { ...m, crashes: crashes.filter((c) => c.phase === phase).map((c) => c.name), answers: { exact: 0, partial: 0, refused: 0, failed: 0, wrong: 0, checked: 0 }, latencyMs: { p50: NaN, p99: NaN, max: NaN }, writes: { acknowledged: 0, failed: 0 }, examples: [] });
+    rows.set(phase, {
+      ...m,
+      crashes: crashes.filter((c) => c.phase === phase).map((c) => c.name),
+      answers: { exact: 0, partial: 0, refused: 0, failed: 0, wrong: 0, checked: 0 },
+      latencyMs: { p50: NaN, p99: NaN, max: NaN },
+      writes: { acknowledged: 0, failed: 0 },
+      examples: [],
+    });
   }
   const row = (phase: string) => rows.get(phase) ?? rows.get([...rows.keys()].at(-1)!)!;
   let n = 0;
@@ -213,8 +237,7 @@ function tally(
     } else if (q.answer.partial) {
       r.answers.partial++;
       if (r.examples.length < 5) r.examples.push(`partial (${Math.round(q.answer.answeredAt - q.answer.sentAt)} ms): ${q.answer.missingReasons.join('; ')}`);
-    }
-    else r.answers.exact++;
+    } else r.answers.exact++;
   }
   for (const w of writes) {
     const r = row(w.phase);
@@ -225,7 +248,9 @@ function tally(
     }
   }
   for (const r of rows.values()) {
-    const took = queries.filter((q) => row(q.phase) === r && q.outcome === 'answered').map((q) => (q.outcome === 'answered' ? q.answer.answeredAt - q.answer.sentAt : 0));
+    const took = queries
+      .filter((q) => row(q.phase) === r && q.outcome === 'answered')
+      .map((q) => (q.outcome === 'answered' ? q.answer.answeredAt - q.answer.sentAt : 0));
     r.latencyMs = { p50: Math.round(percentile(took, 50)), p99: Math.round(percentile(took, 99)), max: Math.round(Math.max(...took)) };
   }
   return [...rows.values()];

@@ -31,7 +31,9 @@ async function main() {
     const appliedSeconds = (performance.now() - t1) / 1000;
     const listed = await waitForIdleIndexMaintenance(client, SHARDS);
     const listedSeconds = (performance.now() - t1) / 1000;
-    console.log(`ingest: ${FACES} faces acknowledged in ${ingestSeconds.toFixed(2)} s = ${Math.round(FACES / ingestSeconds)} faces/s; all applied by the shards ${appliedSeconds.toFixed(2)} s later; ${listed ? `in approximate lists ${listedSeconds.toFixed(2)} s later` : 'approximate lists not trained within 10 minutes'}`);
+    console.log(
+      `ingest: ${FACES} faces acknowledged in ${ingestSeconds.toFixed(2)} s = ${Math.round(FACES / ingestSeconds)} faces/s; all applied by the shards ${appliedSeconds.toFixed(2)} s later; ${listed ? `in approximate lists ${listedSeconds.toFixed(2)} s later` : 'approximate lists not trained within 10 minutes'}`,
+    );
 
     // Let the replicas write their snapshots (interval 30 s by default; SIGTERM also writes one).
     // A shard busy folding new faces into its approximate index answers discovery late: ask until it does.
@@ -55,11 +57,20 @@ async function main() {
       return seconds;
     };
     const fromSnapshot = await restart('from its snapshot');
-    const fullReplay = await restart('by full replay (snapshot deleted)', () => rm(path.join(dataDir, 'snapshots', 'shard-0.0'), { recursive: true, force: true }));
+    const fullReplay = await restart('by full replay (snapshot deleted)', () =>
+      rm(path.join(dataDir, 'snapshots', 'shard-0.0'), { recursive: true, force: true }),
+    );
 
     const result = {
       machine: { cores: os.cpus().length, loadavg: os.loadavg(), node: process.version },
-      ingest: { faces: FACES, shards: SHARDS, seconds: ingestSeconds, facesPerSecond: FACES / ingestSeconds, appliedAfterSeconds: appliedSeconds, listedAfterSeconds: listed ? listedSeconds : null },
+      ingest: {
+        faces: FACES,
+        shards: SHARDS,
+        seconds: ingestSeconds,
+        facesPerSecond: FACES / ingestSeconds,
+        appliedAfterSeconds: appliedSeconds,
+        listedAfterSeconds: listed ? listedSeconds : null,
+      },
       restart: { shardFaces: faces0, fromSnapshotSeconds: fromSnapshot, fullReplaySeconds: fullReplay },
     };
     const md = [

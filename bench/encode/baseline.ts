@@ -15,7 +15,10 @@ export async function baselineRun(api: FaceApiRuntime, files: string[], minConfi
   let faces = 0;
   const started = performance.now();
   for (const file of files) {
-    const { data, info } = await sharp(await readFile(file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await readFile(file))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const tensor = tf.tensor3d(data, [info.height, info.width, 3], 'int32');
     const result = await faceapi.detectAllFaces(tensor, options).withFaceLandmarks().withFaceDescriptors();
     tensor.dispose();

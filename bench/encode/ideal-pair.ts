@@ -13,7 +13,11 @@ import { baselineRun } from './baseline.js';
 const Setup = z.object({ files: z.array(z.string()), backend: z.string() });
 const Result = z.object({ seconds: z.number(), faces: z.number().int(), images: z.number().int() });
 
-export async function idealRun(files: string[], threads: number, backend: BackendName): Promise<{ seconds: number; faces: number; images: number; cpuMsPerImage: number }> {
+export async function idealRun(
+  files: string[],
+  threads: number,
+  backend: BackendName,
+): Promise<{ seconds: number; faces: number; images: number; cpuMsPerImage: number }> {
   const shares = Array.from({ length: threads }, (_, t) => files.filter((_, i) => i % threads === t));
   const workers = shares.map((share) => new Worker(new URL(import.meta.url), { workerData: { files: share, backend } }));
   try {

@@ -41,7 +41,11 @@ const imageCount = Number(values.images);
 const rounds = Number(values.rounds);
 const outDir = values.out ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/results');
 
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const loadBefore = load();
 const work = await tempDir('faceshard-bench-encode-');
 try {
@@ -85,8 +89,20 @@ try {
   for (let round = 0; round < rounds; round++) {
     let cpu = process.cpuUsage();
     const base = await baselineRun(api, files);
-    keep({ name: 'face-api loop (baseline)', workers: 1, mode: 'baseline', ...base, facesPerSecond: base.faces / base.seconds, loadSeconds: api.loadSeconds, cpuMsPerImage: cpuMs(cpu, base.images) });
-    for (const [workers, mode] of [[1, 'thread'], [2, 'thread'], [2, 'process']] as const) {
+    keep({
+      name: 'face-api loop (baseline)',
+      workers: 1,
+      mode: 'baseline',
+      ...base,
+      facesPerSecond: base.faces / base.seconds,
+      loadSeconds: api.loadSeconds,
+      cpuMsPerImage: cpuMs(cpu, base.images),
+    });
+    for (const [workers, mode] of [
+      [1, 'thread'],
+      [2, 'thread'],
+      [2, 'process'],
+    ] as const) {
       const pool = await startWorkerPool({ workers, mode, backend: api.backend });
       try {
         await encodeDataset(folderDataset(work), { encoder: pool, onFaces: async () => undefined, alreadyDone: (p) => p > '0002.jpg' }); // warm-up, 3 images
@@ -97,7 +113,17 @@ try {
         const seconds = (performance.now() - started) / 1000;
         const name = `faceshard, ${workers} worker ${mode}${workers > 1 ? (mode === 'process' ? 'es' : 's') : ''}`;
         const cpuMsPerImage = mode === 'thread' ? cpuMs(cpu, summary.images) : undefined;
-        keep({ name, workers, mode, images: summary.images, faces: found, seconds, facesPerSecond: found / seconds, loadSeconds: pool.loadSeconds, cpuMsPerImage });
+        keep({
+          name,
+          workers,
+          mode,
+          images: summary.images,
+          faces: found,
+          seconds,
+          facesPerSecond: found / seconds,
+          loadSeconds: pool.loadSeconds,
+          cpuMsPerImage,
+        });
       } finally {
         await pool.close();
       }
@@ -112,7 +138,13 @@ try {
   const baseline = runs[0].facesPerSecond;
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
+    machine: {
+      cpus: os.availableParallelism(),
+      model: os.cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: loadAfter,
+    },
     backend: api.backend,
     images: imageCount,
     imageSize: '512x512',

@@ -78,9 +78,14 @@ export async function probeWasm(imageFile: string, workDir: string): Promise<Was
       const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Omit<WasmProbe, 'threaded'>;
       results.push({ threaded: mode === 'threaded', ...parsed });
     } catch (error) {
-      results.push({ threaded: mode === 'threaded', started: false, threads: 0, msPerImage: 0, detail: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+      results.push({
+        threaded: mode === 'threaded',
+        started: false,
+        threads: 0,
+        msPerImage: 0,
+        detail: error instanceof Error ? error.message.split('\n')[0] : String(error),
+      });
     }
   }
   return results;
 }
-

@@ -20,7 +20,10 @@ export const OverloadBenchEnv = z.object({
   /** A client told `busy` waits the retry hint, at most this long, before its next query. */
   BENCH_OVERLOAD_RETRY_CAP_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** 1: approximate search; default exact, what `faceshard query` sends. */
-  BENCH_OVERLOAD_APPROXIMATE: z.enum(['0', '1']).default('0').transform((v) => v === '1'),
+  BENCH_OVERLOAD_APPROXIMATE: z
+    .enum(['0', '1'])
+    .default('0')
+    .transform((v) => v === '1'),
   /** How long the replica is paused (SIGSTOP) in part 3. */
   BENCH_OVERLOAD_PAUSE_MS: z.coerce.number().int().min(500).max(120_000).default(5000),
 });

@@ -44,7 +44,14 @@ export function startHealthProbes(targets: readonly ProbeTarget[], periodMs = 15
       latencies.push(took);
       if (took < periodMs) await sleep(periodMs - took);
     }
-    return { name: target.name, probes: latencies.length, failures, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.length ? latencies.reduce((a, b) => Math.max(a, b)) : NaN };
+    return {
+      name: target.name,
+      probes: latencies.length,
+      failures,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies.length ? latencies.reduce((a, b) => Math.max(a, b)) : NaN,
+    };
   };
   const running = targets.map(poll);
   return {

@@ -54,7 +54,15 @@ async function main(): Promise<OverloadRecord> {
   await Promise.all(Array.from({ length: run.concurrency }, loop));
   const endedAt = Date.now();
   await client.close();
-  return { startedAt, endedAt, endedAtMs: Float64Array.from(endedAtMs), latencyMs: Float64Array.from(latencyMs), outcome: Uint8Array.from(outcome), otherCodes, otherSamples };
+  return {
+    startedAt,
+    endedAt,
+    endedAtMs: Float64Array.from(endedAtMs),
+    latencyMs: Float64Array.from(latencyMs),
+    outcome: Uint8Array.from(outcome),
+    otherCodes,
+    otherSamples,
+  };
 }
 
 main().then(

@@ -44,7 +44,15 @@ test('a window with no answer has NaN latencies, not zero', () => {
 });
 
 test('bucketOutcomes puts timeouts and other errors together as failed', () => {
-  const b = bucketOutcomes(record([[10, 1, Outcome.complete], [260, 1, Outcome.timeout], [270, 1, Outcome.other], [990, 1, Outcome.busy]]), 250);
+  const b = bucketOutcomes(
+    record([
+      [10, 1, Outcome.complete],
+      [260, 1, Outcome.timeout],
+      [270, 1, Outcome.other],
+      [990, 1, Outcome.busy],
+    ]),
+    250,
+  );
   assert.deepEqual(b.complete, [1, 0, 0, 0]);
   assert.deepEqual(b.failed, [0, 2, 0, 0]);
   assert.deepEqual(b.busy, [0, 0, 0, 1]);

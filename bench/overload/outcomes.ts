@@ -66,7 +66,13 @@ export interface OutcomeBuckets {
 
 export function bucketOutcomes(record: OverloadRecord, bucketMs: number): OutcomeBuckets {
   const n = Math.max(1, Math.ceil((record.endedAt - record.startedAt) / bucketMs));
-  const buckets: OutcomeBuckets = { bucketMs, complete: new Array(n).fill(0), partial: new Array(n).fill(0), busy: new Array(n).fill(0), failed: new Array(n).fill(0) };
+  const buckets: OutcomeBuckets = {
+    bucketMs,
+    complete: new Array(n).fill(0),
+    partial: new Array(n).fill(0),
+    busy: new Array(n).fill(0),
+    failed: new Array(n).fill(0),
+  };
   const column = [buckets.complete, buckets.partial, buckets.busy, buckets.failed, buckets.failed];
   for (let i = 0; i < record.outcome.length; i++) column[record.outcome[i]][Math.min(n - 1, Math.floor(record.endedAtMs[i] / bucketMs))]++;
   return buckets;

@@ -26,7 +26,15 @@ test('the twin carries the shard from the first 1 s window at ≥ 90% of the rat
   // Rates polled from 500 ms before the load started: two buckets of nothing first.
   const pausedRates = Array.from({ length: buckets + 2 }, (_, b) => (b < 2 ? 0 : b - 2 < 24 || b - 2 >= 44 ? 50 : 0));
   const twinRates = Array.from({ length: buckets + 2 }, (_, b) => (b < 2 ? 0 : b - 2 < 24 || b - 2 >= 44 ? 50 : b - 2 < 32 ? 0 : 100));
-  const a = analysePause({ record: clients(), stoppedAt: T0 + 6000, resumedAt: T0 + 11_000, pausedRates, twinRates, ratesStartedAt: T0 - 500, legTimeoutMs: 2000 });
+  const a = analysePause({
+    record: clients(),
+    stoppedAt: T0 + 6000,
+    resumedAt: T0 + 11_000,
+    pausedRates,
+    twinRates,
+    ratesStartedAt: T0 - 500,
+    legTimeoutMs: 2000,
+  });
   assert.equal(a.shardRateBefore, 100);
   assert.equal(a.completeBefore, 100);
   assert.equal(a.takeoverMs, 3000); // the window 8-9 s
@@ -41,6 +49,14 @@ test('the twin carries the shard from the first 1 s window at ≥ 90% of the rat
 
 test('a twin that never carries the shard has no takeover time', () => {
   const flat = Array.from({ length: 70 }, (_, b) => (b < 24 ? 50 : 0));
-  const a = analysePause({ record: clients(), stoppedAt: T0 + 6000, resumedAt: T0 + 11_000, pausedRates: flat, twinRates: flat, ratesStartedAt: T0, legTimeoutMs: 2000 });
+  const a = analysePause({
+    record: clients(),
+    stoppedAt: T0 + 6000,
+    resumedAt: T0 + 11_000,
+    pausedRates: flat,
+    twinRates: flat,
+    ratesStartedAt: T0,
+    legTimeoutMs: 2000,
+  });
   assert.equal(a.takeoverMs, null);
 });

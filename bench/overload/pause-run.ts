@@ -41,6 +41,21 @@ export async function pauseRun(options: PauseOptions): Promise<PauseResult> {
   const record = await running;
   const health = await probes.stop();
   const [pausedRates, twinRates] = await rates.stop();
-  const analysis = analysePause({ record, stoppedAt, resumedAt, pausedRates: pausedRates.perSecond, twinRates: twinRates.perSecond, ratesStartedAt: rates.startedAt, legTimeoutMs: options.legTimeoutMs });
-  return { ...analysis, concurrency: options.concurrency, pausedReplica: options.paused.name, twinReplica: options.twin.name, pauseMs: options.pauseMs, health };
+  const analysis = analysePause({
+    record,
+    stoppedAt,
+    resumedAt,
+    pausedRates: pausedRates.perSecond,
+    twinRates: twinRates.perSecond,
+    ratesStartedAt: rates.startedAt,
+    legTimeoutMs: options.legTimeoutMs,
+  });
+  return {
+    ...analysis,
+    concurrency: options.concurrency,
+    pausedReplica: options.paused.name,
+    twinReplica: options.twin.name,
+    pauseMs: options.pauseMs,
+    health,
+  };
 }

@@ -29,7 +29,15 @@ test('health probes: a slow answer is timed, a 503 and a closed port are failure
   });
   const closed = await serve(() => undefined);
   await closed.close();
-  const probes = startHealthProbes([{ name: 'slow', httpPort: slow.port }, { name: 'unhealthy', httpPort: unhealthy.port }, { name: 'closed', httpPort: closed.port }], 50, 1000);
+  const probes = startHealthProbes(
+    [
+      { name: 'slow', httpPort: slow.port },
+      { name: 'unhealthy', httpPort: unhealthy.port },
+      { name: 'closed', httpPort: closed.port },
+    ],
+    50,
+    1000,
+  );
   await sleep(600);
   const [s, u, c] = await probes.stop();
   await Promise.all([slow.close(), unhealthy.close()]);

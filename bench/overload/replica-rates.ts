@@ -25,7 +25,13 @@ export function startReplicaRates(replicas: readonly ProbeTarget[], bucketMs: nu
     let last: number | undefined;
     while (!stopped) {
       const closes = Math.round((Date.now() - startedAt) / bucketMs) - 1; // the bucket that ended at this tick
-      const seen = await Promise.race([replicaAnswers(replica.httpPort).then((a) => a.vectors, () => undefined), sleep(bucketMs * 0.8).then(() => undefined)]);
+      const seen = await Promise.race([
+        replicaAnswers(replica.httpPort).then(
+          (a) => a.vectors,
+          () => undefined,
+        ),
+        sleep(bucketMs * 0.8).then(() => undefined),
+      ]);
       if (seen !== undefined) {
         if (last !== undefined && closes >= 0) {
           while (perSecond.length <= closes) perSecond.push(0);

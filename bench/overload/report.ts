@@ -23,7 +23,15 @@ export interface LevelResult {
 }
 
 export interface OverloadResult {
-  machine: { cores: number; loadavgAtStart: number[]; loadavg: number[]; node: string; natsServer: string | null; jitterAtStart: HostJitter; jitterAtEnd: HostJitter };
+  machine: {
+    cores: number;
+    loadavgAtStart: number[];
+    loadavg: number[];
+    node: string;
+    natsServer: string | null;
+    jitterAtStart: HostJitter;
+    jitterAtEnd: HostJitter;
+  };
   commit: string;
   cgroup: { version: string; root: string };
   config: OverloadBenchConfig;
@@ -54,7 +62,10 @@ function searchTable(result: OverloadResult): string[] {
   return [
     '| concurrency | complete answers/s | rise over the previous | partial | busy | timeouts | other |',
     '|---|---|---|---|---|---|---|',
-    ...result.steps.map((s, i) => `| ${s.concurrency} | ${fmt(s.qps)} | ${i ? `${fmt((s.qps / result.steps[i - 1].qps - 1) * 100)}%` : '-'} | ${s.summary.partial} | ${s.summary.busy} | ${s.summary.timeouts} | ${s.summary.other} |`),
+    ...result.steps.map(
+      (s, i) =>
+        `| ${s.concurrency} | ${fmt(s.qps)} | ${i ? `${fmt((s.qps / result.steps[i - 1].qps - 1) * 100)}%` : '-'} | ${s.summary.partial} | ${s.summary.busy} | ${s.summary.timeouts} | ${s.summary.other} |`,
+    ),
   ];
 }
 
@@ -65,8 +76,14 @@ function levelTable(result: OverloadResult): string[] {
     const share = s.goodput / peak;
     const shareCell = `${fmt(share * 100)}%${l.multiple === 8 ? ` (≥ 90%: ${met(share >= TARGETS.goodputShareAt8x)})` : ''}`;
     const partialCell = `${s.partial}${l.multiple > 1 ? ` (0: ${met(s.partial === 0)})` : ''}`;
-    const refusalCell = s.busy ? `${fmt(s.refusalP50Ms, 1)} / ${fmt(s.refusalP99Ms, 1)} (< 50: ${met(s.refusalP99Ms < TARGETS.refusalP99Ms)})` : '- (none refused)';
-    const other = s.other ? `${s.other} (${Object.entries(s.otherCodes).map(([c, n]) => `${c} ${n}`).join(', ')})` : '0';
+    const refusalCell = s.busy
+      ? `${fmt(s.refusalP50Ms, 1)} / ${fmt(s.refusalP99Ms, 1)} (< 50: ${met(s.refusalP99Ms < TARGETS.refusalP99Ms)})`
+      : '- (none refused)';
+    const other = s.other
+      ? `${s.other} (${Object.entries(s.otherCodes)
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ')})`
+      : '0';
     return `| ${l.concurrency} | ${l.multiple}x | ${fmt(s.goodput)} | ${shareCell} | ${partialCell} | ${s.busy} | ${s.timeouts} | ${other} | ${fmt(s.acceptedP50Ms, 1)} / ${fmt(s.acceptedP99Ms, 1)} / ${fmt(s.acceptedMaxMs, 0)} | ${refusalCell} |`;
   });
   return [
@@ -93,12 +110,18 @@ function healthTable(result: OverloadResult): string[] {
 }
 
 function pauseTables(p: PauseResult): string[] {
-  const row = (label: string, s: LevelSummary) => `| ${label} | ${fmt(s.seconds, 1)} | ${s.complete} | ${fmt(s.goodput)} | ${s.partial} | ${s.busy} | ${s.timeouts} | ${s.other} | ${fmt(s.acceptedP50Ms, 1)} / ${fmt(s.acceptedP99Ms, 1)} / ${fmt(s.acceptedMaxMs, 0)} |`;
+  const row = (label: string, s: LevelSummary) =>
+    `| ${label} | ${fmt(s.seconds, 1)} | ${s.complete} | ${fmt(s.goodput)} | ${s.partial} | ${s.busy} | ${s.timeouts} | ${s.other} | ${fmt(s.acceptedP50Ms, 1)} / ${fmt(s.acceptedP99Ms, 1)} / ${fmt(s.acceptedMaxMs, 0)} |`;
   const failedInPause = p.pause.timeouts + p.pause.other;
   const failed = p.whole.timeouts + p.whole.other;
   const bucketRows = p.buckets.complete.map((c, b) => {
     const t = (b * p.buckets.bucketMs) / 1000;
-    const mark = b * p.buckets.bucketMs <= p.stoppedAtMs && p.stoppedAtMs < (b + 1) * p.buckets.bucketMs ? ' SIGSTOP' : b * p.buckets.bucketMs <= p.resumedAtMs && p.resumedAtMs < (b + 1) * p.buckets.bucketMs ? ' SIGCONT' : '';
+    const mark =
+      b * p.buckets.bucketMs <= p.stoppedAtMs && p.stoppedAtMs < (b + 1) * p.buckets.bucketMs
+        ? ' SIGSTOP'
+        : b * p.buckets.bucketMs <= p.resumedAtMs && p.resumedAtMs < (b + 1) * p.buckets.bucketMs
+          ? ' SIGCONT'
+          : '';
     const perSecond = 1000 / p.buckets.bucketMs;
     return `| ${t.toFixed(2)}${mark} | ${fmt(c * perSecond)} | ${p.buckets.partial[b]} | ${p.buckets.busy[b]} | ${p.buckets.failed[b]} | ${fmt(p.pausedRate[b])} | ${fmt(p.twinRate[b])} |`;
   });

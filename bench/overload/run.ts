@@ -47,12 +47,19 @@ async function main() {
   process.once('SIGINT', () => void bench.close().finally(() => process.exit(130)));
   try {
     const data = syntheticFaces({ identities: config.BENCH_OVERLOAD_FACES / 5, photosPerIdentity: 5, seed: 7 });
-    await ingestInSteps(client, data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) })));
+    await ingestInSteps(
+      client,
+      data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) })),
+    );
     await settle(client);
 
     const status = await client.status(2000);
     const coordinator = status.coordinators[0];
-    const shardProcesses: (ProbeTarget & { pid: number })[] = status.shards.map((s) => ({ name: `shard-${s.index}.0`, pid: s.replicas[0].pid, httpPort: s.replicas[0].httpPort! }));
+    const shardProcesses: (ProbeTarget & { pid: number })[] = status.shards.map((s) => ({
+      name: `shard-${s.index}.0`,
+      pid: s.replicas[0].pid,
+      httpPort: s.replicas[0].httpPort!,
+    }));
     for (const p of shardProcesses) cg.create(`overload-${p.name}`, config.BENCH_OVERLOAD_REPLICA_CORES).add(p.pid); // named apart from the replicas bench's groups
     const probeTargets: ProbeTarget[] = [{ name: 'coordinator', httpPort: coordinator.httpPort! }, ...shardProcesses];
 
@@ -76,7 +83,9 @@ async function main() {
       const record = await runOverloadLoad(load(c, config.BENCH_OVERLOAD_PROBE_MS));
       const summary = summarize(record, searchWarmupMs, config.BENCH_OVERLOAD_PROBE_MS);
       steps.push({ concurrency: c, qps: summary.goodput, summary });
-      console.log(`search c=${c}: ${summary.goodput.toFixed(0)} complete/s, partial ${summary.partial}, busy ${summary.busy}, timeouts ${summary.timeouts}, other ${summary.other}`);
+      console.log(
+        `search c=${c}: ${summary.goodput.toFixed(0)} complete/s, partial ${summary.partial}, busy ${summary.busy}, timeouts ${summary.timeouts}, other ${summary.other}`,
+      );
       if (saturationConfirmed(steps)) break;
     }
     const cSatFound = saturatingConcurrency(steps);
@@ -92,12 +101,18 @@ async function main() {
       const health = await probes.stop();
       const summary = summarize(record, config.BENCH_OVERLOAD_WARMUP_MS, config.BENCH_OVERLOAD_LEVEL_MS);
       levels.push({ multiple, concurrency, summary, health, otherSamples: record.otherSamples });
-      console.log(`level ${multiple}x (c=${concurrency}): ${summary.goodput.toFixed(0)} complete/s, partial ${summary.partial}, busy ${summary.busy}, timeouts ${summary.timeouts}, other ${summary.other}, accepted p99 ${summary.acceptedP99Ms.toFixed(0)} ms; healthz p99 ${health.map((h) => `${h.name} ${h.p99Ms.toFixed(0)}`).join(', ')} ms`);
+      console.log(
+        `level ${multiple}x (c=${concurrency}): ${summary.goodput.toFixed(0)} complete/s, partial ${summary.partial}, busy ${summary.busy}, timeouts ${summary.timeouts}, other ${summary.other}, accepted p99 ${summary.acceptedP99Ms.toFixed(0)} ms; healthz p99 ${health.map((h) => `${h.name} ${h.p99Ms.toFixed(0)}`).join(', ')} ms`,
+      );
     }
 
     // 3. A twin for each shard, then one replica of shard 0 paused under load at C_sat.
     const twins = startReplicas(cluster, bench.dataDir, SHARDS, 1);
-    await waitUntilReady(client, twins.map((t) => t.pid), READY_TIMEOUT_MS);
+    await waitUntilReady(
+      client,
+      twins.map((t) => t.pid),
+      READY_TIMEOUT_MS,
+    );
     await settle(client);
     for (const t of twins) cg.create(`overload-${t.name}`, config.BENCH_OVERLOAD_REPLICA_CORES).add(t.pid); // capped once replayed: only the measured part needs the cap
     await runOverloadLoad(load(cSat, WARMUP_RUN_MS)); // the twins' code compiled before the measured run
@@ -116,7 +131,15 @@ async function main() {
     });
     const version = findNatsServer();
     await writeOverloadReport(process.env.BENCH_OVERLOAD_OUT ?? 'overload', {
-      machine: { cores: os.cpus().length, loadavgAtStart, loadavg: os.loadavg(), node: process.version, natsServer: version ? (natsServerVersion(version) ?? null) : null, jitterAtStart, jitterAtEnd: measureHostJitter() },
+      machine: {
+        cores: os.cpus().length,
+        loadavgAtStart,
+        loadavg: os.loadavg(),
+        node: process.version,
+        natsServer: version ? (natsServerVersion(version) ?? null) : null,
+        jitterAtStart,
+        jitterAtEnd: measureHostJitter(),
+      },
       commit: productCommit(),
       cgroup: { version: cg.version, root: cg.root },
       config,

@@ -18,7 +18,16 @@ export function startReplicas(cluster: LocalCluster, dataDir: string, shards: nu
   return Array.from({ length: shards }, (_, shard) => {
     const name = `shard-${shard}.${replica}`;
     const SNAPSHOT_DIR = path.join(dataDir, 'snapshots', `shard-{shard}.${replica}`);
-    const env = { NATS_URL: cluster.natsUrl, SUBJECT_PREFIX: DEFAULT_SUBJECT_PREFIX, SHARD_COUNT: String(shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [shard] }), SHARD_INDEX: String(shard), SNAPSHOT_DIR };
+    const env = {
+      NATS_URL: cluster.natsUrl,
+      SUBJECT_PREFIX: DEFAULT_SUBJECT_PREFIX,
+      SHARD_COUNT: String(shards),
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [shard] }),
+      SHARD_INDEX: String(shard),
+      SNAPSHOT_DIR,
+    };
     return { shard, name, pid: cluster.supervisor.start(supervisedService(name, 'shard', env)).pid! };
   });
 }
@@ -27,7 +36,12 @@ export function startReplicas(cluster: LocalCluster, dataDir: string, shards: nu
 export async function waitUntilReady(client: FaceshardClient, pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ready = new Set((await client.status(1000)).shards.flatMap((s) => s.replicas).filter((r) => r.ready).map((r) => r.pid));
+    const ready = new Set(
+      (await client.status(1000)).shards
+        .flatMap((s) => s.replicas)
+        .filter((r) => r.ready)
+        .map((r) => r.pid),
+    );
     if (pids.every((pid) => ready.has(pid))) return;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -62,15 +62,26 @@ function scalingTable(result: ReplicasResult): string[] {
     const target = 0.85 * r.replicas;
     return `| ${r.replicas} | ${r.concurrency} | ${fmt(r.qps)} | ${ratio.toFixed(2)} | ${target.toFixed(2)} | ${ratio >= target ? 'yes' : 'no'} | ${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)} | ${r.partial} | ${fmt(r.coordinatorCores, 2)} | ${fmt(r.natsCores, 2)} | ${fmt(r.loadCores, 2)} |`;
   });
-  return ['| replicas per shard | in flight | q/s | ratio to 1 | target 0.85 x R | met | p50 / p99 ms | partial | coordinator cores | nats-server cores | load client cores |', '|---|---|---|---|---|---|---|---|---|---|---|', ...rows];
+  return [
+    '| replicas per shard | in flight | q/s | ratio to 1 | target 0.85 x R | met | p50 / p99 ms | partial | coordinator cores | nats-server cores | load client cores |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ];
 }
 
 function replicaTable(result: ReplicasResult): string[] {
   const runs = [...result.steadyRuns, result.concurrencyCheck];
   const rows = runs.flatMap((run) =>
-    run.perReplica.map((p) => `| ${run.replicas} (c=${run.concurrency}) | ${p.name} | ${fmt(p.legs)} | ${fmt(p.vectors)} | ${fmt(p.vectors / run.seconds)} | ${fmt(p.cores, 3)} | ${(100 * p.throttledShare).toFixed(0)}% | ${fmt(p.throttledMsPerSecond)} |`),
+    run.perReplica.map(
+      (p) =>
+        `| ${run.replicas} (c=${run.concurrency}) | ${p.name} | ${fmt(p.legs)} | ${fmt(p.vectors)} | ${fmt(p.vectors / run.seconds)} | ${fmt(p.cores, 3)} | ${(100 * p.throttledShare).toFixed(0)}% | ${fmt(p.throttledMsPerSecond)} |`,
+    ),
   );
-  return ['| run (replicas) | replica | legs answered | query vectors answered | vectors/s | CPU cores used | periods throttled | throttled ms/s |', '|---|---|---|---|---|---|---|---|', ...rows];
+  return [
+    '| run (replicas) | replica | legs answered | query vectors answered | vectors/s | CPU cores used | periods throttled | throttled ms/s |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ];
 }
 
 /** Per run: were the replicas busy (CPU used against the quota, periods throttled) and evenly loaded? */

@@ -89,7 +89,10 @@ async function main() {
 
     const data = syntheticFaces({ identities: FACES / 5, photosPerIdentity: 5, seed: 7 });
     const t0 = performance.now();
-    await ingestInSteps(client, data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) })));
+    await ingestInSteps(
+      client,
+      data.ids.map((id, i) => ({ id, vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) })),
+    );
     console.log(`ingested ${FACES} faces in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await settle(client);
 
@@ -105,7 +108,15 @@ async function main() {
     });
 
     const queries = syntheticFaces({ identities: 1000, photosPerIdentity: 1, seed: 999 }).vectors;
-    const load = (durationMs: number, concurrency: number): TimedLoadRun => ({ natsUrl: cluster.natsUrl, security, queries, dims: DIMS, concurrency, durationMs, options: OPTIONS });
+    const load = (durationMs: number, concurrency: number): TimedLoadRun => ({
+      natsUrl: cluster.natsUrl,
+      security,
+      queries,
+      dims: DIMS,
+      concurrency,
+      durationMs,
+      options: OPTIONS,
+    });
 
     const steady = async (count: number, concurrency = concurrencyFor(count)): Promise<SteadyRun> => {
       await runTimedLoad(load(WARMUP_MS, concurrency));
@@ -136,7 +147,9 @@ async function main() {
           throttledMsPerSecond: (after.throttling[r.name].throttledUs - before.throttling[r.name].throttledUs) / 1000 / seconds,
         })),
       };
-      console.log(`R=${count} c=${concurrency}: ${result.qps.toFixed(0)} q/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, partial ${run.partial}, coordinator ${result.coordinatorCores.toFixed(2)} cores, nats ${result.natsCores.toFixed(2)}`);
+      console.log(
+        `R=${count} c=${concurrency}: ${result.qps.toFixed(0)} q/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, partial ${run.partial}, coordinator ${result.coordinatorCores.toFixed(2)} cores, nats ${result.natsCores.toFixed(2)}`,
+      );
       return result;
     };
 
@@ -152,7 +165,16 @@ async function main() {
       const added = status.shards.map((s) => {
         const name = `shard-${s.index}.${count - 1}`;
         const SNAPSHOT_DIR = path.join(dataDir, 'snapshots', `shard-{shard}.${count - 1}`);
-        const env = { NATS_URL: cluster.natsUrl, SUBJECT_PREFIX: DEFAULT_SUBJECT_PREFIX, SHARD_COUNT: String(SHARDS), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [s.index] }), SHARD_INDEX: String(s.index), SNAPSHOT_DIR };
+        const env = {
+          NATS_URL: cluster.natsUrl,
+          SUBJECT_PREFIX: DEFAULT_SUBJECT_PREFIX,
+          SHARD_COUNT: String(SHARDS),
+          HTTP_PORT: '0',
+          HTTP_HOST: '127.0.0.1',
+          NATS_CREDS: credentials.credsFile({ role: 'shard', shards: [s.index] }),
+          SHARD_INDEX: String(s.index),
+          SNAPSHOT_DIR,
+        };
         const pid = cluster.supervisor.start(supervisedService(name, 'shard', env)).pid!;
         // Capped from its first instruction, replay included, as a pod is.
         const group = cg.create(name, CORES_PER_REPLICA);
@@ -160,15 +182,30 @@ async function main() {
         return { shard: s.index, name, pid, group };
       });
       replicas.push(...added);
-      const readyAt = await waitForReplicas(client, added.map((r) => r.pid), READY_TIMEOUT_MS);
+      const readyAt = await waitForReplicas(
+        client,
+        added.map((r) => r.pid),
+        READY_TIMEOUT_MS,
+      );
       await sleep(LIVE_AFTER_MS);
       live.stop();
       const run = await live.result;
       if (readyAt === undefined) throw new Error(`the replicas added for R=${count} were not ready after ${READY_TIMEOUT_MS / 1000} s`);
       const rates = bucketRates(run, BUCKET_MS);
-      const add: LiveAdd = { from: count - 1, to: count, bucketMs: BUCKET_MS, spawnedAtS: (spawnedAt - run.startedAt) / 1000, readyAtS: readyAt === undefined ? null : (readyAt - run.startedAt) / 1000, rates, partial: run.partial, errors: run.errors };
+      const add: LiveAdd = {
+        from: count - 1,
+        to: count,
+        bucketMs: BUCKET_MS,
+        spawnedAtS: (spawnedAt - run.startedAt) / 1000,
+        readyAtS: readyAt === undefined ? null : (readyAt - run.startedAt) / 1000,
+        rates,
+        partial: run.partial,
+        errors: run.errors,
+      };
       liveAdds.push(add);
-      console.log(`live add ${count - 1} -> ${count}: spawned at ${add.spawnedAtS.toFixed(1)} s, ready at ${add.readyAtS?.toFixed(1) ?? 'not within the run'} s; q/s per ${BUCKET_MS / 1000} s: ${rates.map((r) => r.toFixed(0)).join(' ')}`);
+      console.log(
+        `live add ${count - 1} -> ${count}: spawned at ${add.spawnedAtS.toFixed(1)} s, ready at ${add.readyAtS?.toFixed(1) ?? 'not within the run'} s; q/s per ${BUCKET_MS / 1000} s: ${rates.map((r) => r.toFixed(0)).join(' ')}`,
+      );
       await settle(client);
       steadyRuns.push(await steady(count));
     }
@@ -176,8 +213,16 @@ async function main() {
 
     const version = findNatsServer();
     await writeReport({
-      machine: { cores: os.cpus().length, loadavgAtStart, loadavg: os.loadavg(), node: process.version, natsServer: version ? natsServerVersion(version) ?? null : null },
-      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() + (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? ' (with uncommitted changes)' : ''),
+      machine: {
+        cores: os.cpus().length,
+        loadavgAtStart,
+        loadavg: os.loadavg(),
+        node: process.version,
+        natsServer: version ? (natsServerVersion(version) ?? null) : null,
+      },
+      commit:
+        execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() +
+        (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? ' (with uncommitted changes)' : ''),
       cgroup: { version: cg.version, root: cg.root },
       // Passed through to the coordinator (the supervisor adds a child's env on top of this process's).
       scattersInFlight: process.env.QUERY_SCATTERS_IN_FLIGHT ?? 'default',
@@ -212,7 +257,12 @@ async function replicaPorts(client: FaceshardClient): Promise<Map<number, number
 async function waitForReplicas(client: FaceshardClient, pids: number[], timeoutMs: number): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ready = new Set((await client.status(1000)).shards.flatMap((s) => s.replicas).filter((r) => r.ready).map((r) => r.pid));
+    const ready = new Set(
+      (await client.status(1000)).shards
+        .flatMap((s) => s.replicas)
+        .filter((r) => r.ready)
+        .map((r) => r.pid),
+    );
     if (pids.every((pid) => ready.has(pid))) return Date.now();
     await sleep(250);
   }

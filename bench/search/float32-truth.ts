@@ -26,7 +26,13 @@ export function float32Truth(index: FaceIndex, vectors: Float32Array, ids: strin
       const rows = stored.map((n) => rowOf.get(n.id)!);
       const candidates = new Float32Array(rows.length * DIMS);
       rows.forEach((row, i) => candidates.set(vectors.subarray(row * DIMS, (row + 1) * DIMS), i * DIMS));
-      const [best] = bruteForceSearch(candidates, stored.map((n) => n.id), query, k, DIMS);
+      const [best] = bruteForceSearch(
+        candidates,
+        stored.map((n) => n.id),
+        query,
+        k,
+        DIMS,
+      );
       const kth = best.length < k ? Infinity : best[k - 1].distance;
       // Every face within kth + slack by its stored vector is among the candidates: proven.
       if (stored.length < wide || stored[stored.length - 1].distance > kth + STORED_DISTANCE_SLACK) {

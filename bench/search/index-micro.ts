@@ -72,10 +72,15 @@ for (const faces of SIZES) {
     v.buildSeconds = (performance.now() - t0) / 1000;
     v.index = index;
     const stats = index.stats();
-    console.log(`${faces} ${v.name}: built in ${v.buildSeconds.toFixed(2)} s, bytes ${(stats.bytes / 2 ** 20).toFixed(1)} MiB = ${(stats.bytes / (faces * DIMS * 4)).toFixed(3)}x raw, lists ${stats.lists}`);
+    console.log(
+      `${faces} ${v.name}: built in ${v.buildSeconds.toFixed(2)} s, bytes ${(stats.bytes / 2 ** 20).toFixed(1)} MiB = ${(stats.bytes / (faces * DIMS * 4)).toFixed(3)}x raw, lists ${stats.lists}`,
+    );
   }
   const truth = run(variants[0].index!, data.queries, QUERIES, undefined).got;
-  const modes: Array<{ label: string; options?: Parameters<FaceIndex['search']>[3] }> = [{ label: 'exact' }, ...EFFORTS.map((effort) => ({ label: `approx ${effort}`, options: { approximate: true, effort } }))];
+  const modes: Array<{ label: string; options?: Parameters<FaceIndex['search']>[3] }> = [
+    { label: 'exact' },
+    ...EFFORTS.map((effort) => ({ label: `approx ${effort}`, options: { approximate: true, effort } })),
+  ];
   const table = new Map<string, { qps: number[]; p50: number[]; r1: number; r10: number; same: boolean }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of modes) {
@@ -100,7 +105,9 @@ for (const faces of SIZES) {
     const [mode, name] = key.split('|');
     const sorted = [...row.qps].sort((a, b) => a - b);
     const p50 = [...row.p50].sort((a, b) => a - b)[Math.floor(row.p50.length / 2)];
-    console.log(`| ${mode} | ${name} | ${row.qps.map((x) => x.toFixed(0)).join(' / ')} | ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} | ${p50.toFixed(2)} | ${row.r1.toFixed(3)} | ${row.r10.toFixed(3)} | ${mode === 'exact' ? String(row.same) : ''} |`);
+    console.log(
+      `| ${mode} | ${name} | ${row.qps.map((x) => x.toFixed(0)).join(' / ')} | ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} | ${p50.toFixed(2)} | ${row.r1.toFixed(3)} | ${row.r10.toFixed(3)} | ${mode === 'exact' ? String(row.same) : ''} |`,
+    );
   }
   for (const v of variants) v.index = undefined;
 }

@@ -115,7 +115,15 @@ function inProcess(data: BenchmarkData, rows: Row[]): Neighbor[][] {
   const truth = float32Truth(index, data.vectors, data.ids, data.queries.subarray(0, QUERIES * DIMS), K);
   const base = { system: 'faceshard in process', faces, buildSeconds, memoryBytes };
   const exactIds = exactBatched.map((list) => list.map((n) => n.id));
-  rows.push({ ...base, mode: `exact, batched (${QUERIES} a call)`, queries: QUERIES, qps: QUERIES / batchedSeconds, facesPerSecond: (faces * QUERIES) / batchedSeconds, recall1: recall(exactIds, truth, 1), recall10: recall(exactIds, truth, 10) });
+  rows.push({
+    ...base,
+    mode: `exact, batched (${QUERIES} a call)`,
+    queries: QUERIES,
+    qps: QUERIES / batchedSeconds,
+    facesPerSecond: (faces * QUERIES) / batchedSeconds,
+    recall1: recall(exactIds, truth, 1),
+    recall10: recall(exactIds, truth, 10),
+  });
 
   const single = (count: number, options: Parameters<FaceIndex['search']>[3]) => {
     const latencies: number[] = [];
@@ -131,7 +139,17 @@ function inProcess(data: BenchmarkData, rows: Row[]): Neighbor[][] {
   };
   const exactCount = faces >= 500_000 ? 100 : 300;
   const exact = single(exactCount, undefined);
-  rows.push({ ...base, mode: 'exact, one query at a time', queries: exactCount, qps: exactCount / exact.seconds, facesPerSecond: (faces * exactCount) / exact.seconds, p50Ms: percentile(exact.latencies, 50), p99Ms: percentile(exact.latencies, 99), recall1: recall(exact.got, truth, 1), recall10: recall(exact.got, truth, 10) });
+  rows.push({
+    ...base,
+    mode: 'exact, one query at a time',
+    queries: exactCount,
+    qps: exactCount / exact.seconds,
+    facesPerSecond: (faces * exactCount) / exact.seconds,
+    p50Ms: percentile(exact.latencies, 50),
+    p99Ms: percentile(exact.latencies, 99),
+    recall1: recall(exact.got, truth, 1),
+    recall10: recall(exact.got, truth, 10),
+  });
 
   const notEnrolled = (q: number) => data.queryIdentity[q] === null;
   for (const effort of EFFORTS) {
@@ -153,7 +171,16 @@ function inProcess(data: BenchmarkData, rows: Row[]): Neighbor[][] {
   const batched = index.search(data.queries.subarray(0, QUERIES * DIMS), K, undefined, { approximate: true });
   const approxBatchSeconds = (performance.now() - t2) / 1000;
   const batchedIds = batched.map((list) => list.map((n) => n.id));
-  rows.push({ ...base, mode: `approximate effort 1, batched (${QUERIES} a call)`, queries: QUERIES, qps: QUERIES / approxBatchSeconds, facesPerSecond: (faces * QUERIES) / approxBatchSeconds, recall1: recall(batchedIds, truth, 1), recall10: recall(batchedIds, truth, 10), recall1NotEnrolled: recall(batchedIds, truth, 1, notEnrolled) });
+  rows.push({
+    ...base,
+    mode: `approximate effort 1, batched (${QUERIES} a call)`,
+    queries: QUERIES,
+    qps: QUERIES / approxBatchSeconds,
+    facesPerSecond: (faces * QUERIES) / approxBatchSeconds,
+    recall1: recall(batchedIds, truth, 1),
+    recall10: recall(batchedIds, truth, 10),
+    recall1NotEnrolled: recall(batchedIds, truth, 1, notEnrolled),
+  });
   return truth;
 }
 
@@ -297,7 +324,9 @@ async function peers(dir: string, data: BenchmarkData, truth: Neighbor[][], rows
   const big = faces >= 500_000;
   const runs = [
     await runPython(python.exe, [...files, '--kdtree-queries', big ? '10' : '20', '--skip', 'hnswlib'], big ? 600_000 : 180_000),
-    SKIP.has('hnswlib') ? { peers: { hnswlib: { skipped: 'BENCH_SEARCH_SKIP' } } } : await runPython(python.exe, [...files, '--skip', 'sklearn-kdtree,faiss-flat'], big ? 420_000 : 180_000),
+    SKIP.has('hnswlib')
+      ? { peers: { hnswlib: { skipped: 'BENCH_SEARCH_SKIP' } } }
+      : await runPython(python.exe, [...files, '--skip', 'sklearn-kdtree,faiss-flat'], big ? 420_000 : 180_000),
   ];
   const notEnrolled = (q: number) => data.queryIdentity[q] === null;
   for (const run of runs) {
@@ -311,15 +340,39 @@ async function peers(dir: string, data: BenchmarkData, truth: Neighbor[][], rows
         continue;
       }
       const neighbors = ((r.neighbors as number[][]) ?? []).map((list) => list.map((row) => data.ids[row]));
-      const base = { system: name, faces, buildSeconds: r.build_s as number, recall1: recall(neighbors, truth, 1), recall10: recall(neighbors, truth, 10), recall1NotEnrolled: recall(neighbors, truth, 1, notEnrolled) };
-      if (typeof r.batched_qps === 'number') rows.push({ ...base, mode: `batched (${String(r.batched_queries)} a call)`, queries: r.batched_queries as number, qps: r.batched_qps, facesPerSecond: faces * r.batched_qps });
-      rows.push({ ...base, mode: 'one query at a time', queries: r.single_queries as number, qps: r.single_qps as number, facesPerSecond: faces * (r.single_qps as number), p50Ms: r.single_p50_ms as number, p99Ms: r.single_p99_ms as number });
+      const base = {
+        system: name,
+        faces,
+        buildSeconds: r.build_s as number,
+        recall1: recall(neighbors, truth, 1),
+        recall10: recall(neighbors, truth, 10),
+        recall1NotEnrolled: recall(neighbors, truth, 1, notEnrolled),
+      };
+      if (typeof r.batched_qps === 'number')
+        rows.push({
+          ...base,
+          mode: `batched (${String(r.batched_queries)} a call)`,
+          queries: r.batched_queries as number,
+          qps: r.batched_qps,
+          facesPerSecond: faces * r.batched_qps,
+        });
+      rows.push({
+        ...base,
+        mode: 'one query at a time',
+        queries: r.single_queries as number,
+        qps: r.single_qps as number,
+        facesPerSecond: faces * (r.single_qps as number),
+        p50Ms: r.single_p50_ms as number,
+        p99Ms: r.single_p99_ms as number,
+      });
     }
   }
 }
 
-const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const bytes = (n: number | undefined, faces: number) => (n === undefined || Number.isNaN(n) ? '' : `${(n / 2 ** 20).toFixed(0)} MiB (${(n / (faces * DIMS * 4)).toFixed(2)}×)`);
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const bytes = (n: number | undefined, faces: number) =>
+  n === undefined || Number.isNaN(n) ? '' : `${(n / 2 ** 20).toFixed(0)} MiB (${(n / (faces * DIMS * 4)).toFixed(2)}×)`;
 
 function table(rows: Row[]): string[] {
   const lines = [
@@ -435,7 +488,14 @@ async function main() {
     if (faces >= 1_000_000) md.push(...targets(rows), '');
     md.push(...notes.map((n) => `- ${n}`), '');
   }
-  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, loadavgBefore: loadBefore, loadavgAfter: os.loadavg(), node: process.version, minutes: (performance.now() - started) / 60_000 };
+  const machine = {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    loadavgBefore: loadBefore,
+    loadavgAfter: os.loadavg(),
+    node: process.version,
+    minutes: (performance.now() - started) / 60_000,
+  };
   md.splice(
     2,
     0,

@@ -93,7 +93,9 @@ async function main() {
           const c1 = await queryRound(loads[mode], 1);
           samples[mode].c64.push(c64);
           samples[mode].c1.push(c1);
-          console.log(`query round ${round + 1}, ${mode}: c64 ${c64.qps.toFixed(0)} q/s (p99 ${c64.p99Ms.toFixed(2)} ms), c1 ${c1.qps.toFixed(0)} q/s (p99 ${c1.p99Ms.toFixed(2)} ms)`);
+          console.log(
+            `query round ${round + 1}, ${mode}: c64 ${c64.qps.toFixed(0)} q/s (p99 ${c64.p99Ms.toFixed(2)} ms), c1 ${c1.qps.toFixed(0)} q/s (p99 ${c1.p99Ms.toFixed(2)} ms)`,
+          );
         }
       }
     } finally {

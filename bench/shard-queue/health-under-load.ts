@@ -44,7 +44,8 @@ for (const setup of setups.filter((s) => s.name.includes(only))) {
       }),
     );
     const healthMs = await health.stop();
-    if (health.failures.length) console.error(`${setup.name}: ${health.failures.length} /healthz probes failed, e.g. ${[...new Set(health.failures)].slice(0, 3).join('; ')}`);
+    if (health.failures.length)
+      console.error(`${setup.name}: ${health.failures.length} /healthz probes failed, e.g. ${[...new Set(health.failures)].slice(0, 3).join('; ')}`);
     const answered = outcomes.flatMap((o) => (o !== 'timeout' && 'reply' in o ? [o.ms] : []));
     const refused = outcomes.flatMap((o) => (o !== 'timeout' && 'error' in o && o.error.code === 'busy' ? [o.ms] : []));
     const late = outcomes.filter((o) => o === 'timeout' || ('error' in o && o.error.code !== 'busy')).length;
@@ -56,7 +57,9 @@ for (const setup of setups.filter((s) => s.name.includes(only))) {
     await shard.cleanup();
   }
 }
-console.log(`\n${faces} faces in one shard, ${senders} senders of ${legVectors}-vector exact legs (k=${K}, deadline ${LEG_TIMEOUT_MS} ms) back to back for ${seconds} s, /healthz every 100 ms\n`);
+console.log(
+  `\n${faces} faces in one shard, ${senders} senders of ${legVectors}-vector exact legs (k=${K}, deadline ${LEG_TIMEOUT_MS} ms) back to back for ${seconds} s, /healthz every 100 ms\n`,
+);
 console.log('| shard | /healthz ms p50 / p99 / max | legs answered (ms p50 / p99) | busy (ms p50 / p99) | timed out or expired | vectors/s answered |');
 console.log('|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);

@@ -29,7 +29,9 @@ export async function adminCommand(argv: string[]): Promise<number> {
   const subjects = subjectsFor(target.prefix);
   if (action === 'init' && values.shards === undefined) throw new UsageError('faceshard admin init: --shards N is required (or SHARD_COUNT)');
   if (action === 'purge' && !values.yes) {
-    throw new UsageError(`faceshard admin purge deletes every face of the cluster at ${target.nats} (stream ${subjects.stream}); nothing brings them back. Run it again with --yes to do it.`);
+    throw new UsageError(
+      `faceshard admin purge deletes every face of the cluster at ${target.nats} (stream ${subjects.stream}); nothing brings them back. Run it again with --yes to do it.`,
+    );
   }
   const nc = await connectAs({ servers: target.nats.split(',') }, securityOf(target));
   try {

@@ -7,7 +7,10 @@ import { intOption, parseCommandArgs, UsageError } from '../args.js';
 /** "0,2 1,3" -> [[0,2],[1,3]]: shard sets served by one process each. */
 function shardSets(text: string | undefined, shards: number): number[][] {
   if (!text) return [];
-  return text.split(/\s+/).filter(Boolean).map((set) => set.split(',').map((part) => intOption('shard-sets', part, 0, 0, shards - 1)));
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((set) => set.split(',').map((part) => intOption('shard-sets', part, 0, 0, shards - 1)));
 }
 
 function identityFromName(name: string, shards: number): Identity {
@@ -38,7 +41,11 @@ export async function credentialsCommand(argv: string[]): Promise<number> {
   const store = openCredentialsDir(dir, subjectsFor(values.prefix));
   for (const name of values.rotate ?? []) {
     const revoked = store.rotate(identityFromName(name, shards));
-    console.log(revoked ? `rotated ${name}: new key; the old one (${revoked}) is revoked once the NATS servers reload ${store.serverConfigFile}` : `issued ${name} (it had no credentials yet)`);
+    console.log(
+      revoked
+        ? `rotated ${name}: new key; the old one (${revoked}) is revoked once the NATS servers reload ${store.serverConfigFile}`
+        : `issued ${name} (it had no credentials yet)`,
+    );
   }
   const identities: Identity[] = [
     ...ROLES.filter((role) => role !== 'shard').map((role) => ({ role }) as Identity),

@@ -15,7 +15,8 @@ export async function deleteCommand(argv: string[]): Promise<number> {
     }
     const notFound = reply.notFound ?? [];
     console.log(`deleted ${reply.deleted} of ${asked} id(s)${notFound.length ? `; not found: ${notFound.join(', ')}` : ''}`);
-    if (reply.unchecked?.length) console.log(`could not check ${reply.unchecked.length} id(s) (their shard did not answer), tombstones written anyway: ${reply.unchecked.join(', ')}`);
+    if (reply.unchecked?.length)
+      console.log(`could not check ${reply.unchecked.length} id(s) (their shard did not answer), tombstones written anyway: ${reply.unchecked.join(', ')}`);
     // Like a partial query: the answer is incomplete, not wrong (ids not found are an answer).
     return reply.unchecked?.length ? 3 : 0;
   } finally {

@@ -35,7 +35,9 @@ export async function downCommand(argv: string[]): Promise<number> {
   process.kill(pid, 'SIGTERM');
   while (isProcessAlive(pid)) {
     if (Date.now() - started > timeoutMs) {
-      console.error(`faceshard down: pid ${pid} is still stopping after ${timeoutMs / 1000} s (its log: ${path.join(dataDir, 'logs', 'up.log')}); wait, or \`kill -9 ${pid}\` (its children then stop by themselves)`);
+      console.error(
+        `faceshard down: pid ${pid} is still stopping after ${timeoutMs / 1000} s (its log: ${path.join(dataDir, 'logs', 'up.log')}); wait, or \`kill -9 ${pid}\` (its children then stop by themselves)`,
+      );
       return 1;
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -1,7 +1,16 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { FaceshardClient } from '../../libs/client/index.js';
-import { isBackendName, type BackendName, DETECTORS, type DetectorName, encodeDirectory, type EncodeSummary, WORKER_MODES, type WorkerMode } from '../../libs/face-encoder/index.js';
+import {
+  isBackendName,
+  type BackendName,
+  DETECTORS,
+  type DetectorName,
+  encodeDirectory,
+  type EncodeSummary,
+  WORKER_MODES,
+  type WorkerMode,
+} from '../../libs/face-encoder/index.js';
 import { idPrefixProblem } from '../../libs/protocol/id-prefix.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import { datasetIdPrefix, datasetLocationKind } from '../encode/dataset-location.js';
@@ -29,7 +38,13 @@ export interface EncodeSettings {
   maxFaces?: number;
 }
 
-export function encodeSettings(values: { 'min-score'?: string; backend?: string; detector?: string; 'min-face-size'?: string; 'max-faces-per-image'?: string }): EncodeSettings {
+export function encodeSettings(values: {
+  'min-score'?: string;
+  backend?: string;
+  detector?: string;
+  'min-face-size'?: string;
+  'max-faces-per-image'?: string;
+}): EncodeSettings {
   if (values.backend !== undefined && !isBackendName(values.backend)) {
     throw new UsageError(`--backend must be one of tensorflow-gpu, tensorflow, wasm, cpu; got "${values.backend}"`);
   }
@@ -119,8 +134,11 @@ export function printEncodeSummary(location: string, s: EncodeOutcome): void {
 /** What an interrupted run stored, and the command that goes on from there. */
 export function printInterrupted(location: string, s: EncodeOutcome, resume: string): void {
   const before = s.resumed ? ` (${s.resumed} more were done before)` : '';
-  console.log(`interrupted: ${s.faces - s.rejected.length} face(s) from ${s.imagesDone} image(s) of ${s.images} in ${location} stored and marked done${before}`);
-  if (s.stillQueued) console.log(`${s.stillQueued} image(s) still wait in the encode queue: encoder workers will finish them (--resume skips what is done by then)`);
+  console.log(
+    `interrupted: ${s.faces - s.rejected.length} face(s) from ${s.imagesDone} image(s) of ${s.images} in ${location} stored and marked done${before}`,
+  );
+  if (s.stillQueued)
+    console.log(`${s.stillQueued} image(s) still wait in the encode queue: encoder workers will finish them (--resume skips what is done by then)`);
   console.log(`resume with: ${resume}`);
 }
 
@@ -129,7 +147,9 @@ async function checkLocation(location: string): Promise<void> {
   const kind = await datasetLocationKind(location);
   if (kind === 'missing') throw new UsageError(`${location}: no such file or folder`);
   if (kind === 'image') {
-    throw new UsageError(`faceshard encode takes a folder or a .zip of images, and ${location} is one photo: to look for its faces in the cluster, run faceshard query ${location}`);
+    throw new UsageError(
+      `faceshard encode takes a folder or a .zip of images, and ${location} is one photo: to look for its faces in the cluster, run faceshard query ${location}`,
+    );
   }
   if (kind === 'other') throw new UsageError(`${location}: not a folder or a .zip of images`);
 }
@@ -159,7 +179,8 @@ export async function encodeCommand(argv: string[]): Promise<number> {
   const settings = encodeSettings(values);
   const workers = intOption('workers', values.workers, os.availableParallelism(), 0, 1024);
   const workerMode = values['worker-mode'] ?? 'thread';
-  if (!(WORKER_MODES as readonly string[]).includes(workerMode)) throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}; got "${workerMode}"`);
+  if (!(WORKER_MODES as readonly string[]).includes(workerMode))
+    throw new UsageError(`--worker-mode must be one of ${WORKER_MODES.join(', ')}; got "${workerMode}"`);
   if (values.queue && (values.workers !== undefined || values['worker-mode'] !== undefined || values.backend !== undefined)) {
     throw new UsageError('--workers, --worker-mode and --backend choose how this machine encodes; with --queue the encoder workers do (configure them by env)');
   }

@@ -33,7 +33,9 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   const named = idPrefix ? ` as ${idPrefix}/...` : '';
-  console.log(`ingested ${accepted} faces from ${file}${named} in ${seconds.toFixed(2)} s (${Math.round(accepted / seconds)} faces/s), every one acknowledged by JetStream`);
+  console.log(
+    `ingested ${accepted} faces from ${file}${named} in ${seconds.toFixed(2)} s (${Math.round(accepted / seconds)} faces/s), every one acknowledged by JetStream`,
+  );
   // JetStream dropped these as repeats of a request it already stored (same batch id).
   if (duplicates) console.log(`${duplicates} face(s) not stored again: JetStream had them from an earlier identical request`);
   if (errors.length === 0) return 0;

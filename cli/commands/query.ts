@@ -11,7 +11,9 @@ const VectorArgument = z.union([FaceVector, z.array(FaceVector).min(1)]);
 
 /** What `query IMAGE --json` prints: the reply, and `faces[q]`, the photo's face that `results[q]` answers. */
 export const QueryJson = QueryReply.extend({
-  faces: z.array(z.strictObject({ box: z.strictObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }), score: z.number() })).optional(),
+  faces: z
+    .array(z.strictObject({ box: z.strictObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }), score: z.number() }))
+    .optional(),
 });
 
 export interface QueryOutcome {
@@ -21,7 +23,12 @@ export interface QueryOutcome {
 }
 
 /** Runs one query for the given vectors and measures the client's round trip. */
-export async function runQuery(client: FaceshardClient, vectors: ArrayLike<number>[], k: number, maxDistance?: number): Promise<{ reply: QueryReply; roundTripMs: number }> {
+export async function runQuery(
+  client: FaceshardClient,
+  vectors: ArrayLike<number>[],
+  k: number,
+  maxDistance?: number,
+): Promise<{ reply: QueryReply; roundTripMs: number }> {
   const started = performance.now();
   const reply = await client.query(vectors, { k, maxDistance });
   return { reply, roundTripMs: performance.now() - started };

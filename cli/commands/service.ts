@@ -18,7 +18,11 @@ export async function serviceCommand(kind: 'shard' | 'coordinator' | 'encoder', 
     'http-port': { type: 'string' },
   });
   // "2", or "0,2": one process serving several shards.
-  if (values.index !== undefined) process.env.SHARD_INDEX = values.index.split(',').map((part) => intOption('index', part, 0, 0, 4095)).join(',');
+  if (values.index !== undefined)
+    process.env.SHARD_INDEX = values.index
+      .split(',')
+      .map((part) => intOption('index', part, 0, 0, 4095))
+      .join(',');
   if (values.shards !== undefined) process.env.SHARD_COUNT = String(intOption('shards', values.shards, 1, 1, MAX_SHARD_COUNT));
   if (values.nats !== undefined) process.env.NATS_URL = values.nats;
   if (values.prefix !== undefined) process.env.SUBJECT_PREFIX = values.prefix;

@@ -34,6 +34,8 @@ export async function synthCommand(argv: string[]): Promise<number> {
   const enrolled = data.queryIdentity.filter((q) => q !== null).length;
   const seconds = (performance.now() - started) / 1000;
   console.log(`wrote ${faces} faces of ${identities} people to ${files.faces} (ids in ${files.ids})`);
-  console.log(`wrote ${queries} queries to ${files.queries}: ${enrolled} enrolled, ${queries - enrolled} not enrolled (${files.queriesJson}) in ${seconds.toFixed(1)} s`);
+  console.log(
+    `wrote ${queries} queries to ${files.queries}: ${enrolled} enrolled, ${queries - enrolled} not enrolled (${files.queriesJson}) in ${seconds.toFixed(1)} s`,
+  );
   return 0;
 }

@@ -4,7 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { clusterFilePath, DEFAULT_DATA_DIR, removeClusterFile, writeClusterFile } from '../../libs/cluster-file/index.js';
 import { DataDirLock, DataDirLockedError } from '../../libs/data-dir-lock/index.js';
 import { connectAs } from '../../libs/nats-auth/index.js';
-import { defaultNatsPort, DetachedStartError, startDetached, startLocalCluster, waitForCluster, waitForEncoders, type LocalCluster } from '../../libs/local-cluster/index.js';
+import {
+  defaultNatsPort,
+  DetachedStartError,
+  startDetached,
+  startLocalCluster,
+  waitForCluster,
+  waitForEncoders,
+  type LocalCluster,
+} from '../../libs/local-cluster/index.js';
 import { NatsServerMissingError, NatsServerStartError } from '../../libs/nats-server/index.js';
 import { DEFAULT_SUBJECT_PREFIX } from '../../libs/protocol/index.js';
 import { createLogger, isWarningLine } from '../../libs/observability/logger.js';
@@ -63,7 +71,18 @@ export async function upCommand(argv: string[]): Promise<number> {
 
   let cluster: LocalCluster;
   try {
-    cluster = await startLocalCluster({ shards, replicas, processes, encoders, natsPort, freePortIfTaken: !portGiven, dataDir, prefix: values.prefix, auth: !values['no-auth'], log });
+    cluster = await startLocalCluster({
+      shards,
+      replicas,
+      processes,
+      encoders,
+      natsPort,
+      freePortIfTaken: !portGiven,
+      dataDir,
+      prefix: values.prefix,
+      auth: !values['no-auth'],
+      log,
+    });
   } catch (err) {
     await lock.release();
     if (err instanceof NatsServerMissingError) {
@@ -141,7 +160,8 @@ export async function upCommand(argv: string[]): Promise<number> {
 function printWelcome(cluster: LocalCluster, dataDir: string, natsPort: number): void {
   const rel = (file: string) => path.relative(process.cwd(), file) || file;
   console.log(`NATS ${cluster.natsUrl}`);
-  if (cluster.natsPortTaken) console.log(`port ${natsPort} is in use (a system nats-server?), so this cluster's NATS listens on ${new URL(cluster.natsUrl).port}`);
+  if (cluster.natsPortTaken)
+    console.log(`port ${natsPort} is in use (a system nats-server?), so this cluster's NATS listens on ${new URL(cluster.natsUrl).port}`);
   console.log(`data ${dataDir} (logs in ${cluster.logDir})`);
   const who = dataDir === path.resolve(DEFAULT_DATA_DIR) ? 'commands run in this directory' : `commands given --data-dir ${rel(dataDir)}`;
   console.log(`${who} find this cluster${cluster.credentials ? ' and its credentials' : ''} through ${rel(clusterFilePath(dataDir))}`);
@@ -168,7 +188,9 @@ async function upDetached(argv: string[], dataDir: string, readyTimeoutMs: numbe
       timeoutMs: readyTimeoutMs + 30_000,
     });
     process.stdout.write(output);
-    console.log(`running in the background (pid ${pid}), its output in ${consoleFile}; \`faceshard down${dataDir === path.resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${dataDir}`}\` stops it`);
+    console.log(
+      `running in the background (pid ${pid}), its output in ${consoleFile}; \`faceshard down${dataDir === path.resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${dataDir}`}\` stops it`,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof DetachedStartError)) throw err;

@@ -40,7 +40,11 @@ export interface PublishSettings extends JobOptions {
 }
 
 /** `stillQueued`: jobs out but not done when an interrupted run stopped waiting (workers will still do them). */
-export async function publishEncodeJobs(location: string, client: FaceshardClient, settings: PublishSettings): Promise<EncodeSummary & { rejected: string[]; stillQueued: number }> {
+export async function publishEncodeJobs(
+  location: string,
+  client: FaceshardClient,
+  settings: PublishSettings,
+): Promise<EncodeSummary & { rejected: string[]; stillQueued: number }> {
   const started = performance.now();
   const { nc, subjects } = client;
   const names = encodeJobNames(subjects);
@@ -89,7 +93,10 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
       // Jobs wait safely in the stream, but a person should know why nothing moves.
       lastProgress.at = performance.now();
       const encoders = (await client.status().catch(() => undefined))?.encoders.length;
-      if (encoders === 0) process.stderr.write(`no encoder is taking jobs: start one (faceshard encoder, or the encoder Deployment); ${published.size - finished.size} job(s) wait in ${names.stream}\n`);
+      if (encoders === 0)
+        process.stderr.write(
+          `no encoder is taking jobs: start one (faceshard encoder, or the encoder Deployment); ${published.size - finished.size} job(s) wait in ${names.stream}\n`,
+        );
     }
   };
   const stop = settings.stop;
@@ -149,7 +156,8 @@ export async function publishEncodeJobs(location: string, client: FaceshardClien
         }
       }
       if (!queued) break;
-      if (waitingSince !== undefined) settings.progress?.note(`the encode queue took jobs again after ${((performance.now() - waitingSince) / 1000).toFixed(1)} s of waiting`);
+      if (waitingSince !== undefined)
+        settings.progress?.note(`the encode queue took jobs again after ${((performance.now() - waitingSince) / 1000).toFixed(1)} s of waiting`);
       published.add(item.path);
       report();
     }

@@ -20,7 +20,14 @@ function queueFullReason(error: unknown): 'messages' | 'bytes' | undefined {
  * FaceshardError `busy` that says which bound was hit and what to do. Publishing again with
  * the same `msgID` is safe: JetStream stores a job once.
  */
-export async function submitJob(js: JetStreamClient, jsm: JetStreamManager, names: EncodeJobNames, bytes: Uint8Array, headers: MsgHdrs, msgID: string): Promise<void> {
+export async function submitJob(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  names: EncodeJobNames,
+  bytes: Uint8Array,
+  headers: MsgHdrs,
+  msgID: string,
+): Promise<void> {
   try {
     await js.publish(names.subject, bytes, { headers, msgID });
   } catch (error) {

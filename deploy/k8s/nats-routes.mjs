@@ -60,7 +60,9 @@ function option(argv, name, fallback) {
 function main(argv) {
   const out = option(argv, '--out');
   if (!out) {
-    console.error('usage: node deploy/k8s/nats-routes.mjs --out FILE [--replicas 3] [--rotate] [--statefulset faceshard-nats] [--service faceshard-nats-headless] [--port 6222]');
+    console.error(
+      'usage: node deploy/k8s/nats-routes.mjs --out FILE [--replicas 3] [--rotate] [--statefulset faceshard-nats] [--service faceshard-nats-headless] [--port 6222]',
+    );
     return 2;
   }
   const replicas = Number(option(argv, '--replicas', '3'));

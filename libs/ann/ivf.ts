@@ -114,10 +114,12 @@ export class IvfQuantizer {
     const { centroids, groupCentroids, groupStart, trainedRows } = state;
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
     if (centroids.length === 0 || centroids.length % dims !== 0) throw new RangeError(`IVF state: ${centroids.length} centroid floats for ${dims} dims`);
-    if (groupCentroids.length === 0 || groupCentroids.length % dims !== 0) throw new RangeError(`IVF state: ${groupCentroids.length} group centroid floats for ${dims} dims`);
+    if (groupCentroids.length === 0 || groupCentroids.length % dims !== 0)
+      throw new RangeError(`IVF state: ${groupCentroids.length} group centroid floats for ${dims} dims`);
     const lists = centroids.length / dims;
     const groups = groupCentroids.length / dims;
-    if (groupStart.length !== groups + 1 || groupStart[0] !== 0 || groupStart[groups] !== lists) throw new RangeError('IVF state: group offsets do not cover the lists');
+    if (groupStart.length !== groups + 1 || groupStart[0] !== 0 || groupStart[groups] !== lists)
+      throw new RangeError('IVF state: group offsets do not cover the lists');
     for (let g = 0; g < groups; g++) if (groupStart[g + 1] < groupStart[g]) throw new RangeError('IVF state: group offsets decrease');
     if (!Number.isInteger(trainedRows) || trainedRows < 0) throw new RangeError(`IVF state: trainedRows ${trainedRows}`);
     for (let i = 0; i < centroids.length; i++) if (!Number.isFinite(centroids[i])) throw new RangeError('IVF state: a centroid is not finite');
@@ -141,7 +143,13 @@ export class IvfQuantizer {
    * points against the centroids of one k-means level, about a millisecond at 128 dims
    * and a few thousand lists). Returns the quantizer when done.
    */
-  static *trainSteps(vectors: Float32Array | RowReader, rowCount: number, dims: number, options: IvfTrainingOptions, deleted?: Uint8Array): Generator<void, IvfQuantizer, void> {
+  static *trainSteps(
+    vectors: Float32Array | RowReader,
+    rowCount: number,
+    dims: number,
+    options: IvfTrainingOptions,
+    deleted?: Uint8Array,
+  ): Generator<void, IvfQuantizer, void> {
     const rows = readerOf(vectors, dims);
     const random = seededRandom(options.seed ?? 12345);
     const forceJs = options.forceJs ?? false;
@@ -389,4 +397,3 @@ function* kMeansSteps(
   }
   return { centroids: arena.rows.slice(0, k * dims), assignment };
 }
-

@@ -65,10 +65,18 @@ export class FaceshardClient {
   }
 
   /** `security`: the identity's creds file and TLS files, where the cluster requires them. */
-  static async connect(url: string, options: { prefix?: string; name?: string; security?: NatsSecurity; connectTimeoutMs?: number } = {}): Promise<FaceshardClient> {
+  static async connect(
+    url: string,
+    options: { prefix?: string; name?: string; security?: NatsSecurity; connectTimeoutMs?: number } = {},
+  ): Promise<FaceshardClient> {
     // A person waits for the answer: 3.5 s (nats.js would wait 20), then what is wrong within 5 s.
     const nc = await connectAs(
-      { servers: url.split(',').map((s) => s.trim()), name: options.name ?? 'faceshard-client', noAsyncTraces: true, timeout: options.connectTimeoutMs ?? 3500 },
+      {
+        servers: url.split(',').map((s) => s.trim()),
+        name: options.name ?? 'faceshard-client',
+        noAsyncTraces: true,
+        timeout: options.connectTimeoutMs ?? 3500,
+      },
       options.security ?? {},
     );
     return new FaceshardClient(nc, options.prefix ?? DEFAULT_SUBJECT_PREFIX);
@@ -106,12 +114,16 @@ export class FaceshardClient {
   async queryBinary(vectors: Float32Array, options: QueryOptions = {}): Promise<QueryReply> {
     const started = performance.now();
     const { timeoutMs, headers, vectorsPerRequest } = this.queryRequestOptions(options);
-    queryHeaders({ k: options.k ?? 1, maxDistance: options.maxDistance, approximate: options.approximate, effort: options.effort }, (key, value) => headers.set(key, value));
+    queryHeaders({ k: options.k ?? 1, maxDistance: options.maxDistance, approximate: options.approximate, effort: options.effort }, (key, value) =>
+      headers.set(key, value),
+    );
     if (options.minSeq !== undefined) headers.set('min-seq', JSON.stringify(options.minSeq));
     const bytes = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.length * 4);
     const ranges = rangesWithin(new Array<number>(Math.ceil(bytes.length / VECTOR_BYTES)).fill(VECTOR_BYTES), bodyBudget(this.nc), vectorsPerRequest);
     const replies = await Promise.all(
-      ranges.map(([start, end]) => requestJson(this.nc, this.subjects.query, bytes.subarray(start * VECTOR_BYTES, end * VECTOR_BYTES), QueryReply, { timeoutMs, headers })),
+      ranges.map(([start, end]) =>
+        requestJson(this.nc, this.subjects.query, bytes.subarray(start * VECTOR_BYTES, end * VECTOR_BYTES), QueryReply, { timeoutMs, headers }),
+      ),
     );
     return joinReplies(replies, elapsedMs(started));
   }

@@ -20,7 +20,21 @@ const ReplicaStatus = z.object({
 });
 
 export interface ClusterStatus {
-  shards: Array<{ index: number; replicas: Array<{ id: string; pid: number; host: string; count: number; ready: boolean; appliedSeq: number; listedRows?: number; maintenance?: 'deferred' | 'running' | 'idle'; snapshotSeq?: number; httpPort?: number }> }>;
+  shards: Array<{
+    index: number;
+    replicas: Array<{
+      id: string;
+      pid: number;
+      host: string;
+      count: number;
+      ready: boolean;
+      appliedSeq: number;
+      listedRows?: number;
+      maintenance?: 'deferred' | 'running' | 'idle';
+      snapshotSeq?: number;
+      httpPort?: number;
+    }>;
+  }>;
   coordinators: Array<{ id: string; pid: number; host: string; shards: number; httpPort?: number }>;
   encoders: Array<{ id: string; pid: number; host: string; backend: string; httpPort?: number }>;
   nats: { server: string; version: string; maxPayload: number; jetstream: boolean };
@@ -36,7 +50,18 @@ export async function clusterStatus(nc: NatsConnection, timeoutMs = 500): Promis
     const s = data.data;
     let entry = byShard.get(s.shard);
     if (!entry) byShard.set(s.shard, (entry = { index: s.shard, replicas: [] }));
-    entry.replicas.push({ id: stats.id, pid: s.pid, host: s.host, count: s.count, ready: s.ready, appliedSeq: s.appliedSeq, listedRows: s.listedRows, maintenance: s.maintenance, snapshotSeq: s.snapshotSeq, httpPort: s.httpPort });
+    entry.replicas.push({
+      id: stats.id,
+      pid: s.pid,
+      host: s.host,
+      count: s.count,
+      ready: s.ready,
+      appliedSeq: s.appliedSeq,
+      listedRows: s.listedRows,
+      maintenance: s.maintenance,
+      snapshotSeq: s.snapshotSeq,
+      httpPort: s.httpPort,
+    });
   }
   const coordinators: ClusterStatus['coordinators'] = [];
   for await (const info of await noRespondersIsEmpty(() => svc.info(COORDINATOR_SERVICE))) {

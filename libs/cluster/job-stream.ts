@@ -14,7 +14,12 @@ export const JobQueueEnv = z.object({
   /** Jobs (images) the encode queue holds at most. */
   ENCODE_QUEUE_MAX_JOBS: z.coerce.number().int().min(1).max(100_000_000).default(10_000),
   /** Bytes (image bytes and headers) the encode queue holds at most. */
-  ENCODE_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).max(2 ** 50).default(512 * 1024 * 1024),
+  ENCODE_QUEUE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 50)
+    .default(512 * 1024 * 1024),
 });
 
 export interface JobQueueLimits {
@@ -107,7 +112,8 @@ async function adjustLimits(nc: NatsConnection, names: EncodeJobNames, info: Str
 
 /** One line for the admin: what became of the encode queue's bound. */
 export function describeJobStreamChange(names: EncodeJobNames, change: JobStreamChange): string {
-  const bound = (limits: { maxJobs: number; maxBytes: number }) => (limits.maxJobs < 0 && limits.maxBytes < 0 ? 'no bound' : `${limits.maxJobs} jobs, ${limits.maxBytes} bytes`);
+  const bound = (limits: { maxJobs: number; maxBytes: number }) =>
+    limits.maxJobs < 0 && limits.maxBytes < 0 ? 'no bound' : `${limits.maxJobs} jobs, ${limits.maxBytes} bytes`;
   if (!change.after) return `encode queue ${names.stream}: ${change.notAdjusted}`;
   return `encode queue ${names.stream}: bound changed from ${bound(change.before)}${change.before.discardNew ? '' : ' (discard old)'} to ${bound(change.after)} (discard new: a publish past it is refused as busy)`;
 }

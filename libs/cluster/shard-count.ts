@@ -55,7 +55,9 @@ export async function readShardCount(nc: NatsConnection, subjects: Subjects, exp
       if (err instanceof ShardCountMismatchError || !/not found/i.test((err as Error).message)) throw err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`no shard count in KV ${subjects.configBucket}/${KEY} after ${timeoutMs} ms: the cluster is not initialized; run \`faceshard admin init --shards N\` with the admin credentials (faceshard up does it itself)`);
+      throw new Error(
+        `no shard count in KV ${subjects.configBucket}/${KEY} after ${timeoutMs} ms: the cluster is not initialized; run \`faceshard admin init --shards N\` with the admin credentials (faceshard up does it itself)`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

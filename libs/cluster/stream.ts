@@ -69,7 +69,8 @@ export async function lastSequenceFor(nc: NatsConnection, subjects: Subjects, sh
   if (status === 404) return 0;
   if (status === 503) return lastSequenceByStreamApi(nc, subjects, shard);
   const seq = Number(reply.headers?.get('Nats-Sequence'));
-  if (status >= 400 || !Number.isInteger(seq)) throw new Error(`direct get of ${subjects.data(shard)}'s last record failed: ${status} ${reply.headers?.description ?? ''}`);
+  if (status >= 400 || !Number.isInteger(seq))
+    throw new Error(`direct get of ${subjects.data(shard)}'s last record failed: ${status} ${reply.headers?.description ?? ''}`);
   return seq;
 }
 

@@ -14,7 +14,9 @@ export class DataDirLockedError extends Error {
     readonly holder: LockHolder | undefined,
   ) {
     const who = holder ? `pid ${holder.pid}${holder.natsUrl ? `, NATS ${holder.natsUrl}` : ', still starting'}` : 'a process that did not say who it is';
-    super(`${dataDir} is in use by a running faceshard up (${who}): one cluster per data dir. Stop it with \`faceshard down --data-dir ${dataDir}\`, or give this one another --data-dir.`);
+    super(
+      `${dataDir} is in use by a running faceshard up (${who}): one cluster per data dir. Stop it with \`faceshard down --data-dir ${dataDir}\`, or give this one another --data-dir.`,
+    );
   }
 }
 

@@ -19,14 +19,7 @@ export function squaredDistance(a: Float32Array, aOffset: number, b: Float32Arra
  * does not give up, the result is bit-identical to `squaredDistance`. On clustered
  * 128-d faces with a tight bound it stops after ~24 dimensions on average.
  */
-export function squaredDistanceWithin(
-  a: Float32Array,
-  aOffset: number,
-  b: Float32Array,
-  bOffset: number,
-  dims: number,
-  bound: number,
-): number {
+export function squaredDistanceWithin(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dims: number, bound: number): number {
   const tail = dims & 7;
   const end = aOffset + dims - tail;
   let sum = 0;

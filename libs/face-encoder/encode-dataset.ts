@@ -114,7 +114,11 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
     if (!result.ok) skip = { path: item.path, reason: result.reason, kind: result.kind };
     else if (result.faces.length === 0) skip = { path: item.path, reason: NO_FACE_REASON, kind: 'no_face' };
     else {
-      const encoded = result.faces.map((f, index) => ({ id: prefixedId(options.idPrefix, `${item.path}#${index}`), vector: f.vector, meta: { path: item.path, box: f.box, score: f.score } }));
+      const encoded = result.faces.map((f, index) => ({
+        id: prefixedId(options.idPrefix, `${item.path}#${index}`),
+        vector: f.vector,
+        meta: { path: item.path, box: f.box, score: f.score },
+      }));
       const badId = encoded.map((face) => idProblem(face.id)).find((problem) => problem !== undefined);
       if (badId) skip = { path: item.path, reason: `path cannot be a face id: ${badId}`, kind: 'bad_id' };
       else {

@@ -60,7 +60,10 @@ export async function encodeImageFile(filePath: string, options: EncodeOptions =
     bytes = await readImageFile(filePath, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   } catch (error) {
     if (!(error instanceof DatasetReadError)) throw error;
-    const missing = await stat(filePath).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    const missing = await stat(filePath).then(
+      () => false,
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+    );
     throw new ImageError(error.kind, `${filePath}: ${missing ? 'no such file' : error.message}`);
   }
   try {

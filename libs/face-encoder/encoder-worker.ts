@@ -8,9 +8,7 @@ import { WORKER_SETUP_ENV, type FromWorker, type ToWorker, type WorkerSetup } fr
  * own TensorFlow engine and its own copy of the models, loaded once.
  */
 
-const send: (message: FromWorker) => void = parentPort
-  ? (message) => parentPort!.postMessage(message)
-  : (message) => process.send!(message);
+const send: (message: FromWorker) => void = parentPort ? (message) => parentPort!.postMessage(message) : (message) => process.send!(message);
 const setup: WorkerSetup = parentPort ? (workerData as WorkerSetup) : (JSON.parse(process.env[WORKER_SETUP_ENV] ?? '{}') as WorkerSetup);
 
 async function main(): Promise<void> {

@@ -76,8 +76,5 @@ export interface FaceApi {
   };
   SsdMobilenetv1Options: new (init: SsdMobilenetv1OptionsInit) => DetectorOptions;
   TinyFaceDetectorOptions: new (init: TinyFaceDetectorOptionsInit) => DetectorOptions;
-  detectAllFaces(
-    input: TensorHandle,
-    options: DetectorOptions,
-  ): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiResult[]> } };
+  detectAllFaces(input: TensorHandle, options: DetectorOptions): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiResult[]> } };
 }

@@ -3,9 +3,7 @@ import type { ImageEncodeOptions, ImageResult } from './encode-image.js';
 
 /** What the pool and its workers (threads or processes) say to each other. */
 
-export type ToWorker =
-  | { type: 'encode'; id: number; bytes: Uint8Array; options: ImageEncodeOptions }
-  | { type: 'stats'; id: number };
+export type ToWorker = { type: 'encode'; id: number; bytes: Uint8Array; options: ImageEncodeOptions } | { type: 'stats'; id: number };
 
 export type FromWorker =
   | { type: 'ready'; backend: BackendName; loadSeconds: number }

@@ -60,13 +60,16 @@ export class EncoderPoolFullError extends Error {
 
 const workerFile = fileURLToPath(new URL('./encoder-worker.js', import.meta.url));
 
-export async function startWorkerPool(options: WorkerPoolOptions): Promise<ImageEncoder & { mode: WorkerMode; workers: number; loadSeconds: number; restarts(): number }> {
+export async function startWorkerPool(
+  options: WorkerPoolOptions,
+): Promise<ImageEncoder & { mode: WorkerMode; workers: number; loadSeconds: number; restarts(): number }> {
   const mode = options.mode ?? 'thread';
   const perWorker = options.perWorker ?? 2;
   if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new RangeError(`workers must be a whole number >= 1, got ${options.workers}`);
   const capacity = options.workers * perWorker;
   const maxPending = options.maxPending ?? 2 * capacity;
-  if (!(Number.isInteger(maxPending) && maxPending >= capacity)) throw new RangeError(`maxPending must be a whole number >= the pool's capacity ${capacity}, got ${maxPending}`);
+  if (!(Number.isInteger(maxPending) && maxPending >= capacity))
+    throw new RangeError(`maxPending must be a whole number >= the pool's capacity ${capacity}, got ${maxPending}`);
   const setup: WorkerSetup = { backend: options.backend };
   const started = performance.now();
 
@@ -175,7 +178,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
       const pending = queue.length + slots.reduce((sum, s) => sum + (s.dead ? 0 : s.busy), 0);
       if (pending >= maxPending) {
         return Promise.reject(
-          new EncoderPoolFullError(`the encoder pool holds ${pending} images (${queue.length} waiting for ${options.workers} worker(s)), its bound maxPending ${maxPending}: take at most that many at once (the pool's capacity is ${capacity})`),
+          new EncoderPoolFullError(
+            `the encoder pool holds ${pending} images (${queue.length} waiting for ${options.workers} worker(s)), its bound maxPending ${maxPending}: take at most that many at once (the pool's capacity is ${capacity})`,
+          ),
         );
       }
       return new Promise((resolve, reject) => {
@@ -185,14 +190,16 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Image
     },
     tensorCounts() {
       return Promise.all(
-        slots.filter((s) => !s.dead).map(
-          (slot) =>
-            new Promise<number>((resolve, reject) => {
-              const id = nextId++;
-              slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-              slot.channel.post({ type: 'stats', id });
-            }),
-        ),
+        slots
+          .filter((s) => !s.dead)
+          .map(
+            (slot) =>
+              new Promise<number>((resolve, reject) => {
+                const id = nextId++;
+                slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+                slot.channel.post({ type: 'stats', id });
+              }),
+          ),
       );
     },
     async close() {

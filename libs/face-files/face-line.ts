@@ -9,9 +9,7 @@ export const FaceLine = z.strictObject({
 });
 export type FaceLine = z.infer<typeof FaceLine>;
 
-export type ParsedFaceLine =
-  | { ok: true; id: string; vector: Float32Array; meta?: Record<string, unknown> }
-  | { ok: false; reason: string };
+export type ParsedFaceLine = { ok: true; id: string; vector: Float32Array; meta?: Record<string, unknown> } | { ok: false; reason: string };
 
 /** Parses and validates one non-blank line; the reason reads well after "line 7: ". */
 export function parseFaceLine(text: string): ParsedFaceLine {

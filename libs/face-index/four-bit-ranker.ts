@@ -148,7 +148,8 @@ function learnLevels(sorted: Float64Array, levels: Float64Array): void {
   const prefix = new Float64Array(n + 1);
   for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + sorted[i];
   const mean = (from: number, to: number, fallback: number) => (to > from ? (prefix[to] - prefix[from]) / (to - from) : fallback);
-  for (let l = 0; l < LEVELS; l++) levels[l] = mean(Math.floor((l * n) / LEVELS), Math.floor(((l + 1) * n) / LEVELS), sorted[Math.min(n - 1, Math.floor(((l + 0.5) * n) / LEVELS))]);
+  for (let l = 0; l < LEVELS; l++)
+    levels[l] = mean(Math.floor((l * n) / LEVELS), Math.floor(((l + 1) * n) / LEVELS), sorted[Math.min(n - 1, Math.floor(((l + 0.5) * n) / LEVELS))]);
   const starts = new Int32Array(LEVELS + 1);
   for (let iteration = 0; iteration < LEVEL_ITERATIONS; iteration++) {
     starts[0] = 0;

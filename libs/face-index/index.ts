@@ -66,7 +66,16 @@ import { checkState, exportState } from './state.js';
 export { squaredDistance } from '../exact-distance/index.js';
 export { bruteForceSearch } from './brute-force.js';
 export { storedVector } from './row-store.js';
-export type { ApproximateOptions, FaceIndexIvfState, FaceIndexOptions, FaceIndexState, FaceIndexStats, Neighbor, SearchOptions, SearchStrategy } from './options.js';
+export type {
+  ApproximateOptions,
+  FaceIndexIvfState,
+  FaceIndexOptions,
+  FaceIndexState,
+  FaceIndexStats,
+  Neighbor,
+  SearchOptions,
+  SearchStrategy,
+} from './options.js';
 
 /**
  * Rows after the sorted lists ("recent" rows, each already assigned to its list and
@@ -126,7 +135,8 @@ export class FaceIndex {
     const annListsPerSqrtRow = approximate === false ? 1 : (approximate.listsPerSqrtRow ?? DEFAULT_LISTS_PER_SQRT_ROW);
     const shortlistRows = options.shortlistRows ?? SHORTLIST_AT_EFFORT_1;
     if (!Number.isInteger(shortlistRows) || shortlistRows < 1) throw new RangeError(`shortlistRows must be a positive integer, got ${options.shortlistRows}`);
-    const filterOptions = options.prefilter !== false && !this.usesTree && store.arena.simd && Int8Filter.supported(dimensions) ? { axes: options.prefilterAxes } : undefined;
+    const filterOptions =
+      options.prefilter !== false && !this.usesTree && store.arena.simd && Int8Filter.supported(dimensions) ? { axes: options.prefilterAxes } : undefined;
     if (!(annMinRows >= 1)) throw new RangeError(`approximate.minRows must be >= 1`);
     if (!(annListsPerSqrtRow > 0)) throw new RangeError(`approximate.listsPerSqrtRow must be > 0`);
     this.ivfLists = new IvfLists(store, annMinRows, annListsPerSqrtRow);
@@ -286,7 +296,13 @@ export class FaceIndex {
       treeRows: this.treeRows,
       deltaRows: store.rowCount - this.treeRows,
       deletedRows: store.deletedRows,
-      bytes: store.arena.bytes + store.deleted.byteLength + (this.tree?.bytes ?? 0) + (this.treeVectors?.byteLength ?? 0) + (store.filter?.bytes ?? 0) + store.ids.bytes,
+      bytes:
+        store.arena.bytes +
+        store.deleted.byteLength +
+        (this.tree?.bytes ?? 0) +
+        (this.treeVectors?.byteLength ?? 0) +
+        (store.filter?.bytes ?? 0) +
+        store.ids.bytes,
       kernel: store.arena.simd ? 'wasm-simd' : 'js',
       lists: ivf?.lists ?? 0,
       listedRows: ivf ? this.ivfLists.listedRows : 0,

@@ -89,7 +89,9 @@ export class Prefilter {
     if (live < FILTER_MIN_ROWS) return false;
     const filter = this.store.filter;
     if (filter === undefined || !filter.ready) return true;
-    return explicit ? live >= filter.learnedRows * 2 && filter.learnedRows < FILTER_RELEARN_MAX_ROWS / 4 : live >= filter.learnedRows * FILTER_RELEARN_GROWTH && live <= FILTER_RELEARN_MAX_ROWS;
+    return explicit
+      ? live >= filter.learnedRows * 2 && filter.learnedRows < FILTER_RELEARN_MAX_ROWS / 4
+      : live >= filter.learnedRows * FILTER_RELEARN_GROWTH && live <= FILTER_RELEARN_MAX_ROWS;
   }
 
   /** Learns the pre-filter's parameters and codes every row, at once (`learnSteps` run to its end), when `learnDue(explicit)`. */

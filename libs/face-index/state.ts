@@ -52,13 +52,16 @@ export function checkState(state: FaceIndexState, dims: number, withIvf: boolean
   if (state.metas.length !== faces) throw new RangeError(`state holds ${state.metas.length} metas for ${faces} faces`);
   const bad = firstUnstorable(state.vectors);
   if (bad >= 0) {
-    throw new RangeError(`state vector ${Math.floor(bad / dims)} (${state.ids[Math.floor(bad / dims)]}) component ${bad % dims} is ${state.vectors[bad]} (must be finite and within ±${INT16_ROW_MAX})`);
+    throw new RangeError(
+      `state vector ${Math.floor(bad / dims)} (${state.ids[Math.floor(bad / dims)]}) component ${bad % dims} is ${state.vectors[bad]} (must be finite and within ±${INT16_ROW_MAX})`,
+    );
   }
   const s = state.ivf;
   if (s === undefined || !withIvf) return undefined;
   const ivf = IvfQuantizer.fromState(dims, s, forceJs);
   const lists = ivf.lists;
-  if (s.rowLists.length !== faces || !Number.isInteger(s.listedRows) || s.listedRows < 0 || s.listedRows > faces) throw new RangeError('state: IVF rows do not match the faces');
+  if (s.rowLists.length !== faces || !Number.isInteger(s.listedRows) || s.listedRows < 0 || s.listedRows > faces)
+    throw new RangeError('state: IVF rows do not match the faces');
   const listStart = new Int32Array(lists + 1);
   let previous = 0;
   for (let row = 0; row < s.listedRows; row++) {

@@ -1,7 +1,7 @@
 // Children still running when this process exits (process.exit(), an uncaught error, a
 // forgotten stop()) are killed, so none is left behind as an orphan holding a port or
 // a data directory. Used by libs/nats-server and libs/supervisor.
-import type { ChildProcess } from "node:child_process";
+import type { ChildProcess } from 'node:child_process';
 
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -10,10 +10,10 @@ let exitHookInstalled = false;
 export function killOnExit(child: ChildProcess): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const c of liveChildren) c.kill("SIGKILL");
+    process.on('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
     });
   }
   liveChildren.add(child);
-  child.once("exit", () => liveChildren.delete(child));
+  child.once('exit', () => liveChildren.delete(child));
 }

@@ -90,12 +90,22 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const prefix = options.prefix ?? DEFAULT_SUBJECT_PREFIX;
   const subjects = subjectsFor(prefix);
   const store = options.auth === false ? undefined : openCredentialsDir(path.join(options.dataDir, 'credentials'), subjects);
-  const credentials = store && { dir: store.dir, admin: store.credsFile({ role: 'admin' }), writer: store.credsFile({ role: 'writer' }), reader: store.credsFile({ role: 'reader' }) };
+  const credentials = store && {
+    dir: store.dir,
+    admin: store.credsFile({ role: 'admin' }),
+    writer: store.credsFile({ role: 'writer' }),
+    reader: store.credsFile({ role: 'reader' }),
+  };
   const admin: NatsSecurity = { creds: credentials?.admin };
   const storeDir = path.join(options.dataDir, 'nats');
   const movedFrom = moveStreamsToAccount(storeDir, store ? store.account : OPEN_ACCOUNT);
   if (movedFrom) {
-    log.warn(store ? 'the streams of the open (--no-auth) cluster now belong to its account' : 'the streams of the authenticated cluster now belong to the open (--no-auth) server', { from: movedFrom });
+    log.warn(
+      store
+        ? 'the streams of the open (--no-auth) cluster now belong to its account'
+        : 'the streams of the authenticated cluster now belong to the open (--no-auth) server',
+      { from: movedFrom },
+    );
   }
   const natsOptions: StartNatsServerOptions = {
     port: options.natsPort,
@@ -145,7 +155,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     if (isWarningLine(line) || !line.startsWith('{')) process.stderr.write(`[${name}] ${line}\n`);
   };
   const supervisor = new Supervisor({ log, onOutput });
-  supervisor.onRestart((e) => log.warn('restarting crashed process', { name: e.name, code: e.code, signal: e.signal, delayMs: e.delayMs, restarts: e.restarts }));
+  supervisor.onRestart((e) =>
+    log.warn('restarting crashed process', { name: e.name, code: e.code, signal: e.signal, delayMs: e.delayMs, restarts: e.restarts }),
+  );
 
   const common = { NATS_URL: natsUrl, SUBJECT_PREFIX: prefix, SHARD_COUNT: String(options.shards), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' };
   // Each service runs as its own identity: the coordinator's, and each shard process's for exactly its shards.

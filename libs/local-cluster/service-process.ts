@@ -17,7 +17,11 @@ export const SHARD_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' } as const;
  * with its configuration in env, exactly what a container runs (for shards, with
  * SHARD_MALLOC_ENV unless the environment sets those variables).
  */
-export function serviceProcess(kind: ServiceKind, env: Record<string, string>, parentEnv: NodeJS.ProcessEnv = process.env): { command: string; args: string[]; env: Record<string, string> } {
+export function serviceProcess(
+  kind: ServiceKind,
+  env: Record<string, string>,
+  parentEnv: NodeJS.ProcessEnv = process.env,
+): { command: string; args: string[]; env: Record<string, string> } {
   const main = fileURLToPath(new URL(`../../services/${kind}/main.js`, import.meta.url));
   const malloc = kind === 'shard' ? Object.fromEntries(Object.entries(SHARD_MALLOC_ENV).filter(([key]) => parentEnv[key] === undefined)) : {};
   return { command: process.execPath, args: [main], env: { ...malloc, ...env } };

@@ -40,7 +40,9 @@ export async function startDetached(options: DetachedStart): Promise<{ pid: numb
       if (exitCode !== undefined) throw new DetachedStartError(`${text.trimEnd()}\n(exited with code ${exitCode}; output in ${options.consoleFile})`);
       if (Date.now() > deadline) {
         child.kill('SIGTERM');
-        throw new DetachedStartError(`${text.trimEnd()}\n(not ready after ${Math.round(options.timeoutMs / 1000)} s: stopped it; output in ${options.consoleFile})`);
+        throw new DetachedStartError(
+          `${text.trimEnd()}\n(not ready after ${Math.round(options.timeoutMs / 1000)} s: stopped it; output in ${options.consoleFile})`,
+        );
       }
     }
   } finally {

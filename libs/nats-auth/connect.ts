@@ -58,11 +58,17 @@ export function securityOptions(security: NatsSecurity, now = Date.now()): { opt
     try {
       claims = decodeJwtClaims(parseCreds(text, security.creds).jwt);
     } catch (err) {
-      throw new NatsAccessError('credentials', (err as Error).message.startsWith(security.creds) ? (err as Error).message : `${security.creds}: ${(err as Error).message}`);
+      throw new NatsAccessError(
+        'credentials',
+        (err as Error).message.startsWith(security.creds) ? (err as Error).message : `${security.creds}: ${(err as Error).message}`,
+      );
     }
     identity = claims.name;
     if (claims.exp !== undefined && claims.exp * 1000 <= now) {
-      throw new NatsAccessError('auth_expired', `the credentials in ${security.creds} (${identity}) expired at ${new Date(claims.exp * 1000).toISOString()}; issue new ones (faceshard credentials)`);
+      throw new NatsAccessError(
+        'auth_expired',
+        `the credentials in ${security.creds} (${identity}) expired at ${new Date(claims.exp * 1000).toISOString()}; issue new ones (faceshard credentials)`,
+      );
     }
     options.authenticator = credsAuthenticator(new TextEncoder().encode(text));
     // The identity may read only its own inbox subjects: its JWT says which.
@@ -70,9 +76,21 @@ export function securityOptions(security: NatsSecurity, now = Date.now()): { opt
     if (allowed) options.inboxPrefix = allowed;
   }
   if (security.tlsCert || security.tlsKey || security.tlsCa) {
-    if (Boolean(security.tlsCert) !== Boolean(security.tlsKey)) throw new NatsAccessError('tls', 'a TLS client certificate needs both its certificate (--tls-cert / NATS_TLS_CERT) and its key (--tls-key / NATS_TLS_KEY)');
-    for (const [file, what] of [[security.tlsCa, 'TLS CA'], [security.tlsCert, 'TLS certificate'], [security.tlsKey, 'TLS key']] as const) if (file) readFile(file, what);
-    options.tls = { ...(security.tlsCa ? { caFile: security.tlsCa } : {}), ...(security.tlsCert ? { certFile: security.tlsCert, keyFile: security.tlsKey } : {}) };
+    if (Boolean(security.tlsCert) !== Boolean(security.tlsKey))
+      throw new NatsAccessError(
+        'tls',
+        'a TLS client certificate needs both its certificate (--tls-cert / NATS_TLS_CERT) and its key (--tls-key / NATS_TLS_KEY)',
+      );
+    for (const [file, what] of [
+      [security.tlsCa, 'TLS CA'],
+      [security.tlsCert, 'TLS certificate'],
+      [security.tlsKey, 'TLS key'],
+    ] as const)
+      if (file) readFile(file, what);
+    options.tls = {
+      ...(security.tlsCa ? { caFile: security.tlsCa } : {}),
+      ...(security.tlsCert ? { certFile: security.tlsCert, keyFile: security.tlsKey } : {}),
+    };
   }
   return { options, identity };
 }
@@ -80,10 +98,10 @@ export function securityOptions(security: NatsSecurity, now = Date.now()): { opt
 /** Which flag most likely fixes a failed TLS handshake. */
 function tlsHint(message: string, security: NatsSecurity): string {
   if (/verify|self.signed|issuer|certificate chain|leaf signature/i.test(message)) {
-    return 'pass --tls-ca FILE (or NATS_TLS_CA): the CA that signed the server\'s certificate';
+    return "pass --tls-ca FILE (or NATS_TLS_CA): the CA that signed the server's certificate";
   }
   if (!security.tlsCert) return 'the server may require a client certificate: pass --tls-cert FILE and --tls-key FILE (or NATS_TLS_CERT / NATS_TLS_KEY)';
-  return 'check --tls-ca, --tls-cert and --tls-key (or NATS_TLS_*) against the server\'s TLS settings';
+  return "check --tls-ca, --tls-cert and --tls-key (or NATS_TLS_*) against the server's TLS settings";
 }
 
 /** What went wrong connecting to `url`, said so a person knows what to change. */
@@ -93,16 +111,33 @@ export function describeConnectError(err: unknown, url: string, security: NatsSe
   const message = (err as Error).message ?? String(err);
   if (code === 'AUTHORIZATION_VIOLATION') {
     return security.creds
-      ? new NatsAccessError('auth_refused', `NATS at ${url} refused the credentials in ${security.creds} (${identity ?? 'unknown identity'}): they were not issued for this cluster's account`)
-      : new NatsAccessError('auth_required', `NATS at ${url} requires credentials: pass --creds FILE or set NATS_CREDS (faceshard up writes them under <data-dir>/credentials/)`);
+      ? new NatsAccessError(
+          'auth_refused',
+          `NATS at ${url} refused the credentials in ${security.creds} (${identity ?? 'unknown identity'}): they were not issued for this cluster's account`,
+        )
+      : new NatsAccessError(
+          'auth_required',
+          `NATS at ${url} requires credentials: pass --creds FILE or set NATS_CREDS (faceshard up writes them under <data-dir>/credentials/)`,
+        );
   }
-  if (code === 'AUTHENTICATION_EXPIRED') return new NatsAccessError('auth_expired', `NATS at ${url}: the credentials in ${security.creds} (${identity}) have expired; issue new ones (faceshard credentials)`);
-  if (code === 'CONNECTION_REFUSED') return new NatsAccessError('unreachable', `nothing accepts connections at ${url} (connection refused): is the cluster up? Start one with faceshard up, or name the right one with --nats URL`);
-  if (code === 'ERR_INVALID_URL') return new NatsAccessError('unreachable', `"${url}" is not a NATS URL (expected e.g. nats://127.0.0.1:4222): check --nats / NATS_URL`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new NatsAccessError('unreachable', `cannot resolve the host of ${url} (${code}): check --nats / NATS_URL`);
+  if (code === 'AUTHENTICATION_EXPIRED')
+    return new NatsAccessError(
+      'auth_expired',
+      `NATS at ${url}: the credentials in ${security.creds} (${identity}) have expired; issue new ones (faceshard credentials)`,
+    );
+  if (code === 'CONNECTION_REFUSED')
+    return new NatsAccessError(
+      'unreachable',
+      `nothing accepts connections at ${url} (connection refused): is the cluster up? Start one with faceshard up, or name the right one with --nats URL`,
+    );
+  if (code === 'ERR_INVALID_URL')
+    return new NatsAccessError('unreachable', `"${url}" is not a NATS URL (expected e.g. nats://127.0.0.1:4222): check --nats / NATS_URL`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new NatsAccessError('unreachable', `cannot resolve the host of ${url} (${code}): check --nats / NATS_URL`);
   // A server that verifies client certificates just drops a client without one (ECONNRESET).
   const droppedDuringTls = (security.tlsCa !== undefined || security.tlsCert !== undefined) && /ECONNRESET|socket hang up/.test(`${code} ${message}`);
-  if (droppedDuringTls || /tls|certificate|ssl|handshake/i.test(message) || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code ?? '')) return new NatsAccessError('tls', `TLS with NATS at ${url} failed: ${message}; ${tlsHint(message, security)}`);
+  if (droppedDuringTls || /tls|certificate|ssl|handshake/i.test(message) || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code ?? ''))
+    return new NatsAccessError('tls', `TLS with NATS at ${url} failed: ${message}; ${tlsHint(message, security)}`);
   return err instanceof Error ? err : new Error(message);
 }
 
@@ -116,10 +151,20 @@ async function describeTimeout(url: string, timeoutMs: number): Promise<NatsAcce
   const seconds = `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 ? 1 : 0)} s`;
   const probe = await probeNatsGreeting(first, GREETING_PROBE_MS);
   if (probe === 'not_nats') {
-    return new NatsAccessError('unreachable', `${first} is not a NATS server: something accepts connections there but never greeted like NATS (timed out after ${seconds}); is it an HTTP or monitoring port? faceshard up prints the NATS URL`);
+    return new NatsAccessError(
+      'unreachable',
+      `${first} is not a NATS server: something accepts connections there but never greeted like NATS (timed out after ${seconds}); is it an HTTP or monitoring port? faceshard up prints the NATS URL`,
+    );
   }
-  if (probe === 'nats') return new NatsAccessError('unreachable', `NATS at ${first} did not complete the connection within ${seconds} (the server greets, then stalls: overloaded, or a TLS mismatch?)`);
-  return new NatsAccessError('unreachable', `no answer from ${url} within ${seconds} (timed out): is the host reachable and the cluster up? (faceshard up; --nats URL)`);
+  if (probe === 'nats')
+    return new NatsAccessError(
+      'unreachable',
+      `NATS at ${first} did not complete the connection within ${seconds} (the server greets, then stalls: overloaded, or a TLS mismatch?)`,
+    );
+  return new NatsAccessError(
+    'unreachable',
+    `no answer from ${url} within ${seconds} (timed out): is the host reachable and the cluster up? (faceshard up; --nats URL)`,
+  );
 }
 
 /** `connect` as the identity of `security`, with faceshard's error messages. */

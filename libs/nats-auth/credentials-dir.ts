@@ -53,7 +53,9 @@ function signingKey(dir: string, name: string, create: () => KeyPair): KeyPair {
     try {
       return nkeys.fromSeed(new TextEncoder().encode(seed));
     } catch (err) {
-      throw new Error(`${file} does not hold an nkey seed (${(err as Error).message}); restore it from a backup or remove ${dir} to make a new cluster identity`);
+      throw new Error(
+        `${file} does not hold an nkey seed (${(err as Error).message}); restore it from a backup or remove ${dir} to make a new cluster identity`,
+      );
     }
   }
   const key = create();
@@ -72,7 +74,8 @@ export function openCredentialsDir(dir: string, subjects: Subjects): Credentials
 
   const serverConfigFile = path.join(dir, SERVER_AUTH_FILE);
   const revocationsFile = path.join(dir, SIGNING_DIR, 'revocations.json');
-  const revocations = (): Record<string, number> => (existsSync(revocationsFile) ? (JSON.parse(readFileSync(revocationsFile, 'utf8')) as Record<string, number>) : {});
+  const revocations = (): Record<string, number> =>
+    existsSync(revocationsFile) ? (JSON.parse(readFileSync(revocationsFile, 'utf8')) as Record<string, number>) : {};
   // nats-server refuses to reload a config whose operator JWT changed, even re-signed
   // with the same claims: keep the one already written while it names the same keys.
   const operatorToken = (): string => {
@@ -110,7 +113,10 @@ export function openCredentialsDir(dir: string, subjects: Subjects): Credentials
     serverConfigFile,
     issueCreds(identity, file, expires) {
       const user = nkeys.createUser();
-      writePrivate(file, formatCreds(userJwt(identityName(identity), user, account, permissionsFor(identity, subjects), expires), decoder.decode(user.getSeed())));
+      writePrivate(
+        file,
+        formatCreds(userJwt(identityName(identity), user, account, permissionsFor(identity, subjects), expires), decoder.decode(user.getSeed())),
+      );
       return file;
     },
     rotate(identity) {

@@ -9,7 +9,15 @@
  */
 import type { UserPermissions } from './jwt.js';
 import { encodeJobNames } from '../protocol/index.js';
-import { COORDINATOR_QUEUE, COORDINATOR_SERVICE, ENCODER_QUEUE, ENCODER_SERVICE, SHARD_GROUP_SERVICE, SHARD_SERVICE, type Subjects } from '../protocol/index.js';
+import {
+  COORDINATOR_QUEUE,
+  COORDINATOR_SERVICE,
+  ENCODER_QUEUE,
+  ENCODER_SERVICE,
+  SHARD_GROUP_SERVICE,
+  SHARD_SERVICE,
+  type Subjects,
+} from '../protocol/index.js';
 
 export const ROLES = ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'shard'] as const;
 export type Role = (typeof ROLES)[number];
@@ -82,10 +90,25 @@ function coordinator(subjects: Subjects): UserPermissions {
   const p = subjects.prefix;
   return {
     pub: {
-      allow: [`${p}.data.*`, `${p}.shard.*.query`, `${p}.shards.*.query`, `${p}.shard.*.replica.*.query`, `${p}.shards.*.process.*.query`, '$SRV.>', `${JS}.INFO`, `${JS}.STREAM.INFO.${subjects.stream}`, ...kvRead(subjects.configBucket)],
+      allow: [
+        `${p}.data.*`,
+        `${p}.shard.*.query`,
+        `${p}.shards.*.query`,
+        `${p}.shard.*.replica.*.query`,
+        `${p}.shards.*.process.*.query`,
+        '$SRV.>',
+        `${JS}.INFO`,
+        `${JS}.STREAM.INFO.${subjects.stream}`,
+        ...kvRead(subjects.configBucket),
+      ],
     },
     sub: {
-      allow: [`${subjects.query} ${COORDINATOR_QUEUE}`, `${subjects.ingest} ${COORDINATOR_QUEUE}`, `${subjects.delete} ${COORDINATOR_QUEUE}`, ...serviceDiscovery(COORDINATOR_SERVICE)],
+      allow: [
+        `${subjects.query} ${COORDINATOR_QUEUE}`,
+        `${subjects.ingest} ${COORDINATOR_QUEUE}`,
+        `${subjects.delete} ${COORDINATOR_QUEUE}`,
+        ...serviceDiscovery(COORDINATOR_SERVICE),
+      ],
     },
     resp: ONE_REPLY,
   };
@@ -103,7 +126,12 @@ function shard(subjects: Subjects, shards: readonly number[]): UserPermissions {
   }
   // Consumer names are random tokens: these cannot be narrowed to its own consumers.
   pub.push(`${JS}.CONSUMER.MSG.NEXT.${stream}.*`, `${JS}.CONSUMER.INFO.${stream}.*`, `${JS}.CONSUMER.DELETE.${stream}.*`);
-  if (shards.length > 1) sub.push(`${subjects.shardGroupQuery(shards)} ${subjects.shardGroupQueue(shards)}`, subjects.shardGroupProcessQuery(shards, '*'), ...serviceDiscovery(SHARD_GROUP_SERVICE));
+  if (shards.length > 1)
+    sub.push(
+      `${subjects.shardGroupQuery(shards)} ${subjects.shardGroupQueue(shards)}`,
+      subjects.shardGroupProcessQuery(shards, '*'),
+      ...serviceDiscovery(SHARD_GROUP_SERVICE),
+    );
   // One process runs a service per shard (and one for the group): a discovery ping to
   // all services gets one reply from each, all to the same request.
   const services = shards.length > 1 ? shards.length + 1 : 1;
@@ -140,9 +168,6 @@ function admin(): UserPermissions {
 
 /** The permissions of one identity on the cluster named by `subjects`; its own inbox is always readable. */
 export function permissionsFor(identity: Identity, subjects: Subjects): UserPermissions {
-  const base =
-    identity.role === 'shard'
-      ? shard(subjects, identity.shards)
-      : { admin, reader, writer, coordinator, encoder }[identity.role](subjects);
+  const base = identity.role === 'shard' ? shard(subjects, identity.shards) : { admin, reader, writer, coordinator, encoder }[identity.role](subjects);
   return { ...base, sub: { allow: [...base.sub.allow!, `${inboxPrefixFor(identity)}.>`] } };
 }

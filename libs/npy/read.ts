@@ -157,10 +157,7 @@ function parseDescr(descr: unknown, name: string): FloatType {
 function faceMatrixShape(shape: number[], name: string): { rows: number; dims: number } {
   if (shape.length === 2 && shape[1] === FACE_DIMENSIONS) return { rows: shape[0], dims: FACE_DIMENSIONS };
   if (shape.length === 1 && shape[0] === FACE_DIMENSIONS) return { rows: 1, dims: FACE_DIMENSIONS };
-  throw new NpyError(
-    name,
-    `unsupported shape ${formatShape(shape)}: expected (n, ${FACE_DIMENSIONS}), one ${FACE_DIMENSIONS}-number face encoding per row`,
-  );
+  throw new NpyError(name, `unsupported shape ${formatShape(shape)}: expected (n, ${FACE_DIMENSIONS}), one ${FACE_DIMENSIONS}-number face encoding per row`);
 }
 
 /** Python's tuple notation, as numpy prints shapes: (3, 128), (128,), (). */

@@ -19,9 +19,7 @@ const HEADER_BYTES = 16;
 export const OP_UPSERT = 1;
 export const OP_DELETE = 2;
 
-export type FaceBatch =
-  | { op: 'upsert'; ids: string[]; metas: (Record<string, unknown> | null)[]; vectors: Float32Array }
-  | { op: 'delete'; ids: string[] };
+export type FaceBatch = { op: 'upsert'; ids: string[]; metas: (Record<string, unknown> | null)[]; vectors: Float32Array } | { op: 'delete'; ids: string[] };
 
 export class FaceBatchError extends Error {
   override name = 'FaceBatchError';
@@ -45,7 +43,10 @@ export function encodeFaceBatch(batch: FaceBatch): Uint8Array {
  * Encodes an upsert batch straight from faces (one copy of each vector, no intermediate
  * array), or returns undefined when it would exceed `maxBytes`: the coordinator's hot path.
  */
-export function encodeUpsertFaces(faces: ReadonlyArray<{ id: string; vector: Float32Array; meta?: Record<string, unknown> }>, maxBytes = Infinity): Uint8Array | undefined {
+export function encodeUpsertFaces(
+  faces: ReadonlyArray<{ id: string; vector: Float32Array; meta?: Record<string, unknown> }>,
+  maxBytes = Infinity,
+): Uint8Array | undefined {
   const ids = new Array<string>(faces.length);
   const metas = new Array<Record<string, unknown> | null>(faces.length);
   for (let i = 0; i < faces.length; i++) {
@@ -101,7 +102,8 @@ export function decodeFaceBatch(data: Uint8Array): FaceBatch {
   if (!Array.isArray(metas) || metas.length !== count) throw new FaceBatchError(`batch header must list ${count} metas (null where none)`);
   const vectorStart = align4(HEADER_BYTES + jsonBytes);
   const vectorBytes = count * FACE_DIMENSIONS * 4;
-  if (data.length !== vectorStart + vectorBytes) throw new FaceBatchError(`batch of ${count} faces must be ${vectorStart + vectorBytes} bytes, got ${data.length}`);
+  if (data.length !== vectorStart + vectorBytes)
+    throw new FaceBatchError(`batch of ${count} faces must be ${vectorStart + vectorBytes} bytes, got ${data.length}`);
   const vectors = new Float32Array(count * FACE_DIMENSIONS);
   new Uint8Array(vectors.buffer).set(data.subarray(vectorStart)); // copy: aligned, and outlives the message
   return { op: 'upsert', ids, metas: metas as (Record<string, unknown> | null)[], vectors };

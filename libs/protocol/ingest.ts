@@ -93,7 +93,8 @@ export function parseIngestBatch(data: Uint8Array): { faces: ValidFace[]; reject
     throw err;
   }
   if (batch.op !== 'upsert') throw new ProtocolError('bad_request', 'binary ingest: the batch must be an upsert batch');
-  if (batch.ids.length === 0 || batch.ids.length > MAX_INGEST_FACES) throw new ProtocolError('bad_request', `binary ingest: 1 to ${MAX_INGEST_FACES} faces per request, got ${batch.ids.length}`);
+  if (batch.ids.length === 0 || batch.ids.length > MAX_INGEST_FACES)
+    throw new ProtocolError('bad_request', `binary ingest: 1 to ${MAX_INGEST_FACES} faces per request, got ${batch.ids.length}`);
   const faces: ValidFace[] = [];
   const rejected: RejectedFace[] = [];
   for (let index = 0; index < batch.ids.length; index++) {

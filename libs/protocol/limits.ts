@@ -44,6 +44,7 @@ export function overCostCap(vectors: number, k: number, cap: CostCap): string | 
   const matches = vectors * k;
   if (matches > cap.maxMatches) return `${vectors} vectors x k ${k} = ${matches} matches, at most ${cap.maxMatches} a request (split the query, or lower k)`;
   const bytes = expectedReplyBytes(vectors, k, cap.matchBytes);
-  if (bytes > cap.maxReplyBytes) return `the reply would take about ${bytes} bytes (${cap.matchBytes} a match), at most ${cap.maxReplyBytes} a request (split the query, or lower k)`;
+  if (bytes > cap.maxReplyBytes)
+    return `the reply would take about ${bytes} bytes (${cap.matchBytes} a match), at most ${cap.maxReplyBytes} a request (split the query, or lower k)`;
   return undefined;
 }

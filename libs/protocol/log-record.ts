@@ -53,12 +53,15 @@ export function decodeLogRecord(data: Uint8Array, owner?: LogOwner): DecodedReco
     if (err instanceof FaceBatchError) throw new LogRecordRefused('malformed', err.message, 0);
     throw err;
   }
-  const refuse = (i: number, reason: LogRecordRefusalReason, problem: string) => new LogRecordRefused(reason, `record face ${String(record.ids[i])}: ${problem}`, record.ids.length);
+  const refuse = (i: number, reason: LogRecordRefusalReason, problem: string) =>
+    new LogRecordRefused(reason, `record face ${String(record.ids[i])}: ${problem}`, record.ids.length);
   for (let i = 0; i < record.ids.length; i++) {
     const id = record.ids[i];
-    const problem = record.op === 'upsert' ? faceProblem(id, record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), record.metas[i]) : tombstoneProblem(id);
+    const problem =
+      record.op === 'upsert' ? faceProblem(id, record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), record.metas[i]) : tombstoneProblem(id);
     if (problem) throw refuse(i, problem.kind, problem.message);
-    if (owner && shardOf(id, owner.shardCount) !== owner.shard) throw refuse(i, 'wrong_shard', `belongs to shard ${shardOf(id, owner.shardCount)}, not to shard ${owner.shard} whose log holds it`);
+    if (owner && shardOf(id, owner.shardCount) !== owner.shard)
+      throw refuse(i, 'wrong_shard', `belongs to shard ${shardOf(id, owner.shardCount)}, not to shard ${owner.shard} whose log holds it`);
   }
   return record;
 }

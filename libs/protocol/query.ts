@@ -18,10 +18,7 @@ export const Effort = z.number().positive('effort must be > 0').max(64, 'effort 
  * Read-your-writes: a number is a stream sequence (every shard first applies all of its
  * log up to it); a map is what ingest answered (`seq`: per shard, the sequence to reach).
  */
-export const MinSeq = z.union([
-  z.number().int().min(0),
-  z.record(z.string().regex(/^\d+$/, 'minSeq keys are shard numbers'), z.number().int().min(0)),
-]);
+export const MinSeq = z.union([z.number().int().min(0), z.record(z.string().regex(/^\d+$/, 'minSeq keys are shard numbers'), z.number().int().min(0))]);
 export type MinSeq = z.infer<typeof MinSeq>;
 
 /** `faces.query`, JSON form. */
@@ -98,7 +95,10 @@ export function parseQueryJson(data: Uint8Array): Query {
 export function parseQueryBinary(data: Uint8Array, headers: HeaderView): Query {
   const vectorBytes = FACE_DIMENSIONS * 4;
   if (data.length === 0 || data.length % vectorBytes !== 0) {
-    throw new ProtocolError('bad_request', `binary query: body is ${data.length} bytes, expected a non-zero multiple of ${vectorBytes} (float32 x ${FACE_DIMENSIONS})`);
+    throw new ProtocolError(
+      'bad_request',
+      `binary query: body is ${data.length} bytes, expected a non-zero multiple of ${vectorBytes} (float32 x ${FACE_DIMENSIONS})`,
+    );
   }
   const count = data.length / vectorBytes;
   if (count > MAX_QUERY_VECTORS) throw new ProtocolError('bad_request', `binary query: ${count} vectors, at most ${MAX_QUERY_VECTORS}`);
@@ -132,7 +132,8 @@ export function parseQueryBinary(data: Uint8Array, headers: HeaderView): Query {
     minSeq = ms.data;
   }
   const approximate = headers.get('approximate');
-  if (approximate && approximate !== '1' && approximate !== 'true') throw new ProtocolError('bad_request', 'binary query: header approximate must be 1 or true');
+  if (approximate && approximate !== '1' && approximate !== 'true')
+    throw new ProtocolError('bad_request', 'binary query: header approximate must be 1 or true');
   let effort: number | undefined;
   const effortHeader = headers.get('effort');
   if (effortHeader) {

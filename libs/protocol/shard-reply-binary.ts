@@ -93,7 +93,8 @@ export function decodeShardReplyBinary(data: Uint8Array): ShardReply {
   }
   const distancesStart = align8(HEADER_BYTES + queries * 4);
   const jsonStart = distancesStart + total * 8;
-  if (jsonStart + jsonBytes !== data.length) throw new ShardReplyFormatError(`binary leg reply: ${data.length} bytes, its header says ${jsonStart + jsonBytes}`);
+  if (jsonStart + jsonBytes !== data.length)
+    throw new ShardReplyFormatError(`binary leg reply: ${data.length} bytes, its header says ${jsonStart + jsonBytes}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(decoder.decode(data.subarray(jsonStart)));

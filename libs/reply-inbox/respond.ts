@@ -26,7 +26,10 @@ export async function respondWithin<T>(
       else msg.respond(data);
       return true;
     }
-    error = new ProtocolError('too_large', `the reply takes ${data.length} bytes, one message holds ${budget} (the server's max_payload): ask fewer vectors or a smaller k`);
+    error = new ProtocolError(
+      'too_large',
+      `the reply takes ${data.length} bytes, one message holds ${budget} (the server's max_payload): ask fewer vectors or a smaller k`,
+    );
   } catch (err) {
     error = err instanceof ProtocolError ? err : new ProtocolError('internal', (err as Error).message ?? String(err));
     if (error.code === 'internal') log.error('request failed', { subject: msg.subject, err });

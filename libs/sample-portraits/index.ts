@@ -42,7 +42,11 @@ export async function portrait(photo: Uint8Array, face: FaceBox, variant: number
 }
 
 /** `count` portraits cycling over the faces: face i % faces.length, variant floor(i / faces.length). */
-export async function* portraits(faces: Array<{ photo: Uint8Array; box: FaceBox }>, count: number, options: PortraitOptions = {}): AsyncGenerator<{ index: number; face: number; bytes: Buffer }> {
+export async function* portraits(
+  faces: Array<{ photo: Uint8Array; box: FaceBox }>,
+  count: number,
+  options: PortraitOptions = {},
+): AsyncGenerator<{ index: number; face: number; bytes: Buffer }> {
   if (faces.length === 0) throw new Error('no faces to make portraits from');
   for (let index = 0; index < count; index++) {
     const face = index % faces.length;

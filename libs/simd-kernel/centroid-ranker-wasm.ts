@@ -43,10 +43,16 @@ function rankBody(rowDims: number, width: number): number[] {
   c.get(COUNT).op(OP.i32Eqz, OP.brIf, 1);
   for (let q = 0; q < width; q++) for (let a = 0; a < A; a++) c.zero().set(acc(q, a));
   for (let j = 0; j < rowDims / 8; j++) {
-    c.get(CENTROIDS).load(j * 16).set(CODES);
+    c.get(CENTROIDS)
+      .load(j * 16)
+      .set(CODES);
     for (let q = 0; q < width; q++) {
       const target = acc(q, j % A);
-      c.get(target).get(CODES).get(QUERIES).load(q * rowDims * 2 + j * 16).simd(SIMD.i32x4DotI16x8S);
+      c.get(target)
+        .get(CODES)
+        .get(QUERIES)
+        .load(q * rowDims * 2 + j * 16)
+        .simd(SIMD.i32x4DotI16x8S);
       c.simd(SIMD.i32x4Add).set(target);
     }
   }
@@ -61,7 +67,10 @@ function rankBody(rowDims: number, width: number): number[] {
     c.get(NORM).get(SUM).op(OP.f32ConvertI32S).tee(DOT).get(DOT).op(OP.f32Add, OP.f32Sub);
     c.op(OP.f32Store, 2, 0);
   }
-  c.get(CENTROIDS).i32(rowDims * 2).op(OP.i32Add).set(CENTROIDS);
+  c.get(CENTROIDS)
+    .i32(rowDims * 2)
+    .op(OP.i32Add)
+    .set(CENTROIDS);
   c.get(NORMS).i32(4).op(OP.i32Add).set(NORMS);
   c.get(OUT).i32(4).op(OP.i32Add).set(OUT);
   c.get(COUNT).i32(1).op(OP.i32Sub).set(COUNT);

@@ -32,7 +32,8 @@ export const FOUR_BIT_MAX_SUM = 255;
 
 export function fourBitScanModuleBytes(pairs: number, valuesOffset: number): Uint8Array {
   if (!Number.isInteger(pairs) || pairs < 1 || pairs > 64) throw new RangeError(`pairs must be an integer in [1, 64], got ${pairs}`);
-  if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0) throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
+  if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0)
+    throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
   // Params.
   const CODES = 0;
   const BLOCKS = 1;
@@ -57,15 +58,32 @@ export function fourBitScanModuleBytes(pairs: number, valuesOffset: number): Uin
   c.get(OUT).set(OUT_START);
   c.simd(SIMD.const, ...new Array<number>(16).fill(0x0f)).set(NIBBLE);
   c.get(LIMIT).simd(SIMD.i8x16Splat).set(LIMITS);
-  c.get(LUT).i32(pairs * 32).op(OP.i32Add).set(SCRATCH);
+  c.get(LUT)
+    .i32(pairs * 32)
+    .op(OP.i32Add)
+    .set(SCRATCH);
   c.get(HI).get(LO).op(OP.i32Sub).set(SPAN);
   c.op(OP.block, 0x40, OP.loop, 0x40);
   c.get(BLOCKS).op(OP.i32Eqz, OP.brIf, 1);
   c.zero().set(SUMS);
   for (let j = 0; j < pairs; j++) {
-    c.get(CODES).load(j * 16).set(V);
-    c.get(LUT).load(j * 32).get(V).get(NIBBLE).simd(SIMD.v128And).simd(SIMD.swizzle);
-    c.get(LUT).load(j * 32 + 16).get(V).i32(4).simd(SIMD.i16x8ShrU).get(NIBBLE).simd(SIMD.v128And).simd(SIMD.swizzle);
+    c.get(CODES)
+      .load(j * 16)
+      .set(V);
+    c.get(LUT)
+      .load(j * 32)
+      .get(V)
+      .get(NIBBLE)
+      .simd(SIMD.v128And)
+      .simd(SIMD.swizzle);
+    c.get(LUT)
+      .load(j * 32 + 16)
+      .get(V)
+      .i32(4)
+      .simd(SIMD.i16x8ShrU)
+      .get(NIBBLE)
+      .simd(SIMD.v128And)
+      .simd(SIMD.swizzle);
     c.simd(SIMD.i8x16Add).get(SUMS).simd(SIMD.i8x16AddSatU).set(SUMS);
   }
   c.get(SUMS).get(LIMITS).simd(SIMD.i8x16LeU).simd(SIMD.i8x16Bitmask).tee(BITS);
@@ -85,7 +103,10 @@ export function fourBitScanModuleBytes(pairs: number, valuesOffset: number): Uin
   c.op(OP.br, 0, OP.end, OP.end);
   c.op(OP.end);
   c.get(FIRST).i32(16).op(OP.i32Add).set(FIRST);
-  c.get(CODES).i32(pairs * 16).op(OP.i32Add).set(CODES);
+  c.get(CODES)
+    .i32(pairs * 16)
+    .op(OP.i32Add)
+    .set(CODES);
   c.get(BLOCKS).i32(1).op(OP.i32Sub).set(BLOCKS);
   c.op(OP.br, 0, OP.end, OP.end);
   c.int32sBetween(OUT_START, OUT);

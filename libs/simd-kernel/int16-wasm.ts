@@ -18,7 +18,8 @@ import { Code, F32, I32, OP, SIMD, V128, kernelModule, uleb } from './assembler.
 
 export function int16GatherModuleBytes(rowDims: number, distancesOffset: number): Uint8Array {
   if (!Number.isInteger(rowDims) || rowDims < 8 || rowDims % 8 !== 0) throw new RangeError(`rowDims must be a positive multiple of 8, got ${rowDims}`);
-  if (!Number.isInteger(distancesOffset) || distancesOffset < 0 || distancesOffset % 4 !== 0) throw new RangeError(`distancesOffset must be a non-negative multiple of 4, got ${distancesOffset}`);
+  if (!Number.isInteger(distancesOffset) || distancesOffset < 0 || distancesOffset % 4 !== 0)
+    throw new RangeError(`distancesOffset must be a non-negative multiple of 4, got ${distancesOffset}`);
   // Params.
   const ROWS = 0;
   const LIST = 1;
@@ -48,23 +49,42 @@ export function int16GatherModuleBytes(rowDims: number, distancesOffset: number)
   c.op(OP.block, 0x40, OP.loop, 0x40);
   c.get(TOUCHING).op(OP.i32Eqz, OP.brIf, 1);
   c.get(ROWS).get(AT).op(OP.i32Load, 2, 0).i32(rowBytes).op(OP.i32Mul, OP.i32Add).set(BASE);
-  for (let line = 0; line < rowBytes; line += 64) c.get(TOUCH).get(BASE).op(OP.i32Load, 2, ...uleb(line), OP.i32Or).set(TOUCH);
-  if (rowBytes % 64 !== 0) c.get(TOUCH).get(BASE).op(OP.i32Load, 2, ...uleb(rowBytes - 4), OP.i32Or).set(TOUCH);
+  for (let line = 0; line < rowBytes; line += 64)
+    c.get(TOUCH)
+      .get(BASE)
+      .op(OP.i32Load, 2, ...uleb(line), OP.i32Or)
+      .set(TOUCH);
+  if (rowBytes % 64 !== 0)
+    c.get(TOUCH)
+      .get(BASE)
+      .op(OP.i32Load, 2, ...uleb(rowBytes - 4), OP.i32Or)
+      .set(TOUCH);
   c.get(AT).i32(4).op(OP.i32Add).set(AT);
   c.get(TOUCHING).i32(1).op(OP.i32Sub).set(TOUCHING);
   c.op(OP.br, 0, OP.end, OP.end);
   // Kept in memory (the sink after the distances) so no compiler can drop the loads.
-  c.get(LIST).get(TOUCH).op(OP.i32Store, 2, ...uleb(2 * distancesOffset));
+  c.get(LIST)
+    .get(TOUCH)
+    .op(OP.i32Store, 2, ...uleb(2 * distancesOffset));
   c.get(OUT).set(OUT_START);
   c.op(OP.block, 0x40, OP.loop, 0x40);
   c.get(N).op(OP.i32Eqz, OP.brIf, 1);
   c.get(LIST).op(OP.i32Load, 2, 0).set(ROW);
-  c.get(ROWS).get(ROW).i32(rowDims * 2).op(OP.i32Mul, OP.i32Add).set(BASE);
+  c.get(ROWS)
+    .get(ROW)
+    .i32(rowDims * 2)
+    .op(OP.i32Mul, OP.i32Add)
+    .set(BASE);
   c.zero().set(ACC_EVEN);
   c.zero().set(ACC_ODD);
   for (let j = 0; j < rowDims / 8; j++) {
     const acc = j % 2 === 0 ? ACC_EVEN : ACC_ODD;
-    c.get(BASE).load(j * 16).get(QUERY).load(j * 16).simd(SIMD.i16x8SubSatS).tee(DIFF);
+    c.get(BASE)
+      .load(j * 16)
+      .get(QUERY)
+      .load(j * 16)
+      .simd(SIMD.i16x8SubSatS)
+      .tee(DIFF);
     c.get(DIFF).simd(SIMD.i32x4DotI16x8S).simd(SIMD.f32x4ConvertI32x4S).get(acc).simd(SIMD.f32x4Add).set(acc);
   }
   c.get(ACC_EVEN).get(ACC_ODD).simd(SIMD.f32x4Add).tee(D);
@@ -72,7 +92,9 @@ export function int16GatherModuleBytes(rowDims: number, distancesOffset: number)
   c.get(D).simd(SIMD.f32x4ExtractLane, 2).get(D).simd(SIMD.f32x4ExtractLane, 3).op(OP.f32Add, OP.f32Add).set(SUM);
   // Row and distance written always; `out` advances only past rows within the limit.
   c.get(OUT).get(ROW).op(OP.i32Store, 2, 0);
-  c.get(OUT).get(SUM).op(OP.f32Store, 2, ...uleb(distancesOffset));
+  c.get(OUT)
+    .get(SUM)
+    .op(OP.f32Store, 2, ...uleb(distancesOffset));
   c.get(OUT).get(SUM).get(LIMIT).op(OP.f32Le).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   c.get(LIST).i32(4).op(OP.i32Add).set(LIST);
   c.get(N).i32(1).op(OP.i32Sub).set(N);

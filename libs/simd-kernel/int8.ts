@@ -18,8 +18,18 @@ import { int8ScanModuleBytes, projectModuleBytes } from './wasm.js';
 /** Most rows one `scan` call handles (the size of the candidate output area). */
 export const SCAN_BLOCK_ROWS = 1024;
 
-
-type ScanFunction = (codes: number, residuals: number, norms: number, rows: number, query: number, queryNorm: number, out: number, first: number, scale: number, limit: number) => number;
+type ScanFunction = (
+  codes: number,
+  residuals: number,
+  norms: number,
+  rows: number,
+  query: number,
+  queryNorm: number,
+  out: number,
+  first: number,
+  scale: number,
+  limit: number,
+) => number;
 
 /** Whether int8 code arenas can run here (WebAssembly SIMD). */
 export function int8ScanSupported(): boolean {

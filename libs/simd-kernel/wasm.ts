@@ -45,11 +45,19 @@ function kernelBody(dims: number, queries: number): number[] {
   c.get(ROWS).op(OP.i32Eqz, OP.brIf, 1);
   for (let q = 0; q < queries; q++) for (let a = 0; a < A; a++) c.zero().set(acc(q, a));
   for (let chunk = 0; chunk < chunks; chunk++) {
-    c.get(DATA).load(chunk * 16).set(ROW);
+    c.get(DATA)
+      .load(chunk * 16)
+      .set(ROW);
     for (let q = 0; q < queries; q++) {
       const target = acc(q, chunk % A);
       c.get(target);
-      c.get(ROW).get(QUERIES).load(q * dims * 4 + chunk * 16).simd(SIMD.f32x4Sub).tee(DIFF).get(DIFF).simd(SIMD.f32x4Mul);
+      c.get(ROW)
+        .get(QUERIES)
+        .load(q * dims * 4 + chunk * 16)
+        .simd(SIMD.f32x4Sub)
+        .tee(DIFF)
+        .get(DIFF)
+        .simd(SIMD.f32x4Mul);
       c.simd(SIMD.f32x4Add).set(target);
     }
   }
@@ -62,8 +70,14 @@ function kernelBody(dims: number, queries: number): number[] {
     c.op(OP.f32Add);
     c.op(OP.f32Store, 2, ...uleb(q * 4));
   }
-  c.get(OUT).i32(queries * 4).op(OP.i32Add).set(OUT);
-  c.get(DATA).i32(dims * 4).op(OP.i32Add).set(DATA);
+  c.get(OUT)
+    .i32(queries * 4)
+    .op(OP.i32Add)
+    .set(OUT);
+  c.get(DATA)
+    .i32(dims * 4)
+    .op(OP.i32Add)
+    .set(DATA);
   c.get(ROWS).i32(1).op(OP.i32Sub).set(ROWS);
   c.op(OP.br, 0, OP.end, OP.end);
   return c.functionBody([
@@ -79,7 +93,11 @@ export type KernelWidth = (typeof KERNEL_WIDTHS)[number];
 /** The module bytes for vectors of `dims` floats (a positive multiple of 4). */
 export function kernelModuleBytes(dims: number): Uint8Array {
   if (!Number.isInteger(dims) || dims < 4 || dims % 4 !== 0) throw new RangeError(`SIMD kernels need dims to be a positive multiple of 4, got ${dims}`);
-  return kernelModule([I32, I32, I32, I32], [], KERNEL_WIDTHS.map((n) => ({ name: `l2_${n}`, body: kernelBody(dims, n) })));
+  return kernelModule(
+    [I32, I32, I32, I32],
+    [],
+    KERNEL_WIDTHS.map((n) => ({ name: `l2_${n}`, body: kernelBody(dims, n) })),
+  );
 }
 
 /** A one-instruction module (f32x4.splat) that validates only where WebAssembly SIMD works. */
@@ -109,8 +127,10 @@ export function simdProbeBytes(): Uint8Array {
  * subtraction per 8 codes), for the norm's 4 bytes a row.
  */
 export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uint8Array {
-  if (!Number.isInteger(codeDims) || codeDims < 16 || codeDims % 16 !== 0) throw new RangeError(`int8 kernels need codeDims to be a positive multiple of 16, got ${codeDims}`);
-  if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0) throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
+  if (!Number.isInteger(codeDims) || codeDims < 16 || codeDims % 16 !== 0)
+    throw new RangeError(`int8 kernels need codeDims to be a positive multiple of 16, got ${codeDims}`);
+  if (!Number.isInteger(valuesOffset) || valuesOffset < 0 || valuesOffset % 4 !== 0)
+    throw new RangeError(`valuesOffset must be a non-negative multiple of 4, got ${valuesOffset}`);
   // Params.
   const CODES = 0;
   const RESID = 1;
@@ -147,8 +167,12 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
   c.get(ROWS).i32(4).op(OP.i32LtU, OP.brIf, 1);
   for (const acc of ACC) c.zero().set(acc);
   for (let chunk = 0; chunk < codeDims / 16; chunk++) {
-    c.get(QUERY).load(chunk * 32).set(QLO);
-    c.get(QUERY).load(chunk * 32 + 16).set(QHI);
+    c.get(QUERY)
+      .load(chunk * 32)
+      .set(QLO);
+    c.get(QUERY)
+      .load(chunk * 32 + 16)
+      .set(QHI);
     for (let r = 0; r < 4; r++) {
       // v128.load8x8_s: 8 codes loaded and widened to int16 in one instruction (measured
       // 5-10% faster than one load and i16x8.extend_low/high).
@@ -160,31 +184,52 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
     }
   }
   // Transpose-add: T0 = (a0+a2, b0+b2, a1+a3, b1+b3), T1 likewise for c, d; then the row sums (a, b, c, d).
-  c.get(ACC[0]).get(ACC[1]).simd(SIMD.shuffle, ...lanes(0, 4, 1, 5));
-  c.get(ACC[0]).get(ACC[1]).simd(SIMD.shuffle, ...lanes(2, 6, 3, 7));
+  c.get(ACC[0])
+    .get(ACC[1])
+    .simd(SIMD.shuffle, ...lanes(0, 4, 1, 5));
+  c.get(ACC[0])
+    .get(ACC[1])
+    .simd(SIMD.shuffle, ...lanes(2, 6, 3, 7));
   c.simd(SIMD.i32x4Add).set(T0);
-  c.get(ACC[2]).get(ACC[3]).simd(SIMD.shuffle, ...lanes(0, 4, 1, 5));
-  c.get(ACC[2]).get(ACC[3]).simd(SIMD.shuffle, ...lanes(2, 6, 3, 7));
+  c.get(ACC[2])
+    .get(ACC[3])
+    .simd(SIMD.shuffle, ...lanes(0, 4, 1, 5));
+  c.get(ACC[2])
+    .get(ACC[3])
+    .simd(SIMD.shuffle, ...lanes(2, 6, 3, 7));
   c.simd(SIMD.i32x4Add).set(T1);
-  c.get(T0).get(T1).simd(SIMD.shuffle, ...lanes(0, 1, 4, 5));
-  c.get(T0).get(T1).simd(SIMD.shuffle, ...lanes(2, 3, 6, 7));
+  c.get(T0)
+    .get(T1)
+    .simd(SIMD.shuffle, ...lanes(0, 1, 4, 5));
+  c.get(T0)
+    .get(T1)
+    .simd(SIMD.shuffle, ...lanes(2, 3, 6, 7));
   c.simd(SIMD.i32x4Add);
   // D = norms + queryNorm - 2 * dot.
   c.i32(1).simd(SIMD.i32x4Shl).set(T0);
   c.get(NORMS).load(0).get(QNORMS).simd(SIMD.i32x4Add).get(T0).simd(SIMD.i32x4Sub);
   c.simd(SIMD.f32x4ConvertI32x4S).simd(SIMD.f32x4Sqrt).get(SCALES).simd(SIMD.f32x4Mul);
-  c.get(RESID).simd(SIMD.load, 2, 0).simd(SIMD.f32x4Sub).op(OP.localTee, ...uleb(T1));
+  c.get(RESID)
+    .simd(SIMD.load, 2, 0)
+    .simd(SIMD.f32x4Sub)
+    .op(OP.localTee, ...uleb(T1));
   c.get(LIMITS).simd(SIMD.f32x4Le).simd(SIMD.i32x4Bitmask).tee(CAND);
   c.op(OP.if, 0x40);
   for (let r = 0; r < 4; r++) {
     // Row and bound written for every row; `out` advances only past rows that pass.
     c.get(OUT).get(FIRST).i32(r).op(OP.i32Add).op(OP.i32Store, 2, 0);
-    c.get(OUT).get(T1).simd(SIMD.f32x4ExtractLane, r).op(OP.f32Store, 2, ...uleb(valuesOffset));
+    c.get(OUT)
+      .get(T1)
+      .simd(SIMD.f32x4ExtractLane, r)
+      .op(OP.f32Store, 2, ...uleb(valuesOffset));
     c.get(OUT).get(CAND).i32(r).op(OP.i32ShrU).i32(1).op(OP.i32And).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   }
   c.op(OP.end);
   c.get(FIRST).i32(4).op(OP.i32Add).set(FIRST);
-  c.get(CODES).i32(codeDims * 4).op(OP.i32Add).set(CODES);
+  c.get(CODES)
+    .i32(codeDims * 4)
+    .op(OP.i32Add)
+    .set(CODES);
   c.get(RESID).i32(16).op(OP.i32Add).set(RESID);
   c.get(NORMS).i32(16).op(OP.i32Add).set(NORMS);
   c.get(ROWS).i32(4).op(OP.i32Sub).set(ROWS);
@@ -195,9 +240,13 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
   c.zero().set(ACC[0]);
   for (let chunk = 0; chunk < codeDims / 16; chunk++) {
     c.get(CODES).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16));
-    c.get(QUERY).load(chunk * 32).simd(SIMD.i32x4DotI16x8S);
+    c.get(QUERY)
+      .load(chunk * 32)
+      .simd(SIMD.i32x4DotI16x8S);
     c.get(CODES).simd(SIMD.load8x8S, 3, ...uleb(chunk * 16 + 8));
-    c.get(QUERY).load(chunk * 32 + 16).simd(SIMD.i32x4DotI16x8S);
+    c.get(QUERY)
+      .load(chunk * 32 + 16)
+      .simd(SIMD.i32x4DotI16x8S);
     c.simd(SIMD.i32x4Add).get(ACC[0]).simd(SIMD.i32x4Add).set(ACC[0]);
   }
   const acc = ACC[0];
@@ -206,10 +255,15 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
   c.i32(1).op(OP.i32Shl).set(CAND);
   c.get(NORMS).op(OP.i32Load, 2, 0).get(QNORM).op(OP.i32Add).get(CAND).op(OP.i32Sub);
   c.op(OP.f32ConvertI32S, OP.f32Sqrt).get(SCALE).op(OP.f32Mul);
-  c.get(RESID).op(OP.f32Load, 2, 0).op(OP.f32Sub).op(OP.localTee, ...uleb(BOUND));
+  c.get(RESID)
+    .op(OP.f32Load, 2, 0)
+    .op(OP.f32Sub)
+    .op(OP.localTee, ...uleb(BOUND));
   c.get(LIMIT).op(OP.f32Le).set(CAND);
   c.get(OUT).get(FIRST).op(OP.i32Store, 2, 0);
-  c.get(OUT).get(BOUND).op(OP.f32Store, 2, ...uleb(valuesOffset));
+  c.get(OUT)
+    .get(BOUND)
+    .op(OP.f32Store, 2, ...uleb(valuesOffset));
   c.get(OUT).get(CAND).i32(2).op(OP.i32Shl, OP.i32Add).set(OUT);
   c.get(FIRST).i32(1).op(OP.i32Add).set(FIRST);
   c.get(CODES).i32(codeDims).op(OP.i32Add).set(CODES);
@@ -224,9 +278,7 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
     [1, F32],
   ]);
 
-  return kernelModule([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], [I32], [
-    { name: 'scan_i8', body },
-  ]);
+  return kernelModule([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], [I32], [{ name: 'scan_i8', body }]);
 }
 
 /**
@@ -235,7 +287,8 @@ export function int8ScanModuleBytes(codeDims: number, valuesOffset: number): Uin
  * Exports `memory` and `project`.
  */
 export function projectModuleBytes(inDims: number, outDims: number): Uint8Array {
-  if (!Number.isInteger(inDims) || inDims < 4 || inDims % 4 !== 0) throw new RangeError(`projection needs inDims to be a positive multiple of 4, got ${inDims}`);
+  if (!Number.isInteger(inDims) || inDims < 4 || inDims % 4 !== 0)
+    throw new RangeError(`projection needs inDims to be a positive multiple of 4, got ${inDims}`);
   if (!Number.isInteger(outDims) || outDims < 1) throw new RangeError(`outDims must be a positive integer, got ${outDims}`);
   const BASIS = 0;
   const Y = 1;
@@ -251,7 +304,14 @@ export function projectModuleBytes(inDims: number, outDims: number): Uint8Array 
   c.zero().set(A1);
   for (let chunk = 0; chunk < inDims / 4; chunk++) {
     const acc = chunk % 2 === 0 ? A0 : A1;
-    c.get(acc).get(BASIS).load(chunk * 16).get(Y).load(chunk * 16).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(acc);
+    c.get(acc)
+      .get(BASIS)
+      .load(chunk * 16)
+      .get(Y)
+      .load(chunk * 16)
+      .simd(SIMD.f32x4Mul)
+      .simd(SIMD.f32x4Add)
+      .set(acc);
   }
   c.get(A0).get(A1).simd(SIMD.f32x4Add).tee(A0);
   c.simd(SIMD.f32x4ExtractLane, 0).get(A0).simd(SIMD.f32x4ExtractLane, 1).op(OP.f32Add);
@@ -259,7 +319,10 @@ export function projectModuleBytes(inDims: number, outDims: number): Uint8Array 
   c.set(6); // f32 local: the sum
   c.get(Z).get(6).op(OP.f32Store, 2, 0);
   c.get(Z).i32(4).op(OP.i32Add).set(Z);
-  c.get(BASIS).i32(inDims * 4).op(OP.i32Add).set(BASIS);
+  c.get(BASIS)
+    .i32(inDims * 4)
+    .op(OP.i32Add)
+    .set(BASIS);
   c.get(I).i32(1).op(OP.i32Sub).set(I);
   c.op(OP.br, 0, OP.end, OP.end);
   const body = c.functionBody([

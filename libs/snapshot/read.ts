@@ -60,7 +60,12 @@ export function parseSnapshot(data: Buffer, name: string): Snapshot {
    * The next `count` 4-byte values: a view of the file's memory when aligned (v2 pads
    * its header for that), else a copy.
    */
-  const take = <T extends Float32Array | Int32Array>(count: number, make: (n: number) => T, view: (buffer: ArrayBufferLike, byteOffset: number, n: number) => T, what: string): T => {
+  const take = <T extends Float32Array | Int32Array>(
+    count: number,
+    make: (n: number) => T,
+    view: (buffer: ArrayBufferLike, byteOffset: number, n: number) => T,
+    what: string,
+  ): T => {
     const bytes = count * 4;
     if (offset + bytes + 4 > body.length) fail(`the file is too short for ${what}`);
     const at = body.byteOffset + offset;
@@ -70,8 +75,20 @@ export function parseSnapshot(data: Buffer, name: string): Snapshot {
     new Uint8Array(out.buffer, out.byteOffset, bytes).set(body.subarray(offset - bytes, offset));
     return out;
   };
-  const floats = (count: number, what: string) => take(count, (n) => new Float32Array(n), (b, o, n) => new Float32Array(b, o, n), what);
-  const ints = (count: number, what: string) => take(count, (n) => new Int32Array(n), (b, o, n) => new Int32Array(b, o, n), what);
+  const floats = (count: number, what: string) =>
+    take(
+      count,
+      (n) => new Float32Array(n),
+      (b, o, n) => new Float32Array(b, o, n),
+      what,
+    );
+  const ints = (count: number, what: string) =>
+    take(
+      count,
+      (n) => new Int32Array(n),
+      (b, o, n) => new Int32Array(b, o, n),
+      what,
+    );
   const vectors = floats(faces * dims, `${faces} faces`);
   let ivf: FaceIndexIvfState | undefined;
   if (header.version === 2 && header.ivf !== null) {

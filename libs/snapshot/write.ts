@@ -70,7 +70,9 @@ function encode(state: FaceIndexState, identity: SnapshotIdentity): { parts: Uin
     faces,
     dims,
     createdAt: new Date().toISOString(),
-    ivf: ivf ? { lists: ivf.centroids.length / dims, groups: ivf.groupCentroids.length / dims, listedRows: ivf.listedRows, trainedRows: ivf.trainedRows } : null,
+    ivf: ivf
+      ? { lists: ivf.centroids.length / dims, groups: ivf.groupCentroids.length / dims, listedRows: ivf.listedRows, trainedRows: ivf.trainedRows }
+      : null,
   };
   const metas = state.metas.map((meta) => meta ?? null);
 

@@ -1,10 +1,10 @@
 // A small process supervisor for `faceshard up`: runs named children, prefixes their
 // output, restarts them with exponential backoff when they exit on their own, and
 // stops them all (SIGTERM, then SIGKILL after a timeout) on stop().
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
-import { killOnExit } from "../kill-on-exit/index.js";
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { killOnExit } from '../kill-on-exit/index.js';
 
 /** The shape of the structured logger this needs (libs/observability's logger satisfies it). */
 export interface SupervisorLogger {
@@ -33,7 +33,7 @@ export interface ChildSpec {
 
 export interface OutputLine {
   name: string;
-  stream: "stdout" | "stderr";
+  stream: 'stdout' | 'stderr';
   line: string;
 }
 
@@ -78,7 +78,7 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
 }
 
-export type ChildStatus = "running" | "waiting-to-restart" | "exited";
+export type ChildStatus = 'running' | 'waiting-to-restart' | 'exited';
 
 export interface ChildInfo {
   name: string;
@@ -105,7 +105,7 @@ function isRunning(child: ChildProcess | undefined): child is ChildProcess {
 }
 
 function writePrefixed({ name, stream, line }: OutputLine): void {
-  (stream === "stdout" ? process.stdout : process.stderr).write(`[${name}] ${line}\n`);
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`[${name}] ${line}\n`);
 }
 
 export class Supervisor {
@@ -180,13 +180,13 @@ export class Supervisor {
       entry.restartTimer = undefined;
     }
     const running = entries.filter((entry) => isRunning(entry.process));
-    if (running.length > 0) this.log.info("stopping children", { names: running.map((e) => e.spec.name), timeoutMs });
-    for (const entry of running) entry.process?.kill("SIGTERM");
+    if (running.length > 0) this.log.info('stopping children', { names: running.map((e) => e.spec.name), timeoutMs });
+    for (const entry of running) entry.process?.kill('SIGTERM');
     const killTimer = setTimeout(() => {
       for (const entry of entries) {
         if (!isRunning(entry.process)) continue;
-        this.log.warn("child ignored SIGTERM; sending SIGKILL", { name: entry.spec.name, pid: entry.process.pid, timeoutMs });
-        entry.process.kill("SIGKILL");
+        this.log.warn('child ignored SIGTERM; sending SIGKILL', { name: entry.spec.name, pid: entry.process.pid, timeoutMs });
+        entry.process.kill('SIGKILL');
       }
     }, timeoutMs);
     try {
@@ -202,7 +202,7 @@ export class Supervisor {
       name: entry.spec.name,
       pid: running ? entry.process?.pid : undefined,
       restarts: entry.restarts,
-      status: running ? "running" : entry.restartTimer ? "waiting-to-restart" : "exited",
+      status: running ? 'running' : entry.restartTimer ? 'waiting-to-restart' : 'exited',
     };
   }
 
@@ -211,7 +211,7 @@ export class Supervisor {
     const child = spawn(spec.command, [...(spec.args ?? [])], {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
-      stdio: spec.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+      stdio: spec.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
       // Own process group: a terminal's Ctrl-C reaches only the supervisor, which then
       // stops the children in order, instead of every child draining on its own at once.
       detached: true,
@@ -219,8 +219,8 @@ export class Supervisor {
     entry.process = child;
     entry.startedAt = Date.now();
     if (child.pid !== undefined) killOnExit(child);
-    this.forwardLines(spec.name, "stdout", child.stdout);
-    this.forwardLines(spec.name, "stderr", child.stderr);
+    this.forwardLines(spec.name, 'stdout', child.stdout);
+    this.forwardLines(spec.name, 'stderr', child.stderr);
 
     entry.gone = new Promise<void>((resolve) => {
       let handled = false;
@@ -230,28 +230,28 @@ export class Supervisor {
         resolve();
         this.handleExit(entry, child, code, signal);
       };
-      child.once("exit", onGone);
-      child.once("error", (error) => {
+      child.once('exit', onGone);
+      child.once('error', (error) => {
         if (child.pid === undefined) {
           // Spawn failed (e.g. ENOENT): no 'exit' will tell us, so treat it as one.
-          this.log.error("child could not be spawned", { name: spec.name, command: spec.command, error: error.message });
+          this.log.error('child could not be spawned', { name: spec.name, command: spec.command, error: error.message });
           onGone(null, null);
         } else {
-          this.log.error("child process error", { name: spec.name, pid: child.pid, error: error.message });
+          this.log.error('child process error', { name: spec.name, pid: child.pid, error: error.message });
         }
       });
     });
-    if (child.pid !== undefined) this.log.info("child started", { name: spec.name, pid: child.pid, command: spec.command });
+    if (child.pid !== undefined) this.log.info('child started', { name: spec.name, pid: child.pid, command: spec.command });
   }
 
-  private forwardLines(name: string, stream: OutputLine["stream"], source: Readable | null): void {
+  private forwardLines(name: string, stream: OutputLine['stream'], source: Readable | null): void {
     if (!source) return;
     const lines = createInterface({ input: source, crlfDelay: Infinity });
-    lines.on("line", (line) => {
+    lines.on('line', (line) => {
       try {
         this.onOutput({ name, stream, line });
       } catch (error) {
-        this.log.error("output callback threw", { name, error: String(error) });
+        this.log.error('output callback threw', { name, error: String(error) });
       }
     });
   }
@@ -263,11 +263,11 @@ export class Supervisor {
     this.emit(this.exitListeners, { name, pid: child.pid, code, signal, requested });
 
     if (requested) {
-      this.log.info("child stopped", { name, pid: child.pid, code, signal });
+      this.log.info('child stopped', { name, pid: child.pid, code, signal });
       return;
     }
     if (entry.spec.restart === false) {
-      this.log.warn("child exited; not restarting (restart: false)", { name, pid: child.pid, code, signal, uptimeMs });
+      this.log.warn('child exited; not restarting (restart: false)', { name, pid: child.pid, code, signal, uptimeMs });
       return;
     }
 
@@ -276,7 +276,7 @@ export class Supervisor {
     entry.failures++;
     entry.restarts++;
     const event: RestartEvent = { name, pid: child.pid, code, signal, uptimeMs, delayMs, restarts: entry.restarts };
-    this.log.warn("child exited; restarting", { ...event });
+    this.log.warn('child exited; restarting', { ...event });
     entry.restartTimer = setTimeout(() => {
       entry.restartTimer = undefined;
       if (!this.stopRequested) this.spawn(entry);
@@ -289,7 +289,7 @@ export class Supervisor {
       try {
         listener(event);
       } catch (error) {
-        this.log.error("supervisor listener threw", { error: String(error) });
+        this.log.error('supervisor listener threw', { error: String(error) });
       }
     }
   }

@@ -142,7 +142,8 @@ export function identityName(identity: number): string {
 export function benchmarkData(options: BenchmarkDataOptions): BenchmarkData {
   const { faces, identities, queries } = options;
   if (!Number.isInteger(faces) || faces < 1) throw new RangeError(`faces must be a positive integer, got ${faces}`);
-  if (!Number.isInteger(identities) || identities < 1 || identities > faces) throw new RangeError(`identities must be an integer in 1..faces, got ${identities}`);
+  if (!Number.isInteger(identities) || identities < 1 || identities > faces)
+    throw new RangeError(`identities must be an integer in 1..faces, got ${identities}`);
   if (!Number.isInteger(queries) || queries < 0) throw new RangeError(`queries must be a non-negative integer, got ${queries}`);
   const seed = options.seed ?? 1;
   const model = new FaceModel({ ...options, seed });

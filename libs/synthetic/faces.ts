@@ -13,7 +13,13 @@ export interface SyntheticFaces {
  * so a few axes carry most of the variance, as real descriptors do), and several
  * photos per identity scattered around their centre.
  */
-export function syntheticFaces(options: { identities: number; photosPerIdentity: number; seed: number; photoSpread?: number; idPrefix?: string }): SyntheticFaces {
+export function syntheticFaces(options: {
+  identities: number;
+  photosPerIdentity: number;
+  seed: number;
+  photoSpread?: number;
+  idPrefix?: string;
+}): SyntheticFaces {
   const normal = gaussian(seededRandom(options.seed));
   const spread = options.photoSpread ?? 0.025; // per-axis sd: same-person distance ~ 0.025 * sqrt(2 * 128) = 0.4
   const axisScale = new Float64Array(FACE_DIMENSIONS);

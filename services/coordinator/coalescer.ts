@@ -135,10 +135,18 @@ export class QueryCoalescer {
     const waiting = `${this.waitingQueries} queries (${this.waitingVectors} vectors) wait for a scatter`;
     // What waits ahead would make this query miss its deadline: refused now, while the asker can still go elsewhere or come back.
     if (query.deadline !== undefined && this.scatterMs > 0 && Date.now() + retryAfterMs > query.deadline) {
-      return new ProtocolError('busy', `the coordinator is busy: ${waiting}, about ${retryAfterMs} ms at the recent pace, past this query's deadline; try again later`, retryAfterMs);
+      return new ProtocolError(
+        'busy',
+        `the coordinator is busy: ${waiting}, about ${retryAfterMs} ms at the recent pace, past this query's deadline; try again later`,
+        retryAfterMs,
+      );
     }
     if (this.waitingQueries >= this.bound.maxQueries || this.waitingVectors + query.count > this.bound.maxVectors) {
-      return new ProtocolError('busy', `the coordinator is busy: ${waiting}, the bound is ${this.bound.maxQueries} (${this.bound.maxVectors} vectors); try again later`, retryAfterMs);
+      return new ProtocolError(
+        'busy',
+        `the coordinator is busy: ${waiting}, the bound is ${this.bound.maxQueries} (${this.bound.maxVectors} vectors); try again later`,
+        retryAfterMs,
+      );
     }
     return undefined;
   }

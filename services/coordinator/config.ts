@@ -17,9 +17,19 @@ export const CoordinatorEnv = z.object({
    * `too_large`. Unset: what one message holds (the server's max_payload less 4 KB), its
    * upper bound too, since a reply is one message.
    */
-  QUERY_MAX_REPLY_BYTES: z.coerce.number().int().min(1024).max(2 ** 40).optional(),
+  QUERY_MAX_REPLY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 40)
+    .optional(),
   /** Bytes a match is expected to take in a reply (distance, id, meta): sizes the cost cap and merged batches. Raise it when metas are large. */
-  QUERY_MATCH_BYTES: z.coerce.number().int().min(16).max(1024 * 1024).default(128),
+  QUERY_MATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024)
+    .default(128),
   /**
    * Time budget of one merged scatter (ms): waiting queries leave together only while
    * their vectors, at the recent scatter time per vector, fit in it. Unset: a quarter of

@@ -16,7 +16,14 @@ export interface StoredIds {
  * after it applied its log up to `streamSeq`, so a face whose ingest was acknowledged before
  * is seen. Each leg is tried twice; ids of a shard that never answered are `unchecked`.
  */
-export async function findStoredIds(nc: NatsConnection, subjects: Subjects, ids: string[], shardCount: number, streamSeq: number, timeoutMs: number): Promise<StoredIds> {
+export async function findStoredIds(
+  nc: NatsConnection,
+  subjects: Subjects,
+  ids: string[],
+  shardCount: number,
+  streamSeq: number,
+  timeoutMs: number,
+): Promise<StoredIds> {
   const byShard = new Map<number, string[]>();
   for (const id of ids) {
     const shard = shardOf(id, shardCount);
@@ -26,7 +33,9 @@ export async function findStoredIds(nc: NatsConnection, subjects: Subjects, ids:
   const unchecked: string[] = [];
   await Promise.all(
     [...byShard].map(async ([shard, group]) => {
-      const reply = await askShard(nc, subjects, shard, group, streamSeq, timeoutMs).catch(() => askShard(nc, subjects, shard, group, streamSeq, timeoutMs).catch(() => undefined));
+      const reply = await askShard(nc, subjects, shard, group, streamSeq, timeoutMs).catch(() =>
+        askShard(nc, subjects, shard, group, streamSeq, timeoutMs).catch(() => undefined),
+      );
       // Only the shard asked may answer for its ids (a reply from another is no answer).
       if (!reply || reply.shard !== shard) return void unchecked.push(...group);
       const asked = new Set(group);

@@ -116,7 +116,8 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
         )
         .then((attempt: Attempt<T>) => {
           running--;
-          if (replica) router.finish(leg.target, replica, attempt.ok ? 'ok' : attempt.result, performance.now() - started, attempt.ok ? 0 : attempt.retryAfterMs);
+          if (replica)
+            router.finish(leg.target, replica, attempt.ok ? 'ok' : attempt.result, performance.now() - started, attempt.ok ? 0 : attempt.retryAfterMs);
           if (settled) return;
           if (attempt.ok) return settle({ ok: true, value: attempt.value, attempts, hedged });
           lastReason = attempt.reason;
@@ -143,13 +144,16 @@ export function sendLeg<T>(inbox: ReplyInbox, router: ReplicaRouter, leg: LegReq
     const firstWaitMs = send();
     if (firstWaitMs === 0) return fail();
     if (leg.hedge === false || leg.maxAttempts < 2 || !tried.size || !router.hasAnother(leg.target, tried)) return;
-    hedgeTimer = setTimeout(() => {
-      if (settled || attempts >= leg.maxAttempts || !router.hasAnother(leg.target, tried)) return;
-      if (send() > 0) {
-        hedged = true;
-        leg.onHedge?.();
-      }
-    }, router.hedgeDelayMs(leg.target, firstWaitMs));
+    hedgeTimer = setTimeout(
+      () => {
+        if (settled || attempts >= leg.maxAttempts || !router.hasAnother(leg.target, tried)) return;
+        if (send() > 0) {
+          hedged = true;
+          leg.onHedge?.();
+        }
+      },
+      router.hedgeDelayMs(leg.target, firstWaitMs),
+    );
   });
 }
 
@@ -179,7 +183,8 @@ function busyHint(data: Uint8Array): number | undefined {
 
 function judgeError<T>(err: unknown, label: string, waitMs: number): Attempt<T> {
   const code = (err as { code?: string }).code;
-  if (code === 'MAX_PAYLOAD_EXCEEDED') return { ok: false, reason: `${label}: the leg is larger than the server's max_payload`, result: 'neutral', retry: false };
+  if (code === 'MAX_PAYLOAD_EXCEEDED')
+    return { ok: false, reason: `${label}: the leg is larger than the server's max_payload`, result: 'neutral', retry: false };
   if (code === '503') return { ok: false, reason: `${label}: no replica is serving (no responders)`, result: 'gone', retry: true };
   const reason = code === 'TIMEOUT' ? `${label}: timed out after ${waitMs} ms` : `${label}: ${(err as Error).message}`;
   return { ok: false, reason, result: 'fault', retry: true };

@@ -104,7 +104,10 @@ export class LegPlanner {
     this.looking = true;
     try {
       const client = this.nc.services.client({ strategy: RequestStrategy.Timer, maxWait: DISCOVERY_WAIT_MS });
-      const [replicas, groups] = await Promise.all([noRespondersIsEmpty(() => client.info(SHARD_SERVICE)), noRespondersIsEmpty(() => client.info(SHARD_GROUP_SERVICE))]);
+      const [replicas, groups] = await Promise.all([
+        noRespondersIsEmpty(() => client.info(SHARD_SERVICE)),
+        noRespondersIsEmpty(() => client.info(SHARD_GROUP_SERVICE)),
+      ]);
       const round = ++this.round;
       for (const info of replicas) this.seen.set(info.id, { info, group: false, round });
       for (const info of groups) this.seen.set(info.id, { info, group: true, round });

@@ -71,9 +71,18 @@ runMain('coordinator', async () => {
   planner = new LegPlanner(nc, shardCount, config.LEG_PLAN_INTERVAL_MS, log, metrics.groupLegFailures, (services) => router.update(directEndpoints(services)));
   if (config.LEG_PLAN_INTERVAL_MS > 0) planner.start();
   const legPlanner = planner;
-  const costCap = { maxMatches: config.QUERY_MAX_MATCHES, maxReplyBytes: Math.min(config.QUERY_MAX_REPLY_BYTES ?? Infinity, bodyBudget(nc)), matchBytes: config.QUERY_MATCH_BYTES };
+  const costCap = {
+    maxMatches: config.QUERY_MAX_MATCHES,
+    maxReplyBytes: Math.min(config.QUERY_MAX_REPLY_BYTES ?? Infinity, bodyBudget(nc)),
+    matchBytes: config.QUERY_MATCH_BYTES,
+  };
   // A merged batch stays one leg message and, as far as can be told, one reply message.
-  const batchLimits = { maxLegBytes: bodyBudget(nc), maxReplyBytes: bodyBudget(nc), matchBytes: config.QUERY_MATCH_BYTES, maxBatchMs: config.QUERY_BATCH_MAX_MS ?? config.SHARD_TIMEOUT_MS / 4 };
+  const batchLimits = {
+    maxLegBytes: bodyBudget(nc),
+    maxReplyBytes: bodyBudget(nc),
+    matchBytes: config.QUERY_MATCH_BYTES,
+    maxBatchMs: config.QUERY_BATCH_MAX_MS ?? config.SHARD_TIMEOUT_MS / 4,
+  };
   const coalescer = new QueryCoalescer(
     async (query) => {
       const answer = await answerQuery(nc, subjects, legPlanner, query, config.SHARD_TIMEOUT_MS, config.QUERY_MATCH_BYTES, routing);
@@ -88,27 +97,33 @@ runMain('coordinator', async () => {
     subject: subjects.query,
     handler: (_err, msg) => {
       const stopTimer = metrics.querySeconds.startTimer();
-      void respondWithin(nc, msg, log, async () => {
-        const parsed = parseQuery(msg.data, msg.headers);
-        const tooLarge = overCostCap(parsed.count, parsed.k, costCap);
-        if (tooLarge) throw new ProtocolError('too_large', `query too large: ${tooLarge}`);
-        const deadline = Math.min(Date.now() + config.QUERY_TIMEOUT_MS, parseDeadline(msg.headers) ?? Infinity);
-        const query = { ...parsed, deadline };
-        const { reply, legs } = await coalescer.submit(query).catch((err: unknown) => {
-          if (err instanceof ProtocolError && err.code === 'busy') metrics.busyRefusals.inc();
-          throw err;
-        });
-        metrics.queries.inc(query.count);
-        for (const leg of legs) {
-          if (leg.ok) metrics.shardFaces.labels({ shard: String(leg.shard) }).set(leg.reply.faces);
-          else metrics.legFailures.labels({ shard: String(leg.shard) }).inc();
-        }
-        if (reply.partial) {
-          metrics.partialQueries.inc();
-          log.warn('partial answer', { missing: legs.filter((l) => !l.ok).map((l) => (l.ok ? '' : l.reason)) });
-        }
-        return reply;
-      }, undefined).then((ok) => {
+      void respondWithin(
+        nc,
+        msg,
+        log,
+        async () => {
+          const parsed = parseQuery(msg.data, msg.headers);
+          const tooLarge = overCostCap(parsed.count, parsed.k, costCap);
+          if (tooLarge) throw new ProtocolError('too_large', `query too large: ${tooLarge}`);
+          const deadline = Math.min(Date.now() + config.QUERY_TIMEOUT_MS, parseDeadline(msg.headers) ?? Infinity);
+          const query = { ...parsed, deadline };
+          const { reply, legs } = await coalescer.submit(query).catch((err: unknown) => {
+            if (err instanceof ProtocolError && err.code === 'busy') metrics.busyRefusals.inc();
+            throw err;
+          });
+          metrics.queries.inc(query.count);
+          for (const leg of legs) {
+            if (leg.ok) metrics.shardFaces.labels({ shard: String(leg.shard) }).set(leg.reply.faces);
+            else metrics.legFailures.labels({ shard: String(leg.shard) }).inc();
+          }
+          if (reply.partial) {
+            metrics.partialQueries.inc();
+            log.warn('partial answer', { missing: legs.filter((l) => !l.ok).map((l) => (l.ok ? '' : l.reason)) });
+          }
+          return reply;
+        },
+        undefined,
+      ).then((ok) => {
         stopTimer();
         if (!ok) metrics.queryErrors.inc();
       });

@@ -28,7 +28,11 @@ export function mergeTopK(lists: ShardList[], k: number): Match[] {
     const m = lists[best].matches[heads[best]++];
     if (seen.has(m.id)) continue;
     seen.add(m.id);
-    out.push(m.meta === undefined ? { id: m.id, distance: m.distance, shard: lists[best].shard } : { id: m.id, distance: m.distance, shard: lists[best].shard, meta: m.meta });
+    out.push(
+      m.meta === undefined
+        ? { id: m.id, distance: m.distance, shard: lists[best].shard }
+        : { id: m.id, distance: m.distance, shard: lists[best].shard, meta: m.meta },
+    );
   }
   return out;
 }

@@ -112,7 +112,10 @@ export class ReplicaRouter {
       }
     }
     for (const target of this.targets.values()) target.replicas = target.replicas.filter((r) => now - r.seenAt < FORGET_AFTER_MS);
-    const perShard = [...this.targets].filter(([key]) => !key.includes('-')).map(([, target]) => target.replicas.length).filter((n) => n > 0);
+    const perShard = [...this.targets]
+      .filter(([key]) => !key.includes('-'))
+      .map(([, target]) => target.replicas.length)
+      .filter((n) => n > 0);
     this.fewest = perShard.length ? Math.max(1, Math.min(...perShard)) : 1;
   }
 
@@ -206,7 +209,12 @@ export class ReplicaRouter {
     let best: Replica | undefined;
     for (const r of replicas) {
       if (skip?.has(r.id)) continue;
-      if (!best || (best.gone && !r.gone) || (r.gone === best.gone && (r.ejectedUntil < best.ejectedUntil || (r.ejectedUntil === best.ejectedUntil && r.outstanding < best.outstanding)))) best = r;
+      if (
+        !best ||
+        (best.gone && !r.gone) ||
+        (r.gone === best.gone && (r.ejectedUntil < best.ejectedUntil || (r.ejectedUntil === best.ejectedUntil && r.outstanding < best.outstanding)))
+      )
+        best = r;
     }
     return best ?? replicas[0];
   }

@@ -30,7 +30,13 @@ export interface UpsertsWritten {
  * A record acknowledged as a duplicate was not stored by this request (a retry's first
  * try stored it, or anyone else who used that batch id): its faces are counted apart.
  */
-export async function appendUpserts(js: JetStreamClient, subjects: Subjects, faces: ValidFace[], limits: WriteLimits, batchId = nuid.next()): Promise<UpsertsWritten> {
+export async function appendUpserts(
+  js: JetStreamClient,
+  subjects: Subjects,
+  faces: ValidFace[],
+  limits: WriteLimits,
+  batchId = nuid.next(),
+): Promise<UpsertsWritten> {
   const byShard = groupByShard(faces, (f) => f.id, limits.shardCount);
   const acks: Promise<{ shard: number; seq: number; faces: number; duplicate: boolean }>[] = [];
   for (const [shard, group] of byShard) {
@@ -49,7 +55,13 @@ export async function appendUpserts(js: JetStreamClient, subjects: Subjects, fac
   return { seq: highestSequences(acked), stored: faces.length - duplicates, duplicates };
 }
 
-export async function appendTombstones(js: JetStreamClient, subjects: Subjects, ids: string[], shardCount: number, batchId = nuid.next()): Promise<SequenceByShard> {
+export async function appendTombstones(
+  js: JetStreamClient,
+  subjects: Subjects,
+  ids: string[],
+  shardCount: number,
+  batchId = nuid.next(),
+): Promise<SequenceByShard> {
   const byShard = groupByShard(ids, (id) => id, shardCount);
   const acks = [...byShard].map(([shard, group]) =>
     js.publish(subjects.data(shard), encodeDeleteRecord(group), { msgID: `${batchId}-${shard}-del` }).then((ack) => ({ shard, seq: ack.seq })),

@@ -136,9 +136,18 @@ export async function scatter(
         return { ok: false, reason: `${label}: the group reply did not hold one reply from each shard asked` };
       },
     });
-    if (result.ok) return result.value.map((reply, i) => ({ shard: shards[i], ok: true, reply, attempts: result.attempts, shardMismatches: i === 0 ? shardMismatches : 0 }));
+    if (result.ok)
+      return result.value.map((reply, i) => ({ shard: shards[i], ok: true, reply, attempts: result.attempts, shardMismatches: i === 0 ? shardMismatches : 0 }));
     const fellThrough = result.attempts === 0 || result.busyRetryAfterMs !== undefined || result.final;
-    if (fellThrough) return shards.map((shard, i) => ({ shard, ok: false, reason: result.reason.replace(label, `shard ${shard}`), attempts: result.attempts, shardMismatches: i === 0 ? shardMismatches : 0, ...busyHint(result.busyRetryAfterMs) }));
+    if (fellThrough)
+      return shards.map((shard, i) => ({
+        shard,
+        ok: false,
+        reason: result.reason.replace(label, `shard ${shard}`),
+        attempts: result.attempts,
+        shardMismatches: i === 0 ? shardMismatches : 0,
+        ...busyHint(result.busyRetryAfterMs),
+      }));
     // No responders, timeouts, bad replies: the shards' own legs are the retry.
     onGroupFailure?.();
     const outcomes = await Promise.all(shards.map((shard) => leg(shard, 1)));

@@ -136,7 +136,11 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
       } else if (result.faces.length === 0) {
         [skipped, skipKind] = [NO_FACE_REASON, 'no_face'];
       } else {
-        const batch = result.faces.map((f, i) => ({ id: prefixedId(dataset, `${path}#${i}`), vector: Array.from(f.vector), meta: { path, box: f.box, score: f.score } }));
+        const batch = result.faces.map((f, i) => ({
+          id: prefixedId(dataset, `${path}#${i}`),
+          vector: Array.from(f.vector),
+          meta: { path, box: f.box, score: f.score },
+        }));
         const reply = await requestJson(nc, subjects.ingest, encoder.encode(JSON.stringify({ faces: batch })), IngestReply, { timeoutMs: 60_000 });
         for (const r of reply.rejected) rejected.push(`${batch[r.index]?.id}: ${r.reason}`);
         faces = reply.accepted;
@@ -232,4 +236,3 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
-

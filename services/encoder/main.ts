@@ -5,7 +5,15 @@ import { ENCODER_QUEUE, ENCODER_SERVICE, ProtocolError, subjectsFor, type Encode
 import { runMain } from '../../libs/service/lifecycle.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { ServiceRuntime } from '../../libs/service/runtime.js';
-import { type BackendName, type DetectorName, type ImageEncodeOptions, type ImageEncoder, inProcessEncoder, startWorkerPool, type WorkerMode } from '../../libs/face-encoder/index.js';
+import {
+  type BackendName,
+  type DetectorName,
+  type ImageEncodeOptions,
+  type ImageEncoder,
+  inProcessEncoder,
+  startWorkerPool,
+  type WorkerMode,
+} from '../../libs/face-encoder/index.js';
 import { loadEncoderConfig } from './config.js';
 import { startJobWorker } from './job-worker.js';
 import { encoderMetrics } from './metrics.js';
@@ -90,7 +98,11 @@ runMain('encoder', async () => {
           }
           metrics.images.inc();
           metrics.faces.inc(result.faces.length);
-          return { faces: result.faces.map((f) => ({ box: f.box, score: f.score, vector: Array.from(f.vector) })), backend: encoder.backend, tookMs: stop() * 1000 };
+          return {
+            faces: result.faces.map((f) => ({ box: f.box, score: f.score, vector: Array.from(f.vector) })),
+            backend: encoder.backend,
+            tookMs: stop() * 1000,
+          };
         } finally {
           release();
           metrics.backlog.dec();

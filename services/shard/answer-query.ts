@@ -63,7 +63,9 @@ export async function answerParsed(ctx: ShardContext, query: Query, wait: LegWai
     shard: ctx.shard,
     faces: index.size,
     appliedSeq: ctx.replay.state.appliedSeq,
-    results: neighbors.map((list) => list.map((n) => (n.meta === undefined ? { id: n.id, distance: n.distance } : { id: n.id, distance: n.distance, meta: n.meta }))),
+    results: neighbors.map((list) =>
+      list.map((n) => (n.meta === undefined ? { id: n.id, distance: n.distance } : { id: n.id, distance: n.distance, meta: n.meta })),
+    ),
   };
 }
 
@@ -76,6 +78,9 @@ export async function waitUntilApplied(ctx: ShardContext, wait: LegWait): Promis
   }
   if (target <= applied) return;
   if (!(await ctx.replay.waitForSeq(target, wait.waitMs))) {
-    throw new ProtocolError('behind', `shard ${ctx.shard} has applied its log up to sequence ${ctx.replay.state.appliedSeq}, the query needs ${target}; still behind after ${wait.waitMs} ms`);
+    throw new ProtocolError(
+      'behind',
+      `shard ${ctx.shard} has applied its log up to sequence ${ctx.replay.state.appliedSeq}, the query needs ${target}; still behind after ${wait.waitMs} ms`,
+    );
   }
 }

@@ -16,7 +16,13 @@ const READ_WAIT_MS = 2000;
  * The shard's first `count` records at or after `fromSeq` (fewer when the log has fewer),
  * in order; undefined when the log could not be read (NATS unreachable): nothing is known.
  */
-export async function readOwnRecords(nc: NatsConnection, subjects: Subjects, shard: number, fromSeq: number, count: number): Promise<LoggedRecord[] | undefined> {
+export async function readOwnRecords(
+  nc: NatsConnection,
+  subjects: Subjects,
+  shard: number,
+  fromSeq: number,
+  count: number,
+): Promise<LoggedRecord[] | undefined> {
   try {
     const consumer = await nc.jetstream().consumers.get(subjects.stream, {
       filterSubjects: subjects.data(shard),

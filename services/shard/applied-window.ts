@@ -63,10 +63,12 @@ export function windowDifference(applied: readonly LoggedRecord[], inLog: readon
   for (let i = 0; i < applied.length; i++) {
     const was = applied[i];
     const now = inLog[i];
-    if (!now) return `the log has no record of this shard at or after sequence ${applied[i - 1] ? applied[i - 1].seq + 1 : was.seq}; the index applied one at sequence ${was.seq}`;
+    if (!now)
+      return `the log has no record of this shard at or after sequence ${applied[i - 1] ? applied[i - 1].seq + 1 : was.seq}; the index applied one at sequence ${was.seq}`;
     if (now.seq < was.seq) return `the log has a record of this shard at sequence ${now.seq} that the index never applied`;
     if (now.seq > was.seq) return `the record at sequence ${was.seq}, which the index applied, is gone from the log`;
-    if (now.writtenMs !== was.writtenMs) return `the record at sequence ${was.seq} was written at ${new Date(now.writtenMs).toISOString()}, not at ${new Date(was.writtenMs).toISOString()} as applied`;
+    if (now.writtenMs !== was.writtenMs)
+      return `the record at sequence ${was.seq} was written at ${new Date(now.writtenMs).toISOString()}, not at ${new Date(was.writtenMs).toISOString()} as applied`;
   }
   return undefined;
 }

@@ -57,7 +57,10 @@ export async function startGroupEndpoint(
         const query = { ...parseQuery(msg.data, msg.headers), deadline: parseDeadline(msg.headers) };
         const wait = parseLegWait(msg.headers);
         if (wait?.appliedSeq !== undefined) {
-          throw new ProtocolError('bad_request', `a group leg takes stream-seq, not applied-seq (an applied sequence belongs to one shard's log); ask faces.shard.<i>.query`);
+          throw new ProtocolError(
+            'bad_request',
+            `a group leg takes stream-seq, not applied-seq (an applied sequence belongs to one shard's log); ask faces.shard.<i>.query`,
+          );
         }
         const replies = await Promise.all(replicas.map((r) => r.answer(query, wait)));
         metrics.groupLegs.inc();

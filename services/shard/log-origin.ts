@@ -33,12 +33,18 @@ export interface LogChange {
  */
 export function logChange(origin: LogOrigin, appliedSeq: number, now: StreamNow): LogChange | undefined {
   if (now.stream !== origin.stream || now.created !== origin.created) {
-    return { reason: 'recreated', detail: `stream ${now.stream} was created at ${now.created}; the index came from ${origin.stream} created at ${origin.created}` };
+    return {
+      reason: 'recreated',
+      detail: `stream ${now.stream} was created at ${now.created}; the index came from ${origin.stream} created at ${origin.created}`,
+    };
   }
   if (now.lastSeq < appliedSeq) return { reason: 'truncated', detail: `the stream ends at sequence ${now.lastSeq}; the index applied it up to ${appliedSeq}` };
   // First sequence unknown (an older snapshot): at least no record after the ones applied may be gone.
   if (origin.firstSeq === undefined ? now.firstSeq > appliedSeq + 1 : now.firstSeq > origin.firstSeq) {
-    return { reason: 'purged', detail: `the stream starts at sequence ${now.firstSeq}; the index came from it starting at ${origin.firstSeq ?? 'an unknown sequence'} and applied it up to ${appliedSeq}` };
+    return {
+      reason: 'purged',
+      detail: `the stream starts at sequence ${now.firstSeq}; the index came from it starting at ${origin.firstSeq ?? 'an unknown sequence'} and applied it up to ${appliedSeq}`,
+    };
   }
   return undefined;
 }

@@ -127,7 +127,9 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
       // after the last record applied: then the log lost records and reused their sequences.
       if (state.appliedWrittenMs > 0 && writtenMs(msg) > state.appliedWrittenMs && !rewound) {
         rewound = true;
-        options.onRewind?.(`a record at sequence ${msg.seq} was written after sequence ${state.appliedSeq}, the last one applied: the log lost records after sequence ${msg.seq - 1} and reused their sequences`);
+        options.onRewind?.(
+          `a record at sequence ${msg.seq} was written after sequence ${state.appliedSeq}, the last one applied: the log lost records after sequence ${msg.seq - 1} and reused their sequences`,
+        );
       }
       return 0;
     }
@@ -136,7 +138,8 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
     try {
       const record = decodeLogRecord(msg.data, owner);
       if (record.op === 'upsert') {
-        for (let i = 0; i < record.ids.length; i++) index.upsert(record.ids[i], record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), record.metas[i] ?? undefined);
+        for (let i = 0; i < record.ids.length; i++)
+          index.upsert(record.ids[i], record.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), record.metas[i] ?? undefined);
       } else {
         for (const id of record.ids) index.delete(id);
       }

@@ -18,7 +18,11 @@ runMain('shard', async () => {
   const runtime = await ServiceRuntime.start(
     'shard',
     config,
-    { healthy: () => true, ready: () => replicas.length === shards.length && replicas.every((r) => r.ready), details: () => ({ shards: replicas.map((r) => r.progress()) }) },
+    {
+      healthy: () => true,
+      ready: () => replicas.length === shards.length && replicas.every((r) => r.ready),
+      details: () => ({ shards: replicas.map((r) => r.progress()) }),
+    },
     { shards: shards.join(',') },
   );
   const { log, registry, ops } = runtime;
@@ -44,7 +48,12 @@ runMain('shard', async () => {
   if (outside.length > 0) throw new Error(`SHARD_INDEX names shard ${outside.join(', ')} but the cluster has ${shardCount} shards (0..${shardCount - 1})`);
   const streamInfo = await (await nc.jetstreamManager()).streams.info(subjects.stream);
   // One queue for the process: its replicas and its group leg search on one thread.
-  const queue = new SearchQueue({ maxLegs: config.SHARD_QUEUE_MAX_LEGS, maxVectors: config.SHARD_QUEUE_MAX_VECTORS, sliceMs: config.SEARCH_SLICE_MS, observer: searchQueueMetrics(registry) });
+  const queue = new SearchQueue({
+    maxLegs: config.SHARD_QUEUE_MAX_LEGS,
+    maxVectors: config.SHARD_QUEUE_MAX_VECTORS,
+    sliceMs: config.SEARCH_SLICE_MS,
+    observer: searchQueueMetrics(registry),
+  });
   const context = { config, nc, subjects, stream: { stream: subjects.stream, created: streamInfo.created }, httpPort: ops.port, queue };
   for (const shard of shards) replicas.push(new ShardReplica(context, shard, shardMetrics(registry, shard), log.child({ shard })));
   // All at once: each is in discovery (its status endpoint) while it replays.

@@ -317,7 +317,10 @@ export class ShardReplica {
     // bench/results/chaos.md); two reads that disagree are not a verdict, and the next look tries again.
     const confirmed = await this.readDifference(applied);
     if (confirmed !== difference) {
-      this.log.warn('two read-backs of the shard log disagree (its stream replicas differ?); not starting over on either', { first: difference, second: confirmed ?? 'no difference' });
+      this.log.warn('two read-backs of the shard log disagree (its stream replicas differ?); not starting over on either', {
+        first: difference,
+        second: confirmed ?? 'no difference',
+      });
       return undefined;
     }
     return { reason: 'truncated', detail: `${difference}: the log lost records this index applied and reused their sequences` };
@@ -344,7 +347,13 @@ export class ShardReplica {
    */
   private async reset(change: LogChange, why: string): Promise<void> {
     const { metrics, log, shard } = this;
-    log.warn('the shard log changed under this replica: not ready; replaying it from its start into an empty index', { reason: change.reason, detail: change.detail, noticed: why, faces: this.index.size, appliedSeq: this.replay?.state.appliedSeq });
+    log.warn('the shard log changed under this replica: not ready; replaying it from its start into an empty index', {
+      reason: change.reason,
+      detail: change.detail,
+      noticed: why,
+      faces: this.index.size,
+      appliedSeq: this.replay?.state.appliedSeq,
+    });
     metrics.logResets.labels({ shard: String(shard), reason: change.reason }).inc();
     this.ready = false;
     await this.stopService?.();

@@ -93,7 +93,9 @@ export class SearchQueue {
 
   constructor(private readonly options: SearchQueueOptions) {
     if (!(options.maxLegs >= 1) || !(options.maxVectors >= 1) || !(options.sliceMs > 0)) {
-      throw new RangeError(`search queue: maxLegs and maxVectors must be >= 1 and sliceMs > 0 (got ${options.maxLegs}, ${options.maxVectors}, ${options.sliceMs})`);
+      throw new RangeError(
+        `search queue: maxLegs and maxVectors must be >= 1 and sliceMs > 0 (got ${options.maxLegs}, ${options.maxVectors}, ${options.sliceMs})`,
+      );
     }
     this.dims = options.dimensions ?? FACE_DIMENSIONS;
     this.now = options.now ?? Date.now;
@@ -139,10 +141,18 @@ export class SearchQueue {
     const { maxLegs, maxVectors } = this.options;
     const retryAfterMs = this.drainEstimateMs();
     if (this.legs >= maxLegs) {
-      return new ProtocolError('busy', `shard search queue full: ${this.legs} of ${maxLegs} legs waiting (${this.vectorsWaiting} vectors); try again in ~${retryAfterMs} ms`, retryAfterMs);
+      return new ProtocolError(
+        'busy',
+        `shard search queue full: ${this.legs} of ${maxLegs} legs waiting (${this.vectorsWaiting} vectors); try again in ~${retryAfterMs} ms`,
+        retryAfterMs,
+      );
     }
     if (this.vectorsWaiting > 0 && this.vectorsWaiting + count > maxVectors) {
-      return new ProtocolError('busy', `shard search queue full: ${this.vectorsWaiting} of ${maxVectors} query vectors waiting, this leg adds ${count}; try again in ~${retryAfterMs} ms`, retryAfterMs);
+      return new ProtocolError(
+        'busy',
+        `shard search queue full: ${this.vectorsWaiting} of ${maxVectors} query vectors waiting, this leg adds ${count}; try again in ~${retryAfterMs} ms`,
+        retryAfterMs,
+      );
     }
     return undefined;
   }

@@ -30,7 +30,12 @@ export async function restoreSnapshot(dir: string, shard: number, stream: Stream
   if (!snapshot) return 0;
   const h = snapshot.header;
   const now: StreamNow = 'lastSeq' in stream ? stream : { ...stream, firstSeq: h.streamFirstSeq ?? 1, lastSeq: Number.MAX_SAFE_INTEGER };
-  const foreign = h.shard !== shard ? `it is shard ${h.shard}'s` : h.dims !== FACE_DIMENSIONS ? `it holds ${h.dims}-d vectors` : logChange({ stream: h.stream, created: h.streamCreated, firstSeq: h.streamFirstSeq }, h.appliedSeq, now)?.detail;
+  const foreign =
+    h.shard !== shard
+      ? `it is shard ${h.shard}'s`
+      : h.dims !== FACE_DIMENSIONS
+        ? `it holds ${h.dims}-d vectors`
+        : logChange({ stream: h.stream, created: h.streamCreated, firstSeq: h.streamFirstSeq }, h.appliedSeq, now)?.detail;
   if (foreign) {
     log.warn('ignoring snapshot, replaying the whole log', { reason: foreign });
     return 0;
@@ -42,7 +47,14 @@ export async function restoreSnapshot(dir: string, shard: number, stream: Stream
     log.warn('ignoring inconsistent snapshot, replaying the whole log', { err });
     return 0;
   }
-  log.info('snapshot loaded', { faces: h.faces, version: h.version, lists: h.version === 2 ? (h.ivf?.lists ?? 0) : 0, appliedSeq: h.appliedSeq, takenAt: h.createdAt, seconds: (performance.now() - started) / 1000 });
+  log.info('snapshot loaded', {
+    faces: h.faces,
+    version: h.version,
+    lists: h.version === 2 ? (h.ivf?.lists ?? 0) : 0,
+    appliedSeq: h.appliedSeq,
+    takenAt: h.createdAt,
+    seconds: (performance.now() - started) / 1000,
+  });
   return h.appliedSeq;
 }
 
@@ -81,7 +93,13 @@ export function scheduleSnapshots(options: {
     if ((state.appliedSeq <= lastSeq && listed === lastListed) || !state.caughtUp) return;
     const stopTimer = metrics.snapshotSeconds.startTimer();
     try {
-      const written = await writeSnapshot(dir, index, { shard, stream: stream.stream, streamCreated: stream.created, streamFirstSeq: stream.firstSeq, appliedSeq: state.appliedSeq });
+      const written = await writeSnapshot(dir, index, {
+        shard,
+        stream: stream.stream,
+        streamCreated: stream.created,
+        streamFirstSeq: stream.firstSeq,
+        appliedSeq: state.appliedSeq,
+      });
       lastSeq = written.appliedSeq;
       lastListed = listed;
       metrics.snapshotSeq.set(written.appliedSeq);

@@ -14,8 +14,6 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { faceshard } from '../helpers/cli.js';
 
-
-
 describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, () => {
   let cluster: TestCluster;
   let work: string;
@@ -49,7 +47,7 @@ describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, ()
     assert.equal(reply.faces?.length, reply.results.length);
     for (const face of reply.faces ?? []) assert.ok(face.box.width > 0 && face.score > 0.5, JSON.stringify(face));
     const best = reply.results[0][0];
-    assert.match(best.id, /^samples\/sample2\.jpg#\d+$/, 'ids start with the dataset\'s name');
+    assert.match(best.id, /^samples\/sample2\.jpg#\d+$/, "ids start with the dataset's name");
     assert.ok(best.distance < 0.5, `distance ${best.distance}`);
     assert.equal((best.meta as { path: string }).path, 'sample2.jpg');
     // Each face of the mirrored photo finds its own original: distinct ids, all from sample2.
@@ -147,7 +145,12 @@ describe('the faceshard CLI against a 3-shard cluster', { timeout: 240_000 }, ()
     const v = new Array(128).fill(0.05);
     await writeFile(
       file,
-      [JSON.stringify({ id: 'row-1', vector: v }), '{oops', JSON.stringify({ id: 'row-3', vector: [0.1, 0.2] }), JSON.stringify({ id: 'row-4', vector: v, meta: { path: 'x.jpg' } })].join('\n') + '\n',
+      [
+        JSON.stringify({ id: 'row-1', vector: v }),
+        '{oops',
+        JSON.stringify({ id: 'row-3', vector: [0.1, 0.2] }),
+        JSON.stringify({ id: 'row-4', vector: v, meta: { path: 'x.jpg' } }),
+      ].join('\n') + '\n',
     );
     const out = await faceshard(['ingest', file, ...cluster.cliArgs()]);
     assert.equal(out.code, 1);

@@ -125,7 +125,10 @@ describe('encoding a folder and the zip of it (wasm)', { timeout: 240_000 }, () 
     };
     const all = fromFolder.filter((f) => f.meta.path === 'groups/sample1.jpg');
     const one = await only({ maxFaces: 1, onFaces: async () => undefined });
-    assert.deepEqual(one.faces.map((f) => f.id), ['sample1.jpg#0']);
+    assert.deepEqual(
+      one.faces.map((f) => f.id),
+      ['sample1.jpg#0'],
+    );
     assert.equal(one.faces[0].meta.score, all[0].meta.score, 'the most confident face is kept');
     const smallest = Math.min(...all.map((f) => Math.min(f.meta.box.width, f.meta.box.height)));
     const bigOnly = await only({ minFaceSize: smallest + 1, onFaces: async () => undefined });

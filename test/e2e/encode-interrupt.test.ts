@@ -21,7 +21,6 @@ import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 
-
 function under(prefix: string, ids: string[]): string[] {
   return ids.filter((id) => id.startsWith(`${prefix}/`)).map((id) => id.slice(prefix.length + 1));
 }
@@ -111,7 +110,11 @@ describe('encode, Ctrl-C at a random point, then --resume', { timeout: 300_000 }
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Every job is out once the queue holds all twelve.
     const jsm = await (await cluster.adminNc()).jetstreamManager();
-    await until(() => stdout + stderr, async () => ((await jsm.streams.info('FACES_ENCODE_JOBS')).state.messages >= 12 ? true : undefined), 30_000);
+    await until(
+      () => stdout + stderr,
+      async () => ((await jsm.streams.info('FACES_ENCODE_JOBS')).state.messages >= 12 ? true : undefined),
+      30_000,
+    );
     child.kill('SIGINT');
     const code = await exited;
     assert.equal(code, 130, stdout + stderr);

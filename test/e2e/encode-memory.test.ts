@@ -26,10 +26,15 @@ describe('memory stays flat over a few hundred images', { timeout: 180_000 }, ()
     const faces = (await encodeImageFile(path.join(samplePhotoDir(), 'sample1.jpg'), { backend: 'wasm' })).filter((f) => f.score >= 0.95);
     await mkdir(path.join(work, 'faces'));
     await mkdir(path.join(work, 'other'));
-    const small = await portraits(faces.map((f) => ({ photo, box: f.box })), PORTRAITS);
+    const small = await portraits(
+      faces.map((f) => ({ photo, box: f.box })),
+      PORTRAITS,
+    );
     for await (const p of small) await writeFile(path.join(work, 'faces', `${String(p.index).padStart(4, '0')}.jpg`), p.bytes);
     for (let i = 0; i < 20; i++) {
-      await sharp({ create: { width: 512, height: 512, channels: 3, background: { r: 10 * i, g: 90, b: 200 - 5 * i } } }).jpeg().toFile(path.join(work, 'other', `blank${i}.jpg`));
+      await sharp({ create: { width: 512, height: 512, channels: 3, background: { r: 10 * i, g: 90, b: 200 - 5 * i } } })
+        .jpeg()
+        .toFile(path.join(work, 'other', `blank${i}.jpg`));
       await writeFile(path.join(work, 'other', `broken${i}.jpg`), Buffer.from(`broken ${i}`));
     }
   });
@@ -42,7 +47,10 @@ describe('memory stays flat over a few hundred images', { timeout: 180_000 }, ()
     try {
       const baseline = await pool.tensorCounts();
       assert.equal(baseline.length, 2);
-      assert.ok(baseline.every((n) => n > 0 && n === baseline[0]), `baseline ${baseline}`);
+      assert.ok(
+        baseline.every((n) => n > 0 && n === baseline[0]),
+        `baseline ${baseline}`,
+      );
       let faces = 0;
       const started = performance.now();
       const summary = await encodeDataset(folderDataset(work), {

@@ -32,7 +32,12 @@ describe('encode a folder, then again with --resume', { timeout: 240_000 }, () =
     await mkdir(dataset, { recursive: true });
     const face = await portrait(photo, FACE, 0);
     await writeFile(path.join(dataset, 'face.jpg'), face);
-    await writeFile(path.join(dataset, 'blank.jpg'), await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 160, b: 110 } } }).jpeg().toBuffer());
+    await writeFile(
+      path.join(dataset, 'blank.jpg'),
+      await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 160, b: 110 } } })
+        .jpeg()
+        .toBuffer(),
+    );
     await writeFile(path.join(dataset, 'broken.jpg'), 'not a photo');
     await writeFile(path.join(dataset, 'empty.jpg'), Buffer.alloc(0));
   });

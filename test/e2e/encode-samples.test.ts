@@ -8,7 +8,16 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { BACKEND_ORDER, loadFaceApi, type FaceApiRuntime, type SkippedBackend, encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../libs/face-encoder/index.js';
+import {
+  BACKEND_ORDER,
+  loadFaceApi,
+  type FaceApiRuntime,
+  type SkippedBackend,
+  encodeDirectory,
+  encodeImageFile,
+  type EncodedFace,
+  type EncodeSummary,
+} from '../../libs/face-encoder/index.js';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { euclidean } from '../../libs/synthetic/stats.js';
 
@@ -38,7 +47,9 @@ describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () 
     await mkdir(path.join(scratch, 'extras'));
     await writeFile(path.join(scratch, 'extras', 'empty.jpg'), '');
     await writeFile(path.join(scratch, 'extras', 'not-a-photo.JPG'), 'just text\n');
-    await sharp({ create: { width: 320, height: 240, channels: 3, background: '#8090a0' } }).png().toFile(path.join(scratch, 'extras', 'blank.png'));
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: '#8090a0' } })
+      .png()
+      .toFile(path.join(scratch, 'extras', 'blank.png'));
     runtime = await loadFaceApi({ backend: 'wasm' });
     tensorsAfterLoad = runtime.tf.memory().numTensors;
     summary = await encodeDirectory(scratch, {
@@ -73,7 +84,11 @@ describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () 
     const chosen = JSON.parse(stdout) as { backend: string; skipped: SkippedBackend[] };
     const position = BACKEND_ORDER.indexOf(chosen.backend as (typeof BACKEND_ORDER)[number]);
     assert.ok(position >= 0, chosen.backend);
-    assert.deepEqual(chosen.skipped.map((s) => s.backend), BACKEND_ORDER.slice(0, position), 'every better backend is accounted for');
+    assert.deepEqual(
+      chosen.skipped.map((s) => s.backend),
+      BACKEND_ORDER.slice(0, position),
+      'every better backend is accounted for',
+    );
     for (const skip of chosen.skipped) {
       const installed = isInstalled(skip.backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       if (!installed) assert.match(skip.reason, /^@tensorflow\/tfjs-node(-gpu)? is not installed$/);
@@ -93,11 +108,22 @@ describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () 
     for (const name of SAMPLES) {
       const mine = faces.filter((f) => f.meta.path === name);
       assert.ok(mine.length >= 1, `${name} has a face`);
-      assert.deepEqual(mine.map((f) => f.id), mine.map((_, i) => `${name}#${i}`), 'ids number the faces of an image from 0');
+      assert.deepEqual(
+        mine.map((f) => f.id),
+        mine.map((_, i) => `${name}#${i}`),
+        'ids number the faces of an image from 0',
+      );
       const scores = mine.map((f) => f.meta.score);
-      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'most confident face first');
+      assert.deepEqual(
+        scores,
+        [...scores].sort((a, b) => b - a),
+        'most confident face first',
+      );
     }
-    assert.deepEqual(progress, Array.from({ length: summary.images + 1 }, (_, done) => [done, summary.images]));
+    assert.deepEqual(
+      progress,
+      Array.from({ length: summary.images + 1 }, (_, done) => [done, summary.images]),
+    );
     // Files are visited sorted: the three extras/ files, then the six samples.
     const photoMs = SAMPLES.map((_, i) => progressAt[4 + i] - progressAt[3 + i]);
     const mean = photoMs.reduce((a, b) => a + b, 0) / photoMs.length;
@@ -136,7 +162,10 @@ describe('encoding the face-api sample photos (wasm)', { timeout: 110_000 }, () 
     const queryMs = performance.now() - started;
     assert.ok(query.length >= 1);
     const best = query[0];
-    assert.ok(query.every((f) => f.score <= best.score), 'first query face is the most confident');
+    assert.ok(
+      query.every((f) => f.score <= best.score),
+      'first query face is the most confident',
+    );
 
     const candidates = faces
       .filter((f) => f.meta.path === 'sample1.jpg')

@@ -18,7 +18,6 @@ import { storedIds } from '../helpers/stored-ids.js';
  * what to do instead.
  */
 
-
 describe('ids, deletes and errors a person can trust', { timeout: 240_000 }, () => {
   let cluster: TestCluster;
   let work: string;
@@ -99,7 +98,11 @@ describe('ids, deletes and errors a person can trust', { timeout: 240_000 }, () 
     assert.ok(ids.includes('keep-me') && !ids.includes('delete-me'));
 
     const reply = await cluster.client.delete(['delete-me', 'never']);
-    assert.deepEqual({ deleted: reply.deleted, notFound: reply.notFound, tombstones: reply.tombstones }, { deleted: 0, notFound: ['delete-me', 'never'], tombstones: 0 }, 'a deleted id is gone: not found again');
+    assert.deepEqual(
+      { deleted: reply.deleted, notFound: reply.notFound, tombstones: reply.tombstones },
+      { deleted: 0, notFound: ['delete-me', 'never'], tombstones: 0 },
+      'a deleted id is gone: not found again',
+    );
   });
 
   test('errors name the path and say what to do', async () => {

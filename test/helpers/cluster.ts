@@ -60,9 +60,13 @@ export async function startTestCluster(options: {
   const tls = options.tls ?? {};
   const admin: NatsSecurity = { creds: credentials?.credsFile({ role: 'admin' }), ...tls };
   const tlsEnv = Object.fromEntries(
-    Object.entries({ NATS_TLS_CA: tls.tlsCa, NATS_TLS_CERT: tls.tlsCert, NATS_TLS_KEY: tls.tlsKey }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    Object.entries({ NATS_TLS_CA: tls.tlsCa, NATS_TLS_CERT: tls.tlsCert, NATS_TLS_KEY: tls.tlsKey }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
   );
-  const tlsArgs = Object.entries({ '--tls-ca': tls.tlsCa, '--tls-cert': tls.tlsCert, '--tls-key': tls.tlsKey }).flatMap(([flag, file]) => (file ? [flag, file] : []));
+  const tlsArgs = Object.entries({ '--tls-ca': tls.tlsCa, '--tls-cert': tls.tlsCert, '--tls-key': tls.tlsKey }).flatMap(([flag, file]) =>
+    file ? [flag, file] : [],
+  );
   const credsFor = (identity: Identity): Record<string, string> => ({ ...tlsEnv, ...(credentials ? { NATS_CREDS: credentials.credsFile(identity) } : {}) });
   const nats = await withNatsServer({ configFile, probeOptions: securityOptions(admin).options });
   const processes = new Map<string, ChildProcess>();
@@ -98,7 +102,8 @@ export async function startTestCluster(options: {
   const replicas = options.replicas ?? 1;
   const groups = options.shardProcesses ?? Array.from({ length: options.shards }, (_, shard) => [shard]);
   for (const shards of groups) {
-    for (let r = 0; r < replicas; r++) startService(`shard-${shards.join('+')}.${r}`, 'shard', { ...options.shardEnv?.(shards[0], r), SHARD_INDEX: shards.join(',') });
+    for (let r = 0; r < replicas; r++)
+      startService(`shard-${shards.join('+')}.${r}`, 'shard', { ...options.shardEnv?.(shards[0], r), SHARD_INDEX: shards.join(',') });
   }
 
   const cleanup = async () => {
@@ -126,7 +131,12 @@ export async function startTestCluster(options: {
     credentials,
     admin,
     adminNc: () => (adminConnection ??= connectAs({ servers: nats.url }, admin)),
-    cliArgs: (identity: Identity = { role: 'writer' }) => ['--nats', nats.url, ...(credentials ? ['--creds', credentials.credsFile(identity)] : []), ...tlsArgs],
+    cliArgs: (identity: Identity = { role: 'writer' }) => [
+      '--nats',
+      nats.url,
+      ...(credentials ? ['--creds', credentials.credsFile(identity)] : []),
+      ...tlsArgs,
+    ],
     shards: options.shards,
     processes,
     output,

@@ -36,7 +36,9 @@ export function assertSameResults(actual: Match[][], expected: Neighbor[][], con
       expected[q].map((n) => n.id),
       `${context}query ${q}: ids differ`,
     );
-    list.forEach((m, i) => assert.ok(Math.abs(m.distance - expected[q][i].distance) < 1e-9, `${context}query ${q} rank ${i}: distance ${m.distance} vs ${expected[q][i].distance}`));
+    list.forEach((m, i) =>
+      assert.ok(Math.abs(m.distance - expected[q][i].distance) < 1e-9, `${context}query ${q} rank ${i}: distance ${m.distance} vs ${expected[q][i].distance}`),
+    );
   });
 }
 

@@ -40,7 +40,9 @@ function where(fc: FaceshardContainer): string {
  * environment is replaced, an unknown one is left as written, $$ is a literal $.
  */
 export function expandCommand(argv: string[], env: Record<string, string>): string[] {
-  return argv.map((arg) => arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) => (name === undefined ? '$' : (env[name] ?? whole))));
+  return argv.map((arg) =>
+    arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) => (name === undefined ? '$' : (env[name] ?? whole))),
+  );
 }
 
 /** A container's command line as the kubelet runs it. */
@@ -59,7 +61,11 @@ export function identityFor(fc: FaceshardContainer, objects: K8sObject[]): strin
     case 'encoder':
       return fc.program;
     case 'shard':
-      return env.SHARD_INDEX === undefined ? undefined : `shard-${env.SHARD_INDEX.split(',').map((s) => s.trim()).join('-')}`;
+      return env.SHARD_INDEX === undefined
+        ? undefined
+        : `shard-${env.SHARD_INDEX.split(',')
+            .map((s) => s.trim())
+            .join('-')}`;
     case 'cli': {
       const argv = commandLine(fc.container, env);
       const script = argv.findIndex((a) => a.endsWith('.js'));
@@ -82,10 +88,13 @@ export function secretsOfPod(template: PodTemplate): Array<{ name: string; keys?
   const out: Array<{ name: string; keys?: string[]; how: string }> = [];
   for (const v of template.spec.volumes ?? []) {
     if (v.secret) out.push({ name: v.secret.secretName, keys: v.secret.items?.map((i) => i.key), how: `volume ${v.name}` });
-    for (const s of v.projected?.sources ?? []) if (s.secret) out.push({ name: s.secret.name, keys: s.secret.items?.map((i) => i.key), how: `projected volume ${v.name}` });
+    for (const s of v.projected?.sources ?? [])
+      if (s.secret) out.push({ name: s.secret.name, keys: s.secret.items?.map((i) => i.key), how: `projected volume ${v.name}` });
   }
   for (const c of [...(template.spec.initContainers ?? []), ...template.spec.containers]) {
-    for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) out.push({ name: e.valueFrom.secretKeyRef.name, keys: [e.valueFrom.secretKeyRef.key], how: `env ${e.name} of container ${c.name}` });
+    for (const e of c.env ?? [])
+      if (e.valueFrom?.secretKeyRef)
+        out.push({ name: e.valueFrom.secretKeyRef.name, keys: [e.valueFrom.secretKeyRef.key], how: `env ${e.name} of container ${c.name}` });
     for (const f of c.envFrom ?? []) if (f.secretRef) out.push({ name: f.secretRef.name, how: `envFrom of container ${c.name}` });
   }
   return out;
@@ -116,18 +125,24 @@ export function credentialsProblems(objects: K8sObject[]): string[] {
     if (value === undefined) problems.push(`${at}: sets no NATS_CREDS: it would connect without credentials (as ${identity} it needs ${secret})`);
     else if (!file) problems.push(`${at}: NATS_CREDS is ${value}, which no volume mounts`);
     else if (file.kind !== 'Secret' || file.name !== secret || file.key !== credsKey(identity)) {
-      problems.push(`${at}: NATS_CREDS ${value} is ${file.kind} ${file.name} key ${file.key}; as ${identity} it must be Secret ${secret} key ${credsKey(identity)}`);
+      problems.push(
+        `${at}: NATS_CREDS ${value} is ${file.kind} ${file.name} key ${file.key}; as ${identity} it must be Secret ${secret} key ${credsKey(identity)}`,
+      );
     }
     for (const s of secretsOfPod(fc.template)) {
       if (s.name === secret) continue;
       if (s.name === TLS_CLIENT_SECRET && s.keys?.every((k) => TLS_KEYS.includes(k))) continue;
-      problems.push(`${at}: its pod reads Secret ${s.name} (${s.how}); a ${identity} pod may read only ${secret}${s.name === TLS_CLIENT_SECRET ? ` and ${TLS_CLIENT_SECRET}'s ${TLS_KEYS.join(', ')}` : ''}`);
+      problems.push(
+        `${at}: its pod reads Secret ${s.name} (${s.how}); a ${identity} pod may read only ${secret}${s.name === TLS_CLIENT_SECRET ? ` and ${TLS_CLIENT_SECRET}'s ${TLS_KEYS.join(', ')}` : ''}`,
+      );
     }
     for (const m of fc.container.volumeMounts ?? []) {
-      if (holdsSecret(fc.template, m.name) && m.readOnly !== true) problems.push(`${at}: Secret volume ${m.name} is mounted at ${m.mountPath} without readOnly: true`);
+      if (holdsSecret(fc.template, m.name) && m.readOnly !== true)
+        problems.push(`${at}: Secret volume ${m.name} is mounted at ${m.mountPath} without readOnly: true`);
     }
     for (const f of mountedFiles(fc.template, fc.container, objects)) {
-      if (f.kind === 'Secret' && (f.mode & SECRET_FILE_MODE_MASK) !== 0) problems.push(`${at}: ${f.path} (Secret ${f.name}) has mode 0${f.mode.toString(8)}; at most 0440`);
+      if (f.kind === 'Secret' && (f.mode & SECRET_FILE_MODE_MASK) !== 0)
+        problems.push(`${at}: ${f.path} (Secret ${f.name}) has mode 0${f.mode.toString(8)}; at most 0440`);
     }
     problems.push(...unnamedSecretKeys(fc.template).map((p) => `${at}: ${p}`));
   }
@@ -165,18 +180,28 @@ export function initJobs(objects: K8sObject[]): InitJob[] {
  */
 export function initJobProblems(objects: K8sObject[], streamReplicas?: number): string[] {
   const jobs = initJobs(objects);
-  if (jobs.length !== 1) return [`${jobs.length} Jobs run \`faceshard admin init\` (${jobs.map((j) => j.fc.workload.metadata.name).join(', ') || 'none'}); one must, or no service starts (they only read the stream and the shard count)`];
+  if (jobs.length !== 1)
+    return [
+      `${jobs.length} Jobs run \`faceshard admin init\` (${jobs.map((j) => j.fc.workload.metadata.name).join(', ') || 'none'}); one must, or no service starts (they only read the stream and the shard count)`,
+    ];
   const [job] = jobs;
   const at = where(job.fc);
   const problems: string[] = [];
   const identity = identityFor(job.fc, objects);
   const { file } = mountedFileOf(job.fc, objects, 'NATS_CREDS');
-  if (identity !== 'admin' || file?.name !== credsSecretName('admin')) problems.push(`${at}: runs as ${file ? `Secret ${file.name}` : 'nobody'}; admin init needs Secret ${credsSecretName('admin')}`);
-  const counts = new Set(faceshardContainers(objects).filter((fc) => fc.program !== 'cli').map((fc) => resolveEnv(fc.container, objects).env.SHARD_COUNT));
+  if (identity !== 'admin' || file?.name !== credsSecretName('admin'))
+    problems.push(`${at}: runs as ${file ? `Secret ${file.name}` : 'nobody'}; admin init needs Secret ${credsSecretName('admin')}`);
+  const counts = new Set(
+    faceshardContainers(objects)
+      .filter((fc) => fc.program !== 'cli')
+      .map((fc) => resolveEnv(fc.container, objects).env.SHARD_COUNT),
+  );
   if (!job.shards || !/^\d+$/.test(job.shards)) problems.push(`${at}: --shards is ${job.shards ?? 'not given'}, not a number once expanded`);
-  else if (counts.size !== 1 || !counts.has(job.shards)) problems.push(`${at}: --shards ${job.shards}, but the services run with SHARD_COUNT ${[...counts].join(', ')}`);
+  else if (counts.size !== 1 || !counts.has(job.shards))
+    problems.push(`${at}: --shards ${job.shards}, but the services run with SHARD_COUNT ${[...counts].join(', ')}`);
   const natsReplicas = natsServerConfig(objects)?.replicas ?? 1;
-  if (!job.streamReplicas || !/^\d+$/.test(job.streamReplicas)) problems.push(`${at}: --stream-replicas is ${job.streamReplicas ?? 'not given'}, not a number once expanded`);
+  if (!job.streamReplicas || !/^\d+$/.test(job.streamReplicas))
+    problems.push(`${at}: --stream-replicas is ${job.streamReplicas ?? 'not given'}, not a number once expanded`);
   else {
     const r = Number(job.streamReplicas);
     if (streamReplicas !== undefined && r !== streamReplicas) problems.push(`${at}: --stream-replicas ${r}, expected ${streamReplicas}`);
@@ -225,17 +250,30 @@ export function natsTls(objects: K8sObject[]): NatsTls {
   const includes = natsIncludes(nats.conf);
   const blockIn = (scope: '' | 'cluster') => {
     const direct = tlsBlock(scope === '' ? nats.conf.replace(/^cluster\s*[:=]?\s*\{[\s\S]*?^\}/m, '') : natsBlock(nats.conf, 'cluster'));
-    return direct ?? includes.filter((i) => i.block === scope).map((i) => tlsBlock(includedFile(nats, i.file)?.content)).find((b) => b !== undefined);
+    return (
+      direct ??
+      includes
+        .filter((i) => i.block === scope)
+        .map((i) => tlsBlock(includedFile(nats, i.file)?.content))
+        .find((b) => b !== undefined)
+    );
   };
   const client = blockIn('');
   const routes = blockIn('cluster');
   const checkFiles = (block: string, what: string) => {
-    for (const [setting, key] of [['cert_file', 'tls.crt'], ['key_file', 'tls.key'], ['ca_file', 'ca.crt']] as const) {
+    for (const [setting, key] of [
+      ['cert_file', 'tls.crt'],
+      ['key_file', 'tls.key'],
+      ['ca_file', 'ca.crt'],
+    ] as const) {
       const path = tlsSetting(block, setting);
       const file = path === undefined ? undefined : nats.files.get(path);
       if (!path) problems.push(`${at}: ${what} tls {} sets no ${setting}`);
       else if (!file) problems.push(`${at}: ${what} tls {} ${setting} ${path} is not a mounted file`);
-      else if (file.kind !== 'Secret' || file.key !== key) problems.push(`${at}: ${what} tls {} ${setting} ${path} is ${file.kind} ${file.name} key ${file.key}; expected a Secret's ${key} (cert-manager's layout)`);
+      else if (file.kind !== 'Secret' || file.key !== key)
+        problems.push(
+          `${at}: ${what} tls {} ${setting} ${path} is ${file.kind} ${file.name} key ${file.key}; expected a Secret's ${key} (cert-manager's layout)`,
+        );
     }
   };
   if (client) checkFiles(client, 'client');
@@ -243,15 +281,27 @@ export function natsTls(objects: K8sObject[]): NatsTls {
   if (client && nats.replicas > 1 && !routes) problems.push(`${at}: client connections are TLS but routes between the ${nats.replicas} servers are not`);
   const verify = client !== undefined && /^\s*verify\s*[:=]\s*true\s*$/m.test(client);
   for (const fc of faceshardContainers(objects)) {
-    const want: Array<[string, string]> = client ? [['NATS_TLS_CA', 'ca.crt'], ...(verify ? ([['NATS_TLS_CERT', 'tls.crt'], ['NATS_TLS_KEY', 'tls.key']] as Array<[string, string]>) : [])] : [];
+    const want: Array<[string, string]> = client
+      ? [
+          ['NATS_TLS_CA', 'ca.crt'],
+          ...(verify
+            ? ([
+                ['NATS_TLS_CERT', 'tls.crt'],
+                ['NATS_TLS_KEY', 'tls.key'],
+              ] as Array<[string, string]>)
+            : []),
+        ]
+      : [];
     for (const name of ['NATS_TLS_CA', 'NATS_TLS_CERT', 'NATS_TLS_KEY']) {
       const key = want.find(([n]) => n === name)?.[1];
       const { value, file } = mountedFileOf(fc, objects, name);
       if (!key) {
         if (value !== undefined) problems.push(`${where(fc)}: sets ${name}, but NATS ${client ? 'does not verify client certificates' : 'serves no TLS'}`);
-      } else if (value === undefined) problems.push(`${where(fc)}: sets no ${name}: NATS's client port is TLS${verify ? ' and verifies client certificates' : ''}`);
+      } else if (value === undefined)
+        problems.push(`${where(fc)}: sets no ${name}: NATS's client port is TLS${verify ? ' and verifies client certificates' : ''}`);
       else if (!file) problems.push(`${where(fc)}: ${name} is ${value}, which no volume mounts`);
-      else if (file.kind !== 'Secret' || file.key !== key) problems.push(`${where(fc)}: ${name} ${value} is ${file.kind} ${file.name} key ${file.key}; expected a Secret's ${key}`);
+      else if (file.kind !== 'Secret' || file.key !== key)
+        problems.push(`${where(fc)}: ${name} ${value} is ${file.kind} ${file.name} key ${file.key}; expected a Secret's ${key}`);
     }
   }
   return { client: client !== undefined, routes: routes !== undefined, verify, problems };

@@ -402,7 +402,8 @@ export function envProblems(objects: K8sObject[]): string[] {
         if (env[name] !== runtime[name]) problems.push(`${where(fc)}: sets ${name} to ${env[name]}, the local cluster runs shards with ${runtime[name]}`);
         continue;
       }
-      if (!keys.has(name)) problems.push(`${where(fc)}: sets ${name} (from ${sources[name]}), which the ${fc.program} does not read (it reads ${[...keys.keys()].join(', ')})`);
+      if (!keys.has(name))
+        problems.push(`${where(fc)}: sets ${name} (from ${sources[name]}), which the ${fc.program} does not read (it reads ${[...keys.keys()].join(', ')})`);
     }
     for (const [name, { required }] of keys) {
       if (required && env[name] === undefined) problems.push(`${where(fc)}: does not set ${name}, which the ${fc.program} requires`);
@@ -410,7 +411,8 @@ export function envProblems(objects: K8sObject[]): string[] {
     const schema = schemaFor(fc.program);
     if (schema) {
       const parsed = schema.safeParse(env);
-      if (!parsed.success) problems.push(`${where(fc)}: its env does not parse: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        problems.push(`${where(fc)}: its env does not parse: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
   }
   return problems;
@@ -448,14 +450,18 @@ export function probeProblems(objects: K8sObject[]): string[] {
       }
       const port = resolvePort(fc.container, probe.httpGet.port);
       if (port !== httpPort) problems.push(`${where(fc)}: ${kind} targets port ${String(probe.httpGet.port)} (= ${port}), but HTTP_PORT is ${httpPort}`);
-      if (!expected[kind].includes(probe.httpGet.path ?? '/')) problems.push(`${where(fc)}: ${kind} path ${probe.httpGet.path} (expected ${expected[kind].join(' or ')})`);
+      if (!expected[kind].includes(probe.httpGet.path ?? '/'))
+        problems.push(`${where(fc)}: ${kind} path ${probe.httpGet.path} (expected ${expected[kind].join(' or ')})`);
     }
-    if (fc.program === 'shard' && fc.container.startupProbe?.httpGet?.path !== '/readyz') problems.push(`${where(fc)}: a shard's startupProbe must wait for /readyz (replay)`);
+    if (fc.program === 'shard' && fc.container.startupProbe?.httpGet?.path !== '/readyz')
+      problems.push(`${where(fc)}: a shard's startupProbe must wait for /readyz (replay)`);
     if (!fc.container.ports?.some((p) => p.containerPort === httpPort)) problems.push(`${where(fc)}: HTTP_PORT ${httpPort} is not a declared container port`);
     const ann = fc.template.metadata?.annotations ?? {};
     if (ann['prometheus.io/scrape'] !== 'true') problems.push(`${where(fc)}: no prometheus.io/scrape annotation`);
-    if (Number(ann['prometheus.io/port']) !== httpPort) problems.push(`${where(fc)}: prometheus.io/port ${ann['prometheus.io/port']} but HTTP_PORT is ${httpPort}`);
-    if (ann['prometheus.io/path'] !== undefined && ann['prometheus.io/path'] !== '/metrics') problems.push(`${where(fc)}: prometheus.io/path ${ann['prometheus.io/path']}`);
+    if (Number(ann['prometheus.io/port']) !== httpPort)
+      problems.push(`${where(fc)}: prometheus.io/port ${ann['prometheus.io/port']} but HTTP_PORT is ${httpPort}`);
+    if (ann['prometheus.io/path'] !== undefined && ann['prometheus.io/path'] !== '/metrics')
+      problems.push(`${where(fc)}: prometheus.io/path ${ann['prometheus.io/path']}`);
   }
   return problems;
 }
@@ -473,7 +479,13 @@ export function shardDeployments(objects: K8sObject[]): ShardDeployment[] {
     .filter((fc) => fc.program === 'shard')
     .map((fc) => {
       const { env } = resolveEnv(fc.container, objects);
-      return { name: fc.workload.metadata.name, index: Number(env.SHARD_INDEX), replicas: Number(fc.workload.spec?.replicas ?? 1), container: fc.container, workload: fc.workload };
+      return {
+        name: fc.workload.metadata.name,
+        index: Number(env.SHARD_INDEX),
+        replicas: Number(fc.workload.spec?.replicas ?? 1),
+        container: fc.container,
+        workload: fc.workload,
+      };
     });
 }
 
@@ -490,7 +502,8 @@ export function shardProblems(objects: K8sObject[]): string[] {
   }
   if (counts.size > 1) problems.push(`containers disagree on SHARD_COUNT: ${[...counts].join(', ')}`);
   const count = Number([...counts][0]);
-  if (shards.length !== count) problems.push(`SHARD_COUNT is ${[...counts][0]} but there are ${shards.length} shard Deployments (${shards.map((s) => s.name).join(', ')})`);
+  if (shards.length !== count)
+    problems.push(`SHARD_COUNT is ${[...counts][0]} but there are ${shards.length} shard Deployments (${shards.map((s) => s.name).join(', ')})`);
   const indexes = shards.map((s) => s.index).sort((a, b) => a - b);
   const want = Array.from({ length: shards.length }, (_, i) => i);
   if (JSON.stringify(indexes) !== JSON.stringify(want)) problems.push(`shard SHARD_INDEX values are ${indexes.join(',')}, expected ${want.join(',')}`);
@@ -508,9 +521,11 @@ export function wiringProblems(objects: K8sObject[]): string[] {
   const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
   for (const { o, t } of templates) {
     const sel = o.spec?.selector?.matchLabels as Record<string, string> | undefined;
-    if (o.kind !== 'Job' && o.kind !== 'CronJob' && (!sel || !matches(sel, t.metadata?.labels))) problems.push(`${o.kind}/${o.metadata.name}: selector does not match its pod labels`);
+    if (o.kind !== 'Job' && o.kind !== 'CronJob' && (!sel || !matches(sel, t.metadata?.labels)))
+      problems.push(`${o.kind}/${o.metadata.name}: selector does not match its pod labels`);
     for (const v of t.spec.volumes ?? []) {
-      if (v.configMap && !findObject(objects, 'ConfigMap', v.configMap.name)) problems.push(`${o.kind}/${o.metadata.name}: volume ${v.name} uses missing ConfigMap ${v.configMap.name}`);
+      if (v.configMap && !findObject(objects, 'ConfigMap', v.configMap.name))
+        problems.push(`${o.kind}/${o.metadata.name}: volume ${v.name} uses missing ConfigMap ${v.configMap.name}`);
     }
   }
   for (const o of objects) {
@@ -523,7 +538,11 @@ export function wiringProblems(objects: K8sObject[]): string[] {
         const sel = o.spec?.selector as Record<string, string>;
         const ok = templates
           .filter(({ t }) => matches(sel, t.metadata?.labels))
-          .some(({ t }) => t.spec.containers.some((c) => resolvePort(c, p.targetPort ?? p.port) !== undefined && c.ports?.some((cp) => cp.containerPort === resolvePort(c, p.targetPort ?? p.port))));
+          .some(({ t }) =>
+            t.spec.containers.some(
+              (c) => resolvePort(c, p.targetPort ?? p.port) !== undefined && c.ports?.some((cp) => cp.containerPort === resolvePort(c, p.targetPort ?? p.port)),
+            ),
+          );
         if (!ok) problems.push(`Service/${o.metadata.name}: port ${p.name ?? p.port} targets ${String(p.targetPort)}, which no selected container exposes`);
       }
     }
@@ -544,7 +563,8 @@ export function securityProblems(objects: K8sObject[]): string[] {
       if (sc.allowPrivilegeEscalation !== false) problems.push(`${at}: allowPrivilegeEscalation is not false`);
       if (!sc.capabilities?.drop?.includes('ALL')) problems.push(`${at}: capabilities are not dropped (drop: [ALL])`);
       if (sc.readOnlyRootFilesystem !== true) problems.push(`${at}: the root filesystem is writable`);
-      if (isFaceshardImage(c.image) && !c.volumeMounts?.some((m) => m.mountPath === '/tmp')) problems.push(`${at}: node needs a writable /tmp (emptyDir) under a read-only root`);
+      if (isFaceshardImage(c.image) && !c.volumeMounts?.some((m) => m.mountPath === '/tmp'))
+        problems.push(`${at}: node needs a writable /tmp (emptyDir) under a read-only root`);
     }
   }
   return problems;
@@ -581,9 +601,17 @@ export function mountedFiles(template: PodTemplate, container: Container, object
       const data = kind === 'ConfigMap' ? (findObject(objects, 'ConfigMap', name)?.data ?? {}) : {};
       const list: KeyToPath[] = items ?? Object.keys(data).map((key) => ({ key, path: key }));
       for (const item of list) {
-        const path = mount.subPath !== undefined ? (item.path === mount.subPath ? mount.mountPath : undefined) : `${mount.mountPath.replace(/\/$/, '')}/${item.path}`;
+        const path =
+          mount.subPath !== undefined ? (item.path === mount.subPath ? mount.mountPath : undefined) : `${mount.mountPath.replace(/\/$/, '')}/${item.path}`;
         if (path === undefined) continue;
-        files.push({ path, kind, name, key: item.key, mode: item.mode ?? defaultMode ?? DEFAULT_VOLUME_MODE, content: kind === 'ConfigMap' ? data[item.key] : undefined });
+        files.push({
+          path,
+          kind,
+          name,
+          key: item.key,
+          mode: item.mode ?? defaultMode ?? DEFAULT_VOLUME_MODE,
+          content: kind === 'ConfigMap' ? data[item.key] : undefined,
+        });
       }
     };
     if (volume.configMap) add('ConfigMap', volume.configMap.name, volume.configMap.items, volume.configMap.defaultMode);
@@ -601,7 +629,8 @@ export function unnamedSecretKeys(template: PodTemplate): string[] {
   const problems: string[] = [];
   for (const v of template.spec.volumes ?? []) {
     if (v.secret && !v.secret.items?.length) problems.push(`volume ${v.name}: Secret ${v.secret.secretName} mounted without items`);
-    for (const s of v.projected?.sources ?? []) if (s.secret && !s.secret.items?.length) problems.push(`volume ${v.name}: Secret ${s.secret.name} projected without items`);
+    for (const s of v.projected?.sources ?? [])
+      if (s.secret && !s.secret.items?.length) problems.push(`volume ${v.name}: Secret ${s.secret.name} projected without items`);
   }
   return problems;
 }
@@ -664,7 +693,12 @@ export function natsBlock(conf: string, name: string, indented = false): string 
 
 const posix = {
   dirname: (p: string) => p.replace(/\/[^/]*$/, '') || '/',
-  join: (dir: string, file: string) => (file.startsWith('/') ? file : `${dir}/${file}`).split('/').reduce<string[]>((acc, part) => (part === '..' ? acc.slice(0, -1) : part === '.' || part === '' ? acc : [...acc, part]), []).join('/').replace(/^/, '/'),
+  join: (dir: string, file: string) =>
+    (file.startsWith('/') ? file : `${dir}/${file}`)
+      .split('/')
+      .reduce<string[]>((acc, part) => (part === '..' ? acc.slice(0, -1) : part === '.' || part === '' ? acc : [...acc, part]), [])
+      .join('/')
+      .replace(/^/, '/'),
 };
 
 /** The NATS file a config include names (nats-server resolves it against the including file's directory). */
@@ -688,21 +722,30 @@ export function natsConfigProblems(objects: K8sObject[]): string[] {
   if (!nats.conf) return [`${at}: no nats.conf from a ConfigMap at --config ${nats.configPath || '(none)'}`];
   const includes = natsIncludes(nats.conf);
   for (const inc of includes) if (!includedFile(nats, inc.file)) problems.push(`${at}: nats.conf includes ${inc.file}, which no volume puts beside it`);
-  const auth = includes.filter((i) => i.block === '').map((i) => includedFile(nats, i.file)).find((f) => f?.key === 'nats-auth.conf');
+  const auth = includes
+    .filter((i) => i.block === '')
+    .map((i) => includedFile(nats, i.file))
+    .find((f) => f?.key === 'nats-auth.conf');
   if (!auth) problems.push(`${at}: nats.conf does not include the server's authorization (nats-auth.conf) at top level`);
   else if (auth.kind !== 'Secret') problems.push(`${at}: nats-auth.conf comes from ${auth.kind} ${auth.name}, not a Secret`);
   const cluster = natsBlock(nats.conf, 'cluster');
   if (nats.replicas > 1) {
     if (cluster === undefined) problems.push(`${at}: ${nats.replicas} servers but no cluster {} block`);
-    const routes = includes.filter((i) => i.block === 'cluster').map((i) => includedFile(nats, i.file)).filter((f): f is MountedFile => f?.kind === 'Secret');
+    const routes = includes
+      .filter((i) => i.block === 'cluster')
+      .map((i) => includedFile(nats, i.file))
+      .filter((f): f is MountedFile => f?.kind === 'Secret');
     if (!routes.length) problems.push(`${at}: cluster {} includes no file from a Secret: routes are not authenticated`);
-    if (cluster !== undefined && /^\s*routes\s*[:=]/m.test(cluster)) problems.push(`${at}: routes are listed in the ConfigMap; they carry the route credentials and belong in the Secret`);
+    if (cluster !== undefined && /^\s*routes\s*[:=]/m.test(cluster))
+      problems.push(`${at}: routes are listed in the ConfigMap; they carry the route credentials and belong in the Secret`);
   }
   const jetstream = natsBlock(nats.conf, 'jetstream');
   if (jetstream === undefined) problems.push(`${at}: no jetstream {} block`);
-  else if (!/^\s*sync_interval\s*[:=]\s*"?always"?\s*$/m.test(jetstream)) problems.push(`${at}: jetstream {} does not set sync_interval: always (writes would be fsynced every 2 minutes)`);
+  else if (!/^\s*sync_interval\s*[:=]\s*"?always"?\s*$/m.test(jetstream))
+    problems.push(`${at}: jetstream {} does not set sync_interval: always (writes would be fsynced every 2 minutes)`);
   for (const f of nats.files.values()) {
-    if (f.kind === 'Secret' && (f.mode & SECRET_FILE_MODE_MASK) !== 0) problems.push(`${at}: ${f.path} (Secret ${f.name}) has mode 0${f.mode.toString(8)}; at most 0440`);
+    if (f.kind === 'Secret' && (f.mode & SECRET_FILE_MODE_MASK) !== 0)
+      problems.push(`${at}: ${f.path} (Secret ${f.name}) has mode 0${f.mode.toString(8)}; at most 0440`);
   }
   problems.push(...unnamedSecretKeys(podTemplateOf(nats.sts)!).map((p) => `${at}: ${p}`));
   return problems;
@@ -715,7 +758,7 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/\bS[OAUNCX][A-Z2-7]{56}\b/, 'an nkey seed'],
   [/-----BEGIN/, 'a PEM block (key, certificate or creds)'],
   [/[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i, 'a URL with credentials'],
-  [/^\s*(operator|resolver_preload|authorization|accounts)\s*[:=]?\s*["{[A-Za-z0-9]/m, "server authorization (it belongs in a Secret)"],
+  [/^\s*(operator|resolver_preload|authorization|accounts)\s*[:=]?\s*["{[A-Za-z0-9]/m, 'server authorization (it belongs in a Secret)'],
 ];
 
 /** What secret material a text holds ([] when none). */
@@ -728,13 +771,15 @@ export function secretMaterialProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const o of objects) {
     if (o.kind === 'ConfigMap') {
-      for (const [key, value] of Object.entries(o.data ?? {})) for (const what of secretMaterialIn(value)) problems.push(`ConfigMap/${o.metadata.name} key ${key} holds ${what}`);
+      for (const [key, value] of Object.entries(o.data ?? {}))
+        for (const what of secretMaterialIn(value)) problems.push(`ConfigMap/${o.metadata.name} key ${key} holds ${what}`);
     }
     const t = podTemplateOf(o);
     if (!t) continue;
     for (const c of [...(t.spec.initContainers ?? []), ...t.spec.containers]) {
       const at = `${o.kind}/${o.metadata.name} container ${c.name}`;
-      for (const e of c.env ?? []) if (e.value !== undefined) for (const what of secretMaterialIn(`${e.name}=${e.value}`)) problems.push(`${at}: env ${e.name} holds ${what}`);
+      for (const e of c.env ?? [])
+        if (e.value !== undefined) for (const what of secretMaterialIn(`${e.name}=${e.value}`)) problems.push(`${at}: env ${e.name} holds ${what}`);
       for (const a of [...(c.command ?? []), ...(c.args ?? [])]) for (const what of secretMaterialIn(a)) problems.push(`${at}: command line holds ${what}`);
       if ((c.envFrom ?? []).some((f) => f.secretRef)) problems.push(`${at}: envFrom a Secret puts secrets in the environment; mount them as files`);
     }
@@ -755,7 +800,13 @@ export function selects(selector: LabelSelector | undefined, labels: Record<stri
   for (const e of selector.matchExpressions ?? []) {
     const has = e.key in labels;
     const ok =
-      e.operator === 'In' ? has && (e.values ?? []).includes(labels[e.key]) : e.operator === 'NotIn' ? !has || !(e.values ?? []).includes(labels[e.key]) : e.operator === 'Exists' ? has : !has;
+      e.operator === 'In'
+        ? has && (e.values ?? []).includes(labels[e.key])
+        : e.operator === 'NotIn'
+          ? !has || !(e.values ?? []).includes(labels[e.key])
+          : e.operator === 'Exists'
+            ? has
+            : !has;
     if (!ok) return false;
   }
   return true;
@@ -812,8 +863,18 @@ function portMatches(ports: PolicyPort[] | undefined, port: number, protocol: st
 }
 
 /** Whether one direction lets the traffic through: `side` is the pod whose policies apply. */
-function directionAllows(policies: K8sObject[], direction: 'Ingress' | 'Egress', side: PodRef, peer: PodRef, port: number, protocol: string, target: PodRef): boolean {
-  const applying = policies.filter((p) => (p.metadata.namespace ?? 'default') === side.namespace && policyTypes(p).includes(direction) && selects(p.spec?.podSelector ?? {}, side.labels));
+function directionAllows(
+  policies: K8sObject[],
+  direction: 'Ingress' | 'Egress',
+  side: PodRef,
+  peer: PodRef,
+  port: number,
+  protocol: string,
+  target: PodRef,
+): boolean {
+  const applying = policies.filter(
+    (p) => (p.metadata.namespace ?? 'default') === side.namespace && policyTypes(p).includes(direction) && selects(p.spec?.podSelector ?? {}, side.labels),
+  );
   if (!applying.length) return true; // not isolated in this direction
   return applying.some((p) =>
     ((direction === 'Ingress' ? p.spec?.ingress : p.spec?.egress) ?? []).some((rule: PolicyRule) => {
@@ -857,11 +918,21 @@ export function networkPolicyProblems(objects: K8sObject[]): string[] {
   const pods = workloadPods(objects);
   if (!pods.length) return ['no workloads'];
   const namespace = pods[0].pod.namespace;
-  const defaultDeny = policies.find((p) => selects(p.spec?.podSelector ?? {}, {}) && Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length === 0 && !(p.spec?.podSelector?.matchExpressions ?? []).length && !p.spec?.ingress?.length && !p.spec?.egress?.length);
+  const defaultDeny = policies.find(
+    (p) =>
+      selects(p.spec?.podSelector ?? {}, {}) &&
+      Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length === 0 &&
+      !(p.spec?.podSelector?.matchExpressions ?? []).length &&
+      !p.spec?.ingress?.length &&
+      !p.spec?.egress?.length,
+  );
   if (!defaultDeny) problems.push('no default-deny NetworkPolicy (podSelector {}, no rules)');
-  else for (const t of ['Ingress', 'Egress']) if (!policyTypes(defaultDeny).includes(t)) problems.push(`NetworkPolicy/${defaultDeny.metadata.name} does not deny ${t}`);
+  else
+    for (const t of ['Ingress', 'Egress'])
+      if (!policyTypes(defaultDeny).includes(t)) problems.push(`NetworkPolicy/${defaultDeny.metadata.name} does not deny ${t}`);
   for (const { workload, pod } of pods) {
-    if (!policies.some((p) => (p.metadata.namespace ?? 'default') === pod.namespace && selects(p.spec?.podSelector ?? {}, pod.labels))) problems.push(`${workload.kind}/${workload.metadata.name}: no NetworkPolicy selects its pods`);
+    if (!policies.some((p) => (p.metadata.namespace ?? 'default') === pod.namespace && selects(p.spec?.podSelector ?? {}, pod.labels)))
+      problems.push(`${workload.kind}/${workload.metadata.name}: no NetworkPolicy selects its pods`);
   }
   const nats = pods.filter((p) => p.template.spec.containers.some((c) => /^nats:/.test(c.image ?? '')));
   const faceshard = pods.filter((p) => p.template.spec.containers.some((c) => isFaceshardImage(c.image)));
@@ -946,7 +1017,12 @@ export function withoutNewerSettings(conf: string, version = natsServerVersion()
  * `dir`), Secret files from `secrets` (by key); `rewrite` edits nats.conf (ports, paths)
  * for this machine. Returns the path of nats.conf there.
  */
-export function writeLocalNatsConfig(nats: NatsServerConfig, dir: string, secrets: Record<string, string>, rewrite: (conf: string) => string = (c) => c): string {
+export function writeLocalNatsConfig(
+  nats: NatsServerConfig,
+  dir: string,
+  secrets: Record<string, string>,
+  rewrite: (conf: string) => string = (c) => c,
+): string {
   const configDir = nats.configPath.replace(/\/[^/]*$/, '');
   for (const f of nats.files.values()) {
     if (!f.path.startsWith(`${configDir}/`)) continue;

@@ -49,7 +49,10 @@ export async function sendLeg(nc: NatsConnection, vectors: Float32Array, k: numb
   h.set('k', String(k));
   if (deadline) h.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
   const started = performance.now();
-  const msg = await nc.request('faces.shard.0.query', new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), { headers: h, timeout: timeoutMs });
+  const msg = await nc.request('faces.shard.0.query', new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), {
+    headers: h,
+    timeout: timeoutMs,
+  });
   const ms = performance.now() - started;
   const body: unknown = JSON.parse(new TextDecoder().decode(msg.data));
   const error = ErrorReply.safeParse(body);

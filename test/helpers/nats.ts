@@ -4,13 +4,13 @@
 //   const nats = await withNatsServer();
 //   after(() => nats.cleanup());
 //   const nc = await connect({ servers: nats.url });
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from "../../libs/nats-server/index.js";
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from '../../libs/nats-server/index.js';
 
 /** A fresh directory under the OS temp dir, e.g. tempDir("faceshard-store-"). */
-export function tempDir(prefix = "faceshard-test-"): Promise<string> {
+export function tempDir(prefix = 'faceshard-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
@@ -27,11 +27,9 @@ export interface NatsTestServer {
   cleanup(): Promise<void>;
 }
 
-export async function withNatsServer(
-  options: Omit<StartNatsServerOptions, "storeDir"> & { storeDir?: string } = {},
-): Promise<NatsTestServer> {
+export async function withNatsServer(options: Omit<StartNatsServerOptions, 'storeDir'> & { storeDir?: string } = {}): Promise<NatsTestServer> {
   const ownsStoreDir = options.storeDir === undefined;
-  const storeDir = options.storeDir ?? (await tempDir("faceshard-nats-"));
+  const storeDir = options.storeDir ?? (await tempDir('faceshard-nats-'));
   let server: NatsServerProcess;
   try {
     server = await startNatsServer({ ...options, storeDir });
@@ -47,7 +45,7 @@ export async function withNatsServer(
     storeDir,
     cleanup: () =>
       (cleaned ??= (async () => {
-        await server.stop("SIGTERM", 5_000);
+        await server.stop('SIGTERM', 5_000);
         if (ownsStoreDir) await removeDir(storeDir);
       })()),
   };

@@ -4,7 +4,12 @@
  * `what` (a function: read at that moment, e.g. a child's output so far) and the last
  * error seen. A condition is a probe too: `() => (done ? true : undefined)`.
  */
-export async function until<T>(what: string | (() => string), probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function until<T>(
+  what: string | (() => string),
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

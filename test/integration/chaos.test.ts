@@ -37,15 +37,68 @@ describe('chaos (issue 22): the reference rule for answers', () => {
     const pending = ledger.begin('late', 'upsert', vector(0.005)); // in flight while the query runs
     const d = (v: Float32Array) => distanceBetween(q, storedVector(v));
     const ask = (results: Array<{ id: string; distance: number }>) =>
-      checkAnswer(ledger, { vectors: q, k: 3, sentAt, answeredAt: now(), results: [results.map((m) => ({ ...m, shard: 0 }))], partial: false, missingShards: [], missingReasons: [] }, 2);
+      checkAnswer(
+        ledger,
+        {
+          vectors: q,
+          k: 3,
+          sentAt,
+          answeredAt: now(),
+          results: [results.map((m) => ({ ...m, shard: 0 }))],
+          partial: false,
+          missingShards: [],
+          missingReasons: [],
+        },
+        2,
+      );
 
-    assert.deepEqual(ask([{ id: 'a', distance: d(vector(0.01)) }, { id: 'moved', distance: d(vector(0.012)) }, { id: 'b', distance: d(vector(0.02)) }]), []);
+    assert.deepEqual(
+      ask([
+        { id: 'a', distance: d(vector(0.01)) },
+        { id: 'moved', distance: d(vector(0.012)) },
+        { id: 'b', distance: d(vector(0.02)) },
+      ]),
+      [],
+    );
     // the face written while the query ran may show (or not)
-    assert.deepEqual(ask([{ id: 'late', distance: d(vector(0.005)) }, { id: 'a', distance: d(vector(0.01)) }, { id: 'moved', distance: d(vector(0.012)) }]), []);
-    assert.match(ask([{ id: 'a', distance: d(vector(0.01)) }, { id: 'moved', distance: d(vector(0.012)) }, { id: 'gone', distance: d(vector(0.015)) }]).join('\n'), /gone at .* its only|gone .*none of its possible/);
-    assert.match(ask([{ id: 'a', distance: d(vector(0.01)) }, { id: 'b', distance: d(vector(0.02)) }, { id: 'moved', distance: d(vector(0.5)) }]).join('\n'), /moved .* missing|moved at/);
-    assert.match(ask([{ id: 'a', distance: d(vector(0.01)) }, { id: 'b', distance: d(vector(0.02)) }]).join('\n'), /moved \(settled\) .* is missing/);
-    assert.match(ask([{ id: 'a', distance: d(vector(0.01)) }, { id: 'moved', distance: d(vector(0.012)) }]).join('\n'), /b \(acknowledged before the query\) .* is missing/);
+    assert.deepEqual(
+      ask([
+        { id: 'late', distance: d(vector(0.005)) },
+        { id: 'a', distance: d(vector(0.01)) },
+        { id: 'moved', distance: d(vector(0.012)) },
+      ]),
+      [],
+    );
+    assert.match(
+      ask([
+        { id: 'a', distance: d(vector(0.01)) },
+        { id: 'moved', distance: d(vector(0.012)) },
+        { id: 'gone', distance: d(vector(0.015)) },
+      ]).join('\n'),
+      /gone at .* its only|gone .*none of its possible/,
+    );
+    assert.match(
+      ask([
+        { id: 'a', distance: d(vector(0.01)) },
+        { id: 'b', distance: d(vector(0.02)) },
+        { id: 'moved', distance: d(vector(0.5)) },
+      ]).join('\n'),
+      /moved .* missing|moved at/,
+    );
+    assert.match(
+      ask([
+        { id: 'a', distance: d(vector(0.01)) },
+        { id: 'b', distance: d(vector(0.02)) },
+      ]).join('\n'),
+      /moved \(settled\) .* is missing/,
+    );
+    assert.match(
+      ask([
+        { id: 'a', distance: d(vector(0.01)) },
+        { id: 'moved', distance: d(vector(0.012)) },
+      ]).join('\n'),
+      /b \(acknowledged before the query\) .* is missing/,
+    );
     ledger.fail(pending);
   });
 });
@@ -100,7 +153,11 @@ describe('chaos (issue 22): hosts in network namespaces, a short fault set', { t
         seed: 22,
       },
     });
-    const context = JSON.stringify(result.phases.map((p) => ({ phase: p.phase, evidence: p.evidence, answers: p.answers, examples: p.examples })), null, 1);
+    const context = JSON.stringify(
+      result.phases.map((p) => ({ phase: p.phase, evidence: p.evidence, answers: p.answers, examples: p.examples })),
+      null,
+      1,
+    );
 
     const [baseline, killed, pausedPhase, partitioned] = result.phases;
     assert.match(killed.evidence ?? '', /process gone/);

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, headers as natsHeaders } from 'nats';
 import { FaceshardError } from '../../libs/client/index.js';
-import { BINARY_CONTENT_TYPE, decodeShardReplyBinary, encodeUpsertRecord, REPLY_FORMAT_HEADER, SHARD_REPLY_BINARY_CONTENT_TYPE, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
+import {
+  BINARY_CONTENT_TYPE,
+  decodeShardReplyBinary,
+  encodeUpsertRecord,
+  REPLY_FORMAT_HEADER,
+  SHARD_REPLY_BINARY_CONTENT_TYPE,
+  ShardReply,
+  subjectsFor,
+} from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -59,7 +67,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assert.match(shardMetrics.body, /faceshard_shard_query_seconds_bucket/);
     const ready = await get(shardPort, '/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(JSON.parse(ready.body).shards.map((s: { shard: number }) => s.shard), [0]);
+    assert.deepEqual(
+      JSON.parse(ready.body).shards.map((s: { shard: number }) => s.shard),
+      [0],
+    );
     assert.equal((await get(shardPort, '/healthz')).status, 200);
     const coordinatorMetrics = await get(coordinatorPort, '/metrics');
     assert.match(coordinatorMetrics.body, /faceshard_faces_ingested_total\{service="coordinator"\} 1500/);
@@ -94,7 +105,11 @@ describe('a 3-shard cluster on a real nats-server', () => {
     try {
       const subject = subjectsFor('faces').shardQuery(0);
       const vectors = queries.subarray(0, 3 * FACE_DIMENSIONS);
-      const asJson = await nc.request(subject, JSON.stringify({ vectors: [0, 1, 2].map((q) => Array.from(vectors.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS))), k: 5 }), { timeout: 5000 });
+      const asJson = await nc.request(
+        subject,
+        JSON.stringify({ vectors: [0, 1, 2].map((q) => Array.from(vectors.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS))), k: 5 }),
+        { timeout: 5000 },
+      );
       assert.equal(asJson.headers?.get('content-type') ?? '', '');
       const json = ShardReply.parse(asJson.json());
       const h = natsHeaders();
@@ -106,7 +121,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
       const binary = decodeShardReplyBinary(asBinary.data);
       assert.deepEqual(binary, json);
       assert.equal(json.results.length, 3);
-      assert.ok(json.results.every((list) => list.length === 5 && list.every((m) => shardOf(m.id, SHARDS) === 0)), 'five matches a query, all from shard 0');
+      assert.ok(
+        json.results.every((list) => list.length === 5 && list.every((m) => shardOf(m.id, SHARDS) === 0)),
+        'five matches a query, all from shard 0',
+      );
       assert.deepEqual(json.results[0][0].meta, { path: `${json.results[0][0].id}.jpg` });
     } finally {
       await nc.close();
@@ -123,10 +141,15 @@ describe('a 3-shard cluster on a real nats-server', () => {
     await cluster.client.ingestMany(faces);
     expected.upsert(faces);
     // Shards apply the log right after the ack, asynchronously: wait for the new vector to show.
-    const reply = await until('the replaced vector answers', async () => {
-      const r = await cluster.client.queryBinary(moved.slice(FACE_DIMENSIONS), { k: 1 });
-      return r.results[0][0]?.id === id ? r : undefined;
-    }, 10_000, 50);
+    const reply = await until(
+      'the replaced vector answers',
+      async () => {
+        const r = await cluster.client.queryBinary(moved.slice(FACE_DIMENSIONS), { k: 1 });
+        return r.results[0][0]?.id === id ? r : undefined;
+      },
+      10_000,
+      50,
+    );
     // Its own vector, as stored (rounded to the rows' grid): the oracle's distance, a hair above 0.
     assertSameResults([reply.results[0].slice(0, 1)], [expected.search(moved.slice(FACE_DIMENSIONS), 1)[0]]);
     assert.ok(reply.results[0][0].distance < 1e-3);
@@ -140,10 +163,15 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assert.ok(new Set(twins.map((t) => shardOf(t.id, SHARDS))).size > 1, 'the twins span shards');
     await cluster.client.ingestMany(twins);
     expected.upsert(twins);
-    const reply = await until('the twins are applied', async () => {
-      const r = await cluster.client.queryBinary(twin, { k: 5 });
-      return r.searched === expected.size ? r : undefined;
-    }, 10_000, 50);
+    const reply = await until(
+      'the twins are applied',
+      async () => {
+        const r = await cluster.client.queryBinary(twin, { k: 5 });
+        return r.searched === expected.size ? r : undefined;
+      },
+      10_000,
+      50,
+    );
     assert.deepEqual(
       reply.results[0].map((m) => m.id),
       ['twin-00', 'twin-01', 'twin-02', 'twin-03', 'twin-04'],
@@ -151,13 +179,14 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assertSameResults(reply.results, expected.search(twin, 5));
   });
 
-  test('read-your-writes: a query with the ingest reply\'s seq as minSeq sees that write at once', async () => {
+  test("read-your-writes: a query with the ingest reply's seq as minSeq sees that write at once", async () => {
     for (let round = 0; round < 15; round++) {
       const vector = uniformVectors(1, 1000 + round);
       const face = { id: `ryw-${round}`, vector };
       const ingest = await cluster.client.ingestMany([face]);
       expected.upsert([face]);
-      const reply = round % 2 ? await cluster.client.queryBinary(vector, { k: 1, minSeq: ingest.seq }) : await cluster.client.query([vector], { k: 1, minSeq: ingest.seq });
+      const reply =
+        round % 2 ? await cluster.client.queryBinary(vector, { k: 1, minSeq: ingest.seq }) : await cluster.client.query([vector], { k: 1, minSeq: ingest.seq });
       assert.equal(reply.results[0][0]?.id, face.id, `round ${round}`);
       assert.equal(reply.partial, false);
     }
@@ -175,7 +204,11 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assert.equal(reply.shards.answered, SHARDS - 1);
     assert.equal(reply.missing?.[0].shard, 0);
     assert.match(reply.missing![0].reason, /shard 0 has applied its log up to sequence \d+, the query needs 1000000000/);
-    const bad = await cluster.client.nc.request(cluster.client.subjects.query, new TextEncoder().encode(JSON.stringify({ vectors: [new Array(128).fill(0)], minSeq: { zero: 1 } })), { timeout: 5000 });
+    const bad = await cluster.client.nc.request(
+      cluster.client.subjects.query,
+      new TextEncoder().encode(JSON.stringify({ vectors: [new Array(128).fill(0)], minSeq: { zero: 1 } })),
+      { timeout: 5000 },
+    );
     assert.match(JSON.parse(new TextDecoder().decode(bad.data)).error.message, /minSeq/);
   });
 
@@ -183,10 +216,15 @@ describe('a 3-shard cluster on a real nats-server', () => {
     const gone = people.ids.slice(5, 25);
     await cluster.client.delete(gone);
     expected.delete(gone);
-    const reply = await until('the deletes are applied', async () => {
-      const r = await cluster.client.queryBinary(queries, { k: 50 });
-      return r.searched === expected.size ? r : undefined;
-    }, 10_000, 50);
+    const reply = await until(
+      'the deletes are applied',
+      async () => {
+        const r = await cluster.client.queryBinary(queries, { k: 50 });
+        return r.searched === expected.size ? r : undefined;
+      },
+      10_000,
+      50,
+    );
     assertSameResults(reply.results, expected.search(queries, 50));
   });
 
@@ -220,7 +258,15 @@ describe('a 3-shard cluster on a real nats-server', () => {
 
   test('bad faces in an ingest batch are rejected by index; the good ones still go in', async () => {
     const good = { id: 'good-one', vector: Array.from(uniformVectors(1, 77)) };
-    const body = { faces: [good, { id: '', vector: good.vector }, { id: 'short', vector: [1] }, { id: 'x'.repeat(600), vector: good.vector }, { id: 'extra', vector: good.vector, colour: 1 }] };
+    const body = {
+      faces: [
+        good,
+        { id: '', vector: good.vector },
+        { id: 'short', vector: [1] },
+        { id: 'x'.repeat(600), vector: good.vector },
+        { id: 'extra', vector: good.vector, colour: 1 },
+      ],
+    };
     const msg = await cluster.client.nc.request(cluster.client.subjects.ingest, new TextEncoder().encode(JSON.stringify(body)), { timeout: 10_000 });
     const reply = JSON.parse(new TextDecoder().decode(msg.data));
     expected.upsert([good]);
@@ -231,10 +277,15 @@ describe('a 3-shard cluster on a real nats-server', () => {
     );
     assert.match(reply.rejected[0].reason, /id must not be empty/);
     assert.match(reply.rejected[2].reason, /at most 512 bytes/);
-    await until('good-one is visible', async () => {
-      const r = await cluster.client.query([good.vector], { k: 1 });
-      return r.results[0][0]?.id === 'good-one' ? r : undefined;
-    }, 10_000, 50);
+    await until(
+      'good-one is visible',
+      async () => {
+        const r = await cluster.client.query([good.vector], { k: 1 });
+        return r.results[0][0]?.id === 'good-one' ? r : undefined;
+      },
+      10_000,
+      50,
+    );
   });
 
   test('a log record holding a face the rows cannot store (as an older coordinator could write): refused whole, none of its faces served, counted', async () => {
@@ -251,7 +302,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     try {
       const ack = await nc.jetstream().publish(subjectsFor('faces').data(0), encodeUpsertRecord([okId, 'old-log-far'], [undefined, undefined], vectors));
       const reply = await cluster.client.queryBinary(new Float32Array([...ok, ...far]), { k: 10, minSeq: { '0': ack.seq }, timeoutMs: 10_000 });
-      assert.ok(reply.results.every((list) => list.every((m) => m.id !== okId && m.id !== 'old-log-far')), 'no face of the refused record is stored');
+      assert.ok(
+        reply.results.every((list) => list.every((m) => m.id !== okId && m.id !== 'old-log-far')),
+        'no face of the refused record is stored',
+      );
       assertSameResults(reply.results, expected.search(new Float32Array([...ok, ...far]), 10));
       const port = (await cluster.client.status()).shards[0].replicas[0].httpPort;
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -269,7 +323,10 @@ describe('a 3-shard cluster on a real nats-server', () => {
     assert.equal(reply.partial, true);
     assert.deepEqual(reply.shards, { total: SHARDS, answered: SHARDS - 1 });
     assert.deepEqual(reply.missing, [{ shard: down, reason: `shard ${down}: no replica is serving (no responders)` }]);
-    assertSameResults(reply.results, expected.search(queries, 10, (id) => shardOf(id, SHARDS) !== down));
+    assertSameResults(
+      reply.results,
+      expected.search(queries, 10, (id) => shardOf(id, SHARDS) !== down),
+    );
   });
 });
 
@@ -277,11 +334,16 @@ describe('a 3-shard cluster on a real nats-server', () => {
 async function waitForCounts(cluster: TestCluster, perShard: number[]): Promise<number[]> {
   let last: number[] = [];
   try {
-    return await until('every shard holds its faces', async () => {
-      const status = await cluster.client.status();
-      last = perShard.map((_, i) => status.shards.find((s) => s.index === i)?.replicas[0]?.count ?? -1);
-      return last.every((c, i) => c === perShard[i]) ? last : undefined;
-    }, 10_000, 50);
+    return await until(
+      'every shard holds its faces',
+      async () => {
+        const status = await cluster.client.status();
+        last = perShard.map((_, i) => status.shards.find((s) => s.index === i)?.replicas[0]?.count ?? -1);
+        return last.every((c, i) => c === perShard[i]) ? last : undefined;
+      },
+      10_000,
+      50,
+    );
   } catch {
     return last;
   }

@@ -51,12 +51,21 @@ describe('connection errors name the URL, the cause and what to try', { timeout:
     const url = `nats://127.0.0.1:${await freePort()}`;
     const { ms, error } = await timed(() => FaceshardClient.connect(url));
     assert.ok(ms < 2_000, `took ${ms} ms`);
-    assert.equal(error.message, `nothing accepts connections at ${url} (connection refused): is the cluster up? Start one with faceshard up, or name the right one with --nats URL`);
+    assert.equal(
+      error.message,
+      `nothing accepts connections at ${url} (connection refused): is the cluster up? Start one with faceshard up, or name the right one with --nats URL`,
+    );
   });
 
   test('a malformed URL and an unknown host are named', async () => {
-    assert.match((await timed(() => FaceshardClient.connect('nats://bad host:4222'))).error.message, /"nats:\/\/bad host:4222" is not a NATS URL \(expected e\.g\. nats:\/\/127\.0\.0\.1:4222\)/);
-    assert.match((await timed(() => FaceshardClient.connect('nats://no-such-host.invalid:4222'))).error.message, /cannot resolve the host of nats:\/\/no-such-host\.invalid:4222/);
+    assert.match(
+      (await timed(() => FaceshardClient.connect('nats://bad host:4222'))).error.message,
+      /"nats:\/\/bad host:4222" is not a NATS URL \(expected e\.g\. nats:\/\/127\.0\.0\.1:4222\)/,
+    );
+    assert.match(
+      (await timed(() => FaceshardClient.connect('nats://no-such-host.invalid:4222'))).error.message,
+      /cannot resolve the host of nats:\/\/no-such-host\.invalid:4222/,
+    );
   });
 
   test('the CLI prints the same, and exits non-zero, within 6 s', async () => {

@@ -28,7 +28,10 @@ test('credentials --rotate on a running server: a reload revokes the old key, th
     const operatorBefore = operatorLine(store.serverConfigFile);
     assert.ok(operatorBefore);
 
-    const server = await withNatsServer({ configFile: store.serverConfigFile, probeOptions: securityOptions({ creds: store.credsFile({ role: 'admin' }) }).options });
+    const server = await withNatsServer({
+      configFile: store.serverConfigFile,
+      probeOptions: securityOptions({ creds: store.credsFile({ role: 'admin' }) }).options,
+    });
     nats.cleanup = server.cleanup;
     await (await connectAs({ servers: server.url }, { creds: oldReader })).close();
 
@@ -41,14 +44,18 @@ test('credentials --rotate on a running server: a reload revokes the old key, th
     assert.notEqual(readFileSync(reader, 'utf8'), readFileSync(oldReader, 'utf8'));
 
     process.kill(server.server.pid, 'SIGHUP');
-    await until('the old reader key is refused after the reload', async () => {
-      try {
-        await (await connectAs({ servers: server.url, reconnect: false }, { creds: oldReader })).close();
-        return undefined;
-      } catch (err) {
-        return err instanceof NatsAccessError && err.code === 'auth_refused' ? true : undefined;
-      }
-    }, 10_000).catch((err: Error) => assert.fail(`${err.message}\n${server.server.outputTail()}`));
+    await until(
+      'the old reader key is refused after the reload',
+      async () => {
+        try {
+          await (await connectAs({ servers: server.url, reconnect: false }, { creds: oldReader })).close();
+          return undefined;
+        } catch (err) {
+          return err instanceof NatsAccessError && err.code === 'auth_refused' ? true : undefined;
+        }
+      },
+      10_000,
+    ).catch((err: Error) => assert.fail(`${err.message}\n${server.server.outputTail()}`));
     const fresh = await connectAs({ servers: server.url }, { creds: reader });
     await fresh.close();
     assert.doesNotMatch(server.server.outputTail(), /reload not supported/);

@@ -87,7 +87,11 @@ describe('the encode queue is bounded: a full queue answers busy at once, the CL
     assert.deepEqual(roomy.jobQueue, { before: { maxJobs: -1, maxBytes: -1, discardNew: false }, after: { maxJobs: 8, maxBytes: 1024 * 1024 } });
     info = await jsm.streams.info(legacyNames.stream);
     assert.deepEqual([info.config.max_msgs, info.config.max_bytes, info.config.discard, info.state.messages], [8, 1024 * 1024, 'new', 5]);
-    assert.deepEqual((await initializeCluster(nc, legacy, { shards: 1, jobQueueLimits: { maxJobs: 8, maxBytes: 1024 * 1024 } })).jobQueue, undefined, 'a second init changes nothing');
+    assert.deepEqual(
+      (await initializeCluster(nc, legacy, { shards: 1, jobQueueLimits: { maxJobs: 8, maxBytes: 1024 * 1024 } })).jobQueue,
+      undefined,
+      'a second init changes nothing',
+    );
   });
 
   test('faceshard admin init bounds an unbounded queue read from ENCODE_QUEUE_MAX_JOBS, says so, and keeps its jobs', async () => {
@@ -95,8 +99,15 @@ describe('the encode queue is bounded: a full queue answers busy at once, the CL
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: old.stream, subjects: [old.subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
     for (let i = 0; i < 2; i++) await nc.jetstream().publish(old.subject, new Uint8Array(100));
-    const { stdout } = await run(process.execPath, [CLI, 'admin', 'init', '--shards', '1', '--nats', nats.url, '--prefix', 'old'], { env: { ...process.env, ENCODE_QUEUE_MAX_JOBS: '4' } });
-    assert.match(stdout, new RegExp(`encode queue ${old.stream}: bound changed from no bound \\(discard old\\) to 4 jobs, 536870912 bytes \\(discard new: a publish past it is refused as busy\\)`));
+    const { stdout } = await run(process.execPath, [CLI, 'admin', 'init', '--shards', '1', '--nats', nats.url, '--prefix', 'old'], {
+      env: { ...process.env, ENCODE_QUEUE_MAX_JOBS: '4' },
+    });
+    assert.match(
+      stdout,
+      new RegExp(
+        `encode queue ${old.stream}: bound changed from no bound \\(discard old\\) to 4 jobs, 536870912 bytes \\(discard new: a publish past it is refused as busy\\)`,
+      ),
+    );
     const info = await jsm.streams.info(old.stream);
     assert.deepEqual([info.config.max_msgs, info.state.messages], [4, 2]);
   });
@@ -105,7 +116,8 @@ describe('the encode queue is bounded: a full queue answers busy at once, the CL
     await initializeCluster(nc, subjects, { shards: 1, jobQueueLimits: BOUND });
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
-    for (let i = 0; i < BOUND.maxJobs; i++) await submitJob(js, jsm, names, new Uint8Array(1000), jobHeaders(`queued${i}.jpg`, 'earlier-run'), `earlier-run.${i}`);
+    for (let i = 0; i < BOUND.maxJobs; i++)
+      await submitJob(js, jsm, names, new Uint8Array(1000), jobHeaders(`queued${i}.jpg`, 'earlier-run'), `earlier-run.${i}`);
     const started = performance.now();
     const refused = await submitJob(js, jsm, names, new Uint8Array(1000), jobHeaders('one-too-many.jpg', 'earlier-run'), 'earlier-run.x').then(
       () => undefined,
@@ -115,7 +127,10 @@ describe('the encode queue is bounded: a full queue answers busy at once, the CL
     assert.ok(refused instanceof FaceshardError, `refused with a FaceshardError, got ${String(refused)}`);
     assert.equal(refused.code, 'busy');
     assert.equal(refused.retryAfterMs, 1000);
-    assert.match(refused.message, /the encode queue FACES_ENCODE_JOBS is full \(it holds 3 of 3 jobs, .*ENCODE_QUEUE_MAX_JOBS\): wait for the encoders to take jobs, start more encoders, or raise the bound/);
+    assert.match(
+      refused.message,
+      /the encode queue FACES_ENCODE_JOBS is full \(it holds 3 of 3 jobs, .*ENCODE_QUEUE_MAX_JOBS\): wait for the encoders to take jobs, start more encoders, or raise the bound/,
+    );
     assert.ok(refusedMs < 500, `refused at once, took ${refusedMs.toFixed(0)} ms`);
     assert.equal((await jsm.streams.info(names.stream)).state.messages, BOUND.maxJobs, 'the queued jobs are still there');
   });
@@ -123,11 +138,15 @@ describe('the encode queue is bounded: a full queue answers busy at once, the CL
   test('faceshard encode --queue waits while the queue is full, and finishes once an encoder drains it; every job is done', async (t) => {
     const dataset = path.join(work, 'people');
     await mkdir(dataset, { recursive: true });
-    const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 90, g: 90, b: 90 } } }).jpeg().toBuffer();
+    const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .jpeg()
+      .toBuffer();
     for (let i = 0; i < IMAGES; i++) await writeFile(path.join(dataset, `${i}.jpg`), tiny);
 
     // The queue still holds the earlier test's 3 jobs: the run starts against a full queue.
-    const cli = spawn(process.execPath, [CLI, 'encode', dataset, '--queue', '--nats', nats.url, '--report', path.join(work, 'report.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [CLI, 'encode', dataset, '--queue', '--nats', nats.url, '--report', path.join(work, 'report.json')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -88,7 +88,10 @@ describe('encode --queue: a work queue that loses nothing when a worker dies', {
     const deliveries: number[] = [];
     for (let i = 0; i < PORTRAITS; i++) deliveries.push((await marks.get(`p${i % 3}/${i}.jpg`))?.deliveries ?? 0);
     assert.ok(deliveries.every((d) => d >= 1));
-    assert.ok(deliveries.some((d) => d >= 2), `the killed worker's job was redelivered: ${deliveries}`);
+    assert.ok(
+      deliveries.some((d) => d >= 2),
+      `the killed worker's job was redelivered: ${deliveries}`,
+    );
     const info = await jsm.consumers.info(names.stream, names.consumer);
     assert.equal(info.num_pending + info.num_ack_pending, 0, 'the queue is empty');
 
@@ -120,7 +123,12 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
     // Distinct pictures (the fault injection below recognises them by their bytes) that would encode fine.
     await writeFile(path.join(dataset, 'poison-crash.jpg'), await portrait(photo, FACES[0], 5));
     await writeFile(path.join(dataset, 'poison-hang.jpg'), await portrait(photo, FACES[1], 6));
-    await writeFile(path.join(dataset, 'blank.jpg'), await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 120, g: 140, b: 160 } } }).jpeg().toBuffer());
+    await writeFile(
+      path.join(dataset, 'blank.jpg'),
+      await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 120, g: 140, b: 160 } } })
+        .jpeg()
+        .toBuffer(),
+    );
     await writeFile(path.join(dataset, 'broken.jpg'), 'not a photo');
   });
   after(async () => {
@@ -178,9 +186,10 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
 
     const report = path.join(work, 'report.json');
     // Without a limit the run would wait forever for the poison jobs: give it 90 s, then kill it.
-    const result = await run(process.execPath, [CLI, 'encode', dataset, '--queue', ...cluster.cliArgs(), '--report', report], { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }).catch(
-      (error: { killed?: boolean; stdout: string; stderr: string }) => error,
-    );
+    const result = await run(process.execPath, [CLI, 'encode', dataset, '--queue', ...cluster.cliArgs(), '--report', report], {
+      timeout: 90_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((error: { killed?: boolean; stdout: string; stderr: string }) => error);
     assert.ok(!('killed' in result && result.killed), `the run never finished: poison jobs looped (crash tried ${calls.crash}x, hang ${calls.hang}x)`);
     assert.ok(!('code' in result), result.stdout + result.stderr);
 
@@ -193,7 +202,11 @@ describe('encode --queue: poison jobs end up skipped, not redelivered forever', 
       { path: 'poison-hang.jpg', reason: gaveUpReason(MAX_DELIVER - 1) },
     ]);
     assert.equal(summary.faces, 3, 'one face from each good portrait');
-    assert.deepEqual({ crash: calls.crash, hang: calls.hang }, { crash: MAX_DELIVER - 1, hang: MAX_DELIVER - 1 }, 'each poison image tried on every delivery but the last');
+    assert.deepEqual(
+      { crash: calls.crash, hang: calls.hang },
+      { crash: MAX_DELIVER - 1, hang: MAX_DELIVER - 1 },
+      'each poison image tried on every delivery but the last',
+    );
     assert.match(result.stdout, /poison-crash\.jpg: gave up after 2 deliveries/);
     assert.equal(worker?.stuckLanes(), calls.hang, 'each hung encode still holds its lane (the encoder turns unhealthy when all are held)');
 

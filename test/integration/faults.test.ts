@@ -51,7 +51,11 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
       for (let start = 0; start < data.ids.length; start += batch) {
         if (start === 30_000) {
           // once it has written a snapshot (every second while records arrive), kill it mid-ingest
-          await until('shard 1 wrote a snapshot', async () => ((await metricOf(cluster, 1, 'faceshard_shard_snapshot_sequence')) > 0 ? true : undefined), 10_000);
+          await until(
+            'shard 1 wrote a snapshot',
+            async () => ((await metricOf(cluster, 1, 'faceshard_shard_snapshot_sequence')) > 0 ? true : undefined),
+            10_000,
+          );
           await cluster.stopProcess('shard-1.0', 'SIGKILL');
         }
         const faces = toFaces(data.vectors.subarray(start * FACE_DIMENSIONS, (start + batch) * FACE_DIMENSIONS), data.ids.slice(start, start + batch), false);
@@ -88,7 +92,11 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
     const cluster = await startTestCluster({ shards: 2 });
     try {
       const expected = new ExpectedFaces();
-      const before = toFaces(uniformVectors(200, 1), Array.from({ length: 200 }, (_, i) => `before-${i}`), false);
+      const before = toFaces(
+        uniformVectors(200, 1),
+        Array.from({ length: 200 }, (_, i) => `before-${i}`),
+        false,
+      );
       mergeSeq({}, await cluster.client.ingestMany(before));
       expected.upsert(before);
 
@@ -99,7 +107,11 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
       try {
         const client = await until('a client connects again', () => FaceshardClient.connect(restarted.url));
         try {
-          const after = toFaces(uniformVectors(200, 2), Array.from({ length: 200 }, (_, i) => `after-${i}`), false);
+          const after = toFaces(
+            uniformVectors(200, 2),
+            Array.from({ length: 200 }, (_, i) => `after-${i}`),
+            false,
+          );
           const reply = await until('ingest works again', () => client.ingestMany(after));
           expected.upsert(after);
           const answer = await until('complete answers again', async () => {
@@ -200,11 +212,19 @@ describe('faults: replicas, restarts and crashes lose nothing', { timeout: 300_0
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      await until('faceshard up ready', async () => (/^ready/m.test(out) ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 60_000);
+      await until(
+        'faceshard up ready',
+        async () => (/^ready/m.test(out) ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined),
+        60_000,
+      );
       return child;
     };
     const powerCut = (up: ChildProcess) => {
-      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(up.pid)]).toString().trim().split(/\s+/).map(Number);
+      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(up.pid)])
+        .toString()
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       for (const pid of [up.pid!, ...children]) process.kill(pid, 'SIGKILL');
       return children;
     };

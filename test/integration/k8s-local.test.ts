@@ -111,7 +111,12 @@ type SecretStandIns = (secret: string, key: string) => string;
 /** Command, args, env and cwd of one pod of a manifest container, mapped onto this machine (see the header). */
 async function localProcessSpec(fc: FaceshardContainer, objects: K8sObject[], podName: string, natsUrl: string, secrets: SecretStandIns, tempDirs: string[]) {
   const workdir = imageWorkdir();
-  const mapPath = (arg: string) => (arg.startsWith(`${workdir}/dist/`) ? join(compiledRoot(), arg.slice(`${workdir}/dist/`.length)) : arg.startsWith(`${workdir}/`) ? join(repoRoot(), arg.slice(workdir.length + 1)) : arg);
+  const mapPath = (arg: string) =>
+    arg.startsWith(`${workdir}/dist/`)
+      ? join(compiledRoot(), arg.slice(`${workdir}/dist/`.length))
+      : arg.startsWith(`${workdir}/`)
+        ? join(repoRoot(), arg.slice(workdir.length + 1))
+        : arg;
 
   const { env, problems } = resolveEnv(fc.container, objects, { 'metadata.name': podName, 'metadata.namespace': fc.workload.metadata.namespace ?? 'default' });
   assert.deepEqual(problems, []);
@@ -165,7 +170,10 @@ async function runToCompletion(spec: Awaited<ReturnType<typeof localProcessSpec>
   return { code, output };
 }
 
-for (const variant of [{ name: 'with authentication', components: [] as string[] }, { name: 'with authentication and the TLS component', components: ['tls'] }]) {
+for (const variant of [
+  { name: 'with authentication', components: [] as string[] },
+  { name: 'with authentication and the TLS component', components: ['tls'] },
+]) {
   describe(`the dev overlay, run locally from its manifests, ${variant.name}`, { skip }, () => {
     let objects: K8sObject[] = [];
     let nats: NatsTestServer | undefined;
@@ -187,9 +195,19 @@ for (const variant of [{ name: 'with authentication', components: [] as string[]
       // The Secrets, from the tools the README names (see the header).
       const credsDir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-creds-'));
       tempDirs.push(credsDir);
-      await run(process.execPath, [join(compiledRoot(), 'cli', 'faceshard.js'), 'credentials', '--out', credsDir, '--shards', String(shardCount), '--prefix', prefix]);
+      await run(process.execPath, [
+        join(compiledRoot(), 'cli', 'faceshard.js'),
+        'credentials',
+        '--out',
+        credsDir,
+        '--shards',
+        String(shardCount),
+        '--prefix',
+        prefix,
+      ]);
       const fromFiles = new Map<string, string[]>([['faceshard-nats-auth', [join(credsDir, 'nats-auth.conf')]]]);
-      for (const id of ['admin', 'writer', 'reader', 'coordinator', 'encoder', ...Array.from({ length: shardCount }, (_, i) => `shard-${i}`)]) fromFiles.set(credsSecretName(id), [join(credsDir, credsKey(id))]);
+      for (const id of ['admin', 'writer', 'reader', 'coordinator', 'encoder', ...Array.from({ length: shardCount }, (_, i) => `shard-${i}`)])
+        fromFiles.set(credsSecretName(id), [join(credsDir, credsKey(id))]);
       if (variant.components.includes('tls')) {
         const certDir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-certs-'));
         tempDirs.push(certDir);
@@ -221,11 +239,13 @@ for (const variant of [{ name: 'with authentication', components: [] as string[]
       assert.ok(natsConfig, 'the NATS StatefulSet');
       const natsDir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-nats-'));
       tempDirs.push(natsDir);
-      const secretFiles = Object.fromEntries([...natsConfig.files.values()].filter((f) => f.kind === 'Secret').map((f) => [f.key, readFileSync(secrets(f.name, f.key), 'utf8')]));
+      const secretFiles = Object.fromEntries(
+        [...natsConfig.files.values()].filter((f) => f.kind === 'Secret').map((f) => [f.key, readFileSync(secrets(f.name, f.key), 'utf8')]),
+      );
       const confPath = writeLocalNatsConfig(natsConfig, natsDir, secretFiles, (conf) =>
         conf
           .replace(/^pid_file:.*$/m, `pid_file: "${join(natsDir, 'nats.pid')}"`)
-          .replace(/^http_port:.*$/m, '# http_port: the pod\'s monitoring port (not needed here)')
+          .replace(/^http_port:.*$/m, "# http_port: the pod's monitoring port (not needed here)")
           .replace(/^(\s*)store_dir:.*$/m, '$1# store_dir: the PVC in the pod; here a temp dir (-sd)'),
       );
       const serverName = resolveEnv(natsConfig.container, objects, { 'metadata.name': `${natsConfig.sts.metadata.name}-0` }).env.SERVER_NAME;
@@ -247,7 +267,9 @@ for (const variant of [{ name: 'with authentication', components: [] as string[]
       }
       for (const [i, r] of initRuns.entries()) assert.equal(r.code, 0, `init Job run ${i + 1} failed:\n${r.output}`);
 
-      const workloads = faceshardContainers(objects).filter((fc) => fc.workload.kind === 'Deployment' && (fc.program === 'coordinator' || fc.program === 'shard'));
+      const workloads = faceshardContainers(objects).filter(
+        (fc) => fc.workload.kind === 'Deployment' && (fc.program === 'coordinator' || fc.program === 'shard'),
+      );
       assert.ok(workloads.some((w) => w.program === 'coordinator') && workloads.some((w) => w.program === 'shard'));
       for (const fc of workloads) {
         const replicas = Number(fc.workload.spec?.replicas ?? 1);
@@ -319,14 +341,23 @@ for (const variant of [{ name: 'with authentication', components: [] as string[]
         assert.match(metrics.body, /^# HELP /m);
       }
       // Each ran as the identity its Secret holds (the services log the creds file's path).
-      for (const pod of pods) assert.match(output.filter((l) => l.startsWith(`[${pod.name}]`)).join(''), /"msg":"connected to NATS".*"creds":"[^"]*\/(coordinator|shard-\d+)\.creds"/, `${pod.name} connected with its creds`);
+      for (const pod of pods)
+        assert.match(
+          output.filter((l) => l.startsWith(`[${pod.name}]`)).join(''),
+          /"msg":"connected to NATS".*"creds":"[^"]*\/(coordinator|shard-\d+)\.creds"/,
+          `${pod.name} connected with its creds`,
+        );
     });
 
     test('faces ingested through faces.ingest come back exactly, from every shard', async () => {
       assert.ok(client);
       // On the rows' grid, so an enrolled face's own vector finds it at distance 0.
       const people = onGrid(syntheticFaces({ identities: 150, photosPerIdentity: 4, seed: 61 }));
-      const faces: FaceToIngest[] = people.ids.map((id, i) => ({ id, vector: people.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), meta: { path: `${id}.jpg` } }));
+      const faces: FaceToIngest[] = people.ids.map((id, i) => ({
+        id,
+        vector: people.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS),
+        meta: { path: `${id}.jpg` },
+      }));
       const reply = await client.ingestMany(faces);
       assert.equal(reply.accepted, faces.length);
       assert.deepEqual(reply.rejected, []);
@@ -334,7 +365,10 @@ for (const variant of [{ name: 'with authentication', components: [] as string[]
 
       // Enrolled faces themselves (each must find itself first, at distance 0) and random vectors.
       const enrolled = Array.from({ length: 12 }, (_, q) => q * 4);
-      const queries = new Float32Array([...enrolled.flatMap((row) => Array.from(people.vectors.subarray(row * FACE_DIMENSIONS, (row + 1) * FACE_DIMENSIONS))), ...uniformVectors(3, 5)]);
+      const queries = new Float32Array([
+        ...enrolled.flatMap((row) => Array.from(people.vectors.subarray(row * FACE_DIMENSIONS, (row + 1) * FACE_DIMENSIONS))),
+        ...uniformVectors(3, 5),
+      ]);
       const queryVectors = Array.from({ length: queries.length / FACE_DIMENSIONS }, (_, q) => queries.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS));
       const k = 5;
       // Shards apply the log as it arrives: wait until they hold every face.
@@ -356,7 +390,9 @@ for (const variant of [{ name: 'with authentication', components: [] as string[]
           expected[q].map((n) => n.id),
           `query ${q}`,
         );
-        list.forEach((m, i) => assert.ok(Math.abs(m.distance - expected[q][i].distance) < 1e-6, `query ${q} rank ${i}: ${m.distance} vs ${expected[q][i].distance}`));
+        list.forEach((m, i) =>
+          assert.ok(Math.abs(m.distance - expected[q][i].distance) < 1e-6, `query ${q} rank ${i}: ${m.distance} vs ${expected[q][i].distance}`),
+        );
       });
       enrolled.forEach((row, q) => {
         assert.equal(answer.results[q][0].id, people.ids[row]);

@@ -24,7 +24,12 @@ describe('query limits that fit the transport, cost caps and deadlines', () => {
     const faces = toFaces(people.vectors, people.ids);
     assert.equal((await cluster.client.ingestMany(faces)).accepted, faces.length);
     expected.upsert(faces);
-    await until('every face applied', async () => ((await cluster.client.status()).shards.reduce((n, s) => n + (s.replicas[0]?.count ?? 0), 0) === faces.length ? true : undefined), 20_000, 50);
+    await until(
+      'every face applied',
+      async () => ((await cluster.client.status()).shards.reduce((n, s) => n + (s.replicas[0]?.count ?? 0), 0) === faces.length ? true : undefined),
+      20_000,
+      50,
+    );
   });
   after(async () => {
     await cluster?.cleanup();
@@ -71,7 +76,12 @@ describe('query limits that fit the transport, cost caps and deadlines', () => {
       [200, 1],
     ]) {
       const replies = await Promise.all(
-        Array.from({ length: 64 }, (_, i) => cluster.client.queryBinary(uniformVectors(vectors, 100 + i).map((x) => x * 0.3), { k, timeoutMs: 30_000 })),
+        Array.from({ length: 64 }, (_, i) =>
+          cluster.client.queryBinary(
+            uniformVectors(vectors, 100 + i).map((x) => x * 0.3),
+            { k, timeoutMs: 30_000 },
+          ),
+        ),
       );
       const partial = replies.filter((r) => r.partial);
       assert.equal(partial.length, 0, `${vectors} vectors k=${k}: ${JSON.stringify(partial[0]?.missing)}`);

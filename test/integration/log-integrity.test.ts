@@ -62,7 +62,7 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
     await cluster?.cleanup();
   });
 
-  test('records forged into a shard log (an id of another shard, oversized meta, a NaN vector, a tombstone of another shard\'s id) are refused whole, counted on every replica, never served', async () => {
+  test("records forged into a shard log (an id of another shard, oversized meta, a NaN vector, a tombstone of another shard's id) are refused whole, counted on every replica, never served", async () => {
     const js = admin.jetstream();
     const log0 = subjects.data(0);
     const honest0 = people.ids.find((id) => shardOf(id, SHARDS) === 0)!;
@@ -86,12 +86,19 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
     let lastSeq = 0;
     for (const { record } of forged) lastSeq = (await js.publish(log0, record)).seq;
 
-    const queries = new Float32Array([...probes.vectors.subarray(0, 4 * FACE_DIMENSIONS), ...people.vectors.subarray(people.ids.indexOf(honest0) * FACE_DIMENSIONS, (people.ids.indexOf(honest0) + 1) * FACE_DIMENSIONS)]);
+    const queries = new Float32Array([
+      ...probes.vectors.subarray(0, 4 * FACE_DIMENSIONS),
+      ...people.vectors.subarray(people.ids.indexOf(honest0) * FACE_DIMENSIONS, (people.ids.indexOf(honest0) + 1) * FACE_DIMENSIONS),
+    ]);
     // Every replica of shard 0 applied past the forged records (appliedSeq waits are per replica: ask until both answered).
-    await until('both replicas of shard 0 read the forged records', async () => {
-      const replicas = (await cluster.client.status()).shards[0].replicas;
-      return replicas.length === REPLICAS && replicas.every((r) => r.appliedSeq >= lastSeq) ? true : undefined;
-    }, 15_000);
+    await until(
+      'both replicas of shard 0 read the forged records',
+      async () => {
+        const replicas = (await cluster.client.status()).shards[0].replicas;
+        return replicas.length === REPLICAS && replicas.every((r) => r.appliedSeq >= lastSeq) ? true : undefined;
+      },
+      15_000,
+    );
     for (let round = 0; round < 6; round++) {
       const reply = await cluster.client.queryBinary(queries, { k: 5, minSeq: { '0': lastSeq }, timeoutMs: 10_000 });
       assert.equal(reply.partial, false, JSON.stringify(reply.missing));
@@ -131,11 +138,20 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
       // One replica in three is the forger: over 30 queries it is asked (p = 1 - (2/3)^30).
       for (let i = 0; i < 30; i++) {
         const reply = await cluster.client.queryBinary(queries, { k: 3 });
-        assert.ok(reply.results[0].every((m) => m.id !== 'forged-by-a-twin'), 'the forged reply was merged');
+        assert.ok(
+          reply.results[0].every((m) => m.id !== 'forged-by-a-twin'),
+          'the forged reply was merged',
+        );
         if (reply.partial) {
           partial++;
-          assert.deepEqual(reply.missing?.map((m) => m.shard), [0]);
-          assertSameResults(reply.results, expected.search(queries, 3, (id) => shardOf(id, SHARDS) !== 0));
+          assert.deepEqual(
+            reply.missing?.map((m) => m.shard),
+            [0],
+          );
+          assertSameResults(
+            reply.results,
+            expected.search(queries, 3, (id) => shardOf(id, SHARDS) !== 0),
+          );
         } else {
           assertSameResults(reply.results, expected.search(queries, 3));
         }
@@ -159,7 +175,10 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
     assert.deepEqual({ accepted: retry.accepted, duplicates: retry.duplicates }, { accepted: 0, duplicates: faces.length });
     assert.deepEqual(retry.seq, first.seq, 'the sequences of the records stored the first time');
     // Other vectors under the same batch id (someone reusing it): not stored, and said so.
-    const moved = toFaces(batch.vectors.map((v) => -v), batch.ids);
+    const moved = toFaces(
+      batch.vectors.map((v) => -v),
+      batch.ids,
+    );
     const reused = await cluster.client.ingestBinary(moved, { batchId: 'same-batch' });
     assert.deepEqual({ accepted: reused.accepted, duplicates: reused.duplicates }, { accepted: 0, duplicates: faces.length });
     const reply = await cluster.client.queryBinary(batch.vectors, { k: 1, minSeq: first.seq, timeoutMs: 10_000 });
@@ -190,13 +209,20 @@ describe('a log no one can poison', { timeout: 180_000 }, () => {
     const perShard = [0, 0];
     for (const id of fresh.ids) perShard[shardOf(id, SHARDS)]++;
 
-    await until('every replica started over on the new stream and holds exactly its share of the new set', async () => {
-      const status = await cluster.client.status();
-      const replicas = status.shards.flatMap((s) => s.replicas.map((r) => ({ shard: s.index, ...r })));
-      if (replicas.length !== SHARDS * REPLICAS || !replicas.every((r) => r.ready && r.count === perShard[r.shard])) return undefined;
-      const resets = await Promise.all(replicas.map((r) => metric(r.httpPort, 'faceshard_shard_log_resets_total', `{shard="${r.shard}",reason="recreated",service="shard"}`)));
-      return resets.every((n) => n === 1) ? true : undefined;
-    }, 30_000, 200);
+    await until(
+      'every replica started over on the new stream and holds exactly its share of the new set',
+      async () => {
+        const status = await cluster.client.status();
+        const replicas = status.shards.flatMap((s) => s.replicas.map((r) => ({ shard: s.index, ...r })));
+        if (replicas.length !== SHARDS * REPLICAS || !replicas.every((r) => r.ready && r.count === perShard[r.shard])) return undefined;
+        const resets = await Promise.all(
+          replicas.map((r) => metric(r.httpPort, 'faceshard_shard_log_resets_total', `{shard="${r.shard}",reason="recreated",service="shard"}`)),
+        );
+        return resets.every((n) => n === 1) ? true : undefined;
+      },
+      30_000,
+      200,
+    );
     const afterwards = await instances();
     assert.deepEqual([...afterwards.keys()].sort(), [...before.keys()].sort(), 'the same replica processes');
     for (const [replica, id] of afterwards) assert.notEqual(id, before.get(replica), `replica ${replica} left the query group and joined again`);

@@ -35,61 +35,72 @@ async function isFound(client: FaceshardClient, id: string, vector: Float32Array
   return best?.id === id && best.distance < 1e-3;
 }
 
-test('a log that lost records and grew past them again: the replica notices from the record at its applied sequence and starts over', { timeout: 120_000 }, async () => {
-  const cluster = await startTestCluster({ shards: 1, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '300' }) });
-  let server: NatsServerProcess | undefined;
-  const saved = await tempDir('faceshard-rewind-');
-  try {
-    const { port, storeDir } = cluster.nats.server;
-    const kept = await ingestOneByOne(cluster.client, 'kept', 5, 1);
-    assert.ok(await isFound(cluster.client, 'kept-0', kept.vectors.subarray(0, FACE_DIMENSIONS), kept.seq));
-    await cluster.client.close();
+test(
+  'a log that lost records and grew past them again: the replica notices from the record at its applied sequence and starts over',
+  { timeout: 120_000 },
+  async () => {
+    const cluster = await startTestCluster({ shards: 1, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '300' }) });
+    let server: NatsServerProcess | undefined;
+    const saved = await tempDir('faceshard-rewind-');
+    try {
+      const { port, storeDir } = cluster.nats.server;
+      const kept = await ingestOneByOne(cluster.client, 'kept', 5, 1);
+      assert.ok(await isFound(cluster.client, 'kept-0', kept.vectors.subarray(0, FACE_DIMENSIONS), kept.seq));
+      await cluster.client.close();
 
-    // The store as it was: what a leader that never saw the next records holds.
-    await cluster.nats.server.stop();
-    await cp(storeDir, saved, { recursive: true });
-    server = await startNatsServer({ port, storeDir });
-    let client = await until('a client connects', () => FaceshardClient.connect(server!.url));
-    const lost = await until('ingest works again', () => ingestOneByOne(client, 'lost', 4, 2));
-    assert.ok(await isFound(client, 'lost-3', lost.vectors.subarray(3 * FACE_DIMENSIONS), lost.seq), 'the shard applied the records that will be lost');
-    await client.close();
+      // The store as it was: what a leader that never saw the next records holds.
+      await cluster.nats.server.stop();
+      await cp(storeDir, saved, { recursive: true });
+      server = await startNatsServer({ port, storeDir });
+      let client = await until('a client connects', () => FaceshardClient.connect(server!.url));
+      const lost = await until('ingest works again', () => ingestOneByOne(client, 'lost', 4, 2));
+      assert.ok(await isFound(client, 'lost-3', lost.vectors.subarray(3 * FACE_DIMENSIONS), lost.seq), 'the shard applied the records that will be lost');
+      await client.close();
 
-    // The records are lost: the old store comes back while the shard is paused, and the log grows past where it was.
-    const shard = cluster.processes.get('shard-0.0')!;
-    shard.kill('SIGSTOP');
-    await server.stop();
-    await rm(storeDir, { recursive: true, force: true });
-    await cp(saved, storeDir, { recursive: true });
-    server = await startNatsServer({ port, storeDir });
-    client = await until('a client connects to the old store', () => FaceshardClient.connect(server!.url));
-    const after = await until('ingest works on the old store', () => ingestOneByOne(client, 'after', 8, 3));
-    shard.kill('SIGCONT');
+      // The records are lost: the old store comes back while the shard is paused, and the log grows past where it was.
+      const shard = cluster.processes.get('shard-0.0')!;
+      shard.kill('SIGSTOP');
+      await server.stop();
+      await rm(storeDir, { recursive: true, force: true });
+      await cp(saved, storeDir, { recursive: true });
+      server = await startNatsServer({ port, storeDir });
+      client = await until('a client connects to the old store', () => FaceshardClient.connect(server!.url));
+      const after = await until('ingest works on the old store', () => ingestOneByOne(client, 'after', 8, 3));
+      shard.kill('SIGCONT');
 
-    // Back on its feet, the replica holds what the log holds: no lost face, every later one.
-    await until(
-      'the replica starts over and finds the faces written after the loss',
-      async () => {
-        for (let i = 0; i < 8; i++) if (!(await isFound(client, `after-${i}`, after.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), after.seq).catch(() => false))) return undefined;
-        return true;
-      },
-      60_000,
-      250,
-    );
-    for (let i = 0; i < 4; i++) assert.equal(await isFound(client, `lost-${i}`, lost.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), after.seq), false, `lost-${i} is not in the log: not found`);
-    assert.ok(await isFound(client, 'kept-4', kept.vectors.subarray(4 * FACE_DIMENSIONS), after.seq), 'faces from before the loss stay');
-    const status = await client.status();
-    assert.equal(status.shards[0].replicas[0].count, 5 + 8, 'the replica counts the faces of the log');
-    await client.close();
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${cluster.output.join('').slice(-4000)}`);
-  } finally {
-    await server?.stop();
-    await cluster.cleanup();
-    await rm(saved, { recursive: true, force: true });
-  }
-});
+      // Back on its feet, the replica holds what the log holds: no lost face, every later one.
+      await until(
+        'the replica starts over and finds the faces written after the loss',
+        async () => {
+          for (let i = 0; i < 8; i++)
+            if (!(await isFound(client, `after-${i}`, after.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), after.seq).catch(() => false)))
+              return undefined;
+          return true;
+        },
+        60_000,
+        250,
+      );
+      for (let i = 0; i < 4; i++)
+        assert.equal(
+          await isFound(client, `lost-${i}`, lost.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), after.seq),
+          false,
+          `lost-${i} is not in the log: not found`,
+        );
+      assert.ok(await isFound(client, 'kept-4', kept.vectors.subarray(4 * FACE_DIMENSIONS), after.seq), 'faces from before the loss stay');
+      const status = await client.status();
+      assert.equal(status.shards[0].replicas[0].count, 5 + 8, 'the replica counts the faces of the log');
+      await client.close();
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${cluster.output.join('').slice(-4000)}`);
+    } finally {
+      await server?.stop();
+      await cluster.cleanup();
+      await rm(saved, { recursive: true, force: true });
+    }
+  },
+);
 
-test('with authentication on, the read-back of the applied record stays within a shard identity\'s permissions', { timeout: 60_000 }, async () => {
+test("with authentication on, the read-back of the applied record stays within a shard identity's permissions", { timeout: 60_000 }, async () => {
   const cluster = await startTestCluster({ shards: 1, auth: true, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '200' }) });
   try {
     const kept = await ingestOneByOne(cluster.client, 'kept', 3, 4);

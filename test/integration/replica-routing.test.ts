@@ -23,7 +23,12 @@ async function metric(port: number, name: string, filter = ''): Promise<number> 
 describe('the coordinator routes legs to replicas itself', { timeout: 60_000 }, () => {
   test('one of two replicas SIGSTOPped for 3 s under query load: no failed or partial answer, none slower than one leg timeout, both replicas answer before and after', async () => {
     // Authentication on: the replicas' direct subjects must be allowed for the shard and the coordinator identities.
-    const cluster = await startTestCluster({ shards: 1, replicas: 2, auth: true, coordinatorEnv: { SHARD_TIMEOUT_MS: String(LEG_TIMEOUT_MS), LEG_PLAN_INTERVAL_MS: '500' } });
+    const cluster = await startTestCluster({
+      shards: 1,
+      replicas: 2,
+      auth: true,
+      coordinatorEnv: { SHARD_TIMEOUT_MS: String(LEG_TIMEOUT_MS), LEG_PLAN_INTERVAL_MS: '500' },
+    });
     try {
       const reply: IngestReply = await cluster.client.ingestMany(toFaces(data.vectors, data.ids, false));
       assert.equal(reply.accepted, data.ids.length);
@@ -36,11 +41,16 @@ describe('the coordinator routes legs to replicas itself', { timeout: 60_000 }, 
       const [twin, stalled] = [replicas.find((r) => r.pid !== paused.pid)!, replicas.find((r) => r.pid === paused.pid)!];
       const legsOf = (r: { httpPort?: number }) => metric(r.httpPort!, 'faceshard_shard_query_seconds_count');
       // Both replicas caught up (each answered a read-your-writes leg); now the router must know both direct subjects.
-      await until('the coordinator routes to both replicas', async () => {
-        await cluster.client.queryBinary(data.vectors.subarray(0, FACE_DIMENSIONS), { k: 1 });
-        const routed = await Promise.all(replicas.map((r) => metric(coordinatorPort, 'faceshard_coordinator_replica_legs_total', `replica="${r.id}"`)));
-        return routed.every((n) => n > 0) ? true : undefined;
-      }, 15_000, 50);
+      await until(
+        'the coordinator routes to both replicas',
+        async () => {
+          await cluster.client.queryBinary(data.vectors.subarray(0, FACE_DIMENSIONS), { k: 1 });
+          const routed = await Promise.all(replicas.map((r) => metric(coordinatorPort, 'faceshard_coordinator_replica_legs_total', `replica="${r.id}"`)));
+          return routed.every((n) => n > 0) ? true : undefined;
+        },
+        15_000,
+        50,
+      );
 
       let phase: 'before' | 'paused' | 'after' = 'before';
       let running = true;
@@ -54,7 +64,10 @@ describe('the coordinator routes legs to replicas itself', { timeout: 60_000 }, 
           const started = performance.now();
           const during = phase;
           try {
-            const answer = await cluster.client.queryBinary(data.vectors.subarray(row * FACE_DIMENSIONS, (row + 1) * FACE_DIMENSIONS), { k: 3, timeoutMs: 10_000 });
+            const answer = await cluster.client.queryBinary(data.vectors.subarray(row * FACE_DIMENSIONS, (row + 1) * FACE_DIMENSIONS), {
+              k: 3,
+              timeoutMs: 10_000,
+            });
             if (answer.partial) partial.push(JSON.stringify(answer.missing));
             else assert.equal(answer.results[0][0].id, data.ids[row]);
             answers[during]++;
@@ -86,13 +99,18 @@ describe('the coordinator routes legs to replicas itself', { timeout: 60_000 }, 
       assert.deepEqual(failed, [], 'no failed answers');
       assert.deepEqual(partial, [], 'no partial answers');
       assert.ok(answers.before > 20 && answers.paused > 20 && answers.after > 20, `answers before / paused / after: ${JSON.stringify(answers)}`);
-      assert.ok(slowestWhilePausedMs < LEG_TIMEOUT_MS, `while one replica was paused the slowest answer took ${Math.round(slowestWhilePausedMs)} ms (leg timeout ${LEG_TIMEOUT_MS})`);
+      assert.ok(
+        slowestWhilePausedMs < LEG_TIMEOUT_MS,
+        `while one replica was paused the slowest answer took ${Math.round(slowestWhilePausedMs)} ms (leg timeout ${LEG_TIMEOUT_MS})`,
+      );
       assert.ok(beforeStop[0] > atStart[0] && beforeStop[1] > atStart[1], `both answered legs before the pause: ${atStart} -> ${beforeStop}`);
       assert.ok(atEnd[0] > afterCont[0] && atEnd[1] > afterCont[1], `both answered legs after it: ${afterCont} -> ${atEnd}`);
       const hedged = await metric(coordinatorPort, 'faceshard_coordinator_hedged_legs_total');
       const ejections = await metric(coordinatorPort, 'faceshard_coordinator_replica_ejections_total');
       assert.ok(ejections >= 1, `the stalled replica was ejected (${ejections} ejections)`);
-      console.log(`replica routing: answers ${JSON.stringify(answers)}, slowest while paused ${Math.round(slowestWhilePausedMs)} ms, hedged legs ${hedged}, ejections ${ejections}, legs twin/stalled ${atStart} -> ${beforeStop} -> ${afterCont} -> ${atEnd}`);
+      console.log(
+        `replica routing: answers ${JSON.stringify(answers)}, slowest while paused ${Math.round(slowestWhilePausedMs)} ms, hedged legs ${hedged}, ejections ${ejections}, legs twin/stalled ${atStart} -> ${beforeStop} -> ${afterCont} -> ${atEnd}`,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${cluster.output.slice(-20).join('')}`, { cause: err });
     } finally {

@@ -33,19 +33,28 @@ describe('ReplyInbox on a real nats-server', () => {
     const inbox = ReplyInbox.for(nc);
     assert.equal(ReplyInbox.for(nc), inbox, 'one inbox per connection');
     const replies = await Promise.all(Array.from({ length: 15 }, (_, i) => inbox.request('echo', bytes(String(i)), { timeoutMs: 5_000 })));
-    assert.deepEqual(replies.map((m) => text(m.data)), Array.from({ length: 15 }, (_, i) => String(i)));
+    assert.deepEqual(
+      replies.map((m) => text(m.data)),
+      Array.from({ length: 15 }, (_, i) => String(i)),
+    );
     assert.equal(inbox.waiting, 0);
   });
 
   test('no subscriber: a RequestError with code 503, at once', T, async () => {
     const started = performance.now();
-    await assert.rejects(ReplyInbox.for(nc).request('nobody.listens', bytes('x'), { timeoutMs: 5_000 }), (err: unknown) => err instanceof RequestError && err.code === '503' && /nobody\.listens/.test(err.message));
+    await assert.rejects(
+      ReplyInbox.for(nc).request('nobody.listens', bytes('x'), { timeoutMs: 5_000 }),
+      (err: unknown) => err instanceof RequestError && err.code === '503' && /nobody\.listens/.test(err.message),
+    );
     assert.ok(performance.now() - started < 2_000, 'did not wait for the timeout');
   });
 
   test('no reply in time: code TIMEOUT; the late reply is dropped', T, async () => {
     const inbox = ReplyInbox.for(nc);
-    await assert.rejects(inbox.request('late', bytes('x'), { timeoutMs: 100 }), (err: unknown) => err instanceof RequestError && err.code === 'TIMEOUT' && /within 100 ms/.test(err.message));
+    await assert.rejects(
+      inbox.request('late', bytes('x'), { timeoutMs: 100 }),
+      (err: unknown) => err instanceof RequestError && err.code === 'TIMEOUT' && /within 100 ms/.test(err.message),
+    );
     assert.equal(inbox.waiting, 0);
     await new Promise((r) => setTimeout(r, 400)); // the late reply arrives meanwhile
     const reply = await inbox.request('echo', bytes('3'), { timeoutMs: 5_000 });

@@ -59,20 +59,36 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
   after(async () => cluster?.cleanup());
 
   test('no credentials, foreign credentials, expired credentials: refused at connect, with what to do', async () => {
-    await assert.rejects(connectAs({ servers: cluster.url }, {}), (err: Error) => err instanceof NatsAccessError && err.code === 'auth_required' && /requires credentials: pass --creds FILE or set NATS_CREDS/.test(err.message));
+    await assert.rejects(
+      connectAs({ servers: cluster.url }, {}),
+      (err: Error) =>
+        err instanceof NatsAccessError && err.code === 'auth_required' && /requires credentials: pass --creds FILE or set NATS_CREDS/.test(err.message),
+    );
 
     const otherDir = await tempDir('faceshard-foreign-');
     try {
       const foreign = openCredentialsDir(otherDir, subjectsFor('faces')).credsFile({ role: 'admin' });
-      await assert.rejects(connectAs({ servers: cluster.url }, { creds: foreign }), (err: Error) => err instanceof NatsAccessError && err.code === 'auth_refused' && err.message.includes(foreign) && err.message.includes('(admin)'));
+      await assert.rejects(
+        connectAs({ servers: cluster.url }, { creds: foreign }),
+        (err: Error) => err instanceof NatsAccessError && err.code === 'auth_refused' && err.message.includes(foreign) && err.message.includes('(admin)'),
+      );
 
       const expired = cluster.credentials!.issueCreds({ role: 'reader' }, path.join(otherDir, 'expired.creds'), new Date(Date.now() - 60_000));
       // Checked before connecting ...
-      assert.throws(() => securityOptions({ creds: expired }), (err: Error) => err instanceof NatsAccessError && err.code === 'auth_expired' && /expired at/.test(err.message));
+      assert.throws(
+        () => securityOptions({ creds: expired }),
+        (err: Error) => err instanceof NatsAccessError && err.code === 'auth_expired' && /expired at/.test(err.message),
+      );
       // ... and the server refuses it too, whatever the client checks.
-      await assert.rejects(connect({ servers: cluster.url, reconnect: false, authenticator: credsAuthenticator(readFileSync(expired)) }), (err: Error & { code?: string }) => /AUTH/.test(err.code ?? ''));
+      await assert.rejects(
+        connect({ servers: cluster.url, reconnect: false, authenticator: credsAuthenticator(readFileSync(expired)) }),
+        (err: Error & { code?: string }) => /AUTH/.test(err.code ?? ''),
+      );
 
-      await assert.rejects(connectAs({ servers: cluster.url }, { creds: path.join(otherDir, 'missing.creds') }), /cannot read the credentials file .*missing\.creds: no such file/);
+      await assert.rejects(
+        connectAs({ servers: cluster.url }, { creds: path.join(otherDir, 'missing.creds') }),
+        /cannot read the credentials file .*missing\.creds: no such file/,
+      );
     } finally {
       await removeDir(otherDir);
     }
@@ -81,7 +97,10 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
   test('a reader may query but not ingest, delete, purge, write a shard log or answer a shard leg', async () => {
     const reader = await FaceshardClient.connect(cluster.url, { security: { creds: cluster.credentials!.credsFile({ role: 'reader' }) } });
     try {
-      await assert.rejects(reader.ingest([{ id: 'forged', vector: faces[0].vector }]), (err: Error) => err instanceof FaceshardError && err.code === 'permission_denied' && err.message === 'permission denied: faces.ingest (reader)');
+      await assert.rejects(
+        reader.ingest([{ id: 'forged', vector: faces[0].vector }]),
+        (err: Error) => err instanceof FaceshardError && err.code === 'permission_denied' && err.message === 'permission denied: faces.ingest (reader)',
+      );
       await assert.rejects(reader.delete(['face-7']), /permission denied: faces\.delete \(reader\)/);
 
       const nc = reader.nc;
@@ -90,7 +109,13 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
       await assert.rejects(jsm.streams.delete('FACES'), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
       await assert.rejects(nc.jetstream().publish('faces.data.0', new Uint8Array(8)), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
 
-      for (const [subject, queue] of [['faces.shard.0.query', 'shard-0'], ['faces.query', 'coordinator'], ['_INBOX_writer.>', undefined], ['_INBOX.>', undefined], ['faces.data.>', undefined]] as const) {
+      for (const [subject, queue] of [
+        ['faces.shard.0.query', 'shard-0'],
+        ['faces.query', 'coordinator'],
+        ['_INBOX_writer.>', undefined],
+        ['_INBOX.>', undefined],
+        ['faces.data.>', undefined],
+      ] as const) {
         const denied = permissionError(nc, 'subscription', subject);
         nc.subscribe(subject, queue ? { queue } : {});
         assert.ok(await denied, `a reader may not subscribe to ${subject}${queue ? ` in queue ${queue}` : ''}`);
@@ -107,7 +132,10 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
       await assert.rejects(jsm.streams.purge('FACES'), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
       await assert.rejects(jsm.streams.delete('FACES_CONFIG'), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
       await assert.rejects(nc.jetstream().publish('faces.data.1', new Uint8Array(8)), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
-      await assert.rejects(nc.jetstream().publish('$KV.FACES_CONFIG.shards', new TextEncoder().encode('7')), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
+      await assert.rejects(
+        nc.jetstream().publish('$KV.FACES_CONFIG.shards', new TextEncoder().encode('7')),
+        (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION',
+      );
     } finally {
       await nc.close();
     }
@@ -116,9 +144,16 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
   test("a shard identity may not touch another shard's log, legs or queue group", async () => {
     const nc = await as({ role: 'shard', shards: [0] });
     try {
-      await assert.rejects(nc.jetstream().publish('faces.data.0', new Uint8Array(8)), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION', 'not even its own log: only the coordinator writes logs');
+      await assert.rejects(
+        nc.jetstream().publish('faces.data.0', new Uint8Array(8)),
+        (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION',
+        'not even its own log: only the coordinator writes logs',
+      );
       const jsm = await nc.jetstreamManager({ checkAPI: false });
-      await assert.rejects(jsm.consumers.add('FACES', { filter_subject: 'faces.data.1', name: 'spy' }), (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION');
+      await assert.rejects(
+        jsm.consumers.add('FACES', { filter_subject: 'faces.data.1', name: 'spy' }),
+        (err: Error & { code?: string }) => err.code === 'PERMISSIONS_VIOLATION',
+      );
       const denied = permissionError(nc, 'subscription', 'faces.shard.1.query');
       nc.subscribe('faces.shard.1.query', { queue: 'shard-1' });
       assert.ok(await denied, "shard 0's identity may not join shard 1's queue group");
@@ -163,7 +198,15 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
     assert.match(asReader.stderr, /permission denied: faces\.ingest \(reader\)/);
     const asWriter = await faceshard(['ingest', file, ...cluster.cliArgs({ role: 'writer' })]);
     assert.equal(asWriter.code, 0, asWriter.stderr);
-    const query = await faceshard(['query', '--vector', JSON.stringify(Array.from(faces[3].vector)), '-k', '2', '--json', ...cluster.cliArgs({ role: 'reader' })]);
+    const query = await faceshard([
+      'query',
+      '--vector',
+      JSON.stringify(Array.from(faces[3].vector)),
+      '-k',
+      '2',
+      '--json',
+      ...cluster.cliArgs({ role: 'reader' }),
+    ]);
     assert.equal(query.code, 0, query.stderr);
     const ids = (JSON.parse(query.stdout) as { results: { id: string }[][] }).results[0].map((m) => m.id).sort();
     assert.deepEqual(ids, ['cli-face', 'face-3']);
@@ -174,7 +217,10 @@ describe('an authenticated cluster: identities and what each may do', { timeout:
     try {
       const answer = await reader.query([faces[7].vector, faces[42].vector], { k: 3 });
       assert.equal(answer.partial, false);
-      assert.deepEqual(answer.results.map((r) => r[0].id), honest);
+      assert.deepEqual(
+        answer.results.map((r) => r[0].id),
+        honest,
+      );
       assert.equal(answer.searched, FACES + 1);
     } finally {
       await reader.close();

@@ -36,14 +36,18 @@ describe('a shard under a flood of exact legs: health answers, the queue refuses
     await sleep(300); // the searches under way
     for (let wave = 0; wave < 4; wave++) {
       await sleep(150);
-      waves.push(await Promise.allSettled(Array.from({ length: 6 }, (_, i) => sendLeg(nc, all.subarray(i * 64 * FACE_DIMENSIONS, (i + 1) * 64 * FACE_DIMENSIONS), K))));
+      waves.push(
+        await Promise.allSettled(Array.from({ length: 6 }, (_, i) => sendLeg(nc, all.subarray(i * 64 * FACE_DIMENSIONS, (i + 1) * 64 * FACE_DIMENSIONS), K))),
+      );
     }
     const settled = await admitted;
     const floodMs = performance.now() - started;
     const [healthMs, readyMs] = await Promise.all([health.stop(), ready.stop()]);
     const accepted = settled.map(outcome).map((o, i) => ({ i, ...o }));
     const refused = waves.flat().map(outcome);
-    t.diagnostic(`flood ${floodMs.toFixed(0)} ms; admitted legs answered after ${accepted.map((o) => o.ms.toFixed(0)).join(', ')} ms; refusals after ${refused.map((o) => o.ms.toFixed(0)).join(', ')} ms; /healthz max ${Math.max(...healthMs).toFixed(0)} ms of ${healthMs.length}, /readyz max ${Math.max(...readyMs).toFixed(0)} ms`);
+    t.diagnostic(
+      `flood ${floodMs.toFixed(0)} ms; admitted legs answered after ${accepted.map((o) => o.ms.toFixed(0)).join(', ')} ms; refusals after ${refused.map((o) => o.ms.toFixed(0)).join(', ')} ms; /healthz max ${Math.max(...healthMs).toFixed(0)} ms of ${healthMs.length}, /readyz max ${Math.max(...readyMs).toFixed(0)} ms`,
+    );
 
     for (const a of accepted) assert.ok('reply' in a, `admitted leg ${a.i}: ${JSON.stringify('error' in a && a.error)}`);
     assert.ok(accepted[0].ms > 1000, `the 2000-vector leg took ${accepted[0].ms.toFixed(0)} ms: the shard was busy for over a second`);
@@ -57,9 +61,15 @@ describe('a shard under a flood of exact legs: health answers, the queue refuses
       // Slices of ~15 ms (SEARCH_SLICE_MS, the default); on this shared 2-core machine the shard is also descheduled now and then.
       assert.ok(r.ms < 250, `refused after ${r.ms.toFixed(1)} ms`);
     }
-    const median = percentile(refused.map((r) => r.ms), 50);
+    const median = percentile(
+      refused.map((r) => r.ms),
+      50,
+    );
     assert.ok(median < 50, `refusals took ${median.toFixed(1)} ms (median)`);
-    for (const [what, latencies] of [['/healthz', healthMs], ['/readyz', readyMs]] as const) {
+    for (const [what, latencies] of [
+      ['/healthz', healthMs],
+      ['/readyz', readyMs],
+    ] as const) {
       assert.ok(latencies.length >= floodMs / 100 / 2, `${what}: ${latencies.length} answers during ${floodMs.toFixed(0)} ms`);
       assert.ok(Math.max(...latencies) < 1000, `${what}: slowest answer ${Math.max(...latencies).toFixed(0)} ms (of ${latencies.length})`);
     }
@@ -82,7 +92,11 @@ describe('a shard under a flood of exact legs: health answers, the queue refuses
       const picked = new Float32Array(sample.length * FACE_DIMENSIONS);
       sample.forEach((q, j) => picked.set(vectors.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS), j * FACE_DIMENSIONS));
       const expected = index.search(picked, K).map((list) => list.map((n) => ({ id: n.id, distance: n.distance })));
-      assert.deepEqual(sample.map((q) => a.reply.results[q]), expected, `leg ${a.i}`);
+      assert.deepEqual(
+        sample.map((q) => a.reply.results[q]),
+        expected,
+        `leg ${a.i}`,
+      );
     }
   });
 });

@@ -19,7 +19,10 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
   let snapshots: string;
   const expected = new ExpectedFaces();
   const people = syntheticFaces({ identities: 300, photosPerIdentity: 5, seed: 21 });
-  const queries = new Float32Array([...syntheticFaces({ identities: 300, photosPerIdentity: 1, seed: 21 }).vectors.subarray(0, 12 * FACE_DIMENSIONS), ...uniformVectors(4, 5)]);
+  const queries = new Float32Array([
+    ...syntheticFaces({ identities: 300, photosPerIdentity: 1, seed: 21 }).vectors.subarray(0, 12 * FACE_DIMENSIONS),
+    ...uniformVectors(4, 5),
+  ]);
   const httpPortOf = async (shard: number) => (await cluster.client.status()).shards.find((s) => s.index === shard)!.replicas[0].httpPort!;
   const metricValue = async (port: number, pattern: RegExp) => Number(pattern.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
   const groupLegs = (port: number) => metricValue(port, /faceshard_shard_group_legs_total(?:\{[^}]*\})? (\d+)/);
@@ -62,7 +65,10 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200);
     const body = (await ready.json()) as { shards: Array<{ shard: number }> };
-    assert.deepEqual(body.shards.map((s) => s.shard), [0, 2]);
+    assert.deepEqual(
+      body.shards.map((s) => s.shard),
+      [0, 2],
+    );
   });
 
   test('the coordinator sends the two-shard process one group leg for both; answers still equal brute force', async () => {
@@ -84,14 +90,21 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
     assert.deepEqual(ready.legs, ['0+2', '1'], "the coordinator's /readyz names its legs");
   });
 
-  test('the group subject answers a person in JSON (one reply per shard); a wait on one shard\'s log is refused', async () => {
+  test("the group subject answers a person in JSON (one reply per shard); a wait on one shard's log is refused", async () => {
     const nc = await connect({ servers: cluster.url });
     try {
       const vectors = [Array.from(queries.subarray(0, FACE_DIMENSIONS)), Array.from(queries.subarray(FACE_DIMENSIONS, 2 * FACE_DIMENSIONS))];
       const msg = await nc.request('faces.shards.0-2.query', JSON.stringify({ vectors, k: 5 }), { timeout: 5000 });
       const { replies } = ShardGroupReply.parse(JSON.parse(new TextDecoder().decode(msg.data)));
-      assert.deepEqual(replies.map((r) => r.shard), [0, 2]);
-      for (const r of replies) assertSameResults(r.results.map((list) => list.map((m) => ({ ...m, shard: r.shard }))), expected.search(queries.subarray(0, 2 * FACE_DIMENSIONS), 5, (id) => shardOf(id, SHARDS) === r.shard));
+      assert.deepEqual(
+        replies.map((r) => r.shard),
+        [0, 2],
+      );
+      for (const r of replies)
+        assertSameResults(
+          r.results.map((list) => list.map((m) => ({ ...m, shard: r.shard }))),
+          expected.search(queries.subarray(0, 2 * FACE_DIMENSIONS), 5, (id) => shardOf(id, SHARDS) === r.shard),
+        );
       const h = headers();
       h.set('applied-seq', '1');
       const refused = await nc.request('faces.shards.0-2.query', JSON.stringify({ vectors, k: 5 }), { timeout: 5000, headers: h });
@@ -108,16 +121,35 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
       const query = { vectors: queries, count: queries.length / FACE_DIMENSIONS, k: 10 };
       let failures = 0;
       const grouped = await scatter(nc, subjectsFor(), [[0, 2], [1]], query, 5000, () => failures++);
-      assert.deepEqual(grouped.map((l) => [l.shard, l.ok, l.attempts]), [[0, true, 1], [1, true, 1], [2, true, 1]]);
+      assert.deepEqual(
+        grouped.map((l) => [l.shard, l.ok, l.attempts]),
+        [
+          [0, true, 1],
+          [1, true, 1],
+          [2, true, 1],
+        ],
+      );
       assert.equal(failures, 0);
       const missing = await scatter(nc, subjectsFor(), [[0, 1], [2]], query, 5000, () => failures++);
-      assert.deepEqual(missing.map((l) => [l.shard, l.ok, l.attempts]), [[0, true, 2], [1, true, 2], [2, true, 1]], 'shards 0 and 1 answered on their own legs');
+      assert.deepEqual(
+        missing.map((l) => [l.shard, l.ok, l.attempts]),
+        [
+          [0, true, 2],
+          [1, true, 2],
+          [2, true, 1],
+        ],
+        'shards 0 and 1 answered on their own legs',
+      );
       assert.equal(failures, 1);
       for (const outcomes of [grouped, missing]) {
         for (const leg of outcomes) {
           assert.ok(leg.ok);
           const shardQueries = leg.reply.results.map((list) => list.map((m) => ({ ...m, shard: leg.shard })));
-          assertSameResults(shardQueries, expected.search(queries, 10, (id) => shardOf(id, SHARDS) === leg.shard), `shard ${leg.shard}: `);
+          assertSameResults(
+            shardQueries,
+            expected.search(queries, 10, (id) => shardOf(id, SHARDS) === leg.shard),
+            `shard ${leg.shard}: `,
+          );
         }
       }
     } finally {
@@ -168,7 +200,10 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
     await cluster.stopProcess('shard-0+2.0');
     const down = await cluster.client.queryBinary(queries, { k: 10 });
     assert.deepEqual(down.missing?.map((m) => m.shard).sort(), [0, 2]);
-    assertSameResults(down.results, expected.search(queries, 10, (id) => shardOf(id, SHARDS) === 1));
+    assertSameResults(
+      down.results,
+      expected.search(queries, 10, (id) => shardOf(id, SHARDS) === 1),
+    );
 
     cluster.startService('shard-0+2.0', 'shard', { ...snapshotEnv(), SHARD_INDEX: '0,2', LOG_LEVEL: 'info' });
     const reply = await until('complete answers again', async () => {
@@ -176,7 +211,14 @@ describe('one shard process serving two shards (SHARD_INDEX=0,2) beside one serv
       return r.partial ? undefined : r;
     });
     assertSameResults(reply.results, expected.search(queries, 10));
-    const loaded = cluster.output.join('').split('\n').filter((line) => line.includes('"msg":"snapshot loaded"'));
-    for (const shard of [0, 2]) assert.ok(loaded.some((line) => line.includes(`"shard":${shard}`)), `shard ${shard} loaded its snapshot:\n${loaded.join('\n')}`);
+    const loaded = cluster.output
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"msg":"snapshot loaded"'));
+    for (const shard of [0, 2])
+      assert.ok(
+        loaded.some((line) => line.includes(`"shard":${shard}`)),
+        `shard ${shard} loaded its snapshot:\n${loaded.join('\n')}`,
+      );
   });
 });

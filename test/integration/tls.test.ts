@@ -45,7 +45,15 @@ describe('a cluster over mutual TLS with credentials', { timeout: 120_000 }, () 
     assert.equal(answer.partial, false);
     assert.equal(answer.results[0][0].id, 'tls-5');
 
-    const query = await faceshard(['query', '--vector', JSON.stringify(Array.from(faces[9].vector)), '-k', '1', '--json', ...cluster.cliArgs({ role: 'reader' })]);
+    const query = await faceshard([
+      'query',
+      '--vector',
+      JSON.stringify(Array.from(faces[9].vector)),
+      '-k',
+      '1',
+      '--json',
+      ...cluster.cliArgs({ role: 'reader' }),
+    ]);
     assert.equal(query.code, 0, query.stderr);
     assert.equal((JSON.parse(query.stdout) as { results: { id: string }[][] }).results[0][0].id, 'tls-9');
   });
@@ -76,7 +84,9 @@ describe('a cluster over mutual TLS with credentials', { timeout: 120_000 }, () 
       connectAs({ servers: cluster.url }, { tlsCa: certs.ca, tlsCert: certs.clientCert }),
       /needs both its certificate \(--tls-cert \/ NATS_TLS_CERT\) and its key \(--tls-key \/ NATS_TLS_KEY\)/,
     );
-    const reader = await FaceshardClient.connect(cluster.url, { security: { creds: cluster.credentials!.credsFile({ role: 'reader' }), tlsCa: certs.ca, tlsCert: certs.clientCert, tlsKey: certs.clientKey } });
+    const reader = await FaceshardClient.connect(cluster.url, {
+      security: { creds: cluster.credentials!.credsFile({ role: 'reader' }), tlsCa: certs.ca, tlsCert: certs.clientCert, tlsKey: certs.clientKey },
+    });
     try {
       const answer = await reader.query([faces[0].vector], { k: 1 });
       assert.equal(answer.results[0][0].id, 'tls-0', 'the right files still work after the refusals');

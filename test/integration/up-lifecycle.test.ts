@@ -37,7 +37,11 @@ function startUp(args: string[], env: NodeJS.ProcessEnv = process.env): Up {
 }
 
 async function ready(up: Up, pattern = /^ready/m): Promise<string> {
-  await until(`faceshard up says ${pattern}`, async () => (pattern.test(up.output()) ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.output())) : undefined), 60_000);
+  await until(
+    `faceshard up says ${pattern}`,
+    async () => (pattern.test(up.output()) ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.output())) : undefined),
+    60_000,
+  );
   return /^NATS (nats:\/\/\S+)/m.exec(up.output())![1];
 }
 
@@ -45,7 +49,12 @@ async function ready(up: Up, pattern = /^ready/m): Promise<string> {
 function descendants(pid: number): number[] {
   let children: number[] = [];
   try {
-    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)])
+      .toString()
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     // ps exits 1 when there are none
   }
@@ -74,7 +83,7 @@ describe('faceshard up: one cluster per data dir, found through cluster.json, go
       assert.ok(existsSync(path.join(dataDir, 'cluster.json')), 'kill -9 leaves cluster.json behind');
       process.env.LOG_LEVEL = 'debug';
       const stale = await faceshard(['status', '--data-dir', dataDir]).finally(() => delete process.env.LOG_LEVEL);
-      assert.match(stale.stderr, /ignoring a cluster file whose faceshard up is gone.*"pid":\d+/, 'a dead pid\'s cluster.json is ignored, at debug level');
+      assert.match(stale.stderr, /ignoring a cluster file whose faceshard up is gone.*"pid":\d+/, "a dead pid's cluster.json is ignored, at debug level");
       const badDir = path.join(dataDir, 'bad');
       await mkdir(badDir);
       await writeFile(path.join(badDir, 'cluster.json'), '{"natsUrl": 4222}');
@@ -96,7 +105,14 @@ describe('faceshard up: one cluster per data dir, found through cluster.json, go
       const client = await FaceshardClient.connect(againUrl, { security: { creds: path.join(dataDir, 'credentials', 'writer.creds') } });
       try {
         const photo = await readFile(path.join(samplePhotoDir(), 'sample1.jpg'));
-        const msg = await until('faces.encode answers', () => client.nc.request(client.subjects.encode, photo, { timeout: 30_000 }).catch((err: { code?: string }) => (err.code === '503' ? undefined : Promise.reject(err))), 90_000);
+        const msg = await until(
+          'faces.encode answers',
+          () =>
+            client.nc
+              .request(client.subjects.encode, photo, { timeout: 30_000 })
+              .catch((err: { code?: string }) => (err.code === '503' ? undefined : Promise.reject(err))),
+          90_000,
+        );
         const reply = EncodeReply.parse(JSON.parse(new TextDecoder().decode(msg.data)));
         assert.ok(reply.faces.length >= 2, `faces in sample1.jpg: ${reply.faces.length}`);
       } finally {

@@ -10,11 +10,12 @@ import { until } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 
-
 /** Runs `faceshard up` until `until(output)` holds, hands the URL to `body`, then stops it with SIGTERM. */
 async function withUp(args: string[], body: (url: string, output: () => string, dataDir: string) => Promise<void>, keptDataDir?: string) {
   const dataDir = keptDataDir ?? (await tempDir('faceshard-up-'));
-  const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--encoders', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--encoders', '0', '--data-dir', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -71,11 +72,7 @@ test('faceshard up: prints the NATS URL, then ready; restarts a crashed shard; S
     }
   });
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(
-    pids.filter(isAlive),
-    [],
-    'no child outlives faceshard up',
-  );
+  assert.deepEqual(pids.filter(isAlive), [], 'no child outlives faceshard up');
 });
 
 test('faceshard up --no-auth: open to anyone, and says so', { timeout: 60_000 }, async () => {
@@ -96,33 +93,59 @@ test('faceshard up --no-auth: open to anyone, and says so', { timeout: 60_000 },
 test('a data dir switched between --no-auth and authentication keeps its faces', { timeout: 120_000 }, async () => {
   const dataDir = await tempDir('faceshard-up-switch-');
   const faces = Array.from({ length: 5 }, (_, i) => ({ id: `kept-${i}`, vector: Float32Array.from({ length: 128 }, (_, j) => Math.sin(i * 128 + j) / 4) }));
-  const search = async (client: FaceshardClient) => (await client.query(faces.map((f) => f.vector), { k: 1, timeoutMs: 10_000 })).results.map((r) => r[0]?.id);
+  const search = async (client: FaceshardClient) =>
+    (
+      await client.query(
+        faces.map((f) => f.vector),
+        { k: 1, timeoutMs: 10_000 },
+      )
+    ).results.map((r) => r[0]?.id);
   try {
-    await withUp(['--shards', '1', '--no-auth'], async (url) => {
-      const client = await FaceshardClient.connect(url);
-      try {
-        assert.equal((await client.ingest(faces)).accepted, faces.length);
-      } finally {
-        await client.close();
-      }
-    }, dataDir);
-    await withUp(['--shards', '1'], async (url, output) => {
-      assert.match(output(), /the streams of the open \(--no-auth\) cluster now belong to its account/);
-      const client = await FaceshardClient.connect(url, { security: { creds: path.join(dataDir, 'credentials', 'reader.creds') } });
-      try {
-        assert.deepEqual(await search(client), faces.map((f) => f.id), 'the faces stored without authentication are found with it');
-      } finally {
-        await client.close();
-      }
-    }, dataDir);
-    await withUp(['--shards', '1', '--no-auth'], async (url) => {
-      const client = await FaceshardClient.connect(url);
-      try {
-        assert.deepEqual(await search(client), faces.map((f) => f.id), 'and back again');
-      } finally {
-        await client.close();
-      }
-    }, dataDir);
+    await withUp(
+      ['--shards', '1', '--no-auth'],
+      async (url) => {
+        const client = await FaceshardClient.connect(url);
+        try {
+          assert.equal((await client.ingest(faces)).accepted, faces.length);
+        } finally {
+          await client.close();
+        }
+      },
+      dataDir,
+    );
+    await withUp(
+      ['--shards', '1'],
+      async (url, output) => {
+        assert.match(output(), /the streams of the open \(--no-auth\) cluster now belong to its account/);
+        const client = await FaceshardClient.connect(url, { security: { creds: path.join(dataDir, 'credentials', 'reader.creds') } });
+        try {
+          assert.deepEqual(
+            await search(client),
+            faces.map((f) => f.id),
+            'the faces stored without authentication are found with it',
+          );
+        } finally {
+          await client.close();
+        }
+      },
+      dataDir,
+    );
+    await withUp(
+      ['--shards', '1', '--no-auth'],
+      async (url) => {
+        const client = await FaceshardClient.connect(url);
+        try {
+          assert.deepEqual(
+            await search(client),
+            faces.map((f) => f.id),
+            'and back again',
+          );
+        } finally {
+          await client.close();
+        }
+      },
+      dataDir,
+    );
   } finally {
     await removeDir(dataDir);
   }
@@ -146,7 +169,9 @@ test('a cluster made with 2 shards refuses to start with 3', { timeout: 60_000 }
   try {
     const run = (shards: string, stopWhenReady: boolean) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--encoders', '0', '--data-dir', dataDir, '--shards', shards], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, 'up', '--nats-port', '0', '--encoders', '0', '--data-dir', dataDir, '--shards', shards], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         let signalled = false;
         const onData = (d: Buffer) => {

@@ -48,7 +48,8 @@ describe('approximate search (IVF)', () => {
   test('recall stays above its floor, and grows with effort', () => {
     const one = (effort: number) => {
       const out: Neighbor[][] = [];
-      for (let q = 0; q < QUERIES; q++) out.push(index.search(data.queries.subarray(q * dims, (q + 1) * dims), 10, undefined, { approximate: true, effort })[0]);
+      for (let q = 0; q < QUERIES; q++)
+        out.push(index.search(data.queries.subarray(q * dims, (q + 1) * dims), 10, undefined, { approximate: true, effort })[0]);
       return out;
     };
     const low = one(0.25);
@@ -66,7 +67,10 @@ describe('approximate search (IVF)', () => {
     assert.ok(recallAt(low, exact, 1) <= r1);
     // Enrolled people (the same person is in the index) are found every time.
     const enrolled = data.queryIdentity.map((p, q) => (p === null ? -1 : q)).filter((q) => q >= 0);
-    assert.ok(enrolled.every((q) => normal[q][0].id === exact[q][0].id), 'every enrolled query finds its nearest face');
+    assert.ok(
+      enrolled.every((q) => normal[q][0].id === exact[q][0].id),
+      'every enrolled query finds its nearest face',
+    );
     // Every list probed = exact.
     assert.deepEqual(index.search(data.queries.subarray(0, 10 * dims), 10, undefined, { approximate: true, effort: 8 }), exact.slice(0, 10));
     // Distances reported are the exact ones of the faces returned.
@@ -95,7 +99,13 @@ describe('approximate search sees writes at once', () => {
     const probe = data.queries.subarray(30 * dims, 60 * dims);
     const nearest = approx(probe, 1).map((list) => list[0].id);
     for (const id of nearest) index.delete(id);
-    const check = () => approx(probe, 20).forEach((list) => assert.ok(list.every((n) => !nearest.includes(n.id)), 'a deleted face came back'));
+    const check = () =>
+      approx(probe, 20).forEach((list) =>
+        assert.ok(
+          list.every((n) => !nearest.includes(n.id)),
+          'a deleted face came back',
+        ),
+      );
     check();
     // Replace 200 listed faces by far-away vectors: the old vectors are gone.
     for (let i = 0; i < 200; i++) index.upsert(data.ids[i * 50], new Float32Array(dims).fill(1.9));
@@ -145,7 +155,14 @@ test('probe returns the nearest lists by (distance, list), ties included, for fe
     for (const n of [1, 16, 17, 400, lists]) {
       const got = new Int32Array(n);
       assert.equal(ivf.probe(q, n, got), n);
-      assert.deepEqual([...got], order.slice(0, n).map(([, l]) => l).sort((a, b) => a - b), `query ${q}, ${n} probes`);
+      assert.deepEqual(
+        [...got],
+        order
+          .slice(0, n)
+          .map(([, l]) => l)
+          .sort((a, b) => a - b),
+        `query ${q}, ${n} probes`,
+      );
     }
   }
   assert.throws(() => ivf.probe(count, 1, new Int32Array(1)), /query 77 of a staged batch of 77/);
@@ -168,14 +185,23 @@ test('nearestFirst moves the m nearest probed lists to the front, nearest first,
       for (let k = 0; k < d; k++) s += (centroids[l * d + k] - queries[q * d + k]) ** 2;
       return s;
     };
-    for (const [n, m] of [[60, 8], [60, 0], [5, 8], [1, 1]]) {
+    for (const [n, m] of [
+      [60, 8],
+      [60, 0],
+      [5, 8],
+      [1, 1],
+    ]) {
       const got = new Int32Array(n);
       assert.equal(ivf.probe(q, n, got), n);
       const probed = [...got];
       ivf.nearestFirst(q, got, n, m);
       const front = [...probed].sort((a, b) => distance(a) - distance(b)).slice(0, Math.min(m, n));
       assert.deepEqual([...got.subarray(0, front.length)], front, `query ${q}, n ${n}, m ${m}: the front`);
-      assert.deepEqual([...got.subarray(front.length)], probed.filter((l) => !front.includes(l)), 'the rest in list order');
+      assert.deepEqual(
+        [...got.subarray(front.length)],
+        probed.filter((l) => !front.includes(l)),
+        'the rest in list order',
+      );
     }
   }
 });

@@ -41,11 +41,37 @@ test('records taken back and written again at their sequences are told apart, wh
     { seq: 9, writtenMs: 90 },
   ];
   // Another record at an applied sequence (the chaos run's failure: the replica had moved past it).
-  assert.match(windowDifference(applied, [{ seq: 5, writtenMs: 50 }, { seq: 6, writtenMs: 61 }, { seq: 9, writtenMs: 90 }])!, /sequence 6 was written at .* not at/);
+  assert.match(
+    windowDifference(applied, [
+      { seq: 5, writtenMs: 50 },
+      { seq: 6, writtenMs: 61 },
+      { seq: 9, writtenMs: 90 },
+    ])!,
+    /sequence 6 was written at .* not at/,
+  );
   // A record of this shard the replica never saw, between two it applied.
-  assert.match(windowDifference(applied, [{ seq: 5, writtenMs: 50 }, { seq: 6, writtenMs: 60 }, { seq: 7, writtenMs: 95 }])!, /sequence 7 that the index never applied/);
+  assert.match(
+    windowDifference(applied, [
+      { seq: 5, writtenMs: 50 },
+      { seq: 6, writtenMs: 60 },
+      { seq: 7, writtenMs: 95 },
+    ])!,
+    /sequence 7 that the index never applied/,
+  );
   // An applied record gone (its sequence now holds another shard's record).
-  assert.match(windowDifference(applied, [{ seq: 5, writtenMs: 50 }, { seq: 9, writtenMs: 90 }])!, /sequence 6, which the index applied, is gone/);
+  assert.match(
+    windowDifference(applied, [
+      { seq: 5, writtenMs: 50 },
+      { seq: 9, writtenMs: 90 },
+    ])!,
+    /sequence 6, which the index applied, is gone/,
+  );
   // The log ends before the last applied record.
-  assert.match(windowDifference(applied, [{ seq: 5, writtenMs: 50 }, { seq: 6, writtenMs: 60 }])!, /no record of this shard at or after sequence 7; the index applied one at sequence 9/);
+  assert.match(
+    windowDifference(applied, [
+      { seq: 5, writtenMs: 50 },
+      { seq: 6, writtenMs: 60 },
+    ])!,
+    /no record of this shard at or after sequence 7; the index applied one at sequence 9/,
+  );
 });

@@ -88,7 +88,10 @@ describe('centroid ranker (int16 codes, exact int32 dot products)', () => {
         if (keys[q * 500 + c] < keys[q * 500 + byKey]) byKey = c;
         if (distance(c) < distance(byDistance)) byDistance = c;
       }
-      assert.ok(distance(byKey) - distance(byDistance) <= 1e-3, `query ${q}: centroid ${byKey} at ${distance(byKey)}, nearest ${byDistance} at ${distance(byDistance)}`);
+      assert.ok(
+        distance(byKey) - distance(byDistance) <= 1e-3,
+        `query ${q}: centroid ${byKey} at ${distance(byKey)}, nearest ${byDistance} at ${distance(byDistance)}`,
+      );
     }
   });
 

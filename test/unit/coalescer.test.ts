@@ -75,12 +75,21 @@ test('a merged batch stays within the bytes of one leg and of its expected reply
   const coalescer = new QueryCoalescer(run, 1, { maxLegBytes: 4 * 512, maxReplyBytes: 64 + 2 * (8 + 10 * 100), matchBytes: 100 });
   const small: Query[] = Array.from({ length: 12 }, (_, i) => ({ vectors: uniformVectors(1, i), count: 1, k: 1 }));
   await Promise.all(small.map((q) => coalescer.submit(q)));
-  assert.ok(batches.slice(1).every((n) => n <= 4), `leg bytes: ${batches}`);
-  assert.ok(batches.slice(1).some((n) => n > 1), `still merged: ${batches}`);
+  assert.ok(
+    batches.slice(1).every((n) => n <= 4),
+    `leg bytes: ${batches}`,
+  );
+  assert.ok(
+    batches.slice(1).some((n) => n > 1),
+    `still merged: ${batches}`,
+  );
   batches.length = 0;
   const wide: Query[] = Array.from({ length: 8 }, (_, i) => ({ vectors: uniformVectors(1, i), count: 1, k: 10 }));
   await Promise.all(wide.map((q) => coalescer.submit(q)));
-  assert.ok(batches.every((n) => n <= 2), `reply bytes: ${batches}`);
+  assert.ok(
+    batches.every((n) => n <= 2),
+    `reply bytes: ${batches}`,
+  );
   batches.length = 0;
   // One query larger than the bounds still goes (alone).
   await coalescer.submit({ vectors: uniformVectors(6, 1), count: 6, k: 10 });

@@ -31,7 +31,10 @@ test('service config: defaults fill in, numbers are coerced from env strings', (
 });
 
 test('service config: a bad or missing value is an error naming the variable', () => {
-  assert.throws(() => loadShardConfig({}), (err: unknown) => err instanceof ConfigError && /SHARD_INDEX/.test(err.message));
+  assert.throws(
+    () => loadShardConfig({}),
+    (err: unknown) => err instanceof ConfigError && /SHARD_INDEX/.test(err.message),
+  );
   assert.throws(() => loadShardConfig({ SHARD_INDEX: '-1' }), /SHARD_INDEX/);
   assert.throws(() => loadShardConfig({ SHARD_INDEX: '1,x' }), /separated by commas[\s\S]*SHARD_INDEX/);
   assert.throws(() => loadShardConfig({ SHARD_INDEX: '2,2' }), /names a shard twice[\s\S]*SHARD_INDEX/);
@@ -46,7 +49,24 @@ test('service config: a bad or missing value is an error naming the variable', (
 const ENV_SCHEMAS = { CoordinatorEnv, ShardEnv, EncoderEnv, JobQueueEnv, ChaosEnv, OverloadBenchEnv };
 
 /** Words that make a name a duration, whatever its suffix says. */
-const DURATION_WORDS = new Set(['TIMEOUT', 'INTERVAL', 'WAIT', 'DELAY', 'QUIET', 'EJECT', 'SLICE', 'TTL', 'AGE', 'BACKOFF', 'PAUSE', 'WARMUP', 'SETTLE', 'DEADLINE', 'PERIOD', 'DURATION']);
+const DURATION_WORDS = new Set([
+  'TIMEOUT',
+  'INTERVAL',
+  'WAIT',
+  'DELAY',
+  'QUIET',
+  'EJECT',
+  'SLICE',
+  'TTL',
+  'AGE',
+  'BACKOFF',
+  'PAUSE',
+  'WARMUP',
+  'SETTLE',
+  'DEADLINE',
+  'PERIOD',
+  'DURATION',
+]);
 /** Units spelled any other way than the rule's `_MS` / `_S`. */
 const OTHER_UNIT_SPELLING = /_(MILLIS|MILLISECONDS|MSEC|SEC|SECS|SECOND|SECONDS|MIN|MINS|MINUTE|MINUTES|HOUR|HOURS|US|NS)$/;
 

@@ -18,7 +18,10 @@ describe('encode flags', () => {
       backend: 'wasm',
     });
     assert.deepEqual(encodeSettings({}), {});
-    assert.throws(() => encodeSettings({ detector: 'mtcnn' }), (e: unknown) => e instanceof UsageError && /--detector must be one of ssd, tiny/.test(e.message));
+    assert.throws(
+      () => encodeSettings({ detector: 'mtcnn' }),
+      (e: unknown) => e instanceof UsageError && /--detector must be one of ssd, tiny/.test(e.message),
+    );
     assert.throws(() => encodeSettings({ 'max-faces-per-image': '0' }), /--max-faces-per-image must be a whole number from 1/);
     assert.throws(() => encodeSettings({ 'min-face-size': '-1' }), /--min-face-size/);
     assert.throws(() => encodeSettings({ backend: 'cuda' }), /--backend must be one of/);
@@ -79,10 +82,27 @@ describe('progress and report', () => {
 
   it('reports images, faces, named skips, seconds and backend', () => {
     const report = toReport(
-      { images: 3, faces: 2, skipped: [{ path: 'a.jpg', reason: 'empty file', kind: 'empty' }], resumed: 0, seconds: 1.23456, backend: 'wasm', imagesDone: 3, interrupted: false },
+      {
+        images: 3,
+        faces: 2,
+        skipped: [{ path: 'a.jpg', reason: 'empty file', kind: 'empty' }],
+        resumed: 0,
+        seconds: 1.23456,
+        backend: 'wasm',
+        imagesDone: 3,
+        interrupted: false,
+      },
       [],
     );
-    assert.deepEqual(report, { images: 3, faces: 2, skipped: [{ path: 'a.jpg', reason: 'empty file' }], seconds: 1.235, backend: 'wasm', resumed: 0, rejected: [] });
+    assert.deepEqual(report, {
+      images: 3,
+      faces: 2,
+      skipped: [{ path: 'a.jpg', reason: 'empty file' }],
+      seconds: 1.235,
+      backend: 'wasm',
+      resumed: 0,
+      rejected: [],
+    });
   });
 
   it('done-mark keys are KV-safe, stable per path and apart per dataset', () => {

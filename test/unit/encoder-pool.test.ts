@@ -51,7 +51,12 @@ describe('encoder worker pool: a killed worker is replaced', { timeout: 180_000 
     assert.equal(pids.length, 2, 'two worker processes');
 
     // Two images per worker, then one worker is killed before it can finish both.
-    const inFlight = Array.from({ length: 4 }, () => pool.encode(image, {}).then(() => 'done', (e: Error) => e.message));
+    const inFlight = Array.from({ length: 4 }, () =>
+      pool.encode(image, {}).then(
+        () => 'done',
+        (e: Error) => e.message,
+      ),
+    );
     process.kill(pids[0], 'SIGKILL');
     const outcomes = await Promise.all(inFlight);
     const died = outcomes.filter((o) => o !== 'done');

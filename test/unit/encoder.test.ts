@@ -125,7 +125,9 @@ describe('decodeImage', () => {
   });
 
   it('flattens a PNG with alpha to 3 channels (transparent becomes white)', async () => {
-    const png = await sharp({ create: { width: 4, height: 2, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 2, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
     const pixels = await decodeImage(png);
     assert.deepEqual([pixels.width, pixels.height, pixels.channels, pixels.data.length], [4, 2, 3, 4 * 2 * 3]);
     assert.ok(pixels.data.every((v) => v === 255));
@@ -159,7 +161,9 @@ describe('decodeImage', () => {
   it('refuses an image over the pixel limit before decoding it', async () => {
     // A PNG whose header claims 20000x20000 (400 MP) with almost no pixel data behind it.
     await expectImageError(decodeImage(pngClaiming(20000, 20000)), 'too_large', /^image is 20000x20000, over the 40 MP limit$/);
-    const real = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#123456' } }).png().toBuffer();
+    const real = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#123456' } })
+      .png()
+      .toBuffer();
     await expectImageError(decodeImage(real, { maxPixels: 1_000_000 }), 'too_large', /^image is 1500x1000, over the 1 MP limit$/);
     const ok = await decodeImage(real, { maxPixels: 1_500_000 });
     assert.equal(ok.width, 1500);

@@ -90,7 +90,10 @@ describe('readFaceFile: .npy', () => {
   test('accepts an ids file without a final newline and with Windows line ends', async () => {
     const path = await writeNpy('two.npy', 2);
     const { faces } = await collect(path, { idsPath: writeText('crlf.ids', 'a\r\nb') });
-    assert.deepEqual(faces.map((face) => face.id), ['a', 'b']);
+    assert.deepEqual(
+      faces.map((face) => face.id),
+      ['a', 'b'],
+    );
   });
 
   test('fewer ids than vectors is an error before anything is yielded', async () => {
@@ -128,7 +131,10 @@ describe('readFaceFile: .npy', () => {
       data[3 * DIMS + 0] = Number.POSITIVE_INFINITY;
     });
     const { faces, errors } = await collect(path);
-    assert.deepEqual(faces.map((face) => face.row), [1, 2]);
+    assert.deepEqual(
+      faces.map((face) => face.row),
+      [1, 2],
+    );
     assert.equal(errors.length, 2);
     assert.equal(errors[0].row, 3);
     assert.match(errors[0].reason, /element 7 is NaN/);
@@ -141,13 +147,19 @@ describe('readFaceFile: .npy', () => {
     const path = await writeNpy('bad-ids.npy', 3);
     const idsPath = writeText('bad.ids', `good\n\n${'x'.repeat(513)}\n`);
     const { faces, errors } = await collect(path, { idsPath });
-    assert.deepEqual(faces.map((face) => face.id), ['good']);
-    assert.deepEqual(errors.map((error) => error.row), [2, 3]);
+    assert.deepEqual(
+      faces.map((face) => face.id),
+      ['good'],
+    );
+    assert.deepEqual(
+      errors.map((error) => error.row),
+      [2, 3],
+    );
     assert.match(errors[0].reason, /id must not be empty/);
     assert.match(errors[1].reason, /at most 512 bytes/);
   });
 
-  test('a broken .npy file fails with the npy reader\'s message', async () => {
+  test("a broken .npy file fails with the npy reader's message", async () => {
     const path = writeText('not-really.npy', 'hello');
     await assert.rejects(collect(path), /not-really\.npy: not a \.npy file/);
   });
@@ -172,7 +184,13 @@ describe('readFaceFile: JSON lines', () => {
     const path = writeText('good.ndjson', `\uFEFF${jsonLine('a')}\r\n${jsonLine('b')}\r\n`);
     const { faces, errors } = await collect(path);
     assert.deepEqual(errors, []);
-    assert.deepEqual(faces.map((face) => [face.row, face.id]), [[1, 'a'], [2, 'b']]);
+    assert.deepEqual(
+      faces.map((face) => [face.row, face.id]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+    );
   });
 
   test('each bad line is a row error with its line number and a readable reason; good lines still come', async () => {
@@ -183,15 +201,27 @@ describe('readFaceFile: JSON lines', () => {
       jsonLine('extra', vectorFor(0), { colour: 'blue' }), // 4
       jsonLine(''), // 5
       jsonLine('x'.repeat(513)), // 6
-      jsonLine('bad-element', vectorFor(0).map((v, i) => (i === 5 ? 'five' : v))), // 7
-      jsonLine('huge', vectorFor(0).map((v, i) => (i === 9 ? 1e39 : v))), // 8: past float32, and past what shards store
+      jsonLine(
+        'bad-element',
+        vectorFor(0).map((v, i) => (i === 5 ? 'five' : v)),
+      ), // 7
+      jsonLine(
+        'huge',
+        vectorFor(0).map((v, i) => (i === 9 ? 1e39 : v)),
+      ), // 8: past float32, and past what shards store
       jsonLine('meta-array', vectorFor(0), { meta: [1, 2] }), // 9
       '[1, 2, 3]', // 10
       JSON.stringify({ vector: vectorFor(0) }), // 11: no id
       jsonLine('ok-2'), // 12
     ];
     const { faces, errors } = await collect(writeText('mixed.jsonl', lines.join('\n') + '\n'));
-    assert.deepEqual(faces.map((face) => [face.row, face.id]), [[1, 'ok-1'], [12, 'ok-2']]);
+    assert.deepEqual(
+      faces.map((face) => [face.row, face.id]),
+      [
+        [1, 'ok-1'],
+        [12, 'ok-2'],
+      ],
+    );
     const reasons = new Map(errors.map((error) => [error.row, error.reason]));
     assert.deepEqual([...reasons.keys()], [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     assert.match(reasons.get(2)!, /^not valid JSON/);
@@ -215,7 +245,13 @@ describe('readFaceFile: JSON lines', () => {
   test('duplicate ids are passed on, in file order', async () => {
     const { faces, errors } = await collect(writeText('dupes.jsonl', `${jsonLine('same', vectorFor(0))}\n${jsonLine('same', vectorFor(1))}\n`));
     assert.deepEqual(errors, []);
-    assert.deepEqual(faces.map((face) => [face.row, face.id, face.vector[0]]), [[1, 'same', 0], [2, 'same', 1 / 1024]]);
+    assert.deepEqual(
+      faces.map((face) => [face.row, face.id, face.vector[0]]),
+      [
+        [1, 'same', 0],
+        [2, 'same', 1 / 1024],
+      ],
+    );
   });
 
   test('an ids file with a JSON lines file is refused', async () => {
@@ -227,22 +263,37 @@ describe('readFaceFile: JSON lines', () => {
 describe('readFaceFile: batching', () => {
   test('batchSize 3 over 10 .npy rows yields 4 batches', async () => {
     const { batches, faces } = await collect(await writeNpy('ten.npy', 10), { batchSize: 3 });
-    assert.deepEqual(batches.map((batch) => batch.faces.length), [3, 3, 3, 1]);
-    assert.deepEqual(faces.map((face) => face.row), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      batches.map((batch) => batch.faces.length),
+      [3, 3, 3, 1],
+    );
+    assert.deepEqual(
+      faces.map((face) => face.row),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
   });
 
   test('batchSize 3 over 10 JSON lines (errors count as rows, blank lines do not) yields 4 batches', async () => {
     const lines = Array.from({ length: 10 }, (_, i) => (i === 4 ? 'not json' : jsonLine(`face-${i}`)));
     lines.splice(2, 0, ''); // a blank line in the middle
     const { batches, faces, errors } = await collect(writeText('ten.jsonl', lines.join('\n')), { batchSize: 3 });
-    assert.deepEqual(batches.map((batch) => batch.faces.length + batch.errors.length), [3, 3, 3, 1]);
+    assert.deepEqual(
+      batches.map((batch) => batch.faces.length + batch.errors.length),
+      [3, 3, 3, 1],
+    );
     assert.equal(faces.length, 9);
-    assert.deepEqual(errors.map((error) => error.row), [6]);
+    assert.deepEqual(
+      errors.map((error) => error.row),
+      [6],
+    );
   });
 
   test('the default batch size is 1000', async () => {
     const { batches } = await collect(await writeNpy('2500.npy', 2500));
-    assert.deepEqual(batches.map((batch) => batch.faces.length), [1000, 1000, 500]);
+    assert.deepEqual(
+      batches.map((batch) => batch.faces.length),
+      [1000, 1000, 500],
+    );
   });
 
   test('an empty file yields nothing', async () => {
@@ -257,7 +308,11 @@ describe('readFaceFile: batching', () => {
 
 describe('readFaceFile: whole-file errors', () => {
   test('an unknown extension lists the supported ones', async () => {
-    await assertFailsBeforeYielding(writeText('faces.csv', 'id,vector\n'), {}, /faces\.csv \(extension "\.csv"\): supported files are \.npy, \.jsonl, \.ndjson/);
+    await assertFailsBeforeYielding(
+      writeText('faces.csv', 'id,vector\n'),
+      {},
+      /faces\.csv \(extension "\.csv"\): supported files are \.npy, \.jsonl, \.ndjson/,
+    );
   });
 
   test('a missing file is named', async () => {

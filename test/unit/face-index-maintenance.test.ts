@@ -87,9 +87,15 @@ test('maintenanceStep drives a pending training to its end; rebuild() finishes o
 test('random writes with lists, merges, training steps and compaction always answer like the model', () => {
   const d = 16;
   let seed = 4242;
-  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
   // Small thresholds so every kind of maintenance happens often: lists at 300 faces, merges and compactions past 40 rows.
-  const index = new FaceIndex({ dimensions: d, strategy: 'flat', deltaLimit: 40, approximate: { minRows: 300, listsPerSqrtRow: 1 }, backgroundMaintenance: false });
+  const index = new FaceIndex({
+    dimensions: d,
+    strategy: 'flat',
+    deltaLimit: 40,
+    approximate: { minRows: 300, listsPerSqrtRow: 1 },
+    backgroundMaintenance: false,
+  });
   const model = new Map<string, Float32Array>();
   const oracle = (queries: Float32Array, k: number) => {
     const ids = [...model.keys()];
@@ -115,7 +121,11 @@ test('random writes with lists, merges, training steps and compaction always ans
     if (step % 200 === 0) {
       assert.equal(index.size, model.size);
       const queries = Float32Array.from({ length: 5 * d }, () => Math.floor(random() * 8) / 8);
-      assert.deepEqual(index.search(queries, 5).map((list) => list.map(({ id: i, distance }) => ({ id: i, distance }))), oracle(queries, 5), `step ${step}`);
+      assert.deepEqual(
+        index.search(queries, 5).map((list) => list.map(({ id: i, distance }) => ({ id: i, distance }))),
+        oracle(queries, 5),
+        `step ${step}`,
+      );
       const approx = index.search(queries, 5, undefined, { approximate: true });
       for (const list of approx) {
         for (const n of list) {
@@ -130,8 +140,14 @@ test('random writes with lists, merges, training steps and compaction always ans
       const some = [...model.keys()].slice(0, 3);
       for (const own of some) {
         const hit = index.search(model.get(own)!, 50, 0)[0];
-        assert.ok(hit.some((n) => n.id === own), `${own} lost at step ${step}`);
-        assert.ok(index.search(model.get(own)!, 50, 0, { approximate: true })[0].some((n) => n.id === own), `${own} lost (approximate) at step ${step}`);
+        assert.ok(
+          hit.some((n) => n.id === own),
+          `${own} lost at step ${step}`,
+        );
+        assert.ok(
+          index.search(model.get(own)!, 50, 0, { approximate: true })[0].some((n) => n.id === own),
+          `${own} lost (approximate) at step ${step}`,
+        );
       }
       sawLists ||= index.stats().lists > 0;
     }
@@ -163,7 +179,8 @@ test('a bulk load learns the pre-filter once it ends, in steps; faces written du
   const data = onGrid(benchmarkData({ faces: 40_000, identities: 8000, queries: 6, seed: 8 }));
   const index = new FaceIndex({ approximate: { minRows: 10_000 }, backgroundMaintenance: false });
   const write = (i: number) => index.upsert(data.ids[i], data.vectors.subarray(i * dims, (i + 1) * dims));
-  const oracle = (faces: number, queries: Float32Array, k: number) => bruteForceSearch(data.vectors.subarray(0, faces * dims), data.ids.slice(0, faces), queries, k, dims);
+  const oracle = (faces: number, queries: Float32Array, k: number) =>
+    bruteForceSearch(data.vectors.subarray(0, faces * dims), data.ids.slice(0, faces), queries, k, dims);
   index.pauseMaintenance();
   let written = 0;
   while (written < 30_000) write(written++);

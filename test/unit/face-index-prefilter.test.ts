@@ -65,7 +65,12 @@ describe('int8 pre-filter: exact answers', () => {
     assert.equal(plain.stats().prefilter, false);
     const noShortlist = new FaceIndex({ shortlist: false, backgroundMaintenance: false });
     noShortlist.importState(index.exportState());
-    for (const effort of [0.5, 1]) assert.deepEqual(noShortlist.search(data.queries, 10, undefined, { approximate: true, effort }), plain.search(data.queries, 10, undefined, { approximate: true, effort }), `effort ${effort}`);
+    for (const effort of [0.5, 1])
+      assert.deepEqual(
+        noShortlist.search(data.queries, 10, undefined, { approximate: true, effort }),
+        plain.search(data.queries, 10, undefined, { approximate: true, effort }),
+        `effort ${effort}`,
+      );
   });
 
   test('approximate shortlist: exact distances of live rows, near the full scan of the same lists', () => {
@@ -99,7 +104,10 @@ describe('int8 pre-filter: exact answers', () => {
       assert.equal(short[q].length, 10);
       for (let i = 0; i < 10; i++) {
         const n = short[q][i];
-        assert.ok(Math.abs(n.distance - Math.sqrt(squaredDistance(vectorOf.get(n.id)!, 0, query(q), 0, dims))) < 1e-12, `query ${q}: ${n.id} at its exact distance`);
+        assert.ok(
+          Math.abs(n.distance - Math.sqrt(squaredDistance(vectorOf.get(n.id)!, 0, query(q), 0, dims))) < 1e-12,
+          `query ${q}: ${n.id} at its exact distance`,
+        );
         if (i > 0) assert.ok(n.distance >= short[q][i - 1].distance, `query ${q}: sorted`);
       }
     }
@@ -111,7 +119,10 @@ describe('int8 pre-filter: exact answers', () => {
     // A shortlist longer than the probed rows: the full codes and exact distances must then find the same answers as the full scan.
     const everyRow = new FaceIndex({ shortlistRows: faces, backgroundMaintenance: false });
     everyRow.importState(index.exportState());
-    assert.deepEqual(everyRow.search(data.queries, 10, undefined, { approximate: true }), noShortlist.search(data.queries, 10, undefined, { approximate: true }));
+    assert.deepEqual(
+      everyRow.search(data.queries, 10, undefined, { approximate: true }),
+      noShortlist.search(data.queries, 10, undefined, { approximate: true }),
+    );
     assert.throws(() => new FaceIndex({ shortlistRows: 0 }), RangeError);
     // maxDistance and deleted rows: never answered.
     const bounded = index.search(data.queries, 10, 0.5, { approximate: true });
@@ -160,7 +171,11 @@ describe('int8 pre-filter: exact answers', () => {
       model.faces.set(id, v);
     };
     // Background so that the filter learns a scale like the faces' (~0.002).
-    for (let i = 0; i < 4000; i++) add(`bg${String(i).padStart(5, '0')}`, Float32Array.from({ length: dims }, () => gaussian(random) * 0.05));
+    for (let i = 0; i < 4000; i++)
+      add(
+        `bg${String(i).padStart(5, '0')}`,
+        Float32Array.from({ length: dims }, () => gaussian(random) * 0.05),
+      );
     const q = Float32Array.from({ length: dims }, () => gaussian(random) * 0.03);
     const t = 0.0625; // exactly representable: q[d] ± t is exact for |q[d]| < 0.25 in float32 only up to rounding, so distances differ by ulps
     addNearTies(q, t, dims, random, add);
@@ -192,66 +207,67 @@ describe('int8 pre-filter: exact answers', () => {
     for (const k of [1, 20, 96, 192, 250]) assert.deepEqual(index.search(q, k), model.search(q, k), `k=${k}`);
   });
 
-  for (const prefilterAxes of [undefined, 0]) test(`writes, deletes and replacements across learning and relearning: always the oracle (${prefilterAxes === 0 ? 'one stage' : 'two stages'})`, () => {
-    const random = seededRandom(23);
-    const data = onGrid(benchmarkData({ faces: 24_000, identities: 4800, queries: 6, seed: 5 }));
-    const index = new FaceIndex({ backgroundMaintenance: false, deltaLimit: 500, approximate: { minRows: 3000 }, prefilterAxes });
-    const model = new Model();
-    const check = (label: string) => {
-      for (const k of [1, 10]) assert.deepEqual(index.search(data.queries, k), model.search(data.queries, k), `${label}, k=${k}`);
-    };
-    let next = 0;
-    const ids: string[] = [];
-    const learnedAt: number[] = [];
-    let wasOn = false;
-    while (next < data.ids.length) {
-      const r = random();
-      if (r < 0.8 || ids.length < 10) {
-        const id = data.ids[next];
-        const v = data.vectors.subarray(next * dims, (next + 1) * dims);
-        next++;
-        index.upsert(id, v);
-        model.faces.set(id, v);
-        ids.push(id);
-      } else if (r < 0.9) {
-        // Replace a face by another photo (the oracle must never see the old vector).
-        const id = ids[Math.floor(random() * ids.length)];
-        const from = Math.floor(random() * next);
-        const copy = Float32Array.from(data.vectors.subarray(from * dims, (from + 1) * dims), (x) => x + 0.001);
-        index.upsert(id, copy);
-        model.faces.set(id, copy);
-      } else {
-        const at = Math.floor(random() * ids.length);
-        const id = ids[at];
-        ids[at] = ids[ids.length - 1];
-        ids.pop();
-        assert.equal(index.delete(id), model.faces.delete(id));
+  for (const prefilterAxes of [undefined, 0])
+    test(`writes, deletes and replacements across learning and relearning: always the oracle (${prefilterAxes === 0 ? 'one stage' : 'two stages'})`, () => {
+      const random = seededRandom(23);
+      const data = onGrid(benchmarkData({ faces: 24_000, identities: 4800, queries: 6, seed: 5 }));
+      const index = new FaceIndex({ backgroundMaintenance: false, deltaLimit: 500, approximate: { minRows: 3000 }, prefilterAxes });
+      const model = new Model();
+      const check = (label: string) => {
+        for (const k of [1, 10]) assert.deepEqual(index.search(data.queries, k), model.search(data.queries, k), `${label}, k=${k}`);
+      };
+      let next = 0;
+      const ids: string[] = [];
+      const learnedAt: number[] = [];
+      let wasOn = false;
+      while (next < data.ids.length) {
+        const r = random();
+        if (r < 0.8 || ids.length < 10) {
+          const id = data.ids[next];
+          const v = data.vectors.subarray(next * dims, (next + 1) * dims);
+          next++;
+          index.upsert(id, v);
+          model.faces.set(id, v);
+          ids.push(id);
+        } else if (r < 0.9) {
+          // Replace a face by another photo (the oracle must never see the old vector).
+          const id = ids[Math.floor(random() * ids.length)];
+          const from = Math.floor(random() * next);
+          const copy = Float32Array.from(data.vectors.subarray(from * dims, (from + 1) * dims), (x) => x + 0.001);
+          index.upsert(id, copy);
+          model.faces.set(id, copy);
+        } else {
+          const at = Math.floor(random() * ids.length);
+          const id = ids[at];
+          ids[at] = ids[ids.length - 1];
+          ids.pop();
+          assert.equal(index.delete(id), model.faces.delete(id));
+        }
+        const on = index.stats().prefilter;
+        if (on && !wasOn) learnedAt.push(index.size);
+        wasOn = on;
+        if (next % 2500 === 0 || (index.size >= 1020 && index.size <= 1030)) check(`at ${next} written, ${index.size} live`);
       }
-      const on = index.stats().prefilter;
-      if (on && !wasOn) learnedAt.push(index.size);
-      wasOn = on;
-      if (next % 2500 === 0 || (index.size >= 1020 && index.size <= 1030)) check(`at ${next} written, ${index.size} live`);
-    }
-    check('end');
-    assert.ok(learnedAt.length >= 1 && learnedAt[0] <= 1100, `pre-filter on at ${learnedAt}`);
-    const stats = index.stats();
-    assert.ok(stats.lists > 0 && stats.deletedRows > 0, JSON.stringify(stats));
-    index.rebuild();
-    check('after rebuild');
-    // Snapshot round trip: the codes are rebuilt on import; the old shape loads as before.
-    const restored = new FaceIndex({ backgroundMaintenance: false, prefilterAxes });
-    restored.importState(index.exportState());
-    assert.equal(restored.stats().prefilter, true);
-    assert.deepEqual(restored.search(data.queries, 10), model.search(data.queries, 10));
-    // Deleting down under the learning threshold turns the filter off; answers stay exact.
-    for (const id of [...model.faces.keys()].slice(0, model.faces.size - 500)) {
-      restored.delete(id);
-      model.faces.delete(id);
-    }
-    restored.rebuild();
-    assert.equal(restored.stats().prefilter, false);
-    assert.deepEqual(restored.search(data.queries, 10), model.search(data.queries, 10));
-  });
+      check('end');
+      assert.ok(learnedAt.length >= 1 && learnedAt[0] <= 1100, `pre-filter on at ${learnedAt}`);
+      const stats = index.stats();
+      assert.ok(stats.lists > 0 && stats.deletedRows > 0, JSON.stringify(stats));
+      index.rebuild();
+      check('after rebuild');
+      // Snapshot round trip: the codes are rebuilt on import; the old shape loads as before.
+      const restored = new FaceIndex({ backgroundMaintenance: false, prefilterAxes });
+      restored.importState(index.exportState());
+      assert.equal(restored.stats().prefilter, true);
+      assert.deepEqual(restored.search(data.queries, 10), model.search(data.queries, 10));
+      // Deleting down under the learning threshold turns the filter off; answers stay exact.
+      for (const id of [...model.faces.keys()].slice(0, model.faces.size - 500)) {
+        restored.delete(id);
+        model.faces.delete(id);
+      }
+      restored.rebuild();
+      assert.equal(restored.stats().prefilter, false);
+      assert.deepEqual(restored.search(data.queries, 10), model.search(data.queries, 10));
+    });
 
   test('far-out rows and queries (codes clamped) are still found', () => {
     const random = seededRandom(3);

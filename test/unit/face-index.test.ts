@@ -82,7 +82,10 @@ describe('FaceIndex search equals brute force', () => {
       const index = new FaceIndex({ dimensions: dims, leafSize: 8, deltaLimit: 500, strategy });
       const model = new Model(dims);
       fill(index, model, 1700, () => randomVector(random, dims));
-      const queries = concat(Array.from({ length: 9 }, () => randomVector(random, dims)), dims);
+      const queries = concat(
+        Array.from({ length: 9 }, () => randomVector(random, dims)),
+        dims,
+      );
       for (const k of [1, 5, 50]) assert.deepEqual(index.search(queries, k), model.search(queries, k), `k=${k}`);
     });
 

@@ -25,7 +25,8 @@ describe('FourBitRanker (4-bit codes on principal axes)', () => {
       for (let a = 0; a < axes; a++) {
         const v = z[row * axes + a];
         const code = ranker.arena.code(row, a);
-        for (let l = 0; l < 16; l++) assert.ok(Math.abs(v - ranker.level(a, code)) <= Math.abs(v - ranker.level(a, l)) + 1e-12, `row ${row} axis ${a}: code ${code}, level ${l} nearer`);
+        for (let l = 0; l < 16; l++)
+          assert.ok(Math.abs(v - ranker.level(a, code)) <= Math.abs(v - ranker.level(a, l)) + 1e-12, `row ${row} axis ${a}: code ${code}, level ${l} nearer`);
       }
     }
   });

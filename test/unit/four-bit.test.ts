@@ -29,7 +29,13 @@ describe('4-bit fast-scan kernel', () => {
   });
 
   // Entries up to 127 saturate most sums past 2 axes; up to 7 keep 32 axes' sums exact (<= 224).
-  for (const [axes, maxEntry] of [[2, FOUR_BIT_MAX_ENTRY], [32, 7], [32, FOUR_BIT_MAX_ENTRY], [48, 15], [64, 3]]) {
+  for (const [axes, maxEntry] of [
+    [2, FOUR_BIT_MAX_ENTRY],
+    [32, 7],
+    [32, FOUR_BIT_MAX_ENTRY],
+    [48, 15],
+    [64, 3],
+  ]) {
     test(`scan finds exactly the rows whose saturated table sum is within the limit (${axes} axes, entries <= ${maxEntry})`, () => {
       const random = seededRandom(axes + maxEntry);
       const rows = 1000;
@@ -39,7 +45,14 @@ describe('4-bit fast-scan kernel', () => {
       const sums = Array.from({ length: rows }, (_, row) => referenceSum(arena, row));
       const sorted = [...sums].sort((a, b) => a - b);
       // Ranges that start and end inside blocks, a whole-block one, an empty one.
-      for (const [start, end] of [[0, rows], [5, 37], [16, 32], [3, 4], [997, 1000], [40, 40]]) {
+      for (const [start, end] of [
+        [0, rows],
+        [5, 37],
+        [16, 32],
+        [3, 4],
+        [997, 1000],
+        [40, 40],
+      ]) {
         for (const limit of [sorted[0] - 1, sorted[10], sorted[500], FOUR_BIT_MAX_SUM - 1, FOUR_BIT_MAX_SUM, 65535]) {
           const n = arena.scan(start, end, limit);
           const found = new Map<number, number>();

@@ -55,7 +55,10 @@ test('IdTable keeps ids by slot exactly as given and finds their slots, through 
   const twins = new IdTable();
   twins.ensureSlots(4);
   ['\ud800', '\ufffd', '\u00e9', 'e\u0301'].forEach((id, slot) => twins.insert(id, slot));
-  assert.deepEqual(['\ud800', '\ufffd', '\u00e9', 'e\u0301'].map((id) => twins.find(id)), [0, 1, 2, 3]);
+  assert.deepEqual(
+    ['\ud800', '\ufffd', '\u00e9', 'e\u0301'].map((id) => twins.find(id)),
+    [0, 1, 2, 3],
+  );
   assert.equal(twins.idOf(0), '\ud800');
 });
 
@@ -66,7 +69,8 @@ test('IdTable.compare orders slots as `a < b` orders the strings (UTF-16 code un
   table.ensureSlots(ids.length);
   ids.forEach((id, slot) => table.insert(id, slot));
   for (let i = 0; i < ids.length; i++) {
-    for (let j = 0; j < ids.length; j += 7) assert.equal(Math.sign(table.compare(i, j)), compareIds(ids[i], ids[j]), `${JSON.stringify(ids[i])} vs ${JSON.stringify(ids[j])}`);
+    for (let j = 0; j < ids.length; j += 7)
+      assert.equal(Math.sign(table.compare(i, j)), compareIds(ids[i], ids[j]), `${JSON.stringify(ids[i])} vs ${JSON.stringify(ids[j])}`);
   }
 });
 

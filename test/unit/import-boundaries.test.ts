@@ -179,7 +179,7 @@ function findViolations(sources: ReadonlyMap<string, string>, indexLibraries: re
 
   // Libraries that reach NATS, directly or through other libraries (grown to a fixed point).
   const natsLibraries = new Set(arrows.filter((a) => NATS_PACKAGE.test(a.specifier) && isLibrary(unitOf(a.file))).map((a) => unitOf(a.file)));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const a of arrows) {
       if (a.target === undefined || !isLibrary(unitOf(a.file)) || natsLibraries.has(unitOf(a.file)) || !natsLibraries.has(unitOf(a.target))) continue;
@@ -233,7 +233,8 @@ test('the sources keep the architecture’s import boundaries', (t) => {
   const offenders = [...new Set(found.filter((line) => !allowed.has(line)))].sort();
   assert.deepEqual(offenders, [], `imports that break the architecture's rules:\n  ${offenders.join('\n  ')}\n`);
   // Not a failure: files other changes are moving (e.g. the encoder's) may come and go.
-  for (const line of [...allowed].filter((known) => !found.includes(known)).sort()) t.diagnostic(`KNOWN_VIOLATIONS entry no longer occurs (delete it): ${line}`);
+  for (const line of [...allowed].filter((known) => !found.includes(known)).sort())
+    t.diagnostic(`KNOWN_VIOLATIONS entry no longer occurs (delete it): ${line}`);
 });
 
 // The checker itself, on a small tree laid out in library groups (libs/index/*, ...):
@@ -242,7 +243,10 @@ test('each rule reports the imports that break it, in a grouped layout', () => {
   const sources = new Map([
     ['services/shard/main.ts', "import { scatter } from '../coordinator/scatter.js';\nimport { TopK } from '../../libs/index/topk/index.js';"],
     ['services/coordinator/scatter.ts', "// import { main } from '../shard/main.js'; (a comment, not an import)\nexport const scatter = 1;"],
-    ['libs/index/kdtree/index.ts', "import { connect } from 'nats';\nimport { TopK } from '../topk/index.js';\nimport { faces } from '../../local/synthetic/faces.js';"],
+    [
+      'libs/index/kdtree/index.ts',
+      "import { connect } from 'nats';\nimport { TopK } from '../topk/index.js';\nimport { faces } from '../../local/synthetic/faces.js';",
+    ],
     ['libs/index/topk/index.ts', "import type { KDTree } from '../kdtree/index.js';\nexport { heap } from './heap.js';"],
     ['libs/index/topk/heap.ts', 'export const heap = 1;'],
     ['libs/index/ann/ivf.ts', "import { heap } from '../topk/heap.js';\nimport { request } from '../../nats/client/index.js';"],

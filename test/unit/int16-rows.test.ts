@@ -29,8 +29,14 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     // Half-way values round up, like Math.round, at both ends of the range.
     const halves = [-32766.5, -2.5, -0.5, 0.5, 2.5, 32766.5];
     const tied = new Int16RowArena(halves.length, 1);
-    tied.setRow(0, Float32Array.from(halves, (k) => k * INT16_ROW_SCALE));
-    assert.deepEqual([...tied.codes.subarray(0, halves.length)], halves.map((k) => Math.round(k) || 0));
+    tied.setRow(
+      0,
+      Float32Array.from(halves, (k) => k * INT16_ROW_SCALE),
+    );
+    assert.deepEqual(
+      [...tied.codes.subarray(0, halves.length)],
+      halves.map((k) => Math.round(k) || 0),
+    );
   });
 
   test('refuses a component past the range or not finite, naming it, and keeps the row as it was', () => {
@@ -72,7 +78,11 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
         arena.list.set(picked);
         const m = arena.gather(picked.length, limit);
         const kept = Array.from(arena.list.subarray(0, m));
-        assert.deepEqual(kept, picked.filter((row) => kept.includes(row)), `limit ${limit}: kept rows out of list order`);
+        assert.deepEqual(
+          kept,
+          picked.filter((row) => kept.includes(row)),
+          `limit ${limit}: kept rows out of list order`,
+        );
         for (const row of picked) if (exact[row] <= limit) assert.ok(kept.includes(row), `limit ${limit}: row ${row} (distance ${exact[row]}) dropped`);
         const reach = (Math.sqrt(limit) + miss) ** 2 * (1 + 1e-4) + 1e-8;
         for (let i = 0; i < m; i++) {
@@ -120,7 +130,10 @@ describe('int16 rows (fixed-scale codes) and their distance kernel', () => {
     arena.ensureRowCapacity(100_000);
     assert.ok(arena.rowCapacity >= 100_000);
     assert.deepEqual(snapshot(7), kept);
-    assert.ok(arena.codes.subarray(99_999 * 32, 100_000 * 32).every((c) => c === 0), 'fresh rows read as zeros');
+    assert.ok(
+      arena.codes.subarray(99_999 * 32, 100_000 * 32).every((c) => c === 0),
+      'fresh rows read as zeros',
+    );
     assert.throws(() => arena.gather(INT16_GATHER_ROWS + 1, 1), RangeError);
   });
 });

@@ -118,7 +118,7 @@ describe('kustomize sources', () => {
     }
   });
 
-  test('the generated shard Deployments are up to date with each overlay\'s shards.env', async () => {
+  test("the generated shard Deployments are up to date with each overlay's shards.env", async () => {
     const script = join(K8S_DIR(), 'generate-shards.mjs');
     await run(process.execPath, [script, '--check'], { cwd: repoRoot() }).catch((err: { stderr?: string; message: string }) => {
       assert.fail(`deploy/k8s/generate-shards.mjs --check: ${err.stderr || err.message}`);
@@ -156,7 +156,7 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
     }
   });
 
-  test('every env name a faceshard container sets is read by its service\'s zod schema, and every required one is set', () => {
+  test("every env name a faceshard container sets is read by its service's zod schema, and every required one is set", () => {
     for (const [name, objects] of rendered) {
       const programs = new Set(faceshardContainers(objects).map((fc) => fc.program));
       assert.deepEqual([...programs].sort(), ['cli', 'coordinator', 'encoder', 'shard'], `${name}: workloads`);
@@ -192,7 +192,7 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
     for (const [name, objects] of rendered) noProblems(securityProblems(objects).map((p) => `${name}: ${p}`));
   });
 
-  test('faceshard containers run compiled entry points that exist, from the overlay\'s image', () => {
+  test("faceshard containers run compiled entry points that exist, from the overlay's image", () => {
     for (const [name, objects] of rendered) {
       for (const fc of faceshardContainers(objects)) {
         assert.ok(!fc.entry.startsWith('<'), `${name}: ${fc.workload.metadata.name} runs ${fc.entry}`);
@@ -234,7 +234,10 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
         const clusterPort = Number(/^\s*port:\s*(\d+)/m.exec(natsBlock(conf, 'cluster') ?? '')?.[1]);
         assert.equal(container.ports.find((p: { name: string }) => p.name === 'cluster')?.containerPort, clusterPort, `${name}: the cluster port`);
         for (let i = 0; i < replicas; i++) {
-          assert.ok(routesConf.includes(`nats://${routesModule.ROUTE_USER}:${password}@${sts.metadata.name}-${i}.${sts.spec.serviceName}:${clusterPort}`), `${name}: nats-routes.mjs writes no route to pod ${i}`);
+          assert.ok(
+            routesConf.includes(`nats://${routesModule.ROUTE_USER}:${password}@${sts.metadata.name}-${i}.${sts.spec.serviceName}:${clusterPort}`),
+            `${name}: nats-routes.mjs writes no route to pod ${i}`,
+          );
         }
       } else {
         assert.doesNotMatch(conf, /^\s*cluster\s*\{/m, `${name}: a single NATS server must not configure a cluster (no quorum)`);
@@ -246,8 +249,8 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
         try {
           const secrets = { 'nats-auth.conf': '# stand-in for the Secret faceshard-nats-auth\n', 'routes.conf': routesConf };
           const path = writeLocalNatsConfig(nats, dir, secrets);
-          await run('nats-server', ['-c', path, '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch((err: { stderr?: string; message: string }) =>
-            assert.fail(`${name}: nats-server rejects nats.conf: ${err.stderr || err.message}`),
+          await run('nats-server', ['-c', path, '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch(
+            (err: { stderr?: string; message: string }) => assert.fail(`${name}: nats-server rejects nats.conf: ${err.stderr || err.message}`),
           );
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -258,12 +261,13 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
       assert.ok(svc, 'client Service faceshard-nats');
       for (const fc of faceshardContainers(objects)) {
         const url = resolveEnv(fc.container, objects).env.NATS_URL ?? '';
-        for (const u of url.split(',')) assert.equal(new URL(u.trim()).hostname.split('.')[0], 'faceshard-nats', `${name}: ${fc.workload.metadata.name} NATS_URL ${url}`);
+        for (const u of url.split(','))
+          assert.equal(new URL(u.trim()).hostname.split('.')[0], 'faceshard-nats', `${name}: ${fc.workload.metadata.name} NATS_URL ${url}`);
       }
     }
   });
 
-  test('no ConfigMap, env literal or command line holds a password, an nkey seed, a key or the server\'s authorization', () => {
+  test("no ConfigMap, env literal or command line holds a password, an nkey seed, a key or the server's authorization", () => {
     for (const [name, objects] of rendered) noProblems(secretMaterialProblems(objects).map((p) => `${name}: ${p}`));
   });
 
@@ -274,20 +278,30 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
   test('every workload runs as its own NATS identity: NATS_CREDS names a file of its own Secret faceshard-creds-<identity>, mounted read-only, and its pod reads no other Secret', () => {
     for (const [name, objects] of rendered) {
       noProblems(credentialsProblems(objects).map((p) => `${name}: ${p}`));
-      const identities = Object.fromEntries(faceshardContainers(objects).map((fc) => [`${fc.workload.kind}/${fc.workload.metadata.name}`, identityFor(fc, objects)]));
+      const identities = Object.fromEntries(
+        faceshardContainers(objects).map((fc) => [`${fc.workload.kind}/${fc.workload.metadata.name}`, identityFor(fc, objects)]),
+      );
       assert.deepEqual(identities, expectedIdentities(EXPECTED[name]?.shards ?? shardDeployments(objects).length), `${name}: identities`);
     }
   });
 
-  test('an init Job runs `faceshard admin init` as admin with the overlay\'s shard count and stream replicas (dev 1, prod 3), and the NetworkPolicies let it reach NATS', () => {
+  test("an init Job runs `faceshard admin init` as admin with the overlay's shard count and stream replicas (dev 1, prod 3), and the NetworkPolicies let it reach NATS", () => {
     for (const [name, objects] of rendered) {
       noProblems(initJobProblems(objects, EXPECTED[name]?.streamReplicas).map((p) => `${name}: ${p}`));
       const [job] = initJobs(objects);
       assert.equal(job.fc.workload.metadata.name, 'faceshard-init');
-      assert.deepEqual(job.argv.slice(2), ['admin', 'init', '--shards', String(EXPECTED[name]?.shards), '--stream-replicas', String(EXPECTED[name]?.streamReplicas)], `${name}: what the kubelet runs`);
+      assert.deepEqual(
+        job.argv.slice(2),
+        ['admin', 'init', '--shards', String(EXPECTED[name]?.shards), '--stream-replicas', String(EXPECTED[name]?.streamReplicas)],
+        `${name}: what the kubelet runs`,
+      );
       // Its pod security and NetworkPolicy coverage are the general checks' (every workload):
       // make sure they did look at it.
-      assert.equal(job.fc.template.metadata?.labels?.['app.kubernetes.io/name'], 'faceshard', `${name}: the init Job's pods are faceshard pods for the NetworkPolicies`);
+      assert.equal(
+        job.fc.template.metadata?.labels?.['app.kubernetes.io/name'],
+        'faceshard',
+        `${name}: the init Job's pods are faceshard pods for the NetworkPolicies`,
+      );
     }
   });
 
@@ -304,11 +318,15 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
       for (const s of shardDeployments(objects)) {
         const env = resolveEnv(s.container, objects).env;
         assert.ok(env.SNAPSHOT_DIR, `${name}: ${s.name} sets no SNAPSHOT_DIR`);
-        assert.ok(s.container.volumeMounts?.some((m) => m.mountPath === env.SNAPSHOT_DIR), `${name}: ${s.name}: nothing mounted at SNAPSHOT_DIR ${env.SNAPSHOT_DIR}`);
+        assert.ok(
+          s.container.volumeMounts?.some((m) => m.mountPath === env.SNAPSHOT_DIR),
+          `${name}: ${s.name}: nothing mounted at SNAPSHOT_DIR ${env.SNAPSHOT_DIR}`,
+        );
         const sp = s.container.startupProbe as { periodSeconds?: number; failureThreshold?: number };
         const budget = (sp.periodSeconds ?? 10) * (sp.failureThreshold ?? 3);
         assert.ok(budget >= 300, `${name}: ${s.name}: startup budget ${budget} s is too short for a replay`);
-        const resources = (s.workload.spec.template.spec.containers[0] as { resources?: { requests?: { memory?: string }; limits?: { memory?: string } } }).resources;
+        const resources = (s.workload.spec.template.spec.containers[0] as { resources?: { requests?: { memory?: string }; limits?: { memory?: string } } })
+          .resources;
         assert.ok(resources?.requests?.memory && resources?.limits?.memory, `${name}: ${s.name}: memory request and limit`);
       }
     }
@@ -384,7 +402,12 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     const noEgress = clone(objects).filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'faceshard-egress'));
     assert.match(networkPolicyProblems(noEgress).join('\n'), /faceshard-shard-0 cannot reach NATS on 4222/);
     const open = clone(objects);
-    open.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-all', namespace: 'faceshard-dev' }, spec: { podSelector: {}, ingress: [{}] } });
+    open.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-all', namespace: 'faceshard-dev' },
+      spec: { podSelector: {}, ingress: [{}] },
+    });
     const problems = networkPolicyProblems(open).join('\n');
     assert.match(problems, /a pod in an unlabelled namespace can reach NATS on 4222/);
     assert.match(problems, /a pod in an unlabelled namespace can reach NATS on 8222/);
@@ -397,7 +420,9 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     assert.match(natsConfigProblems(noInclude).join('\n'), /does not include the server's authorization/);
     const inConfigMap = clone(objects);
     const sts = findObject(inConfigMap, 'StatefulSet', 'faceshard-nats')!;
-    sts.spec.template.spec.volumes[0].projected.sources = sts.spec.template.spec.volumes[0].projected.sources.filter((src: { secret?: unknown }) => !src.secret);
+    sts.spec.template.spec.volumes[0].projected.sources = sts.spec.template.spec.volumes[0].projected.sources.filter(
+      (src: { secret?: unknown }) => !src.secret,
+    );
     natsConfigMap(inConfigMap).data!['nats-auth.conf'] = 'operator: "eyJ0eXAi.x.y"\n';
     assert.match(natsConfigProblems(inConfigMap).join('\n'), /nats-auth.conf comes from ConfigMap/);
     assert.match(secretMaterialProblems(inConfigMap).join('\n'), /key nats-auth.conf holds server authorization/);
@@ -434,7 +459,7 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     assert.match(problems, /command line holds a PEM block/);
   });
 
-  test('a workload with another identity\'s Secret, an extra Secret, no or a dangling NATS_CREDS, or a writable Secret mount is reported', () => {
+  test("a workload with another identity's Secret, an extra Secret, no or a dangling NATS_CREDS, or a writable Secret mount is reported", () => {
     noProblems(credentialsProblems(objects));
     const coordinatorOf = (objs: K8sObject[]) => findObject(objs, 'Deployment', 'faceshard-coordinator')!.spec.template.spec;
     const credsVolume = (spec: { volumes: Array<{ name: string; secret?: { secretName: string } }> }) => spec.volumes.find((v) => v.name === 'nats-creds')!;
@@ -444,7 +469,10 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     assert.match(swappedProblems, /faceshard-coordinator .*NATS_CREDS .* is Secret faceshard-creds-shard-0 .*must be Secret faceshard-creds-coordinator/);
     assert.match(swappedProblems, /faceshard-coordinator .*reads Secret faceshard-creds-shard-0/);
     const extra = clone(objects);
-    shardDeployments(extra)[0].workload.spec.template.spec.volumes.push({ name: 'spare', secret: { secretName: credsSecretName('admin'), items: [{ key: 'admin.creds', path: 'admin.creds' }] } });
+    shardDeployments(extra)[0].workload.spec.template.spec.volumes.push({
+      name: 'spare',
+      secret: { secretName: credsSecretName('admin'), items: [{ key: 'admin.creds', path: 'admin.creds' }] },
+    });
     assert.match(credentialsProblems(extra).join('\n'), /faceshard-shard-0 .*reads Secret faceshard-creds-admin \(volume spare\)/);
     const none = clone(objects);
     const c = shardContainer(none);
@@ -468,7 +496,11 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
     assert.match(initJobProblems(none).join('\n'), /0 Jobs run `faceshard admin init`/);
     const initSpec = (objs: K8sObject[]) => findObject(objs, 'Job', 'faceshard-init')!.spec.template.spec;
     const asWriter = clone(objects);
-    initSpec(asWriter).volumes.find((v: { name: string }) => v.name === 'nats-creds').secret = { secretName: credsSecretName('writer'), defaultMode: 0o440, items: [{ key: 'writer.creds', path: 'admin.creds' }] };
+    initSpec(asWriter).volumes.find((v: { name: string }) => v.name === 'nats-creds').secret = {
+      secretName: credsSecretName('writer'),
+      defaultMode: 0o440,
+      items: [{ key: 'writer.creds', path: 'admin.creds' }],
+    };
     assert.match(initJobProblems(asWriter).join('\n'), /runs as Secret faceshard-creds-writer; admin init needs Secret faceshard-creds-admin/);
     assert.match(credentialsProblems(asWriter).join('\n'), /Job\/faceshard-init .*must be Secret faceshard-creds-admin/);
     const wrongCount = clone(objects);
@@ -494,7 +526,13 @@ describe('the checks catch broken manifests', { skip: skipNoKubectl }, () => {
   });
 
   test('$(VAR) in a command line expands like the kubelet: known variables, $$ escapes, unknown ones stay', () => {
-    assert.deepEqual(expandCommand(['--shards', '$(SHARD_COUNT)', '$$(SHARD_COUNT)', '$(NOPE)', 'a$(SHARD_COUNT)b'], { SHARD_COUNT: '4' }), ['--shards', '4', '$(SHARD_COUNT)', '$(NOPE)', 'a4b']);
+    assert.deepEqual(expandCommand(['--shards', '$(SHARD_COUNT)', '$$(SHARD_COUNT)', '$(NOPE)', 'a$(SHARD_COUNT)b'], { SHARD_COUNT: '4' }), [
+      '--shards',
+      '4',
+      '$(SHARD_COUNT)',
+      '$(NOPE)',
+      'a4b',
+    ]);
   });
 
   test('the images are recognised as faceshard whatever the registry and tag', () => {
@@ -510,14 +548,17 @@ describe('the TLS component (deploy/k8s/components/tls), one line in an overlay'
     for (const { name } of overlayDirs()) withTls.set(name, await renderOverlayWith(name, ['tls']));
   });
 
-  test('NATS serves TLS to clients (verifying their certificates) and on routes, from the Secret faceshard-nats-tls in cert-manager\'s layout; every faceshard container trusts it and presents faceshard-nats-client-tls', () => {
+  test("NATS serves TLS to clients (verifying their certificates) and on routes, from the Secret faceshard-nats-tls in cert-manager's layout; every faceshard container trusts it and presents faceshard-nats-client-tls", () => {
     for (const [name, objects] of withTls) {
       const tls = natsTls(objects);
       noProblems(tls.problems.map((p) => `${name}: ${p}`));
       const replicas = natsServerConfig(objects)!.replicas;
       assert.deepEqual({ client: tls.client, routes: tls.routes, verify: tls.verify }, { client: true, routes: replicas > 1, verify: true }, name);
       const nats = natsServerConfig(objects)!;
-      const tlsFiles = [...nats.files.values()].filter((f) => f.kind === 'Secret' && f.name === TLS_SERVER_SECRET).map((f) => f.key).sort();
+      const tlsFiles = [...nats.files.values()]
+        .filter((f) => f.kind === 'Secret' && f.name === TLS_SERVER_SECRET)
+        .map((f) => f.key)
+        .sort();
       assert.deepEqual(tlsFiles, ['ca.crt', 'tls.crt', 'tls.key'], `${name}: the server's Secret`);
       for (const fc of faceshardContainers(objects)) {
         const env = resolveEnv(fc.container, objects).env;
@@ -529,7 +570,17 @@ describe('the TLS component (deploy/k8s/components/tls), one line in an overlay'
   test('every other check holds with the component on', async () => {
     for (const [name, objects] of withTls) {
       for (const obj of objects) await validateAgainstApiSchema(obj).catch((err: Error) => assert.fail(`${name}: ${err.message}`));
-      for (const check of [envProblems, credentialsProblems, securityProblems, wiringProblems, natsConfigProblems, networkPolicyProblems, secretMaterialProblems, probeProblems, shardProblems]) {
+      for (const check of [
+        envProblems,
+        credentialsProblems,
+        securityProblems,
+        wiringProblems,
+        natsConfigProblems,
+        networkPolicyProblems,
+        secretMaterialProblems,
+        probeProblems,
+        shardProblems,
+      ]) {
         noProblems(check(objects).map((p) => `${name} with TLS: ${check.name}: ${p}`));
       }
       noProblems(initJobProblems(objects, EXPECTED[name]?.streamReplicas).map((p) => `${name} with TLS: ${p}`));
@@ -555,8 +606,8 @@ describe('the TLS component (deploy/k8s/components/tls), one line in an overlay'
           };
           const path = writeLocalNatsConfig(nats, dir, secrets);
           assert.ok(readFileSync(join(dir, 'tls.conf'), 'utf8').includes(`"${dir}/tls/tls.crt"`), 'the TLS paths point at the local copies');
-          await run('nats-server', ['-c', path, '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch((err: { stderr?: string; message: string }) =>
-            assert.fail(`${name}: nats-server rejects the TLS configuration: ${err.stderr || err.message}`),
+          await run('nats-server', ['-c', path, '-t'], { env: { ...process.env, SERVER_NAME: 'faceshard-nats-0' } }).catch(
+            (err: { stderr?: string; message: string }) => assert.fail(`${name}: nats-server rejects the TLS configuration: ${err.stderr || err.message}`),
           );
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -578,7 +629,8 @@ describe('the TLS component (deploy/k8s/components/tls), one line in an overlay'
     const sts = findObject(objects, 'StatefulSet', 'faceshard-nats')!;
     const clientHost = new URL(resolveEnv(faceshardContainers(objects)[0].container, objects).env.NATS_URL.split(',')[0]).hostname;
     for (const dns of [clientHost, `*.${sts.spec.serviceName}`]) assert.ok(server.spec.dnsNames.includes(dns), `the server certificate names ${dns}`);
-    for (const usage of ['server auth', 'client auth']) assert.ok(server.spec.usages.includes(usage), `server certificate usage ${usage} (routes are mutual TLS)`);
+    for (const usage of ['server auth', 'client auth'])
+      assert.ok(server.spec.usages.includes(usage), `server certificate usage ${usage} (routes are mutual TLS)`);
     assert.ok(client.spec.usages.includes('client auth'));
     const issuers = new Set(sample.filter((o) => o.kind === 'Issuer').map((o) => o.metadata.name));
     for (const c of certificates) assert.ok(issuers.has(c.spec.issuerRef.name), `${c.metadata.name}: issuer ${c.spec.issuerRef.name} is in the sample`);
@@ -589,7 +641,9 @@ describe('the TLS component (deploy/k8s/components/tls), one line in an overlay'
     const dev = withTls.get('dev')!;
     const noSecret = clone(dev);
     const sts = findObject(noSecret, 'StatefulSet', 'faceshard-nats')!;
-    sts.spec.template.spec.volumes[0].projected.sources = sts.spec.template.spec.volumes[0].projected.sources.filter((s: { secret?: { name: string } }) => s.secret?.name !== TLS_SERVER_SECRET);
+    sts.spec.template.spec.volumes[0].projected.sources = sts.spec.template.spec.volumes[0].projected.sources.filter(
+      (s: { secret?: { name: string } }) => s.secret?.name !== TLS_SERVER_SECRET,
+    );
     assert.match(natsTls(noSecret).problems.join('\n'), /client tls \{\} cert_file \/etc\/nats\/tls\/tls.crt is not a mounted file/);
     const noCa = clone(dev);
     const shard = shardDeployments(noCa)[0].container;
@@ -616,7 +670,7 @@ describe('the TLS component (deploy/k8s/components/tls), one line in an overlay'
 });
 
 describe('the shard count lives in one place', { skip: skipNoKubectl }, () => {
-  test('changing an overlay\'s shards.env and re-running the generator gives a consistent overlay', async () => {
+  test("changing an overlay's shards.env and re-running the generator gives a consistent overlay", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-'));
     try {
       cpSync(K8S_DIR(), join(dir, 'k8s'), { recursive: true });

@@ -35,14 +35,7 @@ function idsFor(rows: number): string[] {
 }
 
 /** Runs the tree for every query and returns neighbours the way the oracle does. */
-function treeSearch(
-  tree: KDTree,
-  vectors: Float32Array,
-  ids: readonly string[],
-  queries: Float32Array,
-  k: number,
-  deleted?: Uint8Array,
-): Neighbor[][] {
+function treeSearch(tree: KDTree, vectors: Float32Array, ids: readonly string[], queries: Float32Array, k: number, deleted?: Uint8Array): Neighbor[][] {
   const dims = tree.dims;
   const topk = new TopK(4);
   const results: Neighbor[][] = [];
@@ -133,7 +126,13 @@ describe('KDTree exact k-NN equals brute force', () => {
     const sameIds = Array.from({ length: 100 }, (_, i) => `id-${String(99 - i).padStart(2, '0')}`);
     const sameTree = new KDTree(same, 100, dims, { leafSize: 2 });
     const result = treeSearch(sameTree, same, sameIds, new Float32Array(dims).fill(0.5), 3);
-    assert.deepEqual(result, [[{ id: 'id-00', distance: 0 }, { id: 'id-01', distance: 0 }, { id: 'id-02', distance: 0 }]]);
+    assert.deepEqual(result, [
+      [
+        { id: 'id-00', distance: 0 },
+        { id: 'id-01', distance: 0 },
+        { id: 'id-02', distance: 0 },
+      ],
+    ]);
   });
 
   test('k larger than the rows returns every row; an empty tree returns nothing', () => {
@@ -177,10 +176,7 @@ describe('KDTree exact k-NN equals brute force', () => {
     const queries = uniformVectors(random, 4, dims);
     const tree = new KDTree(vectors, 300, dims, { leafSize: 8 });
     assert.equal(tree.order.length, 300);
-    assert.deepEqual(
-      treeSearch(tree, vectors, ids, queries, 10),
-      bruteForceSearch(vectors.subarray(0, 300 * dims), ids.slice(0, 300), queries, 10, dims),
-    );
+    assert.deepEqual(treeSearch(tree, vectors, ids, queries, 10), bruteForceSearch(vectors.subarray(0, 300 * dims), ids.slice(0, 300), queries, 10, dims));
   });
 
   test('rejects bad parameters', () => {

@@ -12,7 +12,7 @@ describe('local cluster: nats-server GOMAXPROCS', () => {
     assert.equal(natsGoMaxProcs({ GOMAXPROCS: '' }, 8), 4, 'an empty GOMAXPROCS is unset to Go too');
   });
 
-  test("a GOMAXPROCS in the environment is left to the server (no override)", () => {
+  test('a GOMAXPROCS in the environment is left to the server (no override)', () => {
     assert.equal(natsGoMaxProcs({ GOMAXPROCS: '2' }, 8), undefined);
   });
 });

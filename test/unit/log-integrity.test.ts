@@ -9,7 +9,15 @@ import { rm } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import { FaceIndex } from '../../libs/face-index/index.js';
 import { createLogger } from '../../libs/observability/logger.js';
-import { decodeLogRecord, encodeDeleteRecord, encodeFaceBatch, encodeUpsertRecord, LogRecordRefused, MAX_META_BYTES, type LogRecordRefusalReason } from '../../libs/protocol/index.js';
+import {
+  decodeLogRecord,
+  encodeDeleteRecord,
+  encodeFaceBatch,
+  encodeUpsertRecord,
+  LogRecordRefused,
+  MAX_META_BYTES,
+  type LogRecordRefusalReason,
+} from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { writeSnapshot } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
@@ -89,7 +97,7 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-test('a snapshot records the stream\'s first sequence, and one that no longer matches the stream is not loaded; one without it still is, when its sequences fit', async () => {
+test("a snapshot records the stream's first sequence, and one that no longer matches the stream is not loaded; one without it still is, when its sequences fit", async () => {
   const dir = await tempDir('faceshard-log-integrity-');
   dirs.push(dir);
   const log = createLogger({ service: 'test' }, 'error');

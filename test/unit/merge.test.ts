@@ -5,10 +5,29 @@ import { mergeTopK } from '../../services/coordinator/merge.js';
 test('merge takes the global top-k across shards, ties by id, duplicates once', () => {
   const merged = mergeTopK(
     [
-      { shard: 0, matches: [{ id: 'b', distance: 0.1 }, { id: 'd', distance: 0.3 }, { id: 'x', distance: 0.9 }] },
-      { shard: 1, matches: [{ id: 'a', distance: 0.1 }, { id: 'c', distance: 0.2 }] },
+      {
+        shard: 0,
+        matches: [
+          { id: 'b', distance: 0.1 },
+          { id: 'd', distance: 0.3 },
+          { id: 'x', distance: 0.9 },
+        ],
+      },
+      {
+        shard: 1,
+        matches: [
+          { id: 'a', distance: 0.1 },
+          { id: 'c', distance: 0.2 },
+        ],
+      },
       { shard: 2, matches: [] },
-      { shard: 3, matches: [{ id: 'b', distance: 0.1 }, { id: 'e', distance: 0.3, meta: { path: 'e.jpg' } }] },
+      {
+        shard: 3,
+        matches: [
+          { id: 'b', distance: 0.1 },
+          { id: 'e', distance: 0.3, meta: { path: 'e.jpg' } },
+        ],
+      },
     ],
     5,
   );

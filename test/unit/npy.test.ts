@@ -107,7 +107,10 @@ describe('writeNpyFloat32 / readNpyFile', () => {
 describe('readNpyFile dtypes and layouts', () => {
   test('reads little-endian float64 and converts it to float32', async () => {
     const values = rowMajorValues(3);
-    const path = writeFixture('f8.npy', handBuilt('<f8', [3, DIMS], values, 8, (v, o, x) => v.setFloat64(o, x, true)));
+    const path = writeFixture(
+      'f8.npy',
+      handBuilt('<f8', [3, DIMS], values, 8, (v, o, x) => v.setFloat64(o, x, true)),
+    );
     const read = await readNpyFile(path);
     assert.equal(read.rows, 3);
     assert.ok(read.data instanceof Float32Array);
@@ -116,19 +119,28 @@ describe('readNpyFile dtypes and layouts', () => {
 
   test('reads big-endian float32', async () => {
     const values = rowMajorValues(4);
-    const path = writeFixture('be-f4.npy', handBuilt('>f4', [4, DIMS], values, 4, (v, o, x) => v.setFloat32(o, x, false)));
+    const path = writeFixture(
+      'be-f4.npy',
+      handBuilt('>f4', [4, DIMS], values, 4, (v, o, x) => v.setFloat32(o, x, false)),
+    );
     assert.deepEqual((await readNpyFile(path)).data, expectedMatrix(4));
   });
 
   test('reads big-endian float64', async () => {
     const values = rowMajorValues(2);
-    const path = writeFixture('be-f8.npy', handBuilt('>f8', [2, DIMS], values, 8, (v, o, x) => v.setFloat64(o, x, false)));
+    const path = writeFixture(
+      'be-f8.npy',
+      handBuilt('>f8', [2, DIMS], values, 8, (v, o, x) => v.setFloat64(o, x, false)),
+    );
     assert.deepEqual((await readNpyFile(path)).data, expectedMatrix(2));
   });
 
-  test('reads native (=) and not-applicable (|) byte orders as this machine\'s (little-endian)', async () => {
+  test("reads native (=) and not-applicable (|) byte orders as this machine's (little-endian)", async () => {
     for (const descr of ['=f4', '|f4']) {
-      const path = writeFixture(`native-${descr[0] === '=' ? 'eq' : 'bar'}.npy`, handBuilt(descr, [2, DIMS], rowMajorValues(2), 4, (v, o, x) => v.setFloat32(o, x, true)));
+      const path = writeFixture(
+        `native-${descr[0] === '=' ? 'eq' : 'bar'}.npy`,
+        handBuilt(descr, [2, DIMS], rowMajorValues(2), 4, (v, o, x) => v.setFloat32(o, x, true)),
+      );
       assert.deepEqual((await readNpyFile(path)).data, expectedMatrix(2), descr);
     }
   });
@@ -138,14 +150,20 @@ describe('readNpyFile dtypes and layouts', () => {
     // Column-major: element (r, c) is stored at c * rows + r.
     const columnMajor: number[] = [];
     for (let c = 0; c < DIMS; c++) for (let r = 0; r < rows; r++) columnMajor.push(valueAt(r * DIMS + c));
-    const path = writeFixture('fortran.npy', handBuilt('<f4', [rows, DIMS], columnMajor, 4, (v, o, x) => v.setFloat32(o, x, true), true));
+    const path = writeFixture(
+      'fortran.npy',
+      handBuilt('<f4', [rows, DIMS], columnMajor, 4, (v, o, x) => v.setFloat32(o, x, true), true),
+    );
     const read = await readNpyFile(path);
     assert.equal(read.rows, rows);
     assert.deepEqual(read.data, expectedMatrix(rows));
   });
 
   test('reads a 1-D (128,) array as one row', async () => {
-    const path = writeFixture('one.npy', handBuilt('<f4', [DIMS], rowMajorValues(1), 4, (v, o, x) => v.setFloat32(o, x, true)));
+    const path = writeFixture(
+      'one.npy',
+      handBuilt('<f4', [DIMS], rowMajorValues(1), 4, (v, o, x) => v.setFloat32(o, x, true)),
+    );
     const read = await readNpyFile(path);
     assert.equal(read.rows, 1);
     assert.deepEqual(read.data, expectedMatrix(1));
@@ -173,7 +191,10 @@ describe('readNpyFile dtypes and layouts', () => {
 
 describe('readNpyFile errors', () => {
   test('an integer dtype names the dtype and what is needed', async () => {
-    const path = writeFixture('i8.npy', handBuilt('<i8', [2, DIMS], new Array(2 * DIMS).fill(1), 8, (v, o, x) => v.setBigInt64(o, BigInt(x), true)));
+    const path = writeFixture(
+      'i8.npy',
+      handBuilt('<i8', [2, DIMS], new Array(2 * DIMS).fill(1), 8, (v, o, x) => v.setBigInt64(o, BigInt(x), true)),
+    );
     const error = await npyErrorOf(path);
     assert.match(error.message, /unsupported dtype <i8/);
     assert.match(error.message, /float32/);
@@ -194,19 +215,28 @@ describe('readNpyFile errors', () => {
   });
 
   test('a (n, 64) shape names the shape and the expected (n, 128)', async () => {
-    const path = writeFixture('n64.npy', handBuilt('<f4', [4, 64], new Array(4 * 64).fill(0), 4, (v, o, x) => v.setFloat32(o, x, true)));
+    const path = writeFixture(
+      'n64.npy',
+      handBuilt('<f4', [4, 64], new Array(4 * 64).fill(0), 4, (v, o, x) => v.setFloat32(o, x, true)),
+    );
     const error = await npyErrorOf(path);
     assert.match(error.message, /shape \(4, 64\)/);
     assert.match(error.message, /expected \(n, 128\)/);
   });
 
   test('a 3-D shape is refused', async () => {
-    const path = writeFixture('3d.npy', handBuilt('<f4', [2, 3, DIMS], new Array(6 * DIMS).fill(0), 4, (v, o, x) => v.setFloat32(o, x, true)));
+    const path = writeFixture(
+      '3d.npy',
+      handBuilt('<f4', [2, 3, DIMS], new Array(6 * DIMS).fill(0), 4, (v, o, x) => v.setFloat32(o, x, true)),
+    );
     assert.match((await npyErrorOf(path)).message, /shape \(2, 3, 128\).*expected \(n, 128\)/);
   });
 
   test('a 1-D array of the wrong length is refused', async () => {
-    const path = writeFixture('1d-64.npy', handBuilt('<f4', [64], new Array(64).fill(0), 4, (v, o, x) => v.setFloat32(o, x, true)));
+    const path = writeFixture(
+      '1d-64.npy',
+      handBuilt('<f4', [64], new Array(64).fill(0), 4, (v, o, x) => v.setFloat32(o, x, true)),
+    );
     assert.match((await npyErrorOf(path)).message, /shape \(64,\)/);
   });
 

@@ -67,7 +67,15 @@ test('binary queries: float32 body, k and max-distance headers, NaN and bad size
 
 test('ingest: each face checked on its own, rejects carry the index and reason', () => {
   const { faces, rejected } = parseIngestRequest(
-    enc({ faces: [{ id: 'a', vector: vec() }, { id: '', vector: vec() }, { id: 'b', vector: vec().slice(1) }, { id: 'c', vector: vec(), meta: { path: 'c.jpg' } }, 7] }),
+    enc({
+      faces: [
+        { id: 'a', vector: vec() },
+        { id: '', vector: vec() },
+        { id: 'b', vector: vec().slice(1) },
+        { id: 'c', vector: vec(), meta: { path: 'c.jpg' } },
+        7,
+      ],
+    }),
   );
   assert.deepEqual(
     faces.map((f) => [f.index, f.id]),
@@ -108,11 +116,19 @@ test('log records round-trip exactly, and a damaged record is refused whole', ()
   assert.throws(() => decodeLogRecord(badOp), /unknown batch op 9/);
 });
 
-test('stored components must fit the shards\' int16 rows: ingest (JSON and binary) refuses others, naming them, and so does a log record (whole); queries need not fit', () => {
+test("stored components must fit the shards' int16 rows: ingest (JSON and binary) refuses others, naming them, and so does a log record (whole); queries need not fit", () => {
   assert.equal(FACE_COMPONENT_MAX, INT16_ROW_MAX);
   const wide = vec();
   wide[7] = 2.5;
-  const json = parseIngestRequest(enc({ faces: [{ id: 'a', vector: vec(FACE_COMPONENT_MAX) }, { id: 'b', vector: wide }, { id: 'c', vector: vec(-FACE_COMPONENT_MAX) }] }));
+  const json = parseIngestRequest(
+    enc({
+      faces: [
+        { id: 'a', vector: vec(FACE_COMPONENT_MAX) },
+        { id: 'b', vector: wide },
+        { id: 'c', vector: vec(-FACE_COMPONENT_MAX) },
+      ],
+    }),
+  );
   assert.deepEqual(
     json.faces.map((f) => f.id),
     ['a', 'c'],
@@ -126,7 +142,10 @@ test('stored components must fit the shards\' int16 rows: ingest (JSON and binar
     ['face 1: vector element 3 is -2 (must be within ±1.99993896484375)'],
   );
   // A log record gets the checks of ingest: one face past the range refuses the whole record.
-  assert.throws(() => decodeLogRecord(encodeUpsertRecord(['x', 'y'], [undefined, undefined], vectors)), (err: unknown) => err instanceof LogRecordRefused && err.reason === 'bad_vector' && err.faces === 2);
+  assert.throws(
+    () => decodeLogRecord(encodeUpsertRecord(['x', 'y'], [undefined, undefined], vectors)),
+    (err: unknown) => err instanceof LogRecordRefused && err.reason === 'bad_vector' && err.faces === 2,
+  );
   assert.equal(parseQueryJson(enc({ vectors: [vec(5)] })).count, 1);
 });
 
@@ -153,7 +172,10 @@ test('binary ingest: each face checked on its own, like the JSON form', () => {
 });
 
 test('reply schema and subjects', () => {
-  assert.ok(QueryReply.safeParse({ results: [[{ id: 'a', distance: 0.1, shard: 0 }]], shards: { total: 1, answered: 1 }, partial: false, searched: 3, tookMs: 1 }).success);
+  assert.ok(
+    QueryReply.safeParse({ results: [[{ id: 'a', distance: 0.1, shard: 0 }]], shards: { total: 1, answered: 1 }, partial: false, searched: 3, tookMs: 1 })
+      .success,
+  );
   const s = subjectsFor('faces');
   assert.equal(s.shardQuery(3), 'faces.shard.3.query');
   assert.equal(s.shardQueue(3), 'shard-3');

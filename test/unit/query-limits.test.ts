@@ -45,8 +45,19 @@ test('a query is sliced into views, and the slices joined back per shard in orde
   );
   assert.equal(slices[1].vectors.buffer, vectors.buffer, 'a view, not a copy');
   assert.deepEqual(slices[2].vectors, vectors.subarray(4 * FACE_DIMENSIONS));
-  const reply = (shard: number, from: number, n: number, appliedSeq: number): ShardReply => ({ shard, faces: 10, appliedSeq, results: Array.from({ length: n }, (_, i) => [{ id: `q${from + i}`, distance: 0 }]) });
-  const ok = (shard: number, from: number, n: number, appliedSeq = 7): LegOutcome => ({ shard, ok: true, reply: reply(shard, from, n, appliedSeq), attempts: 1, shardMismatches: 0 });
+  const reply = (shard: number, from: number, n: number, appliedSeq: number): ShardReply => ({
+    shard,
+    faces: 10,
+    appliedSeq,
+    results: Array.from({ length: n }, (_, i) => [{ id: `q${from + i}`, distance: 0 }]),
+  });
+  const ok = (shard: number, from: number, n: number, appliedSeq = 7): LegOutcome => ({
+    shard,
+    ok: true,
+    reply: reply(shard, from, n, appliedSeq),
+    attempts: 1,
+    shardMismatches: 0,
+  });
   const joined = joinSlices([
     [ok(0, 0, 2), ok(1, 0, 2)],
     [ok(0, 2, 2, 5), { shard: 1, ok: false, reason: 'shard 1: timed out', attempts: 2, shardMismatches: 0 }],

@@ -10,9 +10,12 @@ import { LegLatency } from '../../services/coordinator/leg-latency.js';
 function routerAt(options: Partial<RouterOptions> = {}, ids = ['a', 'b', 'c']) {
   const clock = { now: 1000 };
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const ejected: string[] = [];
-  const router = new ReplicaRouter({ ejectMs: 3000, hedgeFactor: 3, hedgeMinMs: 50, random, now: () => clock.now, ...options }, { sent: () => undefined, ejected: (_t, id) => ejected.push(id) });
+  const router = new ReplicaRouter(
+    { ejectMs: 3000, hedgeFactor: 3, hedgeMinMs: 50, random, now: () => clock.now, ...options },
+    { sent: () => undefined, ejected: (_t, id) => ejected.push(id) },
+  );
   router.update(new Map([['0', ids.map((id) => ({ id, subject: `faces.shard.0.replica.${id}.query` }))]]));
   return { router, clock, ejected };
 }
@@ -103,7 +106,12 @@ test('never all out: with every replica ejected, the one whose ejection ends fir
   const [x, y] = ['a', 'b'].map((id) => other.replicas('0').find((r) => r.id === id)!);
   other.finish('0', x, 'gone', 1);
   other.finish('0', y, 'fault', 750);
-  other.finish('0', other.replicas('0').find((r) => r.id === 'c')!, 'fault', 750);
+  other.finish(
+    '0',
+    other.replicas('0').find((r) => r.id === 'c')!,
+    'fault',
+    750,
+  );
   assert.notEqual(other.pick('0', new Set(['a', 'b', 'c']))!.id, 'a');
 });
 
@@ -111,7 +119,19 @@ test('no replica known (discovery not done, or a shard not in it): pick says so,
   const { router, clock } = routerAt();
   assert.equal(router.fewestReplicas(), 3);
   clock.now += 30_000; // b and c unseen since: forgotten
-  router.update(new Map([['0', [{ id: 'a', subject: 'a' }]], ['2', [{ id: 'b', subject: 'b' }, { id: 'c', subject: 'c' }]], ['0-2', [{ id: 'g', subject: 'g' }]]]));
+  router.update(
+    new Map([
+      ['0', [{ id: 'a', subject: 'a' }]],
+      [
+        '2',
+        [
+          { id: 'b', subject: 'b' },
+          { id: 'c', subject: 'c' },
+        ],
+      ],
+      ['0-2', [{ id: 'g', subject: 'g' }]],
+    ]),
+  );
   assert.equal(router.fewestReplicas(), 1, 'the shard with the fewest replicas (group processes not counted)');
   assert.equal(router.pick('1'), undefined);
   router.update(new Map());
@@ -130,16 +150,26 @@ test('discovery: a replica seen again keeps its outstanding count and ejection; 
   assert.equal(again.outstanding, 1);
   assert.equal(again.subject, 'moved');
 
-  const info = (id: string, metadata: Record<string, string>, endpoints: { name: string; subject: string }[]) => ({ id, metadata, endpoints }) as unknown as ServiceInfo;
+  const info = (id: string, metadata: Record<string, string>, endpoints: { name: string; subject: string }[]) =>
+    ({ id, metadata, endpoints }) as unknown as ServiceInfo;
   const found = directEndpoints([
-    { info: info('r1', { shard: '1' }, [{ name: 'query', subject: 'faces.shard.1.query' }, { name: 'direct', subject: 'faces.shard.1.replica.r1.query' }]), group: false },
+    {
+      info: info('r1', { shard: '1' }, [
+        { name: 'query', subject: 'faces.shard.1.query' },
+        { name: 'direct', subject: 'faces.shard.1.replica.r1.query' },
+      ]),
+      group: false,
+    },
     { info: info('r2', { shard: '1' }, [{ name: 'status', subject: 'faces.shard.1.status' }]), group: false }, // replaying: no direct endpoint yet
     { info: info('g1', { shards: '0,2' }, [{ name: 'direct', subject: 'faces.shards.0-2.process.g1.query' }]), group: true },
   ]);
-  assert.deepEqual([...found.entries()], [
-    ['1', [{ id: 'r1', subject: 'faces.shard.1.replica.r1.query' }]],
-    ['0-2', [{ id: 'g1', subject: 'faces.shards.0-2.process.g1.query' }]],
-  ]);
+  assert.deepEqual(
+    [...found.entries()],
+    [
+      ['1', [{ id: 'r1', subject: 'faces.shard.1.replica.r1.query' }]],
+      ['0-2', [{ id: 'g1', subject: 'faces.shards.0-2.process.g1.query' }]],
+    ],
+  );
 });
 
 test('hedge delay: a few times the recent p99, with a floor, at most half the attempt; half the attempt before any history', () => {
@@ -174,10 +204,14 @@ function fakeInbox(behaviour: Record<string, 'ok' | 'none' | 'stall' | number>) 
       const h = headers();
       if (how === 'ok') return Promise.resolve({ data: new TextEncoder().encode('fine'), headers: h } as unknown as Msg);
       if (how === 'none') return Promise.reject(Object.assign(new Error('no responders'), { code: '503' }));
-      if (how === 'stall') return new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), options.timeoutMs));
+      if (how === 'stall')
+        return new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), options.timeoutMs));
       h.set('Nats-Service-Error', 'shard 0 is busy');
       h.set('Nats-Service-Error-Code', '503');
-      return Promise.resolve({ data: new TextEncoder().encode(JSON.stringify({ error: { code: 'busy', message: 'busy', retryAfterMs: how } })), headers: h } as unknown as Msg);
+      return Promise.resolve({
+        data: new TextEncoder().encode(JSON.stringify({ error: { code: 'busy', message: 'busy', retryAfterMs: how } })),
+        headers: h,
+      } as unknown as Msg);
     },
   };
   return { inbox: inbox as unknown as ReplyInbox, asked };
@@ -199,7 +233,17 @@ function legTo(router: ReplicaRouter, inbox: ReplyInbox, timeoutMs = 400) {
 test('a leg: busy on every replica tried says busy with the longest hint; a stalled first attempt is hedged on the twin; a failed one is retried there', async () => {
   const fresh = () => {
     const r = routerAt({ now: () => performance.now() }, []).router;
-    r.update(new Map([['0', [{ id: 'a', subject: 'A' }, { id: 'b', subject: 'B' }]]]));
+    r.update(
+      new Map([
+        [
+          '0',
+          [
+            { id: 'a', subject: 'A' },
+            { id: 'b', subject: 'B' },
+          ],
+        ],
+      ]),
+    );
     return r;
   };
   const router = fresh();

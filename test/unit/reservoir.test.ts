@@ -25,7 +25,13 @@ describe('Reservoir (shortlist of small-integer values)', () => {
   test('keeps the n smallest values, sorted, over many shrinks; ties at the cut-off by arrival', () => {
     const random = seededRandom(11);
     const reservoir = new Reservoir(4, 100);
-    for (const [count, n, range] of [[5000, 64, 300], [5000, 256, 4000], [300, 50, 5], [40, 64, 1000], [2000, 1, 65535]]) {
+    for (const [count, n, range] of [
+      [5000, 64, 300],
+      [5000, 256, 4000],
+      [300, 50, 5],
+      [40, 64, 1000],
+      [2000, 1, 65535],
+    ]) {
       const values = Array.from({ length: count }, () => Math.floor(random() * range));
       const skip = new Uint8Array(count);
       for (let row = 0; row < count; row += 7) skip[row] = 1;
@@ -33,16 +39,29 @@ describe('Reservoir (shortlist of small-integer values)', () => {
       const eligible = values.map((value, row) => [row, value] as [number, number]).filter(([row]) => skip[row] === 0);
       const expected = [...eligible].sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, n);
       assert.equal(kept.length, expected.length, `count ${count}, n ${n}`);
-      assert.deepEqual(kept.map(([, value]) => value), expected.map(([, value]) => value), 'the n smallest values, ascending');
+      assert.deepEqual(
+        kept.map(([, value]) => value),
+        expected.map(([, value]) => value),
+        'the n smallest values, ascending',
+      );
       for (const [row, value] of kept) {
         assert.equal(skip[row], 0, 'a skipped row kept');
-        assert.equal(values[row], value, 'a row kept with another row\'s value');
+        assert.equal(values[row], value, "a row kept with another row's value");
       }
       assert.equal(new Set(kept.map(([row]) => row)).size, kept.length, 'a row kept twice');
       // Rows strictly below the cut-off value are all kept.
       const cut = expected.at(-1)![1];
-      const below = eligible.filter(([, value]) => value < cut).map(([row]) => row).sort((a, b) => a - b);
-      assert.deepEqual(kept.filter(([, value]) => value < cut).map(([row]) => row).sort((a, b) => a - b), below);
+      const below = eligible
+        .filter(([, value]) => value < cut)
+        .map(([row]) => row)
+        .sort((a, b) => a - b);
+      assert.deepEqual(
+        kept
+          .filter(([, value]) => value < cut)
+          .map(([row]) => row)
+          .sort((a, b) => a - b),
+        below,
+      );
     }
   });
 

@@ -34,7 +34,10 @@ test('a leg searched in slices answers exactly as one search over all its vector
   const queries = new Float32Array([...syntheticFaces({ identities: 200, photosPerIdentity: 1, seed: 8 }).vectors, ...uniformVectors(40, 9)]);
   const slices: number[] = [];
   const queue = new SearchQueue({ maxLegs: 4, maxVectors: 10_000, sliceMs: 1 });
-  for (const [k, maxDistance] of [[10, undefined], [3, 0.6]] as const) {
+  for (const [k, maxDistance] of [
+    [10, undefined],
+    [3, 0.6],
+  ] as const) {
     const sliced = await queue.submit({
       vectors: queries,
       search: (vectors) => {
@@ -45,7 +48,10 @@ test('a leg searched in slices answers exactly as one search over all its vector
     assert.deepEqual(sliced, index.search(queries, k, maxDistance));
   }
   assert.ok(slices.length > 4, `searched in ${slices.length} slices`);
-  assert.equal(slices.reduce((a, b) => a + b, 0), 2 * 240);
+  assert.equal(
+    slices.reduce((a, b) => a + b, 0),
+    2 * 240,
+  );
 });
 
 test('no slice holds the event loop much past the target: timers run during a long leg', async () => {
@@ -82,10 +88,18 @@ test('legs run one at a time in arrival order; a failing search fails only its l
       order.push(n);
       return lists;
     });
-  const failing = queue.submit({ vectors: numbered(5), search: () => { throw new RangeError('bad vector'); } });
+  const failing = queue.submit({
+    vectors: numbered(5),
+    search: () => {
+      throw new RangeError('bad vector');
+    },
+  });
   const answers = await Promise.all([leg(0), leg(1), failing.catch((err: Error) => err), leg(2)]);
   assert.deepEqual(order, [0, 1, 2]);
-  assert.deepEqual(ids(answers[1] as Neighbor[][]), Array.from({ length: 50 }, (_, q) => String(100 + q)));
+  assert.deepEqual(
+    ids(answers[1] as Neighbor[][]),
+    Array.from({ length: 50 }, (_, q) => String(100 + q)),
+  );
   assert.match(String(answers[2]), /bad vector/);
   assert.equal(queue.legs, 0);
   assert.equal(queue.vectors, 0);
@@ -95,7 +109,12 @@ test('past the bound in legs or in vectors: busy at once, with how full and an e
   const states: Array<[number, number]> = [];
   let refused = 0;
   const waits: number[] = [];
-  const queue = new SearchQueue({ maxLegs: 3, maxVectors: 100, sliceMs: 5, observer: { queued: (l, v) => states.push([l, v]), refused: () => refused++, waited: (s) => waits.push(s) } });
+  const queue = new SearchQueue({
+    maxLegs: 3,
+    maxVectors: 100,
+    sliceMs: 5,
+    observer: { queued: (l, v) => states.push([l, v]), refused: () => refused++, waited: (s) => waits.push(s) },
+  });
   const search = costlySearch(0.2);
   const warm = await queue.submit({ vectors: numbered(20), search }); // measures ms per vector
   assert.equal(warm.length, 20);
@@ -146,7 +165,10 @@ test('a leg whose deadline passes is dropped at its next slice (unsearched, or t
 
 test('vectors that are not whole 128-d rows are refused as a bad request', async () => {
   const queue = new SearchQueue({ maxLegs: 1, maxVectors: 1, sliceMs: 1 });
-  await assert.rejects(queue.submit({ vectors: new Float32Array(130), search: costlySearch(0) }), (err: unknown) => err instanceof ProtocolError && err.code === 'bad_request');
+  await assert.rejects(
+    queue.submit({ vectors: new Float32Array(130), search: costlySearch(0) }),
+    (err: unknown) => err instanceof ProtocolError && err.code === 'bad_request',
+  );
   assert.throws(() => new SearchQueue({ maxLegs: 0, maxVectors: 1, sliceMs: 1 }), /maxLegs and maxVectors must be >= 1/);
 });
 
@@ -170,16 +192,31 @@ test('waiting legs of one index and one search mode are searched together, each 
   await queue.submit(leg(uniformVectors(4, 1), index, 5, false));
   calls.length = 0;
   const queries = Array.from({ length: 12 }, (_, i) => syntheticFaces({ identities: 3, photosPerIdentity: 1, seed: 100 + i }).vectors);
-  const kinds = queries.map((_, i) => (i === 5 ? { target: other, k: 5, approximate: false } : i === 8 ? { target: index, k: 3, approximate: false } : i === 9 ? { target: index, k: 5, approximate: true } : { target: index, k: 5, approximate: false }));
+  const kinds = queries.map((_, i) =>
+    i === 5
+      ? { target: other, k: 5, approximate: false }
+      : i === 8
+        ? { target: index, k: 3, approximate: false }
+        : i === 9
+          ? { target: index, k: 5, approximate: true }
+          : { target: index, k: 5, approximate: false },
+  );
   const answers = await Promise.all(queries.map((q, i) => queue.submit(leg(q, kinds[i].target, kinds[i].k, kinds[i].approximate))));
   for (let i = 0; i < queries.length; i++) {
     const { target, k, approximate } = kinds[i];
-    assert.deepEqual(answers[i], target.search(queries[i], k, undefined, approximate ? { approximate: true, effort: 1 } : undefined), `leg ${i} answered as alone`);
+    assert.deepEqual(
+      answers[i],
+      target.search(queries[i], k, undefined, approximate ? { approximate: true, effort: 1 } : undefined),
+      `leg ${i} answered as alone`,
+    );
   }
   // 12 legs of 3 vectors: fewer calls than legs; the legs of another index or mode alone.
   assert.ok(calls.length < 12, `12 legs in ${calls.length} searches (${calls.join(', ')})`);
   assert.ok(calls.includes(3), 'a leg that shares its batch with no neighbour is searched alone');
-  assert.equal(calls.reduce((a, b) => a + b, 0), 36);
+  assert.equal(
+    calls.reduce((a, b) => a + b, 0),
+    36,
+  );
 });
 
 test('a leg dropped at its turn does not spoil the legs searched with it', async () => {

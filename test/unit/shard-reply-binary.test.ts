@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeShardGroupReplyBinary, decodeShardReplyBinary, encodeShardGroupReplyBinary, encodeShardReplyBinary, ShardReply, ShardReplyFormatError } from '../../libs/protocol/index.js';
+import {
+  decodeShardGroupReplyBinary,
+  decodeShardReplyBinary,
+  encodeShardGroupReplyBinary,
+  encodeShardReplyBinary,
+  ShardReply,
+  ShardReplyFormatError,
+} from '../../libs/protocol/index.js';
 
 const reply: ShardReply = {
   shard: 3,
@@ -18,7 +25,10 @@ const reply: ShardReply = {
 
 /** Asserts that `decode` refuses the bytes with a ShardReplyFormatError whose message matches. */
 const refuser = (decode: (bytes: Uint8Array) => unknown) => (bytes: Uint8Array, pattern: RegExp) =>
-  assert.throws(() => decode(bytes), (err: unknown) => err instanceof ShardReplyFormatError && pattern.test((err as Error).message));
+  assert.throws(
+    () => decode(bytes),
+    (err: unknown) => err instanceof ShardReplyFormatError && pattern.test((err as Error).message),
+  );
 
 test('a binary leg reply decodes to exactly the reply it encodes (float64 distances, metas, empty lists)', () => {
   assert.deepEqual(decodeShardReplyBinary(encodeShardReplyBinary(reply)), reply);
@@ -55,7 +65,15 @@ test('a malformed binary leg reply is refused with a reason, never half-read', (
   new DataView(faces.buffer).setFloat64(8, 1.5, true);
   refuse(faces, /faces 1.5/);
   // The count says 1 where the distances and ids hold 2: the lengths no longer add up.
-  const short = encodeShardReplyBinary({ ...reply, results: [[{ id: 'a', distance: 1 }, { id: 'b', distance: 2 }]] });
+  const short = encodeShardReplyBinary({
+    ...reply,
+    results: [
+      [
+        { id: 'a', distance: 1 },
+        { id: 'b', distance: 2 },
+      ],
+    ],
+  });
   new DataView(short.buffer).setUint32(32, 1, true);
   refuse(short, /its header says/);
   const json = good.slice();

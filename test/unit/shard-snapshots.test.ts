@@ -28,7 +28,11 @@ async function schedule(lastSeq: number, busy?: () => boolean) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
   dirs.push(dir);
   const index = new FaceIndex();
-  for (let i = 0; i < 20; i++) index.upsert(`face-${i}`, Float32Array.from({ length: FACE_DIMENSIONS }, (_, d) => Math.sin(i + d)));
+  for (let i = 0; i < 20; i++)
+    index.upsert(
+      `face-${i}`,
+      Float32Array.from({ length: FACE_DIMENSIONS }, (_, d) => Math.sin(i + d)),
+    );
   const state = { appliedSeq: 7, appliedWrittenMs: 0, targetSeq: 7, caughtUp: true };
   const snapshots = scheduleSnapshots({
     dir,

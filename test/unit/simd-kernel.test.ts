@@ -112,11 +112,17 @@ describe('FaceIndex with the SIMD kernel stays exact', () => {
     for (const bad of [3e38, -2, INT16_ROW_MAX + INT16_ROW_SCALE]) {
       const vector = new Float32Array(dims);
       vector[5] = bad;
-      assert.throws(() => index.upsert('big', vector), { name: 'RangeError', message: /^vector element 5 is \S+ \(must be finite and within ±1\.99993896484375\)$/ });
+      assert.throws(() => index.upsert('big', vector), {
+        name: 'RangeError',
+        message: /^vector element 5 is \S+ \(must be finite and within ±1\.99993896484375\)$/,
+      });
     }
     assert.equal(index.size, 2);
     const got = index.search(new Float32Array(dims).fill(1.5), 2);
-    assert.deepEqual(got[0].map((n) => n.id), ['big', 'small']);
+    assert.deepEqual(
+      got[0].map((n) => n.id),
+      ['big', 'small'],
+    );
     assert.ok(Math.abs(got[0][0].distance - Math.sqrt(dims) * (INT16_ROW_MAX - 1.5)) < 1e-12, `${got[0][0].distance}`);
   });
 });
@@ -152,8 +158,14 @@ describe('int8 pre-filter kernel', () => {
       assert.deepEqual(arena.residuals.slice(0, 10), firstResiduals, 'residuals survive growing');
       assert.deepEqual(arena.norms.slice(0, 10), firstNorms, 'norms survive growing');
       // Where the old residuals and norms lay, the new rows' codes must read zero.
-      assert.ok(arena.codes.subarray(10 * cd, rows * cd).every((c) => c === 0), 'fresh rows: zero codes');
-      assert.ok(arena.norms.subarray(10, rows).every((n) => n === 0), 'fresh rows: zero norms');
+      assert.ok(
+        arena.codes.subarray(10 * cd, rows * cd).every((c) => c === 0),
+        'fresh rows: zero codes',
+      );
+      assert.ok(
+        arena.norms.subarray(10, rows).every((n) => n === 0),
+        'fresh rows: zero norms',
+      );
       fill(10, rows);
       let queryNorm = 0;
       for (let d = 0; d < dims; d++) queryNorm += (arena.query[d] = Math.round(random() * 254 - 127)) ** 2;
@@ -166,7 +178,14 @@ describe('int8 pre-filter kernel', () => {
       };
       const values = Array.from({ length: rows }, (_, r) => bound(r));
       const sorted = [...values].sort((a, b) => a - b);
-      for (const [first, count] of [[0, SCAN_BLOCK_ROWS], [5, 3], [7, 1], [1001, 999], [rows - 6, 6], [100, 0]]) {
+      for (const [first, count] of [
+        [0, SCAN_BLOCK_ROWS],
+        [5, 3],
+        [7, 1],
+        [1001, 999],
+        [rows - 6, 6],
+        [100, 0],
+      ]) {
         for (const quantile of [0, 0.01, 0.5, 1]) {
           const limit = sorted[Math.min(rows - 1, Math.floor(quantile * rows))];
           const n = arena.scan(first, count, queryNorm, scale, limit);
@@ -174,7 +193,11 @@ describe('int8 pre-filter kernel', () => {
           const want: number[] = [];
           for (let r = first; r < first + count; r++) if (values[r] <= limit) want.push(r);
           assert.deepEqual(got, want, `dims=${dims} first=${first} count=${count} q=${quantile}`);
-          assert.deepEqual([...arena.values.subarray(0, n)], want.map((r) => values[r]), `bounds dims=${dims} first=${first} count=${count} q=${quantile}`);
+          assert.deepEqual(
+            [...arena.values.subarray(0, n)],
+            want.map((r) => values[r]),
+            `bounds dims=${dims} first=${first} count=${count} q=${quantile}`,
+          );
         }
         assert.equal(arena.scan(first, count, queryNorm, scale, Infinity), count);
       }
@@ -184,7 +207,11 @@ describe('int8 pre-filter kernel', () => {
 
 test('float32 projection stays within its stated error (4e-6 ||y|| a coordinate)', () => {
   const random = seededRandom(29);
-  for (const [inDims, outDims] of [[128, 32], [64, 16], [4, 1]]) {
+  for (const [inDims, outDims] of [
+    [128, 32],
+    [64, 16],
+    [4, 1],
+  ]) {
     const projector = new Projector(inDims, outDims);
     // Orthonormal-ish rows are what the filter uses; any rows work for the bound checked here (|row| <= 1).
     const basis = Float64Array.from({ length: inDims * outDims }, () => (random() - 0.5) * (2 / Math.sqrt(inDims)));

@@ -17,7 +17,9 @@ after(async () => Promise.all(dirs.map(removeDir)));
 async function indexWithFaces() {
   const data = onGrid(syntheticFaces({ identities: 100, photosPerIdentity: 4, seed: 3 }));
   const index = new FaceIndex();
-  data.ids.forEach((id, i) => index.upsert(id, data.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), i % 3 ? { path: `${id}.jpg` } : undefined));
+  data.ids.forEach((id, i) =>
+    index.upsert(id, data.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), i % 3 ? { path: `${id}.jpg` } : undefined),
+  );
   index.delete(data.ids[5]);
   index.upsert(data.ids[6], data.vectors.subarray(0, FACE_DIMENSIONS), { moved: true });
   return { data, index };
@@ -43,10 +45,7 @@ test('a snapshot round-trips the live faces, metas and sequence exactly', async 
   const queries = data.vectors.subarray(0, 10 * FACE_DIMENSIONS);
   assert.deepEqual(restored.search(queries, 5), index.search(queries, 5));
   const moved = restored.search(data.vectors.subarray(0, FACE_DIMENSIONS), 2)[0];
-  assert.deepEqual(
-    moved.map((n) => n.id).sort(),
-    [data.ids[0], data.ids[6]].sort(),
-  );
+  assert.deepEqual(moved.map((n) => n.id).sort(), [data.ids[0], data.ids[6]].sort());
   assert.deepEqual(moved.find((n) => n.id === data.ids[6])?.meta, { moved: true });
   assert.equal(await readSnapshot(dir, 3), undefined, 'no snapshot for another shard');
 });
@@ -115,11 +114,15 @@ test('v2 carries the IVF: a restored index answers exactly like the live one, ex
   const sameAnswers = (when: string) => {
     assert.deepEqual(restored.search(queries, 10), index.search(queries, 10), when);
     for (const effort of [0.5, 1]) {
-      assert.deepEqual(restored.search(queries, 10, undefined, { approximate: true, effort }), index.search(queries, 10, undefined, { approximate: true, effort }), `${when}, effort ${effort}`);
+      assert.deepEqual(
+        restored.search(queries, 10, undefined, { approximate: true, effort }),
+        index.search(queries, 10, undefined, { approximate: true, effort }),
+        `${when}, effort ${effort}`,
+      );
     }
   };
   // Loaded as it was: the same lists, the same recent rows.
-  assert.equal(restored.stats().listedRows, live.listedRows - 11, "the listed rows but the 10 deleted and 1 replaced");
+  assert.equal(restored.stats().listedRows, live.listedRows - 11, 'the listed rows but the 10 deleted and 1 replaced');
   sameAnswers('as loaded');
   // Resumed: recent rows merged into the lists, nothing retrained; the live index after a rebuild (compaction, merge) is the same.
   restored.resumeMaintenance();
@@ -127,7 +130,10 @@ test('v2 carries the IVF: a restored index answers exactly like the live one, ex
   assert.equal(restored.stats().lists, live.lists, 'the same lists: nothing retrained');
   assert.equal(restored.stats().listedRows, restored.size);
   sameAnswers('after resume');
-  assert.deepEqual(restored.search(queries, 5).map((list) => list.map(({ id, distance }) => ({ id, distance }))), bruteForceOf(restored, queries, 5));
+  assert.deepEqual(
+    restored.search(queries, 5).map((list) => list.map(({ id, distance }) => ({ id, distance }))),
+    bruteForceOf(restored, queries, 5),
+  );
   const own = restored.search(data.vectors.subarray(10 * FACE_DIMENSIONS, 11 * FACE_DIMENSIONS), 2)[0];
   assert.deepEqual(new Set(own.map((n) => n.id)), new Set([data.ids[3], data.ids[10]]));
   assert.deepEqual(own.find((n) => n.id === data.ids[3])?.meta, { replaced: true });
@@ -191,7 +197,14 @@ function u32(n: number): Buffer {
 function v1File(ids: string[], vectors: Float32Array, metas: unknown[]): Buffer {
   const h = Buffer.from(JSON.stringify({ version: 1, ...header, faces: ids.length, dims: FACE_DIMENSIONS, createdAt: '2026-11-27T00:00:00Z' }));
   const names = Buffer.from(JSON.stringify([ids, metas]));
-  const body = Buffer.concat([Buffer.from('FSNAP001', 'latin1'), u32(h.length), h, Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength), u32(names.length), names]);
+  const body = Buffer.concat([
+    Buffer.from('FSNAP001', 'latin1'),
+    u32(h.length),
+    h,
+    Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength),
+    u32(names.length),
+    names,
+  ]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
@@ -221,7 +234,10 @@ test('v1 files still load (the lists are built on resume); a corrupted v1 is ref
   assert.ok(restored.stats().lists > 0);
   assert.equal(restored.stats().listedRows, restored.size);
   assert.deepEqual(restored.search(data.queries, 10), index.search(data.queries, 10));
-  assert.deepEqual(restored.search(data.queries.subarray(0, 5 * FACE_DIMENSIONS), 3)[0][0].meta, index.search(data.queries.subarray(0, 5 * FACE_DIMENSIONS), 3)[0][0].meta);
+  assert.deepEqual(
+    restored.search(data.queries.subarray(0, 5 * FACE_DIMENSIONS), 3)[0][0].meta,
+    index.search(data.queries.subarray(0, 5 * FACE_DIMENSIONS), 3)[0][0].meta,
+  );
 
   const bad = Buffer.from(v1);
   bad[bad.length - 100] ^= 0x20;
@@ -236,7 +252,12 @@ test('the shard restores a v2 snapshot with its lists (no training), and refuses
   const { data, index, options } = indexWithLists();
   await writeSnapshot(dir, index, header);
   const warnings: string[] = [];
-  const log = { info: () => undefined, warn: (msg: string) => void warnings.push(msg), error: () => undefined, debug: () => undefined } as unknown as Parameters<typeof restoreSnapshot>[4];
+  const log = {
+    info: () => undefined,
+    warn: (msg: string) => void warnings.push(msg),
+    error: () => undefined,
+    debug: () => undefined,
+  } as unknown as Parameters<typeof restoreSnapshot>[4];
   const stream = { stream: header.stream, created: header.streamCreated };
   const restored = new FaceIndex(options);
   restored.pauseMaintenance();

@@ -64,7 +64,10 @@ describe('a zip read in place', () => {
     try {
       assert.equal(dataset.kind, 'zip');
       const items = await dataset.list();
-      assert.deepEqual(items.map((i) => i.path), ['people/ada/1.jpg', 'people/ada/2.PNG', 'people/bob/deeper/3.webp']);
+      assert.deepEqual(
+        items.map((i) => i.path),
+        ['people/ada/1.jpg', 'people/ada/2.PNG', 'people/bob/deeper/3.webp'],
+      );
       assert.equal(new TextDecoder().decode(await dataset.read(items[2])), 'bob three');
       assert.equal(new TextDecoder().decode(await dataset.read(items[0])), 'ada one');
     } finally {
@@ -87,12 +90,21 @@ describe('a zip read in place', () => {
     const fromFolder = await listed(folder);
     // `cd photos && zip -r ../inside.zip .` and `zip -r photos.zip photos`
     await writeZip(path.join(scratch, 'inside.zip'), files);
-    await writeZip(path.join(scratch, 'photos.zip'), files.map((f) => ({ ...f, name: `photos/${f.name}` })));
-    assert.deepEqual(fromFolder.map((i) => i.path), ['a.jpg', 'ada/1.jpg', 'ada/2.jpg', 'bob/x/3.png']);
+    await writeZip(
+      path.join(scratch, 'photos.zip'),
+      files.map((f) => ({ ...f, name: `photos/${f.name}` })),
+    );
+    assert.deepEqual(
+      fromFolder.map((i) => i.path),
+      ['a.jpg', 'ada/1.jpg', 'ada/2.jpg', 'bob/x/3.png'],
+    );
     assert.deepEqual(await listed(path.join(scratch, 'inside.zip')), fromFolder);
     assert.deepEqual(await listed(path.join(scratch, 'photos.zip')), fromFolder);
     // A single top folder not named like the archive is part of the path, as in its folder.
-    await writeZip(path.join(scratch, 'other.zip'), files.map((f) => ({ ...f, name: `photos/${f.name}` })));
+    await writeZip(
+      path.join(scratch, 'other.zip'),
+      files.map((f) => ({ ...f, name: `photos/${f.name}` })),
+    );
     assert.deepEqual((await listed(path.join(scratch, 'other.zip')))[0], { path: 'photos/a.jpg' });
   });
 
