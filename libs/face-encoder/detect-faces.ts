@@ -6,6 +6,10 @@ import type { Box, DetectorOptions, FaceApi, Tf } from './face-api-types.js';
 export const DEFAULT_MIN_SCORE = 0.5;
 export const DETECTORS = ['ssd', 'tiny'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
+/** ssd: the accurate one. */
+export const DEFAULT_DETECTOR: DetectorName = 'ssd';
+/** 0: faces of any size are kept. */
+export const DEFAULT_MIN_FACE_SIZE = 0;
 
 export interface DetectedFace {
   /** Integer pixels, clipped to the image. */
@@ -27,7 +31,7 @@ export interface DetectOptions {
 }
 
 export function checkDetectOptions(options: DetectOptions): void {
-  const { minScore = DEFAULT_MIN_SCORE, minFaceSize = 0, maxFaces = 1, detector = 'ssd' } = options;
+  const { minScore = DEFAULT_MIN_SCORE, minFaceSize = DEFAULT_MIN_FACE_SIZE, maxFaces = 1, detector = DEFAULT_DETECTOR } = options;
   if (!(minScore > 0 && minScore <= 1)) throw new RangeError(`minScore must be in (0, 1], got ${minScore}`);
   if (!(minFaceSize >= 0 && Number.isFinite(minFaceSize))) throw new RangeError(`minFaceSize must be a number of pixels >= 0, got ${minFaceSize}`);
   if (!(Number.isInteger(maxFaces) && maxFaces >= 1)) throw new RangeError(`maxFaces must be a whole number >= 1, got ${maxFaces}`);
@@ -42,7 +46,7 @@ export async function detectFaces(api: { faceapi: FaceApi; tf: Tf }, pixels: Rgb
   try {
     // face-api disposes its intermediate tensors itself; the input is ours to dispose.
     const results = await faceapi.detectAllFaces(input, detectorOptions(faceapi, options)).withFaceLandmarks().withFaceDescriptors();
-    const minFaceSize = options.minFaceSize ?? 0;
+    const minFaceSize = options.minFaceSize ?? DEFAULT_MIN_FACE_SIZE;
     return results
       .map((r) => ({
         box: clipBox(r.detection.box, pixels.width, pixels.height),

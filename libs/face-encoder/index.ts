@@ -5,8 +5,8 @@
  * `faceshard encode` put its results on the wire.
  */
 export { BACKEND_ORDER, isBackendName, loadFaceApi, type BackendName, type FaceApiRuntime, type SkippedBackend } from './backend.js';
-export { ImageError } from './decode-image.js';
-export { DETECTORS, type DetectorName } from './detect-faces.js';
+export { DEFAULT_MAX_PIXELS, ImageError } from './decode-image.js';
+export { DETECTORS, DEFAULT_DETECTOR, DEFAULT_MIN_FACE_SIZE, DEFAULT_MIN_SCORE, type DetectorName } from './detect-faces.js';
 export { formatBytes, type ImageEncodeOptions, type ImageEncoder, type ImageResult } from './encode-image.js';
 export { encodeDataset, NO_FACE_REASON, type EncodedFace, type EncodeSummary, type SkippedImage } from './encode-dataset.js';
 export { encodeDirectory, encodeImageFile, type QueryFace } from './encode-directory.js';

@@ -1,22 +1,30 @@
 import { z } from 'zod';
 import { CommonEnv, parseEnv } from '../../libs/config/env.js';
 import type { RenamedEnv } from '../../libs/config/renamed-env.js';
-import { BACKEND_ORDER, DETECTORS, WORKER_MODES } from '../../libs/face-encoder/index.js';
+import {
+  BACKEND_ORDER,
+  DEFAULT_DETECTOR,
+  DEFAULT_MAX_PIXELS,
+  DEFAULT_MIN_FACE_SIZE,
+  DEFAULT_MIN_SCORE,
+  DETECTORS,
+  WORKER_MODES,
+} from '../../libs/face-encoder/index.js';
 
 export const EncoderEnv = z.object({
   ...CommonEnv,
   /** Force a TensorFlow backend; default: the best one that loads. */
   ENCODER_BACKEND: z.enum(BACKEND_ORDER as [string, ...string[]]).optional(),
   /** Face detector: ssd (accurate) or tiny (fast). A queued job's own options win. */
-  ENCODER_DETECTOR: z.enum(DETECTORS).default('ssd'),
+  ENCODER_DETECTOR: z.enum(DETECTORS).default(DEFAULT_DETECTOR),
   /** Detections under this confidence are dropped. */
-  MIN_SCORE: z.coerce.number().gt(0).max(1).default(0.5),
+  MIN_SCORE: z.coerce.number().gt(0).max(1).default(DEFAULT_MIN_SCORE),
   /** Faces smaller than this many pixels (shorter side of the box) are dropped. */
-  MIN_FACE_SIZE: z.coerce.number().int().min(0).default(0),
+  MIN_FACE_SIZE: z.coerce.number().int().min(0).default(DEFAULT_MIN_FACE_SIZE),
   /** Keep at most this many faces per image (the most confident); unset: all. */
   MAX_FACES_PER_IMAGE: z.coerce.number().int().min(1).optional(),
   /** Images over this many pixels are refused before decoding. */
-  MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  MAX_PIXELS: z.coerce.number().int().min(1).default(DEFAULT_MAX_PIXELS),
   /** Encoder threads in this process: 1 encodes on the main thread; N > 1 starts N workers. */
   ENCODER_WORKERS: z.coerce.number().int().min(1).max(256).default(1),
   /** How the N > 1 workers run. */
