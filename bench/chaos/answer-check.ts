@@ -1,6 +1,6 @@
 import type { Match } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { possibleStates, type Ledger, type WriteRecord } from './ledger.js';
 
 /** Distances agree within this (the cluster and this check both compute in floating point from the same stored vectors). */

@@ -1,6 +1,6 @@
 import type { FaceshardClient } from '../../libs/client/index.js';
 import type { QueryReply } from '../../libs/protocol/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import type { Ledger } from './ledger.js';
 
 /** How many vectors one check query carries (its reply stays far under one message). */

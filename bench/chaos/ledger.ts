@@ -1,4 +1,4 @@
-import { storedVector } from '../../libs/face-index/index.js';
+import { storedVector } from '../../libs/index/face-index/index.js';
 import type { MinSeq } from '../../libs/protocol/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import { FaceshardError, type FaceshardClient } from '../../libs/client/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { gaussian, seededRandom } from '../../libs/seeded-random/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { gaussian, seededRandom } from '../../libs/index/seeded-random/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import type { AnsweredQuery } from './answer-check.js';
 import { now, type Ledger } from './ledger.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FaceToIngest } from '../../libs/client/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance } from '../cluster.js';
 
 const FACES = Number(process.argv[2] ?? 1_000_000);

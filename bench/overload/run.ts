@@ -15,7 +15,7 @@ import os from 'node:os';
 import type { FaceshardClient } from '../../libs/client/index.js';
 import { findNatsServer, natsServerVersion } from '../../libs/nats-server/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { CgroupCpuUnavailable, openCpuCgroups, type CpuCgroups } from '../cgroup-cpu.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots } from '../cluster.js';
 import { measureHostJitter } from '../host-jitter.js';

@@ -20,7 +20,7 @@ import { findNatsServer, natsServerVersion } from '../../libs/nats-server/index.
 import { createLogger } from '../../libs/observability/logger.js';
 import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { CgroupCpuUnavailable, openCpuCgroups, type CpuGroup, type CpuThrottling } from '../cgroup-cpu.js';
 import { ingestInSteps, waitForIdleIndexMaintenance, waitForSnapshots } from '../cluster.js';
 import { percentile } from '../percentile.js';

@@ -10,9 +10,9 @@
  * up to that bound from the index (a wider k until the last one is past it) and ranking
  * them by float32 distance gives the exact answer, proven query by query.
  */
-import { bruteForceSearch, type FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
-import { INT16_ROW_SCALE } from '../../libs/simd-kernel/int16.js';
-import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
+import { bruteForceSearch, type FaceIndex, type Neighbor } from '../../libs/index/face-index/index.js';
+import { INT16_ROW_SCALE } from '../../libs/index/simd-kernel/int16.js';
+import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 
 const STORED_DISTANCE_SLACK = Math.sqrt(DIMS) * (INT16_ROW_SCALE / 2) * 1.01;
 

@@ -16,7 +16,7 @@
  *   env: MICRO_SIZES (default 250000), MICRO_QUERIES (200), MICRO_ROUNDS (3),
  *        MICRO_EFFORTS (0.5,1,1.5,2), MICRO_K (10)
  */
-import { FaceIndex, type FaceIndexOptions, type Neighbor } from '../../libs/face-index/index.js';
+import { FaceIndex, type FaceIndexOptions, type Neighbor } from '../../libs/index/face-index/index.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 
 const DIMS = 128;

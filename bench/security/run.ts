@@ -15,7 +15,7 @@ import os from 'node:os';
 import type { FaceToIngest } from '../../libs/client/index.js';
 import { compareVersions, findNatsServer, natsServerVersion } from '../../libs/nats-server/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS as DIMS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots, type BenchCluster } from '../cluster.js';
 import { percentile } from '../percentile.js';
 import { QueryLoad } from '../query-load.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { encodeImageFile, type QueryFace } from '../../libs/face-encoder/index.js';
 import { QueryReply } from '../../libs/protocol/index.js';
-import { FaceVector } from '../../libs/vector/index.js';
+import { FaceVector } from '../../libs/index/vector/index.js';
 import { encoderOptions, encodeSettings } from './encode.js';
 import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import { connectClient } from '../connect-client.js';

@@ -16,7 +16,7 @@ import {
   type MinSeq,
   type Subjects,
 } from '../protocol/index.js';
-import { FACE_DIMENSIONS } from '../vector/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
 import { requestJson } from './request.js';
 import { joinReplies, rangesWithin } from './split-query.js';
 import { clusterStatus, type ClusterStatus } from './status.js';

@@ -1,6 +1,6 @@
 import { DatasetReadError, type DatasetItem, type ImageDataset } from '../image-source/index.js';
 import { prefixedId } from '../protocol/index.js';
-import { idProblem } from '../vector/index.js';
+import { idProblem } from '../index/vector/index.js';
 import type { BackendName } from './backend.js';
 import type { ImageEncodeOptions, ImageEncoder, ImageResult } from './encode-image.js';
 import type { Box } from './face-api-types.js';

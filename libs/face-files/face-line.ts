@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FaceId, StoredFaceVector } from '../vector/index.js';
+import { FaceId, StoredFaceVector } from '../index/vector/index.js';
 
 /** One line of a .jsonl / .ndjson face file. Unknown fields are refused (likely typos). */
 export const FaceLine = z.strictObject({

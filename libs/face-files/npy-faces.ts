@@ -1,6 +1,6 @@
 import { readNpyFile } from '../npy/read.js';
 import { prefixedId } from '../protocol/index.js';
-import { idProblem, vectorProblem } from '../vector/index.js';
+import { idProblem, vectorProblem } from '../index/vector/index.js';
 import { BatchCollector, DEFAULT_BATCH_SIZE } from './batch-collector.js';
 import { readIdsFile } from './ids-file.js';
 import { FaceFileError, type FaceBatch } from './types.js';

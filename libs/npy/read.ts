@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { z } from 'zod';
-import { FACE_DIMENSIONS } from '../vector/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
 
 /** A problem with one .npy file; the message starts with the file's name. */
 export class NpyError extends Error {

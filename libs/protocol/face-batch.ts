@@ -1,4 +1,4 @@
-import { FACE_DIMENSIONS } from '../vector/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
 
 /**
  * Binary framing for a batch of faces (or ids), used for fast ingest requests and for

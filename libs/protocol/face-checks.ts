@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idProblem, vectorProblem } from '../vector/index.js';
+import { idProblem, vectorProblem } from '../index/vector/index.js';
 
 export const MAX_META_BYTES = 4096;
 const OVERSIZED_META = `meta must serialize to at most ${MAX_META_BYTES} bytes`;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_ID_BYTES } from '../vector/index.js';
+import { MAX_ID_BYTES } from '../index/vector/index.js';
 
 /**
  * What `--id-prefix` may be: the first part of every id a dataset or file gets

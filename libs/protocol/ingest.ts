@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FaceId, StoredFaceVector, FACE_DIMENSIONS } from '../vector/index.js';
+import { FaceId, StoredFaceVector, FACE_DIMENSIONS } from '../index/vector/index.js';
 import { decodeFaceBatch, FaceBatchError, isFaceBatch } from './face-batch.js';
 import { describeIssues, ProtocolError } from './errors.js';
 import { FaceMeta, faceProblem } from './face-checks.js';

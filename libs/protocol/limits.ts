@@ -1,4 +1,4 @@
-import { FACE_DIMENSIONS } from '../vector/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
 
 /** Bytes one query vector takes in a binary query or leg (float32 x 128). */
 export const VECTOR_BYTES = FACE_DIMENSIONS * 4;

@@ -1,5 +1,5 @@
 import { shardOf } from '../sharding/index.js';
-import { FACE_DIMENSIONS, idProblem } from '../vector/index.js';
+import { FACE_DIMENSIONS, idProblem } from '../index/vector/index.js';
 import { decodeFaceBatch, encodeFaceBatch, FaceBatchError, type FaceBatch } from './face-batch.js';
 import { faceProblem, type FaceProblem, type FaceProblemKind } from './face-checks.js';
 

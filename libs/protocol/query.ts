@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FACE_DIMENSIONS, FaceVector } from '../vector/index.js';
+import { FACE_DIMENSIONS, FaceVector } from '../index/vector/index.js';
 import { describeIssues, ProtocolError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 

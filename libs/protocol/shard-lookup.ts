@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FaceId } from '../vector/index.js';
+import { FaceId } from '../index/vector/index.js';
 import { MAX_INGEST_FACES } from './ingest.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceIndexIvfState, FaceIndexState } from '../face-index/index.js';
+import type { FaceIndexIvfState, FaceIndexState } from '../index/face-index/index.js';
 import { CHECKSUM_BYTES, SNAPSHOT_MAGIC_V1, SNAPSHOT_MAGIC_V2, SnapshotError, SnapshotHeader, snapshotFileName } from './format.js';
 
 export interface Snapshot {

@@ -1,7 +1,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FaceIndexState } from '../face-index/index.js';
+import type { FaceIndexState } from '../index/face-index/index.js';
 import { SNAPSHOT_MAGIC_V2, snapshotFileName, type SnapshotHeader, type SnapshotIdentity } from './format.js';
 import type { WriteJob, WriteResult } from './write-worker.js';
 

@@ -17,8 +17,8 @@
  * ~0.5-0.6): the two cases an index must handle, the second being the hard one for
  * approximate search.
  */
-import { FACE_DIMENSIONS } from '../vector/index.js';
-import { gaussian, seededRandom } from '../seeded-random/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
+import { gaussian, seededRandom } from '../index/seeded-random/index.js';
 
 export interface FaceModelOptions {
   seed: number;

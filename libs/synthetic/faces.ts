@@ -1,5 +1,5 @@
-import { FACE_DIMENSIONS } from '../vector/index.js';
-import { gaussian, seededRandom } from '../seeded-random/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
+import { gaussian, seededRandom } from '../index/seeded-random/index.js';
 
 export interface SyntheticFaces {
   vectors: Float32Array;

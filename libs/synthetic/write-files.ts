@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeNpyFloat32 } from '../npy/write.js';
-import { FACE_DIMENSIONS } from '../vector/index.js';
+import { FACE_DIMENSIONS } from '../index/vector/index.js';
 import type { BenchmarkData } from './face-model.js';
 
 export interface WrittenFiles {

@@ -1,5 +1,5 @@
 import { expectedReplyBytes, MAX_QUERY_VECTORS, ProtocolError, VECTOR_BYTES, type Query, type QueryReply } from '../../libs/protocol/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import type { LegOutcome } from './scatter.js';
 
 export type Answer = { reply: QueryReply; legs: LegOutcome[] };

@@ -1,5 +1,5 @@
 import type { Query, ShardReply } from '../../libs/protocol/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import type { LegOutcome } from './scatter.js';
 
 /** The query in slices of at most `maxVectors` (views of its vectors, not copies). */

@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import type { FaceIndex } from '../../libs/face-index/index.js';
+import type { FaceIndex } from '../../libs/index/face-index/index.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import {
   parseDeadline,

@@ -1,4 +1,4 @@
-import type { FaceIndex } from '../../libs/face-index/index.js';
+import type { FaceIndex } from '../../libs/index/face-index/index.js';
 
 /**
  * Keeps index maintenance (IVF training, assignment, merges) out of the way of bulk

@@ -14,7 +14,7 @@ export const ShardEnv = z.object({
     .transform((list) => list.split(',').map(Number))
     .refine((shards) => new Set(shards).size === shards.length, 'names a shard twice'),
   /**
-   * The face index's deltaLimit (libs/face-index/options.ts): faces added since the KD-tree
+   * The face index's deltaLimit (libs/index/face-index/options.ts): faces added since the KD-tree
    * was built (tree mode) or since the last merge into the IVF lists (IVF mode) tolerated
    * before the rebuild or merge, and deleted faces tolerated before compaction (each
    * threshold this, or a fraction of the index when larger).

@@ -8,7 +8,7 @@
 import os from 'node:os';
 import type { NatsConnection, ServiceMsg } from 'nats';
 import { SERVICE_VERSION } from '../../libs/config/service-version.js';
-import { FaceIndex } from '../../libs/face-index/index.js';
+import { FaceIndex } from '../../libs/index/face-index/index.js';
 import { readShardCount } from '../../libs/cluster/shard-count.js';
 import { lastSequenceFor } from '../../libs/cluster/stream.js';
 import type { Logger } from '../../libs/observability/logger.js';

@@ -6,9 +6,9 @@
  * searched. The queue is bounded in legs and in query vectors waiting; past either
  * bound a leg is refused at once with `busy` and an estimate of the time to drain.
  */
-import type { Neighbor } from '../../libs/face-index/index.js';
+import type { Neighbor } from '../../libs/index/face-index/index.js';
 import { ProtocolError } from '../../libs/protocol/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 
 export interface SearchQueueOptions {
   /** Legs admitted and not yet answered (the running one included). */

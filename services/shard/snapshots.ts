@@ -1,7 +1,7 @@
-import type { FaceIndex } from '../../libs/face-index/index.js';
+import type { FaceIndex } from '../../libs/index/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { readSnapshot, snapshotState, writeSnapshot } from '../../libs/snapshot/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { logChange, type LogOrigin, type StreamNow } from './log-origin.js';
 import type { ReplayState } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { writeNpyFloat32 } from '../../libs/npy/write.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { faceshard } from '../helpers/cli.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { FaceToIngest } from '../../libs/client/index.js';
-import { bruteForceSearch, storedVector, type Neighbor } from '../../libs/face-index/index.js';
+import { bruteForceSearch, storedVector, type Neighbor } from '../../libs/index/face-index/index.js';
 import type { Match } from '../../libs/protocol/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 
 /** What a cluster should hold after a sequence of writes: last write wins per id, deleted ids gone, vectors as shards store them (on the int16 rows' grid). */
 export class ExpectedFaces {

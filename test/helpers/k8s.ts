@@ -104,7 +104,7 @@ export function repoRoot(): string {
 
 /** The root of the compiled tree this file runs from (dist/ for `npm test`, or another outDir). */
 export function compiledRoot(): string {
-  return fileURLToPath(new URL('../../', import.meta.url));
+  return fileURLToPath(new URL('../..', import.meta.url));
 }
 
 export const K8S_DIR = () => join(repoRoot(), 'deploy', 'k8s');

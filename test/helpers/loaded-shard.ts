@@ -6,7 +6,7 @@
 import { connect, headers, type NatsConnection } from 'nats';
 import { BINARY_CONTENT_TYPE, DEADLINE_HEADER, ErrorReply, ShardReply } from '../../libs/protocol/index.js';
 import { syntheticFaces, type SyntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster, type TestCluster } from './cluster.js';
 import { toFaces } from './expected.js';
 import { until } from './wait.js';

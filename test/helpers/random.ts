@@ -1,5 +1,5 @@
 /** The project's seeded PRNG (mulberry32), so index test failures reproduce. */
-export { seededRandom } from '../../libs/seeded-random/index.js';
+export { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 /** One standard normal sample (Box-Muller), drawn fresh each call (no cached pair). */
 export function gaussian(random: () => number): number {

@@ -1,4 +1,4 @@
-import { storedVector } from '../../libs/face-index/index.js';
+import { storedVector } from '../../libs/index/face-index/index.js';
 
 /**
  * The data with its vectors (and queries, when it has them) as an index stores them, on

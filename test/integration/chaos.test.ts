@@ -12,8 +12,8 @@ import { Ledger, now } from '../../bench/chaos/ledger.js';
 import { netnsUnavailableReason, sweepStaleLabs } from '../../bench/chaos/netns.js';
 import { phaseInvariants } from '../../bench/chaos/report.js';
 import { runScenario } from '../../bench/chaos/scenario.js';
-import { storedVector } from '../../libs/face-index/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { storedVector } from '../../libs/index/face-index/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 
 const vector = (fill: number) => new Float32Array(FACE_DIMENSIONS).fill(fill);
 const distanceBetween = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((sum, x, i) => sum + (x - b[i]) ** 2, 0));

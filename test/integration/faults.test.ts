@@ -8,7 +8,7 @@ import { freePort, startNatsServer } from '../../libs/nats-server/index.js';
 import type { IngestReply } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

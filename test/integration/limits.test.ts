@@ -5,7 +5,7 @@ import { FaceshardError } from '../../libs/client/index.js';
 import { BINARY_CONTENT_TYPE, DEADLINE_HEADER, ErrorReply, REPLY_FORMAT_HEADER } from '../../libs/protocol/index.js';
 import { ReplyInbox } from '../../libs/reply-inbox/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
 import { until } from '../helpers/wait.js';

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { startNatsServer, type NatsServerProcess } from '../../libs/nats-server/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster } from '../helpers/cluster.js';
 import { toFaces } from '../helpers/expected.js';
 import { tempDir } from '../helpers/nats.js';

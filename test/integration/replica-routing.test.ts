@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { IngestReply } from '../../libs/protocol/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster } from '../helpers/cluster.js';
 import { toFaces } from '../helpers/expected.js';
 import { until } from '../helpers/wait.js';

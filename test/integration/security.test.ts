@@ -11,7 +11,7 @@ import { FaceshardClient, FaceshardError } from '../../libs/client/index.js';
 import { connectAs, NatsAccessError, openCredentialsDir, securityOptions, type Identity } from '../../libs/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { faceshard } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { FaceIndex } from '../../libs/face-index/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FaceIndex } from '../../libs/index/face-index/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { percentile } from '../../bench/percentile.js';
 import { nearQueries, pollHealth, sendLeg, startLoadedShard, type LoadedShard, type LegOutcome } from '../helpers/loaded-shard.js';
 

@@ -6,7 +6,7 @@ import { ShardGroupReply, subjectsFor } from '../../libs/protocol/index.js';
 import { scatter } from '../../services/coordinator/scatter.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { assertSameResults, ExpectedFaces, toFaces } from '../helpers/expected.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

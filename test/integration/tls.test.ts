@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { FaceshardClient } from '../../libs/client/index.js';
 import { connectAs, NatsAccessError } from '../../libs/nats-auth/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { faceshard } from '../helpers/cli.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FaceIndex, bruteForceSearch, storedVector, type Neighbor } from '../../libs/face-index/index.js';
+import { FaceIndex, bruteForceSearch, storedVector, type Neighbor } from '../../libs/index/face-index/index.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { onGrid } from '../helpers/stored.js';
 
@@ -133,8 +133,8 @@ describe('approximate search sees writes at once', () => {
 });
 
 test('probe returns the nearest lists by (distance, list), ties included, for few and many probes, in list order, for every query of a staged batch', async () => {
-  const { IvfQuantizer } = await import('../../libs/ann/ivf.js');
-  const { seededRandom } = await import('../../libs/seeded-random/index.js');
+  const { IvfQuantizer } = await import('../../libs/index/ann/ivf.js');
+  const { seededRandom } = await import('../../libs/index/seeded-random/index.js');
   const random = seededRandom(41);
   const d = 8;
   const lists = 3000;
@@ -169,8 +169,8 @@ test('probe returns the nearest lists by (distance, list), ties included, for fe
 });
 
 test('nearestFirst moves the m nearest probed lists to the front, nearest first, and keeps the rest in list order', async () => {
-  const { IvfQuantizer } = await import('../../libs/ann/ivf.js');
-  const { seededRandom } = await import('../../libs/seeded-random/index.js');
+  const { IvfQuantizer } = await import('../../libs/index/ann/ivf.js');
+  const { seededRandom } = await import('../../libs/index/seeded-random/index.js');
   const random = seededRandom(43);
   const d = 8;
   const lists = 500;

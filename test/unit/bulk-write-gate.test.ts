@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
+import { FaceIndex, bruteForceSearch } from '../../libs/index/face-index/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { onGrid } from '../helpers/stored.js';
 import { BulkWriteGate } from '../../services/shard/bulk-write-gate.js';

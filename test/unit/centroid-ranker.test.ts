@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CentroidRanker } from '../../libs/simd-kernel/centroid-ranker.js';
-import { wasmSimdSupported } from '../../libs/simd-kernel/index.js';
-import { seededRandom } from '../../libs/seeded-random/index.js';
+import { CentroidRanker } from '../../libs/index/simd-kernel/centroid-ranker.js';
+import { wasmSimdSupported } from '../../libs/index/simd-kernel/index.js';
+import { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 function randomVectors(random: () => number, count: number, dims: number, spread: number): Float32Array {
   return Float32Array.from({ length: count * dims }, () => (random() * 2 - 1) * spread);

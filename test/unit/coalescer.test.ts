@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bruteForceSearch } from '../../libs/face-index/index.js';
+import { bruteForceSearch } from '../../libs/index/face-index/index.js';
 import type { Query } from '../../libs/protocol/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { QueryCoalescer, type Answer } from '../../services/coordinator/coalescer.js';
 
 const data = syntheticFaces({ identities: 200, photosPerIdentity: 3, seed: 8 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
-import { DEFAULT_LISTS_PER_SQRT_ROW } from '../../libs/face-index/options.js';
+import { FaceIndex, bruteForceSearch } from '../../libs/index/face-index/index.js';
+import { DEFAULT_LISTS_PER_SQRT_ROW } from '../../libs/index/face-index/options.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { onGrid } from '../helpers/stored.js';
 

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FaceIndex, bruteForceSearch, squaredDistance, storedVector, type Neighbor } from '../../libs/face-index/index.js';
-import { Int8Filter, float32StoredRows, type StoredRows } from '../../libs/face-index/int8-filter.js';
-import { Int16RowArena } from '../../libs/simd-kernel/int16.js';
-import { SCAN_BLOCK_ROWS } from '../../libs/simd-kernel/int8.js';
+import { FaceIndex, bruteForceSearch, squaredDistance, storedVector, type Neighbor } from '../../libs/index/face-index/index.js';
+import { Int8Filter, float32StoredRows, type StoredRows } from '../../libs/index/face-index/int8-filter.js';
+import { Int16RowArena } from '../../libs/index/simd-kernel/int16.js';
+import { SCAN_BLOCK_ROWS } from '../../libs/index/simd-kernel/int8.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { gaussian, seededRandom } from '../helpers/random.js';
 import { onGrid } from '../helpers/stored.js';
 
 /**
- * The int8 lower-bound pre-filter (libs/face-index/int8-filter.ts) must never change an
+ * The int8 lower-bound pre-filter (libs/index/face-index/int8-filter.ts) must never change an
  * answer: every search here is compared with the float64 brute-force oracle (ties by id),
  * with the filter pruning almost everything, pruning nothing, across writes, deletes,
  * relearning and snapshots, and on near-ties built so that a bound without its margins

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FaceIndex, bruteForceSearch, storedVector, type Neighbor, type SearchStrategy } from '../../libs/face-index/index.js';
-import { squaredDistance, squaredDistanceWithin } from '../../libs/exact-distance/index.js';
+import { FaceIndex, bruteForceSearch, storedVector, type Neighbor, type SearchStrategy } from '../../libs/index/face-index/index.js';
+import { squaredDistance, squaredDistanceWithin } from '../../libs/index/exact-distance/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { gaussian, seededRandom } from '../helpers/random.js';
 import { onGrid } from '../helpers/stored.js';

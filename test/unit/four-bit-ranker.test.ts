@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FourBitRanker } from '../../libs/face-index/four-bit-ranker.js';
-import { seededRandom } from '../../libs/seeded-random/index.js';
+import { FourBitRanker } from '../../libs/index/face-index/four-bit-ranker.js';
+import { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

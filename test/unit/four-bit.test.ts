@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM, FOUR_BIT_SCAN_ROWS, FourBitCodeArena } from '../../libs/simd-kernel/four-bit.js';
-import { seededRandom } from '../../libs/seeded-random/index.js';
+import { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM, FOUR_BIT_SCAN_ROWS, FourBitCodeArena } from '../../libs/index/simd-kernel/four-bit.js';
+import { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 /** The table sum of `row` computed from the arena's codes, one axis at a time, saturated as the kernel does. */
 function referenceSum(arena: FourBitCodeArena, row: number): number {

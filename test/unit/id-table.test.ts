@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IdTable } from '../../libs/face-index/id-table.js';
-import { compareIds } from '../../libs/topk/index.js';
+import { IdTable } from '../../libs/index/face-index/id-table.js';
+import { compareIds } from '../../libs/index/topk/index.js';
 import { seededRandom } from '../helpers/random.js';
 
 /** Ids of every shape: ASCII, Latin-1, beyond a byte, surrogate pairs, lone surrogates, '' and long. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { INT16_GATHER_ROWS, INT16_ROW_MAX, INT16_ROW_SCALE, Int16RowArena } from '../../libs/simd-kernel/int16.js';
-import { codedSquaredDistanceWithin } from '../../libs/exact-distance/index.js';
-import { seededRandom } from '../../libs/seeded-random/index.js';
+import { INT16_GATHER_ROWS, INT16_ROW_MAX, INT16_ROW_SCALE, Int16RowArena } from '../../libs/index/simd-kernel/int16.js';
+import { codedSquaredDistanceWithin } from '../../libs/index/exact-distance/index.js';
+import { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 /** What searches re-check a gathered row with: the float64 distance over its stored codes. */
 function storedDistance(arena: Int16RowArena, row: number, query: Float32Array): number {

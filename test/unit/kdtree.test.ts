@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bruteForceSearch, type Neighbor } from '../../libs/face-index/index.js';
-import { KDTree } from '../../libs/kdtree/index.js';
-import { TopK } from '../../libs/topk/index.js';
+import { bruteForceSearch, type Neighbor } from '../../libs/index/face-index/index.js';
+import { KDTree } from '../../libs/index/kdtree/index.js';
+import { TopK } from '../../libs/index/topk/index.js';
 import { gaussian, seededRandom } from '../helpers/random.js';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, test } from 'node:test';
-import { FaceIndex } from '../../libs/face-index/index.js';
+import { FaceIndex } from '../../libs/index/face-index/index.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import {
   decodeLogRecord,
@@ -20,7 +20,7 @@ import {
 } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { writeSnapshot } from '../../libs/snapshot/index.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { logChange, type StreamNow } from '../../services/shard/log-origin.js';
 import { restoreSnapshot } from '../../services/shard/snapshots.js';
 import { tempDir } from '../helpers/nats.js';

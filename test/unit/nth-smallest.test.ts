@@ -1,7 +1,7 @@
-/** nthSmallest (libs/topk/select.ts) agrees with a sort. */
+/** nthSmallest (libs/index/topk/select.ts) agrees with a sort. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nthSmallest } from '../../libs/topk/index.js';
+import { nthSmallest } from '../../libs/index/topk/index.js';
 import { seededRandom } from '../helpers/random.js';
 
 test('nthSmallest: the value a sort puts at rank nth, for ties, sorted and reversed input', () => {

@@ -18,8 +18,8 @@ import {
   QueryReply,
   subjectsFor,
 } from '../../libs/protocol/index.js';
-import { INT16_ROW_MAX } from '../../libs/simd-kernel/int16.js';
-import { FACE_COMPONENT_MAX } from '../../libs/vector/index.js';
+import { INT16_ROW_MAX } from '../../libs/index/simd-kernel/int16.js';
+import { FACE_COMPONENT_MAX } from '../../libs/index/vector/index.js';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const vec = (x = 0.1) => new Array(128).fill(x);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { joinReplies, rangesWithin } from '../../libs/client/split-query.js';
 import { bodyBudget, expectedReplyBytes, overCostCap, vectorsPerMessage, VECTOR_BYTES, type QueryReply, type ShardReply } from '../../libs/protocol/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { joinSlices, sliceQuery } from '../../services/coordinator/split-query.js';
 import type { LegOutcome } from '../../services/coordinator/scatter.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Reservoir } from '../../libs/topk/reservoir.js';
-import { seededRandom } from '../../libs/seeded-random/index.js';
+import { Reservoir } from '../../libs/index/topk/reservoir.js';
+import { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 /** Feeds (row, value) pairs in batches as the kernel would (only values <= limit), then finishes. */
 function run(reservoir: Reservoir, n: number, values: number[], skip: Uint8Array, batch = 100): Array<[number, number]> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FaceIndex, type Neighbor } from '../../libs/face-index/index.js';
+import { FaceIndex, type Neighbor } from '../../libs/index/face-index/index.js';
 import { ProtocolError } from '../../libs/protocol/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { SearchQueue, type SearchJob } from '../../services/shard/search-queue.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FaceIndex, bruteForceSearch, storedVector } from '../../libs/face-index/index.js';
-import { INT16_ROW_MAX, INT16_ROW_SCALE } from '../../libs/simd-kernel/int16.js';
-import { KERNEL_WIDTHS, SIMD_RELATIVE_ERROR, VectorArena, wasmSimdSupported } from '../../libs/simd-kernel/index.js';
-import { kernelModuleBytes, int8ScanModuleBytes } from '../../libs/simd-kernel/wasm.js';
-import { Int8CodeArena, Projector, SCAN_BLOCK_ROWS } from '../../libs/simd-kernel/int8.js';
-import { seededRandom } from '../../libs/seeded-random/index.js';
+import { FaceIndex, bruteForceSearch, storedVector } from '../../libs/index/face-index/index.js';
+import { INT16_ROW_MAX, INT16_ROW_SCALE } from '../../libs/index/simd-kernel/int16.js';
+import { KERNEL_WIDTHS, SIMD_RELATIVE_ERROR, VectorArena, wasmSimdSupported } from '../../libs/index/simd-kernel/index.js';
+import { kernelModuleBytes, int8ScanModuleBytes } from '../../libs/index/simd-kernel/wasm.js';
+import { Int8CodeArena, Projector, SCAN_BLOCK_ROWS } from '../../libs/index/simd-kernel/int8.js';
+import { seededRandom } from '../../libs/index/seeded-random/index.js';
 
 function exactSquared(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dims: number): number {
   let sum = 0;

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { FaceIndex, bruteForceSearch } from '../../libs/face-index/index.js';
+import { FaceIndex, bruteForceSearch } from '../../libs/index/face-index/index.js';
 import { readSnapshot, SnapshotError, snapshotFileName, snapshotState, writeSnapshot } from '../../libs/snapshot/index.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
-import { FACE_DIMENSIONS } from '../../libs/vector/index.js';
+import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { onGrid } from '../helpers/stored.js';
 

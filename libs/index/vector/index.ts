@@ -13,7 +13,7 @@ export const FaceId = z
 
 /**
  * Largest |component| a stored face vector may have: shards keep vectors as int16 codes
- * at a fixed scale of 2^-14 (libs/simd-kernel/int16.ts, INT16_ROW_MAX). Face-api
+ * at a fixed scale of 2^-14 (libs/index/simd-kernel/int16.ts, INT16_ROW_MAX). Face-api
  * descriptors stay far inside (the sample faces' largest component is 0.458).
  */
 export const FACE_COMPONENT_MAX = 32767 / 16384;

@@ -1,7 +1,7 @@
 /**
  * The pre-filter for exact search, in two stages, over the int16 rows.
  *
- * Full stage: the rows' int16 codes themselves (libs/simd-kernel/int16.ts): the kernel
+ * Full stage: the rows' int16 codes themselves (libs/index/simd-kernel/int16.ts): the kernel
  * keeps a superset of the rows whose stored vector can be within the query's current
  * k-th distance (its sums in float32, the limit widened for that and for the query's
  * rounding), and only those get the exact float64 distance.
@@ -23,7 +23,7 @@
  * the two stages pay where most rows are far from the query (exact search past the
  * nearest lists); near rows (probed lists) go to the full stage at once.
  *
- * The prefix kernel (libs/simd-kernel/int8.ts) computes D in int32 and the bound in
+ * The prefix kernel (libs/index/simd-kernel/int8.ts) computes D in int32 and the bound in
  * float32; `limitFor` widens the k-th distance by far more than every rounding involved
  * (float32 in the kernel; float64 here and in the oracle's sum; B's rows orthonormal to
  * ~1e-15), so the rows kept are a superset of the rows the oracle could rank in the top

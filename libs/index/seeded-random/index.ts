@@ -1,4 +1,4 @@
-/** mulberry32: a tiny seeded PRNG, so generated data sets, k-means starts (libs/ann) and test failures reproduce. */
+/** mulberry32: a tiny seeded PRNG, so generated data sets, k-means starts (libs/index/ann) and test failures reproduce. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

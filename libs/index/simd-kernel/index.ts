@@ -11,7 +11,7 @@
  * `memory.grow` detaches the old views.
  *
  * The kernels' sums are float32 in a different order from the scalar float64 kernel
- * (libs/exact-distance): use them to pre-select candidates, never as the
+ * (libs/index/exact-distance): use them to pre-select candidates, never as the
  * answer. A float32 sum of n non-negative terms, each one subtraction and one
  * multiplication away from exact, is within (n' + 3) * 2^-24 relative of the true
  * value, where n' (<= 40 here for 128 dims) is the depth of the addition tree; the

@@ -6,7 +6,7 @@
  *
  *   [ query codes (int16) | candidate rows (int32, SCAN_BLOCK_ROWS) | their bounds (float32, SCAN_BLOCK_ROWS) | codes | residuals | norms ]
  *
- * The owner decides what the codes mean (libs/face-index/int8-filter.ts); this class only
+ * The owner decides what the codes mean (libs/index/face-index/int8-filter.ts); this class only
  * stores them and runs the kernel. Views (`codes`, `residuals`, `query`, `out`) are
  * rebuilt after `ensureRowCapacity`; take them again after it.
  */

@@ -1,6 +1,6 @@
 /**
  * The rows of a FaceIndex: every row-ordered column (the vectors, as int16 codes at a
- * fixed scale in the arena: libs/simd-kernel/int16.ts; deleted flags, metas, each row's
+ * fixed scale in the arena: libs/index/simd-kernel/int16.ts; deleted flags, metas, each row's
  * slot and IVF list, and the pre-filter's codes) and the ids, kept by slot (id-table.ts).
  * A vector is stored rounded to the nearest multiple of INT16_ROW_SCALE (2^-14, within
  * 3.1e-5), in a quarter of the bytes of the float32 row and the int8 codes it replaces;
