@@ -2,9 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FaceshardClient, type FaceToIngest } from '../libs/client/index.js';
-import { startLocalCluster, waitForCluster, type LocalCluster } from '../libs/local-cluster/index.js';
-import { connectAs, type NatsSecurity } from '../libs/nats-auth/index.js';
+import { FaceshardClient, type FaceToIngest } from '../libs/nats/client/index.js';
+import { startLocalCluster, waitForCluster, type LocalCluster } from '../libs/local/local-cluster/index.js';
+import { connectAs, type NatsSecurity } from '../libs/nats/nats-auth/index.js';
 import { createLogger } from '../libs/observability/logger.js';
 
 export interface BenchCluster {

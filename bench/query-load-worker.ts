@@ -1,7 +1,7 @@
 /** The worker side of query-load.ts: runs the queries it is asked to and answers with their latencies. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FaceshardClient } from '../libs/client/index.js';
-import type { NatsSecurity } from '../libs/nats-auth/index.js';
+import { FaceshardClient } from '../libs/nats/client/index.js';
+import type { NatsSecurity } from '../libs/nats/nats-auth/index.js';
 import type { LoadRequest, LoadResponse, LoadResult } from './query-load.js';
 
 const { natsUrl, security, queries, dims } = workerData as { natsUrl: string; security: NatsSecurity; queries: Float32Array; dims: number };

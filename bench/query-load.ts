@@ -6,8 +6,8 @@
  * at concurrency 1. A real client holds its queries, not the index's data.
  */
 import { Worker } from 'node:worker_threads';
-import type { QueryOptions } from '../libs/client/index.js';
-import type { NatsSecurity } from '../libs/nats-auth/index.js';
+import type { QueryOptions } from '../libs/nats/client/index.js';
+import type { NatsSecurity } from '../libs/nats/nats-auth/index.js';
 
 export interface LoadRun {
   concurrency: number;

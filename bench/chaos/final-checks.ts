@@ -1,4 +1,4 @@
-import type { FaceshardClient } from '../../libs/client/index.js';
+import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import type { QueryReply } from '../../libs/protocol/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import type { Ledger } from './ledger.js';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, StorageType, type NatsConnection } from 'nats';
-import { findNatsServer } from '../../libs/nats-server/index.js';
+import { findNatsServer } from '../../libs/local/nats-server/index.js';
 import { LabProcess } from './lab-process.js';
 import { NATS_CLIENT_PORT, NATS_MONITOR_PORT, natsServerConfig } from './nats-config.js';
 import { netnsUnavailableReason, NetworkLab, sweepStaleLabs } from './netns.js';

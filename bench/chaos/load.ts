@@ -1,4 +1,4 @@
-import { FaceshardError, type FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardError, type FaceshardClient } from '../../libs/nats/client/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { gaussian, seededRandom } from '../../libs/index/seeded-random/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import { ChaosCluster } from './cluster.js';
 import { loadChaosConfig } from './config.js';
 import { delayFault, killFault, lossFault, partitionFault, pauseFault, pauseStreamLeaderFault } from './faults.js';

@@ -1,5 +1,5 @@
-import type { FaceshardClient } from '../../libs/client/index.js';
-import { isClusterReady } from '../../libs/local-cluster/wait-ready.js';
+import type { FaceshardClient } from '../../libs/nats/client/index.js';
+import { isClusterReady } from '../../libs/local/local-cluster/wait-ready.js';
 import { percentile } from '../percentile.js';
 import { checkAnswer } from './answer-check.js';
 import type { ChaosCluster } from './cluster.js';

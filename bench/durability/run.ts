@@ -7,7 +7,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { FaceToIngest } from '../../libs/client/index.js';
+import type { FaceToIngest } from '../../libs/nats/client/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance } from '../cluster.js';

@@ -1,6 +1,6 @@
 /** The worker side of load.ts: `concurrency` clients in a loop until the run's time is up. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FaceshardClient, FaceshardError } from '../../libs/client/index.js';
+import { FaceshardClient, FaceshardError } from '../../libs/nats/client/index.js';
 import { Outcome, type OverloadRecord, type OverloadRun } from './load.js';
 
 const run = workerData as OverloadRun;

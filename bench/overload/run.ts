@@ -12,8 +12,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import type { FaceshardClient } from '../../libs/client/index.js';
-import { findNatsServer, natsServerVersion } from '../../libs/nats-server/index.js';
+import type { FaceshardClient } from '../../libs/nats/client/index.js';
+import { findNatsServer, natsServerVersion } from '../../libs/local/nats-server/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { CgroupCpuUnavailable, openCpuCgroups, type CpuCgroups } from '../cgroup-cpu.js';

@@ -1,9 +1,9 @@
 /** Adds a second replica to each shard of a running local cluster (as the replicas bench does live) and waits until they answer. */
 import path from 'node:path';
-import type { FaceshardClient } from '../../libs/client/index.js';
-import type { LocalCluster } from '../../libs/local-cluster/index.js';
-import { supervisedService } from '../../libs/local-cluster/supervised-service.js';
-import { openCredentialsDir } from '../../libs/nats-auth/index.js';
+import type { FaceshardClient } from '../../libs/nats/client/index.js';
+import type { LocalCluster } from '../../libs/local/local-cluster/index.js';
+import { supervisedService } from '../../libs/local/local-cluster/supervised-service.js';
+import { openCredentialsDir } from '../../libs/nats/nats-auth/index.js';
 import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 
 export interface StartedReplica {

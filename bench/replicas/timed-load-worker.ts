@@ -1,6 +1,6 @@
 /** The worker side of timed-load.ts: one run of queries, each answer's completion time kept. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import type { TimedLoadRun, TimedLoadResult } from './timed-load.js';
 
 const run = workerData as TimedLoadRun;

@@ -4,8 +4,8 @@
  * added while queries run).
  */
 import { Worker } from 'node:worker_threads';
-import type { QueryOptions } from '../../libs/client/index.js';
-import type { NatsSecurity } from '../../libs/nats-auth/index.js';
+import type { QueryOptions } from '../../libs/nats/client/index.js';
+import type { NatsSecurity } from '../../libs/nats/nats-auth/index.js';
 
 export interface TimedLoadRun {
   natsUrl: string;

@@ -24,7 +24,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FaceshardClient, FaceToIngest, QueryOptions } from '../../libs/client/index.js';
+import type { FaceshardClient, FaceToIngest, QueryOptions } from '../../libs/nats/client/index.js';
 import { FaceIndex, type Neighbor } from '../../libs/index/face-index/index.js';
 import { float32Truth } from './float32-truth.js';
 import { DEFAULT_LISTS_PER_SQRT_ROW, PROBE_SHARE_AT_EFFORT_1, SHORTLIST_AT_EFFORT_1 } from '../../libs/index/face-index/options.js';

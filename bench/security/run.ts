@@ -12,8 +12,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { FaceToIngest } from '../../libs/client/index.js';
-import { compareVersions, findNatsServer, natsServerVersion } from '../../libs/nats-server/index.js';
+import type { FaceToIngest } from '../../libs/nats/client/index.js';
+import { compareVersions, findNatsServer, natsServerVersion } from '../../libs/local/nats-server/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots, type BenchCluster } from '../cluster.js';

@@ -1,8 +1,8 @@
-import { initializeCluster } from '../../libs/cluster/initialize.js';
-import { describeJobStreamChange } from '../../libs/cluster/job-stream.js';
+import { initializeCluster } from '../../libs/nats/cluster/initialize.js';
+import { describeJobStreamChange } from '../../libs/nats/cluster/job-stream.js';
 import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
-import { ensureFaceStream } from '../../libs/cluster/stream.js';
-import { connectAs } from '../../libs/nats-auth/index.js';
+import { ensureFaceStream } from '../../libs/nats/cluster/stream.js';
+import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { DEFAULT_STREAM_REPLICAS, MAX_STREAM_REPLICAS } from '../../libs/config/env.js';
 import { MAX_SHARD_COUNT } from '../../libs/sharding/index.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openCredentialsDir, ROLES, type Identity } from '../../libs/nats-auth/index.js';
+import { openCredentialsDir, ROLES, type Identity } from '../../libs/nats/nats-auth/index.js';
 import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 import { MAX_SHARD_COUNT } from '../../libs/sharding/index.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';

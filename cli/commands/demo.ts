@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import sharp from 'sharp';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import { encodeImageFile } from '../../libs/face-encoder/index.js';
 import { copySamplePhotos } from '../../libs/sample-photos/index.js';
 import { encodeAndIngest, printEncodeSummary } from './encode.js';

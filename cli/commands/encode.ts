@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import {
   isBackendName,
   type BackendName,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import { encodeImageFile, type QueryFace } from '../../libs/face-encoder/index.js';
 import { QueryReply } from '../../libs/protocol/index.js';
 import { FaceVector } from '../../libs/index/vector/index.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterFilePath, DEFAULT_DATA_DIR, removeClusterFile, writeClusterFile } from '../../libs/cluster-file/index.js';
 import { DataDirLock, DataDirLockedError } from '../../libs/data-dir-lock/index.js';
-import { connectAs } from '../../libs/nats-auth/index.js';
+import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import {
   defaultNatsPort,
   DetachedStartError,
@@ -12,8 +12,8 @@ import {
   waitForCluster,
   waitForEncoders,
   type LocalCluster,
-} from '../../libs/local-cluster/index.js';
-import { NatsServerMissingError, NatsServerStartError } from '../../libs/nats-server/index.js';
+} from '../../libs/local/local-cluster/index.js';
+import { NatsServerMissingError, NatsServerStartError } from '../../libs/local/nats-server/index.js';
 import { DEFAULT_SUBJECT_PREFIX } from '../../libs/protocol/index.js';
 import { createLogger, isWarningLine } from '../../libs/observability/logger.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { headers as natsHeaders, KvWatchInclude } from 'nats';
-import type { FaceshardClient } from '../../libs/client/index.js';
+import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import { DatasetReadError, openDataset } from '../../libs/image-source/index.js';
 import { encodeJobNames, JOB_HEADER, type DoneMark, type JobOptions } from '../../libs/protocol/encode-jobs.js';
 import { type SkippedImage, type EncodeSummary, formatBytes } from '../../libs/face-encoder/index.js';
 import { doneKey, openDoneMarks, parseMark } from '../../services/encoder/done-marks.js';
-import { ensureJobStream } from '../../libs/cluster/job-stream.js';
-import { FaceshardError } from '../../libs/client/errors.js';
+import { ensureJobStream } from '../../libs/nats/cluster/job-stream.js';
+import { FaceshardError } from '../../libs/nats/client/errors.js';
 import { submitJob } from './job-submit.js';
 import type { Progress } from './progress.js';
 

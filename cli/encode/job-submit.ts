@@ -1,5 +1,5 @@
 import type { JetStreamClient, JetStreamManager, MsgHdrs } from 'nats';
-import { FaceshardError } from '../../libs/client/errors.js';
+import { FaceshardError } from '../../libs/nats/client/errors.js';
 import type { EncodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { formatBytes } from '../../libs/face-encoder/index.js';
 

@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
-import { connectNats, type NatsEnvConfig } from '../cluster/connect.js';
+import { connectNats, type NatsEnvConfig } from '../nats/cluster/connect.js';
 import { startOpsServer, type HealthSource, type OpsServer } from '../observability/http.js';
 import { createLogger, type LogFields, type LogLevel, type Logger } from '../observability/logger.js';
 import { createRegistry } from '../observability/metrics.js';
@@ -38,7 +38,7 @@ export class ServiceRuntime {
     return new ServiceRuntime(config, log, registry, ops);
   }
 
-  /** This service's NATS connection, named `clientName` (reconnects forever: libs/cluster/connect.ts). */
+  /** This service's NATS connection, named `clientName` (reconnects forever: libs/nats/cluster/connect.ts). */
   connect(clientName: string): Promise<NatsConnection> {
     return connectNats(this.config, clientName, this.log);
   }

@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from 'nats';
-import { requestJson } from '../../libs/client/request.js';
+import { requestJson } from '../../libs/nats/client/request.js';
 import { LEG_KIND_HEADER, legWaitHeaders, LOOKUP_LEG, ShardLookupReply, type Subjects } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 

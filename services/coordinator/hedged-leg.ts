@@ -22,7 +22,7 @@
  */
 import type { Msg, MsgHdrs } from 'nats';
 import { ErrorReply } from '../../libs/protocol/index.js';
-import type { ReplyInbox } from '../../libs/reply-inbox/index.js';
+import type { ReplyInbox } from '../../libs/nats/reply-inbox/index.js';
 import type { AttemptResult, ReplicaRouter } from './replica-router.js';
 
 /** What a reply body means (service errors are judged here, before). */

@@ -8,7 +8,7 @@
  * until the next look.
  */
 import { RequestStrategy, type NatsConnection, type ServiceInfo } from 'nats';
-import { noRespondersIsEmpty } from '../../libs/cluster/discovery.js';
+import { noRespondersIsEmpty } from '../../libs/nats/cluster/discovery.js';
 import { SHARD_GROUP_SERVICE, SHARD_SERVICE } from '../../libs/protocol/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import os from 'node:os';
-import { readShardCount } from '../../libs/cluster/shard-count.js';
+import { readShardCount } from '../../libs/nats/cluster/shard-count.js';
 import { SERVICE_VERSION } from '../../libs/config/service-version.js';
 import {
   COORDINATOR_QUEUE,
@@ -17,7 +17,7 @@ import {
   type IngestReply,
 } from '../../libs/protocol/index.js';
 import { runMain } from '../../libs/service/lifecycle.js';
-import { respondWithin } from '../../libs/reply-inbox/respond.js';
+import { respondWithin } from '../../libs/nats/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { ServiceRuntime } from '../../libs/service/runtime.js';
 import { answerQuery } from './answer-query.js';

@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from 'nats';
-import { ReplyInbox } from '../../libs/reply-inbox/index.js';
+import { ReplyInbox } from '../../libs/nats/reply-inbox/index.js';
 import {
   DEADLINE_HEADER,
   decodeShardGroupReplyBinary,

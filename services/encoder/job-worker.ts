@@ -1,5 +1,5 @@
 import type { JsMsg, NatsConnection } from 'nats';
-import { requestJson } from '../../libs/client/request.js';
+import { requestJson } from '../../libs/nats/client/request.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { encodeJobNames, JOB_HEADER, JobOptions } from '../../libs/protocol/encode-jobs.js';
 import { IngestReply } from '../../libs/protocol/ingest.js';
@@ -7,7 +7,7 @@ import type { Subjects } from '../../libs/protocol/subjects.js';
 import { prefixedId } from '../../libs/protocol/id-prefix.js';
 import { NO_FACE_REASON, type ImageEncodeOptions, type ImageEncoder } from '../../libs/face-encoder/index.js';
 import { openDoneMarks, type DoneMarks } from './done-marks.js';
-import { ensureJobStream } from '../../libs/cluster/job-stream.js';
+import { ensureJobStream } from '../../libs/nats/cluster/job-stream.js';
 import { ensureJobConsumer } from './job-stream.js';
 import type { encoderMetrics } from './metrics.js';
 

@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/index/face-index/index.js';
-import { lastSequenceFor } from '../../libs/cluster/stream.js';
+import { lastSequenceFor } from '../../libs/nats/cluster/stream.js';
 import {
   parseDeadline,
   parseLegWait,

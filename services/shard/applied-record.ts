@@ -2,7 +2,7 @@
  * Reads back records of a shard's own log, to tell whether they are still the ones a
  * replica applied (applied-window.ts). Through a short-lived consumer filtered to the
  * shard's own subject, headers only: a shard identity may read its own log only
- * (libs/nats-auth/roles.ts), and a get by sequence could read any shard's.
+ * (libs/nats/nats-auth/roles.ts), and a get by sequence could read any shard's.
  */
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import type { Subjects } from '../../libs/protocol/index.js';

@@ -24,7 +24,7 @@ import {
   type ShardGroupReply,
   type Subjects,
 } from '../../libs/protocol/index.js';
-import { respondWithin } from '../../libs/reply-inbox/respond.js';
+import { respondWithin } from '../../libs/nats/reply-inbox/respond.js';
 import type { shardProcessMetrics } from './metrics.js';
 import type { ShardReplica } from './replica.js';
 

@@ -1,5 +1,5 @@
 import { ConsumerEvents, DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
-import { lastSequenceFor } from '../../libs/cluster/stream.js';
+import { lastSequenceFor } from '../../libs/nats/cluster/stream.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import type { Subjects } from '../../libs/protocol/index.js';
 import type { ShardMetrics } from './metrics.js';

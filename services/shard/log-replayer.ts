@@ -2,7 +2,7 @@ import type { JsMsg, NatsConnection } from 'nats';
 import type { FaceIndex } from '../../libs/index/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { decodeLogRecord, LogRecordRefused, type Subjects } from '../../libs/protocol/index.js';
-import { lastSequenceFor } from '../../libs/cluster/stream.js';
+import { lastSequenceFor } from '../../libs/nats/cluster/stream.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { consumeShardLog } from './log-consumer.js';
 import type { ShardMetrics } from './metrics.js';

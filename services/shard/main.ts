@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readShardCount } from '../../libs/cluster/shard-count.js';
+import { readShardCount } from '../../libs/nats/cluster/shard-count.js';
 import { subjectsFor } from '../../libs/protocol/index.js';
 import { runMain } from '../../libs/service/lifecycle.js';
 import { ServiceRuntime } from '../../libs/service/runtime.js';

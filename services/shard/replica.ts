@@ -9,8 +9,8 @@ import os from 'node:os';
 import type { NatsConnection, ServiceMsg } from 'nats';
 import { SERVICE_VERSION } from '../../libs/config/service-version.js';
 import { FaceIndex } from '../../libs/index/face-index/index.js';
-import { readShardCount } from '../../libs/cluster/shard-count.js';
-import { lastSequenceFor } from '../../libs/cluster/stream.js';
+import { readShardCount } from '../../libs/nats/cluster/shard-count.js';
+import { lastSequenceFor } from '../../libs/nats/cluster/stream.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import {
   encodeShardReplyBinary,
@@ -24,7 +24,7 @@ import {
   type ShardReply,
   type Subjects,
 } from '../../libs/protocol/index.js';
-import { respondWithin } from '../../libs/reply-inbox/respond.js';
+import { respondWithin } from '../../libs/nats/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerLookup } from './answer-lookup.js';
 import { answerParsed, answerQuery } from './answer-query.js';

@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { NatsConnection } from 'nats';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { initializeCluster } from '../../libs/cluster/initialize.js';
-import { FaceshardClient } from '../../libs/client/index.js';
-import { connectAs, openCredentialsDir, securityOptions, type CredentialsDir, type Identity, type NatsSecurity } from '../../libs/nats-auth/index.js';
+import { initializeCluster } from '../../libs/nats/cluster/initialize.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
+import { connectAs, openCredentialsDir, securityOptions, type CredentialsDir, type Identity, type NatsSecurity } from '../../libs/nats/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
-import { serviceProcess, type ServiceKind } from '../../libs/local-cluster/service-process.js';
-import { waitForCluster } from '../../libs/local-cluster/wait-ready.js';
+import { serviceProcess, type ServiceKind } from '../../libs/local/local-cluster/service-process.js';
+import { waitForCluster } from '../../libs/local/local-cluster/wait-ready.js';
 import { tempDir, withNatsServer, type NatsTestServer } from './nats.js';
 
 export interface TestCluster {

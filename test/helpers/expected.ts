@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { FaceToIngest } from '../../libs/client/index.js';
+import type { FaceToIngest } from '../../libs/nats/client/index.js';
 import { bruteForceSearch, storedVector, type Neighbor } from '../../libs/index/face-index/index.js';
 import type { Match } from '../../libs/protocol/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';

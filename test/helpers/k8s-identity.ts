@@ -50,7 +50,7 @@ export function commandLine(container: Container, env: Record<string, string>): 
   return expandCommand([...(container.command ?? []), ...(container.args ?? [])], env);
 }
 
-/** The CLI subcommands and the identity each needs (libs/nats-auth/roles.ts). */
+/** The CLI subcommands and the identity each needs (libs/nats/nats-auth/roles.ts). */
 const CLI_IDENTITY: Record<string, string> = { admin: 'admin', encode: 'writer', ingest: 'writer', delete: 'writer', query: 'reader', status: 'reader' };
 
 /** The identity a faceshard container must run as: its service's, a shard's for its shards, the CLI's by subcommand. */

@@ -15,7 +15,7 @@ import { CommonEnv } from '../../libs/config/env.js';
 import { CoordinatorEnv } from '../../services/coordinator/config.js';
 import { EncoderEnv } from '../../services/encoder/config.js';
 import { ShardEnv } from '../../services/shard/config.js';
-import { SHARD_MALLOC_ENV } from '../../libs/local-cluster/service-process.js';
+import { SHARD_MALLOC_ENV } from '../../libs/local/local-cluster/service-process.js';
 
 const run = promisify(execFile);
 

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from '../../libs/nats-server/index.js';
+import { startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from '../../libs/local/nats-server/index.js';
 
 /** A fresh directory under the OS temp dir, e.g. tempDir("faceshard-store-"). */
 export function tempDir(prefix = 'faceshard-test-'): Promise<string> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import { checkAnswer } from '../../bench/chaos/answer-check.js';
 import { ChaosCluster } from '../../bench/chaos/cluster.js';
 import { killFault, partitionFault, pauseFault } from '../../bench/chaos/faults.js';

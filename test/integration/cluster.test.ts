@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, headers as natsHeaders } from 'nats';
-import { FaceshardError } from '../../libs/client/index.js';
+import { FaceshardError } from '../../libs/nats/client/index.js';
 import {
   BINARY_CONTENT_TYPE,
   decodeShardReplyBinary,

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { FaceshardClient } from '../../libs/client/index.js';
-import { freePort } from '../../libs/nats-server/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
+import { freePort } from '../../libs/local/nats-server/index.js';
 import { faceshard } from '../helpers/cli.js';
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; error: Error }> {

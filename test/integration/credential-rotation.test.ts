@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { connectAs, NatsAccessError, openCredentialsDir, securityOptions } from '../../libs/nats-auth/index.js';
+import { connectAs, NatsAccessError, openCredentialsDir, securityOptions } from '../../libs/nats/nats-auth/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { faceshard } from '../helpers/cli.js';
 import { removeDir, tempDir, withNatsServer } from '../helpers/nats.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from 'nats';
-import { connectAs } from '../../libs/nats-auth/index.js';
+import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import sharp from 'sharp';
 import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';

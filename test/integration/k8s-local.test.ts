@@ -43,9 +43,9 @@ import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { connect } from 'nats';
-import { FaceshardClient, type FaceToIngest } from '../../libs/client/index.js';
+import { FaceshardClient, type FaceToIngest } from '../../libs/nats/client/index.js';
 import { bruteForceSearch } from '../../libs/index/face-index/index.js';
-import { securityOptions, type NatsSecurity } from '../../libs/nats-auth/index.js';
+import { securityOptions, type NatsSecurity } from '../../libs/nats/nats-auth/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { headers as natsHeaders } from 'nats';
-import { FaceshardError } from '../../libs/client/index.js';
+import { FaceshardError } from '../../libs/nats/client/index.js';
 import { BINARY_CONTENT_TYPE, DEADLINE_HEADER, ErrorReply, REPLY_FORMAT_HEADER } from '../../libs/protocol/index.js';
-import { ReplyInbox } from '../../libs/reply-inbox/index.js';
+import { ReplyInbox } from '../../libs/nats/reply-inbox/index.js';
 import { syntheticFaces, uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from 'nats';
-import { ensureFaceStream } from '../../libs/cluster/stream.js';
-import { connectAs } from '../../libs/nats-auth/index.js';
+import { ensureFaceStream } from '../../libs/nats/cluster/stream.js';
+import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import { encodeDeleteRecord, encodeUpsertRecord, SHARD_SERVICE, ShardReply, subjectsFor } from '../../libs/protocol/index.js';
 import { shardOf } from '../../libs/sharding/index.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';

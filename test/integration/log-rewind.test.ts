@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { cp, rm } from 'node:fs/promises';
 import { test } from 'node:test';
-import { FaceshardClient } from '../../libs/client/index.js';
-import { startNatsServer, type NatsServerProcess } from '../../libs/nats-server/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
+import { startNatsServer, type NatsServerProcess } from '../../libs/local/nats-server/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startTestCluster } from '../helpers/cluster.js';

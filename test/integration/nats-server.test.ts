@@ -11,7 +11,7 @@ import {
   NATS_SERVER_BINARY_ENV,
   startNatsServer,
   type NatsServerProcess,
-} from '../../libs/nats-server/index.js';
+} from '../../libs/local/nats-server/index.js';
 import { removeDir, tempDir, withNatsServer } from '../helpers/nats.js';
 import { isAlive } from '../helpers/process.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
-import { FaceshardClient, FaceshardError } from '../../libs/client/index.js';
+import { FaceshardClient, FaceshardError } from '../../libs/nats/client/index.js';
 import { ProtocolError } from '../../libs/protocol/errors.js';
 import { faceshard } from '../helpers/cli.js';
 import { withNatsServer, type NatsTestServer } from '../helpers/nats.js';

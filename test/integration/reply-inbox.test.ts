@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { ReplyInbox, RequestError } from '../../libs/reply-inbox/index.js';
+import { ReplyInbox, RequestError } from '../../libs/nats/reply-inbox/index.js';
 import { withNatsServer, type NatsTestServer } from '../helpers/nats.js';
 
 const T = { timeout: 15_000 };

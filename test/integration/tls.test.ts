@@ -5,8 +5,8 @@
 // naming the flag to pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FaceshardClient } from '../../libs/client/index.js';
-import { connectAs, NatsAccessError } from '../../libs/nats-auth/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
+import { connectAs, NatsAccessError } from '../../libs/nats/nats-auth/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { faceshard } from '../helpers/cli.js';

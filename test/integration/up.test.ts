@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { FaceshardClient } from '../../libs/client/index.js';
+import { FaceshardClient } from '../../libs/nats/client/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { isAlive } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';

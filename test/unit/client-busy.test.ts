@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { errorFromReply } from '../../libs/client/error-reply.js';
+import { errorFromReply } from '../../libs/nats/client/error-reply.js';
 
 test('a busy error body becomes one line with the retry hint said once; other codes keep their message', () => {
   const busy = errorFromReply({ code: 'busy', message: 'coordinator queue full: 128 queries waiting; try again in 40 ms', retryAfterMs: 40 });

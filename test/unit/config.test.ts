@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { z } from 'zod';
 import { ChaosEnv } from '../../bench/chaos/config.js';
 import { OverloadBenchEnv } from '../../bench/overload/config.js';
-import { JobQueueEnv } from '../../libs/cluster/job-stream.js';
+import { JobQueueEnv } from '../../libs/nats/cluster/job-stream.js';
 import { ConfigError, DEFAULT_NATS_URL, parseEnv } from '../../libs/config/env.js';
 import { withRenamedEnv } from '../../libs/config/renamed-env.js';
 import { SERVICE_VERSION } from '../../libs/config/service-version.js';

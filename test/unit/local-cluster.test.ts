@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { natsGoMaxProcs } from '../../libs/local-cluster/index.js';
-import { serviceProcess, SHARD_MALLOC_ENV } from '../../libs/local-cluster/service-process.js';
+import { natsGoMaxProcs } from '../../libs/local/local-cluster/index.js';
+import { serviceProcess, SHARD_MALLOC_ENV } from '../../libs/local/local-cluster/service-process.js';
 
 describe('local cluster: nats-server GOMAXPROCS', () => {
   test('half the cores, at least one, when the environment does not set GOMAXPROCS', () => {

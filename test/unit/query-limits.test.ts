@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { joinReplies, rangesWithin } from '../../libs/client/split-query.js';
+import { joinReplies, rangesWithin } from '../../libs/nats/client/split-query.js';
 import { bodyBudget, expectedReplyBytes, overCostCap, vectorsPerMessage, VECTOR_BYTES, type QueryReply, type ShardReply } from '../../libs/protocol/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { headers, type Msg, type ServiceInfo } from 'nats';
-import type { ReplyInbox } from '../../libs/reply-inbox/index.js';
+import type { ReplyInbox } from '../../libs/nats/reply-inbox/index.js';
 import { sendLeg } from '../../services/coordinator/hedged-leg.js';
 import { directEndpoints, ReplicaRouter, type RouterOptions } from '../../services/coordinator/replica-router.js';
 import { LegLatency } from '../../services/coordinator/leg-latency.js';

@@ -3,7 +3,14 @@ import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
-import { Supervisor, type ExitEvent, type OutputLine, type RestartEvent, type SupervisorLogger, type SupervisorOptions } from '../../libs/supervisor/index.js';
+import {
+  Supervisor,
+  type ExitEvent,
+  type OutputLine,
+  type RestartEvent,
+  type SupervisorLogger,
+  type SupervisorOptions,
+} from '../../libs/local/supervisor/index.js';
 
 interface LogEntry {
   level: 'info' | 'warn' | 'error';

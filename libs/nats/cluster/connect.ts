@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { connectAs } from '../nats-auth/index.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
 
 /** The connection settings every service reads from env (CommonEnv). */
 export interface NatsEnvConfig {

@@ -1,4 +1,4 @@
-import type { ErrorReply } from '../protocol/index.js';
+import type { ErrorReply } from '../../protocol/index.js';
 import { FaceshardError } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Empty, RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
-import type { Subjects } from '../protocol/index.js';
+import type { Subjects } from '../../protocol/index.js';
 
 /**
  * The durable log: one file-backed stream over every shard's data subject. Records can

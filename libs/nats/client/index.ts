@@ -15,8 +15,8 @@ import {
   vectorsPerMessage,
   type MinSeq,
   type Subjects,
-} from '../protocol/index.js';
-import { FACE_DIMENSIONS } from '../index/vector/index.js';
+} from '../../protocol/index.js';
+import { FACE_DIMENSIONS } from '../../index/vector/index.js';
 import { requestJson } from './request.js';
 import { joinReplies, rangesWithin } from './split-query.js';
 import { clusterStatus, type ClusterStatus } from './status.js';

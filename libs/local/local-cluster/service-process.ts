@@ -22,7 +22,7 @@ export function serviceProcess(
   env: Record<string, string>,
   parentEnv: NodeJS.ProcessEnv = process.env,
 ): { command: string; args: string[]; env: Record<string, string> } {
-  const main = fileURLToPath(new URL(`../../services/${kind}/main.js`, import.meta.url));
+  const main = fileURLToPath(new URL(`../../../services/${kind}/main.js`, import.meta.url));
   const malloc = kind === 'shard' ? Object.fromEntries(Object.entries(SHARD_MALLOC_ENV).filter(([key]) => parentEnv[key] === undefined)) : {};
   return { command: process.execPath, args: [main], env: { ...malloc, ...env } };
 }

@@ -13,7 +13,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nkeys } from 'nats';
-import type { Subjects } from '../protocol/index.js';
+import type { Subjects } from '../../protocol/index.js';
 import { formatCreds, parseCreds } from './creds-file.js';
 import { accountJwt, decodeJwtClaims, operatorJwt, userJwt, type KeyPair } from './jwt.js';
 import { identityName, permissionsFor, type Identity } from './roles.js';

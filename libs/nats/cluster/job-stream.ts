@@ -1,7 +1,7 @@
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamInfo } from 'nats';
 import { z } from 'zod';
-import { parseEnv } from '../config/env.js';
-import type { EncodeJobNames } from '../protocol/index.js';
+import { parseEnv } from '../../config/env.js';
+import type { EncodeJobNames } from '../../protocol/index.js';
 
 /**
  * The encode work queue's bound. Past it JetStream refuses a publish at once (discard new),

@@ -1,6 +1,6 @@
 import type { NatsConnection, MsgHdrs } from 'nats';
 import type { z } from 'zod';
-import { ErrorReply } from '../protocol/index.js';
+import { ErrorReply } from '../../protocol/index.js';
 import { ReplyInbox } from '../reply-inbox/index.js';
 import { errorFromReply } from './error-reply.js';
 import { FaceshardError } from './errors.js';

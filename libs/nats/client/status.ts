@@ -1,7 +1,7 @@
 import { RequestStrategy, type NatsConnection } from 'nats';
 import { z } from 'zod';
 import { noRespondersIsEmpty } from '../cluster/discovery.js';
-import { COORDINATOR_SERVICE, ENCODER_SERVICE, SHARD_SERVICE } from '../protocol/index.js';
+import { COORDINATOR_SERVICE, ENCODER_SERVICE, SHARD_SERVICE } from '../../protocol/index.js';
 
 const ReplicaStatus = z.object({
   shard: z.number().int(),

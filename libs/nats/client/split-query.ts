@@ -1,4 +1,4 @@
-import type { QueryReply } from '../protocol/index.js';
+import type { QueryReply } from '../../protocol/index.js';
 
 /**
  * Ranges [start, end) of items, each range's bytes within `budget` and at most `maxItems`

@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { clusterStatus, type ClusterStatus } from '../client/index.js';
+import { clusterStatus, type ClusterStatus } from '../../nats/client/index.js';
 
 /** True when a coordinator runs and every shard 0..N-1 has `replicas` ready replicas. */
 export function isClusterReady(status: ClusterStatus, shards: number, replicas: number): boolean {

@@ -1,6 +1,6 @@
 // Children still running when this process exits (process.exit(), an uncaught error, a
 // forgotten stop()) are killed, so none is left behind as an orphan holding a port or
-// a data directory. Used by libs/nats-server and libs/supervisor.
+// a data directory. Used by libs/local/nats-server and libs/local/supervisor.
 import type { ChildProcess } from 'node:child_process';
 
 const liveChildren = new Set<ChildProcess>();

@@ -1,4 +1,4 @@
-import { PRELOAD_EXIT_WITH_PARENT } from '../exit-with-parent/index.js';
+import { PRELOAD_EXIT_WITH_PARENT } from '../../exit-with-parent/index.js';
 import type { ChildSpec } from '../supervisor/index.js';
 import { serviceProcess, type ServiceKind } from './service-process.js';
 

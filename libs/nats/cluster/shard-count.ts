@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import type { Subjects } from '../protocol/index.js';
+import type { Subjects } from '../../protocol/index.js';
 
 export class ShardCountMismatchError extends Error {
   override name = 'ShardCountMismatchError';

@@ -1,11 +1,11 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initializeCluster } from '../cluster/initialize.js';
-import { connectAs, openCredentialsDir, securityOptions, type Identity, type NatsSecurity } from '../nats-auth/index.js';
+import { initializeCluster } from '../../nats/cluster/initialize.js';
+import { connectAs, openCredentialsDir, securityOptions, type Identity, type NatsSecurity } from '../../nats/nats-auth/index.js';
 import { NatsServerStartError, startNatsServer, type NatsServerProcess, type StartNatsServerOptions } from '../nats-server/index.js';
-import { isWarningLine, type Logger } from '../observability/logger.js';
-import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../protocol/index.js';
+import { isWarningLine, type Logger } from '../../observability/logger.js';
+import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../protocol/index.js';
 import { Supervisor, type OutputLine } from '../supervisor/index.js';
 import { moveStreamsToAccount, OPEN_ACCOUNT } from './account-store.js';
 import { supervisedService } from './supervised-service.js';

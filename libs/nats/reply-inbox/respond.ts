@@ -1,6 +1,6 @@
 import { headers as natsHeaders, type ServiceMsg } from 'nats';
-import type { Logger } from '../observability/logger.js';
-import { bodyBudget, ProtocolError } from '../protocol/index.js';
+import type { Logger } from '../../observability/logger.js';
+import { bodyBudget, ProtocolError } from '../../protocol/index.js';
 
 const encoder = new TextEncoder();
 

@@ -8,7 +8,7 @@
  * API subjects below are the read-side ones each role needs, nothing more.
  */
 import type { UserPermissions } from './jwt.js';
-import { encodeJobNames } from '../protocol/index.js';
+import { encodeJobNames } from '../../protocol/index.js';
 import {
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
@@ -17,7 +17,7 @@ import {
   SHARD_GROUP_SERVICE,
   SHARD_SERVICE,
   type Subjects,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 
 export const ROLES = ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'shard'] as const;
 export type Role = (typeof ROLES)[number];

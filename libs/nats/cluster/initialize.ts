@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
-import { encodeJobNames } from '../protocol/index.js';
-import type { Subjects } from '../protocol/index.js';
+import { encodeJobNames } from '../../protocol/index.js';
+import type { Subjects } from '../../protocol/index.js';
 import { ensureJobStream, type JobQueueLimits, type JobStreamChange } from './job-stream.js';
 import { storeShardCount } from './shard-count.js';
 import { ensureFaceStream } from './stream.js';
