@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_DATA_DIR } from '../libs/cluster-file/index.js';
+import { DEFAULT_DATA_DIR } from '../libs/local/cluster-file/index.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';

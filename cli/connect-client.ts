@@ -1,6 +1,6 @@
 import { FaceshardClient } from '../libs/nats/client/index.js';
-import { DEFAULT_DATA_DIR } from '../libs/cluster-file/index.js';
-import { findRunningCluster } from '../libs/cluster-file/find-running.js';
+import { DEFAULT_DATA_DIR } from '../libs/local/cluster-file/index.js';
+import { findRunningCluster } from '../libs/local/cluster-file/find-running.js';
 import { DEFAULT_NATS_URL } from '../libs/config/env.js';
 import type { NatsSecurity } from '../libs/nats/nats-auth/index.js';
 import { createLogger, type LogLevel } from '../libs/observability/logger.js';

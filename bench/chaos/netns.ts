@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { isProcessAlive } from '../../libs/exit-with-parent/process-alive.js';
+import { isProcessAlive } from '../../libs/local/exit-with-parent/process-alive.js';
 
 /**
  * Hosts on one machine: each host is a network namespace with one veth pair into a

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_DATA_DIR, readClusterFile, removeClusterFile } from '../../libs/cluster-file/index.js';
-import { probeDataDirLock } from '../../libs/data-dir-lock/index.js';
-import { isProcessAlive } from '../../libs/exit-with-parent/index.js';
+import { DEFAULT_DATA_DIR, readClusterFile, removeClusterFile } from '../../libs/local/cluster-file/index.js';
+import { probeDataDirLock } from '../../libs/local/data-dir-lock/index.js';
+import { isProcessAlive } from '../../libs/local/exit-with-parent/index.js';
 import { intOption, parseCommandArgs, UsageError } from '../args.js';
 
 /** `faceshard down`: stops the cluster `faceshard up` (e.g. `up --detach`) runs on a data dir, and waits until it is gone. */

@@ -1,8 +1,8 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clusterFilePath, DEFAULT_DATA_DIR, removeClusterFile, writeClusterFile } from '../../libs/cluster-file/index.js';
-import { DataDirLock, DataDirLockedError } from '../../libs/data-dir-lock/index.js';
+import { clusterFilePath, DEFAULT_DATA_DIR, removeClusterFile, writeClusterFile } from '../../libs/local/cluster-file/index.js';
+import { DataDirLock, DataDirLockedError } from '../../libs/local/data-dir-lock/index.js';
 import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import {
   defaultNatsPort,

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ConnectionOptions } from 'nats';
-import { guardChild } from '../../exit-with-parent/index.js';
+import { guardChild } from '../exit-with-parent/index.js';
 import { killOnExit } from '../kill-on-exit/index.js';
 import { readServerInfo } from './server-info.js';
 
@@ -99,7 +99,7 @@ export interface StartNatsServerOptions {
   goMaxProcs?: number;
   /**
    * Stop the server when this process dies, kill -9 included (a guard process watches:
-   * libs/exit-with-parent). Default false: tests and `up` stop theirs themselves.
+   * libs/local/exit-with-parent). Default false: tests and `up` stop theirs themselves.
    */
   exitWithThisProcess?: boolean;
 }

@@ -25,7 +25,7 @@ export interface ChildSpec {
   restart?: boolean;
   /**
    * Open an IPC channel to the child (a Node process): the kernel closes it when this
-   * process dies, kill -9 included, which libs/exit-with-parent's preload turns into the
+   * process dies, kill -9 included, which libs/local/exit-with-parent's preload turns into the
    * child's own SIGTERM. Default false.
    */
   ipc?: boolean;

@@ -1,5 +1,5 @@
 import { isProcessAlive } from '../exit-with-parent/index.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import { clusterFilePath, readClusterFile, type ClusterFile } from './index.js';
 
 /** The cluster running on `dataDir` per its cluster.json; a file whose pid is dead is ignored (debug log). */
