@@ -1,9 +1,8 @@
+/** One image's bytes in, its faces (or a named reason it has none) out: the types and steps every encoder shares. */
 import type { BackendName } from './backend.js';
 import { decodeImage, ImageError, type ImageErrorKind } from './decode-image.js';
-import { detectFaces, type DetectOptions } from './detect-faces.js';
-import type { Box, FaceApi, Tf } from './face-api-types.js';
-
-/** One image's bytes in, its faces (or a named reason it has none) out. */
+import type { DetectOptions } from './detect-faces.js';
+import type { Box } from './face-api-types.js';
 
 export interface ImageEncodeOptions extends DetectOptions {
   /** Images over this many pixels are refused before decoding (default 40 MP). */
@@ -28,17 +27,6 @@ export async function decodeForDetection(bytes: Uint8Array, options: ImageEncode
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   if (bytes.length > maxFileBytes) throw new ImageError('too_large', `image is ${formatBytes(bytes.length)}, over the ${formatBytes(maxFileBytes)} limit`);
   return decodeImage(bytes, { maxPixels: options.maxPixels });
-}
-
-export async function encodeImage(api: { faceapi: FaceApi; tf: Tf }, bytes: Uint8Array, options: ImageEncodeOptions = {}): Promise<ImageResult> {
-  let pixels;
-  try {
-    pixels = await decodeForDetection(bytes, options);
-  } catch (error) {
-    return imageErrorResult(error);
-  }
-  const detected = await detectFaces(api, pixels, options);
-  return { ok: true, faces: detected.map((f) => ({ box: f.box, score: f.score, vector: f.descriptor })) };
 }
 
 /** ImageErrors become results; anything else (a bug, a broken model) stays an exception. */

@@ -129,21 +129,18 @@ runMain('encoder', async () => {
     : undefined;
   if (jobs) jobLanesAllStuck = () => jobs.stuckLanes() >= jobs.lanes;
 
-  // Within lifecycle's default 10 s, as before: the encoder has never read DRAIN_TIMEOUT_S.
-  runtime.drainOnTerminate(
-    [
-      async () => {
-        ready = false;
-        await service.stop();
-        await jobs?.stop();
-        await Promise.allSettled(inFlight);
-        await encoder.close();
-      },
-      () => nc.drain(),
-      () => ops.close(),
-    ],
-    10_000,
-  );
+  // Within DRAIN_TIMEOUT_S (the runtime's default), like the other services.
+  runtime.drainOnTerminate([
+    async () => {
+      ready = false;
+      await service.stop();
+      await jobs?.stop();
+      await Promise.allSettled(inFlight);
+      await encoder.close();
+    },
+    () => nc.drain(),
+    () => ops.close(),
+  ]);
   ready = true;
   log.info('ready', { subject: subjects.encode, queue: ENCODER_QUEUE, backend: encoder.backend, jobs: config.ENCODER_JOBS });
 });
