@@ -34,6 +34,15 @@ export class AppliedWindow {
     return this.count === 0 ? 0 : this.seqs[this.head];
   }
 
+  /**
+   * When the last record applied was written (stream time, ms); 0 when none was applied since
+   * start or since the snapshot. A record at an applied sequence written later than this
+   * means the log lost records and reused their sequences (log-replayer.ts).
+   */
+  get newestWrittenMs(): number {
+    return this.count === 0 ? 0 : this.times[(this.head + this.count - 1) % this.capacity];
+  }
+
   /** Records one applied record; sequences only grow. The oldest falls out when full. */
   push(seq: number, writtenMs: number): void {
     const slot = (this.head + this.count) % this.capacity;

@@ -22,8 +22,6 @@ export interface LogReplay {
 
 export interface ReplayState {
   appliedSeq: number;
-  /** When the record at appliedSeq was written (stream time, ms; 0 when none was applied since start or since the snapshot): a record at that sequence with another time means the log lost records and reused their sequences. */
-  appliedWrittenMs: number;
   /** The shard's last sequence when replay started; caught up once appliedSeq reaches it. */
   targetSeq: number;
   caughtUp: boolean;
@@ -62,7 +60,7 @@ export interface LogReplayOptions {
 export async function startLogReplay(options: LogReplayOptions): Promise<LogReplay> {
   const { nc, subjects, shard, shardCount, index, metrics, log, fromSeq = 0 } = options;
   const owner = { shard, shardCount };
-  const state: ReplayState = { appliedSeq: fromSeq, appliedWrittenMs: 0, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
+  const state: ReplayState = { appliedSeq: fromSeq, targetSeq: await lastSequenceFor(nc, subjects, shard), caughtUp: false };
   metrics.targetSeq.set(state.targetSeq);
   metrics.appliedSeq.set(fromSeq);
   let rewound = false;
@@ -125,7 +123,8 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
     if (msg.seq <= state.appliedSeq) {
       // A redelivery, or covered by the snapshot: already in the index. Unless it was written
       // after the last record applied: then the log lost records and reused their sequences.
-      if (state.appliedWrittenMs > 0 && writtenMs(msg) > state.appliedWrittenMs && !rewound) {
+      const lastWrittenMs = recent.newestWrittenMs;
+      if (lastWrittenMs > 0 && writtenMs(msg) > lastWrittenMs && !rewound) {
         rewound = true;
         options.onRewind?.(
           `a record at sequence ${msg.seq} was written after sequence ${state.appliedSeq}, the last one applied: the log lost records after sequence ${msg.seq - 1} and reused their sequences`,
@@ -155,8 +154,7 @@ export async function startLogReplay(options: LogReplayOptions): Promise<LogRepl
       log.error('refusing a log record: none of its faces is applied', { seq: msg.seq, reason, faces: refusal?.faces, err });
     }
     state.appliedSeq = msg.seq;
-    state.appliedWrittenMs = writtenMs(msg);
-    recent.push(msg.seq, state.appliedWrittenMs);
+    recent.push(msg.seq, writtenMs(msg));
     metrics.appliedSeq.set(msg.seq);
     metrics.faces.set(index.size);
     return faces;

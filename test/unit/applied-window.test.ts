@@ -5,6 +5,7 @@ import { AppliedWindow, windowDifference } from '../../services/shard/applied-wi
 test('the applied window keeps the last records in order and drops the oldest when full', () => {
   const window = new AppliedWindow(3);
   assert.equal(window.oldestSeq, 0);
+  assert.equal(window.newestWrittenMs, 0, 'nothing applied: no write time');
   assert.deepEqual(window.entries(), []);
   window.push(4, 40);
   window.push(7, 70);
@@ -17,6 +18,7 @@ test('the applied window keeps the last records in order and drops the oldest wh
   window.push(13, 130);
   assert.equal(window.length, 3);
   assert.equal(window.oldestSeq, 8);
+  assert.equal(window.newestWrittenMs, 130, 'the last record pushed, across the wrap of the ring');
   assert.deepEqual(
     window.entries().map((r) => r.seq),
     [8, 12, 13],

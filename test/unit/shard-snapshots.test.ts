@@ -33,7 +33,7 @@ async function schedule(lastSeq: number, busy?: () => boolean) {
       `face-${i}`,
       Float32Array.from({ length: FACE_DIMENSIONS }, (_, d) => Math.sin(i + d)),
     );
-  const state = { appliedSeq: 7, appliedWrittenMs: 0, targetSeq: 7, caughtUp: true };
+  const state = { appliedSeq: 7, targetSeq: 7, caughtUp: true };
   const snapshots = scheduleSnapshots({
     dir,
     intervalS: 1,
