@@ -1,6 +1,7 @@
 /** bench/results/<name>.md and .json from an overload run: one table per part, each target next to its number. */
 import { writeFile } from 'node:fs/promises';
 import type { HostJitter } from '../host-jitter.js';
+import type { MachineFacts } from '../run-facts.js';
 import type { OverloadBenchConfig } from './config.js';
 import type { ProbeSummary } from './health-probe.js';
 import { CONFIRMING_STEPS, type LevelSummary } from './outcomes.js';
@@ -23,15 +24,7 @@ export interface LevelResult {
 }
 
 export interface OverloadResult {
-  machine: {
-    cores: number;
-    loadavgAtStart: number[];
-    loadavg: number[];
-    node: string;
-    natsServer: string | null;
-    jitterAtStart: HostJitter;
-    jitterAtEnd: HostJitter;
-  };
+  machine: MachineFacts & { jitterAtStart: HostJitter; jitterAtEnd: HostJitter };
   commit: string;
   cgroup: { version: string; root: string };
   config: OverloadBenchConfig;

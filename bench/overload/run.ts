@@ -10,10 +10,9 @@
  * Writes bench/results/overload.md and .json (BENCH_OVERLOAD_OUT picks another name).
  * Run (root): npm run build && node dist/bench/overload/run.js
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
-import { findNatsServer, natsServerVersion } from '../../libs/local/nats-server/index.js';
+import { machineFacts, productCommit } from '../run-facts.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { CgroupCpuUnavailable, openCpuCgroups, type CpuCgroups } from '../cgroup-cpu.js';
@@ -129,14 +128,9 @@ async function main() {
       pauseMs: config.BENCH_OVERLOAD_PAUSE_MS,
       legTimeoutMs: Number(process.env.SHARD_TIMEOUT_MS ?? 2000),
     });
-    const version = findNatsServer();
     await writeOverloadReport(process.env.BENCH_OVERLOAD_OUT ?? 'overload', {
       machine: {
-        cores: os.cpus().length,
-        loadavgAtStart,
-        loadavg: os.loadavg(),
-        node: process.version,
-        natsServer: version ? (natsServerVersion(version) ?? null) : null,
+        ...machineFacts(loadavgAtStart),
         jitterAtStart,
         jitterAtEnd: measureHostJitter(),
       },
@@ -172,14 +166,6 @@ function cpuCgroupsOrWhyNot(): CpuCgroups | string {
 async function settle(client: FaceshardClient) {
   const settled = (await waitForIdleIndexMaintenance(client, SHARDS)) && (await waitForSnapshots(client, SHARDS, 300_000));
   if (!settled) throw new Error('the replicas did not finish training their lists and snapshotting');
-}
-
-/** The commit measured: BENCH_PRODUCT_COMMIT when set (a tree exported from git), else HEAD, flagged when services/ or libs/ differ from it. */
-function productCommit(): string {
-  if (process.env.BENCH_PRODUCT_COMMIT) return process.env.BENCH_PRODUCT_COMMIT;
-  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'services', 'libs'], { encoding: 'utf8' }).trim();
-  return head + (changed ? ' (with uncommitted changes in services/ or libs/)' : '');
 }
 
 main().catch((err) => {

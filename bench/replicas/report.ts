@@ -1,5 +1,6 @@
 /** bench/results/replicas.md and .json from the replica-scaling runs. */
 import { writeFile } from 'node:fs/promises';
+import type { MachineFacts } from '../run-facts.js';
 
 export interface SteadyRun {
   replicas: number;
@@ -32,7 +33,7 @@ export interface LiveAdd {
 }
 
 export interface ReplicasResult {
-  machine: { cores: number; loadavgAtStart: number[]; loadavg: number[]; node: string; natsServer: string | null };
+  machine: MachineFacts;
   /** The product measured. */
   commit: string;
   cgroup: { version: string; root: string };

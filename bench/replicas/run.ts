@@ -8,7 +8,6 @@
  * replica cgroup's throttling per run.
  * Writes bench/results/replicas.md and .json. Run (root): npm run build && node dist/bench/replicas/run.js
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +15,7 @@ import { FaceshardClient } from '../../libs/nats/client/index.js';
 import { startLocalCluster, waitForCluster } from '../../libs/local/local-cluster/index.js';
 import { supervisedService } from '../../libs/local/local-cluster/supervised-service.js';
 import { connectAs, openCredentialsDir } from '../../libs/nats/nats-auth/index.js';
-import { findNatsServer, natsServerVersion } from '../../libs/local/nats-server/index.js';
+import { machineFacts, productCommit } from '../run-facts.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../libs/protocol/subjects.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
@@ -211,18 +210,9 @@ async function main() {
     }
     await client.close();
 
-    const version = findNatsServer();
     await writeReport({
-      machine: {
-        cores: os.cpus().length,
-        loadavgAtStart,
-        loadavg: os.loadavg(),
-        node: process.version,
-        natsServer: version ? (natsServerVersion(version) ?? null) : null,
-      },
-      commit:
-        execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() +
-        (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? ' (with uncommitted changes)' : ''),
+      machine: machineFacts(loadavgAtStart),
+      commit: productCommit(),
       cgroup: { version: cg.version, root: cg.root },
       // Passed through to the coordinator (the supervisor adds a child's env on top of this process's).
       scattersInFlight: process.env.QUERY_SCATTERS_IN_FLIGHT ?? 'default',
