@@ -11,6 +11,7 @@ import { NATS_CLIENT_PORT, NATS_MONITOR_PORT, natsServerConfig } from './nats-co
 import { NetworkLab, type LabHost } from './netns.js';
 import { httpOk, tcpOpen } from './probes.js';
 import { CLEAR_LINK, type LinkShape } from './proxy.js';
+import { stepStreamLeaderDownUntil } from './stream-leader.js';
 
 const SERVICE_HTTP_PORT = 8080;
 const PROXY_BASE_PORT = 14221;
@@ -225,14 +226,13 @@ export class ChaosCluster {
    */
   async leadFacesFromMetaLeader(tries = 8): Promise<{ meta?: string; faces?: string }> {
     const nc = await connect({ servers: this.natsUrl('n1'), timeout: 3000 });
+    const placed = async () => {
+      const { meta, faces } = await this.jetStreamLeaders();
+      const wanted = meta && meta !== 'n1' ? meta : undefined;
+      return Boolean(faces && faces !== 'n1' && (!wanted || faces === wanted));
+    };
     try {
-      for (let i = 0; i < tries; i++) {
-        const leaders = await this.jetStreamLeaders();
-        const wanted = leaders.meta && leaders.meta !== 'n1' ? leaders.meta : undefined;
-        if (leaders.faces && leaders.faces !== 'n1' && (!wanted || leaders.faces === wanted)) return leaders;
-        await nc.request('$JS.API.STREAM.LEADER.STEPDOWN.FACES', undefined, { timeout: 3000 }).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 1500)); // a new leader is elected
-      }
+      await stepStreamLeaderDownUntil(nc, 'FACES', placed, tries);
       return await this.jetStreamLeaders();
     } finally {
       await nc.close();

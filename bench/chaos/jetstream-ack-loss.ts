@@ -12,6 +12,7 @@ import { LabProcess } from './lab-process.js';
 import { NATS_CLIENT_PORT, NATS_MONITOR_PORT, natsServerConfig } from './nats-config.js';
 import { netnsUnavailableReason, NetworkLab, sweepStaleLabs } from './netns.js';
 import { httpOk } from './probes.js';
+import { stepStreamLeaderDownUntil } from './stream-leader.js';
 
 const PAUSE_MS = 6000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,10 +106,7 @@ for (let round = 1; round <= rounds; round++) {
   // The failing chaos runs paused a server leading both the meta group and the stream: make it so (stream leader step-downs).
   const metaLeader = async () =>
     ((await (await fetch(`http://${hosts[0].address}:${NATS_MONITOR_PORT}/jsz`)).json()) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader;
-  for (let i = 0; i < 12 && (await jsm.streams.info('LOSS')).cluster?.leader !== (await metaLeader()); i++) {
-    await admin.request('$JS.API.STREAM.LEADER.STEPDOWN.LOSS', undefined, { timeout: 3000 }).catch(() => undefined);
-    await sleep(1500);
-  }
+  await stepStreamLeaderDownUntil(admin, 'LOSS', async () => (await jsm.streams.info('LOSS')).cluster?.leader === (await metaLeader()), 12);
   const info = await jsm.streams.info('LOSS');
   const jsz = { meta_cluster: { leader: await metaLeader() } };
   const leader = info.cluster?.leader ?? 'n2';
