@@ -44,8 +44,8 @@ export class ApproximateScan {
 
   /** Whether `shortlistScan` can run now (the option is on and the pre-filter is ready and ranks). */
   get canShortlist(): boolean {
-    const filter = this.store.filter;
-    return this.useShortlist && filter !== undefined && filter.ready && filter.ranks;
+    const filter = this.prefilter.filter;
+    return this.useShortlist && filter !== undefined && filter.ranks;
   }
 
   /**
@@ -57,7 +57,7 @@ export class ApproximateScan {
    */
   shortlistScan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number, shortlistRows: number): void {
     const store = this.store;
-    const filter = store.filter!;
+    const filter = this.prefilter.filter!;
     const ivf = this.ivfLists.ivf!;
     const dims = store.dimensions;
     ivf.stage(queries);
@@ -90,7 +90,7 @@ export class ApproximateScan {
 
   /** Rows [start, end) into the shortlist by their 4-bit rank value (the query set by `filter.setQuery`). */
   private rankRange(start: number, end: number): void {
-    const filter = this.store.filter!;
+    const filter = this.prefilter.filter!;
     const shortlist = this.shortlist;
     const deleted = this.store.deleted;
     this.prefilter.scanned += end - start;

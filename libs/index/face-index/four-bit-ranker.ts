@@ -21,6 +21,7 @@ const LEVEL_ITERATIONS = 24;
 
 export class FourBitRanker {
   readonly axes: number;
+  /** The rows' codes: a per-row column the owner moves with the rows. */
   readonly arena: FourBitCodeArena;
   /** Per axis, 16 ascending levels. */
   private readonly levels: Float64Array;
@@ -28,7 +29,6 @@ export class FourBitRanker {
   private readonly cuts: Float64Array;
   private readonly codes: Uint8Array;
   private readonly entries: Float64Array;
-  private side = new Uint8Array(0);
 
   constructor(axes: number, initialRows: number) {
     this.axes = axes;
@@ -106,35 +106,6 @@ export class FourBitRanker {
   /** Rows of [start, end) with rank value <= limit into arena.out / arena.values; returns how many. */
   scan(start: number, end: number, limit: number): number {
     return this.arena.scan(start, end, limit);
-  }
-
-  ensureRowCapacity(rows: number): void {
-    this.arena.ensureRowCapacity(rows);
-  }
-
-  copyRows(to: number, from: number, end: number): void {
-    this.arena.copyRows(to, from, end);
-  }
-
-  permuteRows(order: Int32Array, rowCount: number): void {
-    this.arena.permuteRows(order, rowCount);
-  }
-
-  /** Side slots for `count` rows' codes (merges park rows there). */
-  sideBegin(count: number): void {
-    this.side = new Uint8Array(count * (this.axes / 2));
-  }
-
-  toSide(row: number, i: number): void {
-    this.arena.readPacked(row, this.side, i * (this.axes / 2));
-  }
-
-  fromSide(i: number, row: number, n: number): void {
-    for (let k = 0; k < n; k++) this.arena.writePacked(row + k, this.side, (i + k) * (this.axes / 2));
-  }
-
-  sideEnd(): void {
-    this.side = new Uint8Array(0);
   }
 }
 

@@ -180,11 +180,11 @@ export class FaceIndex {
     const layout = checkState(state, this.dimensions, !this.usesTree && this.ivfLists.minRows !== Infinity, !this.store.arena.simd);
     this.cancelJob();
     this.ensureCapacity(state.ids.length);
-    this.store.adopt(state, layout === undefined ? undefined : state.ivf!.rowLists.subarray(0, layout.assignedRows));
+    this.store.adopt(state);
     this.tree = undefined;
     this.treeVectors = undefined;
     this.treeRows = 0;
-    this.ivfLists.adopt(layout);
+    this.ivfLists.adopt(layout, state.ivf?.rowLists);
     this.prefilter.invalidate();
     this.prefilter.refreshWhenDue(true);
     this.rebuildWhenDue();
@@ -231,7 +231,7 @@ export class FaceIndex {
     this.treeRows = store.rowCount;
     // Stores rows in the tree's leaf order so each leaf reads one contiguous block of
     // memory, then tells the tree its order is now the identity.
-    store.reorderLikeTree(this.tree.order);
+    store.permute(this.tree.order);
     store.readRows(0, store.rowCount, vectors);
     this.treeVectors = vectors;
     this.tree.adoptIdentityOrder();
@@ -296,13 +296,7 @@ export class FaceIndex {
       treeRows: this.treeRows,
       deltaRows: store.rowCount - this.treeRows,
       deletedRows: store.deletedRows,
-      bytes:
-        store.arena.bytes +
-        store.deleted.byteLength +
-        (this.tree?.bytes ?? 0) +
-        (this.treeVectors?.byteLength ?? 0) +
-        (store.filter?.bytes ?? 0) +
-        store.ids.bytes,
+      bytes: store.bytes + (this.tree?.bytes ?? 0) + (this.treeVectors?.byteLength ?? 0) + this.prefilter.bytes,
       kernel: store.arena.simd ? 'wasm-simd' : 'js',
       lists: ivf?.lists ?? 0,
       listedRows: ivf ? this.ivfLists.listedRows : 0,
@@ -373,13 +367,12 @@ export class FaceIndex {
   private neighbors(selector: TopK, maxDistance: number | undefined): Neighbor[] {
     selector.sort();
     const store = this.store;
-    const metas = store.metas;
     const found: Neighbor[] = [];
     for (let i = 0; i < selector.length; i++) {
       const distance = Math.sqrt(selector.distanceAt(i));
       if (maxDistance !== undefined && !(distance <= maxDistance)) break;
       const row = selector.rowAt(i);
-      const meta = metas[row];
+      const meta = store.metaAt(row);
       const id = store.idAt(row);
       found.push(meta === undefined ? { id, distance } : { id, distance, meta });
     }
@@ -480,7 +473,6 @@ export class FaceIndex {
 
   private grow(capacity: number): void {
     this.store.grow(capacity);
-    this.ivfLists.ensureRowCapacity(capacity);
   }
 
   /** Slides live rows down over deleted ones, keeping their order (and so the IVF lists). */

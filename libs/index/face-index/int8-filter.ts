@@ -34,6 +34,7 @@ import { Int8CodeArena, Projector, int8ScanSupported, type Int16RowArena } from 
 import { float32RowReader, type RowReader } from '../ann/ivf.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 import { runToEnd } from '../stepwise/index.js';
+import type { RowColumn } from '../row-columns/index.js';
 
 /** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
 const LEARN_STEP_SAMPLES = 256;
@@ -170,13 +171,12 @@ export class Int8Filter {
   private readonly projector: Projector | undefined;
   /** Allowance for the projection's rounding, times ||y||: 1e-4 over float32's ~2.3e-5, 1e-10 over float64's ~2e-13. */
   private readonly projectionError: number;
-  /** Whether offset, scales and axes are learned (codes exist for every row). */
-  ready = false;
+  /** Whether offset, scales and axes are learned. */
+  private parametersLearned = false;
+  /** Whether, besides, every row has its codes (`codesComplete`): searches may use the filter. */
+  private coded = false;
   /** Live rows the parameters were learned on. */
   learnedRows = 0;
-  private sideCodes: Int8Array[] = [];
-  private sideResiduals: Float32Array[] = [];
-  private sideNorms: Int32Array[] = [];
 
   static supported(dims: number): boolean {
     return int8ScanSupported() && dims >= 16;
@@ -199,6 +199,34 @@ export class Int8Filter {
     this.projectionError = this.projector ? 1e-4 : 1e-10;
   }
 
+  /** Whether offset, scales and axes are learned (`learnSteps` ended). */
+  get learned(): boolean {
+    return this.parametersLearned;
+  }
+
+  /** Whether searches may use the filter: parameters learned and every row coded. */
+  get ready(): boolean {
+    return this.coded;
+  }
+
+  /** The owner coded every row with the current parameters (`encodeRows`). */
+  codesComplete(): void {
+    if (!this.parametersLearned) throw new Error('the pre-filter has no parameters to code rows with');
+    this.coded = true;
+  }
+
+  /** The rows' codes are stale (rows were replaced): searches skip the filter until it learns again. */
+  invalidate(): void {
+    this.coded = false;
+  }
+
+  /** The filter's per-row columns (its code arenas): they move with the rows (libs/index/row-columns). */
+  get columns(): RowColumn[] {
+    const columns: RowColumn[] = this.stages.map((stage) => stage.arena);
+    if (this.ranker !== undefined) columns.push(this.ranker.arena);
+    return columns;
+  }
+
   get bytes(): number {
     return this.stages.reduce((sum, stage) => sum + stage.arena.bytes, 0) + (this.ranker?.arena.bytes ?? 0);
   }
@@ -206,11 +234,6 @@ export class Int8Filter {
   /** The rows `candidates` and `gather` found (the row arena's list: write rows here for `gather`). */
   get out(): Int32Array {
     return this.rows.list;
-  }
-
-  ensureRowCapacity(rows: number): void {
-    for (const stage of this.stages) stage.arena.ensureRowCapacity(rows);
-    this.ranker?.ensureRowCapacity(rows);
   }
 
   /** Learns offset (mean), scale and principal axes from a sample of the live rows; the caller then encodes every row. */
@@ -223,11 +246,14 @@ export class Int8Filter {
    * 250,000 rows): the sample's mean and spread, the covariance a block of rows at a
    * time, the axes, the ranker's projections a block at a time, its levels. `rows()`
    * gives the current columns (the index reallocates them as it grows); rows
-   * [0, rowCount) must not move meanwhile. Searches must not use the filter until it
-   * ends (the parameters change step by step). `rows` is read afresh at every step (its
-   * columns may be reallocated as the index grows).
+   * [0, rowCount) must not move meanwhile. Searches skip the filter from the first step
+   * (the parameters change step by step) until the owner codes every row and calls
+   * `codesComplete`. `rows` is read afresh at every step (its columns may be reallocated
+   * as the index grows).
    */
   *learnSteps(rows: StoredRows, rowCount: number): Generator<void, void, void> {
+    this.coded = false;
+    this.parametersLearned = false;
     const dims = this.dims;
     const one = this.row;
     let live = 0;
@@ -284,7 +310,7 @@ export class Int8Filter {
       if (this.ranker !== undefined) yield* this.learnRankerSteps(rows, sample(RANK_LEVELS_SAMPLE));
     }
     for (const stage of this.stages) stage.limitWorst = NaN;
-    this.ready = true;
+    this.parametersLearned = true;
     this.learnedRows = live;
   }
 
@@ -377,57 +403,6 @@ export class Int8Filter {
 
   get rankValues(): Int32Array {
     return this.ranker!.arena.values;
-  }
-
-  /** Moves codes like `vectors.copyWithin(to, from, end)` moves rows. */
-  copyRows(to: number, from: number, end: number): void {
-    for (const stage of this.stages) stage.arena.copyRows(to, from, end);
-    this.ranker?.copyRows(to, from, end);
-  }
-
-  /** Moves row order[pos] to pos for every pos < rowCount (through a copy of the codes). */
-  permuteRows(order: Int32Array, rowCount: number): void {
-    for (const stage of this.stages) stage.arena.permuteRows(order, rowCount);
-    this.ranker?.permuteRows(order, rowCount);
-  }
-
-  /** Side buffers for `count` rows' codes (merges park rows there). */
-  sideBegin(count: number): void {
-    this.sideCodes = this.stages.map((stage) => new Int8Array(count * stage.arena.codeDims));
-    this.sideResiduals = this.stages.map(() => new Float32Array(count));
-    this.sideNorms = this.stages.map(() => new Int32Array(count));
-    this.ranker?.sideBegin(count);
-  }
-
-  /** Copies row's codes to side slot i. */
-  toSide(row: number, i: number): void {
-    for (let s = 0; s < this.stages.length; s++) {
-      const arena = this.stages[s].arena;
-      const cd = arena.codeDims;
-      this.sideCodes[s].set(arena.codes.subarray(row * cd, (row + 1) * cd), i * cd);
-      this.sideResiduals[s][i] = arena.residuals[row];
-      this.sideNorms[s][i] = arena.norms[row];
-    }
-    this.ranker?.toSide(row, i);
-  }
-
-  /** Copies side slots i..i+n-1 to rows row..row+n-1. */
-  fromSide(i: number, row: number, n = 1): void {
-    for (let s = 0; s < this.stages.length; s++) {
-      const arena = this.stages[s].arena;
-      const cd = arena.codeDims;
-      arena.codes.set(this.sideCodes[s].subarray(i * cd, (i + n) * cd), row * cd);
-      arena.residuals.set(this.sideResiduals[s].subarray(i, i + n), row);
-      arena.norms.set(this.sideNorms[s].subarray(i, i + n), row);
-    }
-    this.ranker?.fromSide(i, row, n);
-  }
-
-  sideEnd(): void {
-    this.sideCodes = [];
-    this.sideResiduals = [];
-    this.sideNorms = [];
-    this.ranker?.sideEnd();
   }
 
   /** y = source[base..] - offset (float64, and float32 into the projector), and yNorm = ||y||. */

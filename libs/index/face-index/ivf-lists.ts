@@ -5,11 +5,14 @@
  *   assignedRows..rowCount-1     at most a batch of rows not assigned yet
  * This class keeps that layout: training (at once, or in steps while the current lists
  * keep serving), assigning, merging the recent rows into the sorted lists, sorting every
- * row by list, and walking the rows an approximate query reads. When these run is
- * FaceIndex's call (index.ts).
+ * row by list, and walking the rows an approximate query reads. It owns the list of
+ * each row (a column attached to the store, so it moves with the rows) and computes
+ * list starts and move plans; the store moves the rows. When these run is FaceIndex's
+ * call (index.ts).
  */
 import { IvfQuantizer } from '../ann/ivf.js';
-import type { RowStore } from './row-store.js';
+import { NumberColumn } from '../row-columns/index.js';
+import type { BlockMove, RowStore } from './row-store.js';
 import { PROBE_SHARE_AT_EFFORT_1 } from './options.js';
 
 /** New rows are assigned to their IVF lists in batches of this many (one kernel batch). */
@@ -34,16 +37,25 @@ export class IvfLists {
   /** Rows listedRows..assignedRows-1 know their list (rowList) but are not sorted; later rows do not. */
   assignedRows = 0;
   listStart: Int32Array = new Int32Array(1);
+  /** IVF list of each row (-1 or stale past assignedRows). */
+  private readonly rowLists: NumberColumn<Int32Array>;
   private probeScratch = new Int32Array(64);
   /** Per list: 1 while it is probed by the current query (filters the recent rows). */
   private probeMark = new Uint8Array(0);
-  /** The job's list of each row (row-indexed, like rowList), while a retraining runs (`retrainSteps`). */
-  private jobLists: Int32Array | undefined;
+  /** The job's list of each row (like rowLists), while a retraining runs (`retrainSteps`): attached to the store meanwhile. */
+  private jobLists: NumberColumn<Int32Array> | undefined;
 
   constructor(store: RowStore, minRows: number, listsPerSqrtRow: number) {
     this.store = store;
     this.minRows = minRows;
     this.listsPerSqrtRow = listsPerSqrtRow;
+    this.rowLists = new NumberColumn(new Int32Array(store.capacity), -1);
+    store.attach(this.rowLists);
+  }
+
+  /** The IVF list of each row below assignedRows (a snapshot writes them). */
+  get rowList(): Int32Array {
+    return this.rowLists.values;
   }
 
   /** Lists probed by an approximate search at `effort`; 0 when it would probe every list (or there is no IVF): exact. */
@@ -73,7 +85,8 @@ export class IvfLists {
    */
   forProbedRows(lists: Int32Array, n: number, visit: (start: number, end: number) => void): void {
     const { listStart, listedRows, assignedRows } = this;
-    const { rowCount, rowList } = this.store;
+    const rowCount = this.store.rowCount;
+    const rowList = this.rowLists.values;
     for (let i = 0; i < n; i++) {
       const start = listStart[lists[i]];
       const end = listStart[lists[i] + 1];
@@ -103,28 +116,22 @@ export class IvfLists {
     this.listedRows = 0;
     this.assignedRows = 0;
     this.listStart = new Int32Array(1);
-    this.store.rowList.fill(-1, 0, this.store.rowCount);
+    this.rowLists.fill(0, this.store.rowCount);
   }
 
-  /** Takes an IVF and its layout read from a snapshot (the rows' lists already in the store), or none. */
-  adopt(layout: IvfLayout | undefined): void {
+  /** Takes an IVF and its layout read from a snapshot, with the list of rows 0..layout.assignedRows-1, or none (the store has adopted the snapshot's rows). */
+  adopt(layout: IvfLayout | undefined, rowLists: Int32Array | undefined): void {
+    this.rowLists.fill(0, this.store.capacity);
+    if (layout !== undefined && rowLists !== undefined) this.rowLists.values.set(rowLists.subarray(0, layout.assignedRows));
     this.ivf = layout?.ivf;
     this.listStart = layout?.listStart ?? new Int32Array(1);
     this.listedRows = layout?.listedRows ?? 0;
     this.assignedRows = layout?.assignedRows ?? 0;
   }
 
-  /** Room for `capacity` rows (the retraining's lists, while one runs). */
-  ensureRowCapacity(capacity: number): void {
-    if (this.jobLists !== undefined) {
-      const jobLists = new Int32Array(capacity).fill(-1);
-      jobLists.set(this.jobLists.subarray(0, this.store.rowCount));
-      this.jobLists = jobLists;
-    }
-  }
-
   /** A retraining was cancelled: its lists are dropped. */
   retrainCancelled(): void {
+    if (this.jobLists !== undefined) this.store.detach(this.jobLists);
     this.jobLists = undefined;
   }
 
@@ -135,7 +142,8 @@ export class IvfLists {
   layoutWithoutDeleted(): void {
     const ivf = this.ivf;
     if (ivf === undefined) return;
-    const { deleted, rowList } = this.store;
+    const deleted = this.store.deleted;
+    const rowList = this.rowLists.values;
     const counts = new Int32Array(ivf.lists + 1);
     const { listedRows, assignedRows } = this;
     let newListed = 0;
@@ -165,7 +173,7 @@ export class IvfLists {
     const rowCount = store.rowCount;
     const lists = this.listsFor(rowCount - store.deletedRows);
     this.ivf = IvfQuantizer.train(store, rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
-    this.ivf.assign(store, 0, rowCount, store.rowList);
+    this.ivf.assign(store, 0, rowCount, this.rowLists.values);
     this.sortByList();
   }
 
@@ -180,16 +188,18 @@ export class IvfLists {
     const store = this.store;
     const lists = this.listsFor(store.size);
     const ivf = yield* IvfQuantizer.trainSteps(store, store.rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
-    this.jobLists = new Int32Array(store.rowList.length).fill(-1);
+    const jobLists = new NumberColumn(new Int32Array(store.capacity), -1);
+    this.jobLists = jobLists;
+    store.attach(jobLists);
     let done = 0;
     while (done < store.rowCount) {
       yield;
       const end = Math.min(store.rowCount, done + ANN_ASSIGN_BATCH);
-      ivf.assign(store, done, end, this.jobLists);
+      ivf.assign(store, done, end, jobLists.values);
       done = end;
     }
-    store.rowList.set(this.jobLists.subarray(0, store.rowCount));
-    this.jobLists = undefined;
+    this.rowLists.values.set(jobLists.values.subarray(0, store.rowCount));
+    this.retrainCancelled();
     this.ivf = ivf;
     this.sortByList();
   }
@@ -199,7 +209,8 @@ export class IvfLists {
     const ivf = this.ivf!;
     const store = this.store;
     const rowCount = store.rowCount;
-    const { deleted, rowList } = store;
+    const deleted = store.deleted;
+    const rowList = this.rowLists.values;
 
     // Stable counting sort of rows by list; deleted rows (if any) go last, unlisted.
     const listCount = ivf.lists;
@@ -218,7 +229,7 @@ export class IvfLists {
       if (deleted[row] !== 0) order[tail++] = row;
       else order[next[rowList[row]]++] = row;
     }
-    store.applyOrder(order);
+    store.permute(order);
     this.listStart = starts;
     this.listedRows = liveRows;
     this.assignedRows = rowCount;
@@ -229,97 +240,54 @@ export class IvfLists {
     const store = this.store;
     if (this.ivf === undefined || this.assignedRows >= store.rowCount) return;
     if (this.assignedRows < this.listedRows) this.assignedRows = this.listedRows;
-    this.ivf.assign(store, this.assignedRows, store.rowCount, store.rowList);
+    this.ivf.assign(store, this.assignedRows, store.rowCount, this.rowLists.values);
     this.assignedRows = store.rowCount;
   }
 
   /**
    * Merges the recent rows (all assigned) into the sorted lists, dropping the deleted
-   * ones among them. The recent rows are sorted by list into a side buffer, then the
-   * lists are walked from the last down, each slid right (memmove) by the number of
+   * ones among them. The plan: the live recent rows are set aside sorted by list, then
+   * the lists are walked from the last down, each slid right (memmove) by the number of
    * recent rows of the lists before it, with its own recent rows put after it. Rows
    * only move right and the highest destinations are written first, so nothing is
-   * overwritten before it is moved. Costs one memmove of the rows, no training.
+   * overwritten before it is moved. Costs one memmove of the rows, no training; the
+   * store carries it out on every column (the rows' lists move with them).
    */
   mergeRecent(): void {
-    const ivf = this.ivf!;
-    const store = this.store;
-    const stride = store.stride;
-    const listCount = ivf.lists;
+    const listCount = this.ivf!.lists;
     const first = this.listedRows;
+    const store = this.store;
     const rowCount = store.rowCount;
-    const { rowList, deleted, rowSlot, slotRow } = store;
-    const rows = store.rows;
-    const metas = store.metas;
-    // Counting sort of the live recent rows into the side buffer.
-    const sideStart = new Int32Array(listCount + 1);
-    let dropped = 0;
-    for (let row = first; row < rowCount; row++) {
-      if (deleted[row] !== 0) dropped++;
-      else sideStart[rowList[row] + 1]++;
-    }
-    for (let l = 0; l < listCount; l++) sideStart[l + 1] += sideStart[l];
-    const recent = sideStart[listCount];
-    const sideRows = new Int16Array(recent * stride);
-    const sideMetas = new Array<unknown>(recent);
-    const sideSlots = new Int32Array(recent);
-    const filter = store.codes;
-    filter?.sideBegin(recent);
-    const next = sideStart.slice(0, listCount);
-    for (let row = first; row < rowCount; row++) {
-      if (deleted[row] !== 0) continue;
-      const p = next[rowList[row]]++;
-      sideRows.set(rows.subarray(row * stride, (row + 1) * stride), p * stride);
-      filter?.toSide(row, p);
-      sideMetas[p] = metas[row];
-      sideSlots[p] = rowSlot[row];
-    }
+    const deleted = store.deleted;
+    const rowList = this.rowLists.values;
+    // Counting sort of the live recent rows: their aside slots.
+    const asideStart = new Int32Array(listCount + 1);
+    for (let row = first; row < rowCount; row++) if (deleted[row] === 0) asideStart[rowList[row] + 1]++;
+    for (let l = 0; l < listCount; l++) asideStart[l + 1] += asideStart[l];
+    const recent = asideStart[listCount];
+    const aside = new Int32Array(recent);
+    const next = asideStart.slice(0, listCount);
+    for (let row = first; row < rowCount; row++) if (deleted[row] === 0) aside[next[rowList[row]]++] = row;
     const listStart = this.listStart;
     const merged = new Int32Array(listCount + 1);
     merged.set(listStart);
     const newRowCount = first + recent;
     merged[listCount] = newRowCount;
+    const moves: BlockMove[] = [];
     for (let l = listCount - 1; l >= 0; l--) {
-      const shift = sideStart[l];
+      const shift = asideStart[l];
       const from = listStart[l];
       const size = listStart[l + 1] - from;
       const to = from + shift;
       merged[l] = to;
-      if (shift > 0 && size > 0) {
-        rows.copyWithin(to * stride, from * stride, (from + size) * stride);
-        if (filter !== undefined) filter.copyRows(to, from, from + size);
-        deleted.copyWithin(to, from, from + size);
-        rowSlot.copyWithin(to, from, from + size);
-        for (let i = size - 1; i >= 0; i--) {
-          metas[to + i] = metas[from + i];
-        }
-        for (let row = to; row < to + size; row++) if (deleted[row] === 0) slotRow[rowSlot[row]] = row;
-      }
-      const sideFrom = sideStart[l];
-      const sideEnd = sideStart[l + 1];
-      if (sideEnd > sideFrom) {
-        const at = to + size;
-        rows.set(sideRows.subarray(sideFrom * stride, sideEnd * stride), at * stride);
-        filter?.fromSide(sideFrom, at, sideEnd - sideFrom);
-        deleted.fill(0, at, at + sideEnd - sideFrom);
-        for (let i = sideFrom; i < sideEnd; i++) {
-          const row = at + i - sideFrom;
-          metas[row] = sideMetas[i];
-          rowSlot[row] = sideSlots[i];
-          slotRow[sideSlots[i]] = row;
-        }
-      }
-      if (shift + size + sideEnd - sideFrom > 0) rowList.fill(l, to, to + size + sideEnd - sideFrom);
+      if (shift > 0 && size > 0) moves.push({ to, from, count: size, aside: false });
+      const added = asideStart[l + 1] - asideStart[l];
+      if (added > 0) moves.push({ to: to + size, from: asideStart[l], count: added, aside: true });
       if (shift === 0) break; // lists before l neither move nor receive rows
     }
-    deleted.fill(0, newRowCount, rowCount);
-    rowList.fill(-1, newRowCount, rowCount);
-    metas.length = newRowCount;
-    store.deletedRows -= dropped;
-    store.rowCount = newRowCount;
+    store.carryOut({ aside, moves, rowCount: newRowCount });
     this.listStart = merged;
     this.listedRows = newRowCount;
     this.assignedRows = newRowCount;
-    filter?.sideEnd();
   }
 }

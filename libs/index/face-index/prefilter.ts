@@ -2,7 +2,8 @@
  * FaceIndex's int8 pre-filter wiring (option `prefilter`; the codes and kernels are
  * int8-filter.ts): when the filter is created, learned and learned again, coding each
  * new row, and the searches through it (exact, and approximate without the shortlist).
- * The filter itself is a RowStore column, so row moves carry its codes.
+ * The filter's code arenas are attached to the RowStore as columns, so row moves carry
+ * its codes.
  */
 import type { TopK } from '../topk/index.js';
 import { SCAN_BLOCK_ROWS } from '../simd-kernel/index.js';
@@ -46,6 +47,8 @@ export class Prefilter {
   candidates = 0;
   /** A learning in steps (`learnSteps`) is under way. */
   private learning = false;
+  /** Created once the index first holds FILTER_MIN_ROWS faces (with the option on). */
+  private int8Filter: Int8Filter | undefined;
 
   constructor(store: RowStore, ivfLists: IvfLists, options: { axes: number | undefined } | undefined) {
     this.store = store;
@@ -55,7 +58,17 @@ export class Prefilter {
 
   /** Whether searches run through the pre-filter now. */
   get ready(): boolean {
-    return this.store.filter?.ready ?? false;
+    return this.int8Filter?.ready ?? false;
+  }
+
+  /** The filter when searches may use it (`ready`). */
+  get filter(): Int8Filter | undefined {
+    return this.int8Filter?.ready ? this.int8Filter : undefined;
+  }
+
+  /** Bytes of the filter's codes (0 before it exists). */
+  get bytes(): number {
+    return this.int8Filter?.bytes ?? 0;
   }
 
   /**
@@ -66,7 +79,7 @@ export class Prefilter {
    */
   rowAdded(row: number, deferLearning: boolean): void {
     if (this.options === undefined) return;
-    const filter = this.store.filter;
+    const filter = this.int8Filter;
     if (filter?.ready) filter.encodeRows(this.store, row, row + 1);
     if (deferLearning || this.learning) return;
     this.refreshWhenDue(false);
@@ -74,7 +87,7 @@ export class Prefilter {
 
   /** Every row was replaced (import): the codes are stale until the next learning. */
   invalidate(): void {
-    if (this.store.filter !== undefined) this.store.filter.ready = false;
+    this.int8Filter?.invalidate();
   }
 
   /**
@@ -87,7 +100,7 @@ export class Prefilter {
     if (this.options === undefined || this.learning) return false;
     const live = this.store.size;
     if (live < FILTER_MIN_ROWS) return false;
-    const filter = this.store.filter;
+    const filter = this.int8Filter;
     if (filter === undefined || !filter.ready) return true;
     return explicit
       ? live >= filter.learnedRows * 2 && filter.learnedRows < FILTER_RELEARN_MAX_ROWS / 4
@@ -99,7 +112,7 @@ export class Prefilter {
     if (this.options === undefined) return;
     const store = this.store;
     if (store.size < FILTER_MIN_ROWS) {
-      if (explicit && store.filter !== undefined) store.filter.ready = false;
+      if (explicit) this.int8Filter?.invalidate();
       return;
     }
     runToEnd(this.learnSteps(explicit));
@@ -115,14 +128,12 @@ export class Prefilter {
   *learnSteps(explicit = true): Generator<void, void, void> {
     if (!this.learnDue(explicit)) return;
     const store = this.store;
-    // Created (with room for every row) when there is none yet.
-    const filter = (store.filter ??= new Int8Filter(store.dimensions, store.capacity, store.arena, this.options!.axes));
-    filter.ready = false;
+    const filter = this.int8Filter ?? this.createFilter();
+    filter.invalidate();
     this.learning = true;
     try {
       yield;
       yield* filter.learnSteps(store, store.rowCount);
-      filter.ready = false; // learning marks it ready; no codes yet
       let coded = 0;
       while (coded < store.rowCount) {
         yield;
@@ -130,10 +141,19 @@ export class Prefilter {
         filter.encodeRows(store, coded, end);
         coded = end;
       }
-      filter.ready = true;
+      filter.codesComplete();
     } finally {
       this.learning = false;
     }
+  }
+
+  /** The filter, its code arenas attached to the store (grown to its capacity). */
+  private createFilter(): Int8Filter {
+    const store = this.store;
+    const filter = new Int8Filter(store.dimensions, store.capacity, store.arena, this.options!.axes);
+    for (const column of filter.columns) store.attach(column);
+    this.int8Filter = filter;
+    return filter;
   }
 
   /**
@@ -146,7 +166,7 @@ export class Prefilter {
   scan(queries: Float32Array, queryCount: number, selectors: TopK[], probes: number): void {
     const store = this.store;
     const ivfLists = this.ivfLists;
-    const filter = store.filter!;
+    const filter = this.int8Filter!;
     const ivf = ivfLists.ivf;
     const dims = store.dimensions;
     const { listStart, listedRows } = ivfLists;
@@ -202,7 +222,7 @@ export class Prefilter {
    */
   private range(start: number, end: number, queries: Float32Array, queryOffset: number, selector: TopK, far: boolean): void {
     const store = this.store;
-    const filter = store.filter!;
+    const filter = this.int8Filter!;
     const deleted = store.deleted;
     let worst = selector.worst;
     this.scanned += end - start;

@@ -1,80 +1,93 @@
 /**
- * The rows of a FaceIndex: every row-ordered column (the vectors, as int16 codes at a
- * fixed scale in the arena: libs/index/simd-kernel/int16.ts; deleted flags, metas, each row's
- * slot and IVF list, and the pre-filter's codes) and the ids, kept by slot (id-table.ts).
- * A vector is stored rounded to the nearest multiple of INT16_ROW_SCALE (2^-14, within
- * 3.1e-5), in a quarter of the bytes of the float32 row and the int8 codes it replaces;
- * searches are exact over the stored values. Writes append a row; replacing or
- * deleting a face only flags its row. The moves here (compaction, permutations) keep
- * every column in step; the IVF merge (ivf-lists.ts) moves the same columns. A face's
- * slot stays with it while its row moves, so moving rows never touches the ids.
+ * The rows of a FaceIndex and every per-row column that moves with them. A vector is
+ * stored as int16 codes at a fixed scale in the arena (libs/index/simd-kernel/int16.ts):
+ * rounded to the nearest multiple of INT16_ROW_SCALE (2^-14, within 3.1e-5), in a
+ * quarter of the bytes of the float32 row; searches are exact over the stored values.
+ * Writes append a row; replacing or deleting a face only flags its row.
+ *
+ * The store's own columns are the vectors, the deleted flags, the metas and each row's
+ * slot; other parts attach theirs (the IVF's list of each row, the pre-filter's codes:
+ * libs/index/row-columns). Every move (growth, compaction, a merge's block moves, a
+ * sort) is carried out here on all columns at once: a part that needs rows moved hands
+ * the store a plan (`MovePlan`, or an order for `permute`). A face's slot stays with it
+ * while its row moves, so moving rows never touches the ids.
  */
 import { INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/index.js';
 import { codedSquaredDistanceWithin } from '../exact-distance/index.js';
+import { NumberColumn, ValueColumn, type RowColumn } from '../row-columns/index.js';
 import { IdTable } from './id-table.js';
-import type { Int8Filter } from './int8-filter.js';
 import type { FaceIndexState } from './options.js';
 
 const INITIAL_CAPACITY = 64;
+
+/** One block move of a plan: `count` rows from rows `from..` (or, `aside`, from aside slots `from..`) to rows `to..`. */
+export interface BlockMove {
+  readonly to: number;
+  readonly from: number;
+  readonly count: number;
+  readonly aside: boolean;
+}
+
+/**
+ * Rows moved in blocks, carried out on every column in order: first the rows of
+ * `aside` are copied aside (slot i holds aside[i]), then each move. Afterwards the store
+ * holds `rowCount` rows; every row dropped (not moved into 0..rowCount-1) must be deleted.
+ */
+export interface MovePlan {
+  readonly aside: Int32Array;
+  readonly moves: readonly BlockMove[];
+  readonly rowCount: number;
+}
 
 export class RowStore {
   readonly dimensions: number;
   /** Owns the rows' codes (WebAssembly memory when the SIMD kernel runs) and their distance kernel. */
   readonly arena: Int16RowArena;
-  /** The arena's codes, `stride` a row; taken again after the arena grows. */
-  rows: Int16Array;
   /** Codes a row (dims rounded up to a multiple of 8). */
   readonly stride: number;
   /** One row's stored vector (`forEachFace`). */
   private readonly decoded: Float32Array;
-  deleted: Uint8Array;
-  metas: unknown[] = [];
-  /** IVF list of each row, -1 for rows not yet assigned. */
-  rowList: Int32Array;
-  /**
-   * The int8 pre-filter (undefined when off); its codes exist for every row once `ready`.
-   * Created by prefilter.ts; kept here because its codes move with the rows.
-   */
-  filter: Int8Filter | undefined;
+  private readonly deletedColumn = new NumberColumn(new Uint8Array(INITIAL_CAPACITY));
+  private readonly metaColumn = new ValueColumn<unknown>();
+  /** Slot of each live row (stale for dead rows). */
+  private readonly rowSlot = new NumberColumn(new Int32Array(INITIAL_CAPACITY));
+  /** Every column, the store's own first, then those attached. */
+  private readonly columns: RowColumn[];
   /**
    * Ids by slot, and id -> slot: a slot stays with the face while its row moves (merges,
    * sorts, compaction), so moving rows updates typed arrays, never the ids.
    */
-  readonly ids = new IdTable();
+  private readonly ids = new IdTable();
   /** Row of each slot in use. */
-  slotRow: Int32Array;
-  /** Slot of each live row (stale for dead rows). */
-  rowSlot: Int32Array;
-  private freeSlots: Int32Array;
+  private slotRow = new Int32Array(INITIAL_CAPACITY);
+  private freeSlots = new Int32Array(INITIAL_CAPACITY);
   private freeSlotCount = 0;
   private nextSlot = 0;
-  rowCount = 0;
-  deletedRows = 0;
+  private rows = 0;
+  private deadRows = 0;
 
   constructor(dimensions: number, forceJs: boolean) {
     this.dimensions = dimensions;
     this.arena = new Int16RowArena(dimensions, INITIAL_CAPACITY, { forceJs });
-    this.rows = this.arena.codes;
     this.stride = this.arena.rowDims;
     this.decoded = new Float32Array(dimensions);
-    this.deleted = new Uint8Array(INITIAL_CAPACITY);
-    this.rowList = new Int32Array(INITIAL_CAPACITY).fill(-1);
-    this.slotRow = new Int32Array(INITIAL_CAPACITY);
-    this.rowSlot = new Int32Array(INITIAL_CAPACITY);
-    this.freeSlots = new Int32Array(INITIAL_CAPACITY);
+    this.columns = [this.arena, this.deletedColumn, this.metaColumn, this.rowSlot];
     this.ids.ensureSlots(INITIAL_CAPACITY);
   }
 
-  /** The id of a live row. */
-  idAt(row: number): string {
-    return this.ids.idOf(this.rowSlot[row]);
+  /** Rows written (live and dead). */
+  get rowCount(): number {
+    return this.rows;
   }
 
-  /** Orders two rows by their ids (the tie-break of equal distances), like `a < b` on the strings. */
-  readonly compareRowIds = (rowA: number, rowB: number): number => this.ids.compare(this.rowSlot[rowA], this.rowSlot[rowB]);
+  /** Rows flagged dead (deleted or replaced) and not yet compacted away. */
+  get deletedRows(): number {
+    return this.deadRows;
+  }
 
-  has(id: string): boolean {
-    return this.ids.find(id) >= 0;
+  /** 1 for each dead row; a new array after the store grows (take it again then). */
+  get deleted(): Uint8Array {
+    return this.deletedColumn.values;
   }
 
   /** Live faces (deleted and replaced rows excluded). */
@@ -84,20 +97,53 @@ export class RowStore {
 
   /** Rows the columns hold room for. */
   get capacity(): number {
-    return this.deleted.length;
+    return this.deletedColumn.values.length;
   }
 
-  /** The pre-filter when its codes are kept for every row (and so must move with them). */
-  get codes(): Int8Filter | undefined {
-    return this.filter?.ready ? this.filter : undefined;
+  /** Bytes of the rows, flags and ids (attached columns count their own). */
+  get bytes(): number {
+    return this.arena.bytes + this.deleted.byteLength + this.ids.bytes;
+  }
+
+  /** The id of a live row. */
+  idAt(row: number): string {
+    return this.ids.idOf(this.rowSlot.values[row]);
+  }
+
+  /** The meta of a live row. */
+  metaAt(row: number): unknown {
+    return this.metaColumn.at(row);
+  }
+
+  /** Orders two rows by their ids (the tie-break of equal distances), like `a < b` on the strings. */
+  readonly compareRowIds = (rowA: number, rowB: number): number => {
+    const rowSlot = this.rowSlot.values;
+    return this.ids.compare(rowSlot[rowA], rowSlot[rowB]);
+  };
+
+  has(id: string): boolean {
+    return this.ids.find(id) >= 0;
+  }
+
+  /** A column that moves with the rows from now on (grown to the store's capacity). */
+  attach(column: RowColumn): void {
+    column.ensureRowCapacity(this.capacity);
+    this.columns.push(column);
+  }
+
+  /** The column no longer moves with the rows. */
+  detach(column: RowColumn): void {
+    const at = this.columns.indexOf(column);
+    if (at >= 0) this.columns.splice(at, 1);
   }
 
   /** Every live face, in row order (what a snapshot writes), with its stored vector: a buffer reused for the next face (copy it to keep it). */
   forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void {
-    for (let row = 0; row < this.rowCount; row++) {
-      if (this.deleted[row]) continue;
+    const deleted = this.deleted;
+    for (let row = 0; row < this.rows; row++) {
+      if (deleted[row]) continue;
       this.arena.readRows(row, 1, this.decoded);
-      visit(this.idAt(row), this.decoded, this.metas[row]);
+      visit(this.idAt(row), this.decoded, this.metaColumn.at(row));
     }
   }
 
@@ -111,29 +157,29 @@ export class RowStore {
    * dimension order (the oracle's bits); may give up past `bound` (see squaredDistanceWithin).
    */
   distanceWithin(row: number, queries: Float32Array, queryOffset: number, bound: number): number {
-    return codedSquaredDistanceWithin(this.rows, row * this.stride, INT16_ROW_SCALE, queries, queryOffset, this.dimensions, bound);
+    return codedSquaredDistanceWithin(this.arena.codes, row * this.stride, INT16_ROW_SCALE, queries, queryOffset, this.dimensions, bound);
   }
 
   /**
-   * Appends a row for the face (flagging the row it replaces, if any) and returns it.
-   * There must be room for one more row (`capacity`); the pre-filter's codes are the caller's.
-   * A component that is not finite or past ±INT16_ROW_MAX is a RangeError naming it, and nothing changes.
+   * Appends a row for the face (flagging the row it replaces, if any) and returns it;
+   * attached columns write the new row themselves. There must be room for one more row
+   * (`capacity`). A component that is not finite or past ±INT16_ROW_MAX is a
+   * RangeError naming it, and nothing changes.
    */
   append(id: string, vector: Float32Array, meta: unknown): number {
     // First: it checks the vector, and writes only the row past the last.
-    this.arena.setRow(this.rowCount, vector);
+    this.arena.setRow(this.rows, vector);
     let slot = this.ids.find(id);
     if (slot >= 0) this.markDeleted(this.slotRow[slot]);
     else {
       slot = this.freeSlotCount > 0 ? this.freeSlots[--this.freeSlotCount] : this.nextSlot++;
       this.ids.insert(id, slot);
     }
-    const row = this.rowCount++;
+    const row = this.rows++;
     this.deleted[row] = 0;
-    this.rowList[row] = -1;
-    this.metas[row] = meta;
+    this.metaColumn.set(row, meta);
     this.slotRow[slot] = row;
-    this.rowSlot[row] = slot;
+    this.rowSlot.values[row] = slot;
     return row;
   }
 
@@ -148,143 +194,107 @@ export class RowStore {
 
   /**
    * Replaces every row by the state's faces (vectors and ids copied, metas adopted; a
-   * later id replaces an earlier one). `rowLists`: the IVF list of rows 0..n-1 (the rest
-   * unassigned). There must be room for the faces (`capacity`).
+   * later id replaces an earlier one). There must be room for the faces (`capacity`);
+   * attached columns take theirs from the state themselves.
    */
-  adopt(state: FaceIndexState, rowLists: Int32Array | undefined): void {
+  adopt(state: FaceIndexState): void {
     const faces = state.ids.length;
     for (let row = 0; row < faces; row++) this.arena.setRow(row, state.vectors, row * this.dimensions);
-    this.deleted.fill(0);
-    this.rowList.fill(-1);
-    if (rowLists !== undefined) this.rowList.set(rowLists, 0);
-    this.metas = state.metas;
+    this.deletedColumn.fill(0, this.capacity);
+    this.metaColumn.adopt(state.metas);
     this.ids.clear();
     this.freeSlotCount = 0;
     this.nextSlot = 0;
-    this.rowCount = faces;
-    this.deletedRows = 0;
+    this.rows = faces;
+    this.deadRows = 0;
+    const rowSlot = this.rowSlot.values;
     for (let row = 0; row < faces; row++) {
-      const meta = this.metas[row];
-      if (meta === null) this.metas[row] = undefined;
+      if (state.metas[row] === null) this.metaColumn.set(row, undefined);
       const id = state.ids[row];
       let slot = this.ids.find(id);
       if (slot >= 0) this.markDeleted(this.slotRow[slot]);
       else this.ids.insert(id, (slot = this.nextSlot++));
       this.slotRow[slot] = row;
-      this.rowSlot[row] = slot;
+      rowSlot[row] = slot;
     }
   }
 
   private markDeleted(row: number): void {
     if (this.deleted[row] !== 0) return;
     this.deleted[row] = 1;
-    this.metas[row] = undefined;
-    this.deletedRows++;
+    this.metaColumn.set(row, undefined);
+    this.deadRows++;
   }
 
-  /** Room for `capacity` rows in every column (the arena and the pre-filter's codes too). */
+  /** Room for `capacity` rows in every column, the ids' slots too. */
   grow(capacity: number): void {
-    this.arena.ensureRowCapacity(capacity);
-    this.rows = this.arena.codes;
-    this.filter?.ensureRowCapacity(capacity);
-    const deleted = new Uint8Array(capacity);
-    deleted.set(this.deleted.subarray(0, this.rowCount));
-    this.deleted = deleted;
-    const rowList = new Int32Array(capacity).fill(-1);
-    rowList.set(this.rowList.subarray(0, this.rowCount));
-    this.rowList = rowList;
+    if (capacity <= this.capacity) return;
+    for (const column of this.columns) column.ensureRowCapacity(capacity);
     const grown = (old: Int32Array) => {
       const out = new Int32Array(capacity);
       out.set(old);
       return out;
     };
     this.slotRow = grown(this.slotRow);
-    this.rowSlot = grown(this.rowSlot);
     this.freeSlots = grown(this.freeSlots);
     this.ids.ensureSlots(capacity);
   }
 
-  /**
-   * Slides live rows down over deleted ones, keeping their order (and so the IVF lists:
-   * ivf-lists.ts recounts them first, `layoutWithoutDeleted`).
-   */
-  compact(): void {
-    if (this.deletedRows === 0) return;
-    const filter = this.codes;
-    let write = 0;
-    for (let read = 0; read < this.rowCount; read++) {
-      if (this.deleted[read] !== 0) continue;
-      if (write !== read) {
-        this.metas[write] = this.metas[read];
-        this.rowList[write] = this.rowList[read];
-        const slot = this.rowSlot[read];
-        this.rowSlot[write] = slot;
-        this.slotRow[slot] = write;
+  /** Carries out `plan` (see MovePlan) on every column, then points each moved face's slot at its new row. */
+  carryOut(plan: MovePlan): void {
+    const { aside, moves } = plan;
+    for (const column of this.columns) {
+      if (aside.length > 0) column.takeRows(aside, aside.length);
+      for (const move of moves) {
+        if (move.aside) column.putRows(move.from, move.to, move.count);
+        else column.copyRows(move.to, move.from, move.from + move.count);
       }
-      write++;
+      if (aside.length > 0) column.releaseTaken();
     }
-    // The same moves for the row codes and the pre-filter's, a run of live rows at a time.
+    let lowest = plan.rowCount;
+    for (const move of moves) lowest = Math.min(lowest, move.to);
+    this.dropTail(plan.rowCount);
+    this.pointSlotsAt(lowest);
+  }
+
+  /** Moves row order[pos] to pos for every pos < rowCount in every column (a sort; no row is dropped). */
+  permute(order: Int32Array): void {
+    for (const column of this.columns) column.permuteRows(order, this.rows);
+    this.pointSlotsAt(0);
+  }
+
+  /** Slides live rows down over deleted ones, keeping their order (and so the IVF lists: ivf-lists.ts recounts them first, `layoutWithoutDeleted`). */
+  compact(): void {
+    if (this.deadRows === 0) return;
+    const deleted = this.deleted;
+    const moves: BlockMove[] = [];
     let to = 0;
     let runStart = -1;
-    for (let read = 0; read <= this.rowCount; read++) {
-      if (read < this.rowCount && this.deleted[read] === 0) {
-        if (runStart < 0) runStart = read;
+    for (let row = 0; row <= this.rows; row++) {
+      if (row < this.rows && deleted[row] === 0) {
+        if (runStart < 0) runStart = row;
       } else if (runStart >= 0) {
-        if (to !== runStart) {
-          this.arena.copyRows(to, runStart, read);
-          filter?.copyRows(to, runStart, read);
-        }
-        to += read - runStart;
+        if (to !== runStart) moves.push({ to, from: runStart, count: row - runStart, aside: false });
+        to += row - runStart;
         runStart = -1;
       }
     }
-    this.deleted.fill(0, 0, this.rowCount);
-    this.rowList.fill(-1, write, this.rowCount);
-    this.metas.length = write;
-    this.rowCount = write;
-    this.deletedRows = 0;
+    this.carryOut({ aside: new Int32Array(0), moves, rowCount: to });
   }
 
-  /** Moves row order[pos] to position pos for every pos. */
-  applyOrder(order: Int32Array): void {
-    const rowCount = this.rowCount;
-    this.arena.permuteRows(order, rowCount);
-    this.codes?.permuteRows(order, rowCount);
-    const metas = new Array<unknown>(rowCount);
-    const rowList = new Int32Array(this.rowList.length).fill(-1);
-    const deleted = new Uint8Array(this.deleted.length);
-    const rowSlot = new Int32Array(this.rowSlot.length);
-    const slotRow = this.slotRow;
-    for (let pos = 0; pos < rowCount; pos++) {
-      const row = order[pos];
-      metas[pos] = this.metas[row];
-      rowList[pos] = this.rowList[row];
-      deleted[pos] = this.deleted[row];
-      rowSlot[pos] = this.rowSlot[row];
-      if (deleted[pos] === 0) slotRow[rowSlot[pos]] = pos;
-    }
-    this.metas = metas;
-    this.rowList = rowList;
-    this.deleted = deleted;
-    this.rowSlot = rowSlot;
+  /** Rows from `rowCount` on are gone (each was dead). */
+  private dropTail(rowCount: number): void {
+    this.deadRows -= this.rows - rowCount;
+    this.deletedColumn.fill(rowCount, this.rows);
+    this.metaColumn.truncate(rowCount);
+    this.rows = rowCount;
   }
 
-  /**
-   * Stores rows in a KD-tree's leaf order (`order`, no deleted rows, no IVF lists, no
-   * pre-filter codes) so each leaf reads one contiguous block of memory.
-   */
-  reorderLikeTree(order: Int32Array): void {
-    this.arena.permuteRows(order, this.rowCount);
-    const metas: unknown[] = new Array<unknown>(this.rowCount);
-    const rowSlot = new Int32Array(this.rowSlot.length);
-    for (let pos = 0; pos < this.rowCount; pos++) {
-      const row = order[pos];
-      metas[pos] = this.metas[row];
-      rowSlot[pos] = this.rowSlot[row];
-      this.slotRow[rowSlot[pos]] = pos;
-    }
-    this.rowSlot = rowSlot;
-    this.metas = metas;
+  /** slotRow for the live rows from `first` on, after they moved. */
+  private pointSlotsAt(first: number): void {
+    const deleted = this.deleted;
+    const rowSlot = this.rowSlot.values;
+    for (let row = first; row < this.rows; row++) if (deleted[row] === 0) this.slotRow[rowSlot[row]] = row;
   }
 }
 

@@ -17,8 +17,8 @@ export function exportState(store: RowStore, ivfLists: IvfLists): FaceIndexState
   const metas = new Array<unknown>(faces);
   const ivf = ivfLists.ivf;
   const rowLists = ivf === undefined ? undefined : new Int32Array(faces);
-  const { deleted, rowList, rowCount } = store;
-  const { listedRows, assignedRows } = ivfLists;
+  const { deleted, rowCount } = store;
+  const { listedRows, assignedRows, rowList } = ivfLists;
   let out = 0;
   let listed = 0;
   let runStart = 0; // rows runStart..row-1 are live and copied as one block
@@ -31,7 +31,7 @@ export function exportState(store: RowStore, ivfLists: IvfLists): FaceIndexState
       continue;
     }
     ids[out] = store.idAt(row);
-    metas[out] = store.metas[row];
+    metas[out] = store.metaAt(row);
     if (rowLists !== undefined) rowLists[out] = row < assignedRows ? rowList[row] : -1;
     if (row < listedRows) listed++;
     out++;

@@ -13,6 +13,7 @@ import { wasmSimdSupported } from './simd-support.js';
 import { FOUR_BIT_MAX_SUM, fourBitScanModuleBytes } from './four-bit-wasm.js';
 import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { grownCapacity } from './grown-capacity.js';
+import type { RowColumn } from '../row-columns/index.js';
 
 export { FOUR_BIT_MAX_ENTRY, FOUR_BIT_MAX_SUM } from './four-bit-wasm.js';
 
@@ -23,7 +24,7 @@ const BLOCK_ROWS = 16;
 
 type ScanFunction = (codes: number, blocks: number, lut: number, limit: number, out: number, first: number, lo: number, hi: number) => number;
 
-export class FourBitCodeArena {
+export class FourBitCodeArena implements RowColumn {
   /** Axes a row (even). */
   readonly axes: number;
   private readonly pairs: number;
@@ -40,6 +41,8 @@ export class FourBitCodeArena {
   /** out[i]'s value (its table sum). */
   values!: Int32Array;
   private bytes8!: Uint8Array;
+  /** Packed rows set aside by `takeRows`. */
+  private aside = new Uint8Array(0);
 
   constructor(axes: number, initialRows = 64) {
     if (!wasmSimdSupported()) throw new Error('FourBitCodeArena needs WebAssembly SIMD');
@@ -141,6 +144,19 @@ export class FourBitCodeArena {
     const saved = new Uint8Array(rowCount * pairs);
     for (let row = 0; row < rowCount; row++) this.readPacked(row, saved, row * pairs);
     for (let pos = 0; pos < rowCount; pos++) this.writePacked(pos, saved, order[pos] * pairs);
+  }
+
+  takeRows(rows: Int32Array, count: number): void {
+    this.aside = new Uint8Array(count * this.pairs);
+    for (let i = 0; i < count; i++) this.readPacked(rows[i], this.aside, i * this.pairs);
+  }
+
+  putRows(slot: number, row: number, count: number): void {
+    for (let i = 0; i < count; i++) this.writePacked(row + i, this.aside, (slot + i) * this.pairs);
+  }
+
+  releaseTaken(): void {
+    this.aside = new Uint8Array(0);
   }
 
   private copyRow(from: number, to: number, packed: Uint8Array): void {

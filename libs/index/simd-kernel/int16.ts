@@ -20,6 +20,7 @@ import { wasmSimdSupported } from './simd-support.js';
 import { int16GatherModuleBytes } from './int16-wasm.js';
 import { copyingMemory, growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { grownCapacity } from './grown-capacity.js';
+import { AsideRows, type RowColumn } from '../row-columns/index.js';
 
 export const INT16_ROW_SCALE = 2 ** -14;
 /** 1 / INT16_ROW_SCALE: multiplying by it is exact (a power of two) and cheaper than dividing. */
@@ -53,7 +54,7 @@ export interface Int16RowArenaOptions {
   forceJs?: boolean;
 }
 
-export class Int16RowArena {
+export class Int16RowArena implements RowColumn {
   readonly dims: number;
   /** Codes per row: dims rounded up to a multiple of 8 (padding codes stay 0). */
   readonly rowDims: number;
@@ -76,6 +77,7 @@ export class Int16RowArena {
   private readonly staged: Int16Array;
   /** ||query - its codes * scale||: how far `gather`'s rounded query is from the one given. */
   private queryMiss = 0;
+  private readonly aside = new AsideRows<Int16Array>();
 
   constructor(dims: number, initialRows = 64, options: Int16RowArenaOptions = {}) {
     if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
@@ -215,6 +217,18 @@ export class Int16RowArena {
   copyRows(to: number, from: number, end: number): void {
     const rd = this.rowDims;
     this.codes.copyWithin(to * rd, from * rd, end * rd);
+  }
+
+  takeRows(rows: Int32Array, count: number): void {
+    this.aside.take(this.codes, this.rowDims, rows, count);
+  }
+
+  putRows(slot: number, row: number, count: number): void {
+    this.aside.put(this.codes, this.rowDims, slot, row, count);
+  }
+
+  releaseTaken(): void {
+    this.aside.release();
   }
 
   /**

@@ -13,6 +13,7 @@
 import { wasmSimdSupported } from './simd-support.js';
 import { growMemoryTo, instantiateKernel, type WasmMemory } from './instance.js';
 import { grownCapacity } from './grown-capacity.js';
+import { AsideRows, type RowColumn } from '../row-columns/index.js';
 import { int8ScanModuleBytes, projectModuleBytes } from './wasm.js';
 
 /** Most rows one `scan` call handles (the size of the candidate output area). */
@@ -36,7 +37,7 @@ export function int8ScanSupported(): boolean {
   return wasmSimdSupported();
 }
 
-export class Int8CodeArena {
+export class Int8CodeArena implements RowColumn {
   /** Codes per row: the vector length rounded up to a multiple of 16. */
   readonly codeDims: number;
   private readonly memory: WasmMemory;
@@ -57,6 +58,9 @@ export class Int8CodeArena {
   out!: Int32Array;
   /** out[i]'s bound, f32(sqrt(D) * scale) - residual (by `scan`). */
   values!: Float32Array;
+  private readonly asideCodes = new AsideRows<Int8Array>();
+  private readonly asideResiduals = new AsideRows<Float32Array>();
+  private readonly asideNorms = new AsideRows<Int32Array>();
 
   constructor(dims: number, initialRows = 64) {
     if (!int8ScanSupported()) throw new Error('Int8CodeArena needs WebAssembly SIMD');
@@ -122,6 +126,24 @@ export class Int8CodeArena {
     this.codes.copyWithin(to * cd, from * cd, end * cd);
     this.residuals.copyWithin(to, from, end);
     this.norms.copyWithin(to, from, end);
+  }
+
+  takeRows(rows: Int32Array, count: number): void {
+    this.asideCodes.take(this.codes, this.codeDims, rows, count);
+    this.asideResiduals.take(this.residuals, 1, rows, count);
+    this.asideNorms.take(this.norms, 1, rows, count);
+  }
+
+  putRows(slot: number, row: number, count: number): void {
+    this.asideCodes.put(this.codes, this.codeDims, slot, row, count);
+    this.asideResiduals.put(this.residuals, 1, slot, row, count);
+    this.asideNorms.put(this.norms, 1, slot, row, count);
+  }
+
+  releaseTaken(): void {
+    this.asideCodes.release();
+    this.asideResiduals.release();
+    this.asideNorms.release();
   }
 
   /** Moves row order[pos] to pos for every pos < rowCount (word copies through a copy of the codes). */
