@@ -58,13 +58,15 @@ import {
   type Neighbor,
   type SearchOptions,
 } from './options.js';
+import type { NearestFaces } from './nearest-faces.js';
 import { Prefilter } from './prefilter.js';
 import { RowStore } from './row-store.js';
 import { scanRows } from './row-scan.js';
 import { checkState, exportState } from './state.js';
 
 export { squaredDistance } from '../exact-distance/index.js';
-export { bruteForceSearch } from './brute-force.js';
+export { BruteForceIndex, bruteForceSearch } from './brute-force.js';
+export type { NearestFaces } from './nearest-faces.js';
 export { storedVector } from './row-store.js';
 export type {
   ApproximateOptions,
@@ -96,7 +98,7 @@ const ANN_RETRAIN_GROWTH = 2;
  */
 const MAX_DISTANCE_SLACK = 1e-12;
 
-export class FaceIndex {
+export class FaceIndex implements NearestFaces {
   readonly dimensions: number;
   private readonly leafSize: number;
   private readonly deltaLimit: number;
