@@ -30,15 +30,16 @@
  * to the oracle's over the stored values. Exact searches with IVF lists take the nearest lists first, so the
  * k-th distance is small early.
  *
- * Files: options.ts (public types, defaults), row-store.ts (the rows and their ids),
- * ivf-lists.ts (the IVF layout and its maintenance), maintenance-job.ts (training in
- * steps), prefilter.ts (the pre-filter's life and searches through it),
- * approximate-scan.ts (approximate search), row-scan.ts (scans without the pre-filter), state.ts (export/import), brute-force.ts (the oracle). This file is the
- * public entry point: FaceIndex holds them together and decides when maintenance runs.
+ * Files: options.ts (public types, defaults), row-store.ts (the rows, their columns and
+ * ids; every row move), ivf-lists.ts (the IVF layout and its maintenance),
+ * maintenance-job.ts (training in steps), prefilter.ts (the pre-filter's life),
+ * search/exact.ts and search/approximate.ts (each search and its variants, ending in
+ * search/row-scan.ts), state.ts (export/import), nearest-faces.ts (the interface this
+ * index and brute-force.ts, the oracle, share). This file is the public entry point:
+ * FaceIndex holds them together and decides when maintenance runs.
  */
 import { KDTree } from '../kdtree/index.js';
 import { TopK } from '../topk/index.js';
-import { ApproximateScan } from './approximate-scan.js';
 import { Int8Filter } from './int8-filter.js';
 import { IvfLists, ANN_ASSIGN_BATCH } from './ivf-lists.js';
 import { JOB_SLICE_MS, MaintenanceJob } from './maintenance-job.js';
@@ -61,7 +62,9 @@ import {
 import type { NearestFaces } from './nearest-faces.js';
 import { Prefilter } from './prefilter.js';
 import { RowStore } from './row-store.js';
-import { scanRows } from './row-scan.js';
+import { ApproximateSearch } from './search/approximate.js';
+import { ExactSearch } from './search/exact.js';
+import { ScanCounts } from './search/scan-counts.js';
 import { checkState, exportState } from './state.js';
 
 export { squaredDistance } from '../exact-distance/index.js';
@@ -117,7 +120,10 @@ export class FaceIndex implements NearestFaces {
   /** IVF training in steps, and the maintenance pause. */
   private readonly job: MaintenanceJob;
   private readonly prefilter: Prefilter;
-  private readonly approximate: ApproximateScan;
+  private readonly exact: ExactSearch;
+  private readonly approximate: ApproximateSearch;
+  /** Rows the searches examined through the pre-filter, and those that got the exact distance (stats). */
+  private readonly scanCounts = new ScanCounts();
 
   constructor(options: FaceIndexOptions = {}) {
     const dimensions = options.dimensions ?? DEFAULT_DIMENSIONS;
@@ -143,8 +149,9 @@ export class FaceIndex implements NearestFaces {
     if (!(annListsPerSqrtRow > 0)) throw new RangeError(`approximate.listsPerSqrtRow must be > 0`);
     this.ivfLists = new IvfLists(store, annMinRows, annListsPerSqrtRow);
     this.job = new MaintenanceJob(options.backgroundMaintenance ?? true);
-    this.prefilter = new Prefilter(store, this.ivfLists, filterOptions);
-    this.approximate = new ApproximateScan(store, this.ivfLists, this.prefilter, options.shortlist !== false, shortlistRows);
+    this.prefilter = new Prefilter(store, filterOptions);
+    this.exact = new ExactSearch(store, this.ivfLists, this.prefilter, this.scanCounts);
+    this.approximate = new ApproximateSearch(store, this.ivfLists, this.prefilter, this.scanCounts, options.shortlist !== false, shortlistRows);
   }
 
   /** Live faces (deleted and replaced rows excluded). */
@@ -267,24 +274,16 @@ export class FaceIndex implements NearestFaces {
     const selectors = this.selectorsFor(queryCount);
     for (let q = 0; q < queryCount; q++) selectors[q].reset(limit, store.compareRowIds, bound);
 
-    let probes = 0; // 0: exact
-    if (options.approximate === true) probes = this.ivfLists.probesFor(effort);
-    if (probes > 0 && this.approximate.canShortlist) {
-      this.approximate.shortlistScan(queries, queryCount, selectors, probes, Math.max(limit, Math.ceil(effort * this.approximate.shortlistRows)));
-    } else if (this.prefilter.ready) {
-      this.prefilter.scan(queries, queryCount, selectors, probes);
-    } else if (probes > 0) {
-      this.approximate.rowScan(queries, queryCount, selectors, probes);
-    } else {
-      const tree = this.tree;
-      for (let q = 0; q < queryCount; q++) {
-        if (tree !== undefined) tree.search(this.treeVectors!, queries, q * dims, selectors[q], store.deleted);
-        if (store.rowCount > this.treeRows) {
-          store.arena.setQuery(queries, q * dims);
-          scanRows(store, this.treeRows, store.rowCount, queries, q * dims, selectors[q]);
-        }
-      }
-    }
+    // Approximate only where there are lists and the effort leaves some unprobed; otherwise exact.
+    const probes = options.approximate === true ? this.ivfLists.probesFor(effort) : 0;
+    if (probes > 0) this.approximate.run(queries, queryCount, selectors, probes, effort, limit);
+    else
+      this.exact.run(
+        queries,
+        queryCount,
+        selectors,
+        this.tree === undefined ? undefined : { tree: this.tree, vectors: this.treeVectors!, rows: this.treeRows },
+      );
 
     for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
     return results;
@@ -303,8 +302,8 @@ export class FaceIndex implements NearestFaces {
       lists: ivf?.lists ?? 0,
       listedRows: ivf ? this.ivfLists.listedRows : 0,
       prefilter: this.prefilter.ready,
-      prefilterScanned: this.prefilter.scanned,
-      prefilterCandidates: this.prefilter.candidates,
+      prefilterScanned: this.scanCounts.scanned,
+      prefilterCandidates: this.scanCounts.candidates,
     };
   }
 

@@ -5,9 +5,9 @@
  * pre-filter (small indexes, the pre-filter off): a block at a time, the rows' kernel
  * keeps a superset of the rows that can be within the k-th distance (`scanRows`).
  */
-import { INT16_GATHER_ROWS } from '../simd-kernel/index.js';
-import type { TopK } from '../topk/index.js';
-import type { RowStore } from './row-store.js';
+import { INT16_GATHER_ROWS } from '../../simd-kernel/index.js';
+import type { TopK } from '../../topk/index.js';
+import type { RowStore } from '../row-store.js';
 
 /** The live rows of list[0..n) get the exact distance to queries[queryOffset..]; those within the selector's k-th enter it. */
 export function pushExact(store: RowStore, list: Int32Array, n: number, queries: Float32Array, queryOffset: number, selector: TopK): void {
