@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadFaceApi, encodeDataset, encodeImageFile, startWorkerPool, type WorkerMode } from '../../libs/face-encoder/index.js';
 import { folderDataset } from '../../libs/image-source/index.js';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { portraits } from '../../libs/sample-portraits/index.js';
+import { portraits } from '../../test/fixtures/sample-portraits.js';
 import { removeDir, tempDir } from '../../test/helpers/nats.js';
 import { baselineRun } from './baseline.js';
 import { idealRun } from './ideal-pair.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { portrait } from '../../libs/sample-portraits/index.js';
+import { portrait } from '../fixtures/sample-portraits.js';
 import { writeZip, type ZipWriteEntry } from '../../libs/zip/write-zip.js';
 import { encodeDirectory, encodeImageFile, type EncodedFace, type EncodeSummary } from '../../libs/face-encoder/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { encodeDataset, encodeImageFile, startWorkerPool } from '../../libs/face-encoder/index.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { portraits } from '../../libs/sample-portraits/index.js';
+import { portraits } from '../fixtures/sample-portraits.js';
 import { folderDataset } from '../../libs/image-source/index.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 

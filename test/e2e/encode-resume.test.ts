@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { portrait } from '../../libs/sample-portraits/index.js';
+import { portrait } from '../fixtures/sample-portraits.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import { EncodeReport } from '../../cli/encode/report.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';

@@ -10,7 +10,7 @@ import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import sharp from 'sharp';
 import { encodeJobNames } from '../../libs/protocol/encode-jobs.js';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { portrait } from '../../libs/sample-portraits/index.js';
+import { portrait } from '../fixtures/sample-portraits.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
 import { type ImageEncoder, type ImageResult, startWorkerPool } from '../../libs/face-encoder/index.js';

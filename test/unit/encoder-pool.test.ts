@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { portrait } from '../../libs/sample-portraits/index.js';
+import { portrait } from '../fixtures/sample-portraits.js';
 import { startWorkerPool } from '../../libs/face-encoder/index.js';
 import { until } from '../helpers/wait.js';
 
