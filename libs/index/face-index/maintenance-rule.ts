@@ -3,8 +3,9 @@
  * hold now), the next action out. FaceIndex (index.ts) carries each action out, reads
  * the counts again and asks for the next one, until none is due: an action changes
  * what the next decision reads (a compaction moves rows, a training step may finish
- * a training). Each occasion has a fixed order of actions (ORDER); the rule only
- * answers actions after the one just carried out, so a run ends.
+ * a training). Each occasion numbers its actions in the order they run (WRITE,
+ * REBUILD, RESUME); the rule only answers actions numbered after the one just carried
+ * out, so a run ends.
  */
 import { ANN_ASSIGN_BATCH } from './ivf-lists.js';
 
@@ -77,34 +78,47 @@ export type MaintenanceOccasion = 'write' | 'rebuild' | 'resume' | 'resume-in-st
 export type MaintenanceAction =
   'rebuild' | 'compact' | 'build-tree' | 'drop' | 'train' | 'step' | 'start-training' | 'start-learning' | 'assign' | 'merge' | 'refresh-prefilter';
 
-/** The order each occasion's actions run in (any of them may be skipped). */
-const ORDER: Readonly<Record<MaintenanceOccasion, readonly MaintenanceAction[]>> = {
-  write: ['rebuild', 'compact', 'drop', 'step', 'start-training', 'assign', 'merge'],
-  rebuild: ['compact', 'build-tree', 'drop', 'train', 'merge', 'refresh-prefilter'],
-  resume: ['rebuild', 'compact', 'drop', 'train', 'merge', 'start-training', 'start-learning', 'refresh-prefilter'],
-  'resume-in-steps': ['rebuild', 'compact', 'drop', 'train', 'merge', 'start-training', 'start-learning', 'refresh-prefilter'],
-};
+/**
+ * Each occasion's actions, numbered in the order they run; actions that share a number
+ * are alternatives (at most one of them runs). The rule answers only actions numbered
+ * after the one just carried out, so a run ends.
+ */
+type ActionOrder = Readonly<Partial<Record<MaintenanceAction, number>>>;
+const WRITE = { rebuild: 1, compact: 2, drop: 3, step: 3, 'start-training': 3, assign: 4, merge: 5 } as const satisfies ActionOrder;
+const REBUILD = { compact: 1, 'build-tree': 2, drop: 2, train: 2, merge: 2, 'refresh-prefilter': 3 } as const satisfies ActionOrder;
+const RESUME = {
+  rebuild: 1,
+  compact: 2,
+  drop: 3,
+  merge: 3,
+  train: 4,
+  'start-training': 4,
+  'start-learning': 4,
+  'refresh-prefilter': 5,
+} as const satisfies ActionOrder;
 
 /**
  * The next action `occasion` calls for, given the counts now and the action just
- * carried out (`after`, undefined at the start): the first due action after it in
- * ORDER, or undefined when the occasion's maintenance is done.
+ * carried out (`after`, undefined at the start); undefined when the occasion's
+ * maintenance is done.
  */
 export function nextMaintenance(counts: MaintenanceCounts, occasion: MaintenanceOccasion, after?: MaintenanceAction): MaintenanceAction | undefined {
-  const order = ORDER[occasion];
-  const from = after === undefined ? 0 : order.indexOf(after) + 1;
-  if (from === 0 && after !== undefined) throw new RangeError(`'${after}' is not an action of '${occasion}'`);
-  for (let i = from; i < order.length; i++) {
-    const action = order[i];
-    const due =
-      occasion === 'write'
-        ? dueOnWrite(action, counts, after)
-        : occasion === 'rebuild'
-          ? dueOnRebuild(action, counts, after)
-          : dueOnResume(action, counts, after, occasion === 'resume-in-steps');
-    if (due) return action;
+  switch (occasion) {
+    case 'write':
+      return onWrite(counts, numberOf(WRITE, after, occasion));
+    case 'rebuild':
+      return onRebuild(counts, numberOf(REBUILD, after, occasion));
+    default:
+      return onResume(counts, numberOf(RESUME, after, occasion), after === 'train', occasion === 'resume-in-steps');
   }
-  return undefined;
+}
+
+/** The number of `after` in `order`, 0 at the start of a run. */
+function numberOf(order: ActionOrder, after: MaintenanceAction | undefined, occasion: MaintenanceOccasion): number {
+  if (after === undefined) return 0;
+  const number = order[after];
+  if (number === undefined) throw new RangeError(`'${after}' is not an action of '${occasion}'`);
+  return number;
 }
 
 /** Dead rows tolerated before compaction. */
@@ -118,90 +132,77 @@ function retrainDue(c: MaintenanceCounts): boolean {
 }
 
 /**
- * A write: maintenance only when not paused. Tree mode: a rebuild past the delta or
- * dead-row limit. IVF mode: compaction (not while a job runs: rows stay put), then the
- * lists' upkeep: dropped under minRows, else the job advanced one step or a (re)training
- * started, never both; then a batch of pending rows assigned, and the recent rows merged
- * past ANN_FOLD_FRACTION of the listed rows (not while a job runs).
+ * A write (`done`: the number in WRITE of the action just carried out): maintenance
+ * only when not paused. Tree mode: a rebuild past the delta or dead-row limit. IVF mode:
+ * compaction (not while a job runs: rows stay put), then the lists' upkeep: dropped
+ * under minRows, else the job advanced a step or a (re)training started, never both;
+ * then a batch of pending rows assigned, and the recent rows merged past
+ * ANN_FOLD_FRACTION of the listed rows or deltaLimit (not while a job runs).
  */
-function dueOnWrite(action: MaintenanceAction, c: MaintenanceCounts, after: MaintenanceAction | undefined): boolean {
-  if (c.paused) return false;
+function onWrite(c: MaintenanceCounts, done: number): MaintenanceAction | undefined {
+  if (c.paused) return undefined;
   if (c.usesTree) {
     const deltaRows = c.rowCount - c.treeRows;
-    return action === 'rebuild' && (deltaRows > Math.max(c.deltaLimit, c.treeRows * DELTA_FRACTION_OF_TREE) || c.deletedRows > deadRowLimit(c));
+    const due = deltaRows > Math.max(c.deltaLimit, c.treeRows * DELTA_FRACTION_OF_TREE) || c.deletedRows > deadRowLimit(c);
+    return done < WRITE.rebuild && due ? 'rebuild' : undefined;
   }
+  if (done < WRITE.compact && !c.jobPending && c.deletedRows > deadRowLimit(c)) return 'compact';
   const keepsLists = c.live >= c.minRows;
-  switch (action) {
-    case 'compact':
-      return !c.jobPending && c.deletedRows > deadRowLimit(c);
-    case 'drop':
-      return !keepsLists && (c.hasLists || c.jobPending);
-    case 'step':
-      return keepsLists && c.jobPending;
-    case 'start-training':
-      return keepsLists && after !== 'step' && !c.jobPending && (!c.hasLists || retrainDue(c));
-    case 'assign':
-      return keepsLists && c.hasLists && c.rowCount - c.assignedRows >= ANN_ASSIGN_BATCH;
-    case 'merge':
-      return keepsLists && c.hasLists && !c.jobPending && c.rowCount - c.listedRows > Math.max(c.deltaLimit, c.listedRows * ANN_FOLD_FRACTION);
-    default:
-      return false;
+  if (done < WRITE.step) {
+    // One of: the lists dropped, the job advanced, a (re)training started.
+    if (!keepsLists) return c.hasLists || c.jobPending ? 'drop' : undefined;
+    if (c.jobPending) return 'step';
+    if (!c.hasLists || retrainDue(c)) return 'start-training';
   }
+  if (!keepsLists || !c.hasLists) return undefined;
+  if (done < WRITE.assign && c.rowCount - c.assignedRows >= ANN_ASSIGN_BATCH) return 'assign';
+  if (done < WRITE.merge && !c.jobPending && c.rowCount - c.listedRows > Math.max(c.deltaLimit, c.listedRows * ANN_FOLD_FRACTION)) return 'merge';
+  return undefined;
 }
 
 /**
- * `rebuild()`: every dead row compacted away; then the tree built over every row, or
- * the lists dropped under minRows, trained (none yet, or outgrown), or given the recent
- * rows; then the pre-filter refreshed.
+ * `rebuild()` (`done`: the number in REBUILD of the action just carried out): every
+ * dead row compacted away; then the tree built over every row, or the lists dropped
+ * under minRows, trained (none yet, or outgrown), or given the recent rows; then the
+ * pre-filter refreshed.
  */
-function dueOnRebuild(action: MaintenanceAction, c: MaintenanceCounts, after: MaintenanceAction | undefined): boolean {
-  const keepsLists = c.live >= c.minRows;
-  switch (action) {
-    case 'compact':
-      return c.deletedRows > 0;
-    case 'build-tree':
-      return c.usesTree;
-    case 'drop':
-      return !c.usesTree && !keepsLists && c.hasLists;
-    case 'train':
-      return !c.usesTree && keepsLists && (!c.hasLists || retrainDue(c));
-    case 'merge':
-      return !c.usesTree && keepsLists && c.hasLists && after !== 'train' && c.rowCount > c.listedRows;
-    case 'refresh-prefilter':
-      return !c.usesTree;
-    default:
-      return false;
+function onRebuild(c: MaintenanceCounts, done: number): MaintenanceAction | undefined {
+  if (done < REBUILD.compact && c.deletedRows > 0) return 'compact';
+  if (done < REBUILD['build-tree']) {
+    // One of: the tree built, or the lists dropped, trained or given the recent rows.
+    if (c.usesTree) return 'build-tree';
+    const keepsLists = c.live >= c.minRows;
+    if (!keepsLists && c.hasLists) return 'drop';
+    if (keepsLists && (!c.hasLists || retrainDue(c))) return 'train';
+    if (keepsLists && c.rowCount > c.listedRows) return 'merge';
   }
+  return done < REBUILD['refresh-prefilter'] && !c.usesTree ? 'refresh-prefilter' : undefined;
 }
 
 /**
- * The end of a bulk load. Tree mode: a rebuild. IVF mode: dead rows compacted past the
- * usual limit; under minRows the lists dropped and the pre-filter refreshed; without
- * lists a first training (in steps, or at once and the pre-filter refreshed); with lists
- * the rows written since merged in, then a job when due: a retraining (the pre-filter
- * learns after it, its codes then in the final row order) or a pre-filter learning.
+ * The end of a bulk load (`done`: the number in RESUME of the action just carried out;
+ * `trained`: that action was 'train'). Tree mode: a rebuild. IVF mode: dead rows
+ * compacted past the usual limit; under minRows the lists dropped and the pre-filter
+ * refreshed; without lists a first training (in steps, or at once and the pre-filter
+ * refreshed); with lists the rows written since merged in, then a job when due: a
+ * retraining (the pre-filter learns after it, its codes then in the final row order) or
+ * a pre-filter learning.
  */
-function dueOnResume(action: MaintenanceAction, c: MaintenanceCounts, after: MaintenanceAction | undefined, inSteps: boolean): boolean {
-  if (c.usesTree) return action === 'rebuild';
+function onResume(c: MaintenanceCounts, done: number, trained: boolean, inSteps: boolean): MaintenanceAction | undefined {
+  if (c.usesTree) return done < RESUME.rebuild ? 'rebuild' : undefined;
+  if (done < RESUME.compact && c.deletedRows > deadRowLimit(c)) return 'compact';
   const keepsLists = c.live >= c.minRows;
-  // Lists that were there before this resume (not just trained): they take the new rows, and a job when due.
-  const hadLists = keepsLists && c.hasLists && after !== 'train';
-  switch (action) {
-    case 'compact':
-      return c.deletedRows > deadRowLimit(c);
-    case 'drop':
-      return !keepsLists && c.hasLists;
-    case 'train':
-      return keepsLists && !c.hasLists && !inSteps;
-    case 'merge':
-      return hadLists && c.rowCount > c.listedRows;
-    case 'start-training':
-      return !c.jobPending && (hadLists ? retrainDue(c) : keepsLists && !c.hasLists && inSteps);
-    case 'start-learning':
-      return !c.jobPending && hadLists && c.prefilterLearnDue;
-    case 'refresh-prefilter':
-      return !keepsLists || after === 'train';
-    default:
-      return false;
+  if (done < RESUME.drop) {
+    // One of: the lists dropped, the rows written since merged in.
+    if (!keepsLists && c.hasLists) return 'drop';
+    if (keepsLists && c.hasLists && c.rowCount > c.listedRows) return 'merge';
   }
+  if (done < RESUME.train && keepsLists && !c.jobPending) {
+    // One of: a first training (at once, or in steps), a retraining in steps, a pre-filter learning in steps.
+    if (!c.hasLists) return inSteps ? 'start-training' : 'train';
+    if (retrainDue(c)) return 'start-training';
+    if (c.prefilterLearnDue) return 'start-learning';
+  }
+  // The pre-filter learns here only when no job will: under minRows, or after a training at once.
+  return done < RESUME['refresh-prefilter'] && (!keepsLists || trained) ? 'refresh-prefilter' : undefined;
 }
