@@ -32,25 +32,25 @@
  *
  * Files: options.ts (public types, defaults), row-store.ts (the rows, their columns and
  * ids; every row move), ivf-lists.ts (the IVF layout and its maintenance),
- * maintenance-job.ts (training in steps), prefilter.ts (the pre-filter's life),
- * search/exact.ts and search/approximate.ts (each search and its variants, ending in
- * search/row-scan.ts), state.ts (export/import), nearest-faces.ts (the interface this
- * index and brute-force.ts, the oracle, share). This file is the public entry point:
- * FaceIndex holds them together and decides when maintenance runs.
+ * maintenance-rule.ts (when maintenance runs: counts in, actions out), maintenance-job.ts
+ * (training in steps), prefilter.ts (the pre-filter's life), search/exact.ts and
+ * search/approximate.ts (each search and its variants, ending in search/row-scan.ts),
+ * state.ts (export/import), nearest-faces.ts (the interface this index and
+ * brute-force.ts, the oracle, share). This file is the public entry point: FaceIndex
+ * holds them together and carries out the maintenance the rule calls for.
  */
 import { KDTree } from '../kdtree/index.js';
 import { TopK } from '../topk/index.js';
 import { Int8Filter } from './int8-filter.js';
-import { IvfLists, ANN_ASSIGN_BATCH } from './ivf-lists.js';
+import { IvfLists } from './ivf-lists.js';
 import { JOB_SLICE_MS, MaintenanceJob } from './maintenance-job.js';
+import { nextMaintenance, type MaintenanceAction, type MaintenanceCounts, type MaintenanceOccasion } from './maintenance-rule.js';
 import {
   DEFAULT_ANN_MIN_ROWS,
   DEFAULT_LISTS_PER_SQRT_ROW,
   DEFAULT_DELTA_LIMIT,
   DEFAULT_DIMENSIONS,
   DEFAULT_LEAF_SIZE,
-  DELETED_FRACTION_OF_ROWS,
-  DELTA_FRACTION_OF_TREE,
   SHORTLIST_AT_EFFORT_1,
   TREE_MAX_DIMENSIONS,
   type FaceIndexOptions,
@@ -83,19 +83,6 @@ export type {
 } from './options.js';
 
 /**
- * Rows after the sorted lists ("recent" rows, each already assigned to its list and
- * skipped by approximate queries unless its list is probed) tolerated before they are
- * merged into the sorted lists (or deltaLimit, when larger). A merge moves every row
- * once (memmove), so it runs every ANN_FOLD_FRACTION of growth.
- */
-const ANN_FOLD_FRACTION = 0.1;
-/**
- * The IVF is retrained (new centroids, in steps: see `maintenanceStep`) once the index
- * holds this many times the rows it was trained on. Measured at 250,000 faces (effort 1):
- * lists trained at a quarter of the rows recall@1 0.985, at half 0.99+, fresh 0.996.
- */
-const ANN_RETRAIN_GROWTH = 2;
-/**
  * Squared-distance bound for a `maxDistance` filter, a hair loose so the final
  * `Math.sqrt(d) <= maxDistance` check (the one the oracle uses) decides the edge cases.
  */
@@ -124,6 +111,23 @@ export class FaceIndex implements NearestFaces {
   private readonly approximate: ApproximateSearch;
   /** Rows the searches examined through the pre-filter, and those that got the exact distance (stats). */
   private readonly scanCounts = new ScanCounts();
+  /** Refilled for the maintenance rule before each decision (`readCounts`). */
+  private readonly counts: MaintenanceCounts = {
+    paused: false,
+    jobPending: false,
+    usesTree: false,
+    rowCount: 0,
+    deletedRows: 0,
+    live: 0,
+    treeRows: 0,
+    deltaLimit: 0,
+    minRows: 0,
+    hasLists: false,
+    trainedRows: 0,
+    listedRows: 0,
+    assignedRows: 0,
+    prefilterLearnDue: false,
+  };
 
   constructor(options: FaceIndexOptions = {}) {
     const dimensions = options.dimensions ?? DEFAULT_DIMENSIONS;
@@ -227,12 +231,11 @@ export class FaceIndex implements NearestFaces {
    */
   rebuild(): void {
     this.cancelJob();
-    this.compact();
-    if (!this.usesTree) {
-      this.maintainLists(true);
-      this.prefilter.refreshWhenDue(true);
-      return;
-    }
+    this.maintain('rebuild');
+  }
+
+  /** A KD-tree over every row (compacted: no dead rows); the delta becomes empty. */
+  private buildTree(): void {
     const store = this.store;
     const vectors = new Float32Array(store.rowCount * this.dimensions);
     store.readRows(0, store.rowCount, vectors);
@@ -308,33 +311,6 @@ export class FaceIndex implements NearestFaces {
   }
 
   /**
-   * Puts every row into the IVF lists: trains the quantizer (and re-sorts every row)
-   * when there is none, or when `retrainWhenGrown` and the rows outgrew it; otherwise
-   * assigns the recent rows and merges them into the sorted lists (one pass of memmove).
-   * Drops the IVF when the index is under `annMinRows`.
-   */
-  private maintainLists(retrainWhenGrown: boolean): void {
-    this.cancelJob();
-    const lists = this.ivfLists;
-    const live = this.store.rowCount - this.store.deletedRows;
-    if (live < lists.minRows) {
-      this.dropLists();
-      return;
-    }
-    if (lists.ivf === undefined || (retrainWhenGrown && live >= lists.ivf.trainedRows * ANN_RETRAIN_GROWTH)) {
-      lists.trainAndSort();
-      return;
-    }
-    lists.assignPending();
-    if (this.store.rowCount > lists.listedRows) lists.mergeRecent();
-  }
-
-  private dropLists(): void {
-    this.cancelJob();
-    this.ivfLists.drop();
-  }
-
-  /**
    * Runs pending IVF training steps for about `budgetMs` (at least one step); true
    * while work remains. Writes run one step each and, unless `backgroundMaintenance` is
    * false, an unref'd setImmediate runs slices between event-loop tasks; call this to
@@ -349,12 +325,7 @@ export class FaceIndex implements NearestFaces {
     return this.job.pending;
   }
 
-  /** Starts maintenance in steps, when any is due: an IVF (re)training (`retrain`), then a pre-filter learning. */
-  private startJob(retrain: boolean): void {
-    if (this.job.pending || !(retrain || this.prefilter.learnDue(true))) return;
-    this.job.start(this.maintenanceSteps(retrain));
-  }
-
+  /** Maintenance in steps: an IVF retraining (`retrain`), then a pre-filter learning when due. */
   private *maintenanceSteps(retrain: boolean): Generator<void, void, void> {
     if (retrain) yield* this.ivfLists.retrainSteps();
     yield* this.prefilter.learnSteps();
@@ -408,60 +379,81 @@ export class FaceIndex implements NearestFaces {
   resumeMaintenance(options: { inSteps?: boolean } = {}): void {
     this.job.paused = false;
     this.cancelJob();
-    if (this.usesTree) {
-      this.rebuild();
-      return;
-    }
-    if (this.store.deletedRows > this.deadRowLimit()) this.compact();
-    const lists = this.ivfLists;
-    const ivf = lists.ivf;
-    if (this.size < lists.minRows) {
-      if (ivf !== undefined) this.dropLists();
-      this.prefilter.refreshWhenDue(true);
-      return;
-    }
-    if (ivf === undefined) {
-      if (options.inSteps) this.startJob(true);
-      else {
-        this.maintainLists(true);
-        this.prefilter.refreshWhenDue(true);
-      }
-      return;
-    }
-    lists.assignPending();
-    if (this.store.rowCount > lists.listedRows) lists.mergeRecent();
-    // The pre-filter learns after any retraining: its codes are then written in the final row order.
-    this.startJob(this.size >= ivf.trainedRows * ANN_RETRAIN_GROWTH);
-  }
-
-  private deadRowLimit(): number {
-    return Math.max(this.deltaLimit, this.store.rowCount * DELETED_FRACTION_OF_ROWS);
+    this.maintain(options.inSteps ? 'resume-in-steps' : 'resume');
   }
 
   /** The maintenance a write may call for: compaction, tree rebuild, IVF assignment, merge or retraining. */
   private rebuildWhenDue(): void {
-    if (this.job.paused) return;
-    const store = this.store;
-    if (this.usesTree) {
-      const deltaRows = store.rowCount - this.treeRows;
-      if (deltaRows > Math.max(this.deltaLimit, this.treeRows * DELTA_FRACTION_OF_TREE) || store.deletedRows > this.deadRowLimit()) this.rebuild();
-      return;
-    }
-    // Rows stay put while a training job runs: compaction and merges wait for it.
-    if (!this.job.pending && store.deletedRows > this.deadRowLimit()) this.compact();
-    const lists = this.ivfLists;
-    const ivf = lists.ivf;
-    if (this.size < lists.minRows) {
-      if (ivf !== undefined || this.job.pending) this.dropLists();
-      return;
-    }
-    if (this.job.pending) this.maintenanceStep(0);
-    else if (ivf === undefined || this.size >= ivf.trainedRows * ANN_RETRAIN_GROWTH) this.startJob(true);
-    if (lists.ivf === undefined) return;
-    if (store.rowCount - lists.assignedRows >= ANN_ASSIGN_BATCH) lists.assignPending();
-    if (!this.job.pending && store.rowCount - lists.listedRows > Math.max(this.deltaLimit, lists.listedRows * ANN_FOLD_FRACTION)) {
-      lists.assignPending();
-      lists.mergeRecent();
+    this.maintain('write');
+  }
+
+  /**
+   * Carries out the maintenance `occasion` calls for (maintenance-rule.ts), an action at
+   * a time: each one changes the counts the rule reads for the next.
+   */
+  private maintain(occasion: MaintenanceOccasion): void {
+    let action: MaintenanceAction | undefined;
+    while ((action = nextMaintenance(this.readCounts(), occasion, action)) !== undefined) this.carryOut(action);
+  }
+
+  /** What the parts hold now, for the maintenance rule (one object, refilled). */
+  private readCounts(): MaintenanceCounts {
+    const { store, ivfLists, counts } = this;
+    const ivf = ivfLists.ivf;
+    counts.paused = this.job.paused;
+    counts.jobPending = this.job.pending;
+    counts.usesTree = this.usesTree;
+    counts.rowCount = store.rowCount;
+    counts.deletedRows = store.deletedRows;
+    counts.live = store.size;
+    counts.treeRows = this.treeRows;
+    counts.deltaLimit = this.deltaLimit;
+    counts.minRows = ivfLists.minRows;
+    counts.hasLists = ivf !== undefined;
+    counts.trainedRows = ivf?.trainedRows ?? 0;
+    counts.listedRows = ivfLists.listedRows;
+    counts.assignedRows = ivfLists.assignedRows;
+    counts.prefilterLearnDue = this.prefilter.learnDue(true);
+    return counts;
+  }
+
+  private carryOut(action: MaintenanceAction): void {
+    switch (action) {
+      case 'rebuild':
+        this.rebuild();
+        break;
+      case 'compact':
+        this.compact();
+        break;
+      case 'build-tree':
+        this.buildTree();
+        break;
+      case 'drop':
+        this.cancelJob();
+        this.ivfLists.drop();
+        break;
+      case 'train':
+        this.cancelJob();
+        this.ivfLists.trainAndSort();
+        break;
+      case 'step':
+        this.job.step(0);
+        break;
+      case 'start-training':
+      case 'start-learning':
+        this.job.start(this.maintenanceSteps(action === 'start-training'));
+        break;
+      case 'assign':
+        this.ivfLists.assignPending();
+        break;
+      case 'merge':
+        // A merge takes assigned rows only.
+        this.ivfLists.assignPending();
+        this.ivfLists.mergeRecent();
+        break;
+      case 'refresh-prefilter':
+        this.prefilter.refreshWhenDue(true);
+        break;
     }
   }
 

@@ -7,8 +7,8 @@
  * keep serving), assigning, merging the recent rows into the sorted lists, sorting every
  * row by list, and walking the rows an approximate query reads. It owns the list of
  * each row (a column attached to the store, so it moves with the rows) and computes
- * list starts and move plans; the store moves the rows. When these run is FaceIndex's
- * call (index.ts).
+ * list starts and move plans; the store moves the rows. When these run is the maintenance rule's
+ * call (maintenance-rule.ts), carried out by FaceIndex (index.ts).
  */
 import { IvfQuantizer } from '../ann/ivf.js';
 import { NumberColumn } from '../row-columns/index.js';

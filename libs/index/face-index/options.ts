@@ -151,8 +151,6 @@ export interface FaceIndexIvfState extends IvfState {
 export const DEFAULT_DIMENSIONS = 128;
 export const DEFAULT_LEAF_SIZE = 32;
 export const DEFAULT_DELTA_LIMIT = 4096;
-export const DELTA_FRACTION_OF_TREE = 0.1;
-export const DELETED_FRACTION_OF_ROWS = 0.25;
 /**
  * 'auto' uses the KD-tree only up to this many dimensions. Measured on clustered data
  * (100k rows, k = 1 and 10, one query and batches of 64): the tree is 1-2.5x faster at
