@@ -198,6 +198,13 @@ const configurations: Configuration[] = [
     settle: rebuild,
     builds: { lists: true },
   },
+  {
+    name: 'small KD-tree partition lists and the pre-filter',
+    dims: 128,
+    options: { approximate: { ...smallLists, partition: 'kdtree' }, deltaLimit: 40, backgroundMaintenance: false },
+    settle: rebuild,
+    builds: { lists: true, prefilter: true },
+  },
   { name: 'KD-tree (12 dims)', dims: 12, options: { deltaLimit: 50 }, settle: rebuild, builds: { tree: true } },
 ];
 

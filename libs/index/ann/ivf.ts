@@ -16,6 +16,7 @@ import { seededRandom } from '../seeded-random/index.js';
 import { runToEnd } from '../stepwise/index.js';
 import { CentroidRanker, VectorArena } from '../simd-kernel/index.js';
 import { TopK, nthSmallest } from '../topk/index.js';
+import type { ListPartition } from './list-partition.js';
 
 /** Where training and assignment read rows (stored in some other form than float32): `count` rows from `first` into out[at..]. */
 export interface RowReader {
@@ -27,7 +28,7 @@ export function float32RowReader(vectors: Float32Array, dims: number): RowReader
   return { readRows: (first, count, out, at) => out.set(vectors.subarray(first * dims, (first + count) * dims), at) };
 }
 
-function readerOf(vectors: Float32Array | RowReader, dims: number): RowReader {
+export function readerOf(vectors: Float32Array | RowReader, dims: number): RowReader {
   return vectors instanceof Float32Array ? float32RowReader(vectors, dims) : vectors;
 }
 
@@ -66,7 +67,7 @@ const STAGE_CHUNK = 64;
  * (in proportion to the group's size). Training and assigning cost ~2 sqrt(lists)
  * distances a row instead of `lists`; a query still ranks every leaf centroid.
  */
-export class IvfQuantizer {
+export class IvfQuantizer implements ListPartition {
   readonly dims: number;
   /** Leaf lists. */
   readonly lists: number;
@@ -154,20 +155,10 @@ export class IvfQuantizer {
     const random = seededRandom(options.seed ?? 12345);
     const forceJs = options.forceJs ?? false;
     const iterations = options.iterations ?? 6;
-    const live = new Int32Array(rowCount);
-    let liveCount = 0;
-    for (let row = 0; row < rowCount; row++) if (deleted === undefined || deleted[row] === 0) live[liveCount++] = row;
+    const liveCount = countLive(rowCount, deleted);
     const lists = Math.max(1, Math.min(options.lists, liveCount));
     const sampleSize = Math.min(liveCount, lists * (options.samplePerList ?? 16));
-    // Partial Fisher-Yates: a uniform sample without repetition.
-    for (let i = 0; i < sampleSize; i++) {
-      const j = i + Math.floor(random() * (liveCount - i));
-      const t = live[i];
-      live[i] = live[j];
-      live[j] = t;
-    }
-    const sample = new Float32Array(sampleSize * dims);
-    for (let i = 0; i < sampleSize; i++) rows.readRows(live[i], 1, sample, i * dims);
+    const sample = sampleLiveRows(rows, rowCount, dims, deleted, sampleSize, random);
     yield;
 
     const groups = Math.max(1, Math.min(lists, Math.round(Math.sqrt(lists))));
@@ -324,6 +315,38 @@ export class IvfQuantizer {
       out[i] = list;
     }
   }
+}
+
+/** Rows of [0, rowCount) not flagged in `deleted`. */
+export function countLive(rowCount: number, deleted: Uint8Array | undefined): number {
+  if (deleted === undefined) return rowCount;
+  let live = 0;
+  for (let row = 0; row < rowCount; row++) if (deleted[row] === 0) live++;
+  return live;
+}
+
+/** `size` live rows of [0, rowCount), uniform without repetition (partial Fisher-Yates), as float32 rows. */
+export function sampleLiveRows(
+  rows: RowReader,
+  rowCount: number,
+  dims: number,
+  deleted: Uint8Array | undefined,
+  size: number,
+  random: () => number,
+): Float32Array {
+  const live = new Int32Array(rowCount);
+  let liveCount = 0;
+  for (let row = 0; row < rowCount; row++) if (deleted === undefined || deleted[row] === 0) live[liveCount++] = row;
+  const take = Math.min(size, liveCount);
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(random() * (liveCount - i));
+    const t = live[i];
+    live[i] = live[j];
+    live[j] = t;
+  }
+  const sample = new Float32Array(take * dims);
+  for (let i = 0; i < take; i++) rows.readRows(live[i], 1, sample, i * dims);
+  return sample;
 }
 
 /**

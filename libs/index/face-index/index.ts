@@ -151,7 +151,9 @@ export class FaceIndex implements NearestFaces {
       options.prefilter !== false && !this.usesTree && store.arena.simd && Int8Filter.supported(dimensions) ? { axes: options.prefilterAxes } : undefined;
     if (!(annMinRows >= 1)) throw new RangeError(`approximate.minRows must be >= 1`);
     if (!(annListsPerSqrtRow > 0)) throw new RangeError(`approximate.listsPerSqrtRow must be > 0`);
-    this.ivfLists = new IvfLists(store, annMinRows, annListsPerSqrtRow);
+    const partition = approximate === false ? 'kmeans' : (approximate.partition ?? 'kmeans');
+    if (partition !== 'kmeans' && partition !== 'kdtree') throw new RangeError(`approximate.partition must be 'kmeans' or 'kdtree', got ${String(partition)}`);
+    this.ivfLists = new IvfLists(store, annMinRows, annListsPerSqrtRow, partition);
     this.job = new MaintenanceJob(options.backgroundMaintenance ?? true);
     this.prefilter = new Prefilter(store, filterOptions);
     this.exact = new ExactSearch(store, this.ivfLists, this.prefilter, this.scanCounts);
@@ -190,7 +192,8 @@ export class FaceIndex implements NearestFaces {
    * the usual maintenance runs (cheap when the IVF fits).
    */
   importState(state: FaceIndexState): void {
-    const layout = checkState(state, this.dimensions, !this.usesTree && this.ivfLists.minRows !== Infinity, !this.store.arena.simd);
+    const keepsLists = !this.usesTree && this.ivfLists.minRows !== Infinity && this.ivfLists.partition === 'kmeans';
+    const layout = checkState(state, this.dimensions, keepsLists, !this.store.arena.simd);
     this.cancelJob();
     this.ensureCapacity(state.ids.length);
     this.store.adopt(state);

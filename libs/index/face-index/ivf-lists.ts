@@ -11,7 +11,10 @@
  * call (maintenance-rule.ts), carried out by FaceIndex (index.ts).
  */
 import { IvfQuantizer } from '../ann/ivf.js';
+import { KdPartition } from '../ann/kd-partition.js';
+import type { ListPartition, PartitionKind } from '../ann/list-partition.js';
 import { NumberColumn } from '../row-columns/index.js';
+import { runToEnd } from '../stepwise/index.js';
 import type { BlockMove, RowStore } from './row-store.js';
 import { PROBE_SHARE_AT_EFFORT_1 } from './options.js';
 
@@ -20,7 +23,7 @@ export const ANN_ASSIGN_BATCH = 256;
 
 /** An IVF and its layout, read from a snapshot (state.ts). */
 export interface IvfLayout {
-  ivf: IvfQuantizer;
+  ivf: ListPartition;
   listStart: Int32Array;
   listedRows: number;
   assignedRows: number;
@@ -31,7 +34,9 @@ export class IvfLists {
   /** Below this many rows there is no IVF (Infinity: never one). */
   readonly minRows: number;
   private readonly listsPerSqrtRow: number;
-  ivf: IvfQuantizer | undefined;
+  /** What cuts the rows into lists: k-means centroids, or a KD-tree over principal axes. */
+  readonly partition: PartitionKind;
+  ivf: ListPartition | undefined;
   /** Rows 0..listedRows-1 are sorted by list; list l is rows listStart[l]..listStart[l+1]-1. */
   listedRows = 0;
   /** Rows listedRows..assignedRows-1 know their list (rowList) but are not sorted; later rows do not. */
@@ -45,10 +50,11 @@ export class IvfLists {
   /** The job's list of each row (like rowLists), while a retraining runs (`retrainSteps`): attached to the store meanwhile. */
   private jobLists: NumberColumn<Int32Array> | undefined;
 
-  constructor(store: RowStore, minRows: number, listsPerSqrtRow: number) {
+  constructor(store: RowStore, minRows: number, listsPerSqrtRow: number, partition: PartitionKind = 'kmeans') {
     this.store = store;
     this.minRows = minRows;
     this.listsPerSqrtRow = listsPerSqrtRow;
+    this.partition = partition;
     this.rowLists = new NumberColumn(new Int32Array(store.capacity), -1);
     store.attach(this.rowLists);
   }
@@ -171,8 +177,7 @@ export class IvfLists {
   trainAndSort(): void {
     const store = this.store;
     const rowCount = store.rowCount;
-    const lists = this.listsFor(rowCount - store.deletedRows);
-    this.ivf = IvfQuantizer.train(store, rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
+    this.ivf = runToEnd(this.trainSteps(this.listsFor(rowCount - store.deletedRows)));
     this.ivf.assign(store, 0, rowCount, this.rowLists.values);
     this.sortByList();
   }
@@ -186,8 +191,7 @@ export class IvfLists {
    */
   *retrainSteps(): Generator<void, void, void> {
     const store = this.store;
-    const lists = this.listsFor(store.size);
-    const ivf = yield* IvfQuantizer.trainSteps(store, store.rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
+    const ivf = yield* this.trainSteps(this.listsFor(store.size));
     const jobLists = new NumberColumn(new Int32Array(store.capacity), -1);
     this.jobLists = jobLists;
     store.attach(jobLists);
@@ -202,6 +206,14 @@ export class IvfLists {
     this.retrainCancelled();
     this.ivf = ivf;
     this.sortByList();
+  }
+
+  /** A new partition of every live row into about `lists` lists, in steps. */
+  private trainSteps(lists: number): Generator<void, ListPartition, void> {
+    const store = this.store;
+    return this.partition === 'kdtree'
+      ? KdPartition.trainSteps(store, store.rowCount, store.dimensions, { lists }, store.deleted)
+      : IvfQuantizer.trainSteps(store, store.rowCount, store.dimensions, { lists, forceJs: !store.arena.simd }, store.deleted);
   }
 
   /** Stable counting sort of every row by rowList (all assigned); deleted rows last, unlisted. */

@@ -3,6 +3,7 @@
  * tuning constants that define what those options mean.
  */
 import type { IvfState } from '../ann/ivf.js';
+import type { PartitionKind } from '../ann/list-partition.js';
 
 export interface Neighbor {
   id: string;
@@ -85,6 +86,13 @@ export interface ApproximateOptions {
   minRows?: number;
   /** Lists per sqrt(rows) at training (default DEFAULT_LISTS_PER_SQRT_ROW = 2: 1,000 lists trained on 250,000 rows). */
   listsPerSqrtRow?: number;
+  /**
+   * What cuts the rows into lists: 'kmeans' (default; two-level k-means centroids,
+   * libs/index/ann/ivf.ts) or 'kdtree' (a KD-tree over the 16 leading principal axes,
+   * lists a power of two, visited best-bin-first: libs/index/ann/kd-partition.ts; not
+   * kept in snapshots, trained again on import). bench/search/partition.ts compares them.
+   */
+  partition?: PartitionKind;
 }
 
 export interface SearchOptions {

@@ -37,7 +37,8 @@ export function exportState(store: RowStore, ivfLists: IvfLists): FaceIndexState
     out++;
   }
   const state: FaceIndexState = { dimensions: dims, vectors, ids, metas };
-  if (ivf !== undefined) state.ivf = { ...ivf.exportState(), listedRows: listed, rowLists: rowLists! };
+  // Only k-means lists are kept in a snapshot; an index with a KD-tree partition trains one again on import.
+  if (ivf instanceof IvfQuantizer) state.ivf = { ...ivf.exportState(), listedRows: listed, rowLists: rowLists! };
   return state;
 }
 
