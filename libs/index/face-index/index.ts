@@ -3,12 +3,13 @@
  *
  * Rows live in one growable array of int16 codes at a fixed scale (row-store.ts: a
  * vector is stored rounded to a multiple of 2^-14, so components must be within
- * ±1.99994; searches are exact over the stored values). When the index uses a KD-tree, rows
- * 0..treeRows-1 are covered by it and the rows after them are the "delta", scanned
- * exhaustively until `rebuild` folds them in. In 128 dimensions the tree prunes too
- * little to beat a flat scan, so by default there is no tree and every row is scanned
- * (see TREE_MAX_DIMENSIONS). Replacing or deleting a face only flags its row; `rebuild`
- * compacts flagged rows away.
+ * ±1.99994; searches are exact over the stored values). With the KD-tree strategy
+ * (search/tree-cover.ts: strategy 'tree', or 'auto' up to TREE_MAX_DIMENSIONS) the rows
+ * a tree covers are searched through it; in 128 dimensions the tree prunes too little to
+ * beat a flat scan, so by default there is no tree, and the lists of approximate search
+ * are k-means lists (a KD-tree over principal axes as lists, `approximate.partition`
+ * 'kdtree', measured slower at the same recall: bench/results/partition.md). Replacing
+ * or deleting a face only flags its row; `rebuild` compacts flagged rows away.
  *
  * With IVF lists (approximate search) the rows are, in order:
  *   0..listedRows-1              sorted by list (list l = listStart[l]..listStart[l+1]-1)
@@ -39,7 +40,6 @@
  * brute-force.ts, the oracle, share). This file is the public entry point: FaceIndex
  * holds them together and carries out the maintenance the rule calls for.
  */
-import { KDTree } from '../kdtree/index.js';
 import { TopK } from '../topk/index.js';
 import { Int8Filter } from './int8-filter.js';
 import { IvfLists } from './ivf-lists.js';
@@ -65,6 +65,7 @@ import { RowStore } from './row-store.js';
 import { ApproximateSearch } from './search/approximate.js';
 import { ExactSearch } from './search/exact.js';
 import { ScanCounts } from './search/scan-counts.js';
+import { TreeCover } from './search/tree-cover.js';
 import { checkState, exportState } from './state.js';
 
 export { squaredDistance } from '../exact-distance/index.js';
@@ -90,17 +91,14 @@ const MAX_DISTANCE_SLACK = 1e-12;
 
 export class FaceIndex implements NearestFaces {
   readonly dimensions: number;
-  private readonly leafSize: number;
   private readonly deltaLimit: number;
   /** Whether tree rows are searched through a KD-tree (else everything is flat-scanned). */
   private readonly usesTree: boolean;
 
   /** Vectors, ids, metas, slots, deleted flags, IVF list and pre-filter codes of every row. */
   private readonly store: RowStore;
-  private tree: KDTree | undefined;
-  /** The tree rows' stored vectors as float32, in the tree's leaf order (what the tree reads). */
-  private treeVectors: Float32Array | undefined;
-  private treeRows = 0;
+  /** The KD-tree strategy's tree, when this index uses one (usesTree). */
+  private readonly treeCover: TreeCover | undefined;
   /** One selector per query of a batch, reused across calls. */
   private readonly selectors: TopK[] = [];
   private readonly ivfLists: IvfLists;
@@ -137,10 +135,10 @@ export class FaceIndex implements NearestFaces {
     if (!Number.isInteger(leafSize) || leafSize < 2) throw new RangeError(`leafSize must be an integer >= 2, got ${leafSize}`);
     if (!Number.isInteger(deltaLimit) || deltaLimit < 1) throw new RangeError(`deltaLimit must be a positive integer, got ${deltaLimit}`);
     this.dimensions = dimensions;
-    this.leafSize = leafSize;
     this.deltaLimit = deltaLimit;
     const strategy = options.strategy ?? 'auto';
     this.usesTree = strategy === 'tree' || (strategy === 'auto' && dimensions <= TREE_MAX_DIMENSIONS);
+    this.treeCover = this.usesTree ? new TreeCover(dimensions, leafSize) : undefined;
     const store = (this.store = new RowStore(dimensions, options.kernel === 'js'));
     const approximate = options.approximate ?? {};
     const annMinRows = approximate === false || this.usesTree ? Infinity : (approximate.minRows ?? DEFAULT_ANN_MIN_ROWS);
@@ -197,9 +195,7 @@ export class FaceIndex implements NearestFaces {
     this.cancelJob();
     this.ensureCapacity(state.ids.length);
     this.store.adopt(state);
-    this.tree = undefined;
-    this.treeVectors = undefined;
-    this.treeRows = 0;
+    this.treeCover?.clear();
     this.ivfLists.adopt(layout, state.ivf?.rowLists);
     this.prefilter.invalidate();
     this.prefilter.refreshWhenDue(true);
@@ -237,21 +233,6 @@ export class FaceIndex implements NearestFaces {
     this.maintain('rebuild');
   }
 
-  /** A KD-tree over every row (compacted: no dead rows); the delta becomes empty. */
-  private buildTree(): void {
-    const store = this.store;
-    const vectors = new Float32Array(store.rowCount * this.dimensions);
-    store.readRows(0, store.rowCount, vectors);
-    this.tree = new KDTree(vectors, store.rowCount, this.dimensions, { leafSize: this.leafSize });
-    this.treeRows = store.rowCount;
-    // Stores rows in the tree's leaf order so each leaf reads one contiguous block of
-    // memory, then tells the tree its order is now the identity.
-    store.permute(this.tree.order);
-    store.readRows(0, store.rowCount, vectors);
-    this.treeVectors = vectors;
-    this.tree.adoptIdentityOrder();
-  }
-
   /**
    * Exact k nearest live faces for each query of `queries` (nq * dims floats), sorted by
    * (distance asc, id asc); with `maxDistance`, only faces at distance <= maxDistance.
@@ -283,13 +264,7 @@ export class FaceIndex implements NearestFaces {
     // Approximate only where there are lists and the effort leaves some unprobed; otherwise exact.
     const probes = options.approximate === true ? this.ivfLists.probesFor(effort) : 0;
     if (probes > 0) this.approximate.run(queries, queryCount, selectors, probes, effort, limit);
-    else
-      this.exact.run(
-        queries,
-        queryCount,
-        selectors,
-        this.tree === undefined ? undefined : { tree: this.tree, vectors: this.treeVectors!, rows: this.treeRows },
-      );
+    else this.exact.run(queries, queryCount, selectors, this.treeCover);
 
     for (let q = 0; q < queryCount; q++) results.push(this.neighbors(selectors[q], maxDistance));
     return results;
@@ -300,10 +275,10 @@ export class FaceIndex implements NearestFaces {
     const ivf = this.ivfLists.ivf;
     return {
       faces: this.size,
-      treeRows: this.treeRows,
-      deltaRows: store.rowCount - this.treeRows,
+      treeRows: this.treeCover?.rows ?? 0,
+      deltaRows: store.rowCount - (this.treeCover?.rows ?? 0),
       deletedRows: store.deletedRows,
-      bytes: store.bytes + (this.tree?.bytes ?? 0) + (this.treeVectors?.byteLength ?? 0) + this.prefilter.bytes,
+      bytes: store.bytes + (this.treeCover?.bytes ?? 0) + this.prefilter.bytes,
       kernel: store.arena.simd ? 'wasm-simd' : 'js',
       lists: ivf?.lists ?? 0,
       listedRows: ivf ? this.ivfLists.listedRows : 0,
@@ -409,7 +384,7 @@ export class FaceIndex implements NearestFaces {
     counts.rowCount = store.rowCount;
     counts.deletedRows = store.deletedRows;
     counts.live = store.size;
-    counts.treeRows = this.treeRows;
+    counts.treeRows = this.treeCover?.rows ?? 0;
     counts.deltaLimit = this.deltaLimit;
     counts.minRows = ivfLists.minRows;
     counts.hasLists = ivf !== undefined;
@@ -429,7 +404,7 @@ export class FaceIndex implements NearestFaces {
         this.compact();
         break;
       case 'build-tree':
-        this.buildTree();
+        this.treeCover!.build(this.store);
         break;
       case 'drop':
         this.cancelJob();

@@ -5,9 +5,8 @@
  *    nearest EXACT_FIRST_SHARE of them first (a small k-th distance early prunes the
  *    rest), then the other lists in row order, then the rows after them;
  *  - through the rows' kernel (`rowScan`): the rows a KD-tree covers through the tree
- *    (only with strategy 'tree' or under 17 dimensions), every other row scanned.
+ *    (tree-cover.ts: only with strategy 'tree' or under 17 dimensions), every other row scanned.
  */
-import type { KDTree } from '../../kdtree/index.js';
 import type { TopK } from '../../topk/index.js';
 import type { Int8Filter } from '../int8-filter.js';
 import type { IvfLists } from '../ivf-lists.js';
@@ -16,16 +15,10 @@ import type { RowStore } from '../row-store.js';
 import { filteredRange } from './filtered-range.js';
 import { scanRows } from './row-scan.js';
 import type { ScanCounts } from './scan-counts.js';
+import type { TreeCover } from './tree-cover.js';
 
 /** Exact search with IVF lists and the pre-filter: the nearest lists (this share of them) are scanned first, so the k-th distance is small before the other rows are. */
 const EXACT_FIRST_SHARE = 1 / 32;
-
-/** A KD-tree over rows 0..rows-1 and their vectors as float32 in the tree's order (what it reads). */
-export interface CoveringTree {
-  readonly tree: KDTree;
-  readonly vectors: Float32Array;
-  readonly rows: number;
-}
 
 export class ExactSearch {
   private readonly store: RowStore;
@@ -41,7 +34,7 @@ export class ExactSearch {
   }
 
   /** The k nearest rows of each query into its selector (reset by the caller). */
-  run(queries: Float32Array, queryCount: number, selectors: TopK[], tree: CoveringTree | undefined): void {
+  run(queries: Float32Array, queryCount: number, selectors: TopK[], tree: TreeCover | undefined): void {
     const filter = this.prefilter.filter;
     if (filter !== undefined) this.filtered(filter, queries, queryCount, selectors);
     else this.rowScan(queries, queryCount, selectors, tree);
@@ -94,12 +87,12 @@ export class ExactSearch {
     }
   }
 
-  private rowScan(queries: Float32Array, queryCount: number, selectors: TopK[], tree: CoveringTree | undefined): void {
+  private rowScan(queries: Float32Array, queryCount: number, selectors: TopK[], tree: TreeCover | undefined): void {
     const store = this.store;
     const dims = store.dimensions;
     const first = tree?.rows ?? 0;
     for (let q = 0; q < queryCount; q++) {
-      if (tree !== undefined) tree.tree.search(tree.vectors, queries, q * dims, selectors[q], store.deleted);
+      tree?.search(queries, q * dims, selectors[q], store.deleted);
       if (store.rowCount > first) {
         store.arena.setQuery(queries, q * dims);
         scanRows(store, first, store.rowCount, queries, q * dims, selectors[q]);
