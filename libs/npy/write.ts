@@ -3,11 +3,16 @@
  * little-endian `<f4`, C order, header padded with spaces and a newline so the data
  * starts at a multiple of 64 bytes.
  */
-import { writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
 const DATA_ALIGNMENT = 64;
+/**
+ * Bytes written a call: a byte view of the whole matrix cannot be made past 4 GiB (a
+ * typed array's length limit), and 10,000,000 faces are 5 GB.
+ */
+const WRITE_CHUNK_BYTES = 64 * 2 ** 20;
 
 export interface NpyHeaderFields {
   /** numpy dtype string, e.g. '<f4', '>f8', '<i8'. */
@@ -54,9 +59,27 @@ export function encodeNpyFloat32(matrix: Float32Matrix): Buffer {
   return Buffer.concat([encodeNpyHeader(float32Header(matrix)), littleEndianBytes(matrix.data)]);
 }
 
-/** Writes a (rows, dims) float32 C-order .npy file without copying the data on little-endian hosts. */
-export async function writeNpyFloat32(path: string, matrix: Float32Matrix): Promise<void> {
-  await writeFile(path, [encodeNpyHeader(float32Header(matrix)), littleEndianBytes(matrix.data)]);
+/**
+ * Writes a (rows, dims) float32 C-order .npy file, whatever its size, a chunk at a time
+ * (without copying the data on little-endian hosts).
+ */
+export async function writeNpyFloat32(path: string, matrix: Float32Matrix, chunkBytes = WRITE_CHUNK_BYTES): Promise<void> {
+  const header = encodeNpyHeader(float32Header(matrix));
+  const file = await open(path, 'w');
+  try {
+    await file.write(header);
+    const data = matrix.data;
+    const floatsAChunk = Math.max(1, Math.floor(chunkBytes / 4));
+    for (let from = 0; from < data.length; from += floatsAChunk)
+      await writeAll(file, littleEndianBytes(data.subarray(from, Math.min(data.length, from + floatsAChunk))));
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes every byte (a write may take fewer than it is given). */
+async function writeAll(file: import('node:fs/promises').FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) done += (await file.write(bytes, done, bytes.length - done)).bytesWritten;
 }
 
 function float32Header({ rows, dims, data }: Float32Matrix): NpyHeaderFields {
