@@ -7,7 +7,7 @@ import { INTERRUPTED_EXIT_CODE } from '../encode/encode-interrupt.js';
 import { IngestInterrupt } from '../ingest/interrupt.js';
 import { IngestProgress } from '../ingest/progress.js';
 import { stoppedReport } from '../ingest/report.js';
-import { runIngest } from '../ingest/run.js';
+import { runIngest, type IngestRunOutcome } from '../ingest/run.js';
 
 const SHOWN_ERRORS = 20;
 
@@ -57,7 +57,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
     report('interrupted');
     process.exit(INTERRUPTED_EXIT_CODE);
   });
-  let outcome;
+  let outcome: IngestRunOutcome;
   try {
     outcome = await runIngest(readFaceFile(file, { idsPath: values.ids, idPrefix, fromRow }), (faces) => client.ingestMany(faces), progress, {
       stop: interrupt.signal,
