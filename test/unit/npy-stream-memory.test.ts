@@ -87,8 +87,8 @@ test('a 300 MiB .npy and its ids stream through readFaceFile in flat memory, eve
   const rssGrowth = peakRss - before.rss;
   const arrayBufferGrowth = peakArrayBuffers - before.arrayBuffers;
   const seen = `file ${mib(FILE_BYTES)}; resident memory grew ${mib(rssGrowth)}, array buffers ${mib(arrayBufferGrowth)}`;
-  // Reading the whole file would add 300 MiB to both.
-  assert.ok(rssGrowth < FILE_BYTES / 4, seen);
+  // Reading the whole file would add 300 MiB to both; streaming it adds the young heap and a few batches (~50 MiB and ~20 MiB here).
+  assert.ok(rssGrowth < FILE_BYTES / 3, seen);
   assert.ok(arrayBufferGrowth < FILE_BYTES / 6, seen);
   console.log(seen);
 });
