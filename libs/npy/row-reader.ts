@@ -22,13 +22,23 @@ const MAX_READ_BYTES = 1024 * 1024 * 1024;
  */
 export class NpyRowReader {
   private nextRow = 0;
+  /**
+   * Fortran order: the buffer holds rows [blockStart, blockStart + blockRows) column by
+   * column (column c from number c * blockCapacity), so a column costs one read per block
+   * of rows, not one per call.
+   */
+  private readonly blockCapacity: number;
+  private blockStart = 0;
+  private blockRows = 0;
 
   private constructor(
     readonly file: string,
     private readonly handle: FileHandle,
     private readonly layout: NpyLayout,
     private readonly buffer: Uint8Array,
-  ) {}
+  ) {
+    this.blockCapacity = Math.floor(buffer.length / (layout.dims * layout.type.itemSize));
+  }
 
   static async open(file: string, options: NpyRowReaderOptions = {}): Promise<NpyRowReader> {
     const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
@@ -46,8 +56,10 @@ export class NpyRowReader {
       if (info.isDirectory()) throw new NpyError(file, 'is a directory, not a .npy file');
       const layout = npyLayout(await readHeaderBytes(handle, info.size), file);
       checkDataLength(layout, info.size - layout.dataOffset, file);
-      // Whole numbers only, so no number is split between two reads.
-      const buffer = new Uint8Array(bufferBytes - (bufferBytes % layout.type.itemSize));
+      // Whole numbers only, so no number is split between two reads; in Fortran order, at least a row.
+      const { itemSize } = layout.type;
+      const wholeNumbers = bufferBytes - (bufferBytes % itemSize);
+      const buffer = new Uint8Array(layout.fortranOrder ? Math.max(wholeNumbers, layout.dims * itemSize) : wholeNumbers);
       return new NpyRowReader(file, handle, layout, buffer);
     } catch (error) {
       await handle.close();
@@ -84,11 +96,8 @@ export class NpyRowReader {
     const start = this.nextRow;
     const count = Math.min(out.length / dims, rows - start);
     if (count === 0) return 0;
-    if (this.layout.fortranOrder) {
-      for (let column = 0; column < dims; column++) await this.readRun(column * rows + start, count, out, column, dims);
-    } else {
-      await this.readRun(start * dims, count * dims, out, 0, 1);
-    }
+    if (this.layout.fortranOrder) await this.readColumnMajor(start, count, out);
+    else await this.readRun(start * dims, count * dims, out);
     this.nextRow = start + count;
     return count;
   }
@@ -97,13 +106,13 @@ export class NpyRowReader {
     await this.handle.close();
   }
 
-  /** `count` consecutive numbers of the file from number `first` on, into out[at], out[at + stride], ... */
-  private async readRun(first: number, count: number, out: Float32Array, at: number, stride: number): Promise<void> {
+  /** C order: `count` consecutive numbers of the file from number `first` on, into out[0, count). */
+  private async readRun(first: number, count: number, out: Float32Array): Promise<void> {
     const { type, dataOffset } = this.layout;
     const position = dataOffset + first * type.itemSize;
-    if (stride === 1 && type.itemSize === 4 && type.littleEndian === HOST_IS_LITTLE_ENDIAN) {
+    if (type.itemSize === 4 && type.littleEndian === HOST_IS_LITTLE_ENDIAN) {
       // The file's bytes are our Float32Array's bytes: no buffer, no copy.
-      await this.readFully(new Uint8Array(out.buffer, out.byteOffset + at * 4, count * 4), position);
+      await this.readFully(new Uint8Array(out.buffer, out.byteOffset, count * 4), position);
       return;
     }
     const perRead = this.buffer.length / type.itemSize;
@@ -111,8 +120,36 @@ export class NpyRowReader {
       const n = Math.min(perRead, count - done);
       const bytes = this.buffer.subarray(0, n * type.itemSize);
       await this.readFully(bytes, position + done * type.itemSize);
-      decodeFloatsInto(bytes, n, type, out, at + done * stride, stride);
+      decodeFloatsInto(bytes, n, type, out, done);
     }
+  }
+
+  /** Fortran order: rows [start, start + count) into out, row by row, through blocks of rows. */
+  private async readColumnMajor(start: number, count: number, out: Float32Array): Promise<void> {
+    const { dims, type } = this.layout;
+    for (let done = 0; done < count;) {
+      const row = start + done;
+      if (row < this.blockStart || row >= this.blockStart + this.blockRows) await this.loadBlock(row);
+      const n = Math.min(count - done, this.blockStart + this.blockRows - row);
+      for (let c = 0; c < dims; c++) {
+        const column = this.buffer.subarray((c * this.blockCapacity + row - this.blockStart) * type.itemSize);
+        decodeFloatsInto(column, n, type, out, done * dims + c, dims);
+      }
+      done += n;
+    }
+  }
+
+  /** Reads rows from `row` on (as many as the buffer holds) into the buffer, one read per column. */
+  private async loadBlock(row: number): Promise<void> {
+    const { rows, dims, type, dataOffset } = this.layout;
+    const n = Math.min(this.blockCapacity, rows - row);
+    this.blockRows = 0; // until every column is in: a read that fails part-way leaves no block
+    for (let c = 0; c < dims; c++) {
+      const at = c * this.blockCapacity * type.itemSize;
+      await this.readFully(this.buffer.subarray(at, at + n * type.itemSize), dataOffset + (c * rows + row) * type.itemSize);
+    }
+    this.blockStart = row;
+    this.blockRows = n;
   }
 
   /** Fills `target` from the file at `position`; open() checked the size, so a short file changed since. */

@@ -105,9 +105,12 @@ describe('NpyRowReader', () => {
     ] as const) {
       const name = `split-${descr.replace(/[<>]/, (s) => (s === '<' ? 'le' : 'be'))}${fortran ? '-fortran' : ''}.npy`;
       const path = writeFixture(name, npyBytes(descr, 37, fortran));
-      for (const rowsPerRead of [1, 5, 37]) {
-        const { data } = await readAll(path, rowsPerRead, 1000);
-        assert.deepEqual(data, expectedRows(37), `${name}, ${rowsPerRead} rows per read`);
+      // 3077 bytes: Fortran order holds 6 float32 rows or 3 float64 rows a block, so 5-row reads cross blocks.
+      for (const bufferBytes of [1000, 3077]) {
+        for (const rowsPerRead of [1, 5, 37]) {
+          const { data } = await readAll(path, rowsPerRead, bufferBytes);
+          assert.deepEqual(data, expectedRows(37), `${name}, ${rowsPerRead} rows per read, ${bufferBytes}-byte buffer`);
+        }
       }
     }
   });
@@ -122,6 +125,21 @@ describe('NpyRowReader', () => {
       assert.equal(await reader.readRows(out), 0);
       assert.throws(() => reader.seek(11), /from 0 to 10/);
       await assert.rejects(reader.readRows(new Float32Array(100)), /whole rows of 128/);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('in Fortran order, seeking back into a block read before gives its rows again', async () => {
+    const reader = await NpyRowReader.open(writeFixture('seek-fortran.npy', npyBytes('<f8', 20, true)), { bufferBytes: 8 * DIMS * 8 });
+    try {
+      const out = new Float32Array(6 * DIMS);
+      assert.equal(await reader.readRows(out), 6);
+      assert.equal(await reader.readRows(out), 6, 'rows 6-11: the rest of the first block, then a second');
+      assert.deepEqual(out, expectedRows(12).subarray(6 * DIMS));
+      reader.seek(1);
+      assert.equal(await reader.readRows(out), 6);
+      assert.deepEqual(out, expectedRows(7).subarray(DIMS));
     } finally {
       await reader.close();
     }
