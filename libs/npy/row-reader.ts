@@ -5,8 +5,8 @@ import { checkDataLength, dataOffsetOf, HOST_IS_LITTLE_ENDIAN, NpyError, npyLayo
 export interface NpyRowReaderOptions {
   /**
    * Bytes read at a time when the data needs converting (float64, the other byte order,
-   * Fortran order); default 4 MiB. Little-endian float32 in C order is read straight into
-   * the caller's array.
+   * Fortran order, where it is at least one row); default 4 MiB. float32 in C order and this
+   * machine's byte order is read straight into the caller's array.
    */
   bufferBytes?: number;
 }
