@@ -21,7 +21,9 @@ const USAGE = `faceshard: find a face among millions
       data dir D (default .faceshard); NATS on 4222, or a free port when 4222 is taken;
       --detach: in the background; authentication on unless --no-auth (D/credentials/)
   faceshard down [--data-dir D]           stop the cluster running on D
-  faceshard ingest FILE [--ids IDS]       import encodings (.npy + ids file, or .jsonl)
+  faceshard ingest FILE [--ids IDS] [--id-prefix P] [--from-row N]
+      import encodings (.npy + ids file, or .jsonl); --from-row N goes on after row N
+      of a stopped run (faceshard ingest --help)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
       find every face in a folder or .zip of images and store it

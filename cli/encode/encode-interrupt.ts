@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { commandLine } from '../command-line.js';
 
 /**
  * Ctrl-C during an encode: the first SIGINT (or SIGTERM) asks the run to stop taking new
@@ -57,11 +57,5 @@ export class EncodeInterrupt {
  * run (`faceshard`, or `node dist/cli/faceshard.js`), its own arguments, and --resume.
  */
 export function resumeCommand(argv: readonly string[], script = process.argv[1] ?? 'faceshard'): string {
-  const args = argv.includes('--resume') ? [...argv] : [...argv, '--resume'];
-  const program = script.endsWith('.js') ? `node ${shellQuote(path.relative(process.cwd(), script) || script)}` : 'faceshard';
-  return [program, ...args.map(shellQuote)].join(' ');
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+  return commandLine(argv.includes('--resume') ? argv : [...argv, '--resume'], script);
 }

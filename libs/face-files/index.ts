@@ -28,14 +28,16 @@ export const SUPPORTED_EXTENSIONS = Object.keys(FORMATS);
  */
 export async function* readFaceFile(path: string, options: ReadFaceFileOptions = {}): AsyncGenerator<FaceBatch> {
   const format = formatOf(path);
+  const { fromRow = 0 } = options;
+  if (!Number.isSafeInteger(fromRow) || fromRow < 0) throw new RangeError(`fromRow must be a whole number of at least 0, got ${fromRow}`);
   await assertReadableFile(path);
   if (format === 'npy') {
-    yield* readNpyFaces(path, options.idsPath, options.batchSize, options.idPrefix);
+    yield* readNpyFaces(path, options);
   } else {
     if (options.idsPath !== undefined) {
       throw new FaceFileError(`an ids file only goes with a .npy file; every line of ${path} carries its own "id"`);
     }
-    yield* readJsonlFaces(path, options.batchSize, options.idPrefix);
+    yield* readJsonlFaces(path, options);
   }
 }
 

@@ -3,16 +3,21 @@ import { createInterface } from 'node:readline';
 import { prefixedId } from '../protocol/index.js';
 import { BatchCollector } from './batch-collector.js';
 import { parseFaceLine } from './face-line.js';
-import type { FaceBatch } from './types.js';
+import type { FaceBatch, ReadFaceFileOptions } from './types.js';
 
-/** Faces from a JSON-lines file, streamed line by line; blank lines are skipped. `idPrefix` goes before each line's id. */
-export async function* readJsonlFaces(path: string, batchSize?: number, idPrefix?: string): AsyncGenerator<FaceBatch> {
-  const collector = new BatchCollector(batchSize);
+/**
+ * Faces from a JSON-lines file, streamed line by line; blank lines, and the first `fromRow`
+ * lines, are skipped. `idPrefix` goes before each line's id.
+ */
+export async function* readJsonlFaces(path: string, options: ReadFaceFileOptions = {}): AsyncGenerator<FaceBatch> {
+  const { idPrefix, fromRow = 0 } = options;
+  const collector = new BatchCollector(options.batchSize);
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let row = 0;
   try {
     for await (const rawLine of lines) {
       row++;
+      if (row <= fromRow) continue;
       // Editors on Windows like to start UTF-8 files with a byte order mark.
       const line = row === 1 && rawLine.startsWith('\uFEFF') ? rawLine.slice(1) : rawLine;
       if (line.trim() === '') continue;

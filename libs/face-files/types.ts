@@ -30,6 +30,11 @@ export interface ReadFaceFileOptions {
   batchSize?: number;
   /** Put before every id (`<idPrefix>/<id>`): a .npy's row numbers, the ids file's or the lines' ids. */
   idPrefix?: string;
+  /**
+   * Skip the first `fromRow` rows (.npy rows, lines of a JSON lines file): how an
+   * interrupted ingest goes on. Row numbers, and ids made of them, stay the whole file's.
+   */
+  fromRow?: number;
 }
 
 /** The file as a whole cannot be read (missing, wrong type, ids that do not match the rows). */

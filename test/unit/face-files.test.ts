@@ -159,6 +159,34 @@ describe('readFaceFile: .npy', () => {
     assert.match(errors[1].reason, /at most 512 bytes/);
   });
 
+  test('fromRow skips rows, keeping row numbers, row-number ids and ids file lines of the whole file', async () => {
+    const path = await writeNpy('resume.npy', 7);
+    const withoutIds = await collect(path, { fromRow: 4, batchSize: 2 });
+    assert.deepEqual(
+      withoutIds.batches.map((batch) => batch.faces.map((face) => [face.row, face.id])),
+      [
+        [
+          [5, '4'],
+          [6, '5'],
+        ],
+        [[7, '6']],
+      ],
+    );
+    assert.deepEqual(withoutIds.faces[0].vector, Float32Array.from(vectorFor(4)));
+    const idsPath = writeText('resume.ids', 'a\nb\nc\nd\ne\nf\ng\n');
+    const { faces } = await collect(path, { idsPath, fromRow: 5 });
+    assert.deepEqual(
+      faces.map((face) => [face.row, face.id]),
+      [
+        [6, 'f'],
+        [7, 'g'],
+      ],
+    );
+    assert.equal((await collect(path, { fromRow: 7 })).batches.length, 0, 'from the end: nothing');
+    await assert.rejects(collect(path, { fromRow: 8 }), /cannot start after row 8: .*resume\.npy has 7 rows/);
+    await assert.rejects(collect(path, { fromRow: -1 }), /fromRow must be a whole number/);
+  });
+
   test("a broken .npy file fails with the npy reader's message", async () => {
     const path = writeText('not-really.npy', 'hello');
     await assert.rejects(collect(path), /not-really\.npy: not a \.npy file/);
@@ -250,6 +278,18 @@ describe('readFaceFile: JSON lines', () => {
       [
         [1, 'same', 0],
         [2, 'same', 1 / 1024],
+      ],
+    );
+  });
+
+  test('fromRow skips lines, blank ones included, and keeps line numbers', async () => {
+    const path = writeText('resume.jsonl', [jsonLine('a'), '', jsonLine('c'), jsonLine('d')].join('\n'));
+    const { faces } = await collect(path, { fromRow: 2 });
+    assert.deepEqual(
+      faces.map((face) => [face.row, face.id]),
+      [
+        [3, 'c'],
+        [4, 'd'],
       ],
     );
   });
