@@ -31,11 +31,10 @@
  * scale, axes) learned on few or unrepresentative rows only weaken the bounds.
  */
 import { Int8CodeArena, Projector, int8ScanSupported, type Int16RowArena } from '../simd-kernel/index.js';
-import { float32RowReader, type RowReader } from '../ann/ivf.js';
+import { float32RowReader, topAxes, type RowReader } from '../ann/index.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 import { runToEnd } from '../stepwise/index.js';
 import type { RowColumn } from '../row-columns/index.js';
-import { topAxes } from '../ann/principal-axes.js';
 
 /** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
 const LEARN_STEP_SAMPLES = 256;

@@ -10,9 +10,7 @@
  * list starts and move plans; the store moves the rows. When these run is the maintenance rule's
  * call (maintenance-rule.ts), carried out by FaceIndex (index.ts).
  */
-import { IvfQuantizer } from '../ann/ivf.js';
-import { KdPartition } from '../ann/kd-partition.js';
-import type { ListPartition, PartitionKind } from '../ann/list-partition.js';
+import { IvfQuantizer, KdPartition, type ListPartition, type PartitionKind } from '../ann/index.js';
 import { NumberColumn } from '../row-columns/index.js';
 import { runToEnd } from '../stepwise/index.js';
 import type { BlockMove, RowStore } from './row-store.js';

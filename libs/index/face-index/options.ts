@@ -2,8 +2,7 @@
  * FaceIndex's public option, search, stats and state types, and the defaults and
  * tuning constants that define what those options mean.
  */
-import type { IvfState } from '../ann/ivf.js';
-import type { PartitionKind } from '../ann/list-partition.js';
+import type { IvfState, PartitionKind } from '../ann/index.js';
 
 export interface Neighbor {
   id: string;

@@ -2,7 +2,7 @@
  * FaceIndexState (what a snapshot stores) out of a RowStore and its IVF lists, and the
  * checks that a state is whole before an index adopts it.
  */
-import { IvfQuantizer } from '../ann/ivf.js';
+import { IvfQuantizer } from '../ann/index.js';
 import type { IvfLayout, IvfLists } from './ivf-lists.js';
 import type { FaceIndexState } from './options.js';
 import { INT16_ROW_MAX } from '../simd-kernel/index.js';
