@@ -9,14 +9,17 @@
  *     (binary) at concurrency 1, 8 and 64: queries/s, faces/s, p50/p99 latency;
  *   - peers (bench/search/peers.py on the same .npy files): scikit-learn KDTree, FAISS
  *     IndexFlatL2, hnswlib (M=16, ef=64, and the same graph at larger ef, to compare at
- *     equal recall) — when a Python with them is found, else reported as skipped.
+ *     equal recall) — when a Python with them is found, else reported as skipped;
+ *   - usearch (npm, in this process: usearch-peer.ts): HNSW M=16, f32, swept over its
+ *     expansion_search, on the same vectors and queries (issue 24).
  *
  * Data: libs/synthetic/face-model.ts (design.md "Benchmark data"), 5 photos a person,
  * queries = fresh photos, half of enrolled people, half of people not enrolled.
  * Writes bench/results/search.md and search.json.
  *
  * Env: BENCH_SEARCH_SIZES (default "52000,1000000"), BENCH_SEARCH_SKIP (comma list of
- * inprocess, cluster, peers, hnswlib), BENCH_PYTHON (python executable).
+ * inprocess, cluster, peers, hnswlib, usearch; peers skips usearch too), BENCH_PYTHON
+ * (python executable).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +30,9 @@ import { fileURLToPath } from 'node:url';
 import type { FaceshardClient, FaceToIngest, QueryOptions } from '../../libs/nats/client/index.js';
 import { FaceIndex, type Neighbor } from '../../libs/index/face-index/index.js';
 import { float32Truth } from './float32-truth.js';
+import { best, type Row } from './row.js';
+import { usearchTargets } from './usearch-targets.js';
+import { measureUsearch } from './usearch-peer.js';
 import { DEFAULT_LISTS_PER_SQRT_ROW, PROBE_SHARE_AT_EFFORT_1, SHORTLIST_AT_EFFORT_1 } from '../../libs/index/face-index/options.js';
 import { benchmarkData, type BenchmarkData } from '../../libs/synthetic/face-model.js';
 import { writeBenchmarkFiles } from '../../libs/synthetic/write-files.js';
@@ -62,23 +68,6 @@ const CLUSTER_LOW_EFFORTS = [0.25, 0.5];
  * 2.9-4.3 ms in the runs after it.
  */
 const WARMUP_MS = 3_000;
-
-interface Row {
-  system: string;
-  mode: string;
-  faces: number;
-  queries: number;
-  qps: number;
-  facesPerSecond: number;
-  p50Ms?: number;
-  p99Ms?: number;
-  recall1?: number;
-  recall10?: number;
-  recall1NotEnrolled?: number;
-  buildSeconds?: number;
-  memoryBytes?: number;
-  note?: string;
-}
 
 function recall(got: (readonly string[])[], truth: Neighbor[][], k: number, only?: (q: number) => boolean): number {
   let sum = 0;
@@ -315,19 +304,26 @@ function runPython(exe: string, args: string[], timeoutMs: number): Promise<{ pe
 
 async function peers(dir: string, data: BenchmarkData, truth: Neighbor[][], rows: Row[], notes: string[]): Promise<void> {
   const faces = data.ids.length;
+  const runs: Array<{ peers: Record<string, Record<string, unknown>> } | string> = [];
   const python = findPython();
-  if (!python.exe) {
-    notes.push(`peers skipped: ${python.reason}`);
-    return;
+  if (python.exe) {
+    const files = [path.join(dir, 'faces.npy'), path.join(dir, 'queries.npy'), '--k', String(K), '--single', faces >= 500_000 ? '100' : '300'];
+    const big = faces >= 500_000;
+    runs.push(await runPython(python.exe, [...files, '--kdtree-queries', big ? '10' : '20', '--skip', 'hnswlib'], big ? 600_000 : 180_000));
+    runs.push(
+      SKIP.has('hnswlib')
+        ? { peers: { hnswlib: { skipped: 'BENCH_SEARCH_SKIP' } } }
+        : await runPython(python.exe, [...files, '--skip', 'sklearn-kdtree,faiss-flat'], big ? 420_000 : 180_000),
+    );
+  } else notes.push(`Python peers skipped: ${python.reason}`);
+  if (!SKIP.has('usearch')) {
+    const usearch = await measureUsearch(data.vectors, data.queries.subarray(0, QUERIES * DIMS), DIMS, K);
+    if (typeof usearch === 'string') notes.push(usearch);
+    else {
+      notes.push(usearch.note);
+      runs.push(usearch);
+    }
   }
-  const files = [path.join(dir, 'faces.npy'), path.join(dir, 'queries.npy'), '--k', String(K), '--single', faces >= 500_000 ? '100' : '300'];
-  const big = faces >= 500_000;
-  const runs = [
-    await runPython(python.exe, [...files, '--kdtree-queries', big ? '10' : '20', '--skip', 'hnswlib'], big ? 600_000 : 180_000),
-    SKIP.has('hnswlib')
-      ? { peers: { hnswlib: { skipped: 'BENCH_SEARCH_SKIP' } } }
-      : await runPython(python.exe, [...files, '--skip', 'sklearn-kdtree,faiss-flat'], big ? 420_000 : 180_000),
-  ];
   const notEnrolled = (q: number) => data.queryIdentity[q] === null;
   for (const run of runs) {
     if (typeof run === 'string') {
@@ -339,14 +335,19 @@ async function peers(dir: string, data: BenchmarkData, truth: Neighbor[][], rows
         if (r.skipped !== '--skip') notes.push(`${name} skipped: ${String(r.skipped)}`);
         continue;
       }
-      const neighbors = ((r.neighbors as number[][]) ?? []).map((list) => list.map((row) => data.ids[row]));
+      const idsOf = (rowsOfQueries: number[][]) => rowsOfQueries.map((list) => list.map((row) => data.ids[row]));
+      const recalls = (ids: string[][]) => ({
+        recall1: recall(ids, truth, 1),
+        recall10: recall(ids, truth, 10),
+        recall1NotEnrolled: recall(ids, truth, 1, notEnrolled),
+      });
+      const neighbors = idsOf((r.neighbors as number[][]) ?? []);
       const base = {
         system: name,
         faces,
         buildSeconds: r.build_s as number,
-        recall1: recall(neighbors, truth, 1),
-        recall10: recall(neighbors, truth, 10),
-        recall1NotEnrolled: recall(neighbors, truth, 1, notEnrolled),
+        ...(typeof r.memory_bytes === 'number' ? { memoryBytes: r.memory_bytes } : {}),
+        ...recalls(neighbors),
       };
       if (typeof r.batched_qps === 'number')
         rows.push({
@@ -358,6 +359,8 @@ async function peers(dir: string, data: BenchmarkData, truth: Neighbor[][], rows
         });
       rows.push({
         ...base,
+        // A peer that returns the one-at-a-time answers too (usearch) is scored on them.
+        ...(r.single_neighbors ? recalls(idsOf(r.single_neighbors as number[][])) : {}),
         mode: 'one query at a time',
         queries: r.single_queries as number,
         qps: r.single_qps as number,
@@ -385,10 +388,6 @@ function table(rows: Row[]): string[] {
     );
   }
   return lines;
-}
-
-function best(rows: Row[], system: string, mode: RegExp, minRecall = 0): Row | undefined {
-  return rows.filter((r) => r.system === system && mode.test(r.mode) && (r.recall1 ?? 1) >= minRecall).sort((a, b) => b.qps - a.qps)[0];
 }
 
 function comparisons(rows: Row[]): string[] {
@@ -484,7 +483,7 @@ async function main() {
       `Host speed through this size (the same arithmetic on one thread for 3 s, p50 / p99 ms; on a quiet dedicated core both stay put and p99 ≈ p50): ${host.join('; ')}. Where the p50 moved between two checks the host itself changed speed in between, and rows measured then compare less well with the others; no latency percentile through the cluster is steadier than the host's own p99 ÷ p50.`,
     );
     result.push({ faces, rows, notes });
-    md.push(`## ${faces.toLocaleString('en-US')} faces`, '', ...table(rows), '', ...comparisons(rows), '');
+    md.push(`## ${faces.toLocaleString('en-US')} faces`, '', ...table(rows), '', ...comparisons(rows), '', ...usearchTargets(rows), '');
     if (faces >= 1_000_000) md.push(...targets(rows), '');
     md.push(...notes.map((n) => `- ${n}`), '');
   }
