@@ -5,7 +5,7 @@ import { GatewayError } from './http-error.js';
 
 const MAX_RETRY_MS = 5000;
 
-/** Failures that retrying cannot mend: the gateway's own files are wrong. */
+/** Failures only new files mend (main checks them at start; they may be replaced while it runs): logged as errors. */
 const CONFIG_FAILURES = new Set(['credentials', 'tls', 'auth_expired']);
 
 export interface ClusterLinkOptions {
@@ -33,12 +33,9 @@ export class ClusterLink {
     private readonly log: Logger,
   ) {}
 
-  /**
-   * Starts connecting; resolves on the first connection (not before NATS is there:
-   * readiness says so meanwhile), rejects when the credentials or TLS files are unusable.
-   */
+  /** Starts connecting; resolves on the first connection (not before NATS is there: readiness says so meanwhile). */
   start(): Promise<void> {
-    return new Promise((resolve, reject) => this.connect(resolve, reject, this.options.retryMs ?? 250));
+    return new Promise((resolve) => this.connect(resolve, this.options.retryMs ?? 250));
   }
 
   get ready(): boolean {
@@ -58,7 +55,7 @@ export class ClusterLink {
     await this.client?.close().catch(() => undefined);
   }
 
-  private connect(onConnected: () => void, onConfigError: (err: Error) => void, retryMs: number): void {
+  private connect(onConnected: () => void, retryMs: number): void {
     if (this.stopped) return;
     FaceshardClient.connect(this.options.url, { prefix: this.options.prefix, name: 'faceshard-gateway', security: this.options.security }).then(
       (client) => {
@@ -66,13 +63,14 @@ export class ClusterLink {
         this.client = client;
         this.connected = true;
         this.log.info('connected to NATS', { server: client.nc.getServer(), creds: this.options.security.creds ?? 'none (anonymous)' });
-        this.watch(client, () => this.connect(onConnected, onConfigError, this.options.retryMs ?? 250));
+        this.watch(client, () => this.connect(onConnected, this.options.retryMs ?? 250));
         onConnected();
       },
       (err: Error) => {
-        if (err instanceof NatsAccessError && CONFIG_FAILURES.has(err.code)) return onConfigError(err);
-        this.log.warn('cannot connect to NATS, retrying', { err, retryMs });
-        this.retryTimer = setTimeout(() => this.connect(onConnected, onConfigError, Math.min(MAX_RETRY_MS, retryMs * 2)), retryMs);
+        const fields = { err, retryMs };
+        if (err instanceof NatsAccessError && CONFIG_FAILURES.has(err.code)) this.log.error('cannot connect to NATS, retrying', fields);
+        else this.log.warn('cannot connect to NATS, retrying', fields);
+        this.retryTimer = setTimeout(() => this.connect(onConnected, Math.min(MAX_RETRY_MS, retryMs * 2)), retryMs);
       },
     );
   }

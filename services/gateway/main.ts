@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { securityOptions } from '../../libs/nats/nats-auth/index.js';
 import { runMain } from '../../libs/service/lifecycle.js';
 import { ServiceRuntime } from '../../libs/service/runtime.js';
 import { ApiKeys } from './api-keys.js';
@@ -12,20 +13,16 @@ runMain('gateway', async () => {
   const config = loadGatewayConfig();
   // Read before anything listens: a gateway without usable keys does not start.
   const keys = ApiKeys.fromFile(config.GATEWAY_API_KEYS_FILE);
+  const security = { creds: config.NATS_CREDS, tlsCa: config.NATS_TLS_CA, tlsCert: config.NATS_TLS_CERT, tlsKey: config.NATS_TLS_KEY };
+  // Its NATS identity's files too (unreadable, malformed, expired): a wrong file stops it here, not in a retry loop.
+  securityOptions(security);
   let draining = false;
   // Assigned once the runtime's logger exists; /readyz may be asked before.
   let link: ClusterLink | undefined;
   const ready = () => !draining && Boolean(link?.ready);
   const runtime = await ServiceRuntime.start('gateway', config, { healthy: () => true, ready });
   const { log, ops, registry } = runtime;
-  const cluster = new ClusterLink(
-    {
-      url: config.NATS_URL,
-      prefix: config.SUBJECT_PREFIX,
-      security: { creds: config.NATS_CREDS, tlsCa: config.NATS_TLS_CA, tlsCert: config.NATS_TLS_CERT, tlsKey: config.NATS_TLS_KEY },
-    },
-    log,
-  );
+  const cluster = new ClusterLink({ url: config.NATS_URL, prefix: config.SUBJECT_PREFIX, security }, log);
   link = cluster;
   const { routes } = gatewayRoutes({ ready, registry, client: () => cluster.current(), timeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS });
   const server = new GatewayServer({

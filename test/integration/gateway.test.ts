@@ -200,3 +200,61 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
     assert.match(output.join(''), /"msg":"stopped"/);
   });
 });
+
+describe('the gateway process without a cluster', () => {
+  const main = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
+  let dir: string;
+  before(async () => {
+    dir = await tempDir('faceshard-gateway-start-');
+    await writeFile(path.join(dir, 'keys.txt'), `${READER} reader\n`);
+    await writeFile(path.join(dir, 'short.txt'), 'short reader\n');
+  });
+  after(() => removeDir(dir));
+
+  /** Runs the gateway with `env` until it exits (or `whileRunning` is done with its stderr so far, then SIGTERM). */
+  const run = (env: Record<string, string>, whileRunning?: (stderr: () => string) => Promise<void>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [main], {
+        env: { ...process.env, GATEWAY_HTTP_PORT: '0', GATEWAY_HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('exit', (code) => resolve({ code, stderr }));
+      whileRunning?.(() => stderr).then(
+        () => child.kill('SIGTERM'),
+        (err) => {
+          child.kill('SIGKILL');
+          reject(err);
+        },
+      );
+    });
+
+  test('no keys file, an unreadable one, a short key, unreadable NATS credentials: exit 1 with one line saying what', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ GATEWAY_API_KEYS_FILE: '' }, /GATEWAY_API_KEYS_FILE/],
+      [{ GATEWAY_API_KEYS_FILE: path.join(dir, 'none.txt') }, /cannot read the API keys file .*none\.txt/],
+      [{ GATEWAY_API_KEYS_FILE: path.join(dir, 'short.txt') }, /entry 0\.key: a key must have at least 16 characters/],
+      [{ GATEWAY_API_KEYS_FILE: path.join(dir, 'keys.txt'), NATS_CREDS: path.join(dir, 'none.creds') }, /cannot read the credentials file .*none\.creds/],
+    ];
+    for (const [env, message] of cases) {
+      const { code, stderr } = await run(env);
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /"msg":"failed to start"/);
+      assert.match(stderr, message);
+    }
+  });
+
+  test('NATS away: it serves, /readyz and the cluster routes answer 503 not_ready', async () => {
+    const { code } = await run({ GATEWAY_API_KEYS_FILE: path.join(dir, 'keys.txt'), NATS_URL: 'nats://127.0.0.1:1' }, async (stderr) => {
+      const port = await until('the port', () => /"msg":"gateway listening","port":(\d+)/.exec(stderr())?.[1], 10_000);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      const status = await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: { authorization: `Bearer ${READER}` } });
+      assert.equal(status.status, 503);
+      assert.equal(((await status.json()) as { error: { code: string } }).error.code, 'not_ready');
+    });
+    assert.equal(code, 0);
+  });
+});
