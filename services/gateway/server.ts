@@ -56,10 +56,12 @@ export class GatewayServer {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const stopTimer = this.options.metrics.requestSeconds.startTimer();
     let routeLabel = 'unmatched';
+    let keyHolder: string | undefined;
     res.once('finish', () => {
       const labels = { route: routeLabel, method: req.method ?? '', status: String(res.statusCode) };
       this.options.metrics.requests.inc(labels);
-      stopTimer(labels);
+      const seconds = stopTimer(labels);
+      this.options.log.debug('request', { ...labels, ms: Math.round(seconds * 1000), ...(keyHolder ? { key: keyHolder } : {}) });
     });
     try {
       const pathname = (req.url ?? '/').split('?')[0];
@@ -78,7 +80,7 @@ export class GatewayServer {
       }
       const { route } = found;
       routeLabel = route.path;
-      this.authorize(req, route);
+      keyHolder = this.authorize(req, route);
       const params = Object.fromEntries(Object.entries(found.params!).map(([name, raw]) => [name, decodeParam(name, raw)]));
       let body: Buffer = Buffer.alloc(0);
       if (route.body) {
@@ -91,9 +93,9 @@ export class GatewayServer {
     }
   }
 
-  /** 401 without a known key, 403 with a key whose role is below the route's. */
-  private authorize(req: IncomingMessage, route: Route): void {
-    if (route.access === 'public') return;
+  /** 401 without a known key, 403 with a key whose role is below the route's; else the key's holder (its name, or its role), for logs. */
+  private authorize(req: IncomingMessage, route: Route): string | undefined {
+    if (route.access === 'public') return undefined;
     const key = presentedKey(req);
     if (key === undefined) throw new GatewayError('unauthorized', 'no API key: send Authorization: Bearer KEY (or X-API-Key: KEY)');
     const holder = this.options.keys.lookup(key);
@@ -101,6 +103,7 @@ export class GatewayServer {
     if (!roleAllows(holder.role, route.access)) {
       throw new GatewayError('forbidden', `${route.method} ${route.path} needs a ${route.access} key; this key is a ${holder.role} key`);
     }
+    return holder.name ?? holder.role;
   }
 
   private corsHeaders(req: IncomingMessage): Record<string, string> {

@@ -30,6 +30,7 @@ const routes: Route[] = [
 
 async function serve(corsOrigins: string[] = []) {
   const registry = new Registry();
+  const logLines: string[] = [];
   const server = new GatewayServer({
     routes,
     keys: new ApiKeys([
@@ -39,10 +40,10 @@ async function serve(corsOrigins: string[] = []) {
     maxBodyBytes: LIMIT,
     corsOrigins,
     metrics: gatewayMetrics(registry),
-    log: createLogger({}, 'error', () => {}),
+    log: createLogger({}, 'debug', (line) => logLines.push(line)),
   });
   const port = await server.listen(0, '127.0.0.1');
-  return { server, registry, base: `http://127.0.0.1:${port}` };
+  return { server, registry, logLines, base: `http://127.0.0.1:${port}` };
 }
 
 const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers });
@@ -118,10 +119,14 @@ describe('the gateway server (routes stubbed, no cluster)', () => {
     assert.equal((await fetch(`${s.base}/v1/things`, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example' } })).status, 405);
   });
 
-  test('requests are counted by route template and status', async () => {
+  test('requests are counted by route template and status, and logged with whose key', async () => {
     const text = await s.registry.metrics();
     assert.match(text, /faceshard_gateway_requests_total\{route="\/v1\/things\/\{id\}",method="GET",status="200"\} [1-9]/);
     assert.match(text, /faceshard_gateway_requests_total\{route="unmatched",method="GET",status="404"\} [1-9]/);
+    const logged = s.logLines.map((line) => JSON.parse(line)).find((l) => l.msg === 'request' && l.route === '/v1/things/{id}' && l.status === '200');
+    assert.equal(logged?.key, 'reader');
+    assert.equal(typeof logged?.ms, 'number');
+    assert.ok(!s.logLines.some((line) => line.includes(READER)), 'a key is never logged');
   });
 });
 
