@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { MAX_INGEST_FACES, MAX_K, MAX_QUERY_VECTORS } from '../../libs/protocol/index.js';
+import type { FaceshardClient } from '../../libs/nats/client/index.js';
+import { gatewayRoutes } from '../../services/gateway/routes.js';
+
+const { routes, document } = gatewayRoutes({
+  ready: () => true,
+  registry: new Registry(),
+  client: () => ({}) as FaceshardClient,
+  timeoutMs: 1000,
+});
+type Operation = { summary: string; security?: unknown[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: object };
+const paths = document.paths as Record<string, Record<string, Operation>>;
+
+test('the document lists exactly the routes the server serves, and every route once', () => {
+  const served = routes.map((r) => `${r.method} ${r.path}`).sort();
+  const documented = Object.entries(paths)
+    .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+    .sort();
+  assert.deepEqual(documented, served);
+  assert.equal(new Set(served).size, served.length);
+  for (const route of ['GET /v1/status', 'POST /v1/search', 'POST /v1/faces', 'DELETE /v1/faces/{id}', 'GET /v1/openapi.json', 'GET /metrics']) {
+    assert.ok(served.includes(route), route);
+  }
+});
+
+test('bodies are the protocol schemas: the same limits as a NATS client gets', () => {
+  assert.equal(document.openapi, '3.1.0');
+  const search = paths['/v1/search'].post.requestBody!.content['application/json'].schema as {
+    properties: { vectors: { maxItems: number; items: { minItems: number } }; k: { maximum: number } };
+  };
+  assert.equal(search.properties.vectors.maxItems, MAX_QUERY_VECTORS);
+  assert.equal(search.properties.vectors.items.minItems, 128);
+  assert.equal(search.properties.k.maximum, MAX_K);
+  const ingest = paths['/v1/faces'].post.requestBody!.content['application/json'].schema as { properties: { faces: { maxItems: number } } };
+  assert.equal(ingest.properties.faces.maxItems, MAX_INGEST_FACES);
+});
+
+test('keyed routes say which role they need and that a key is refused with 401/403; public ones need none', () => {
+  for (const route of routes) {
+    const op = paths[route.path][route.method.toLowerCase()] as Operation & { 'x-faceshard-role'?: string };
+    const statuses = Object.keys(op.responses);
+    if (route.access === 'public') {
+      assert.deepEqual(op.security, [], route.path);
+    } else {
+      assert.equal(op['x-faceshard-role'], route.access);
+      assert.ok(statuses.includes('401') && statuses.includes('403'), `${route.method} ${route.path}`);
+    }
+  }
+  assert.equal(paths['/v1/faces'].post['x-faceshard-role' as keyof Operation], 'writer');
+  assert.equal(paths['/v1/search'].post['x-faceshard-role' as keyof Operation], 'reader');
+});
