@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { QueryOptions } from '../../libs/nats/client/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
-import { startBenchCluster, waitForSnapshots, type BenchCluster } from '../cluster.js';
+import { startBenchCluster, type BenchCluster } from '../cluster.js';
 import { proportionalBytes, residentBytes } from '../process-memory.js';
 import { QueryLoad } from '../query-load.js';
 import { diskBytes } from './disk-usage.js';
@@ -13,6 +13,7 @@ import { answerEvery, measureThroughput } from './query-runs.js';
 import { readQueries, type QuerySet } from './query-files.js';
 import { recallAt } from './recall.js';
 import { restartFromSnapshots } from './restart.js';
+import { lastSnapshotWrites, waitForCompleteSnapshots } from './snapshot-log.js';
 import { approximateAtTarget, type ApproximateResult, type SizeResult } from './result.js';
 import { streamIngest } from './stream-ingest.js';
 import { synthFiles } from './synth-files.js';
@@ -75,8 +76,9 @@ async function onCluster(
   const searchableSeconds = since(performance.now())!;
   const settleSeconds = since(await waitForListsComplete(client, shards, ingest.accepted, settings.waitMs));
   console.log(`searchable after ${searchableSeconds.toFixed(1)} s, in the lists after ${settleSeconds?.toFixed(1) ?? 'NOT'} s`);
-  // Memory, disk and queries in the steady state: after each shard's snapshot of the loaded index.
-  const snapshotSeconds = (await waitForSnapshots(client, shards, settings.waitMs)) ? since(performance.now()) : undefined;
+  // Memory, disk and queries in the steady state: after each shard's snapshot of the loaded index, lists included.
+  const snapshotSeconds = since(await waitForCompleteSnapshots(client, bench.local.logDir, shards, settings.waitMs));
+  const snapshotWrites = [...lastSnapshotWrites(bench.local.logDir).values()];
   const status = await client.status(2000);
   const pids = [...new Set(status.shards.flatMap((s) => s.replicas.map((r) => r.pid)))];
   const listedFaces = status.shards.reduce((sum, s) => sum + (s.replicas[0]?.listedRows ?? 0), 0);
@@ -123,6 +125,7 @@ async function onCluster(
     settleSeconds,
     listedFaces,
     snapshotSeconds,
+    snapshotWriteSeconds: Math.max(...snapshotWrites.map((w) => w.seconds)),
     memory,
     disk,
     truthSeconds: measured.truthSeconds,

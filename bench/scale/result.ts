@@ -22,6 +22,8 @@ export interface SizeResult {
   /** Faces in the shards' approximate lists once settled: 0 when every shard is under the lists' minimum size (approximate = a full scan). */
   listedFaces: number;
   snapshotSeconds?: number;
+  /** The longest a shard took to write that snapshot (from its log). */
+  snapshotWriteSeconds: number;
   memory: { shardProcesses: number; rssBytes: number; pssBytes: number };
   disk: { streamBytes: number; snapshotBytes: number };
   /** The truth pass: every query answered exactly through the cluster at concurrency 8. */
