@@ -15,6 +15,8 @@ export interface BenchCluster {
   dataDir: string;
   /** The processes themselves (a bench that adds or pauses replicas). */
   local: LocalCluster;
+  /** Stops every process and keeps the data dir (to start a cluster on it again). */
+  stop(): Promise<void>;
   /** Stops every process; keeps the data dir (logs, snapshots) when BENCH_KEEP is set. */
   close(): Promise<void>;
 }
@@ -25,24 +27,42 @@ export interface BenchCluster {
  */
 export async function startBenchCluster(label: string, shards: number, processes?: number, auth = true): Promise<BenchCluster> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `faceshard-${label}-`));
+  return startBenchClusterIn(dataDir, shards, { processes, auth });
+}
+
+/**
+ * The same cluster on a data dir of the caller's: a fresh one, or the dir of a cluster
+ * stopped before (its stream and snapshots), to measure a restart. Resolves once every
+ * shard has a ready replica, or throws after readyTimeoutMs (default 60 s).
+ */
+export async function startBenchClusterIn(
+  dataDir: string,
+  shards: number,
+  options: { processes?: number; auth?: boolean; readyTimeoutMs?: number } = {},
+): Promise<BenchCluster> {
+  const { processes, auth = true, readyTimeoutMs = 60_000 } = options;
   const cluster = await startLocalCluster({ shards, replicas: 1, processes, natsPort: 0, dataDir, auth, log: createLogger({ service: 'bench' }, 'warn') });
   const nc = await connectAs({ servers: cluster.natsUrl }, cluster.admin);
   try {
-    await waitForCluster(nc, shards, 1, 60_000);
+    await waitForCluster(nc, shards, 1, readyTimeoutMs);
   } finally {
     await nc.close();
   }
   const security: NatsSecurity = { creds: cluster.credentials?.writer };
   const client = await FaceshardClient.connect(cluster.natsUrl, { security });
+  const stop = async () => {
+    await client.close();
+    await cluster.stop();
+  };
   return {
     client,
     natsUrl: cluster.natsUrl,
     security,
     dataDir,
     local: cluster,
+    stop,
     close: async () => {
-      await client.close();
-      await cluster.stop();
+      await stop();
       if (process.env.BENCH_KEEP) console.log(`kept ${dataDir}`);
       else await rm(dataDir, { recursive: true, force: true });
     },
