@@ -8,7 +8,7 @@ import { readFaceFile } from '../../libs/face-files/index.js';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import type { MinSeq } from '../../libs/protocol/index.js';
 import { IngestProgress } from '../../cli/ingest/progress.js';
-import { runIngest } from '../../cli/ingest/run.js';
+import { INGEST_BATCHES_IN_FLIGHT, runIngest } from '../../cli/ingest/run.js';
 
 export interface StreamedIngest {
   /** performance.now() when the first batch was sent: the first write. */
@@ -35,6 +35,7 @@ export async function streamIngest(client: FaceshardClient, facesPath: string, i
       return reply;
     },
     progress,
+    { inFlight: INGEST_BATCHES_IN_FLIGHT },
   );
   if (outcome.failure) throw new Error(`ingest stopped after row ${progress.acknowledgedThrough}: ${outcome.failure.message}`);
   return { firstWriteAt, seconds: (performance.now() - firstWriteAt) / 1000, accepted: progress.accepted, rowErrors: progress.errors.length, seq };

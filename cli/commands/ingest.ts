@@ -7,7 +7,7 @@ import { INTERRUPTED_EXIT_CODE } from '../encode/encode-interrupt.js';
 import { IngestInterrupt } from '../ingest/interrupt.js';
 import { IngestProgress } from '../ingest/progress.js';
 import { stoppedReport } from '../ingest/report.js';
-import { runIngest, type IngestRunOutcome } from '../ingest/run.js';
+import { INGEST_BATCHES_IN_FLIGHT, runIngest, type IngestRunOutcome } from '../ingest/run.js';
 
 const SHOWN_ERRORS = 20;
 
@@ -61,6 +61,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   try {
     outcome = await runIngest(readFaceFile(file, { idsPath: values.ids, idPrefix, fromRow }), (faces) => client.ingestMany(faces), progress, {
       stop: interrupt.signal,
+      inFlight: INGEST_BATCHES_IN_FLIGHT,
       onBatch: () => {
         if (process.stderr.isTTY) process.stderr.write(`\ringested ${progress.accepted} faces`);
       },

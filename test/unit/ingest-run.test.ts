@@ -85,6 +85,36 @@ describe('runIngest', () => {
     );
   });
 
+  test('inFlight 4: up to four batches at once, answered in file order; a refusal counts only the batches before it', async () => {
+    const progress = new IngestProgress();
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const send = async (faces: FaceRow[]) => {
+      const call = ++calls;
+      running++;
+      most = Math.max(most, running);
+      // Later batches answer first: the order of answers must not move acknowledgedThrough past a gap.
+      await new Promise((resolve) => setTimeout(resolve, call === 5 ? 30 : 40 - call * 5));
+      running--;
+      if (call === 5) throw new Error('busy');
+      return accept(faces);
+    };
+    const outcome = await runIngest(batchesOf(12_000, 1000), send, progress, { inFlight: 4 });
+    assert.equal(most, 4, 'four batches were in flight at once');
+    assert.equal(outcome.failure?.message, 'busy');
+    assert.equal(progress.acknowledgedThrough, 4000, 'batches 6-8 answered, but after the refused 5th: not counted');
+    assert.equal(progress.accepted, 4000);
+    assert.equal(running, 0, 'every batch in flight was waited for');
+    assert.ok(progress.lastRowRead >= 5000 && progress.lastRowRead <= 8000, `read through ${progress.lastRowRead}`);
+
+    const whole = new IngestProgress();
+    const all = await runIngest(batchesOf(12_000, 1000), async (faces) => (await new Promise((r) => setTimeout(r, 5)), accept(faces)), whole, { inFlight: 4 });
+    assert.deepEqual(all, { interrupted: false });
+    assert.equal(whole.acknowledgedThrough, 12_000);
+    assert.equal(whole.accepted, 12_000);
+  });
+
   test('a batch of row errors only is answered without asking the cluster', async () => {
     const progress = new IngestProgress();
     let sent = 0;
