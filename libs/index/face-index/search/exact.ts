@@ -46,12 +46,10 @@ export class ExactSearch {
     const dims = store.dimensions;
     const { listStart, listedRows } = ivfLists;
     const rowCount = store.rowCount;
-    const range = (start: number, end: number, queryOffset: number, selector: TopK, far: boolean) =>
-      filteredRange(store, filter, counts, start, end, queries, queryOffset, selector, far);
     if (ivf === undefined) {
       for (let q = 0; q < queryCount; q++) {
         filter.setQuery(queries, q * dims);
-        range(0, rowCount, q * dims, selectors[q], true);
+        filteredRange(store, filter, counts, 0, rowCount, queries, q * dims, selectors[q], true);
       }
       return;
     }
@@ -68,7 +66,7 @@ export class ExactSearch {
       for (let i = 0; i < n; i++) {
         const start = listStart[lists[i]];
         const end = listStart[lists[i] + 1];
-        if (start < end) range(start, end, queryOffset, selector, false);
+        if (start < end) filteredRange(store, filter, counts, start, end, queries, queryOffset, selector, false);
       }
       for (let i = 0; i < n; i++) mark[lists[i]] = 1;
       // Every list not scanned yet, consecutive ones as one range; then every row after the lists.
@@ -77,12 +75,12 @@ export class ExactSearch {
         if (mark[l] === 0) {
           if (runStart < 0) runStart = listStart[l];
         } else if (runStart >= 0) {
-          range(runStart, listStart[l], queryOffset, selector, true);
+          filteredRange(store, filter, counts, runStart, listStart[l], queries, queryOffset, selector, true);
           runStart = -1;
         }
       }
-      if (runStart >= 0) range(runStart, listedRows, queryOffset, selector, true);
-      if (listedRows < rowCount) range(listedRows, rowCount, queryOffset, selector, true);
+      if (runStart >= 0) filteredRange(store, filter, counts, runStart, listedRows, queries, queryOffset, selector, true);
+      if (listedRows < rowCount) filteredRange(store, filter, counts, listedRows, rowCount, queries, queryOffset, selector, true);
       for (let i = 0; i < n; i++) mark[lists[i]] = 0;
     }
   }
