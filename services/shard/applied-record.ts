@@ -9,17 +9,19 @@ import type { Subjects } from '../../libs/protocol/index.js';
 import type { LoggedRecord } from './applied-window.js';
 import { writtenMs } from './log-replayer.js';
 
-/** How long a read waits for the records: then it returns what it has, if the log has no more. */
+/** How long a read waits for the records. */
 const READ_WAIT_MS = 2000;
 
 /**
- * The shard's first `count` records at or after `fromSeq` (fewer when the log has fewer),
- * in order; undefined when the log could not be read (NATS unreachable) or not read whole
- * in `waitMs` (a busy server): nothing is known then. A short read is trusted only when
- * the consumer says no record of the shard is left after the ones delivered: a fetch that
- * expired under load (measured: a 4-shard cluster answering 32 queries at once over
- * 1,000,000 faces) otherwise looked like a log that had lost its records, and a replica
- * started over.
+ * The shard's first `count` records at or after `fromSeq`, in order; undefined when they
+ * could not all be read (NATS unreachable, or fewer came back in `waitMs`): nothing is
+ * known then. The caller asks for records it applied, which a log that kept them holds,
+ * so a short read says nothing: at 1,000,000 faces with 32 queries at once, read-backs
+ * came back short (and the consumer reported nothing pending) from logs that held every
+ * record, and were taken for logs that had lost them: replicas started over. A log that
+ * lost its tail has a smaller last sequence, which the replica's stream-level check sees
+ * (replica.ts `logChange`); one that lost records and grew again shows records at the
+ * applied sequences that differ, which a whole read sees.
  */
 export async function readOwnRecords(
   nc: NatsConnection,
@@ -42,20 +44,9 @@ export async function readOwnRecords(
       records.push({ seq: msg.seq, writtenMs: writtenMs(msg) });
       if (records.length >= count) break;
     }
-    const whole = readWhole(records.length, count, records.length >= count ? 0 : (await consumer.info(false)).num_pending);
     await consumer.delete().catch(() => undefined); // ephemeral anyway: the server drops it when idle
-    return whole ? records : undefined;
+    return records.length >= count ? records : undefined;
   } catch {
     return undefined;
   }
-}
-
-/**
- * Whether a read-back of `wanted` records that got `received` saw the log as it is: all
- * it asked for, or fewer with nothing of the shard left after them on the server
- * (`pending`, the consumer's count of matching records not delivered). Fewer with
- * records still pending is a read cut short (the fetch expired), not a shorter log.
- */
-export function readWhole(received: number, wanted: number, pending: number): boolean {
-  return received >= wanted || pending === 0;
 }
