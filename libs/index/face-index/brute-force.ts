@@ -7,7 +7,7 @@
 import { compareIds } from '../topk/index.js';
 import { squaredDistance } from '../exact-distance/index.js';
 import { INT16_ROW_MAX } from '../simd-kernel/index.js';
-import type { NearestFaces } from './nearest-faces.js';
+import { checkSearchArguments, type NearestFaces } from './nearest-faces.js';
 import { DEFAULT_DIMENSIONS, type Neighbor, type SearchOptions } from './options.js';
 import { storedVector } from './row-store.js';
 
@@ -90,14 +90,7 @@ export class BruteForceIndex implements NearestFaces {
 
   search(queries: Float32Array, k: number, maxDistance?: number, options: SearchOptions = {}): Neighbor[][] {
     const dims = this.dimensions;
-    if (queries.length % dims !== 0) throw new RangeError(`queries hold ${queries.length} floats, not a multiple of ${dims}`);
-    if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${k}`);
-    if (maxDistance !== undefined && !(maxDistance >= 0)) throw new RangeError(`maxDistance must be >= 0, got ${maxDistance}`);
-    const effort = options.effort ?? 1;
-    if (!(effort > 0) || !Number.isFinite(effort)) throw new RangeError(`effort must be a positive number, got ${options.effort}`);
-    for (let i = 0; i < queries.length; i++) {
-      if (!Number.isFinite(queries[i])) throw new RangeError(`query element ${i} is ${queries[i]} (must be finite)`);
-    }
+    checkSearchArguments(queries, dims, k, maxDistance, options);
     const results: Neighbor[][] = [];
     for (let q = 0; q * dims < queries.length; q++) {
       const candidates: Candidate[] = [];

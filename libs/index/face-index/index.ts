@@ -59,7 +59,7 @@ import {
   type Neighbor,
   type SearchOptions,
 } from './options.js';
-import type { NearestFaces } from './nearest-faces.js';
+import { checkSearchArguments, type NearestFaces } from './nearest-faces.js';
 import { Prefilter } from './prefilter.js';
 import { RowStore } from './row-store.js';
 import { ApproximateSearch } from './search/approximate.js';
@@ -239,15 +239,7 @@ export class FaceIndex implements NearestFaces {
    */
   search(queries: Float32Array, k: number, maxDistance?: number, options: SearchOptions = {}): Neighbor[][] {
     const dims = this.dimensions;
-    if (queries.length % dims !== 0) throw new RangeError(`queries hold ${queries.length} floats, not a multiple of ${dims}`);
-    if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${k}`);
-    if (maxDistance !== undefined && !(maxDistance >= 0)) throw new RangeError(`maxDistance must be >= 0, got ${maxDistance}`);
-    const effort = options.effort ?? 1;
-    if (!(effort > 0) || !Number.isFinite(effort)) throw new RangeError(`effort must be a positive number, got ${options.effort}`);
-    for (let i = 0; i < queries.length; i++) {
-      // A NaN would compare false everywhere and silently return nothing.
-      if (!Number.isFinite(queries[i])) throw new RangeError(`query element ${i} is ${queries[i]} (must be finite)`);
-    }
+    const effort = checkSearchArguments(queries, dims, k, maxDistance, options);
     const queryCount = queries.length / dims;
     const limit = Math.min(k, this.size);
     const results: Neighbor[][] = [];

@@ -30,3 +30,21 @@ export interface NearestFaces {
   /** Every live face once, with its stored vector (a view valid during the call: copy it to keep it); the order is each index's own. */
   forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void;
 }
+
+/**
+ * The checks both indexes make on a search's arguments, one RangeError naming what is
+ * wrong: queries a whole number of `dims`-float vectors with finite components, k a
+ * non-negative integer, maxDistance >= 0, effort a positive number. Returns the effort.
+ */
+export function checkSearchArguments(queries: Float32Array, dims: number, k: number, maxDistance: number | undefined, options: SearchOptions): number {
+  if (queries.length % dims !== 0) throw new RangeError(`queries hold ${queries.length} floats, not a multiple of ${dims}`);
+  if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer, got ${k}`);
+  if (maxDistance !== undefined && !(maxDistance >= 0)) throw new RangeError(`maxDistance must be >= 0, got ${maxDistance}`);
+  const effort = options.effort ?? 1;
+  if (!(effort > 0) || !Number.isFinite(effort)) throw new RangeError(`effort must be a positive number, got ${options.effort}`);
+  for (let i = 0; i < queries.length; i++) {
+    // A NaN would compare false everywhere and silently return nothing.
+    if (!Number.isFinite(queries[i])) throw new RangeError(`query element ${i} is ${queries[i]} (must be finite)`);
+  }
+  return effort;
+}
