@@ -22,7 +22,7 @@
  * (python executable).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,7 @@ import { FACE_DIMENSIONS as DIMS } from '../../libs/index/vector/index.js';
 import { ingestInSteps, startBenchCluster, waitForIdleIndexMaintenance, waitForSnapshots } from '../cluster.js';
 import { measureHostJitter } from '../host-jitter.js';
 import { percentile } from '../percentile.js';
+import { proportionalBytes, residentBytes } from '../process-memory.js';
 import { QueryLoad } from '../query-load.js';
 
 /** The repository root: the nearest folder above this file that holds package.json (works from dist/ and other out dirs). */
@@ -171,29 +172,6 @@ function inProcess(data: BenchmarkData, rows: Row[]): Neighbor[][] {
     recall1NotEnrolled: recall(batchedIds, truth, 1, notEnrolled),
   });
   return truth;
-}
-
-function residentBytes(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/**
- * Proportional set size: RSS with each shared page (the node binary's ~44 MiB of text,
- * mapped by every shard process, the coordinator and this process) split among its
- * mappers, so a sum over processes counts it once. Summed RSS counts it once per process.
- */
-function proportionalBytes(pid: number): number {
-  try {
-    const kb = /\nPss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 /**
