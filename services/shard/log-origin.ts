@@ -7,15 +7,36 @@ export interface LogOrigin {
   firstSeq?: number;
 }
 
-/** Where the stream stands now. */
-export interface StreamNow extends LogOrigin {
+/** The stream's first and last sequence (what `logChange` compares). */
+export interface StreamSequences extends LogOrigin {
   firstSeq: number;
   lastSeq: number;
 }
 
+/** Where the stream stands now. */
+export interface StreamNow extends StreamSequences {
+  /** When its last record was written (the server's timestamp). */
+  lastWrittenAt: string;
+}
+
 export function streamNow(info: StreamInfo): StreamNow {
   // A new, empty stream reports first sequence 0; its first record will be 1: the same log.
-  return { stream: info.config.name, created: info.created, firstSeq: Math.max(1, info.state.first_seq), lastSeq: info.state.last_seq };
+  return {
+    stream: info.config.name,
+    created: info.created,
+    firstSeq: Math.max(1, info.state.first_seq),
+    lastSeq: info.state.last_seq,
+    lastWrittenAt: info.state.last_ts,
+  };
+}
+
+/**
+ * Whether the stream is where it stood before: same creation, first and last sequence,
+ * and last record. A log that lost records and grew again past them has a last record
+ * written later, so between two equal states no record was taken back or rewritten.
+ */
+export function sameStreamState(a: StreamNow, b: StreamNow): boolean {
+  return a.stream === b.stream && a.created === b.created && a.firstSeq === b.firstSeq && a.lastSeq === b.lastSeq && a.lastWrittenAt === b.lastWrittenAt;
 }
 
 export type LogResetReason = 'recreated' | 'purged' | 'truncated';
@@ -31,7 +52,7 @@ export interface LogChange {
  * or a new creation time (the admin's purge deletes and recreates it), means the index
  * holds faces (or lacks records) that a replica replaying the log now would not.
  */
-export function logChange(origin: LogOrigin, appliedSeq: number, now: StreamNow): LogChange | undefined {
+export function logChange(origin: LogOrigin, appliedSeq: number, now: StreamSequences): LogChange | undefined {
   if (now.stream !== origin.stream || now.created !== origin.created) {
     return {
       reason: 'recreated',

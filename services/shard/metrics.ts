@@ -51,6 +51,12 @@ function createFamilies(registry: Registry) {
       labelNames: ['shard', 'reason'],
       registers: [registry],
     }),
+    logReadBacks: new Counter({
+      name: 'faceshard_shard_log_read_backs_total',
+      help: 'Times a look at the log read back the last LOG_CHECK_RECORDS applied records (a look skips it while the stream and the applied sequence stand where its last matching read-back found them)',
+      labelNames: ['shard'],
+      registers: [registry],
+    }),
     queries: new Counter({ name: 'faceshard_shard_queries_total', help: 'Query vectors answered', labelNames: ['shard'], registers: [registry] }),
     queryErrors: new Counter({
       name: 'faceshard_shard_query_errors_total',

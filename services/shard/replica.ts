@@ -32,7 +32,7 @@ import { readOwnRecords } from './applied-record.js';
 import { windowDifference, type LoggedRecord } from './applied-window.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
-import { logChange, streamNow, type LogChange, type LogOrigin } from './log-origin.js';
+import { logChange, sameStreamState, streamNow, type LogChange, type LogOrigin, type StreamNow } from './log-origin.js';
 import { startLogReplay, type LogReplay } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
@@ -79,6 +79,14 @@ export class ShardReplica {
   /** The look at the log in progress (checkLog), and why another was asked for meanwhile. */
   private looking: Promise<void> | undefined;
   private lookAgain: string | undefined;
+  /**
+   * The stream's state and the sequence applied at the last look whose read-back found the
+   * applied records as they were: while neither moves, a read-back would read the same
+   * records again. Read-backs are not free: at 1,000,000 faces, four shards each reading
+   * back LOG_CHECK_RECORDS records every LOG_CHECK_INTERVAL_MS kept nats-server busy
+   * enough to cut an idle cluster's approximate queries/s by 2.7x (bench/results/scale.md).
+   */
+  private matched: { stream: StreamNow; appliedSeq: number } | undefined;
 
   constructor(context: ReplicaContext, shard: number, metrics: ShardMetrics, log: Logger) {
     this.context = context;
@@ -100,6 +108,7 @@ export class ShardReplica {
   /** What the status endpoint and service discovery report. */
   status() {
     const { index, replay } = this;
+    const stats = index.stats();
     return {
       shard: this.shard,
       pid: process.pid,
@@ -107,7 +116,8 @@ export class ShardReplica {
       count: index.size,
       ready: this.ready,
       appliedSeq: replay?.state.appliedSeq ?? 0,
-      listedRows: index.stats().listedRows,
+      listedRows: stats.listedRows,
+      prefilter: stats.prefilter,
       maintenance: this.maintenanceState(),
       snapshotSeq: this.snapshots?.lastSeq,
       httpPort: this.context.httpPort,
@@ -297,7 +307,8 @@ export class ShardReplica {
     } catch {
       return; // NATS down, or the stream deleted and not made again yet: the next look
     }
-    const change = logChange(origin, appliedSeq, streamNow(info)) ?? (await this.recentChanged(applied));
+    const now = streamNow(info);
+    const change = logChange(origin, appliedSeq, now) ?? (await this.recentChanged(applied, now, appliedSeq));
     if (change && this.origin === origin) this.startOver(change, why);
   }
 
@@ -308,14 +319,22 @@ export class ShardReplica {
    * read back, the shard's records at those sequences are missing, extra or written at
    * another time.
    */
-  private async recentChanged(applied: LoggedRecord[]): Promise<LogChange | undefined> {
+  private async recentChanged(applied: LoggedRecord[], now: StreamNow, appliedSeq: number): Promise<LogChange | undefined> {
     if (applied.length === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
-    const difference = await this.readDifference(applied);
-    if (!difference) return undefined;
+    const matched = this.matched;
+    if (matched && matched.appliedSeq === appliedSeq && sameStreamState(matched.stream, now)) return undefined;
+    const read = await this.readDifference(applied);
+    if (!read) return undefined; // not read: the next look
+    const difference = read.difference;
+    if (!difference) {
+      this.matched = { stream: now, appliedSeq };
+      return undefined;
+    }
+    this.matched = undefined;
     // Read again through a new consumer before starting over: a read-back consumer may sit on a
     // stream replica that disagrees with the others (nats-server 2.9.10 after a paused leader,
     // bench/results/chaos.md); two reads that disagree are not a verdict, and the next look tries again.
-    const confirmed = await this.readDifference(applied);
+    const confirmed = (await this.readDifference(applied))?.difference;
     if (confirmed !== difference) {
       this.log.warn('two read-backs of the shard log disagree (its stream replicas differ?); not starting over on either', {
         first: difference,
@@ -326,11 +345,12 @@ export class ShardReplica {
     return { reason: 'truncated', detail: `${difference}: the log lost records this index applied and reused their sequences` };
   }
 
-  /** How the log now differs from the records applied; undefined when it does not, or could not be read (the next look). */
-  private async readDifference(applied: LoggedRecord[]): Promise<string | undefined> {
+  /** How the log now differs from the records applied (`difference` undefined: it does not); undefined when it could not be read. */
+  private async readDifference(applied: LoggedRecord[]): Promise<{ difference: string | undefined } | undefined> {
     const { nc, subjects } = this.context;
+    this.metrics.logReadBacks.inc();
     const inLog = await readOwnRecords(nc, subjects, this.shard, applied[0].seq, applied.length);
-    return inLog && windowDifference(applied, inLog);
+    return inLog && { difference: windowDifference(applied, inLog) };
   }
 
   /** At most one reset at a time; none once shutdown began. */
@@ -356,6 +376,7 @@ export class ShardReplica {
     });
     metrics.logResets.labels({ shard: String(shard), reason: change.reason }).inc();
     this.ready = false;
+    this.matched = undefined;
     await this.stopService?.();
     await this.stopApplying();
     await this.snapshots?.cancel();

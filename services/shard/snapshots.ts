@@ -2,7 +2,7 @@ import type { FaceIndex } from '../../libs/index/face-index/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import { readSnapshot, snapshotState, writeSnapshot } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
-import { logChange, type LogOrigin, type StreamNow } from './log-origin.js';
+import { logChange, type LogOrigin, type StreamSequences } from './log-origin.js';
 import type { ReplayState } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 
@@ -18,7 +18,7 @@ export interface StreamIdentity {
  * its identity alone, only that is checked): the replica then replays the whole log, it
  * never serves from a snapshot it cannot trust.
  */
-export async function restoreSnapshot(dir: string, shard: number, stream: StreamIdentity | StreamNow, index: FaceIndex, log: Logger): Promise<number> {
+export async function restoreSnapshot(dir: string, shard: number, stream: StreamIdentity | StreamSequences, index: FaceIndex, log: Logger): Promise<number> {
   const started = performance.now();
   let snapshot;
   try {
@@ -29,7 +29,7 @@ export async function restoreSnapshot(dir: string, shard: number, stream: Stream
   }
   if (!snapshot) return 0;
   const h = snapshot.header;
-  const now: StreamNow = 'lastSeq' in stream ? stream : { ...stream, firstSeq: h.streamFirstSeq ?? 1, lastSeq: Number.MAX_SAFE_INTEGER };
+  const now: StreamSequences = 'lastSeq' in stream ? stream : { ...stream, firstSeq: h.streamFirstSeq ?? 1, lastSeq: Number.MAX_SAFE_INTEGER };
   const foreign =
     h.shard !== shard
       ? `it is shard ${h.shard}'s`

@@ -100,18 +100,37 @@ test(
   },
 );
 
-test("with authentication on, the read-back of the applied record stays within a shard identity's permissions", { timeout: 60_000 }, async () => {
-  const cluster = await startTestCluster({ shards: 1, auth: true, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '200' }) });
-  try {
-    const kept = await ingestOneByOne(cluster.client, 'kept', 3, 4);
-    assert.ok(await isFound(cluster.client, 'kept-2', kept.vectors.subarray(2 * FACE_DIMENSIONS), kept.seq));
-    await new Promise((r) => setTimeout(r, 1500)); // several looks, each reading the record back
-    const output = cluster.output.join('');
-    assert.doesNotMatch(output, /PERMISSIONS_VIOLATION|Permissions Violation/i, 'no permission violation');
-    assert.doesNotMatch(output, /log changed under this replica/, 'an unchanged log is not taken for a rewound one');
-    const status = await cluster.client.status();
-    assert.equal(status.shards[0].replicas[0].count, 3);
-  } finally {
-    await cluster.cleanup();
-  }
-});
+/** The shard's read-backs of its own log so far (faceshard_shard_log_read_backs_total). */
+async function readBacks(client: FaceshardClient): Promise<number> {
+  const port = (await client.status()).shards[0].replicas[0].httpPort;
+  assert.ok(port, 'the shard reports its HTTP port');
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^faceshard_shard_log_read_backs_total\{shard="0"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+test(
+  "with authentication on, the read-back of the applied record stays within a shard identity's permissions, and is not repeated while the log stands still",
+  { timeout: 60_000 },
+  async () => {
+    const cluster = await startTestCluster({ shards: 1, auth: true, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '200' }) });
+    try {
+      const kept = await ingestOneByOne(cluster.client, 'kept', 3, 4);
+      assert.ok(await isFound(cluster.client, 'kept-2', kept.vectors.subarray(2 * FACE_DIMENSIONS), kept.seq));
+      await until('a look reads the applied records back', async () => ((await readBacks(cluster.client)) >= 1 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1000)); // a look that began before the last record was applied reads once more
+      const first = await readBacks(cluster.client);
+      await new Promise((r) => setTimeout(r, 1500)); // several looks at a log that does not change
+      const output = cluster.output.join('');
+      assert.doesNotMatch(output, /PERMISSIONS_VIOLATION|Permissions Violation/i, 'no permission violation');
+      assert.doesNotMatch(output, /log changed under this replica/, 'an unchanged log is not taken for a rewound one');
+      assert.equal(await readBacks(cluster.client), first, 'no read-back while neither the log nor the applied sequence moved');
+      // A write moves both: the next look reads back again.
+      await ingestOneByOne(cluster.client, 'more', 1, 5);
+      await until('a look after a write reads back again', async () => ((await readBacks(cluster.client)) > first ? true : undefined));
+      const status = await cluster.client.status();
+      assert.equal(status.shards[0].replicas[0].count, 4);
+    } finally {
+      await cluster.cleanup();
+    }
+  },
+);

@@ -21,7 +21,7 @@ import {
 import { shardOf } from '../../libs/sharding/index.js';
 import { writeSnapshot } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
-import { logChange, type StreamNow } from '../../services/shard/log-origin.js';
+import { logChange, sameStreamState, type StreamNow, type StreamSequences } from '../../services/shard/log-origin.js';
 import { restoreSnapshot } from '../../services/shard/snapshots.js';
 import { tempDir } from '../helpers/nats.js';
 
@@ -75,7 +75,7 @@ test('a log record failing any check of ingest, or holding one id of another sha
 });
 
 const origin = { stream: 'FACES', created: '2026-01-01T00:00:00Z', firstSeq: 1 };
-const now = (change: Partial<StreamNow> = {}): StreamNow => ({ ...origin, lastSeq: 100, ...change });
+const now = (change: Partial<StreamSequences> = {}): StreamSequences => ({ ...origin, lastSeq: 100, ...change });
 
 test('a log purged, truncated or recreated under an index is noticed; a log that only grew is not', () => {
   assert.equal(logChange(origin, 40, now()), undefined);
@@ -104,7 +104,7 @@ test("a snapshot records the stream's first sequence, and one that no longer mat
   const index = new FaceIndex();
   const ids = idsOf(1, 10);
   ids.forEach((id, i) => index.upsert(id, vectors(10).subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS)));
-  const load = async (stream: StreamNow) => {
+  const load = async (stream: StreamSequences) => {
     const into = new FaceIndex();
     const seq = await restoreSnapshot(dir, 1, stream, into, log);
     return { seq, faces: into.size };
@@ -120,4 +120,15 @@ test("a snapshot records the stream's first sequence, and one that no longer mat
   await writeSnapshot(dir, index, { shard: 1, stream: origin.stream, streamCreated: origin.created, appliedSeq: 50 });
   assert.deepEqual(await load(now({ firstSeq: 30 })), { seq: 50, faces: 10 }, 'unknown first sequence, nothing after it gone: loaded');
   assert.deepEqual(await load(now({ firstSeq: 60 })), { seq: 0, faces: 0 }, 'records after it are gone');
+});
+
+test('two looks at the stream are the same state only when creation, first and last sequence and the last record all are', () => {
+  const state: StreamNow = { ...origin, lastSeq: 100, lastWrittenAt: '2026-01-01T00:00:05.000000001Z' };
+  assert.equal(sameStreamState(state, { ...state }), true);
+  assert.equal(sameStreamState(state, { ...state, stream: 'OTHER' }), false);
+  assert.equal(sameStreamState(state, { ...state, created: '2026-02-02T00:00:00Z' }), false);
+  assert.equal(sameStreamState(state, { ...state, firstSeq: 2 }), false);
+  assert.equal(sameStreamState(state, { ...state, lastSeq: 101 }), false);
+  // Records lost and written again up to the same last sequence: the last one is a new record.
+  assert.equal(sameStreamState(state, { ...state, lastWrittenAt: '2026-01-01T00:00:09.000000001Z' }), false);
 });

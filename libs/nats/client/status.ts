@@ -12,6 +12,8 @@ const ReplicaStatus = z.object({
   appliedSeq: z.number().int(),
   /** Faces in the approximate index's lists; the others are scanned by every approximate query (e.g. just after a bulk load). */
   listedRows: z.number().int().optional(),
+  /** Whether searches run through the int8 pre-filter (learned, every row coded); without it every exact query scans every row. */
+  prefilter: z.boolean().optional(),
   /** Index maintenance (approximate-index training, merges): deferred by bulk writes, running, or idle. */
   maintenance: z.enum(['deferred', 'running', 'idle']).optional(),
   /** Log sequence the replica's last snapshot covers (absent when it keeps none). */
@@ -30,6 +32,7 @@ export interface ClusterStatus {
       ready: boolean;
       appliedSeq: number;
       listedRows?: number;
+      prefilter?: boolean;
       maintenance?: 'deferred' | 'running' | 'idle';
       snapshotSeq?: number;
       httpPort?: number;
@@ -58,6 +61,7 @@ export async function clusterStatus(nc: NatsConnection, timeoutMs = 500): Promis
       ready: s.ready,
       appliedSeq: s.appliedSeq,
       listedRows: s.listedRows,
+      prefilter: s.prefilter,
       maintenance: s.maintenance,
       snapshotSeq: s.snapshotSeq,
       httpPort: s.httpPort,
