@@ -160,3 +160,20 @@ export function podUser(obj: K8sObject): { runAsUser?: number; fsGroup?: number 
   const spec = (obj.kind === 'Pod' ? obj.spec : podTemplateOf(obj)?.spec) as { securityContext?: { runAsUser?: number; fsGroup?: number } } | undefined;
   return { runAsUser: spec?.securityContext?.runAsUser, fsGroup: spec?.securityContext?.fsGroup };
 }
+
+/**
+ * The commands in a Markdown text's shell blocks that write `file`: in each block holding
+ * `> file`, its lines from the last one holding `from` before that up to it.
+ */
+export function commandsWriting(markdown: string, file: string, from: string): string[] {
+  const out: string[] = [];
+  for (const m of markdown.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```/gm)) {
+    const lines = m[1].split('\n');
+    const end = lines.findIndex((l) => l.includes(`> ${file}`));
+    if (end < 0) continue;
+    let start = end;
+    while (start >= 0 && !lines[start].includes(from)) start--;
+    if (start >= 0) out.push(lines.slice(start, end + 1).join('\n'));
+  }
+  return out;
+}

@@ -3,9 +3,13 @@
 // reads), the optional Ingress component, the photos' PVC the encode Job mounts (and the
 // loader pod that fills it), and one namespace per overlay in the manifests and the docs.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { parseApiKeys } from '../../services/gateway/api-keys.js';
 import { GatewayEnv } from '../../services/gateway/config.js';
 import {
   envProblems,
@@ -17,7 +21,10 @@ import {
   manifestObjects,
   networkAllows,
   networkPolicyProblems,
+  compiledRoot,
+  natsServerConfig,
   overlayDirs,
+  podTemplateOf,
   probeProblems,
   renderKustomization,
   renderOverlays,
@@ -31,7 +38,7 @@ import {
   type K8sObject,
   type PodRef,
 } from '../helpers/k8s.js';
-import { credentialsProblems, identityFor } from '../helpers/k8s-identity.js';
+import { credentialsProblems, identityFor, secretsOfPod } from '../helpers/k8s-identity.js';
 import {
   encodePath,
   gatewayContainers,
@@ -42,6 +49,7 @@ import {
   namespaceProblems,
   overlayNamespace,
   podUser,
+  commandsWriting,
 } from '../helpers/k8s-gateway.js';
 
 const skipNoKubectl = hasKubectl() ? false : 'kubectl is not installed: the manifests cannot be rendered here (install kubectl to run these tests)';
@@ -52,6 +60,7 @@ const EXPECTED: Record<string, { namespace: string; gateways: number; imagesAcce
   prod: { namespace: 'faceshard', gateways: 2, imagesAccess: ['ReadWriteMany'] },
 };
 
+const run = promisify(execFile);
 const clone = <T>(x: T): T => structuredClone(x);
 const noProblems = (problems: string[]) => {
   if (problems.length) assert.fail(problems.join('\n'));
@@ -170,6 +179,62 @@ describe('the gateway, the photos PVC and the namespace of each overlay', { skip
     for (const file of files) {
       const found = literalNamespaces(readFileSync(file, 'utf8'));
       assert.deepEqual(found, [], `${relative(repoRoot(), file)} names the namespace ${found.join(', ')} in a command`);
+    }
+  });
+});
+
+test('every deploy/k8s path docs/kubernetes.md names exists', () => {
+  const docs = readFileSync(join(repoRoot(), 'docs', 'kubernetes.md'), 'utf8');
+  const paths = [...new Set([...docs.matchAll(/deploy\/k8s\/[A-Za-z0-9_./-]*[A-Za-z0-9_]/g)].map((m) => m[0]))];
+  assert.ok(paths.length > 5, `found ${paths.join(', ')}`);
+  for (const path of paths) assert.ok(existsSync(join(repoRoot(), path)), `docs/kubernetes.md names ${path}, which does not exist`);
+});
+
+describe('the Secrets: deploy/k8s/secrets.sh and the API keys command of docs/kubernetes.md make every Secret the pods mount', { skip: skipNoKubectl }, () => {
+  test("from the real tools' files: each Secret a pod or NATS mounts, with the key it mounts, in the overlay's namespace; the API keys file parses", async () => {
+    const docs = readFileSync(join(repoRoot(), 'docs', 'kubernetes.md'), 'utf8');
+    const keysCommands = commandsWriting(docs, 'creds/api-keys', 'umask 077');
+    assert.equal(keysCommands.length, 2, 'docs/kubernetes.md writes creds/api-keys in the whole path and in "API keys"');
+    for (const [name, objects] of await renderOverlays()) {
+      const dir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-secrets-'));
+      try {
+        const namespace = overlayNamespace(join(K8S_DIR(), 'overlays', name))!;
+        const coordinator = faceshardContainers(objects).find((fc) => fc.program === 'coordinator')!;
+        const shards = resolveEnv(coordinator.container, objects).env.SHARD_COUNT;
+        const creds = join(dir, 'creds');
+        await run(process.execPath, [join(compiledRoot(), 'cli', 'faceshard.js'), 'credentials', '--out', creds, '--shards', shards]);
+        const natsServers = natsServerConfig(objects)!.replicas;
+        if (natsServers > 1)
+          await run(process.execPath, [join(K8S_DIR(), 'nats-routes.mjs'), '--out', join(creds, 'routes.conf'), '--replicas', String(natsServers)]);
+        // Only the lines that write the file (the blocks also talk to a cluster). Each of them
+        // writes a file the gateway accepts; the last one stays for secrets.sh.
+        for (const command of keysCommands) {
+          await run('sh', ['-c', command], { cwd: dir });
+          assert.deepEqual(
+            parseApiKeys(readFileSync(join(creds, 'api-keys'), 'utf8'), 'api-keys').map((k) => k.role),
+            ['admin', 'writer', 'reader'],
+          );
+        }
+        const { stdout } = await run('sh', [join(K8S_DIR(), 'secrets.sh'), '--print', namespace, creds]);
+        const created = new Map((await manifestObjects(stdout)).map((o) => [o.metadata.name, o]));
+        for (const [secretName, secret] of created) {
+          assert.equal(secret.kind, 'Secret');
+          assert.equal(secret.metadata.namespace, namespace, `${name}: Secret ${secretName}`);
+        }
+        assert.ok(![...created.keys()].some((n) => /signing/.test(n)), `${name}: the signing keys stay out of the cluster`);
+        for (const o of objects) {
+          const template = podTemplateOf(o);
+          if (!template) continue;
+          for (const s of secretsOfPod(template)) {
+            const secret = created.get(s.name);
+            assert.ok(secret, `${name}: ${o.kind}/${o.metadata.name} mounts Secret ${s.name}, which secrets.sh does not create`);
+            for (const key of s.keys ?? [])
+              assert.ok(key in (secret.data ?? {}), `${name}: Secret ${s.name} has no key ${key} (${o.kind}/${o.metadata.name} mounts it)`);
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
 });
