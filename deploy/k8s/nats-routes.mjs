@@ -7,7 +7,7 @@
 // password lives in a Secret, never in a ConfigMap or on a command line.
 //
 //   node deploy/k8s/nats-routes.mjs --out creds/routes.conf [--replicas 3] [--rotate]
-//   kubectl -n faceshard create secret generic faceshard-nats-routes --from-file=routes.conf=creds/routes.conf
+//   kubectl -n "$NS" create secret generic faceshard-nats-routes --from-file=routes.conf=creds/routes.conf
 //
 // An existing file keeps its user and password (only the route list is rewritten, e.g.
 // for another replica count); --rotate makes a new password (see README.md "Deploy on Kubernetes").

@@ -20,6 +20,7 @@ import {
   type MountedFile,
   type PodTemplate,
 } from './k8s.js';
+import { GATEWAY_API_KEYS_KEY, GATEWAY_API_KEYS_SECRET } from './k8s-gateway.js';
 
 /** Secret faceshard-creds-<identity> holds <identity>.creds (README: kubectl create secret generic ... --from-file). */
 export const CREDS_SECRET_PREFIX = 'faceshard-creds-';
@@ -53,6 +54,14 @@ export function commandLine(container: Container, env: Record<string, string>): 
 /** The CLI subcommands and the identity each needs (libs/nats/nats-auth/roles.ts). */
 const CLI_IDENTITY: Record<string, string> = { admin: 'admin', encode: 'writer', ingest: 'writer', delete: 'writer', query: 'reader', status: 'reader' };
 
+/** The gateway connects as writer today (services/gateway/cluster-link.ts gets main's NATS_CREDS; no gateway role yet). */
+export const GATEWAY_IDENTITY = 'writer';
+
+/** Secrets a program's pod reads besides its NATS identity's: the gateway's API keys. */
+const OTHER_SECRETS: Partial<Record<FaceshardContainer['program'], { name: string; keys: string[] }>> = {
+  gateway: { name: GATEWAY_API_KEYS_SECRET, keys: [GATEWAY_API_KEYS_KEY] },
+};
+
 /** The identity a faceshard container must run as: its service's, a shard's for its shards, the CLI's by subcommand. */
 export function identityFor(fc: FaceshardContainer, objects: K8sObject[]): string | undefined {
   const { env } = resolveEnv(fc.container, objects);
@@ -60,6 +69,8 @@ export function identityFor(fc: FaceshardContainer, objects: K8sObject[]): strin
     case 'coordinator':
     case 'encoder':
       return fc.program;
+    case 'gateway':
+      return GATEWAY_IDENTITY;
     case 'shard':
       return env.SHARD_INDEX === undefined
         ? undefined
@@ -132,6 +143,8 @@ export function credentialsProblems(objects: K8sObject[]): string[] {
     for (const s of secretsOfPod(fc.template)) {
       if (s.name === secret) continue;
       if (s.name === TLS_CLIENT_SECRET && s.keys?.every((k) => TLS_KEYS.includes(k))) continue;
+      const other = OTHER_SECRETS[fc.program];
+      if (other && s.name === other.name && s.keys?.every((k) => other.keys.includes(k))) continue;
       problems.push(
         `${at}: its pod reads Secret ${s.name} (${s.how}); a ${identity} pod may read only ${secret}${s.name === TLS_CLIENT_SECRET ? ` and ${TLS_CLIENT_SECRET}'s ${TLS_KEYS.join(', ')}` : ''}`,
       );

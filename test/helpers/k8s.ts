@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { CommonEnv } from '../../libs/config/env.js';
 import { CoordinatorEnv } from '../../services/coordinator/config.js';
 import { EncoderEnv } from '../../services/encoder/config.js';
+import { GatewayEnv } from '../../services/gateway/config.js';
 import { ShardEnv } from '../../services/shard/config.js';
 import { SHARD_MALLOC_ENV } from '../../libs/local/local-cluster/service-process.js';
 
@@ -202,6 +203,13 @@ export async function manifestObjects(yaml: string): Promise<K8sObject[]> {
   return objects;
 }
 
+/** Every overlay rendered, by name. */
+export async function renderOverlays(): Promise<Map<string, K8sObject[]>> {
+  const rendered = new Map<string, K8sObject[]>();
+  for (const { name, dir } of overlayDirs()) rendered.set(name, await renderKustomization(dir));
+  return rendered;
+}
+
 /**
  * Renders overlay `name` with kustomize components added (e.g. ['tls'] for
  * deploy/k8s/components/tls: the one line an overlay adds), from a copy of deploy/k8s in
@@ -218,6 +226,25 @@ export async function renderOverlayWith(name: string, components: string[]): Pro
     return await renderKustomization(join(dir, 'k8s', 'overlays', name));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The kubernetes-models class for an object's apiVersion/kind, validated against the API schema. */
+export async function validateAgainstApiSchema(obj: K8sObject): Promise<void> {
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+  const spec = `kubernetes-models/${group ? `${group}/` : ''}${version}/${obj.kind}`;
+  let mod: Record<string, new (data: unknown) => { validate(): void }>;
+  try {
+    mod = await import(spec);
+  } catch (err) {
+    throw new Error(`${obj.kind}/${obj.metadata.name}: no schema for ${obj.apiVersion} ${obj.kind} (${(err as Error).message})`);
+  }
+  const Model = mod[obj.kind];
+  if (!Model) throw new Error(`${spec} exports no ${obj.kind}`);
+  try {
+    new Model(obj).validate();
+  } catch (err) {
+    throw new Error(`${obj.kind}/${obj.metadata.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(err as Error).message}`);
   }
 }
 
@@ -238,7 +265,7 @@ export function podTemplateOf(obj: K8sObject): PodTemplate | undefined {
   }
 }
 
-export type FaceshardProgram = 'coordinator' | 'shard' | 'encoder' | 'cli';
+export type FaceshardProgram = 'coordinator' | 'shard' | 'encoder' | 'gateway' | 'cli';
 
 export interface FaceshardContainer {
   workload: K8sObject;
@@ -261,10 +288,19 @@ export function entryOf(container: Container, workdir = imageWorkdir()): string 
 }
 
 export function programOf(entry: string): FaceshardProgram | undefined {
-  const m = /^services\/(coordinator|shard|encoder)\/main\.js$/.exec(entry);
+  const m = /^services\/(coordinator|shard|encoder|gateway)\/main\.js$/.exec(entry);
   if (m) return m[1] as FaceshardProgram;
   if (entry === 'cli/faceshard.js') return 'cli';
   return undefined;
+}
+
+/** A container's program: its entry point's, except `faceshard gateway`, which runs the gateway service through the CLI. */
+export function programOfContainer(container: Container, entry: string): FaceshardProgram | undefined {
+  const program = programOf(entry);
+  if (program !== 'cli') return program;
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  const subcommand = argv.slice(argv.findIndex((a) => a.endsWith('.js')) + 1).find((a) => !a.startsWith('-'));
+  return subcommand === 'gateway' ? 'gateway' : 'cli';
 }
 
 /** Every container whose image is faceshard's (the `faceshard` image, whatever the registry and tag). */
@@ -276,7 +312,7 @@ export function faceshardContainers(objects: K8sObject[]): FaceshardContainer[] 
     for (const container of [...(template.spec.initContainers ?? []), ...template.spec.containers]) {
       if (!isFaceshardImage(container.image)) continue;
       const entry = entryOf(container) ?? '<no entry point>';
-      out.push({ workload, template, container, entry, program: programOf(entry) ?? ('unknown' as FaceshardProgram) });
+      out.push({ workload, template, container, entry, program: programOfContainer(container, entry) ?? ('unknown' as FaceshardProgram) });
     }
   }
   return out;
@@ -351,6 +387,8 @@ export function schemaFor(program: FaceshardProgram): z.ZodType | undefined {
       return ShardEnv;
     case 'encoder':
       return EncoderEnv;
+    case 'gateway':
+      return GatewayEnv;
     default:
       return undefined;
   }
@@ -426,7 +464,17 @@ export function resolvePort(container: Container, port: number | string | undefi
   return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-/** Services (not the CLI) set a fixed HTTP_PORT; probes and the Prometheus annotation point at it. */
+/**
+ * The ports a service serves /healthz, /readyz and /metrics on: HTTP_PORT (the ops port of
+ * every service), and for the gateway also GATEWAY_HTTP_PORT (its API answers them without a key).
+ */
+export function healthPorts(program: FaceshardProgram, env: Record<string, string>): number[] {
+  const ports = [Number(env.HTTP_PORT ?? '0')];
+  if (program === 'gateway') ports.push(Number(env.GATEWAY_HTTP_PORT ?? '0'));
+  return ports;
+}
+
+/** Services (not the CLI) set a fixed HTTP_PORT; probes and the Prometheus annotation point at it (or, on the gateway, at its API port). */
 export function probeProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const fc of faceshardContainers(objects)) {
@@ -449,13 +497,19 @@ export function probeProblems(objects: K8sObject[]): string[] {
         continue;
       }
       const port = resolvePort(fc.container, probe.httpGet.port);
-      if (port !== httpPort) problems.push(`${where(fc)}: ${kind} targets port ${String(probe.httpGet.port)} (= ${port}), but HTTP_PORT is ${httpPort}`);
+      const served = healthPorts(fc.program, env);
+      if (port === undefined || !served.includes(port))
+        problems.push(
+          `${where(fc)}: ${kind} targets port ${String(probe.httpGet.port)} (= ${port}), but HTTP_PORT is ${httpPort}${served.length > 1 ? ` and the API port ${served[1]}` : ''}`,
+        );
       if (!expected[kind].includes(probe.httpGet.path ?? '/'))
         problems.push(`${where(fc)}: ${kind} path ${probe.httpGet.path} (expected ${expected[kind].join(' or ')})`);
     }
     if (fc.program === 'shard' && fc.container.startupProbe?.httpGet?.path !== '/readyz')
       problems.push(`${where(fc)}: a shard's startupProbe must wait for /readyz (replay)`);
-    if (!fc.container.ports?.some((p) => p.containerPort === httpPort)) problems.push(`${where(fc)}: HTTP_PORT ${httpPort} is not a declared container port`);
+    for (const port of healthPorts(fc.program, env))
+      if (!fc.container.ports?.some((p) => p.containerPort === port))
+        problems.push(`${where(fc)}: port ${port} (HTTP_PORT or the API port) is not a declared container port`);
     const ann = fc.template.metadata?.annotations ?? {};
     if (ann['prometheus.io/scrape'] !== 'true') problems.push(`${where(fc)}: no prometheus.io/scrape annotation`);
     if (Number(ann['prometheus.io/port']) !== httpPort)
@@ -905,12 +959,22 @@ export function workloadPods(objects: K8sObject[]): Array<{ workload: K8sObject;
 /** The labels that open doors (deploy/k8s/base/network-policies.yaml, README.md). */
 export const NATS_CLIENT_LABEL = 'faceshard.io/nats-client';
 export const MONITORING_NAMESPACE_LABEL = 'faceshard.io/monitoring';
+/** On a pod of the namespace, or on a namespace (an ingress controller's): it may reach the gateway's API port. */
+export const GATEWAY_CLIENT_LABEL = 'faceshard.io/gateway-client';
+
+/** The gateway's API ports of a workload (GATEWAY_HTTP_PORT of its gateway containers), open to gateway clients. */
+export function gatewayApiPorts(workload: K8sObject, objects: K8sObject[]): number[] {
+  return faceshardContainers([workload])
+    .filter((fc) => fc.program === 'gateway')
+    .map((fc) => Number(resolveEnv(fc.container, objects).env.GATEWAY_HTTP_PORT ?? '8080'));
+}
 
 /**
  * The network the manifests promise: a default deny (ingress and egress) selecting every
  * pod; every workload selected by some policy; faceshard pods and labelled clients reach
  * NATS 4222, nothing else does; 6222 only between NATS pods; 8222 and the services'
- * HTTP_PORT only from a namespace labelled for monitoring; DNS to kube-dns.
+ * HTTP_PORT only from a namespace labelled for monitoring; the gateway's API port only from
+ * pods (of the namespace) or namespaces labelled as gateway clients; DNS to kube-dns.
  */
 export function networkPolicyProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -945,6 +1009,9 @@ export function networkPolicyProblems(objects: K8sObject[]): string[] {
   const clientInUnlabelledNamespace: PodRef = { labels: { [NATS_CLIENT_LABEL]: 'true' }, namespace: 'apps' };
   const monitor: PodRef = { labels: { app: 'prometheus' }, namespace: 'monitoring', namespaceLabels: { [MONITORING_NAMESPACE_LABEL]: 'true' } };
   const outsider: PodRef = { labels: { app: 'prometheus' }, namespace: 'elsewhere' };
+  const gatewayClient: PodRef = { labels: { [GATEWAY_CLIENT_LABEL]: 'true' }, namespace };
+  const ingressController: PodRef = { labels: { app: 'ingress-nginx' }, namespace: 'ingress-nginx', namespaceLabels: { [GATEWAY_CLIENT_LABEL]: 'true' } };
+  const gatewayClientElsewhere: PodRef = { labels: { [GATEWAY_CLIENT_LABEL]: 'true' }, namespace: 'apps' };
   const expect = (ok: boolean, from: PodRef, fromName: string, to: PodRef, toName: string, port: number, protocol = 'TCP') => {
     if (networkAllows(objects, from, to, port, protocol) !== ok) problems.push(`${fromName} ${ok ? 'cannot' : 'can'} reach ${toName} on ${port}/${protocol}`);
   };
@@ -959,8 +1026,20 @@ export function networkPolicyProblems(objects: K8sObject[]): string[] {
     expect(false, pod, name, natsPod, 'NATS', 6222);
     expect(false, pod, name, natsPod, 'NATS', 8222);
     expect(false, pod, name, { labels: { app: 'x' }, namespace: 'elsewhere' }, 'a pod in another namespace', 443);
+    const apiPorts = gatewayApiPorts(workload, objects);
+    for (const port of apiPorts) {
+      expect(true, gatewayClient, 'a labelled gateway client of the namespace', pod, name, port);
+      expect(true, ingressController, 'a pod in a namespace labelled for gateway clients', pod, name, port);
+      expect(false, gatewayClientElsewhere, 'a labelled gateway client in an unlabelled namespace', pod, name, port);
+      expect(false, stranger, 'an unlabelled pod of the namespace', pod, name, port);
+      expect(false, outsider, 'a pod in an unlabelled namespace', pod, name, port);
+      expect(false, client, 'a labelled NATS client', pod, name, port);
+    }
     for (const c of podTemplateOf(workload)!.spec.containers) {
       for (const p of c.ports ?? []) {
+        if (apiPorts.includes(p.containerPort)) continue;
+        expect(false, gatewayClient, 'a labelled gateway client', pod, name, p.containerPort);
+        expect(false, ingressController, 'a pod in a namespace labelled for gateway clients', pod, name, p.containerPort);
         expect(true, monitor, 'a pod in a namespace labelled for monitoring', pod, name, p.containerPort);
         expect(false, outsider, 'a pod in an unlabelled namespace', pod, name, p.containerPort);
         expect(false, client, 'a labelled NATS client', pod, name, p.containerPort);
@@ -975,6 +1054,8 @@ export function networkPolicyProblems(objects: K8sObject[]): string[] {
   expect(false, client, 'a labelled NATS client', natsPod, 'NATS', 6222);
   expect(false, client, 'a labelled NATS client', natsPod, 'NATS', 8222);
   expect(false, stranger, 'an unlabelled pod of the namespace', natsPod, 'NATS', 4222);
+  expect(false, gatewayClient, 'a labelled gateway client', natsPod, 'NATS', 4222);
+  expect(false, ingressController, 'a pod in a namespace labelled for gateway clients', natsPod, 'NATS', 4222);
   expect(false, outsider, 'a pod in an unlabelled namespace', natsPod, 'NATS', 4222);
   expect(true, monitor, 'a pod in a namespace labelled for monitoring', natsPod, 'NATS', 8222);
   expect(false, monitor, 'a pod in a namespace labelled for monitoring', natsPod, 'NATS', 4222);

@@ -31,6 +31,7 @@ import {
   overlayDirs,
   probeProblems,
   renderKustomization,
+  renderOverlays,
   repoRoot,
   resolveEnv,
   securityProblems,
@@ -39,6 +40,7 @@ import {
   wiringProblems,
   manifestObjects,
   renderOverlayWith,
+  validateAgainstApiSchema,
   type K8sObject,
 } from '../helpers/k8s.js';
 import {
@@ -69,30 +71,12 @@ function expectedIdentities(shards: number): Record<string, string> {
   const out: Record<string, string> = {
     'Deployment/faceshard-coordinator': 'coordinator',
     'Deployment/faceshard-encoder': 'encoder',
+    'Deployment/faceshard-gateway': 'writer',
     'CronJob/faceshard-encode-enqueue': 'writer',
     'Job/faceshard-init': 'admin',
   };
   for (let i = 0; i < shards; i++) out[`Deployment/faceshard-shard-${i}`] = `shard-${i}`;
   return out;
-}
-
-/** The kubernetes-models class for an object's apiVersion/kind, validated against the API schema. */
-async function validateAgainstApiSchema(obj: K8sObject): Promise<void> {
-  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
-  const spec = `kubernetes-models/${group ? `${group}/` : ''}${version}/${obj.kind}`;
-  let mod: Record<string, new (data: unknown) => { validate(): void }>;
-  try {
-    mod = await import(spec);
-  } catch (err) {
-    throw new Error(`${obj.kind}/${obj.metadata.name}: no schema for ${obj.apiVersion} ${obj.kind} (${(err as Error).message})`);
-  }
-  const Model = mod[obj.kind];
-  assert.ok(Model, `${spec} exports no ${obj.kind}`);
-  try {
-    new Model(obj).validate();
-  } catch (err) {
-    throw new Error(`${obj.kind}/${obj.metadata.name} is not a valid ${obj.apiVersion} ${obj.kind}: ${(err as Error).message}`);
-  }
 }
 
 const clone = <T>(x: T): T => structuredClone(x);
@@ -138,9 +122,9 @@ describe('kustomize sources', () => {
 });
 
 describe('rendered overlays', { skip: skipNoKubectl }, () => {
-  const rendered = new Map<string, K8sObject[]>();
+  let rendered = new Map<string, K8sObject[]>();
   before(async () => {
-    for (const { name, dir } of overlayDirs()) rendered.set(name, await renderKustomization(dir));
+    rendered = await renderOverlays();
   });
 
   test('every overlay renders with kubectl kustomize, and dev and prod exist', () => {
@@ -159,7 +143,7 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
   test("every env name a faceshard container sets is read by its service's zod schema, and every required one is set", () => {
     for (const [name, objects] of rendered) {
       const programs = new Set(faceshardContainers(objects).map((fc) => fc.program));
-      assert.deepEqual([...programs].sort(), ['cli', 'coordinator', 'encoder', 'shard'], `${name}: workloads`);
+      assert.deepEqual([...programs].sort(), ['cli', 'coordinator', 'encoder', 'gateway', 'shard'], `${name}: workloads`);
       noProblems(envProblems(objects).map((p) => `${name}: ${p}`));
     }
   });
@@ -184,7 +168,7 @@ describe('rendered overlays', { skip: skipNoKubectl }, () => {
       noProblems(wiringProblems(objects).map((p) => `${name}: ${p}`));
       const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name);
       for (const s of shardDeployments(objects)) assert.ok(pdbs.includes(s.name), `${name}: no PodDisruptionBudget for ${s.name}`);
-      for (const n of ['faceshard-nats', 'faceshard-coordinator']) assert.ok(pdbs.includes(n), `${name}: no PodDisruptionBudget ${n}`);
+      for (const n of ['faceshard-nats', 'faceshard-coordinator', 'faceshard-gateway']) assert.ok(pdbs.includes(n), `${name}: no PodDisruptionBudget ${n}`);
     }
   });
 
