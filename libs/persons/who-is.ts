@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { PersonName } from './person-name.js';
 
 /** face-api's (and dlib's) usual "same person" tolerance on Euclidean descriptor distance. */
@@ -11,35 +12,40 @@ export interface WhoIsMatch {
 }
 
 /** A person among the top k. */
-export interface PersonRank {
-  person: string;
+export const PersonRank = z.strictObject({
+  person: z.string(),
   /** The distance of this person's nearest face, and that face's id. */
-  distance: number;
-  id: string;
+  distance: z.number(),
+  id: z.string(),
   /** This person's faces among the k within the threshold (distance <= threshold). */
-  votes: number;
+  votes: z.number().int(),
   /** This person's faces among the k, near or far. */
-  faces: number;
-}
+  faces: z.number().int(),
+});
+export type PersonRank = z.infer<typeof PersonRank>;
 
-export type WhoIsVerdict =
+export const WhoIsVerdict = z.discriminatedUnion('kind', [
   /** The nearest person is within the threshold and no other person has as many votes. */
-  | { kind: 'match'; person: string; distance: number; votes: number }
+  z.strictObject({ kind: z.literal('match'), person: z.string(), distance: z.number(), votes: z.number().int() }),
   /** Within the threshold, but the nearest person is not the one most faces vote for (or two tie): `persons` are the contenders. */
-  | { kind: 'ambiguous'; persons: string[] }
+  z.strictObject({ kind: z.literal('ambiguous'), persons: z.array(z.string()) }),
   /** No person within the threshold: `reason` says whether none carried a person or how far the nearest was. */
-  | { kind: 'unknown'; reason: string };
+  z.strictObject({ kind: z.literal('unknown'), reason: z.string() }),
+]);
+export type WhoIsVerdict = z.infer<typeof WhoIsVerdict>;
 
-export interface WhoIs {
+/** What whoIs answers (and `faceshard query --who --json` prints per query vector). */
+export const WhoIs = z.strictObject({
   /** Every person among the matches, nearest first (equal distance: more votes, then name). */
-  persons: PersonRank[];
-  verdict: WhoIsVerdict;
-  threshold: number;
+  persons: z.array(PersonRank),
+  verdict: WhoIsVerdict,
+  threshold: z.number(),
   /** Matches looked at (the query's k, or fewer when the cluster holds fewer). */
-  considered: number;
+  considered: z.number().int(),
   /** Matches without a usable `meta.person` (none, or not a valid name): they vote for nobody. */
-  unnamed: number;
-}
+  unnamed: z.number().int(),
+});
+export type WhoIs = z.infer<typeof WhoIs>;
 
 /**
  * "Who is this", from one query vector's top-k matches: the persons in them ranked by their
