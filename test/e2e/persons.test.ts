@@ -10,6 +10,7 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { faceshard } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
+import { writeNpyFloat32 } from '../../libs/npy/write.js';
 
 // Face boxes of sample1.jpg's three clear faces (face-api SSD on wasm), as in encode-queue.test.ts: three people.
 const FACES = [
@@ -116,8 +117,38 @@ describe('persons: encode people/<name>/ folders, then query --who', { timeout: 
     assert.match(who.stdout, /who is query 0: Grace Hopper \(distance 0\.0100, 2 of 3 within 0\.2\)/);
     assert.match(who.stdout, /2\. Alan Turing {2}best distance 0\.5900 \(alan-1\) {2}votes 0\/3 {2}\(1 among the 3\)/);
 
+    const npy = path.join(work, 'two.npy');
+    await writeNpyFloat32(npy, { rows: 2, dims: 128, data: Float32Array.from([...vector(-0.4), ...vector(-0.8)]) });
+    const persons = path.join(work, 'two.persons');
+    await writeFile(persons, 'Katherine Johnson\n\n');
+    const fromNpy = await faceshard(['ingest', npy, '--persons', persons, ...cluster.cliArgs()]);
+    assert.equal(fromNpy.code, 0, fromNpy.stderr);
+    const stored = await until('the .npy faces to be searchable', async () => {
+      const reply = await cluster.client.query([vector(-0.4), vector(-0.8)], { k: 1, maxDistance: 0.01 });
+      return reply.results.every((r) => r.length === 1) ? reply.results.map((r) => [r[0].id, r[0].meta]) : undefined;
+    });
+    assert.deepEqual(stored, [
+      ['two/0', { person: 'Katherine Johnson' }],
+      ['two/1', undefined],
+    ]);
+
     const misuse = await faceshard(['query', '--vector', JSON.stringify(vector(0.31)), '--threshold', '0.5', ...cluster.cliArgs()]);
     assert.equal(misuse.code, 2);
     assert.match(misuse.stderr, /--threshold goes with --who/);
+  });
+
+  test('encode --queue --person NAME: the name rides with each job to an encoder worker and lands in meta.person', async () => {
+    const queued = path.join(work, 'queued');
+    await mkdir(queued);
+    await writeFile(path.join(queued, 'one.jpg'), await portrait(await readFile(path.join(samplePhotoDir(), 'sample1.jpg')), FACES[2], 2));
+    cluster.startService('encoder', 'encoder', { ENCODER_BACKEND: 'wasm' });
+    const encoded = await faceshard(['encode', queued, '--queue', '--person', ' José Ñúñez ', ...cluster.cliArgs()]);
+    assert.equal(encoded.code, 0, encoded.stderr + encoded.stdout + cluster.output.join(''));
+    assert.match(encoded.stdout, /1 face\(s\) stored/);
+    const meta = await until('the queued face to be searchable', async () => {
+      const reply = await cluster.client.query([new Array(128).fill(0.1)], { k: 100 });
+      return reply.results[0].find((m) => m.id === 'queued/one.jpg#0')?.meta;
+    });
+    assert.equal((meta as { person: string }).person, 'José Ñúñez', 'trimmed, and its non-ASCII letters intact through the header');
   });
 });
