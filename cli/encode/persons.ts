@@ -24,26 +24,41 @@ const SHOWN = 5;
 /**
  * With --person-from-folder, every photo must be in a person's folder: checked on the
  * listing, before any encoding, so a run never stores some faces nameless by surprise.
+ * A folder that holds photos and other photo folders too is refused: its photos would take
+ * its name while the folders below are the persons (`lfw/group.jpg` beside
+ * `lfw/Ada/1.jpg` in a zip not named lfw.zip would make "lfw" a person).
  */
 export async function checkPersonFolders(location: string, source: PersonSource | undefined): Promise<void> {
   if (source?.kind !== 'folder') return;
   const dataset = await openDataset(location);
-  let problems: string[];
+  let paths: string[];
   try {
-    problems = (await dataset.list())
-      .filter((item) => !item.refused)
-      .flatMap((item) => {
-        const found = personFromPath(item.path, source);
-        return found.ok ? [] : [found.reason];
-      });
+    paths = (await dataset.list()).filter((item) => !item.refused).map((item) => item.path);
   } finally {
     await dataset.close();
   }
+  const problems = personFolderProblems(paths, source);
   if (problems.length === 0) return;
   const more = problems.length > SHOWN ? `\n  ... and ${problems.length - SHOWN} more` : '';
   throw new UsageError(
     `--person-from-folder: ${problems.length} photo(s) of ${location} have no person's folder (the layout is <name>/<photo>, as in LFW):\n  ${problems.slice(0, SHOWN).join('\n  ')}${more}`,
   );
+}
+
+function personFolderProblems(paths: string[], source: PersonSource): string[] {
+  const folderOf = (p: string) => p.slice(0, Math.max(0, p.lastIndexOf('/')));
+  // Every folder above a photo's own folder, with one photo folder below it (for the message).
+  const above = new Map<string, string>();
+  for (const p of paths) {
+    const folder = folderOf(p);
+    for (let up = folderOf(folder); up !== ''; up = folderOf(up)) if (!above.has(up)) above.set(up, folder);
+  }
+  return paths.flatMap((p) => {
+    const found = personFromPath(p, source);
+    if (!found.ok) return [found.reason];
+    const below = above.get(folderOf(p));
+    return below === undefined ? [] : [`${p}: its folder also holds the photo folder ${below}/, so which is the person?`];
+  });
 }
 
 /** The faces with their person in meta.person (after checkPersonFolders, every photo has one). */
