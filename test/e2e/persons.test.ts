@@ -11,6 +11,9 @@ import { removeDir, tempDir } from '../helpers/nats.js';
 import { faceshard } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 import { writeNpyFloat32 } from '../../libs/npy/write.js';
+import { headers as natsHeaders } from 'nats';
+import { encodeJobNames, JOB_HEADER } from '../../libs/protocol/encode-jobs.js';
+import { openDoneMarks } from '../../services/encoder/done-marks.js';
 
 // Face boxes of sample1.jpg's three clear faces (face-api SSD on wasm), as in encode-queue.test.ts: three people.
 const FACES = [
@@ -150,5 +153,29 @@ describe('persons: encode people/<name>/ folders, then query --who', { timeout: 
       return reply.results[0].find((m) => m.id === 'queued/one.jpg#0')?.meta;
     });
     assert.equal((meta as { person: string }).person, 'José Ñúñez', 'trimmed, and its non-ASCII letters intact through the header');
+
+    // A job whose person header is not a name (not what the CLI sends): dropped, its face never stored nameless.
+    const names = encodeJobNames(cluster.client.subjects);
+    const h = natsHeaders();
+    h.set(JOB_HEADER.path, 'bad-person.jpg');
+    h.set(JOB_HEADER.run, 'test-run');
+    h.set(JOB_HEADER.dataset, 'queued');
+    h.set(JOB_HEADER.options, '{}');
+    h.set(JOB_HEADER.person, 'x'.repeat(129));
+    await cluster.client.nc.jetstream().publish(names.subject, await readFile(path.join(queued, 'one.jpg')), { headers: h });
+    const jsm = await (await cluster.adminNc()).jetstreamManager();
+    await until('the encoder to take the bad job', async () => {
+      const info = await jsm.consumers.info(names.stream, names.consumer);
+      return info.num_pending + info.num_ack_pending === 0 && info.delivered.stream_seq > 0 ? true : undefined;
+    });
+    // A done image is marked before its job is acked, so no mark now means never done.
+    const marks = await openDoneMarks(cluster.client.nc, cluster.client.subjects, 'queued');
+    assert.equal(await marks.get('bad-person.jpg'), undefined, 'the job was dropped, not done');
+    const all = await cluster.client.query([new Array(128).fill(0.1)], { k: 100 });
+    assert.equal(
+      all.results[0].find((m) => m.id.startsWith('queued/bad-person')),
+      undefined,
+      'the job with a bad person stored nothing',
+    );
   });
 });
