@@ -15,7 +15,7 @@ import { idPrefixProblem } from '../../libs/protocol/id-prefix.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
 import type { PersonSource } from '../../libs/persons/index.js';
 import { datasetIdPrefix, datasetLocationKind } from '../encode/dataset-location.js';
-import { checkPersonFolders, personSourceOf, withPersons } from '../encode/persons.js';
+import { checkPersonFolders, personsLine, personSourceOf, withPersons } from '../encode/persons.js';
 import { publishEncodeJobs } from '../encode/job-publisher.js';
 import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../encode/encode-interrupt.js';
 import { createProgress } from '../encode/progress.js';
@@ -183,7 +183,7 @@ export async function encodeCommand(argv: string[]): Promise<number> {
   await checkLocation(location);
   const idPrefix = idPrefixOf(location, values['id-prefix']);
   const person = personSourceOf(values);
-  await checkPersonFolders(location, person);
+  const persons = await checkPersonFolders(location, person);
   const settings = encodeSettings(values);
   const workers = intOption('workers', values.workers, os.availableParallelism(), 0, 1024);
   const workerMode = values['worker-mode'] ?? 'thread';
@@ -206,6 +206,8 @@ export async function encodeCommand(argv: string[]): Promise<number> {
       return INTERRUPTED_EXIT_CODE;
     }
     printEncodeSummary(location, outcome);
+    const personsSummary = personsLine(persons, person);
+    if (personsSummary) console.log(personsSummary);
     return outcome.rejected.length ? 1 : 0;
   } finally {
     interrupt.dispose();

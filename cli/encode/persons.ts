@@ -22,14 +22,15 @@ export function personSourceOf(values: { person?: string; 'person-from-folder'?:
 const SHOWN = 5;
 
 /**
- * With --person-from-folder, every photo must be in a person's folder: checked on the
- * listing, before any encoding, so a run never stores some faces nameless by surprise.
- * A folder that holds photos and other photo folders too is refused: its photos would take
+ * The persons of a run, sorted (for its summary). With --person-from-folder, every photo
+ * must be in a person's folder: checked on the listing, before any encoding, so a run
+ * never stores some faces nameless by surprise. A folder that holds photos and other photo folders too is refused: its photos would take
  * its name while the folders below are the persons (`lfw/group.jpg` beside
  * `lfw/Ada/1.jpg` in a zip not named lfw.zip would make "lfw" a person).
  */
-export async function checkPersonFolders(location: string, source: PersonSource | undefined): Promise<void> {
-  if (source?.kind !== 'folder') return;
+export async function checkPersonFolders(location: string, source: PersonSource | undefined): Promise<string[]> {
+  if (source === undefined) return [];
+  if (source.kind === 'fixed') return [source.person];
   const dataset = await openDataset(location);
   let paths: string[];
   try {
@@ -37,15 +38,16 @@ export async function checkPersonFolders(location: string, source: PersonSource 
   } finally {
     await dataset.close();
   }
-  const problems = personFolderProblems(paths, source);
-  if (problems.length === 0) return;
+  const { persons, problems } = personFolders(paths, source);
+  if (problems.length === 0) return persons;
   const more = problems.length > SHOWN ? `\n  ... and ${problems.length - SHOWN} more` : '';
   throw new UsageError(
     `--person-from-folder: ${problems.length} photo(s) of ${location} have no person's folder (the layout is <name>/<photo>, as in LFW):\n  ${problems.slice(0, SHOWN).join('\n  ')}${more}`,
   );
 }
 
-function personFolderProblems(paths: string[], source: PersonSource): string[] {
+/** The persons of the photos at `paths` (sorted, once each), and the photos that have none, with why. */
+function personFolders(paths: string[], source: PersonSource): { persons: string[]; problems: string[] } {
   const folderOf = (p: string) => p.slice(0, Math.max(0, p.lastIndexOf('/')));
   // Every folder above a photo's own folder, with one photo folder below it (for the message).
   const above = new Map<string, string>();
@@ -53,12 +55,16 @@ function personFolderProblems(paths: string[], source: PersonSource): string[] {
     const folder = folderOf(p);
     for (let up = folderOf(folder); up !== ''; up = folderOf(up)) if (!above.has(up)) above.set(up, folder);
   }
-  return paths.flatMap((p) => {
+  const persons = new Set<string>();
+  const problems: string[] = [];
+  for (const p of paths) {
     const found = personFromPath(p, source);
-    if (!found.ok) return [found.reason];
     const below = above.get(folderOf(p));
-    return below === undefined ? [] : [`${p}: its folder also holds the photo folder ${below}/, so which is the person?`];
-  });
+    if (!found.ok) problems.push(found.reason);
+    else if (below !== undefined) problems.push(`${p}: its folder also holds the photo folder ${below}/, so which is the person?`);
+    else persons.add(found.person);
+  }
+  return { persons: [...persons].sort(), problems };
 }
 
 /** The faces with their person in meta.person (after checkPersonFolders, every photo has one). */
@@ -69,4 +75,13 @@ export function withPersons(faces: EncodedFace[], source: PersonSource | undefin
     if (!found.ok) throw new Error(`${face.meta.path}: ${found.reason}`);
     return { ...face, meta: { ...face.meta, person: found.person } };
   });
+}
+
+/** The summary's line on persons: how many, and the first few names. */
+export function personsLine(persons: string[], source: PersonSource | undefined): string | undefined {
+  if (!source) return undefined;
+  const named = persons.slice(0, SHOWN).join(', ') + (persons.length > SHOWN ? `, ... (${persons.length - SHOWN} more)` : '');
+  return source.kind === 'fixed'
+    ? `every face stored as person ${persons[0]}`
+    : `faces stored with the person of their folder: ${persons.length} person(s): ${named}`;
 }

@@ -73,6 +73,7 @@ describe('persons: encode people/<name>/ folders, then query --who', { timeout: 
     const encoded = await faceshard(['encode', people, '--person-from-folder', '--workers', '0', ...cluster.cliArgs()]);
     assert.equal(encoded.code, 0, encoded.stderr + encoded.stdout);
     assert.match(encoded.stdout, /6 face\(s\) stored/);
+    assert.match(encoded.stdout, /faces stored with the person of their folder: 3 person\(s\): Ada Lovelace, Bob, José Ñúñez\n/);
 
     const answered = await faceshard(['query', path.join(work, 'who.jpg'), '--who', '--json', ...cluster.cliArgs()]);
     assert.equal(answered.code, 0, answered.stderr);
@@ -148,6 +149,7 @@ describe('persons: encode people/<name>/ folders, then query --who', { timeout: 
     const encoded = await faceshard(['encode', queued, '--queue', '--person', ' José Ñúñez ', ...cluster.cliArgs()]);
     assert.equal(encoded.code, 0, encoded.stderr + encoded.stdout + cluster.output.join(''));
     assert.match(encoded.stdout, /1 face\(s\) stored/);
+    assert.match(encoded.stdout, /every face stored as person José Ñúñez\n/);
     const meta = await until('the queued face to be searchable', async () => {
       const reply = await cluster.client.query([new Array(128).fill(0.1)], { k: 100 });
       return reply.results[0].find((m) => m.id === 'queued/one.jpg#0')?.meta;

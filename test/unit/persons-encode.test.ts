@@ -61,15 +61,15 @@ describe('encode --person / --person-from-folder', () => {
     const folder = path.join(work, 'people');
     await mkdir(path.join(folder, 'Ada'), { recursive: true });
     await writeFile(path.join(folder, 'Ada', '1.jpg'), 'not read: only listed');
-    await checkPersonFolders(folder, { kind: 'folder' });
-    await checkPersonFolders(folder, undefined);
+    assert.deepEqual(await checkPersonFolders(folder, { kind: 'folder' }), ['Ada']);
+    assert.deepEqual(await checkPersonFolders(folder, undefined), []);
 
     const zip = path.join(work, 'lfw.zip');
     await writeZip(zip, [
       { name: 'lfw/Ada_Lovelace/Ada_Lovelace_0001.jpg', data: Buffer.from('x') },
       { name: 'lfw/Bob/Bob_0001.jpg', data: Buffer.from('x') },
     ]);
-    await checkPersonFolders(zip, { kind: 'folder' });
+    assert.deepEqual(await checkPersonFolders(zip, { kind: 'folder' }), ['Ada_Lovelace', 'Bob'], 'the zip is named like its top folder, which is dropped');
     const strayZip = path.join(work, 'lfw-stray.zip');
     await writeZip(strayZip, [
       { name: 'lfw/Ada_Lovelace/Ada_Lovelace_0001.jpg', data: Buffer.from('x') },
@@ -96,6 +96,6 @@ describe('encode --person / --person-from-folder', () => {
       assert.match(e.message, /\n {2}\.\.\. and 2 more$/);
       return true;
     });
-    await checkPersonFolders(folder, { kind: 'fixed', person: 'Ada' });
+    assert.deepEqual(await checkPersonFolders(folder, { kind: 'fixed', person: 'Ada' }), ['Ada'], 'with --person NAME the folders do not matter');
   });
 });
