@@ -11,7 +11,7 @@ import { INGEST_BATCHES_IN_FLIGHT, runIngest, type IngestRunOutcome } from '../i
 
 const SHOWN_ERRORS = 20;
 
-export const INGEST_USAGE = `faceshard ingest FILE [--ids IDS] [--persons PERSONS] [--id-prefix P] [--from-row N]
+export const INGEST_USAGE = `faceshard ingest FILE [--ids IDS] [--persons FILE] [--id-prefix P] [--from-row N]
 
   Stores the face encodings of FILE in the cluster, 1000 rows per request, each answered
   before the next is read: FILE is a .npy (float32 or float64, shape (n, 128), what
@@ -20,7 +20,7 @@ export const INGEST_USAGE = `faceshard ingest FILE [--ids IDS] [--persons PERSON
 
   --ids IDS        .npy only: a text file with one id per line, in row order (default: the
                    file's name and the 0-based row number, faces.npy row 7 -> faces/7)
-  --persons PERSONS  .npy only: a text file with one person's name per line, in row order
+  --persons FILE   .npy only: a text file with one person's name per line, in row order
                    (a blank line: that face has no person); stored as meta.person
   --id-prefix P    put P/ before every id
   --from-row N     skip the first N rows (lines of a JSON lines file) and start at row N + 1:
@@ -44,7 +44,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1)
-    throw new UsageError('faceshard ingest FILE [--ids IDS] [--persons PERSONS] [--id-prefix P] [--from-row N]: give exactly one .npy or .jsonl file');
+    throw new UsageError('faceshard ingest FILE [--ids IDS] [--persons FILE] [--id-prefix P] [--from-row N]: give exactly one .npy or .jsonl file');
   const file = positionals[0];
   const fromRow = intOption('from-row', values['from-row'], 0, 0, Number.MAX_SAFE_INTEGER);
   await checkFaceFile(file);
