@@ -13,7 +13,9 @@ import {
 } from '../../libs/face-encoder/index.js';
 import { idPrefixProblem } from '../../libs/protocol/id-prefix.js';
 import { openDoneMarks } from '../../services/encoder/done-marks.js';
+import type { PersonSource } from '../../libs/persons/index.js';
 import { datasetIdPrefix, datasetLocationKind } from '../encode/dataset-location.js';
+import { checkPersonFolders, personsLine, personSourceOf, withPersons } from '../encode/persons.js';
 import { publishEncodeJobs } from '../encode/job-publisher.js';
 import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../encode/encode-interrupt.js';
 import { createProgress } from '../encode/progress.js';
@@ -71,6 +73,8 @@ export interface LocalRunSettings extends EncodeSettings {
   idPrefix?: string;
   /** Aborted: stop taking images, store what is in flight (Ctrl-C). */
   stop?: AbortSignal;
+  /** Each face's meta.person: one name for the run, or the photo's folder. */
+  person?: PersonSource;
 }
 
 /** `stillQueued`: with --queue, jobs out but not done when an interrupted run stopped waiting. */
@@ -96,7 +100,7 @@ export async function encodeAndIngest(location: string, client: FaceshardClient,
       },
       onProgress: (n, total) => progress.update(n, total),
       onFaces: async (faces) => {
-        const reply = await client.ingestMany(faces);
+        const reply = await client.ingestMany(withPersons(faces, settings.person));
         for (const r of reply.rejected) rejected.push(`${faces[r.index].id}: ${r.reason}`);
       },
       // Only after the ingest above was acknowledged: what --resume may skip next time.
@@ -171,11 +175,15 @@ export async function encodeCommand(argv: string[]): Promise<number> {
     resume: { type: 'boolean', default: false },
     queue: { type: 'boolean', default: false },
     'id-prefix': { type: 'string' },
+    person: { type: 'string' },
+    'person-from-folder': { type: 'boolean', default: false },
   });
   if (positionals.length !== 1) throw new UsageError('faceshard encode PATH: give exactly one folder or .zip of images');
   const location = positionals[0];
   await checkLocation(location);
   const idPrefix = idPrefixOf(location, values['id-prefix']);
+  const person = personSourceOf(values);
+  const persons = await checkPersonFolders(location, person);
   const settings = encodeSettings(values);
   const workers = intOption('workers', values.workers, os.availableParallelism(), 0, 1024);
   const workerMode = values['worker-mode'] ?? 'thread';
@@ -188,7 +196,7 @@ export async function encodeCommand(argv: string[]): Promise<number> {
   const client = await connectClient(values, 'writer');
   const interrupt = new EncodeInterrupt();
   try {
-    const common = { ...settings, resume: values.resume, idPrefix, stop: interrupt.signal };
+    const common = { ...settings, resume: values.resume, idPrefix, person, stop: interrupt.signal };
     const outcome: EncodeOutcome = values.queue
       ? await publishEncodeJobs(location, client, { ...common, progress: createProgress({ label: 'queued images done' }) })
       : await encodeAndIngest(location, client, { ...common, workers, workerMode: workerMode as WorkerMode });
@@ -198,6 +206,8 @@ export async function encodeCommand(argv: string[]): Promise<number> {
       return INTERRUPTED_EXIT_CODE;
     }
     printEncodeSummary(location, outcome);
+    const personsSummary = personsLine(persons, person);
+    if (personsSummary) console.log(personsSummary);
     return outcome.rejected.length ? 1 : 0;
   } finally {
     interrupt.dispose();

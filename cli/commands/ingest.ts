@@ -11,15 +11,17 @@ import { INGEST_BATCHES_IN_FLIGHT, runIngest, type IngestRunOutcome } from '../i
 
 const SHOWN_ERRORS = 20;
 
-export const INGEST_USAGE = `faceshard ingest FILE [--ids IDS] [--id-prefix P] [--from-row N]
+export const INGEST_USAGE = `faceshard ingest FILE [--ids IDS] [--persons FILE] [--id-prefix P] [--from-row N]
 
   Stores the face encodings of FILE in the cluster, 1000 rows per request, each answered
   before the next is read: FILE is a .npy (float32 or float64, shape (n, 128), what
   numpy.save writes; read as a stream, whatever its size) or a .jsonl / .ndjson file of
-  {"id", "vector", "meta"?} lines.
+  {"id", "vector", "person"?, "meta"?} lines ("person" is stored as the face's meta.person).
 
   --ids IDS        .npy only: a text file with one id per line, in row order (default: the
                    file's name and the 0-based row number, faces.npy row 7 -> faces/7)
+  --persons FILE   .npy only: a text file with one person's name per line, in row order
+                   (a blank line: that face has no person); stored as meta.person
   --id-prefix P    put P/ before every id
   --from-row N     skip the first N rows (lines of a JSON lines file) and start at row N + 1:
                    how a stopped run goes on. Ids and row numbers stay those of the whole file.
@@ -32,6 +34,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('ingest', argv, {
     ...natsOption,
     ids: { type: 'string' },
+    persons: { type: 'string' },
     'id-prefix': { type: 'string' },
     'from-row': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -40,7 +43,8 @@ export async function ingestCommand(argv: string[]): Promise<number> {
     console.log(INGEST_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('faceshard ingest FILE [--ids IDS] [--id-prefix P] [--from-row N]: give exactly one .npy or .jsonl file');
+  if (positionals.length !== 1)
+    throw new UsageError('faceshard ingest FILE [--ids IDS] [--persons FILE] [--id-prefix P] [--from-row N]: give exactly one .npy or .jsonl file');
   const file = positionals[0];
   const fromRow = intOption('from-row', values['from-row'], 0, 0, Number.MAX_SAFE_INTEGER);
   await checkFaceFile(file);
@@ -59,13 +63,18 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   });
   let outcome: IngestRunOutcome;
   try {
-    outcome = await runIngest(readFaceFile(file, { idsPath: values.ids, idPrefix, fromRow }), (faces) => client.ingestMany(faces), progress, {
-      stop: interrupt.signal,
-      inFlight: INGEST_BATCHES_IN_FLIGHT,
-      onBatch: () => {
-        if (process.stderr.isTTY) process.stderr.write(`\ringested ${progress.accepted} faces`);
+    outcome = await runIngest(
+      readFaceFile(file, { idsPath: values.ids, personsPath: values.persons, idPrefix, fromRow }),
+      (faces) => client.ingestMany(faces),
+      progress,
+      {
+        stop: interrupt.signal,
+        inFlight: INGEST_BATCHES_IN_FLIGHT,
+        onBatch: () => {
+          if (process.stderr.isTTY) process.stderr.write(`\ringested ${progress.accepted} faces`);
+        },
       },
-    });
+    );
   } finally {
     interrupt.dispose();
     await client.close();

@@ -7,6 +7,7 @@ import { type SkippedImage, type EncodeSummary, formatBytes } from '../../libs/f
 import { doneKey, openDoneMarks, parseMark } from '../../services/encoder/done-marks.js';
 import { ensureJobStream } from '../../libs/nats/cluster/job-stream.js';
 import { FaceshardError } from '../../libs/nats/client/errors.js';
+import { personFromPath, type PersonSource } from '../../libs/persons/index.js';
 import { submitJob } from './job-submit.js';
 import type { Progress } from './progress.js';
 
@@ -37,6 +38,8 @@ export interface PublishSettings extends JobOptions {
   progress?: Progress;
   /** Jobs queued but not yet done, at most. Default 1000. */
   maxBacklog?: number;
+  /** The person of each image's faces (a job header the worker puts in meta.person). */
+  person?: PersonSource;
 }
 
 /** `stillQueued`: jobs out but not done when an interrupted run stopped waiting (workers will still do them). */
@@ -140,6 +143,8 @@ export async function publishEncodeJobs(
       h.set(JOB_HEADER.run, run);
       if (dataset) h.set(JOB_HEADER.dataset, dataset);
       h.set(JOB_HEADER.options, JSON.stringify(options));
+      const person = settings.person ? personFromPath(item.path, settings.person) : undefined;
+      if (person?.ok) h.set(JOB_HEADER.person, person.person);
       // The queue's bound is shared with every other publisher: when it is full, wait for
       // encoders to make room and publish the same job again (same msgID: stored once).
       let waitingSince: number | undefined;

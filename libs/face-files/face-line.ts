@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import { FaceId, StoredFaceVector } from '../index/vector/index.js';
+import { parsePerson, PersonName } from '../persons/index.js';
 
-/** One line of a .jsonl / .ndjson face file. Unknown fields are refused (likely typos). */
+/**
+ * One line of a .jsonl / .ndjson face file. Unknown fields are refused (likely typos).
+ * `person` is stored as the face's `meta.person` (a meta may carry it there itself instead).
+ */
 export const FaceLine = z.strictObject({
   id: FaceId,
   vector: StoredFaceVector,
+  person: PersonName.optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
 });
 export type FaceLine = z.infer<typeof FaceLine>;
@@ -22,10 +27,24 @@ export function parseFaceLine(text: string): ParsedFaceLine {
   const parsed = FaceLine.safeParse(json);
   if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error.issues) };
 
-  const { id, vector: numbers, meta } = parsed.data;
+  const { id, vector: numbers, person } = parsed.data;
+  const withPerson = metaWithPerson(parsed.data.meta, person);
+  if (!withPerson.ok) return withPerson;
+  const { meta } = withPerson;
   // StoredFaceVector bounds every component (|x| < 2), so none overflows float32.
   const vector = Float32Array.from(numbers);
   return meta === undefined ? { ok: true, id, vector } : { ok: true, id, vector, meta };
+}
+
+/** The line's meta with its person in `meta.person`, checked the same way wherever it was given, and given once. */
+function metaWithPerson(
+  meta: Record<string, unknown> | undefined,
+  person: string | undefined,
+): { ok: true; meta?: Record<string, unknown> } | { ok: false; reason: string } {
+  if (meta === undefined || !Object.hasOwn(meta, 'person')) return { ok: true, meta: person === undefined ? meta : { ...meta, person } };
+  if (person !== undefined) return { ok: false, reason: 'person is given twice, as "person" and as "meta.person": give it once' };
+  const inMeta = parsePerson(meta.person);
+  return inMeta.ok ? { ok: true, meta: { ...meta, person: inMeta.person } } : { ok: false, reason: `meta.${inMeta.reason}` };
 }
 
 /** "vector[3]: Invalid input: expected number, received string", plus how many more. */

@@ -5,7 +5,8 @@ const NEWLINE = 0x0a;
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Reads an ids file a chunk at a time: one id per line, in the same order as the vectors.
+ * Reads an ids file (or a persons file: `label` names which in errors) a chunk at a time:
+ * one id per line, in the same order as the vectors.
  * The empty "line" after a final newline is ignored; a trailing \r (Windows line ends) is
  * dropped. Other empty lines are kept so the row numbers stay aligned (they become row
  * errors). open() counts the ids first (one pass over the bytes), so a count that does not
@@ -26,18 +27,18 @@ export class IdsFileReader {
     readonly count: number,
   ) {}
 
-  static async open(path: string): Promise<IdsFileReader> {
+  static async open(path: string, label = 'ids file'): Promise<IdsFileReader> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new FaceFileError(`${path}: no such file (the ids file)`);
-      if (code === 'EISDIR') throw new FaceFileError(`ids file ${path} is a directory`);
+      if (code === 'ENOENT') throw new FaceFileError(`${path}: no such file (the ${label})`);
+      if (code === 'EISDIR') throw new FaceFileError(`${label} ${path} is a directory`);
       throw error;
     }
     try {
-      if ((await handle.stat()).isDirectory()) throw new FaceFileError(`ids file ${path} is a directory`);
+      if ((await handle.stat()).isDirectory()) throw new FaceFileError(`${label} ${path} is a directory`);
       return new IdsFileReader(handle, await countLines(handle));
     } catch (error) {
       await handle.close();

@@ -37,6 +37,9 @@ export async function* readFaceFile(path: string, options: ReadFaceFileOptions =
     if (options.idsPath !== undefined) {
       throw new FaceFileError(`an ids file only goes with a .npy file; every line of ${path} carries its own "id"`);
     }
+    if (options.personsPath !== undefined) {
+      throw new FaceFileError(`a persons file only goes with a .npy file; a line of ${path} carries its own "person"`);
+    }
     yield* readJsonlFaces(path, options);
   }
 }

@@ -26,6 +26,8 @@ export interface FaceBatch {
 export interface ReadFaceFileOptions {
   /** .npy only: a text file with one id per line, in row order. */
   idsPath?: string;
+  /** .npy only: a text file with one person per line, in row order (a blank line: no person). */
+  personsPath?: string;
   /** Rows (faces + errors) per yielded batch; default 1000. */
   batchSize?: number;
   /** Put before every id (`<idPrefix>/<id>`): a .npy's row numbers, the ids file's or the lines' ids. */

@@ -38,6 +38,8 @@ export const JOB_HEADER = {
   /** The dataset's id prefix: ids are `<prefix>/<path>#<face>` (absent: `<path>#<face>`). */
   dataset: 'Faceshard-Dataset',
   options: 'Faceshard-Options',
+  /** The person every face of the image belongs to (absent: none), stored as meta.person. */
+  person: 'Faceshard-Person',
 } as const;
 
 /** Encode options a run asks every worker to use (the CLI's flags). */

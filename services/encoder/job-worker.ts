@@ -5,6 +5,7 @@ import { encodeJobNames, JOB_HEADER, JobOptions } from '../../libs/protocol/enco
 import { IngestReply } from '../../libs/protocol/ingest.js';
 import type { Subjects } from '../../libs/protocol/subjects.js';
 import { prefixedId } from '../../libs/protocol/id-prefix.js';
+import { parsePerson } from '../../libs/persons/index.js';
 import { NO_FACE_REASON, type ImageEncodeOptions, type ImageEncoder } from '../../libs/face-encoder/index.js';
 import { openDoneMarks, type DoneMarks } from './done-marks.js';
 import { ensureJobStream } from '../../libs/nats/cluster/job-stream.js';
@@ -90,7 +91,9 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
       const run = msg.headers?.get(JOB_HEADER.run) ?? '';
       const dataset = msg.headers?.get(JOB_HEADER.dataset) ?? '';
       const parsed = path && run ? JobOptions.safeParse(safeJson(msg.headers?.get(JOB_HEADER.options) ?? '{}')) : undefined;
-      if (!parsed?.success) {
+      const personHeader = msg.headers?.get(JOB_HEADER.person) ?? '';
+      const person = personHeader ? parsePerson(personHeader) : undefined;
+      if (!parsed?.success || person?.ok === false) {
         // Not a job we can ever do: redelivering it would only loop.
         log.warn('malformed encode job dropped', { seq: msg.seq, path });
         metrics.jobs.labels({ outcome: 'malformed' }).inc();
@@ -139,7 +142,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         const batch = result.faces.map((f, i) => ({
           id: prefixedId(dataset, `${path}#${i}`),
           vector: Array.from(f.vector),
-          meta: { path, box: f.box, score: f.score },
+          meta: { path, box: f.box, score: f.score, ...(person?.ok ? { person: person.person } : {}) },
         }));
         const reply = await requestJson(nc, subjects.ingest, encoder.encode(JSON.stringify({ faces: batch })), IngestReply, { timeoutMs: 60_000 });
         for (const r of reply.rejected) rejected.push(`${batch[r.index]?.id}: ${r.reason}`);
