@@ -14,6 +14,8 @@ import {
   type RejectedFace,
 } from '../../libs/protocol/index.js';
 import { GatewayError } from './http-error.js';
+import { VERIFY_UPLOAD, VerifyReply, verifyPhotos } from './verify.js';
+import { PHOTO_SEARCH_UPLOAD, PhotoSearchReply, searchByPhoto } from './photo-search.js';
 import type { Route } from './route.js';
 
 /** The body of POST /v1/faces as documented: IngestFace is what each face is checked with (one bad face is rejected, not the request). */
@@ -47,11 +49,14 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       method: 'POST',
       path: '/v1/search',
       access: 'reader',
-      summary: 'The k nearest stored faces of each query vector (exact, or approximate with an effort)',
+      summary:
+        'The k nearest stored faces of each query vector (JSON), or of every face found in a photo (multipart/form-data: `photo`, and k, maxDistance, approximate, effort as fields). Exact, or approximate with an effort. A photo without a face answers 200 with `faces: []`',
       body: QueryRequest,
-      reply: { status: 200, schema: QueryReply },
+      upload: PHOTO_SEARCH_UPLOAD,
+      reply: { status: 200, schema: z.union([QueryReply, PhotoSearchReply]) },
       errors: [400, 413, 415, 503, 504],
-      handle: async ({ body }) => {
+      handle: async ({ body, form }) => {
+        if (form) return { json: await searchByPhoto(client(), form, timeoutMs) };
         const query = parseQueryJson(body);
         const { k, maxDistance, minSeq, approximate, effort } = query;
         return { json: await client().queryBinary(query.vectors, { k, maxDistance, minSeq, approximate, effort, timeoutMs }) };
@@ -88,6 +93,17 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
         if (reply.notFound?.includes(id.data)) throw new GatewayError('not_found', `no face with id ${JSON.stringify(id.data)}`);
         return { json: reply };
       },
+    },
+    {
+      method: 'POST',
+      path: '/v1/verify',
+      access: 'reader',
+      summary:
+        'Same person? Two photos (multipart/form-data: `a`, `b`): the distance between their best faces and `samePerson` at `threshold` (form field or query parameter, 0..2, default 0.6). A photo without a face: 422 no_face',
+      upload: VERIFY_UPLOAD,
+      reply: { status: 200, schema: VerifyReply },
+      errors: [400, 413, 415, 422, 503, 504],
+      handle: async ({ form, query }) => ({ json: await verifyPhotos(client(), form!, query, timeoutMs) }),
     },
   ];
 }

@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { GATEWAY_MAIN, startGateway } from '../helpers/gateway.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { until } from '../helpers/wait.js';
 
@@ -24,7 +24,7 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
   let dir: string;
   let gateway: ChildProcess;
   let base: string;
-  const output: string[] = [];
+  let output: string[] = [];
   const vectors = uniformVectors(FACES, 25);
   const vectorOf = (i: number) => Array.from(vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS));
   const idOf = (i: number) => `people/gw-${i}.jpg#0`;
@@ -42,31 +42,10 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
   before(async () => {
     cluster = await startTestCluster({ shards: 2, auth: true });
     dir = await tempDir('faceshard-gateway-');
-    const keysFile = path.join(dir, 'keys.txt');
-    await writeFile(keysFile, `# test keys\n${READER} reader test reader\n${WRITER} writer\n`);
-    const main = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
-    gateway = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        NATS_URL: cluster.url,
-        NATS_CREDS: cluster.credentials!.credsFile({ role: 'writer' }),
-        GATEWAY_API_KEYS_FILE: keysFile,
-        GATEWAY_HTTP_PORT: '0',
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        GATEWAY_MAX_BODY_BYTES: String(MAX_BODY),
-        HTTP_PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const started = await startGateway(cluster, dir, `# test keys\n${READER} reader test reader\n${WRITER} writer\n`, {
+      GATEWAY_MAX_BODY_BYTES: String(MAX_BODY),
     });
-    gateway.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-    const port = await until(
-      () => `the gateway's port in its log (${output.join('')})`,
-      () => /"msg":"gateway listening","port":(\d+)/.exec(output.join(''))?.[1],
-      15_000,
-    );
-    base = `http://127.0.0.1:${port}`;
-    await until('the gateway ready', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 15_000);
+    ({ process: gateway, base, output } = started);
   });
   after(async () => {
     if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
@@ -202,7 +181,7 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
 });
 
 describe('the gateway process without a cluster', () => {
-  const main = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
+  const main = GATEWAY_MAIN;
   let dir: string;
   before(async () => {
     dir = await tempDir('faceshard-gateway-start-');

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestCluster } from './cluster.js';
+import { until } from './wait.js';
+
+export const GATEWAY_MAIN = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
+
+export interface TestGateway {
+  process: ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  /** Its stderr so far (the JSON log). */
+  output: string[];
+}
+
+/**
+ * The gateway as its own process in front of `cluster`, connected as the writer identity,
+ * with the keys file `keys` (lines `KEY ROLE`) written into `dir`; resolves once /readyz says ready.
+ */
+export async function startGateway(cluster: TestCluster, dir: string, keys: string, env: Record<string, string> = {}): Promise<TestGateway> {
+  const keysFile = path.join(dir, 'keys.txt');
+  await writeFile(keysFile, keys);
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
+    env: {
+      ...process.env,
+      NATS_URL: cluster.url,
+      ...(cluster.credentials ? { NATS_CREDS: cluster.credentials.credsFile({ role: 'writer' }) } : {}),
+      GATEWAY_API_KEYS_FILE: keysFile,
+      GATEWAY_HTTP_PORT: '0',
+      GATEWAY_HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const port = await until(
+    () => `the gateway's port in its log (${output.join('')})`,
+    () => /"msg":"gateway listening","port":(\d+)/.exec(output.join(''))?.[1],
+    15_000,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  await until('the gateway ready', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 15_000);
+  return { process: child, base, output };
+}
