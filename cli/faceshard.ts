@@ -5,6 +5,7 @@ import { credentialsCommand } from './commands/credentials.js';
 import { deleteCommand } from './commands/delete.js';
 import { downCommand } from './commands/down.js';
 import { encodeCommand } from './commands/encode.js';
+import { gatewayCommand } from './commands/gateway.js';
 import { ingestCommand } from './commands/ingest.js';
 import { queryCommand } from './commands/query.js';
 import { serviceCommand } from './commands/service.js';
@@ -34,6 +35,9 @@ const USAGE = `faceshard: find a face among millions
       write face-like benchmark data (.npy encodings, ids, queries)
   faceshard shard --index I[,J...] | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
+  faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...]
+      the HTTP gateway (REST API under /v1, API keys: lines "KEY ROLE", roles reader,
+      writer, admin); port 8080 by default; --creds: its NATS identity (writer)
   faceshard credentials --out DIR --shards N [--shard-sets "0,2 1,3"] [--rotate NAME]
       the cluster's identities: nats-auth.conf for the servers, one .creds file per role
   faceshard admin init --shards N [--stream-replicas R]   create the streams (admin)
@@ -59,6 +63,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   shard: (argv) => serviceCommand('shard', argv),
   coordinator: (argv) => serviceCommand('coordinator', argv),
   encoder: (argv) => serviceCommand('encoder', argv),
+  gateway: gatewayCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

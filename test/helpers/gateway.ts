@@ -6,6 +6,7 @@ import type { TestCluster } from './cluster.js';
 import { until } from './wait.js';
 
 export const GATEWAY_MAIN = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/faceshard.js', import.meta.url));
 
 export interface TestGateway {
   process: ChildProcess;
@@ -18,24 +19,50 @@ export interface TestGateway {
 /**
  * The gateway as its own process in front of `cluster`, connected as the writer identity,
  * with the keys file `keys` (lines `KEY ROLE`) written into `dir`; resolves once /readyz says ready.
+ * `cli`: started as `faceshard gateway` with flags instead of its main module with env.
  */
-export async function startGateway(cluster: TestCluster, dir: string, keys: string, env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startGateway(
+  cluster: TestCluster,
+  dir: string,
+  keys: string,
+  env: Record<string, string> = {},
+  options: { cli?: boolean } = {},
+): Promise<TestGateway> {
   const keysFile = path.join(dir, 'keys.txt');
   await writeFile(keysFile, keys);
-  const child = spawn(process.execPath, [GATEWAY_MAIN], {
-    env: {
-      ...process.env,
-      NATS_URL: cluster.url,
-      ...(cluster.credentials ? { NATS_CREDS: cluster.credentials.credsFile({ role: 'writer' }) } : {}),
-      GATEWAY_API_KEYS_FILE: keysFile,
-      GATEWAY_HTTP_PORT: '0',
-      GATEWAY_HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const creds = cluster.credentials?.credsFile({ role: 'writer' });
+  const settings = options.cli
+    ? {
+        args: [
+          CLI,
+          'gateway',
+          '--keys',
+          keysFile,
+          '--port',
+          '0',
+          '--host',
+          '127.0.0.1',
+          '--nats',
+          cluster.url,
+          '--http-port',
+          '0',
+          ...(creds ? ['--creds', creds] : []),
+        ],
+        env: { HTTP_HOST: '127.0.0.1' },
+      }
+    : {
+        args: [GATEWAY_MAIN],
+        env: {
+          NATS_URL: cluster.url,
+          ...(creds ? { NATS_CREDS: creds } : {}),
+          GATEWAY_API_KEYS_FILE: keysFile,
+          GATEWAY_HTTP_PORT: '0',
+          GATEWAY_HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: '0',
+          HTTP_HOST: '127.0.0.1',
+        },
+      };
+  const child = spawn(process.execPath, settings.args, { env: { ...process.env, ...settings.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const output: string[] = [];
   child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
   const port = await until(

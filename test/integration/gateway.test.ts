@@ -165,6 +165,24 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
     assert.match(missing.json.error.message, /no route GET \/v1\/nothing/);
   });
 
+  test('`faceshard gateway` with flags (--keys, --port, --nats, --creds) serves the same API; SIGTERM stops it', async () => {
+    const cliDir = await tempDir('faceshard-gateway-cli-');
+    try {
+      const cli = await startGateway(cluster, cliDir, `${READER} reader\n`, {}, { cli: true });
+      const exited = new Promise<number | null>((resolve) => cli.process.once('exit', (code) => resolve(code)));
+      try {
+        const res = await fetch(`${cli.base}/v1/status`, { headers: { authorization: `Bearer ${READER}` } });
+        assert.equal(res.status, 200, cli.output.join(''));
+        assert.equal((await fetch(`${cli.base}/v1/status`, { headers: { authorization: `Bearer ${WRITER}` } })).status, 401, 'only the keys of its own file');
+      } finally {
+        cli.process.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0, cli.output.join(''));
+    } finally {
+      await removeDir(cliDir);
+    }
+  });
+
   test('/metrics without a key counts requests by route and status; SIGTERM drains and exits 0', async () => {
     const metrics = await call('GET', '/metrics');
     assert.equal(metrics.status, 200);
