@@ -16,11 +16,12 @@ import { upCommand } from './commands/up.js';
 const USAGE = `faceshard: find a face among millions
 
   faceshard up [--shards N] [--replicas R] [--processes P] [--encoders E] [--nats-port P] [--data-dir D]
-               [--detach] [--demo] [--no-auth]
+               [--detach] [--demo] [--no-auth] [--gateway-port P] [--no-gateway]
       start nats-server, a coordinator, R replicas of N shards (in P shard processes,
       default one per core) and E encoders (default 1) on this machine; one cluster per
       data dir D (default .faceshard); NATS on 4222, or a free port when 4222 is taken;
-      --detach: in the background; authentication on unless --no-auth (D/credentials/)
+      --detach: in the background; authentication on unless --no-auth (D/credentials/);
+      the HTTP gateway on 127.0.0.1:8080 (a free port if taken; keys in D/gateway-keys.txt)
   faceshard down [--data-dir D]           stop the cluster running on D
   faceshard ingest FILE [--ids IDS] [--id-prefix P] [--from-row N]
       import encodings (.npy + ids file, or .jsonl); --from-row N goes on after row N
