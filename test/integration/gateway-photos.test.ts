@@ -15,7 +15,8 @@ import { removeDir, tempDir } from '../helpers/nats.js';
 import { until } from '../helpers/wait.js';
 
 const READER = 'reader-key-for-the-photo-test';
-const MAX_BODY = 1024 * 1024;
+/** Past the NATS server's max_payload (1 MB): a photo the gateway takes may still not fit in one message to the encoder. */
+const MAX_BODY = 2 * 1024 * 1024;
 const idOf = (i: number) => `sample1.jpg#${i}`;
 
 type Box = EncodeReply['faces'][number]['box'];
@@ -147,7 +148,7 @@ describe('the gateway: search by photo and verify, with a real encoder', { timeo
     assert.equal(wrong.json.error.message, 'unknown API key');
   });
 
-  test('bad uploads: not multipart 415, no photo 400, not an image 415, too large 413, bad fields 400 (no encode asked)', async () => {
+  test('bad uploads: not multipart 415, no photo 400, not an image 415, too large for the gateway or for NATS 413, bad fields 400 (no encode asked)', async () => {
     const text = await fetch(`${gw.base}/v1/verify`, {
       method: 'POST',
       headers: { authorization: `Bearer ${READER}`, 'content-type': 'text/plain' },
@@ -159,6 +160,12 @@ describe('the gateway: search by photo and verify, with a real encoder', { timeo
       ['/v1/search', { k: '2' }, 400, /no photo: send the image file as the form field "photo"/],
       ['/v1/search', { photo: Buffer.from('GIF89a not what the encoder reads') }, 415, /form field "photo" \("photo.jpg"\) is not an image/],
       ['/v1/search', { photo: Buffer.concat([photo, Buffer.alloc(MAX_BODY)]) }, 413, new RegExp(`larger than ${MAX_BODY} bytes`)],
+      [
+        '/v1/search',
+        { photo: Buffer.concat([photo, Buffer.alloc(1024 * 1024)]) },
+        413,
+        /one NATS message holds \d+ \(the server's max_payload\): send a smaller file/,
+      ],
       ['/v1/search', { photo, k: '0' }, 400, /invalid form: k: k must be at least 1/],
       ['/v1/search', { photo, effort: '2' }, 400, /effort: only with approximate=true/],
       ['/v1/search', { photo, approximate: 'yes' }, 400, /approximate: must be true or false/],
