@@ -11,6 +11,7 @@ import {
   parseQueryJson,
   QueryReply,
   QueryRequest,
+  StoredFace,
   type RejectedFace,
 } from '../../libs/protocol/index.js';
 import { GatewayError } from './http-error.js';
@@ -28,6 +29,24 @@ const StatusReply = z.object({
   encoders: z.array(z.looseObject({})),
   nats: z.looseObject({}),
 });
+
+/** A face id from the path, checked as ingest checks it. */
+function faceIdParam(raw: string): string {
+  const id = FaceId.safeParse(raw);
+  if (!id.success) throw new GatewayError('bad_request', describeIssues(id.error, 'face id'));
+  return id.data;
+}
+
+const noSuchFace = (id: string) => new GatewayError('not_found', `no face with id ${JSON.stringify(id)}`);
+
+/** The stored face `id` (faces.get), or not_found; no_shards when its shard did not answer (it may be stored). */
+async function storedFace(client: FaceshardClient, id: string, timeoutMs: number): Promise<StoredFace> {
+  const reply = await client.get([id], timeoutMs);
+  if (reply.unchecked?.includes(id)) throw new GatewayError('no_shards', `the shard that holds ${JSON.stringify(id)} did not answer; try again shortly`);
+  const face = reply.faces.find((f) => f.id === id);
+  if (!face) throw noSuchFace(id);
+  return face;
+}
 
 /**
  * The cluster's routes under /v1: each checks its input with the NATS protocol's own
@@ -80,6 +99,15 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       },
     },
     {
+      method: 'GET',
+      path: '/v1/faces/{id}',
+      access: 'reader',
+      summary: 'One stored face by id (URL-encoded): its id, shard and meta; 404 when no face has that id',
+      reply: { status: 200, schema: StoredFace },
+      errors: [400, 404, 503, 504],
+      handle: async ({ params }) => ({ json: await storedFace(client(), faceIdParam(params.id), timeoutMs) }),
+    },
+    {
       method: 'DELETE',
       path: '/v1/faces/{id}',
       access: 'writer',
@@ -87,10 +115,9 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       reply: { status: 200, schema: DeleteReply },
       errors: [400, 404, 503, 504],
       handle: async ({ params }) => {
-        const id = FaceId.safeParse(params.id);
-        if (!id.success) throw new GatewayError('bad_request', describeIssues(id.error, 'face id'));
-        const reply = await client().delete([id.data], timeoutMs);
-        if (reply.notFound?.includes(id.data)) throw new GatewayError('not_found', `no face with id ${JSON.stringify(id.data)}`);
+        const id = faceIdParam(params.id);
+        const reply = await client().delete([id], timeoutMs);
+        if (reply.notFound?.includes(id)) throw noSuchFace(id);
         return { json: reply };
       },
     },

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
+import { FACE_DIMENSIONS, MAX_ID_BYTES } from '../../libs/index/vector/index.js';
+import { shardOf } from '../../libs/sharding/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { GATEWAY_MAIN, startGateway } from '../helpers/gateway.js';
@@ -97,6 +98,25 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
     const again = await call('DELETE', `/v1/faces/${encodeURIComponent(idOf(3))}`, { key: WRITER });
     assert.equal(again.status, 404, again.text);
     assert.equal(again.json.error.code, 'not_found');
+  });
+
+  test('a face by id: reader 200 with its shard and meta; deleted or never stored 404; an over-long id 400; no key 401', async () => {
+    const face = await call('GET', `/v1/faces/${encodeURIComponent(idOf(5))}`, { key: READER });
+    assert.equal(face.status, 200, face.text);
+    assert.deepEqual(face.json, { id: idOf(5), shard: shardOf(idOf(5), 2), meta: { n: 5 } });
+    const other = await call('GET', `/v1/faces/${encodeURIComponent(idOf(6))}`, { key: WRITER });
+    assert.equal(other.json.shard, shardOf(idOf(6), 2));
+    for (const id of [idOf(3), 'never-stored']) {
+      const missing = await call('GET', `/v1/faces/${encodeURIComponent(id)}`, { key: READER });
+      assert.equal(missing.status, 404, missing.text);
+      assert.equal(missing.json.error.code, 'not_found');
+      assert.match(missing.json.error.message, /no face with id/);
+    }
+    const long = await call('GET', `/v1/faces/${'x'.repeat(MAX_ID_BYTES + 1)}`, { key: READER });
+    assert.equal(long.status, 400);
+    assert.match(long.json.error.message, /invalid face id: .*at most/);
+    assert.equal((await call('GET', `/v1/faces/${encodeURIComponent(idOf(5))}`)).status, 401);
+    assert.equal((await call('GET', `/v1/faces/${encodeURIComponent(idOf(5))}`, { key: 'not-a-key-of-this-gateway' })).status, 401);
   });
 
   test('no key and a wrong key: 401; a reader key writing: 403; nothing is stored', async () => {

@@ -7,6 +7,7 @@ import {
   DeleteReply,
   EncodeReply,
   encodeFaceBatch,
+  GetFacesReply,
   IngestReply,
   MAX_INGEST_FACES,
   QueryReply,
@@ -197,6 +198,11 @@ export class FaceshardClient {
 
   delete(ids: string[], timeoutMs = 30_000): Promise<DeleteReply> {
     return requestJson(this.nc, this.subjects.delete, encoder.encode(JSON.stringify({ ids })), DeleteReply, { timeoutMs });
+  }
+
+  /** `faces.get`: the stored faces of `ids` (id, shard, meta), and which are not stored. */
+  get(ids: string[], timeoutMs = 10_000): Promise<GetFacesReply> {
+    return requestJson(this.nc, this.subjects.get, encoder.encode(JSON.stringify({ ids })), GetFacesReply, { timeoutMs });
   }
 
   /** `faces.encode`: the faces in an image file (JPEG, PNG, WebP) with their boxes, scores and 128-d vectors; the file goes as one message. */
