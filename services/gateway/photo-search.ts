@@ -3,6 +3,7 @@ import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import { EncodedFaceReply, Effort, K, Match, MaxDistance, QueryReply } from '../../libs/protocol/index.js';
 import { GatewayError } from './http-error.js';
+import { encodePhoto } from './photo-encoding.js';
 import { formBoolean, formNumber, type UploadForm, type UploadSpec } from './upload-form.js';
 
 /** The form of a search by photo: the photo and the options a vector search takes. */
@@ -33,7 +34,7 @@ export async function searchByPhoto(client: FaceshardClient, form: UploadForm, t
   const photo = form.photo('photo');
   const { k, maxDistance, approximate, effort } = form.fields(PhotoSearchForm);
   if (effort !== undefined && !approximate) throw new GatewayError('bad_request', 'invalid form: effort: only with approximate=true');
-  const encoded = await client.encode(photo, timeoutMs);
+  const encoded = await encodePhoto(client, photo, 'photo', timeoutMs);
   const encodeMs = performance.now() - started;
   const done = (reply: Omit<PhotoSearchReply, 'backend' | 'encodeMs' | 'tookMs'>): PhotoSearchReply => ({
     ...reply,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import { EncodedFaceReply, type EncodeReply } from '../../libs/protocol/index.js';
 import { GatewayError } from './http-error.js';
+import { encodePhoto } from './photo-encoding.js';
 import { formNumber, type UploadForm, type UploadSpec } from './upload-form.js';
 
 /** The usual same-person tolerance of dlib's and face-api's 128-d encodings (Euclidean distance). */
@@ -42,7 +43,7 @@ export async function verifyPhotos(client: FaceshardClient, form: UploadForm, qu
   const started = performance.now();
   const photos = [form.photo('a'), form.photo('b')];
   const threshold = thresholdOf(form, query);
-  const [a, b] = await Promise.all(photos.map((photo) => client.encode(photo, timeoutMs)));
+  const [a, b] = await Promise.all(photos.map((photo, i) => encodePhoto(client, photo, i === 0 ? 'a' : 'b', timeoutMs)));
   const bestA = bestFace(a, 'a');
   const bestB = bestFace(b, 'b');
   let sum = 0;
