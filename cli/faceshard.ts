@@ -5,6 +5,7 @@ import { credentialsCommand } from './commands/credentials.js';
 import { deleteCommand } from './commands/delete.js';
 import { downCommand } from './commands/down.js';
 import { encodeCommand } from './commands/encode.js';
+import { gatewayCommand } from './commands/gateway.js';
 import { ingestCommand } from './commands/ingest.js';
 import { queryCommand } from './commands/query.js';
 import { serviceCommand } from './commands/service.js';
@@ -15,11 +16,12 @@ import { upCommand } from './commands/up.js';
 const USAGE = `faceshard: find a face among millions
 
   faceshard up [--shards N] [--replicas R] [--processes P] [--encoders E] [--nats-port P] [--data-dir D]
-               [--detach] [--demo] [--no-auth]
+               [--detach] [--demo] [--no-auth] [--gateway-port P] [--no-gateway]
       start nats-server, a coordinator, R replicas of N shards (in P shard processes,
       default one per core) and E encoders (default 1) on this machine; one cluster per
       data dir D (default .faceshard); NATS on 4222, or a free port when 4222 is taken;
-      --detach: in the background; authentication on unless --no-auth (D/credentials/)
+      --detach: in the background; authentication on unless --no-auth (D/credentials/);
+      the HTTP gateway on 127.0.0.1:8080 (a free port if taken; keys in D/gateway-keys.txt)
   faceshard down [--data-dir D]           stop the cluster running on D
   faceshard ingest FILE [--ids IDS] [--id-prefix P] [--from-row N]
       import encodings (.npy + ids file, or .jsonl); --from-row N goes on after row N
@@ -34,6 +36,9 @@ const USAGE = `faceshard: find a face among millions
       write face-like benchmark data (.npy encodings, ids, queries)
   faceshard shard --index I[,J...] | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
+  faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...]
+      the HTTP gateway (REST API under /v1, API keys: lines "KEY ROLE", roles reader,
+      writer, admin); port 8080 by default; --creds: its NATS identity (writer)
   faceshard credentials --out DIR --shards N [--shard-sets "0,2 1,3"] [--rotate NAME]
       the cluster's identities: nats-auth.conf for the servers, one .creds file per role
   faceshard admin init --shards N [--stream-replicas R]   create the streams (admin)
@@ -59,6 +64,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   shard: (argv) => serviceCommand('shard', argv),
   coordinator: (argv) => serviceCommand('coordinator', argv),
   encoder: (argv) => serviceCommand('encoder', argv),
+  gateway: gatewayCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

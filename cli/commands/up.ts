@@ -7,6 +7,7 @@ import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import {
   defaultNatsPort,
   DetachedStartError,
+  portOrFree,
   startDetached,
   startLocalCluster,
   waitForCluster,
@@ -22,6 +23,7 @@ import { runDemo } from './demo.js';
 const CLI = fileURLToPath(new URL('../faceshard.js', import.meta.url));
 /** An encoder loads TensorFlow and face-api's models first: ~10 s, more on a slow backend. */
 const ENCODER_READY_TIMEOUT_MS = 180_000;
+const DEFAULT_GATEWAY_PORT = 8080;
 
 export async function upCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('up', argv, {
@@ -36,6 +38,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     demo: { type: 'boolean', default: false },
     'no-auth': { type: 'boolean', default: false },
     detach: { type: 'boolean', default: false },
+    'gateway-port': { type: 'string' },
+    'no-gateway': { type: 'boolean', default: false },
   });
   if (positionals.length) throw new UsageError(`faceshard up: unexpected argument "${positionals[0]}"`);
   const shards = intOption('shards', values.shards, 4, 1, 256);
@@ -44,6 +48,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const encoders = intOption('encoders', values.encoders, 1, 0, 64);
   const portGiven = values['nats-port'] !== undefined;
   const natsPort = intOption('nats-port', values['nats-port'], defaultNatsPort(), 0, 65535);
+  const gatewayPort = intOption('gateway-port', values['gateway-port'], DEFAULT_GATEWAY_PORT, 0, 65535);
   const readyTimeoutMs = intOption('ready-timeout', values['ready-timeout'], 120, 1, 3600) * 1000;
   const dataDir = path.resolve(values['data-dir']);
   mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
@@ -69,6 +74,10 @@ export async function upCommand(argv: string[]): Promise<number> {
     if (isWarningLine(line)) process.stderr.write(line);
   });
 
+  // The gateway on 8080, or a free port when that is taken (a port given is used as it is; 0: a free one).
+  const portGivenForGateway = values['gateway-port'] !== undefined && gatewayPort !== 0;
+  const gateway = values['no-gateway'] ? undefined : portGivenForGateway ? { port: gatewayPort } : await portOrFree(gatewayPort, '127.0.0.1');
+
   let cluster: LocalCluster;
   try {
     cluster = await startLocalCluster({
@@ -81,6 +90,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       dataDir,
       prefix: values.prefix,
       auth: !values['no-auth'],
+      gatewayPort: gateway?.port,
       log,
     });
   } catch (err) {
@@ -108,7 +118,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     pid: process.pid,
     startedAt: new Date().toISOString(),
   });
-  printWelcome(cluster, dataDir, natsPort);
+  printWelcome(cluster, dataDir, natsPort, gateway?.taken);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -157,7 +167,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-function printWelcome(cluster: LocalCluster, dataDir: string, natsPort: number): void {
+function printWelcome(cluster: LocalCluster, dataDir: string, natsPort: number, gatewayPortTaken: number | undefined): void {
   const rel = (file: string) => path.relative(process.cwd(), file) || file;
   console.log(`NATS ${cluster.natsUrl}`);
   if (cluster.natsPortTaken)
@@ -173,6 +183,10 @@ function printWelcome(cluster: LocalCluster, dataDir: string, natsPort: number):
     console.log(`  streams and purge (admin): --creds ${rel(credentials.admin)}`);
   } else {
     console.warn(`WARNING: authentication is OFF (--no-auth): anyone who can reach ${cluster.natsUrl} can read, add, forge and delete faces`);
+  }
+  if (cluster.gateway) {
+    if (gatewayPortTaken !== undefined) console.log(`port ${gatewayPortTaken} is in use, so the gateway listens on ${new URL(cluster.gateway.url).port}`);
+    console.log(`gateway ${cluster.gateway.url} (REST API under /v1, described at /v1/openapi.json; API keys in ${rel(cluster.gateway.keysFile)})`);
   }
 }
 

@@ -14,3 +14,4 @@ export * from './shard-lookup.js';
 export * from './deadline.js';
 export * from './limits.js';
 export * from './encode-jobs.js';
+export * from './get-faces.js';

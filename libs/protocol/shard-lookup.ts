@@ -14,6 +14,8 @@ export const LOOKUP_LEG = 'lookup';
 
 export const ShardLookupRequest = z.strictObject({
   ids: z.array(FaceId).min(1).max(MAX_INGEST_FACES),
+  /** Also answer each found face's meta (`metas`): what `faces.get` asks. */
+  meta: z.boolean().optional(),
 });
 export type ShardLookupRequest = z.infer<typeof ShardLookupRequest>;
 
@@ -22,6 +24,8 @@ export const ShardLookupReply = z.strictObject({
   appliedSeq: z.number().int().min(0),
   /** The asked ids this replica holds, in the order asked. */
   found: z.array(z.string()),
+  /** With `meta` asked: the meta of each found id, in the same order (null: none). */
+  metas: z.array(z.unknown()).optional(),
 });
 export type ShardLookupReply = z.infer<typeof ShardLookupReply>;
 

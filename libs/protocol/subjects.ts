@@ -7,6 +7,8 @@ export interface Subjects {
   query: string;
   ingest: string;
   delete: string;
+  /** Stored faces by id (id, shard, meta), read from the shards that hold them. */
+  get: string;
   encode: string;
   shardQuery(index: number): string;
   shardQueue(index: number): string;
@@ -31,6 +33,7 @@ export function subjectsFor(prefix = DEFAULT_SUBJECT_PREFIX): Subjects {
     query: `${prefix}.query`,
     ingest: `${prefix}.ingest`,
     delete: `${prefix}.delete`,
+    get: `${prefix}.get`,
     encode: `${prefix}.encode`,
     shardQuery: (i) => `${prefix}.shard.${i}.query`,
     shardQueue: (i) => `shard-${i}`,

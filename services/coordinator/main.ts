@@ -6,6 +6,7 @@ import {
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
   parseDeleteRequest,
+  parseGetFacesRequest,
   bodyBudget,
   overCostCap,
   parseDeadline,
@@ -14,6 +15,7 @@ import {
   ProtocolError,
   subjectsFor,
   type DeleteReply,
+  type GetFacesReply,
   type IngestReply,
 } from '../../libs/protocol/index.js';
 import { runMain } from '../../libs/service/lifecycle.js';
@@ -159,6 +161,24 @@ runMain('coordinator', async () => {
         metrics.tombstones.inc(tombstoned.length);
         const notFound = ids.filter((id) => !found.has(id) && !doubtful.has(id));
         return { tombstones: tombstoned.length, deleted: found.size, notFound, ...(unchecked.length ? { unchecked } : {}), seq };
+      }),
+  });
+
+  service.addEndpoint('get', {
+    subject: subjects.get,
+    handler: (_err, msg) =>
+      void respondJson(msg, log, async (): Promise<GetFacesReply> => {
+        const ids = parseGetFacesRequest(msg.data);
+        // As of every write acknowledged before this request, like delete's lookup.
+        const streamSeq = (await (await nc.jetstreamManager()).streams.info(subjects.stream)).state.last_seq;
+        const { found, unchecked } = await findStoredIds(nc, subjects, ids, shardCount, streamSeq, config.SHARD_TIMEOUT_MS, true);
+        const doubtful = new Set(unchecked);
+        const faces = ids.flatMap((id) => {
+          const face = found.get(id);
+          return face ? [{ id, ...face }] : [];
+        });
+        const notFound = ids.filter((id) => !found.has(id) && !doubtful.has(id));
+        return { faces, notFound, ...(unchecked.length ? { unchecked } : {}) };
       }),
   });
 

@@ -11,9 +11,12 @@ import {
   parseQueryJson,
   QueryReply,
   QueryRequest,
+  StoredFace,
   type RejectedFace,
 } from '../../libs/protocol/index.js';
 import { GatewayError } from './http-error.js';
+import { VERIFY_UPLOAD, VerifyReply, verifyPhotos } from './verify.js';
+import { PHOTO_SEARCH_UPLOAD, PhotoSearchReply, searchByPhoto } from './photo-search.js';
 import type { Route } from './route.js';
 
 /** The body of POST /v1/faces as documented: IngestFace is what each face is checked with (one bad face is rejected, not the request). */
@@ -26,6 +29,24 @@ const StatusReply = z.object({
   encoders: z.array(z.looseObject({})),
   nats: z.looseObject({}),
 });
+
+/** A face id from the path, checked as ingest checks it. */
+function faceIdParam(raw: string): string {
+  const id = FaceId.safeParse(raw);
+  if (!id.success) throw new GatewayError('bad_request', describeIssues(id.error, 'face id'));
+  return id.data;
+}
+
+const noSuchFace = (id: string) => new GatewayError('not_found', `no face with id ${JSON.stringify(id)}`);
+
+/** The stored face `id` (faces.get), or not_found; no_shards when its shard did not answer (it may be stored). */
+async function storedFace(client: FaceshardClient, id: string, timeoutMs: number): Promise<StoredFace> {
+  const reply = await client.get([id], timeoutMs);
+  if (reply.unchecked?.includes(id)) throw new GatewayError('no_shards', `the shard that holds ${JSON.stringify(id)} did not answer; try again shortly`);
+  const face = reply.faces.find((f) => f.id === id);
+  if (!face) throw noSuchFace(id);
+  return face;
+}
 
 /**
  * The cluster's routes under /v1: each checks its input with the NATS protocol's own
@@ -47,11 +68,14 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       method: 'POST',
       path: '/v1/search',
       access: 'reader',
-      summary: 'The k nearest stored faces of each query vector (exact, or approximate with an effort)',
+      summary:
+        'The k nearest stored faces of each query vector (JSON), or of every face found in a photo (multipart/form-data: `photo`, and k, maxDistance, approximate, effort as fields). Exact, or approximate with an effort. A photo without a face answers 200 with `faces: []`',
       body: QueryRequest,
-      reply: { status: 200, schema: QueryReply },
+      upload: PHOTO_SEARCH_UPLOAD,
+      reply: { status: 200, schema: z.union([QueryReply, PhotoSearchReply]) },
       errors: [400, 413, 415, 503, 504],
-      handle: async ({ body }) => {
+      handle: async ({ body, form }) => {
+        if (form) return { json: await searchByPhoto(client(), form, timeoutMs) };
         const query = parseQueryJson(body);
         const { k, maxDistance, minSeq, approximate, effort } = query;
         return { json: await client().queryBinary(query.vectors, { k, maxDistance, minSeq, approximate, effort, timeoutMs }) };
@@ -75,6 +99,15 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       },
     },
     {
+      method: 'GET',
+      path: '/v1/faces/{id}',
+      access: 'reader',
+      summary: 'One stored face by id (URL-encoded): its id, shard and meta; 404 when no face has that id',
+      reply: { status: 200, schema: StoredFace },
+      errors: [400, 404, 503, 504],
+      handle: async ({ params }) => ({ json: await storedFace(client(), faceIdParam(params.id), timeoutMs) }),
+    },
+    {
       method: 'DELETE',
       path: '/v1/faces/{id}',
       access: 'writer',
@@ -82,12 +115,22 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       reply: { status: 200, schema: DeleteReply },
       errors: [400, 404, 503, 504],
       handle: async ({ params }) => {
-        const id = FaceId.safeParse(params.id);
-        if (!id.success) throw new GatewayError('bad_request', describeIssues(id.error, 'face id'));
-        const reply = await client().delete([id.data], timeoutMs);
-        if (reply.notFound?.includes(id.data)) throw new GatewayError('not_found', `no face with id ${JSON.stringify(id.data)}`);
+        const id = faceIdParam(params.id);
+        const reply = await client().delete([id], timeoutMs);
+        if (reply.notFound?.includes(id)) throw noSuchFace(id);
         return { json: reply };
       },
+    },
+    {
+      method: 'POST',
+      path: '/v1/verify',
+      access: 'reader',
+      summary:
+        'Same person? Two photos (multipart/form-data: `a`, `b`): the distance between their best faces and `samePerson` at `threshold` (form field or query parameter, 0..2, default 0.6). A photo without a face: 422 no_face',
+      upload: VERIFY_UPLOAD,
+      reply: { status: 200, schema: VerifyReply },
+      errors: [400, 413, 415, 422, 503, 504],
+      handle: async ({ form, query }) => ({ json: await verifyPhotos(client(), form!, query, timeoutMs) }),
     },
   ];
 }

@@ -19,6 +19,8 @@ export const httpStatusOf: Record<string, number> = {
   not_found: 404,
   method_not_allowed: 405,
   unsupported_media_type: 415,
+  /** A photo in which no face was found where one is needed (verify). */
+  no_face: 422,
 };
 
 /** An error answered as `{ error: { code, message } }` with the status of its code. */

@@ -20,6 +20,22 @@ function codesOf(status: number): string {
   return codes.length ? `error codes: ${codes.join(', ')}` : 'error';
 }
 
+/** A route's request bodies by media type: its JSON body, its multipart upload (photos as binary strings, text fields as their schema says). */
+function requestContent(route: Route): Record<string, { schema: Record<string, unknown> }> {
+  const content: Record<string, { schema: Record<string, unknown> }> = {};
+  if (route.body) content['application/json'] = { schema: jsonSchema(route.body, 'input') };
+  if (route.upload) {
+    const fields = jsonSchema(route.upload.fields, 'input') as { properties?: Record<string, unknown> };
+    const photos = Object.fromEntries(
+      route.upload.photos.map((name) => [name, { type: 'string', contentMediaType: 'image/*', description: 'a JPEG, PNG or WebP file' }]),
+    );
+    content['multipart/form-data'] = {
+      schema: { type: 'object', properties: { ...photos, ...fields.properties }, required: route.upload.photos, additionalProperties: false },
+    };
+  }
+  return content;
+}
+
 /** The OpenAPI 3.1 document of `routes`, their bodies and answers from the zod schemas they are checked with. */
 export function openApiDocument(routes: Route[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -40,7 +56,7 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
       summary: route.summary,
       ...(route.access === 'public' ? { security: [] } : { 'x-faceshard-role': route.access }),
       ...(params.length ? { parameters: params } : {}),
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+      ...(route.body || route.upload ? { requestBody: { required: true, content: requestContent(route) } } : {}),
       responses,
     };
   }

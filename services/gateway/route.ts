@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ApiRole } from './api-keys.js';
+import type { UploadForm, UploadSpec } from './upload-form.js';
 
 /** What a route handler answers: JSON (the default) or text of a given type. */
 export type Answer = { status?: number; json: unknown } | { status?: number; text: string; contentType: string };
@@ -9,6 +10,10 @@ export interface RouteContext {
   body: Buffer;
   /** Path parameters by name, URL-decoded. */
   params: Record<string, string>;
+  /** The URL's query parameters. */
+  query: URLSearchParams;
+  /** The multipart form, when the route takes an upload and the request sent one (then `body` is empty). */
+  form?: UploadForm;
 }
 
 /**
@@ -24,6 +29,8 @@ export interface Route {
   summary: string;
   /** The JSON body's schema (its presence makes the server read a body), as documentation. */
   body?: z.ZodType;
+  /** A multipart/form-data upload the route takes (instead of, or besides, a JSON body): its photo fields and text fields. */
+  upload?: UploadSpec;
   /** The success answer: a schema (JSON) or a media type and what it is. */
   reply: { status: number; schema: z.ZodType } | { status: number; contentType: string; description: string };
   /** Error statuses this route answers besides the ones every route may (documentation). */

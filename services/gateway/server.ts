@@ -4,8 +4,10 @@ import type { Logger } from '../../libs/observability/logger.js';
 import { roleAllows, type ApiKeys } from './api-keys.js';
 import { GatewayError } from './http-error.js';
 import type { GatewayMetrics } from './metrics.js';
-import { readBody, requireJson } from './read-body.js';
-import { matchPath, type Answer, type Route } from './route.js';
+import { multipartBoundary, parseMultipart } from './multipart.js';
+import { discardBody, readBody, requireJson } from './read-body.js';
+import { matchPath, type Answer, type Route, type RouteContext } from './route.js';
+import { UploadForm } from './upload-form.js';
 
 export interface GatewayServerOptions {
   routes: Route[];
@@ -16,6 +18,10 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics;
   log: Logger;
 }
+
+/** What is read and dropped of a refused request's body before answering (a client still sending an upload would see a broken pipe otherwise). */
+const DISCARD_MIN_BYTES = 8 * 1024 * 1024;
+const DISCARD_MS = 5000;
 
 const CORS_HEADERS = 'authorization, content-type, x-api-key';
 
@@ -64,7 +70,8 @@ export class GatewayServer {
       this.options.log.debug('request', { ...labels, ms: Math.round(seconds * 1000), ...(keyHolder ? { key: keyHolder } : {}) });
     });
     try {
-      const pathname = (req.url ?? '/').split('?')[0];
+      // Split by hand: new URL() would resolve `..` and read `//host/...` as a host.
+      const [pathname, search = ''] = (req.url ?? '/').split(/\?(.*)/s);
       const cors = this.corsHeaders(req);
       for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
       if (req.method === 'OPTIONS' && Object.keys(cors).length) return this.write(res, 204, '', undefined);
@@ -82,15 +89,26 @@ export class GatewayServer {
       routeLabel = route.path;
       keyHolder = this.authorize(req, route);
       const params = Object.fromEntries(Object.entries(found.params!).map(([name, raw]) => [name, decodeParam(name, raw)]));
-      let body: Buffer = Buffer.alloc(0);
-      if (route.body) {
-        requireJson(req);
-        body = await readBody(req, this.options.maxBodyBytes);
-      }
-      this.answer(res, await route.handle({ body, params }));
+      this.answer(res, await route.handle({ ...(await this.readInput(req, route)), params, query: new URLSearchParams(search) }));
     } catch (err) {
-      this.fail(req, res, GatewayError.from(err));
+      await this.fail(req, res, GatewayError.from(err));
     }
+  }
+
+  /** The body a route takes: a multipart form where it takes an upload and one was sent, else JSON where it takes that. */
+  private async readInput(req: IncomingMessage, route: Route): Promise<Pick<RouteContext, 'body' | 'form'>> {
+    const empty = { body: Buffer.alloc(0) };
+    if (!route.body && !route.upload) return empty;
+    const boundary = route.upload ? multipartBoundary(req.headers['content-type']) : undefined;
+    if (route.upload && boundary !== undefined) {
+      return { ...empty, form: new UploadForm(parseMultipart(await readBody(req, this.options.maxBodyBytes), boundary), route.upload) };
+    }
+    if (!route.body) {
+      const type = req.headers['content-type']?.split(';')[0].trim() || 'none';
+      throw new GatewayError('unsupported_media_type', `content-type ${type}: send multipart/form-data with the fields ${route.upload!.photos.join(', ')}`);
+    }
+    requireJson(req, route.upload ? 'application/json, or multipart/form-data with a photo' : 'application/json');
+    return { body: await readBody(req, this.options.maxBodyBytes) };
   }
 
   /** 401 without a known key, 403 with a key whose role is below the route's; else the key's holder (its name, or its role), for logs. */
@@ -123,13 +141,13 @@ export class GatewayServer {
     else this.write(res, answer.status ?? 200, answer.text, answer.contentType);
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, error: GatewayError): void {
+  private async fail(req: IncomingMessage, res: ServerResponse, error: GatewayError): Promise<void> {
     if (error.code === 'internal') this.options.log.error('request failed', { method: req.method, url: req.url, err: error });
     if (error.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
-    // A body left unread (refused before or while reading it) is discarded, and the connection not reused.
+    // A body left unread (refused before or while reading it) is read and dropped, within bounds, before the answer; the connection is not reused.
     if (!req.complete) {
       res.setHeader('connection', 'close');
-      req.resume();
+      await discardBody(req, Math.max(this.options.maxBodyBytes, DISCARD_MIN_BYTES), DISCARD_MS);
     }
     this.write(res, error.status, JSON.stringify(error.toReply()), 'application/json');
   }

@@ -7,10 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
+import { FACE_DIMENSIONS, MAX_ID_BYTES } from '../../libs/index/vector/index.js';
+import { shardOf } from '../../libs/sharding/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { GATEWAY_MAIN, startGateway } from '../helpers/gateway.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
 import { until } from '../helpers/wait.js';
 
@@ -24,7 +25,7 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
   let dir: string;
   let gateway: ChildProcess;
   let base: string;
-  const output: string[] = [];
+  let output: string[] = [];
   const vectors = uniformVectors(FACES, 25);
   const vectorOf = (i: number) => Array.from(vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS));
   const idOf = (i: number) => `people/gw-${i}.jpg#0`;
@@ -42,31 +43,10 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
   before(async () => {
     cluster = await startTestCluster({ shards: 2, auth: true });
     dir = await tempDir('faceshard-gateway-');
-    const keysFile = path.join(dir, 'keys.txt');
-    await writeFile(keysFile, `# test keys\n${READER} reader test reader\n${WRITER} writer\n`);
-    const main = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
-    gateway = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        NATS_URL: cluster.url,
-        NATS_CREDS: cluster.credentials!.credsFile({ role: 'writer' }),
-        GATEWAY_API_KEYS_FILE: keysFile,
-        GATEWAY_HTTP_PORT: '0',
-        GATEWAY_HTTP_HOST: '127.0.0.1',
-        GATEWAY_MAX_BODY_BYTES: String(MAX_BODY),
-        HTTP_PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const started = await startGateway(cluster, dir, `# test keys\n${READER} reader test reader\n${WRITER} writer\n`, {
+      GATEWAY_MAX_BODY_BYTES: String(MAX_BODY),
     });
-    gateway.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-    const port = await until(
-      () => `the gateway's port in its log (${output.join('')})`,
-      () => /"msg":"gateway listening","port":(\d+)/.exec(output.join(''))?.[1],
-      15_000,
-    );
-    base = `http://127.0.0.1:${port}`;
-    await until('the gateway ready', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 15_000);
+    ({ process: gateway, base, output } = started);
   });
   after(async () => {
     if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
@@ -118,6 +98,25 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
     const again = await call('DELETE', `/v1/faces/${encodeURIComponent(idOf(3))}`, { key: WRITER });
     assert.equal(again.status, 404, again.text);
     assert.equal(again.json.error.code, 'not_found');
+  });
+
+  test('a face by id: reader 200 with its shard and meta; deleted or never stored 404; an over-long id 400; no key 401', async () => {
+    const face = await call('GET', `/v1/faces/${encodeURIComponent(idOf(5))}`, { key: READER });
+    assert.equal(face.status, 200, face.text);
+    assert.deepEqual(face.json, { id: idOf(5), shard: shardOf(idOf(5), 2), meta: { n: 5 } });
+    const other = await call('GET', `/v1/faces/${encodeURIComponent(idOf(6))}`, { key: WRITER });
+    assert.equal(other.json.shard, shardOf(idOf(6), 2));
+    for (const id of [idOf(3), 'never-stored']) {
+      const missing = await call('GET', `/v1/faces/${encodeURIComponent(id)}`, { key: READER });
+      assert.equal(missing.status, 404, missing.text);
+      assert.equal(missing.json.error.code, 'not_found');
+      assert.match(missing.json.error.message, /no face with id/);
+    }
+    const long = await call('GET', `/v1/faces/${'x'.repeat(MAX_ID_BYTES + 1)}`, { key: READER });
+    assert.equal(long.status, 400);
+    assert.match(long.json.error.message, /invalid face id: .*at most/);
+    assert.equal((await call('GET', `/v1/faces/${encodeURIComponent(idOf(5))}`)).status, 401);
+    assert.equal((await call('GET', `/v1/faces/${encodeURIComponent(idOf(5))}`, { key: 'not-a-key-of-this-gateway' })).status, 401);
   });
 
   test('no key and a wrong key: 401; a reader key writing: 403; nothing is stored', async () => {
@@ -186,6 +185,24 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
     assert.match(missing.json.error.message, /no route GET \/v1\/nothing/);
   });
 
+  test('`faceshard gateway` with flags (--keys, --port, --nats, --creds) serves the same API; SIGTERM stops it', async () => {
+    const cliDir = await tempDir('faceshard-gateway-cli-');
+    try {
+      const cli = await startGateway(cluster, cliDir, `${READER} reader\n`, {}, { cli: true });
+      const exited = new Promise<number | null>((resolve) => cli.process.once('exit', (code) => resolve(code)));
+      try {
+        const res = await fetch(`${cli.base}/v1/status`, { headers: { authorization: `Bearer ${READER}` } });
+        assert.equal(res.status, 200, cli.output.join(''));
+        assert.equal((await fetch(`${cli.base}/v1/status`, { headers: { authorization: `Bearer ${WRITER}` } })).status, 401, 'only the keys of its own file');
+      } finally {
+        cli.process.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0, cli.output.join(''));
+    } finally {
+      await removeDir(cliDir);
+    }
+  });
+
   test('/metrics without a key counts requests by route and status; SIGTERM drains and exits 0', async () => {
     const metrics = await call('GET', '/metrics');
     assert.equal(metrics.status, 200);
@@ -202,7 +219,7 @@ describe('the HTTP gateway in front of a real cluster', { timeout: 120_000 }, ()
 });
 
 describe('the gateway process without a cluster', () => {
-  const main = fileURLToPath(new URL('../../services/gateway/main.js', import.meta.url));
+  const main = GATEWAY_MAIN;
   let dir: string;
   before(async () => {
     dir = await tempDir('faceshard-gateway-start-');

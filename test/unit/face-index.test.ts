@@ -174,6 +174,14 @@ describe('FaceIndex search equals brute force', () => {
         { id: 'b', distance: 1 },
       ],
     ]);
+    // By id too (a stored face read back), through rebuilds that move rows, and gone with its face.
+    index.upsert('c', Float32Array.of(1, 1), { path: 'c.jpg' });
+    index.delete('b');
+    index.rebuild();
+    assert.deepEqual(
+      [index.metaOf('a'), index.metaOf('b'), index.metaOf('c'), index.metaOf('never')],
+      [{ path: 'a2.jpg' }, undefined, { path: 'c.jpg' }, undefined],
+    );
   });
 });
 

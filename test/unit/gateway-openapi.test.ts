@@ -21,7 +21,15 @@ test('the document lists exactly the routes the server serves, and every route o
     .sort();
   assert.deepEqual(documented, served);
   assert.equal(new Set(served).size, served.length);
-  for (const route of ['GET /v1/status', 'POST /v1/search', 'POST /v1/faces', 'DELETE /v1/faces/{id}', 'GET /v1/openapi.json', 'GET /metrics']) {
+  for (const route of [
+    'GET /v1/status',
+    'POST /v1/search',
+    'POST /v1/faces',
+    'DELETE /v1/faces/{id}',
+    'POST /v1/verify',
+    'GET /v1/openapi.json',
+    'GET /metrics',
+  ]) {
     assert.ok(served.includes(route), route);
   }
 });
@@ -51,4 +59,22 @@ test('keyed routes say which role they need and that a key is refused with 401/4
   }
   assert.equal(paths['/v1/faces'].post['x-faceshard-role' as keyof Operation], 'writer');
   assert.equal(paths['/v1/search'].post['x-faceshard-role' as keyof Operation], 'reader');
+});
+
+test('uploads are documented as multipart/form-data: photo fields binary and required, text fields with their limits', () => {
+  const form = (path: string) =>
+    paths[path].post.requestBody!.content['multipart/form-data'].schema as {
+      properties: Record<string, { type: string; contentMediaType?: string; maximum?: number }>;
+      required: string[];
+    };
+  const search = form('/v1/search');
+  assert.ok(paths['/v1/search'].post.requestBody!.content['application/json'], 'the vector search stays');
+  assert.deepEqual(search.required, ['photo']);
+  assert.equal(search.properties.photo.contentMediaType, 'image/*');
+  assert.equal(search.properties.k.maximum, MAX_K);
+  const verify = form('/v1/verify');
+  assert.deepEqual(verify.required, ['a', 'b']);
+  assert.equal(verify.properties.threshold.maximum, 2);
+  assert.ok('422' in paths['/v1/verify'].post.responses, 'no face: 422');
+  assert.match(paths['/v1/search'].post.summary, /without a face answers 200 with `faces: \[\]`/);
 });

@@ -26,6 +26,20 @@ const routes: Route[] = [
   route('GET', '/v1/busy', 'reader', async () => Promise.reject(new ProtocolError('busy', 'queue full', 1500))),
   route('GET', '/v1/slow', 'reader', async () => Promise.reject(new FaceshardError('timeout', 'faces.query did not answer within 10 ms'))),
   route('GET', '/v1/broken', 'reader', async () => Promise.reject(new Error('boom'))),
+  {
+    ...route(
+      'POST',
+      '/v1/both',
+      'reader',
+      async ({ body, form, query }) => ({ json: { bytes: body.length, photo: form?.photo('photo').length, q: query.get('q') } }),
+      z.unknown(),
+    ),
+    upload: { photos: ['photo'], fields: z.strictObject({}) },
+  },
+  {
+    ...route('POST', '/v1/upload-only', 'reader', async ({ form }) => ({ json: { photo: form!.photo('photo').length } })),
+    upload: { photos: ['photo'], fields: z.strictObject({}) },
+  },
 ];
 
 async function serve(corsOrigins: string[] = []) {
@@ -98,6 +112,28 @@ describe('the gateway server (routes stubbed, no cluster)', () => {
     assert.equal(streamed, 413);
     const text = await fetch(`${s.base}/v1/things`, { method: 'POST', headers: { ...auth, 'content-type': 'text/csv' }, body: 'a,b' });
     assert.equal(text.status, 415);
+  });
+
+  test('uploads: multipart where a route takes one (JSON beside it still), the query string; JSON to an upload-only route 415', async () => {
+    const auth = { authorization: `Bearer ${READER}` };
+    const form = new FormData();
+    form.append('photo', new Blob([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0])]), 'p.jpg');
+    const multipart = await fetch(`${s.base}/v1/both?q=yes`, { method: 'POST', headers: auth, body: form });
+    assert.deepEqual(await multipart.json(), { bytes: 0, photo: 6, q: 'yes' });
+    const json = await fetch(`${s.base}/v1/both`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    assert.deepEqual(await json.json(), { bytes: 2, q: null });
+    const text = await fetch(`${s.base}/v1/both`, { method: 'POST', headers: { ...auth, 'content-type': 'text/plain' }, body: 'x' });
+    assert.equal(text.status, 415);
+    assert.match(((await text.json()) as { error: { message: string } }).error.message, /send application\/json, or multipart\/form-data with a photo/);
+    const notForm = await fetch(`${s.base}/v1/upload-only`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(notForm.status, 415);
+    assert.match(
+      ((await notForm.json()) as { error: { message: string } }).error.message,
+      /content-type application\/json: send multipart\/form-data with the fields photo/,
+    );
+    // A form to a route that takes only JSON is not read as one.
+    const formToJson = await fetch(`${s.base}/v1/things`, { method: 'POST', headers: { authorization: `Bearer ${WRITER}` }, body: form });
+    assert.equal(formToJson.status, 415);
   });
 
   test('errors keep their code: busy 503 with Retry-After, timeout 504, anything else 500 internal', async () => {

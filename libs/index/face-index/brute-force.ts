@@ -74,6 +74,10 @@ export class BruteForceIndex implements NearestFaces {
     return this.faces.has(id);
   }
 
+  metaOf(id: string): unknown {
+    return this.faces.get(id)?.meta;
+  }
+
   upsert(id: string, vector: Float32Array, meta?: unknown): void {
     const dims = this.dimensions;
     if (vector.length !== dims) throw new RangeError(`vector has ${vector.length} numbers, expected ${dims}`);

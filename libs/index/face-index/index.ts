@@ -167,6 +167,10 @@ export class FaceIndex implements NearestFaces {
     return this.store.has(id);
   }
 
+  metaOf(id: string): unknown {
+    return this.store.metaOf(id);
+  }
+
   /** Every live face, in row order (what a snapshot writes). `vector` is a view: copy it to keep it. */
   forEachFace(visit: (id: string, vector: Float32Array, meta: unknown) => void): void {
     this.store.forEachFace(visit);

@@ -11,6 +11,8 @@ export interface NearestFaces {
   /** Live faces. */
   readonly size: number;
   has(id: string): boolean;
+  /** The meta stored with a live face (undefined: none, or no such face). */
+  metaOf(id: string): unknown;
   /**
    * Adds a face, or replaces the face with the same id (its vector and meta; last write
    * wins). The vector is stored rounded to a multiple of 2^-14 (`storedVector`): searches

@@ -125,6 +125,12 @@ export class RowStore {
     return this.ids.find(id) >= 0;
   }
 
+  /** The meta of a live face by id (undefined: none, or no such face). */
+  metaOf(id: string): unknown {
+    const slot = this.ids.find(id);
+    return slot < 0 ? undefined : this.metaColumn.at(this.slotRow[slot]);
+  }
+
   /** A column that moves with the rows from now on (grown to the store's capacity). */
   attach(column: RowColumn): void {
     column.ensureRowCapacity(this.capacity);

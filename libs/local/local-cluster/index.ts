@@ -8,11 +8,13 @@ import { isWarningLine, type Logger } from '../../observability/logger.js';
 import { DEFAULT_SUBJECT_PREFIX, subjectsFor } from '../../protocol/index.js';
 import { Supervisor, type OutputLine } from '../supervisor/index.js';
 import { moveStreamsToAccount, OPEN_ACCOUNT } from './account-store.js';
+import { localGatewayKeys } from './gateway-keys.js';
 import { supervisedService } from './supervised-service.js';
 
 export { waitForCluster, waitForEncoders, isClusterReady } from './wait-ready.js';
 export { defaultNatsPort, DEFAULT_NATS_PORT_ENV } from './default-nats-port.js';
 export { startDetached, DetachedStartError } from './start-detached.js';
+export { portOrFree } from './free-port.js';
 
 export interface LocalClusterOptions {
   shards: number;
@@ -40,6 +42,8 @@ export interface LocalClusterOptions {
    * dataDir/credentials/, one per role and shard process; off: anyone who reaches the port may do anything.
    */
   auth?: boolean;
+  /** The HTTP gateway's port on 127.0.0.1 (connected as the writer identity; keys in dataDir/gateway-keys.txt); absent: no gateway. */
+  gatewayPort?: number;
   log: Logger;
 }
 
@@ -74,6 +78,8 @@ export interface LocalCluster {
   /** How to connect as the admin (no credentials without authentication). */
   admin: NatsSecurity;
   supervisor: Supervisor;
+  /** Where the gateway answers and the file of its API keys (when started with a gatewayPort). */
+  gateway?: { url: string; keysFile: string };
   stop(): Promise<void>;
 }
 
@@ -176,6 +182,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     supervisor.start(supervisedService(`encoder-${i}`, 'encoder', { ...common, ...credsOf({ role: 'encoder' }) }));
   }
 
+  let gateway: LocalCluster['gateway'];
+  if (options.gatewayPort !== undefined) {
+    const keysFile = localGatewayKeys(options.dataDir);
+    const port = String(options.gatewayPort);
+    const env = { ...common, ...credsOf({ role: 'writer' }), GATEWAY_API_KEYS_FILE: keysFile, GATEWAY_HTTP_PORT: port, GATEWAY_HTTP_HOST: '127.0.0.1' };
+    supervisor.start(supervisedService('gateway', 'gateway', env));
+    gateway = { url: `http://127.0.0.1:${port}`, keysFile };
+  }
+
   return {
     natsUrl,
     natsPortTaken,
@@ -183,6 +198,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     credentials,
     admin,
     supervisor,
+    gateway,
     stop: async () => {
       stopping = true;
       await supervisor.stop();

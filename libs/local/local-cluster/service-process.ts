@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-export type ServiceKind = 'coordinator' | 'shard' | 'encoder';
+export type ServiceKind = 'coordinator' | 'shard' | 'encoder' | 'gateway';
 
 /**
  * glibc's malloc for shard processes (deploy/k8s sets the same): blocks of 128 KiB and

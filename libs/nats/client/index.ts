@@ -5,7 +5,9 @@ import {
   DEADLINE_HEADER,
   DEFAULT_SUBJECT_PREFIX,
   DeleteReply,
+  EncodeReply,
   encodeFaceBatch,
+  GetFacesReply,
   IngestReply,
   MAX_INGEST_FACES,
   QueryReply,
@@ -17,6 +19,7 @@ import {
   type Subjects,
 } from '../../protocol/index.js';
 import { FACE_DIMENSIONS } from '../../index/vector/index.js';
+import { FaceshardError } from './errors.js';
 import { requestJson } from './request.js';
 import { joinReplies, rangesWithin } from './split-query.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
@@ -195,6 +198,34 @@ export class FaceshardClient {
 
   delete(ids: string[], timeoutMs = 30_000): Promise<DeleteReply> {
     return requestJson(this.nc, this.subjects.delete, encoder.encode(JSON.stringify({ ids })), DeleteReply, { timeoutMs });
+  }
+
+  /** `faces.get`: the stored faces of `ids` (id, shard, meta), and which are not stored. */
+  get(ids: string[], timeoutMs = 10_000): Promise<GetFacesReply> {
+    return requestJson(this.nc, this.subjects.get, encoder.encode(JSON.stringify({ ids })), GetFacesReply, { timeoutMs });
+  }
+
+  /** `faces.encode`: the faces in an image file (JPEG, PNG, WebP) with their boxes, scores and 128-d vectors; the file goes as one message. */
+  async encode(image: Uint8Array, timeoutMs = 30_000): Promise<EncodeReply> {
+    const budget = bodyBudget(this.nc);
+    if (image.length > budget) {
+      throw new FaceshardError(
+        'too_large',
+        `the image takes ${image.length} bytes; one NATS message holds ${budget} (the server's max_payload): send a smaller file`,
+      );
+    }
+    try {
+      return await requestJson(this.nc, this.subjects.encode, image, EncodeReply, { timeoutMs });
+    } catch (err) {
+      // requestJson names the coordinator; here no encoder is running (or it is still loading its models).
+      if (err instanceof FaceshardError && err.code === 'no_responders') {
+        throw new FaceshardError(
+          'no_responders',
+          `no encoder serves ${this.subjects.encode} (none started, or still loading its models): start one, or try again shortly`,
+        );
+      }
+      throw err;
+    }
   }
 
   status(timeoutMs?: number): Promise<ClusterStatus> {

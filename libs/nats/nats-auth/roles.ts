@@ -64,7 +64,7 @@ function serviceDiscovery(service: string): string[] {
 }
 
 function reader(subjects: Subjects): UserPermissions {
-  return { pub: { allow: [subjects.query, '$SRV.>'] }, sub: { allow: [] } };
+  return { pub: { allow: [subjects.query, subjects.get, '$SRV.>'] }, sub: { allow: [] } };
 }
 
 function writer(subjects: Subjects): UserPermissions {
@@ -107,6 +107,7 @@ function coordinator(subjects: Subjects): UserPermissions {
         `${subjects.query} ${COORDINATOR_QUEUE}`,
         `${subjects.ingest} ${COORDINATOR_QUEUE}`,
         `${subjects.delete} ${COORDINATOR_QUEUE}`,
+        `${subjects.get} ${COORDINATOR_QUEUE}`,
         ...serviceDiscovery(COORDINATOR_SERVICE),
       ],
     },
