@@ -23,13 +23,14 @@ const USAGE = `faceshard: find a face among millions
       --detach: in the background; authentication on unless --no-auth (D/credentials/);
       the HTTP gateway on 127.0.0.1:8080 (a free port if taken; keys in D/gateway-keys.txt)
   faceshard down [--data-dir D]           stop the cluster running on D
-  faceshard ingest FILE [--ids IDS] [--id-prefix P] [--from-row N]
+  faceshard ingest FILE [--ids IDS] [--persons FILE] [--id-prefix P] [--from-row N]
       import encodings (.npy + ids file, or .jsonl); --from-row N goes on after row N
       of a stopped run (faceshard ingest --help)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
-      find every face in a folder or .zip of images and store it
-  faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--json]
+                        [--person NAME | --person-from-folder]
+      find every face in a folder or .zip of images and store it (with its person)
+  faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--who [--threshold T]] [--json]
   faceshard delete ID...                  remove faces by id
   faceshard status [--json]               shards, replicas, counts (NATS service discovery)
   faceshard synth --faces N --identities M --queries Q --out DIR [--seed S]
