@@ -117,6 +117,25 @@ export class IdTable {
     return unitsA - unitsB;
   }
 
+  /** Whether the id of `slot` starts with `prefix`, compared in place (no string built). */
+  startsWith(slot: number, prefix: string): boolean {
+    if (this.shape[slot] >>> 1 < prefix.length) return false;
+    for (let u = 0; u < prefix.length; u++) if (this.unitAt(slot, u) !== prefix.charCodeAt(u)) return false;
+    return true;
+  }
+
+  /** Orders the id of `slot` against `other` as `a < b` orders strings, in place. */
+  compareWith(slot: number, other: string): number {
+    const units = this.shape[slot] >>> 1;
+    const n = Math.min(units, other.length);
+    for (let u = 0; u < n; u++) {
+      const a = this.unitAt(slot, u);
+      const b = other.charCodeAt(u);
+      if (a !== b) return a < b ? -1 : 1;
+    }
+    return units - other.length;
+  }
+
   clear(): void {
     this.used = 0;
     this.garbage = 0;
