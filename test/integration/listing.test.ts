@@ -13,6 +13,7 @@ import { LEG_KIND_HEADER, LIST_LEG, ShardListReply, subjectsFor, type ListFacesR
 import { shardOf } from '../../libs/sharding/index.js';
 import { uniformVectors } from '../../libs/synthetic/faces.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { faceshard } from '../helpers/cli.js';
 
 const PERSONS = ['ann', 'bob', 'Zoë', undefined] as const;
 /** 240 faces: 4 folders x 20 photos x 3 faces, a person each (or none), every shard holding some of each. */
@@ -162,5 +163,48 @@ describe('faces.list, faces.persons and faces.delete-where on a real cluster', {
     assert.equal(page.next, page.faces[page.faces.length - 1].id);
     assert.deepEqual(await listAll(reader, { prefix: 'big/' }, 1000), ids);
     assert.equal((await cluster.client.deleteWhere({ prefix: 'big/' })).deleted, ids.length, 'delete-where pages past the cut too');
+  });
+
+  test('the CLI: faceshard list, persons, delete --id-prefix / --person, and what it refuses', async () => {
+    // Before: bob's faces and ds/a/ were deleted by the tests above.
+    const left = FACES.filter((f) => f.person !== 'bob' && !f.id.startsWith('ds/a/'));
+    const ann = left.filter((f) => f.id.startsWith('other/') && f.person === 'ann').map((f) => f.id);
+    const listed = await faceshard(['list', '--id-prefix', 'other/', '--person', 'ann', ...cluster.cliArgs({ role: 'reader' })]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      listed.stdout.trim().split('\n'),
+      sorted(ann).map((id) => `${id}\tshard ${shardOf(id, 3)}\tann`),
+    );
+    assert.match(listed.stderr, new RegExp(`^${ann.length} face\\(s\\)`));
+    const two = await faceshard(['list', '--limit', '2', '--json', ...cluster.cliArgs({ role: 'reader' })]);
+    assert.deepEqual(
+      two.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).id),
+      sorted(left.map((f) => f.id)).slice(0, 2),
+    );
+
+    const persons = await faceshard(['persons', ...cluster.cliArgs({ role: 'reader' })]);
+    assert.equal(persons.code, 0, persons.stderr);
+    const count = (p: string | undefined) => left.filter((f) => f.person === p).length;
+    assert.equal(persons.stdout, `Zoë\t${count('Zoë')}\nann\t${count('ann')}\n`);
+    assert.match(persons.stderr, new RegExp(`^${count(undefined)} face\\(s\\) without a person`));
+
+    const asReader = await faceshard(['delete', '--person', 'Zoë', ...cluster.cliArgs({ role: 'reader' })]);
+    assert.notEqual(asReader.code, 0);
+    assert.match(asReader.stderr, /permission denied: faces\.delete-where \(reader\)/);
+    const empty = await faceshard(['delete', '--id-prefix', '', ...cluster.cliArgs()]);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--id-prefix must not be empty/);
+    const both = await faceshard(['delete', 'some-id', '--person', 'Zoë', ...cluster.cliArgs()]);
+    assert.equal(both.code, 2);
+
+    const deleted = await faceshard(['delete', '--person', 'Zoë', ...cluster.cliArgs()]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.equal(deleted.stdout, `deleted ${count('Zoë')} face(s)\n`);
+    const byPrefix = await faceshard(['delete', '--id-prefix', 'other/', ...cluster.cliArgs()]);
+    assert.equal(byPrefix.stdout, `deleted ${left.filter((f) => f.id.startsWith('other/') && f.person !== 'Zoë').length} face(s)\n`);
+    assert.deepEqual(await listAll(reader, {}, 1000), sorted(left.filter((f) => f.person !== 'Zoë' && !f.id.startsWith('other/')).map((f) => f.id)));
   });
 });
