@@ -18,8 +18,8 @@ describe('FaceIndex.listIds', () => {
     const random = seededRandom(25);
     const index = new FaceIndex({ dimensions: 2 });
     const model = new Map<string, unknown>();
-    // Mixed ids: folders, a wide (non-latin1) one, one that is a prefix of another.
-    const folders = ['a/', 'ab/', 'b/', 'é/', ''];
+    // Mixed ids: folders, latin1 and wide (two bytes a unit) ones, one that is a prefix of another.
+    const folders = ['a/', 'ab/', 'b/', 'é/', '名/', '名前/', ''];
     for (let i = 0; i < 400; i++) {
       const id = `${folders[i % folders.length]}${Math.floor(random() * 1e6).toString(36)}#${i % 3}`;
       const meta = i % 4 === 0 ? undefined : { person: i % 4 === 1 ? 'ann' : 'bob' };
@@ -36,7 +36,16 @@ describe('FaceIndex.listIds', () => {
     index.rebuild();
 
     const ann: IdFilter['where'] = (meta) => (meta as { person?: string } | undefined)?.person === 'ann';
-    for (const filter of [{}, { prefix: 'a' }, { prefix: 'a/' }, { prefix: 'é/' }, { where: ann }, { prefix: 'b/', where: ann }, { prefix: 'none/' }]) {
+    for (const filter of [
+      {},
+      { prefix: 'a' },
+      { prefix: 'a/' },
+      { prefix: 'é/' },
+      { prefix: '名' },
+      { where: ann },
+      { prefix: 'b/', where: ann },
+      { prefix: 'none/' },
+    ]) {
       for (const limit of [1, 7, 1000]) {
         // Page by page with the last id as the cursor: every passing id once, in order.
         const seen: string[] = [];

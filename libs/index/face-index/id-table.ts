@@ -119,17 +119,29 @@ export class IdTable {
 
   /** Whether the id of `slot` starts with `prefix`, compared in place (no string built). */
   startsWith(slot: number, prefix: string): boolean {
-    if (this.shape[slot] >>> 1 < prefix.length) return false;
-    for (let u = 0; u < prefix.length; u++) if (this.unitAt(slot, u) !== prefix.charCodeAt(u)) return false;
+    const shape = this.shape[slot];
+    if (shape >>> 1 < prefix.length) return false;
+    const at = this.start[slot];
+    const arena = this.arena;
+    // One branch a slot, not one a code unit: most ids are one byte a unit.
+    if (shape & 1) {
+      for (let u = 0; u < prefix.length; u++) if ((arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8)) !== prefix.charCodeAt(u)) return false;
+    } else {
+      for (let u = 0; u < prefix.length; u++) if (arena[at + u] !== prefix.charCodeAt(u)) return false;
+    }
     return true;
   }
 
   /** Orders the id of `slot` against `other` as `a < b` orders strings, in place. */
   compareWith(slot: number, other: string): number {
-    const units = this.shape[slot] >>> 1;
+    const shape = this.shape[slot];
+    const units = shape >>> 1;
     const n = Math.min(units, other.length);
+    const at = this.start[slot];
+    const arena = this.arena;
+    const wide = shape & 1;
     for (let u = 0; u < n; u++) {
-      const a = this.unitAt(slot, u);
+      const a = wide ? arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8) : arena[at + u];
       const b = other.charCodeAt(u);
       if (a !== b) return a < b ? -1 : 1;
     }
