@@ -119,17 +119,7 @@ export class IdTable {
 
   /** Whether the id of `slot` starts with `prefix`, compared in place (no string built). */
   startsWith(slot: number, prefix: string): boolean {
-    const shape = this.shape[slot];
-    if (shape >>> 1 < prefix.length) return false;
-    const at = this.start[slot];
-    const arena = this.arena;
-    // One branch a slot, not one a code unit: most ids are one byte a unit.
-    if (shape & 1) {
-      for (let u = 0; u < prefix.length; u++) if ((arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8)) !== prefix.charCodeAt(u)) return false;
-    } else {
-      for (let u = 0; u < prefix.length; u++) if (arena[at + u] !== prefix.charCodeAt(u)) return false;
-    }
-    return true;
+    return this.shape[slot] >>> 1 >= prefix.length && this.leadsWith(slot, prefix);
   }
 
   /** Orders the id of `slot` against `other` as `a < b` orders strings, in place. */
@@ -168,14 +158,17 @@ export class IdTable {
   }
 
   private holds(slot: number, id: string): boolean {
-    const shape = this.shape[slot];
-    if (shape >>> 1 !== id.length) return false;
+    return this.shape[slot] >>> 1 === id.length && this.leadsWith(slot, id);
+  }
+
+  /** Whether the first units of the id of `slot` (it has at least `text.length`) are `text`'s; one narrow-or-wide branch a slot. */
+  private leadsWith(slot: number, text: string): boolean {
     const at = this.start[slot];
     const arena = this.arena;
-    if (shape & 1) {
-      for (let u = 0; u < id.length; u++) if ((arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8)) !== id.charCodeAt(u)) return false;
+    if (this.shape[slot] & 1) {
+      for (let u = 0; u < text.length; u++) if ((arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8)) !== text.charCodeAt(u)) return false;
     } else {
-      for (let u = 0; u < id.length; u++) if (arena[at + u] !== id.charCodeAt(u)) return false;
+      for (let u = 0; u < text.length; u++) if (arena[at + u] !== text.charCodeAt(u)) return false;
     }
     return true;
   }
