@@ -207,4 +207,24 @@ describe('faces.list, faces.persons and faces.delete-where on a real cluster', {
     assert.equal(byPrefix.stdout, `deleted ${left.filter((f) => f.id.startsWith('other/') && f.person !== 'Zoë').length} face(s)\n`);
     assert.deepEqual(await listAll(reader, {}, 1000), sorted(left.filter((f) => f.person !== 'Zoë' && !f.id.startsWith('other/')).map((f) => f.id)));
   });
+
+  test('a shard down: list and persons answer the others, partial, naming it; delete-where says partial too', async () => {
+    const all = await listAll(reader, {}, 1000);
+    assert.ok(all.some((id) => shardOf(id, 3) === 2));
+    await cluster.stopProcess('shard-2.0');
+    const page = await reader.list({ limit: 1000 });
+    assert.equal(page.partial, true);
+    assert.deepEqual(page.unchecked, [2]);
+    assert.deepEqual(
+      page.faces.map((f) => f.id),
+      all.filter((id) => shardOf(id, 3) !== 2),
+    );
+    const persons = await reader.persons();
+    assert.equal(persons.partial, true);
+    assert.deepEqual(persons.unchecked, [2]);
+    const deleted = await cluster.client.deleteWhere({ prefix: 'ds/b/' });
+    assert.equal(deleted.partial, true);
+    assert.deepEqual(deleted.unchecked, [2]);
+    assert.equal(deleted.deleted, all.filter((id) => id.startsWith('ds/b/') && shardOf(id, 3) !== 2).length);
+  });
 });
