@@ -7,6 +7,8 @@ import { downCommand } from './commands/down.js';
 import { encodeCommand } from './commands/encode.js';
 import { gatewayCommand } from './commands/gateway.js';
 import { ingestCommand } from './commands/ingest.js';
+import { listCommand } from './commands/list.js';
+import { personsCommand } from './commands/persons.js';
 import { queryCommand } from './commands/query.js';
 import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
@@ -31,7 +33,11 @@ const USAGE = `faceshard: find a face among millions
                         [--person NAME | --person-from-folder]
       find every face in a folder or .zip of images and store it (with its person)
   faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--who [--threshold T]] [--json]
-  faceshard delete ID...                  remove faces by id
+  faceshard delete ID... | --id-prefix P | --person NAME
+      remove faces by id, every face whose id starts with P (a photo, folder or dataset), or a person's
+  faceshard list [--id-prefix P] [--person NAME] [--limit N] [--json]
+      stored faces by id (id, shard, person)
+  faceshard persons [--json]              persons with their face counts
   faceshard status [--json]               shards, replicas, counts (NATS service discovery)
   faceshard synth --faces N --identities M --queries Q --out DIR [--seed S]
       write face-like benchmark data (.npy encodings, ids, queries)
@@ -58,6 +64,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   encode: encodeCommand,
   query: queryCommand,
   delete: deleteCommand,
+  list: listCommand,
+  persons: personsCommand,
   status: statusCommand,
   synth: synthCommand,
   credentials: credentialsCommand,

@@ -1,9 +1,15 @@
 import { natsOption, parseCommandArgs, UsageError } from '../args.js';
-import { connectClient } from '../connect-client.js';
+import { connectClient, type NatsOptionValues } from '../connect-client.js';
 
 export async function deleteCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('delete', argv, { ...natsOption });
-  if (positionals.length === 0) throw new UsageError('faceshard delete: give one or more face ids');
+  const { values, positionals } = parseCommandArgs('delete', argv, { ...natsOption, 'id-prefix': { type: 'string' }, person: { type: 'string' } });
+  const byFilter = values['id-prefix'] !== undefined || values.person !== undefined;
+  if (byFilter) {
+    if (positionals.length) throw new UsageError('faceshard delete: give face ids, or --id-prefix / --person, not both');
+    if (values['id-prefix'] === '') throw new UsageError('faceshard delete: --id-prefix must not be empty (to delete every face: faceshard admin purge)');
+    return deleteWhere(values);
+  }
+  if (positionals.length === 0) throw new UsageError('faceshard delete: give one or more face ids, or --id-prefix P / --person NAME');
   const client = await connectClient(values, 'writer');
   try {
     const reply = await client.delete(positionals);
@@ -19,6 +25,20 @@ export async function deleteCommand(argv: string[]): Promise<number> {
       console.log(`could not check ${reply.unchecked.length} id(s) (their shard did not answer), tombstones written anyway: ${reply.unchecked.join(', ')}`);
     // Like a partial query: the answer is incomplete, not wrong (ids not found are an answer).
     return reply.unchecked?.length ? 3 : 0;
+  } finally {
+    await client.close();
+  }
+}
+
+/** `faceshard delete --id-prefix P | --person NAME`: every matching face (faces.delete-where). */
+async function deleteWhere(values: NatsOptionValues & { 'id-prefix'?: string; person?: string }): Promise<number> {
+  const client = await connectClient(values, 'writer');
+  try {
+    const prefix = values['id-prefix'];
+    const reply = await client.deleteWhere({ ...(prefix === undefined ? {} : { prefix }), ...(values.person === undefined ? {} : { person: values.person }) });
+    console.log(`deleted ${reply.deleted} face(s)`);
+    if (reply.partial) console.log(`partial: shard(s) ${reply.unchecked?.join(', ') ?? '?'} did not answer; their matching faces may remain (run it again)`);
+    return reply.partial ? 3 : 0;
   } finally {
     await client.close();
   }

@@ -15,3 +15,6 @@ export * from './deadline.js';
 export * from './limits.js';
 export * from './encode-jobs.js';
 export * from './get-faces.js';
+export * from './listing.js';
+export * from './delete-where.js';
+export * from './page-bytes.js';

@@ -9,6 +9,11 @@ export interface Subjects {
   delete: string;
   /** Stored faces by id (id, shard, meta), read from the shards that hold them. */
   get: string;
+  /** Stored faces page by page (by id prefix, person), and persons with their face counts (listing.ts). */
+  list: string;
+  persons: string;
+  /** Deletes every face by id prefix or person (delete-where.ts). */
+  deleteWhere: string;
   encode: string;
   shardQuery(index: number): string;
   shardQueue(index: number): string;
@@ -34,6 +39,9 @@ export function subjectsFor(prefix = DEFAULT_SUBJECT_PREFIX): Subjects {
     ingest: `${prefix}.ingest`,
     delete: `${prefix}.delete`,
     get: `${prefix}.get`,
+    list: `${prefix}.list`,
+    persons: `${prefix}.persons`,
+    deleteWhere: `${prefix}.delete-where`,
     encode: `${prefix}.encode`,
     shardQuery: (i) => `${prefix}.shard.${i}.query`,
     shardQueue: (i) => `shard-${i}`,

@@ -6,6 +6,9 @@ import {
   COORDINATOR_QUEUE,
   COORDINATOR_SERVICE,
   parseDeleteRequest,
+  parseDeleteWhereRequest,
+  parseListFacesRequest,
+  parsePersonsRequest,
   parseGetFacesRequest,
   bodyBudget,
   overCostCap,
@@ -15,6 +18,7 @@ import {
   ProtocolError,
   subjectsFor,
   type DeleteReply,
+  type DeleteWhereReply,
   type GetFacesReply,
   type IngestReply,
 } from '../../libs/protocol/index.js';
@@ -29,7 +33,10 @@ import { directEndpoints, ReplicaRouter } from './replica-router.js';
 import { loadCoordinatorConfig } from './config.js';
 import { coordinatorMetrics } from './metrics.js';
 import { findStoredIds } from './find-stored-ids.js';
-import { appendTombstones, appendUpserts } from './route-writes.js';
+import { appendUpserts } from './route-writes.js';
+import { deleteFaces, streamLastSeq } from './delete-faces.js';
+import { deleteWhere } from './delete-where.js';
+import { listFaces, listPersons, type ListingContext } from './listing-legs.js';
 
 runMain('coordinator', async () => {
   const config = loadCoordinatorConfig();
@@ -146,23 +153,47 @@ runMain('coordinator', async () => {
       }),
   });
 
+  const deletes = {
+    nc,
+    js,
+    subjects,
+    shardCount,
+    timeoutMs: config.SHARD_TIMEOUT_MS,
+    tombstoned: (count: number) => metrics.tombstones.inc(count),
+  };
   service.addEndpoint('delete', {
     subject: subjects.delete,
     handler: (_err, msg) =>
-      void respondJson(msg, log, async (): Promise<DeleteReply> => {
-        const ids = [...new Set(parseDeleteRequest(msg.data))];
-        // Which ids exist, as of every write acknowledged before this request: only those are deleted.
-        const streamSeq = (await (await nc.jetstreamManager()).streams.info(subjects.stream)).state.last_seq;
-        const { found, unchecked } = await findStoredIds(nc, subjects, ids, shardCount, streamSeq, config.SHARD_TIMEOUT_MS);
-        // A shard that did not answer may hold its ids: they get tombstones too, but are not counted.
-        const doubtful = new Set(unchecked);
-        const tombstoned = ids.filter((id) => found.has(id) || doubtful.has(id));
-        const seq = tombstoned.length ? await appendTombstones(js, subjects, tombstoned, shardCount, msg.headers?.get('batch-id') || undefined) : {};
-        metrics.tombstones.inc(tombstoned.length);
-        const notFound = ids.filter((id) => !found.has(id) && !doubtful.has(id));
-        return { tombstones: tombstoned.length, deleted: found.size, notFound, ...(unchecked.length ? { unchecked } : {}), seq };
-      }),
+      void respondJson(msg, log, (): Promise<DeleteReply> =>
+        deleteFaces(deletes, [...new Set(parseDeleteRequest(msg.data))], msg.headers?.get('batch-id') || undefined),
+      ),
   });
+
+  service.addEndpoint('delete-where', {
+    subject: subjects.deleteWhere,
+    handler: (_err, msg) =>
+      void respondJson(msg, log, (): Promise<DeleteWhereReply> =>
+        deleteWhere(deletes, parseDeleteWhereRequest(msg.data), msg.headers?.get('batch-id') || undefined),
+      ),
+  });
+
+  // Listings read as of every write acknowledged before the request, like get (the request is checked first).
+  const listingEndpoint = <Req, Reply>(
+    name: string,
+    subject: string,
+    parse: (data: Uint8Array) => Req,
+    answer: (ctx: ListingContext, request: Req) => Promise<Reply>,
+  ) =>
+    service.addEndpoint(name, {
+      subject,
+      handler: (_err, msg) =>
+        void respondJson(msg, log, async (): Promise<Reply> => {
+          const request = parse(msg.data);
+          return answer({ nc, subjects, shardCount, streamSeq: await streamLastSeq(nc, subjects), timeoutMs: config.SHARD_TIMEOUT_MS }, request);
+        }),
+    });
+  listingEndpoint('list', subjects.list, parseListFacesRequest, listFaces);
+  listingEndpoint('persons', subjects.persons, parsePersonsRequest, listPersons);
 
   service.addEndpoint('get', {
     subject: subjects.get,
@@ -170,7 +201,7 @@ runMain('coordinator', async () => {
       void respondJson(msg, log, async (): Promise<GetFacesReply> => {
         const ids = parseGetFacesRequest(msg.data);
         // As of every write acknowledged before this request, like delete's lookup.
-        const streamSeq = (await (await nc.jetstreamManager()).streams.info(subjects.stream)).state.last_seq;
+        const streamSeq = await streamLastSeq(nc, subjects);
         const { found, unchecked } = await findStoredIds(nc, subjects, ids, shardCount, streamSeq, config.SHARD_TIMEOUT_MS, true);
         const doubtful = new Set(unchecked);
         const faces = ids.flatMap((id) => {

@@ -16,6 +16,9 @@ import {
   encodeShardReplyBinary,
   REPLY_FORMAT_HEADER,
   isLookupLeg,
+  LEG_KIND_HEADER,
+  LIST_LEG,
+  PERSONS_LEG,
   SHARD_REPLY_BINARY_CONTENT_TYPE,
   SHARD_SERVICE,
   ProtocolError,
@@ -27,6 +30,7 @@ import {
 import { respondWithin } from '../../libs/nats/reply-inbox/respond.js';
 import { respondJson } from '../../libs/service/respond.js';
 import { answerLookup } from './answer-lookup.js';
+import { answerList, answerPersons } from './answer-listing.js';
 import { answerParsed, answerQuery } from './answer-query.js';
 import { readOwnRecords } from './applied-record.js';
 import { windowDifference, type LoggedRecord } from './applied-window.js';
@@ -160,6 +164,10 @@ export class ShardReplica {
       const handler = (_err: unknown, msg: ServiceMsg) => {
         // Before a delete, the coordinator asks which ids exist on the same subject.
         if (isLookupLeg(msg.headers)) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
+        // Listing legs (what is stored, by id or person) come the same way.
+        const kind = msg.headers?.get(LEG_KIND_HEADER);
+        if (kind === LIST_LEG) return void respondJson(msg, log, () => answerList(this.searchContext(), msg.data, msg.headers));
+        if (kind === PERSONS_LEG) return void respondJson(msg, log, () => answerPersons(this.searchContext(), msg.data, msg.headers));
         const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
         void respondWithin(nc, msg, log, () => this.counted(() => answerQuery(this.searchContext(), msg.data, msg.headers)), binary);
       };

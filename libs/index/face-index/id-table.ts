@@ -117,6 +117,27 @@ export class IdTable {
     return unitsA - unitsB;
   }
 
+  /** Whether the id of `slot` starts with `prefix`, compared in place (no string built). */
+  startsWith(slot: number, prefix: string): boolean {
+    return this.shape[slot] >>> 1 >= prefix.length && this.leadsWith(slot, prefix);
+  }
+
+  /** Orders the id of `slot` against `other` as `a < b` orders strings, in place. */
+  compareWith(slot: number, other: string): number {
+    const shape = this.shape[slot];
+    const units = shape >>> 1;
+    const n = Math.min(units, other.length);
+    const at = this.start[slot];
+    const arena = this.arena;
+    const wide = shape & 1;
+    for (let u = 0; u < n; u++) {
+      const a = wide ? arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8) : arena[at + u];
+      const b = other.charCodeAt(u);
+      if (a !== b) return a < b ? -1 : 1;
+    }
+    return units - other.length;
+  }
+
   clear(): void {
     this.used = 0;
     this.garbage = 0;
@@ -137,14 +158,17 @@ export class IdTable {
   }
 
   private holds(slot: number, id: string): boolean {
-    const shape = this.shape[slot];
-    if (shape >>> 1 !== id.length) return false;
+    return this.shape[slot] >>> 1 === id.length && this.leadsWith(slot, id);
+  }
+
+  /** Whether the first units of the id of `slot` (it has at least `text.length`) are `text`'s; one narrow-or-wide branch a slot. */
+  private leadsWith(slot: number, text: string): boolean {
     const at = this.start[slot];
     const arena = this.arena;
-    if (shape & 1) {
-      for (let u = 0; u < id.length; u++) if ((arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8)) !== id.charCodeAt(u)) return false;
+    if (this.shape[slot] & 1) {
+      for (let u = 0; u < text.length; u++) if ((arena[at + 2 * u] | (arena[at + 2 * u + 1] << 8)) !== text.charCodeAt(u)) return false;
     } else {
-      for (let u = 0; u < id.length; u++) if (arena[at + u] !== id.charCodeAt(u)) return false;
+      for (let u = 0; u < text.length; u++) if (arena[at + u] !== text.charCodeAt(u)) return false;
     }
     return true;
   }

@@ -58,6 +58,8 @@ import {
   type FaceIndexStats,
   type Neighbor,
   type SearchOptions,
+  type IdFilter,
+  type ListedFace,
 } from './options.js';
 import { checkSearchArguments, type NearestFaces } from './nearest-faces.js';
 import { Prefilter } from './prefilter.js';
@@ -78,6 +80,8 @@ export type {
   FaceIndexOptions,
   FaceIndexState,
   FaceIndexStats,
+  IdFilter,
+  ListedFace,
   Neighbor,
   SearchOptions,
   SearchStrategy,
@@ -169,6 +173,16 @@ export class FaceIndex implements NearestFaces {
 
   metaOf(id: string): unknown {
     return this.store.metaOf(id);
+  }
+
+  /** The first `limit` live faces by id that pass `filter` (a page of a listing), and whether more pass. */
+  listIds(filter: IdFilter, limit: number): { faces: ListedFace[]; more: boolean } {
+    return this.store.listIds(filter, limit);
+  }
+
+  /** The meta of every live face (undefined: none), in row order. */
+  forEachMeta(visit: (meta: unknown) => void): void {
+    this.store.forEachMeta(visit);
   }
 
   /** Every live face, in row order (what a snapshot writes). `vector` is a view: copy it to keep it. */

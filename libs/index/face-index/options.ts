@@ -192,3 +192,16 @@ export const PROBE_SHARE_AT_EFFORT_1 = 5 / 32;
  * runs (more bytes and instructions a row, and a heap push per candidate).
  */
 export const SHORTLIST_AT_EFFORT_1 = 256;
+
+/** Which live ids `FaceIndex.listIds` answers: those starting with `prefix`, after `after` (string order), whose meta `where` accepts. */
+export interface IdFilter {
+  prefix?: string;
+  after?: string;
+  where?: (meta: unknown) => boolean;
+}
+
+/** A listed face: its id and its meta (undefined: none). */
+export interface ListedFace {
+  id: string;
+  meta: unknown;
+}

@@ -16,7 +16,8 @@ import { INT16_ROW_SCALE, Int16RowArena, int16RowCode } from '../simd-kernel/ind
 import { codedSquaredDistanceWithin } from '../exact-distance/index.js';
 import { NumberColumn, ValueColumn, type RowColumn } from '../row-columns/index.js';
 import { IdTable } from './id-table.js';
-import type { FaceIndexState } from './options.js';
+import type { FaceIndexState, IdFilter, ListedFace } from './options.js';
+import { SmallestSlots } from './smallest-slots.js';
 
 const INITIAL_CAPACITY = 64;
 
@@ -151,6 +152,36 @@ export class RowStore {
       this.arena.readRows(row, 1, this.decoded);
       visit(this.idAt(row), this.decoded, this.metaColumn.at(row));
     }
+  }
+
+  /**
+   * The first `limit` live faces by id (string order) that pass `filter`, and whether more
+   * pass. Ids are compared in place: only the ids answered are built as strings.
+   */
+  listIds(filter: IdFilter, limit: number): { faces: ListedFace[]; more: boolean } {
+    const { prefix, after, where } = filter;
+    const ids = this.ids;
+    const kept = new SmallestSlots(limit, (a, b) => ids.compare(a, b));
+    const deleted = this.deleted;
+    const rowSlot = this.rowSlot.values;
+    let passed = 0;
+    for (let row = 0; row < this.rows; row++) {
+      if (deleted[row]) continue;
+      const slot = rowSlot[row];
+      if (prefix !== undefined && !ids.startsWith(slot, prefix)) continue;
+      if (after !== undefined && ids.compareWith(slot, after) <= 0) continue;
+      if (where && !where(this.metaColumn.at(row))) continue;
+      passed++;
+      kept.offer(slot);
+    }
+    const faces = kept.sorted().map((slot) => ({ id: ids.idOf(slot), meta: this.metaColumn.at(this.slotRow[slot]) }));
+    return { faces, more: passed > faces.length };
+  }
+
+  /** The meta of every live face (undefined: none), in row order. */
+  forEachMeta(visit: (meta: unknown) => void): void {
+    const deleted = this.deleted;
+    for (let row = 0; row < this.rows; row++) if (!deleted[row]) visit(this.metaColumn.at(row));
   }
 
   /** The stored vectors of rows [first, first + count) into out[at..] (IVF training and assignment, pre-filter learning). */

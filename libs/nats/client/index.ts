@@ -5,6 +5,12 @@ import {
   DEADLINE_HEADER,
   DEFAULT_SUBJECT_PREFIX,
   DeleteReply,
+  DeleteWhereReply,
+  ListFacesReply,
+  PersonsReply,
+  type DeleteWhereRequest,
+  type ListFacesRequest,
+  type PersonsRequest,
   EncodeReply,
   encodeFaceBatch,
   GetFacesReply,
@@ -203,6 +209,21 @@ export class FaceshardClient {
   /** `faces.get`: the stored faces of `ids` (id, shard, meta), and which are not stored. */
   get(ids: string[], timeoutMs = 10_000): Promise<GetFacesReply> {
     return requestJson(this.nc, this.subjects.get, encoder.encode(JSON.stringify({ ids })), GetFacesReply, { timeoutMs });
+  }
+
+  /** `faces.list`: one page of stored faces by id (by prefix and/or person); ask again with `after: reply.next` for the next. */
+  list(request: Partial<ListFacesRequest> = {}, timeoutMs = 10_000): Promise<ListFacesReply> {
+    return requestJson(this.nc, this.subjects.list, encoder.encode(JSON.stringify(request)), ListFacesReply, { timeoutMs });
+  }
+
+  /** `faces.persons`: one page of persons by name with their face counts, and the faces without a person. */
+  persons(request: Partial<PersonsRequest> = {}, timeoutMs = 10_000): Promise<PersonsReply> {
+    return requestJson(this.nc, this.subjects.persons, encoder.encode(JSON.stringify(request)), PersonsReply, { timeoutMs });
+  }
+
+  /** `faces.delete-where`: deletes every face by id prefix and/or person (a whole photo, folder, dataset or person). */
+  deleteWhere(filter: DeleteWhereRequest, timeoutMs = 120_000): Promise<DeleteWhereReply> {
+    return requestJson(this.nc, this.subjects.deleteWhere, encoder.encode(JSON.stringify(filter)), DeleteWhereReply, { timeoutMs });
   }
 
   /** `faces.encode`: the faces in an image file (JPEG, PNG, WebP) with their boxes, scores and 128-d vectors; the file goes as one message. */

@@ -64,7 +64,7 @@ function serviceDiscovery(service: string): string[] {
 }
 
 function reader(subjects: Subjects): UserPermissions {
-  return { pub: { allow: [subjects.query, subjects.get, '$SRV.>'] }, sub: { allow: [] } };
+  return { pub: { allow: [subjects.query, subjects.get, subjects.list, subjects.persons, '$SRV.>'] }, sub: { allow: [] } };
 }
 
 function writer(subjects: Subjects): UserPermissions {
@@ -75,6 +75,7 @@ function writer(subjects: Subjects): UserPermissions {
         ...reader(subjects).pub.allow!,
         subjects.ingest,
         subjects.delete,
+        subjects.deleteWhere,
         subjects.encode,
         jobs.subject,
         `${JS}.INFO`,
@@ -108,6 +109,9 @@ function coordinator(subjects: Subjects): UserPermissions {
         `${subjects.ingest} ${COORDINATOR_QUEUE}`,
         `${subjects.delete} ${COORDINATOR_QUEUE}`,
         `${subjects.get} ${COORDINATOR_QUEUE}`,
+        `${subjects.list} ${COORDINATOR_QUEUE}`,
+        `${subjects.persons} ${COORDINATOR_QUEUE}`,
+        `${subjects.deleteWhere} ${COORDINATOR_QUEUE}`,
         ...serviceDiscovery(COORDINATOR_SERVICE),
       ],
     },
