@@ -2,9 +2,11 @@
 # Makes the local base image the Dockerfile builds FROM when registries of base images
 # cannot be reached: Debian bookworm (debootstrap --variant=minbase) plus this machine's
 # node binary and npm, in the layout of the official node image (/usr/local/bin/node,
-# /usr/local/lib/node_modules/npm). Prints the image's name on its last line.
+# /usr/local/lib/node_modules/npm); and the same without npm for the runtime stage
+# (nothing runs npm there). Prints both names on its last line: "BASE RUNTIME_BASE".
 #
-#   deploy/image/make-base.sh            # -> localhost/faceshard-node-base:<node version>
+#   deploy/image/make-base.sh   # -> localhost/faceshard-node-base:<node version>
+#                               #    localhost/faceshard-node-runtime:<node version>
 #
 # Env: FACESHARD_IMAGE_DIR (default /var/tmp/faceshard-image), DEBIAN_MIRROR
 # (default http://deb.debian.org/debian), NODE_BIN (default the node on PATH),
@@ -24,6 +26,7 @@ command -v debootstrap >/dev/null || fail "debootstrap is not installed (apt-get
 
 node_version="$("$node_bin" --version)"
 tag="localhost/faceshard-node-base:${node_version#v}"
+runtime_tag="localhost/faceshard-node-runtime:${node_version#v}"
 rootfs="$dir/base-rootfs"
 
 # debootstrap once; later runs reuse the tree (delete $rootfs to start over).
@@ -51,7 +54,13 @@ rm -rf "$rootfs/usr/share/man/"* "$rootfs/usr/share/info/"* "$rootfs/usr/share/l
 got="$(chroot "$rootfs" /usr/local/bin/node --version)"
 [ "$got" = "$node_version" ] || fail "node in the base says '$got', expected $node_version"
 
-tar -C "$rootfs" -c . | nice -n 19 "$here/podman.sh" import \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'CMD ["node"]' - "$tag" >&2
-echo "$tag"
+import_rootfs() {
+  local name="$1"
+  shift
+  tar -C "$rootfs" "$@" -c . | nice -n 19 "$here/podman.sh" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["node"]' - "$name" >&2
+}
+import_rootfs "$tag"
+import_rootfs "$runtime_tag" --exclude ./usr/local/lib/node_modules/npm --exclude ./usr/local/bin/npm --exclude ./usr/local/bin/npx
+echo "$tag $runtime_tag"
