@@ -9,15 +9,15 @@
 #
 # Then: encodes face-api's sample photos through the encoder service (faceshard encode
 # --queue), queries one photo back with the image's CLI, and asks the gateway for
-# /v1/status, stores and searches a vector over /v1, and fetches its page and OpenAPI
-# document. Exit 0 only when every face of the queried photo found itself first and the
-# gateway answered. Bounded by TIMEOUT_S (default 300); every process it started is
+# /v1/status, searches by another photo, stores and searches a vector over /v1, and
+# fetches its page and OpenAPI document. Exit 0 only when every face of both queried
+# photos found itself first and the gateway answered each request. Bounded by TIMEOUT_S (default 300); every process it started is
 # stopped on exit, and the image unmounted.
 #
 # Authentication is ON: the image's CLI writes the cluster's identities (`faceshard
 # credentials`, as `faceshard up` does), nats-server loads them, and each process gets
 # the .creds file its manifest names. The gateway uses gateway.creds when the CLI makes
-# one, else writer.creds.
+# the one its Deployment names (writer.creds when the overlay has no gateway Deployment).
 #
 # Env: IMAGE (default localhost/faceshard:<package version>), OVERLAY (default
 # deploy/k8s/overlays/dev), TIMEOUT_S, KEEP_RUNNING=1 (wait for Ctrl-C before stopping,
@@ -95,8 +95,6 @@ cli="$root/app/dist/cli/faceshard.js"
 
 # The identities, written by the image's own CLI; readable by the services' uid only.
 "$node" "$cli" credentials --out "$run/creds" --shards "$shards" >"$run/logs/credentials.log"
-gateway_creds=gateway.creds
-[ -f "$run/creds/$gateway_creds" ] || gateway_creds=writer.creds
 
 # nats-server (the host's binary: the image has none) with the overlay's nats.conf;
 # the server's paths and ports are this run's. Debian's nats-server is 2.9 (the overlay
@@ -188,21 +186,23 @@ start coordinator Deployment/faceshard-coordinator --set "HTTP_PORT=$coordinator
 encoder_port="$(free_port)"
 start encoder Deployment/faceshard-encoder --set "HTTP_PORT=$encoder_port"
 
-# The gateway: its Deployment when the overlay has one, else the coordinator's env
-# (the same ConfigMap) with the gateway's command.
+# The gateway: its Deployment when the overlay has one (its API keys Secret is a file
+# here), else the coordinator's env (the same ConfigMap) with the gateway's command.
 reader_key="reader-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 writer_key="writer-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
-printf '%s reader smoke-reader\n%s writer smoke-writer\n' "$reader_key" "$writer_key" >"$run/api-keys"
-chown "$uid:$uid" "$run/api-keys"
-chmod 0400 "$run/api-keys"
+mkdir -p "$run/gateway-secret"
+printf '%s reader smoke-reader\n%s writer smoke-writer\n' "$reader_key" "$writer_key" >"$run/gateway-secret/api-keys"
+chown -R "$uid:$uid" "$run/gateway-secret"
+chmod 0400 "$run/gateway-secret/api-keys"
 gateway_port="$(free_port)"
 gateway_ops="$(free_port)"
-gateway_env=(--set "HTTP_PORT=$gateway_ops" --set "GATEWAY_HTTP_PORT=$gateway_port" --set "GATEWAY_HTTP_HOST=127.0.0.1" --set "GATEWAY_API_KEYS_FILE=$run/api-keys" --set "NATS_CREDS=$run/creds/$gateway_creds")
+gateway_env=(--set "HTTP_PORT=$gateway_ops" --set "GATEWAY_HTTP_PORT=$gateway_port" --set "GATEWAY_HTTP_HOST=127.0.0.1")
 if grep -q '^  name: faceshard-gateway$' "$run/rendered.yaml"; then
-  start gateway Deployment/faceshard-gateway "${gateway_env[@]}"
+  start gateway Deployment/faceshard-gateway --map "/var/run/secrets/faceshard/gateway=$run/gateway-secret" "${gateway_env[@]}"
 else
   say "the overlay has no gateway Deployment: the gateway runs with the coordinator's env and node /app/dist/services/gateway/main.js"
-  start gateway Deployment/faceshard-coordinator --command node --command /app/dist/services/gateway/main.js "${gateway_env[@]}"
+  start gateway Deployment/faceshard-coordinator --command node --command /app/dist/services/gateway/main.js "${gateway_env[@]}" \
+    --set "GATEWAY_API_KEYS_FILE=$run/gateway-secret/api-keys" --set "NATS_CREDS=$run/creds/writer.creds"
 fi
 
 for ((i = 0; i < shards; i++)); do wait_ok "shard-$i" "http://127.0.0.1:${ports[i]}/readyz"; done
@@ -220,17 +220,20 @@ cli reader.creds query "$run/photos/sample2.jpg" -k 3 --json >"$run/query.json" 
   tail -n 20 "$run/logs/query.log" >&2
   fail "faceshard query failed"
 }
-python3 - "$run/query.json" sample2.jpg <<'EOF' || fail "the query did not find the photo's own faces first"
-import json, sys
-reply, photo = json.load(open(sys.argv[1])), sys.argv[2]
-results = reply["results"]
-assert results, "no face found in the photo"
-for q, matches in enumerate(results):
-    top = matches[0] if matches else None
-    print(f"  face {q}: top match {top and top['id']} distance {top and round(top['distance'], 4)}", file=sys.stderr)
-    # A face's id is <path in the encoded folder's parent>#<face index>.
-    assert top and top["id"].rsplit("#", 1)[0].split("/")[-1] == photo, f"face {q}'s first match is not {photo}'s own"
-EOF
+# own_first PHOTO: the top match ids, one line per face, on stdin; fails unless each is PHOTO's.
+own_first() {
+  python3 -c '
+import sys
+photo, tops = sys.argv[1], sys.stdin.read().split()
+assert tops, "no face found in " + photo
+for q, top in enumerate(tops):
+    print(f"  face {q}: first match {top}", file=sys.stderr)
+    # A face id is <path under the encoded folder'"'"'s parent>#<face index>.
+    assert top.rsplit("#", 1)[0].split("/")[-1] == photo, f"face {q}: first match is not {photo}'"'"'s own"
+' "$1"
+}
+python3 -c 'import json,sys; [print(m[0]["id"] if m else "-") for m in json.load(open(sys.argv[1]))["results"]]' "$run/query.json" |
+  own_first sample2.jpg || fail "faceshard query did not find sample2.jpg's own faces first"
 say "query: every face of sample2.jpg found itself first"
 
 # The gateway over HTTP with its API keys.
@@ -239,6 +242,11 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$api/v1/status")"
 [ "$code" = 401 ] || fail "GET /v1/status without a key answered $code, not 401"
 curl -fsS --max-time 10 -H "Authorization: Bearer $reader_key" "$api/v1/status" >"$run/status.json" || fail "GET /v1/status failed"
 say "GET /v1/status: $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(len(s["shards"]), "shards,", sum(r["count"] for sh in s["shards"] for r in sh["replicas"][:1]), "faces")' "$run/status.json")"
+curl -fsS --max-time 60 -H "Authorization: Bearer $reader_key" -F "photo=@$run/photos/sample3.jpg" -F k=3 "$api/v1/search" >"$run/photo-search.json" ||
+  fail "POST /v1/search with a photo failed"
+python3 -c 'import json,sys; [print(f["matches"][0]["id"] if f["matches"] else "-") for f in json.load(open(sys.argv[1]))["faces"]]' "$run/photo-search.json" |
+  own_first sample3.jpg || fail "POST /v1/search with sample3.jpg did not find its own faces first"
+say "POST /v1/search (photo): every face of sample3.jpg found itself first"
 vector="$(python3 -c 'import random; r = random.Random(25); print([round(r.gauss(0, 0.125), 6) for _ in range(128)])')"
 curl -fsS --max-time 10 -H "Authorization: Bearer $writer_key" -H 'content-type: application/json' \
   -d "{\"faces\": [{\"id\": \"smoke/vector#0\", \"vector\": $vector}]}" "$api/v1/faces" >"$run/ingest.json" || fail "POST /v1/faces failed"
