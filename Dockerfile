@@ -54,8 +54,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 # Smaller image (measured in docs/image.md): files node never loads here. Source maps
 # (~210 MB), TypeScript declarations, tfjs's browser bundles, bundle reports, WeChat
-# mini-program builds and compiled tests, face-api's browser bundles. tfjs's ES module
-# trees stay (tfjs-node may import from them); its *.node.js bundles and .wasm files stay.
+# mini-program builds and compiled tests, face-api's browser bundles, and core-js (only
+# tfjs's browser polyfill entry imports it). tfjs's ES module trees stay (tfjs-node may
+# import from them); its *.node.js bundles and .wasm files stay.
 RUN find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.min.js.html' \) -delete \
  && for p in tfjs tfjs-core tfjs-backend-cpu tfjs-backend-wasm tfjs-backend-webgl tfjs-converter tfjs-data tfjs-layers; do \
       d="node_modules/@tensorflow/$p/dist" \
@@ -65,6 +66,7 @@ RUN find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.min
     done \
  && rm -f node_modules/@vladmandic/face-api/dist/face-api.js node_modules/@vladmandic/face-api/dist/face-api.esm*.js \
       node_modules/@vladmandic/face-api/dist/tfjs.esm.js \
+ && rm -rf node_modules/core-js \
  && test -f node_modules/@tensorflow/tfjs/dist/tf.node.js && test -f node_modules/@vladmandic/face-api/dist/face-api.node-wasm.js
 
 # ---- runtime ----------------------------------------------------------------------------
