@@ -72,7 +72,7 @@ cleanup() {
   wait 2>/dev/null
   [ -n "$bound" ] && umount "$root"
   [ -n "$mounted" ] && "$here/podman.sh" image unmount "$image" >/dev/null
-  [ $status = 0 ] && say "OK (logs in $run/logs)" || say "exit $status (logs in $run/logs)"
+  if [ $status = 0 ]; then say "OK (logs in $run/logs)"; else say "exit $status (logs in $run/logs)"; fi
   exit $status
 }
 trap cleanup EXIT
@@ -169,7 +169,7 @@ mapfile -d '' init < <(manifest Job/faceshard-init --root "$root" "${maps[@]}" "
 tries=0
 until "${as_pod_user[@]}" env -i "${init[@]}" >>"$run/logs/init.log" 2>&1; do
   tries=$((tries + 1))
-  [ $tries -le 20 ] && [ $SECONDS -lt $deadline ] || fail "the init Job did not succeed in $tries tries (log: $run/logs/init.log)"
+  if [ $tries -gt 20 ] || [ $SECONDS -ge $deadline ]; then fail "the init Job did not succeed in $tries tries (log: $run/logs/init.log)"; fi
   sleep 1
 done
 say "init Job done: $(tail -n 1 "$run/logs/init.log")"
