@@ -10,7 +10,8 @@
 # Then: encodes face-api's sample photos through the encoder service (faceshard encode
 # --queue), queries one photo back with the image's CLI, and asks the gateway for
 # /v1/status, searches by another photo, stores and searches a vector over /v1, and
-# fetches its page and OpenAPI document. Exit 0 only when every face of both queried
+# fetches its page and OpenAPI document; the page is opened in headless Chromium when
+# both exist, and must show the cluster's status. Exit 0 only when every face of both queried
 # photos found itself first and the gateway answered each request. Bounded by TIMEOUT_S (default 300); every process it started is
 # stopped on exit, and the image unmounted.
 #
@@ -255,7 +256,23 @@ curl -fsS --max-time 10 -H "Authorization: Bearer $reader_key" -H 'content-type:
 python3 -c 'import json,sys; top=json.load(open(sys.argv[1]))["results"][0][0]; assert top["id"] == "smoke/vector#0", top; print("run-from-image: POST /v1/search: first", top["id"], "distance", top["distance"], file=sys.stderr)' "$run/search.json" ||
   fail "POST /v1/search did not answer the stored vector first"
 say "GET /v1/openapi.json: $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$api/v1/openapi.json")"
-say "GET / (the page): $(curl -s -o "$run/page.html" -w '%{http_code} %{content_type}' --max-time 5 "$api/")"
+page="$(curl -s -o "$run/page.html" -w '%{http_code} %{content_type}' --max-time 5 "$api/")"
+say "GET / (the page): $page"
+# Opened in headless Chromium when the gateway serves a page and Chromium is installed: its
+# status line must show the cluster (the page's scripts ran and called /v1/status with the key).
+if [[ "$page" == "200 text/html"* ]] && command -v chromium >/dev/null; then
+  browse=(nice -n 19 timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$run/chromium"
+    --virtual-time-budget=10000 "--window-size=1000,900")
+  "${browse[@]}" --dump-dom "$api/#key=$reader_key" >"$run/page-dom.html" 2>"$run/logs/chromium.log" || fail "chromium could not open $api/"
+  status_line="$(python3 -c '
+import re, sys
+dom = open(sys.argv[1]).read()
+m = re.search(r"<section id=\"status\"[^>]*class=\"up\"[^>]*>.*?<span id=\"status-text\">([^<]*)</span>", dom, re.S)
+print(m.group(1) if m else "")' "$run/page-dom.html")"
+  [ -n "$status_line" ] || fail "the page opened in Chromium shows no cluster status (DOM in $run/page-dom.html)"
+  "${browse[@]}" --screenshot="$run/page.png" "$api/#key=$reader_key" >>"$run/logs/chromium.log" 2>&1 || true
+  say "the page in Chromium: status \"$status_line\" (screenshot $run/page.png)"
+fi
 
 if [ "${KEEP_RUNNING:-0}" = 1 ]; then
   say "running: gateway $api (reader key $reader_key, writer key $writer_key), NATS $nats_url; Ctrl-C stops everything"
