@@ -14,6 +14,8 @@
 #     --build-arg RUNTIME_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 \
 #     --build-arg TFJS_NATIVE=gpu .
 # Only encoders need the GPU image; coordinators and shards run the CPU one.
+# No Docker engine or no registry of base images (podman, a debootstrap base with this
+# machine's node): deploy/image/build-image.sh, see docs/image.md.
 #
 # TFJS_NATIVE: cpu (try tfjs-node, fall back to wasm), gpu (tfjs-node-gpu, required),
 #              none (wasm only, no download at build time: smallest image, offline builds).
