@@ -11,14 +11,15 @@
 # --queue), queries one photo back with the image's CLI, and asks the gateway for
 # /v1/status, searches by another photo, stores and searches a vector over /v1, and
 # fetches its page and OpenAPI document; the page is opened in headless Chromium when
-# both exist, and must show the cluster's status. Exit 0 only when every face of both queried
-# photos found itself first and the gateway answered each request. Bounded by TIMEOUT_S (default 300); every process it started is
-# stopped on exit, and the image unmounted.
+# both exist, and must show the cluster's status. Exit 0 only when every face of both
+# queried photos found itself first and the gateway answered each request. Bounded by
+# TIMEOUT_S (default 300); every process it started is stopped on exit, and the image
+# unmounted.
 #
 # Authentication is ON: the image's CLI writes the cluster's identities (`faceshard
 # credentials`, as `faceshard up` does), nats-server loads them, and each process gets
-# the .creds file its manifest names. The gateway uses gateway.creds when the CLI makes
-# the one its Deployment names (writer.creds when the overlay has no gateway Deployment).
+# the .creds file its manifest names (the gateway writer.creds when the overlay has no
+# gateway Deployment).
 #
 # Env: IMAGE (default localhost/faceshard:<package version>), OVERLAY (default
 # deploy/k8s/overlays/dev), TIMEOUT_S, KEEP_RUNNING=1 (wait for Ctrl-C before stopping,
