@@ -14,6 +14,8 @@
 #     --build-arg RUNTIME_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 \
 #     --build-arg TFJS_NATIVE=gpu .
 # Only encoders need the GPU image; coordinators and shards run the CPU one.
+# No Docker engine or no registry of base images (podman, a debootstrap base with this
+# machine's node): deploy/image/build-image.sh, see docs/image.md.
 #
 # TFJS_NATIVE: cpu (try tfjs-node, fall back to wasm), gpu (tfjs-node-gpu, required),
 #              none (wasm only, no download at build time: smallest image, offline builds).
@@ -52,11 +54,29 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     esac \
  && test -d node_modules/@vladmandic/face-api/model \
  && npm cache clean --force
+# Smaller image (measured in docs/image.md): files node never loads here. Source maps
+# (~210 MB), TypeScript declarations, tfjs's browser bundles, bundle reports, WeChat
+# mini-program builds and compiled tests, face-api's browser bundles, and core-js (only
+# tfjs's browser polyfill entry imports it). tfjs's ES module trees stay (tfjs-node may
+# import from them); its *.node.js bundles and .wasm files stay.
+RUN find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.min.js.html' \) -delete \
+ && for p in tfjs tfjs-core tfjs-backend-cpu tfjs-backend-wasm tfjs-backend-webgl tfjs-converter tfjs-data tfjs-layers; do \
+      d="node_modules/@tensorflow/$p/dist" \
+      && find "$d" -maxdepth 1 -type f -name 'tf*.js' ! -name '*.node.js' -delete \
+      && find "$d" -type f -name '*_test.js' -delete \
+      && rm -rf "$d/miniprogram" || exit 1; \
+    done \
+ && rm -f node_modules/@vladmandic/face-api/dist/face-api.js node_modules/@vladmandic/face-api/dist/face-api.esm*.js \
+      node_modules/@vladmandic/face-api/dist/tfjs.esm.js \
+ && rm -rf node_modules/core-js \
+ && test -f node_modules/@tensorflow/tfjs/dist/tf.node.js && test -f node_modules/@vladmandic/face-api/dist/face-api.node-wasm.js
 
 # ---- runtime ----------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
-# The node binary of the build image (a no-op on the node image; the CUDA image has none).
-COPY --from=build /usr/local/bin/node /usr/local/bin/node
+# The node binary of the build image, only where the runtime image has none (the CUDA
+# image): a COPY would add a second ~100 MB copy of the same file on the node image.
+RUN --mount=type=bind,from=build,source=/usr/local/bin/node,target=/mnt/build-node \
+    command -v node >/dev/null || cp /mnt/build-node /usr/local/bin/node
 ENV NODE_ENV=production
 WORKDIR /app
 # package.json is needed at run time: its "type": "module" makes dist/**/*.js ES modules.
