@@ -29,6 +29,14 @@ test('faceshard up: a gateway on the port asked, its URL and keys file printed; 
         .split(' ')[0];
     const [reader, writer] = [await keyOf('reader'), await keyOf('writer')];
     await until('the gateway ready', async () => ((await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
+    // The page's address, signed in with the reader key in the fragment.
+    assert.match(
+      up.stdout,
+      new RegExp(`^page ${base}/#key=${reader} \\(search with the reader key; enrolling asks for the writer key from the keys file\\)$`, 'm'),
+    );
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>faceshard<\/title>/);
 
     const status = await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${reader}` } });
     assert.equal(status.status, 200);
