@@ -34,6 +34,11 @@ test('faceshard up: a gateway on the port asked, its URL and keys file printed; 
       up.stdout,
       new RegExp(`^page ${base}/#key=${reader} \\(search with the reader key; enrolling asks for the writer key from the keys file\\)$`, 'm'),
     );
+    assert.equal(
+      (await stat(path.join(dataDir, 'logs', 'up-console.log'))).mode & 0o777,
+      0o600,
+      'the detached console log (it holds that line) is its owner’s alone',
+    );
     const page = await fetch(`${base}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>faceshard<\/title>/);
