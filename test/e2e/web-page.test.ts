@@ -1,6 +1,6 @@
 // The gateway's web page (issue 25) used as a person would: Debian's Chromium driven by
 // playwright-core against a real cluster with a real encoder. Enroll one person by picking a
-// photo and another from a zip (person from each photo's folder) while the progress is
+// folder and another from a zip (person from each photo's folder) while the progress is
 // watched, drop a mirrored and resized photo of the first and see its box and that person
 // first, move the threshold with the keyboard and see the verdict change, then one error of
 // each kind: not an image, too large, no face, a wrong key, a reader key enrolling, the
@@ -8,7 +8,7 @@
 // on two cores.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -121,9 +121,13 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
       .waitFor({ timeout: 15_000 });
   });
 
-  test('enroll a person from a picked photo, and another from a zip with the progress reaching 100%', async () => {
+  test('enroll a person from a picked folder, and another from a zip with the progress reaching 100%', async () => {
     await page.fill('#person', 'Ada Lovelace');
-    await page.setInputFiles('#enroll-files', [jpeg('ada.jpg', ada)]);
+    // A folder picked (webkitdirectory): its photos are named by their path below it.
+    const folder = path.join(dir, 'ada-photos');
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'ada.jpg'), ada);
+    await page.setInputFiles('#enroll-folder', folder);
     await page.click('#enroll-form button[type=submit]');
     await page.locator('#enroll-text').filter({ hasText: '1 / 1 photos sent, 1 face stored' }).waitFor({ timeout: 60_000 });
 
@@ -134,7 +138,8 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
       { name: 'people/Grace/wall.png', data: blank },
       { name: 'people/readme.txt', data: Buffer.from('not a photo') },
     ]);
-    await page.setInputFiles('#enroll-files', []);
+    // (A directory input cannot be given no files: emptied as a person's "clear" would.)
+    await page.evaluate(`document.getElementById('enroll-folder').value = ''`);
     await page.fill('#person', '');
     await page.check('#person-from-folder');
     await page.setInputFiles('#enroll-zip', { name: 'people.zip', mimeType: 'application/zip', buffer: await readFile(zip) });
