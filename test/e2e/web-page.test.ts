@@ -4,7 +4,7 @@
 // watched, drop a mirrored and resized photo of the first and see its box and that person
 // first, move the threshold with the keyboard and see the verdict change, then one error of
 // each kind: not an image, too large, no face, a wrong key, a reader key enrolling, the
-// cluster down. Screenshots go to docs/screenshots/. Encodes are few (7): the model is slow
+// cluster down. Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1. Encodes are few (7): the model is slow
 // on two cores.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -26,7 +26,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const READER = 'reader-key-for-the-page-test';
 const WRITER = 'writer-key-for-the-page-test';
 const MAX_BODY = 1024 * 1024;
-const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
+/** The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; otherwise they go to the test's temp dir (a test run leaves the tree as it was). */
+const DOCS_SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 
 type PageFile = { name: string; mimeType: string; buffer: Buffer };
 const jpeg = (name: string, buffer: Buffer): PageFile => ({ name, mimeType: 'image/jpeg', buffer });
@@ -48,6 +49,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
   let dir: string;
   let gw: TestGateway;
   let browser: Browser;
+  let screenshots: string;
   let page: Page;
   /** Portraits from sample1.jpg: [face, variant] → a photo. */
   let ada: Buffer;
@@ -99,7 +101,8 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
       .toBuffer();
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
-    await mkdir(SCREENSHOTS, { recursive: true });
+    screenshots = process.env.UPDATE_SCREENSHOTS === '1' ? DOCS_SCREENSHOTS : path.join(dir, 'screenshots');
+    await mkdir(screenshots, { recursive: true });
   });
   after(async () => {
     await browser?.close();
@@ -173,7 +176,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
       ],
     );
     await page.locator('#status-text').filter({ hasText: '3 faces' }).waitFor({ timeout: 15_000 });
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'page-enroll.png') });
+    await page.screenshot({ path: path.join(screenshots, 'page-enroll.png') });
   });
 
   test('drop a mirrored, resized photo: a box on the face, the right person first; the slider re-judges', async () => {
@@ -184,7 +187,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     assert.equal(await first.locator('.verdict').textContent(), 'same person');
     const distance = Number(await first.locator('.distance').textContent());
     assert.ok(distance > 0.3 && distance < 0.6, `distance ${distance}: the mirrored photo is not the stored one, and near it`);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'page-search.png') });
+    await page.screenshot({ path: path.join(screenshots, 'page-search.png') });
 
     // With the keyboard: each ArrowLeft is 0.01 less, down to just under the distance.
     await page.focus('#threshold');
@@ -198,7 +201,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
 
     // Phone width: the same result, one column.
     await page.setViewportSize({ width: 390, height: 800 });
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'page-phone.png') });
+    await page.screenshot({ path: path.join(screenshots, 'page-phone.png') });
     await page.setViewportSize({ width: 1000, height: 760 });
   });
 
