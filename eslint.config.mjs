@@ -9,8 +9,9 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
-  // Every file runs on Node (the browser page of the gateway will get its own block).
+  // Every file runs on Node, but the gateway's web page, which runs in a browser.
   { languageOptions: { globals: globals.node } },
+  { files: ['services/gateway/web/**/*.js'], languageOptions: { globals: globals.browser } },
   {
     rules: {
       // `_name` marks an argument or binding kept for its position or to leave a value out on purpose.

@@ -7,6 +7,7 @@ import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import {
   defaultNatsPort,
   DetachedStartError,
+  localGatewayKey,
   portOrFree,
   startDetached,
   startLocalCluster,
@@ -187,6 +188,9 @@ function printWelcome(cluster: LocalCluster, dataDir: string, natsPort: number, 
   if (cluster.gateway) {
     if (gatewayPortTaken !== undefined) console.log(`port ${gatewayPortTaken} is in use, so the gateway listens on ${new URL(cluster.gateway.url).port}`);
     console.log(`gateway ${cluster.gateway.url} (REST API under /v1, described at /v1/openapi.json; API keys in ${rel(cluster.gateway.keysFile)})`);
+    // The reader key rides in the fragment, which a browser never sends to a server; the page keeps it for the tab. Enrolling asks for the writer key.
+    const reader = localGatewayKey(cluster.gateway.keysFile, 'reader');
+    if (reader) console.log(`page ${cluster.gateway.url}/#key=${reader} (search with the reader key; enrolling asks for the writer key from the keys file)`);
   }
 }
 

@@ -1,10 +1,12 @@
 import type { Registry } from 'prom-client';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import { apiRoutes } from './api-routes.js';
+import { enrollRoutes } from './enroll-routes.js';
 import { listingRoutes } from './listing-routes.js';
 import { openApiDocument } from './openapi.js';
 import { openApiRoute, opsRoutes } from './ops-routes.js';
 import type { Route } from './route.js';
+import { webRoutes } from './web-routes.js';
 
 export interface GatewayRouteDeps {
   /** Connected to the cluster and not draining. */
@@ -17,7 +19,13 @@ export interface GatewayRouteDeps {
 
 /** Every route the gateway serves, and the OpenAPI document of exactly those (its own route included). */
 export function gatewayRoutes(deps: GatewayRouteDeps): { routes: Route[]; document: Record<string, unknown> } {
-  const routes: Route[] = [...opsRoutes(deps.ready, deps.registry), ...apiRoutes(deps.client, deps.timeoutMs), ...listingRoutes(deps.client, deps.timeoutMs)];
+  const routes: Route[] = [
+    ...opsRoutes(deps.ready, deps.registry),
+    ...apiRoutes(deps.client, deps.timeoutMs),
+    ...listingRoutes(deps.client, deps.timeoutMs),
+    ...enrollRoutes(deps.client, deps.timeoutMs),
+    ...webRoutes(),
+  ];
   routes.push(openApiRoute(() => document));
   const document = openApiDocument(routes);
   return { routes, document };

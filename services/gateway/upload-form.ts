@@ -46,6 +46,11 @@ export class UploadForm {
     return part.data;
   }
 
+  /** The file name a photo field was sent with, if any (what a page's file picker names it). */
+  filename(field: string): string | undefined {
+    return this.parts.get(field)?.filename;
+  }
+
   /** The text fields, parsed by the spec's schema (numbers and booleans coerced by it). */
   fields<T extends z.ZodObject>(schema: T = this.spec.fields as T): z.infer<T> {
     const raw: Record<string, string> = {};

@@ -29,6 +29,19 @@ test('faceshard up: a gateway on the port asked, its URL and keys file printed; 
         .split(' ')[0];
     const [reader, writer] = [await keyOf('reader'), await keyOf('writer')];
     await until('the gateway ready', async () => ((await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
+    // The page's address, signed in with the reader key in the fragment.
+    assert.match(
+      up.stdout,
+      new RegExp(`^page ${base}/#key=${reader} \\(search with the reader key; enrolling asks for the writer key from the keys file\\)$`, 'm'),
+    );
+    assert.equal(
+      (await stat(path.join(dataDir, 'logs', 'up-console.log'))).mode & 0o777,
+      0o600,
+      'the detached console log (it holds that line) is its owner’s alone',
+    );
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>faceshard<\/title>/);
 
     const status = await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${reader}` } });
     assert.equal(status.status, 200);

@@ -27,6 +27,9 @@ test('the document lists exactly the routes the server serves, and every route o
     'POST /v1/faces',
     'DELETE /v1/faces/{id}',
     'POST /v1/verify',
+    'POST /v1/enroll',
+    'GET /',
+    'GET /web/{file}',
     'GET /v1/openapi.json',
     'GET /metrics',
   ]) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -15,4 +15,13 @@ export function localGatewayKeys(dataDir: string): string {
     writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   }
   return file;
+}
+
+/** The key of `role` in a keys file localGatewayKeys made (the first one of that role), or undefined. */
+export function localGatewayKey(file: string, role: 'reader' | 'writer' | 'admin'): string | undefined {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [key, lineRole] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (key && lineRole === role) return key;
+  }
+  return undefined;
 }

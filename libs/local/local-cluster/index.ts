@@ -15,6 +15,7 @@ export { waitForCluster, waitForEncoders, isClusterReady } from './wait-ready.js
 export { defaultNatsPort, DEFAULT_NATS_PORT_ENV } from './default-nats-port.js';
 export { startDetached, DetachedStartError } from './start-detached.js';
 export { portOrFree } from './free-port.js';
+export { localGatewayKey } from './gateway-keys.js';
 
 export interface LocalClusterOptions {
   shards: number;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface DetachedStart {
@@ -24,7 +24,9 @@ export class DetachedStartError extends Error {
  */
 export async function startDetached(options: DetachedStart): Promise<{ pid: number; output: string }> {
   mkdirSync(path.dirname(options.consoleFile), { recursive: true });
-  const fd = openSync(options.consoleFile, 'w');
+  const fd = openSync(options.consoleFile, 'w', 0o600);
+  // Its owner's alone, also when it was there before: `up` prints the gateway page's address, with a key in it.
+  fchmodSync(fd, 0o600);
   const child = spawn(options.command, options.args, { stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   let exitCode: number | null | undefined;

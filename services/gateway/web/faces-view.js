@@ -1,0 +1,82 @@
+// A searched photo: a box on every face found, and per face its matches with person, distance and verdict.
+
+/**
+ * A stored face's thumbnail URL, or undefined: thumbnails are not stored yet (a later task keeps
+ * face crops in an Object Store), so every match shows its person's initials instead.
+ */
+export function thumbnailUrl(_match) {
+  return undefined;
+}
+
+/** Who a match is: its meta.person, else its id. */
+const personOf = (match) => (typeof match.meta?.person === 'string' ? match.meta.person : undefined);
+
+function initials(name) {
+  const words = name.split(/[\s_\-.]+/).filter(Boolean);
+  return (words.length > 1 ? words[0][0] + words[words.length - 1][0] : (words[0] ?? '?').slice(0, 2)).toUpperCase();
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** Draws `reply` (POST /v1/search's answer for a photo) over the shown image and lists its faces; `render(threshold)` re-judges without a new request. */
+export class FacesView {
+  constructor(frame, list) {
+    this.frame = frame;
+    this.list = list;
+    this.reply = undefined;
+    this.size = undefined;
+  }
+
+  show(reply, size) {
+    this.reply = reply;
+    this.size = size;
+  }
+
+  render(threshold) {
+    for (const box of this.frame.querySelectorAll('.box')) box.remove();
+    this.list.replaceChildren();
+    if (!this.reply) return;
+    const { width, height } = this.size;
+    this.reply.faces.forEach((face, i) => {
+      const best = face.matches[0];
+      const same = best !== undefined && best.distance <= threshold;
+      const box = el('div', { class: `box ${same ? 'same' : 'other'}`, 'data-face': String(i + 1), 'aria-hidden': 'true' });
+      box.style.left = `${(face.box.x / width) * 100}%`;
+      box.style.top = `${(face.box.y / height) * 100}%`;
+      box.style.width = `${(face.box.width / width) * 100}%`;
+      box.style.height = `${(face.box.height / height) * 100}%`;
+      this.frame.append(box);
+      this.list.append(this.faceItem(face, i, threshold));
+    });
+  }
+
+  faceItem(face, i, threshold) {
+    const matches = el('ol', { class: 'matches' });
+    for (const match of face.matches) {
+      const person = personOf(match);
+      const same = match.distance <= threshold;
+      const url = thumbnailUrl(match);
+      const thumb = url
+        ? el('img', { class: 'thumb', src: url, alt: '' })
+        : el('span', { class: 'thumb', 'aria-hidden': 'true' }, initials(person ?? match.id));
+      matches.append(
+        el(
+          'li',
+          { class: `match ${same ? 'same' : 'other'}` },
+          thumb,
+          el('span', { class: 'person' }, person ?? '(no person)'),
+          el('span', { class: 'distance' }, match.distance.toFixed(3)),
+          el('span', { class: 'verdict' }, same ? 'same person' : 'not the same'),
+          el('span', { class: 'id' }, match.id),
+        ),
+      );
+    }
+    const heading = el('h3', {}, `Face ${i + 1}`, el('small', {}, ` score ${face.score.toFixed(2)}`));
+    return el('li', { class: 'face' }, heading, face.matches.length ? matches : el('p', {}, 'No stored face to compare with yet: enroll someone.'));
+  }
+}
