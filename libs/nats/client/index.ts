@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type NatsConnection } from 'nats';
+import { headers as natsHeaders, nuid, type NatsConnection } from 'nats';
 import { connectAs, type NatsSecurity } from '../nats-auth/index.js';
 import {
   bodyBudget,
@@ -28,6 +28,7 @@ import { FACE_DIMENSIONS } from '../../index/vector/index.js';
 import { FaceshardError } from './errors.js';
 import { requestJson } from './request.js';
 import { joinReplies, rangesWithin } from './split-query.js';
+import { writeRetryDelayMs } from './write-retry.js';
 import { clusterStatus, type ClusterStatus } from './status.js';
 
 export { FaceshardError } from './errors.js';
@@ -190,7 +191,7 @@ export class FaceshardClient {
     const worker = async () => {
       while (next < chunks.length) {
         const chunk = chunks[next++];
-        const reply = await this.ingestBinary(chunk.faces, { timeoutMs: options.timeoutMs });
+        const reply = await this.ingestWithRetries(chunk.faces, options.timeoutMs);
         total.accepted += reply.accepted;
         if (reply.duplicates) total.duplicates = (total.duplicates ?? 0) + reply.duplicates;
         for (const r of reply.rejected) total.rejected.push({ ...r, index: r.index + chunk.offset });
@@ -200,6 +201,26 @@ export class FaceshardClient {
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, chunks.length) }, worker));
     total.rejected.sort((a, b) => a.index - b.index);
     return total;
+  }
+
+  /**
+   * One binary ingest request, sent again with the same batch id after a transient failure
+   * (write-retry.ts). A retry's duplicates are this batch's own records, stored by a try
+   * that failed afterwards: they count as accepted.
+   */
+  private async ingestWithRetries(faces: FaceToIngest[], timeoutMs: number | undefined): Promise<IngestReply> {
+    const batchId = nuid.next();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await this.ingestBinary(faces, { timeoutMs, batchId });
+        if (attempt === 0 || !reply.duplicates) return reply;
+        return { ...reply, accepted: reply.accepted + reply.duplicates, duplicates: undefined };
+      } catch (err) {
+        const delayMs = writeRetryDelayMs(err, attempt);
+        if (delayMs === undefined) throw err;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   delete(ids: string[], timeoutMs = 30_000): Promise<DeleteReply> {
