@@ -60,13 +60,7 @@ export class ExactSearch {
     const rowCount = store.rowCount;
     this.stagedQuery = -1;
     if (ivf === undefined) {
-      for (let chunk = 0; chunk < rowCount; chunk += EXACT_CHUNK_ROWS) {
-        const chunkEnd = Math.min(rowCount, chunk + EXACT_CHUNK_ROWS);
-        for (let q = 0; q < queryCount; q++) {
-          this.stage(filter, queries, q);
-          filteredRange(store, filter, counts, chunk, chunkEnd, queries, q * dims, selectors[q], true);
-        }
-      }
+      this.chunkedRows(filter, queries, queryCount, selectors, 0, rowCount);
       return;
     }
     const lists = ivf.lists;
@@ -97,14 +91,21 @@ export class ExactSearch {
       chunkFirst = chunkEnd;
     }
     // Then every row after the lists.
-    for (let chunk = listedRows; chunk < rowCount; chunk += EXACT_CHUNK_ROWS) {
-      const chunkEnd = Math.min(rowCount, chunk + EXACT_CHUNK_ROWS);
+    this.chunkedRows(filter, queries, queryCount, selectors, listedRows, rowCount);
+    scanned.fill(0, 0, queryCount * lists);
+  }
+
+  /** Rows [start, end), far from the queries, a chunk of EXACT_CHUNK_ROWS for every query in turn. */
+  private chunkedRows(filter: Int8Filter, queries: Float32Array, queryCount: number, selectors: TopK[], start: number, end: number): void {
+    const { store, counts } = this;
+    const dims = store.dimensions;
+    for (let chunk = start; chunk < end; chunk += EXACT_CHUNK_ROWS) {
+      const chunkEnd = Math.min(end, chunk + EXACT_CHUNK_ROWS);
       for (let q = 0; q < queryCount; q++) {
         this.stage(filter, queries, q);
         filteredRange(store, filter, counts, chunk, chunkEnd, queries, q * dims, selectors[q], true);
       }
     }
-    scanned.fill(0, 0, queryCount * lists);
   }
 
   /** Lists [firstList, endList) that query q has not scanned yet (its marks at scanned[marks + list]), consecutive ones as one range. */
