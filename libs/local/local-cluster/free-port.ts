@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { freePort } from '../nats-server/index.js';
 
 /**
  * `port` when nothing listens on it at `host`, else a free port the system picks (0: always
@@ -17,5 +18,5 @@ export async function portOrFree(port: number, host: string): Promise<{ port: nu
     });
   const wanted = await tryListen(port);
   if (wanted !== undefined) return { port: wanted };
-  return { port: (await tryListen(0))!, taken: port };
+  return { port: await freePort(host), taken: port };
 }
