@@ -28,7 +28,3 @@ export const ShardLookupReply = z.strictObject({
   metas: z.array(z.unknown()).optional(),
 });
 export type ShardLookupReply = z.infer<typeof ShardLookupReply>;
-
-export function isLookupLeg(headers: { get(key: string): string } | undefined): boolean {
-  return headers?.get(LEG_KIND_HEADER) === LOOKUP_LEG;
-}

@@ -15,7 +15,7 @@ import type { Logger } from '../../libs/observability/logger.js';
 import {
   encodeShardReplyBinary,
   REPLY_FORMAT_HEADER,
-  isLookupLeg,
+  LOOKUP_LEG,
   LEG_KIND_HEADER,
   LIST_LEG,
   PERSONS_LEG,
@@ -162,10 +162,10 @@ export class ShardReplica {
     });
     this.addQueryEndpoint = () => {
       const handler = (_err: unknown, msg: ServiceMsg) => {
-        // Before a delete, the coordinator asks which ids exist on the same subject.
-        if (isLookupLeg(msg.headers)) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
-        // Listing legs (what is stored, by id or person) come the same way.
+        // Before a delete, the coordinator asks which ids exist on the same subject; listing
+        // legs (what is stored, by id or person) come the same way.
         const kind = msg.headers?.get(LEG_KIND_HEADER);
+        if (kind === LOOKUP_LEG) return void respondJson(msg, log, () => answerLookup(this.searchContext(), msg.data, msg.headers));
         if (kind === LIST_LEG) return void respondJson(msg, log, () => answerList(this.searchContext(), msg.data, msg.headers));
         if (kind === PERSONS_LEG) return void respondJson(msg, log, () => answerPersons(this.searchContext(), msg.data, msg.headers));
         const binary = msg.headers?.get(REPLY_FORMAT_HEADER) === 'binary' ? BINARY_LEG_REPLY : undefined;
