@@ -45,7 +45,7 @@ const USAGE = `faceshard: find a face among millions
       run one service in this process (env as in a container)
   faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...]
       the HTTP gateway (REST API under /v1, API keys: lines "KEY ROLE", roles reader,
-      writer, admin); port 8080 by default; --creds: its NATS identity (writer)
+      writer, admin); port 8080 by default; --creds: its NATS identity (gateway.creds)
   faceshard credentials --out DIR --shards N [--shard-sets "0,2 1,3"] [--rotate NAME]
       the cluster's identities: nats-auth.conf for the servers, one .creds file per role
   faceshard admin init --shards N [--stream-replicas R]   create the streams (admin)

@@ -75,8 +75,7 @@ export async function startTestCluster(options: {
 
   const startService = (name: string, kind: ServiceKind, env: Record<string, string> = {}) => {
     const shards = (env.SHARD_INDEX ?? '').split(',').map(Number);
-    // The gateway has no NATS role of its own yet: it connects as the writer.
-    const identity: Identity = kind === 'shard' ? { role: 'shard', shards } : { role: kind === 'gateway' ? 'writer' : kind };
+    const identity: Identity = kind === 'shard' ? { role: 'shard', shards } : { role: kind };
     const spec = serviceProcess(kind, { ...common, ...credsFor(identity), ...env });
     const child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));

@@ -17,7 +17,7 @@ export interface TestGateway {
 }
 
 /**
- * The gateway as its own process in front of `cluster`, connected as the writer identity,
+ * The gateway as its own process in front of `cluster`, connected as the gateway identity,
  * with the keys file `keys` (lines `KEY ROLE`) written into `dir`; resolves once /readyz says ready.
  * `cli`: started as `faceshard gateway` with flags instead of its main module with env.
  */
@@ -30,7 +30,7 @@ export async function startGateway(
 ): Promise<TestGateway> {
   const keysFile = path.join(dir, 'keys.txt');
   await writeFile(keysFile, keys);
-  const creds = cluster.credentials?.credsFile({ role: 'writer' });
+  const creds = cluster.credentials?.credsFile({ role: 'gateway' });
   const settings = options.cli
     ? {
         args: [

@@ -43,7 +43,7 @@ export interface LocalClusterOptions {
    * dataDir/credentials/, one per role and shard process; off: anyone who reaches the port may do anything.
    */
   auth?: boolean;
-  /** The HTTP gateway's port on 127.0.0.1 (connected as the writer identity; keys in dataDir/gateway-keys.txt); absent: no gateway. */
+  /** The HTTP gateway's port on 127.0.0.1 (connected as the gateway identity; keys in dataDir/gateway-keys.txt); absent: no gateway. */
   gatewayPort?: number;
   log: Logger;
 }
@@ -187,7 +187,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   if (options.gatewayPort !== undefined) {
     const keysFile = localGatewayKeys(options.dataDir);
     const port = String(options.gatewayPort);
-    const env = { ...common, ...credsOf({ role: 'writer' }), GATEWAY_API_KEYS_FILE: keysFile, GATEWAY_HTTP_PORT: port, GATEWAY_HTTP_HOST: '127.0.0.1' };
+    const env = { ...common, ...credsOf({ role: 'gateway' }), GATEWAY_API_KEYS_FILE: keysFile, GATEWAY_HTTP_PORT: port, GATEWAY_HTTP_HOST: '127.0.0.1' };
     supervisor.start(supervisedService('gateway', 'gateway', env));
     gateway = { url: `http://127.0.0.1:${port}`, keysFile };
   }

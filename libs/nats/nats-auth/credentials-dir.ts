@@ -5,7 +5,7 @@
  *   signing/operator.nk, signing/account.nk, signing/system.nk   nkey seeds (0600): the root of trust
  *   signing/revocations.json  user keys the account no longer accepts (rotated identities)
  *   nats-auth.conf            the server's side: operator JWT, system account, resolver with the account JWTs
- *   <identity>.creds          one per identity (admin, writer, reader, coordinator, encoder, shard-<i>...), 0600
+ *   <identity>.creds          one per identity (admin, writer, reader, coordinator, encoder, gateway, shard-<i>...), 0600
  *
  * Keys are made once and reused; a creds file is reused as long as it was issued by this
  * account with the permissions its identity has now (else it is re-signed for the same key).

@@ -19,7 +19,7 @@ import {
   type Subjects,
 } from '../../protocol/index.js';
 
-export const ROLES = ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'shard'] as const;
+export const ROLES = ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'gateway', 'shard'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** One identity: a role, and for shards the set of shards one process serves. */
@@ -166,6 +166,33 @@ function encoder(subjects: Subjects): UserPermissions {
   };
 }
 
+/**
+ * The HTTP gateway (services/gateway): a client of the cluster for its API keys' holders.
+ * It asks the coordinators (search, get, list, persons, ingest, delete, delete-where) and
+ * the encoders (photos for search, verify and enroll), and reads service discovery for
+ * /v1/status; it serves nothing over NATS, and no JetStream API: streams, logs and the
+ * encode job queue are not its business.
+ */
+function gateway(subjects: Subjects): UserPermissions {
+  return {
+    pub: {
+      allow: [
+        subjects.query,
+        subjects.get,
+        subjects.list,
+        subjects.persons,
+        subjects.ingest,
+        subjects.delete,
+        subjects.deleteWhere,
+        subjects.encode,
+        // PING, INFO and STATS of the services /v1/status reports (libs/nats/client/status.ts).
+        ...[SHARD_SERVICE, COORDINATOR_SERVICE, ENCODER_SERVICE].map((service) => `$SRV.*.${service}`),
+      ],
+    },
+    sub: { allow: [] },
+  };
+}
+
 /** Admin manages streams and buckets; it serves nothing, so it subscribes to its inbox only. */
 function admin(): UserPermissions {
   return { pub: { allow: ['>'] }, sub: { allow: [] } };
@@ -173,6 +200,6 @@ function admin(): UserPermissions {
 
 /** The permissions of one identity on the cluster named by `subjects`; its own inbox is always readable. */
 export function permissionsFor(identity: Identity, subjects: Subjects): UserPermissions {
-  const base = identity.role === 'shard' ? shard(subjects, identity.shards) : { admin, reader, writer, coordinator, encoder }[identity.role](subjects);
+  const base = identity.role === 'shard' ? shard(subjects, identity.shards) : { admin, reader, writer, coordinator, encoder, gateway }[identity.role](subjects);
   return { ...base, sub: { allow: [...base.sub.allow!, `${inboxPrefixFor(identity)}.>`] } };
 }
