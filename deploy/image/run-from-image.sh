@@ -18,7 +18,7 @@
 #
 # Authentication is ON: the image's CLI writes the cluster's identities (`faceshard
 # credentials`, as `faceshard up` does), nats-server loads them, and each process gets
-# the .creds file its manifest names (the gateway writer.creds when the overlay has no
+# the .creds file its manifest names (the gateway gateway.creds when the overlay has no
 # gateway Deployment).
 #
 # Env: IMAGE (default localhost/faceshard:<package version>), OVERLAY (default
@@ -204,7 +204,7 @@ if grep -q '^  name: faceshard-gateway$' "$run/rendered.yaml"; then
 else
   say "the overlay has no gateway Deployment: the gateway runs with the coordinator's env and node /app/dist/services/gateway/main.js"
   start gateway Deployment/faceshard-coordinator --command node --command /app/dist/services/gateway/main.js "${gateway_env[@]}" \
-    --set "GATEWAY_API_KEYS_FILE=$run/gateway-secret/api-keys" --set "NATS_CREDS=$run/creds/writer.creds"
+    --set "GATEWAY_API_KEYS_FILE=$run/gateway-secret/api-keys" --set "NATS_CREDS=$run/creds/gateway.creds"
 fi
 
 for ((i = 0; i < shards; i++)); do wait_ok "shard-$i" "http://127.0.0.1:${ports[i]}/readyz"; done

@@ -12,7 +12,7 @@
 #   faceshard-nats-auth         nats-auth.conf   (the NATS servers' authorization)
 #   faceshard-nats-routes       routes.conf      (route credentials; only when the file exists)
 #   faceshard-creds-<identity>  <identity>.creds (one per .creds file: admin, writer, reader,
-#                                                 coordinator, encoder, shard-<i>)
+#                                                 coordinator, encoder, gateway, shard-<i>)
 #   faceshard-gateway-api-keys  api-keys         (the gateway's API keys)
 # creds/signing/ (the keys that issue identities) is never uploaded. Pods see an updated
 # Secret within a minute or two; the gateway reads its keys only when it starts
@@ -32,6 +32,8 @@ ns=$1
 dir=$2
 [ -f "$dir/nats-auth.conf" ] || { echo "$0: $dir/nats-auth.conf not found: run faceshard credentials --out $dir first" >&2; exit 1; }
 [ -f "$dir/api-keys" ] || { echo "$0: $dir/api-keys not found: write the gateway's API keys first (docs/kubernetes.md)" >&2; exit 1; }
+# The gateway's own identity (its Deployment mounts faceshard-creds-gateway); a DIR written before it had one lacks it.
+[ -f "$dir/gateway.creds" ] || { echo "$0: $dir/gateway.creds not found: run faceshard credentials --out $dir --shards N again (it keeps the keys there and adds it)" >&2; exit 1; }
 
 secret() { # NAME FILE
   if $print; then

@@ -54,8 +54,8 @@ export function commandLine(container: Container, env: Record<string, string>): 
 /** The CLI subcommands and the identity each needs (libs/nats/nats-auth/roles.ts). */
 const CLI_IDENTITY: Record<string, string> = { admin: 'admin', encode: 'writer', ingest: 'writer', delete: 'writer', query: 'reader', status: 'reader' };
 
-/** The gateway connects as writer today (services/gateway/cluster-link.ts gets main's NATS_CREDS; no gateway role yet). */
-export const GATEWAY_IDENTITY = 'writer';
+/** The gateway's own identity (libs/nats/nats-auth/roles.ts; services/gateway/main.ts connects with NATS_CREDS). */
+export const GATEWAY_IDENTITY = 'gateway';
 
 /** Secrets a program's pod reads besides its NATS identity's: the gateway's API keys. */
 const OTHER_SECRETS: Partial<Record<FaceshardContainer['program'], { name: string; keys: string[] }>> = {

@@ -83,7 +83,7 @@ describe('the gateway, the photos PVC and the namespace of each overlay', { skip
       const fc = gatewayOf(objects);
       assert.equal(fc.entry, 'services/gateway/main.js', `${name}: the gateway's entry point`);
       if (EXPECTED[name]) assert.equal(Number(fc.workload.spec.replicas), EXPECTED[name].gateways, `${name}: gateway replicas`);
-      assert.equal(identityFor(fc, objects), 'writer', `${name}: the gateway's NATS identity`);
+      assert.equal(identityFor(fc, objects), 'gateway', `${name}: the gateway's NATS identity`);
       const service = findObject(objects, 'Service', 'faceshard-gateway')!;
       assert.deepEqual(service.spec.ports, [{ name: 'api', port: 80, targetPort: 'api' }]);
     }
@@ -125,7 +125,7 @@ describe('the gateway, the photos PVC and the namespace of each overlay', { skip
     }
   });
 
-  test('the gateway pod reads only the writer identity and its API keys Secret, read-only, at most 0440; it runs non-root with a read-only root', () => {
+  test('the gateway pod reads only the gateway identity and its API keys Secret, read-only, at most 0440; it runs non-root with a read-only root', () => {
     for (const [name, objects] of rendered) {
       noProblems(credentialsProblems(objects).map((p) => `${name}: ${p}`));
       noProblems(securityProblems(objects).map((p) => `${name}: ${p}`));

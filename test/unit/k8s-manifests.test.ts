@@ -71,7 +71,7 @@ function expectedIdentities(shards: number): Record<string, string> {
   const out: Record<string, string> = {
     'Deployment/faceshard-coordinator': 'coordinator',
     'Deployment/faceshard-encoder': 'encoder',
-    'Deployment/faceshard-gateway': 'writer',
+    'Deployment/faceshard-gateway': 'gateway',
     'CronJob/faceshard-encode-enqueue': 'writer',
     'Job/faceshard-init': 'admin',
   };
