@@ -19,22 +19,26 @@
 //
 // Then the init Job's container runs as its command line says ($(VAR) expanded as the
 // kubelet does), twice (a retried or re-created Job must succeed again), and every
-// faceshard Deployment of the overlay (the coordinator and each shard) is started
+// faceshard Deployment of the overlay (the coordinator, each shard and the gateway) is started
 // `replicas` times with exactly its container's command, args and env (ConfigMap envFrom
 // resolved, env on top), with only these changes:
 //   - a NATS_URL naming one of the overlay's Services points at the local NATS;
 //   - the image's WORKDIR (/app) is the repository root, and its dist/ is the compiled
 //     tree this test runs from (dist/ under `npm test`, or another tsc outDir);
-//   - HTTP_PORT gets a free port per process: several pods share one machine here, each
-//     with its own network namespace in a cluster (the probes use the same port there);
+//   - HTTP_PORT (and the gateway's GATEWAY_HTTP_PORT) gets a free port per process: several
+//     pods share one machine here, each with its own network namespace in a cluster; the
+//     probes follow the port they name;
 //   - each Secret volume the container mounts becomes a temp dir holding exactly the items
 //     it projects (with their modes), each emptyDir a temp dir; env values pointing into
 //     a mount (NATS_CREDS, NATS_TLS_*, SNAPSHOT_DIR) follow it.
-// Then: wait until each process's readinessProbe path answers 200, ingest faces through
-// faces.ingest as the writer, query, and compare with a brute-force scan. It proves the
-// manifests and the code agree. (The encoder Deployment is left out: it loads TensorFlow, ~10 s.)
+// Then: wait until each process's readinessProbe answers 200, ingest faces through
+// faces.ingest as the writer, query, and compare with a brute-force scan; and through the
+// gateway (its API keys Secret a file of generated keys, as docs/kubernetes.md has you
+// write it): status, store a face and find it by its vector. It proves the manifests and
+// the code agree. (The encoder Deployment is left out: it loads TensorFlow, ~10 s.)
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -61,10 +65,12 @@ import {
   renderOverlayWith,
   repoRoot,
   resolveEnv,
+  resolvePort,
   writeLocalNatsConfig,
   type FaceshardContainer,
   type K8sObject,
 } from '../helpers/k8s.js';
+import { GATEWAY_API_KEYS_KEY, GATEWAY_API_KEYS_SECRET } from '../helpers/k8s-gateway.js';
 import { commandLine, credsKey, credsSecretName, initJobs, TLS_CLIENT_SECRET, TLS_SERVER_SECRET } from '../helpers/k8s-identity.js';
 import { withNatsServer, type NatsTestServer } from '../helpers/nats.js';
 import { onGrid } from '../helpers/stored.js';
@@ -99,9 +105,14 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: st
 
 interface Pod {
   name: string;
+  program: FaceshardContainer['program'];
   child: ChildProcess;
+  /** The local ports of the container's HTTP_PORT (ops: /healthz, /metrics) and of its readinessProbe. */
   httpPort: number;
+  readyPort: number;
   readyPath: string;
+  /** The gateway's API (GATEWAY_HTTP_PORT), on its local port. */
+  apiPort?: number;
   exited?: number | string;
 }
 
@@ -129,12 +140,17 @@ async function localProcessSpec(fc: FaceshardContainer, objects: K8sObject[], po
       .map((u) => (serviceNames.has(new URL(u.trim()).hostname.split('.')[0]) ? natsUrl : u.trim()))
       .join(',');
   }
-  let httpPort = 0;
-  if (env.HTTP_PORT !== undefined) {
-    httpPort = await freePort();
-    assert.ok(Number(env.HTTP_PORT) > 0, `${fc.workload.metadata.name}: the manifest sets a fixed HTTP_PORT`);
-    env.HTTP_PORT = String(httpPort);
+  // The manifest's fixed ports -> free local ones (the probes name the manifest's).
+  const localPorts = new Map<number, number>();
+  for (const name of ['HTTP_PORT', 'GATEWAY_HTTP_PORT']) {
+    if (env[name] === undefined) continue;
+    const declared = Number(env[name]);
+    assert.ok(declared > 0, `${fc.workload.metadata.name}: the manifest sets a fixed ${name}`);
+    localPorts.set(declared, await freePort());
+    env[name] = String(localPorts.get(declared));
   }
+  const httpPort = env.HTTP_PORT === undefined ? 0 : Number(env.HTTP_PORT);
+  const apiPort = env.GATEWAY_HTTP_PORT === undefined ? undefined : Number(env.GATEWAY_HTTP_PORT);
   // Volumes of the pod: an emptyDir is an empty temp dir, a Secret volume a temp dir with
   // exactly the files it projects; env values pointing into a mount follow it.
   const template = fc.template;
@@ -153,9 +169,15 @@ async function localProcessSpec(fc: FaceshardContainer, objects: K8sObject[], po
     }
     for (const [k, v] of Object.entries(env)) if (v === mount.mountPath || v.startsWith(`${mount.mountPath}/`)) env[k] = dir + v.slice(mount.mountPath.length);
   }
-  const readyPath = fc.container.readinessProbe?.httpGet?.path ?? '/readyz';
+  const probe = fc.container.readinessProbe?.httpGet;
+  const readyPath = probe?.path ?? '/readyz';
+  const probed = resolvePort(fc.container, probe?.port);
+  const readyPort = probed === undefined ? httpPort : (localPorts.get(probed) ?? 0);
+  if (probe)
+    assert.ok(readyPort, `${fc.workload.metadata.name}: its readinessProbe asks port ${probe.port}, which neither HTTP_PORT nor GATEWAY_HTTP_PORT sets`);
   // Only the manifest's env (plus PATH): a container does not inherit this machine's.
-  return { command: process.execPath, args: argv.slice(1), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, cwd: repoRoot(), httpPort, readyPath };
+  const spawnEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+  return { command: process.execPath, args: argv.slice(1), env: spawnEnv, cwd: repoRoot(), httpPort, apiPort, readyPort, readyPath };
 }
 
 /** Runs a Job's container to completion (as the kubelet would, once); its exit code and output. */
@@ -179,6 +201,8 @@ for (const variant of [
     let nats: NatsTestServer | undefined;
     let client: FaceshardClient | undefined;
     let writer: NatsSecurity = {};
+    // The gateway's API keys (the Secret faceshard-gateway-api-keys' file).
+    const keys = { reader: `reader-${randomBytes(12).toString('hex')}`, writer: `writer-${randomBytes(12).toString('hex')}` };
     const pods: Pod[] = [];
     const output: string[] = [];
     const tempDirs: string[] = [];
@@ -206,8 +230,11 @@ for (const variant of [
         prefix,
       ]);
       const fromFiles = new Map<string, string[]>([['faceshard-nats-auth', [join(credsDir, 'nats-auth.conf')]]]);
-      for (const id of ['admin', 'writer', 'reader', 'coordinator', 'encoder', ...Array.from({ length: shardCount }, (_, i) => `shard-${i}`)])
+      for (const id of ['admin', 'writer', 'reader', 'coordinator', 'encoder', 'gateway', ...Array.from({ length: shardCount }, (_, i) => `shard-${i}`)])
         fromFiles.set(credsSecretName(id), [join(credsDir, credsKey(id))]);
+      // docs/kubernetes.md's API keys file: lines KEY ROLE NAME, Secret faceshard-gateway-api-keys key api-keys.
+      writeFileSync(join(credsDir, GATEWAY_API_KEYS_KEY), `${keys.reader} reader k8s-local\n${keys.writer} writer k8s-local\n`, { mode: 0o600 });
+      fromFiles.set(GATEWAY_API_KEYS_SECRET, [join(credsDir, GATEWAY_API_KEYS_KEY)]);
       if (variant.components.includes('tls')) {
         const certDir = mkdtempSync(join(tmpdir(), 'faceshard-k8s-certs-'));
         tempDirs.push(certDir);
@@ -268,16 +295,28 @@ for (const variant of [
       for (const [i, r] of initRuns.entries()) assert.equal(r.code, 0, `init Job run ${i + 1} failed:\n${r.output}`);
 
       const workloads = faceshardContainers(objects).filter(
-        (fc) => fc.workload.kind === 'Deployment' && (fc.program === 'coordinator' || fc.program === 'shard'),
+        (fc) => fc.workload.kind === 'Deployment' && (fc.program === 'coordinator' || fc.program === 'shard' || fc.program === 'gateway'),
       );
-      assert.ok(workloads.some((w) => w.program === 'coordinator') && workloads.some((w) => w.program === 'shard'));
+      for (const program of ['coordinator', 'shard', 'gateway'])
+        assert.ok(
+          workloads.some((w) => w.program === program),
+          `a ${program} Deployment`,
+        );
       for (const fc of workloads) {
         const replicas = Number(fc.workload.spec?.replicas ?? 1);
         for (let r = 0; r < replicas; r++) {
           const name = `${fc.workload.metadata.name}-${r}`;
           const spec = await localProcessSpec(fc, objects, name, nats.url, secrets, tempDirs);
           const child = spawn(spec.command, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-          const pod: Pod = { name, child, httpPort: spec.httpPort, readyPath: spec.readyPath };
+          const pod: Pod = {
+            name,
+            program: fc.program,
+            child,
+            httpPort: spec.httpPort,
+            readyPort: spec.readyPort,
+            readyPath: spec.readyPath,
+            apiPort: spec.apiPort,
+          };
           child.stdout?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
           child.stderr?.on('data', (d: Buffer) => output.push(`[${name}] ${d.toString()}`));
           child.once('exit', (code, signal) => (pod.exited = code ?? signal ?? 'exit'));
@@ -289,7 +328,7 @@ for (const variant of [
       for (const pod of pods) {
         for (;;) {
           if (pod.exited !== undefined) assert.fail(`${pod.name} exited (${pod.exited}) before it was ready\n${output.join('')}`);
-          const res = await httpGet(pod.httpPort, pod.readyPath).catch(() => undefined);
+          const res = await httpGet(pod.readyPort, pod.readyPath).catch(() => undefined);
           if (res?.status === 200) break;
           if (Date.now() > deadline) assert.fail(`${pod.name} not ready after 30 s\n${output.join('')}`);
           await new Promise((r) => setTimeout(r, 100));
@@ -341,10 +380,11 @@ for (const variant of [
         assert.match(metrics.body, /^# HELP /m);
       }
       // Each ran as the identity its Secret holds (the services log the creds file's path).
+      const identity: Partial<Record<Pod['program'], string>> = { coordinator: 'coordinator', shard: 'shard-\\d+', gateway: 'gateway' };
       for (const pod of pods)
         assert.match(
           output.filter((l) => l.startsWith(`[${pod.name}]`)).join(''),
-          /"msg":"connected to NATS".*"creds":"[^"]*\/(coordinator|shard-\d+)\.creds"/,
+          new RegExp(`"msg":"connected to NATS".*"creds":"[^"]*/${identity[pod.program]}\\.creds"`),
           `${pod.name} connected with its creds`,
         );
     });
@@ -399,6 +439,39 @@ for (const variant of [
         assert.equal(answer.results[q][0].distance, 0);
         assert.deepEqual(answer.results[q][0].meta, { path: `${people.ids[row]}.jpg` });
       });
+    });
+
+    test('the gateway, as its Deployment runs it: no key 401; a reader reads the status and searches, a writer stores', async () => {
+      const gateway = pods.find((p) => p.program === 'gateway');
+      assert.ok(gateway?.apiPort, 'the gateway pod and its API port');
+      const api = (path: string, key?: string, body?: unknown) =>
+        fetch(`http://127.0.0.1:${gateway.apiPort}${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      assert.equal((await api('/v1/status')).status, 401);
+      const status = await api('/v1/status', keys.reader);
+      assert.equal(status.status, 200);
+      const { shards } = (await status.json()) as { shards: Array<{ index: number; replicas: Array<{ ready: boolean }> }> };
+      assert.deepEqual(
+        shards.map((s) => [s.index, s.replicas.every((r) => r.ready)]),
+        Array.from({ length: shardCount }, (_, i) => [i, true]),
+      );
+
+      const vector = Array.from(onGrid({ vectors: uniformVectors(1, 77) }).vectors);
+      const face = { id: 'k8s-local/gateway.jpg#0', vector, meta: { path: 'gateway.jpg' } };
+      assert.equal((await api('/v1/faces', keys.reader, { faces: [face] })).status, 403, 'a reader key may not store');
+      const stored = await api('/v1/faces', keys.writer, { faces: [face] });
+      const storedReply = (await stored.json()) as { accepted: number; seq: Record<string, number> };
+      assert.equal(stored.status, 200, JSON.stringify(storedReply));
+      assert.equal(storedReply.accepted, 1);
+
+      const found = await api('/v1/search', keys.reader, { vectors: [vector], k: 1, minSeq: storedReply.seq });
+      const answer = (await found.json()) as { results: Array<Array<{ id: string; distance: number }>>; partial: boolean };
+      assert.equal(found.status, 200, JSON.stringify(answer));
+      assert.equal(answer.partial, false);
+      assert.deepEqual(answer.results[0][0], { ...answer.results[0][0], id: face.id, distance: 0 });
     });
   });
 }
