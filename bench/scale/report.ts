@@ -8,7 +8,15 @@ const RAW_BYTES_PER_FACE = 128 * 4;
 export interface ScaleRun {
   commit: string;
   machine: MachineFacts & { cpu?: string; minutes: number };
-  settings: { shards: number; queries: number; k: number; efforts: readonly number[]; targetRecall: number; approximateLimitMs: number; exactLimitMs: number };
+  settings: {
+    shards: number;
+    queries: number;
+    k: number;
+    efforts: { start: number; lower: readonly number[]; higher: readonly number[] };
+    targetRecall: number;
+    approximateLimitMs: number;
+    exactLimitMs: number;
+  };
   sizes: SizeResult[];
 }
 
@@ -128,7 +136,7 @@ export function scaleReport(run: ScaleRun): string {
     '',
     `Commit ${run.commit}. Machine: ${m.cores} cores (${m.cpu ?? 'unknown CPU'}), Node ${m.node}, nats-server ${m.natsServer ?? 'unknown'}; load average ${m.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${m.loadavg.map((l) => l.toFixed(2)).join(' ')} at the end. Whole run ${m.minutes.toFixed(1)} min.`,
     '',
-    `Method (\`node --expose-gc dist/bench/scale/run.js\`, bench/scale/): for each size a fresh local ${s.shards}-shard cluster as \`faceshard up\` starts it here (one shard process per core). The data are files, as a user brings them: \`faceshard synth --enrolled-share 0.7\` writes faces.npy, ids.txt and ${count(s.queries)} queries (30% of people not enrolled); they are ingested by streaming the .npy and ids file through the client as \`faceshard ingest\` does (readFaceFile, one request answered before the next), so the bench process never holds the faces. "Searchable" and "in approximate lists" count from the first write (status polled about every 0.75 s). Memory is the sum of the shard processes' resident sets once every shard's last snapshot holds all it holds, lists included (read from the shard's log); disk is \`du\` of the JetStream store dir and of the snapshots dir. Recall@1 is against exact search through the cluster itself on the same queries (k = ${s.k}; exact over the values the shards store, each rounded to a multiple of 2^-14, not over the float32 file). Approximate: effort ${s.efforts.join(', then ')} until recall@1 ≥ ${s.targetRecall}; queries/s at concurrency 32 and exact at 8, p50 / p99 at concurrency 1; each run after a warm-up, at most max(3,000, 200 × concurrency) queries or ${s.approximateLimitMs / 1000} s (exact ${s.exactLimitMs / 1000} s). Restart: the whole cluster stopped after the queries and started again on the same data dir, timed until every shard has a ready replica (nats-server recovering the stream included).`,
+    `Method (\`node --expose-gc dist/bench/scale/run.js\`, bench/scale/): for each size a fresh local ${s.shards}-shard cluster as \`faceshard up\` starts it here (one shard process per core). The data are files, as a user brings them: \`faceshard synth --enrolled-share 0.7\` writes faces.npy, ids.txt and ${count(s.queries)} queries (30% of people not enrolled); they are ingested by streaming the .npy and ids file through the client as \`faceshard ingest\` does (readFaceFile, one request answered before the next), so the bench process never holds the faces. "Searchable" and "in approximate lists" count from the first write (status polled about every 0.75 s). Memory is the sum of the shard processes' resident sets once every shard's last snapshot holds all it holds, lists included (read from the shard's log); disk is \`du\` of the JetStream store dir and of the snapshots dir. Recall@1 is against exact search through the cluster itself on the same queries (k = ${s.k}; exact over the values the shards store, each rounded to a multiple of 2^-14, not over the float32 file). Approximate: effort ${s.efforts.start} first; when it reaches recall@1 ≥ ${s.targetRecall}, effort ${s.efforts.lower.join(', then ')} while each still does (less work a query), else effort ${s.efforts.higher.join(', then ')} until one does; queries/s at concurrency 32 and exact at 8, p50 / p99 at concurrency 1; each run after a warm-up, at most max(3,000, 200 × concurrency) queries or ${s.approximateLimitMs / 1000} s (exact ${s.exactLimitMs / 1000} s). Restart: the whole cluster stopped after the queries and started again on the same data dir, timed until every shard has a ready replica (nats-server recovering the stream included).`,
     '',
     ...table(run),
     '',

@@ -45,7 +45,8 @@ export interface SizeResult {
   benchMaxRssBytes: number;
 }
 
-/** The approximate row at the lowest effort tried that reaches recall@1 0.99, else the last tried. */
+/** The approximate row at the lowest effort tried that reaches recall@1 `target`, else the last tried. */
 export function approximateAtTarget(tried: readonly ApproximateResult[], target = 0.99): ApproximateResult {
-  return tried.find((a) => a.recall1 >= target) ?? tried[tried.length - 1];
+  const reaching = tried.filter((a) => a.recall1 >= target).sort((a, b) => a.effort - b.effort);
+  return reaching[0] ?? tried[tried.length - 1];
 }

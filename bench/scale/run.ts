@@ -31,7 +31,7 @@ const SETTINGS: ScaleSettings = {
   shards: 4,
   queries: 1000,
   k: 10,
-  efforts: [1, 2, 4],
+  efforts: { start: 1, lower: [0.5, 0.35, 0.25], higher: [2, 4] },
   targetRecall: 0.99,
   readBatch: Number(process.env.BENCH_SCALE_READ_BATCH ?? DEFAULT_BATCH_SIZE),
   approximateLimitMs: 6_000,
