@@ -206,6 +206,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     const distance = Number(await first.locator('.distance').textContent());
     assert.ok(distance > 0.3 && distance < 0.6, `distance ${distance}: the mirrored photo is not the stored one, and near it`);
     await page.screenshot({ path: path.join(screenshots, 'page-search.png') });
+    assert.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 1000, 'nothing wider than the window');
 
     // With the keyboard: each ArrowLeft is 0.01 less, down to just under the distance.
     await page.focus('#threshold');
