@@ -228,14 +228,14 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
 
   test('delete a person with the keyboard, confirmed: their match leaves the result and the persons panel', async () => {
     assert.equal(await page.locator('#faces .match .person').filter({ hasText: 'Ada Lovelace' }).count(), 1);
-    const deleteAda = page.locator('#persons li[data-person="Ada Lovelace"] button.delete');
+    const deleteAda = page.getByRole('button', { name: 'Delete Ada Lovelace' });
     const deletes: string[] = [];
     const seeDelete = (request: Request) => void (request.method() === 'DELETE' && deletes.push(request.url()));
     page.on('request', seeDelete);
     await deleteAda.focus();
     // Escape cancels: nothing deleted.
     await page.keyboard.press('Enter');
-    await page.locator('#confirm-delete').waitFor({ state: 'visible' });
+    await page.getByRole('dialog', { name: 'Delete a person' }).waitFor({ state: 'visible' });
     assert.equal(await page.locator('#confirm-text').textContent(), 'Delete Ada Lovelace and all 1 face stored for them? This cannot be undone.');
     assert.equal(await page.evaluate<string>('document.activeElement.value'), 'cancel', 'the safe choice has the focus');
     await page.keyboard.press('Escape');
@@ -244,7 +244,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     // Enter, Tab to "Delete", Enter.
     await deleteAda.focus();
     await page.keyboard.press('Enter');
-    await page.locator('#confirm-delete').waitFor({ state: 'visible' });
+    await page.getByRole('dialog', { name: 'Delete a person' }).waitFor({ state: 'visible' });
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate<string>('document.activeElement.value'), 'delete');
     await page.keyboard.press('Enter');

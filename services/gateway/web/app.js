@@ -163,7 +163,8 @@ const persons = new PersonsPanel({
   onDeleted: async (person, reply) => {
     const deleted = `Deleted ${person}: ${reply.deleted} face${reply.deleted === 1 ? '' : 's'}${reply.partial ? ' (a shard did not answer: delete again to be sure)' : ''}.`;
     say(`${deleted} Searching again ...`, 'info');
-    if (searched && !$('result').hidden) await search(searched, { minSeq: reply.seq });
+    // Faces outside the shown top k leave it as it is: search again only when the person is in it.
+    if (searched && !$('result').hidden && view.shows(person)) await search(searched, { minSeq: reply.seq });
     await persons.refresh();
     void refreshStatus();
     if ($('message').className !== 'error') say(deleted, 'info');

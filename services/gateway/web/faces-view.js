@@ -38,6 +38,11 @@ export class FacesView {
     this.size = size;
   }
 
+  /** Whether a match of `person` is shown. */
+  shows(person) {
+    return this.reply?.faces.some((face) => face.matches.some((match) => personOf(match) === person)) ?? false;
+  }
+
   render(threshold) {
     for (const box of this.frame.querySelectorAll('.box')) box.remove();
     this.list.replaceChildren();
