@@ -14,28 +14,31 @@ export class PersonsPanel {
     this.key = key;
     this.onDeleted = onDeleted;
     this.onError = onError;
-    this.persons = [];
+    // Refreshes overlap (a key typed, an enroll, a delete): only the latest one asked is shown.
+    this.asked = 0;
   }
 
   /** Asks the gateway again and shows what it answers (the first page: up to 1,000 persons). */
   async refresh() {
     if (!this.key()) {
+      this.asked++;
       this.show([], 'Enter an API key to see the persons.');
       return;
     }
+    const ask = ++this.asked;
     try {
       const reply = await callApi('GET', '/v1/persons', this.key());
+      if (ask !== this.asked) return;
       const notes = [`${plural(reply.persons.length, 'person')}, ${plural(reply.unnamed, 'face')} without a person`];
       if (reply.next !== undefined) notes.push('more persons than shown');
       if (reply.partial) notes.push('a shard did not answer: some may be missing');
       this.show(reply.persons, `${notes.join('; ')}.`);
     } catch (err) {
-      this.show([], `Persons: ${err.message}`);
+      if (ask === this.asked) this.show([], `Persons: ${err.message}`);
     }
   }
 
   show(persons, text) {
-    this.persons = persons;
     this.text.textContent = text;
     this.list.replaceChildren(
       ...persons.map(({ person, faces }) => {
