@@ -5,4 +5,4 @@
  */
 export { MAX_PERSON_CHARS, parsePerson, PersonName } from './person-name.js';
 export { personFromPath, type PersonFromPath, type PersonSource } from './person-source.js';
-export { DEFAULT_SAME_PERSON_THRESHOLD, personOfMeta, PersonRank, whoIs, WhoIs, type WhoIsMatch, WhoIsVerdict } from './who-is.js';
+export { DEFAULT_SAME_PERSON_THRESHOLD, personOfMeta, PersonRank, whoIs, WhoIs, type WhoIsMatch, WhoIsStep, whoIsSteps, WhoIsVerdict } from './who-is.js';

@@ -78,6 +78,30 @@ export function whoIs(matches: readonly WhoIsMatch[], options: { threshold?: num
   return { persons, verdict: verdictOf(persons, threshold), threshold, considered: matches.length, unnamed };
 }
 
+/** From `threshold` up to the next step's (or any higher), whoIs's verdict is `verdict`. */
+export const WhoIsStep = z.strictObject({ threshold: z.number(), verdict: WhoIsVerdict });
+export type WhoIsStep = z.infer<typeof WhoIsStep>;
+
+/**
+ * whoIs's verdict at every threshold at once, for a page whose slider re-judges without asking
+ * again. Votes change only where the threshold reaches a named match's distance, so the steps
+ * are those distances, ascending (a step that says what the one before it says is left out).
+ * At each step some person is within, so no step is unknown: below the first step, or with no
+ * steps, the verdict is unknown. One whoIs a distinct distance: O(k^2 log k), small for the k
+ * of a photo search.
+ */
+export function whoIsSteps(matches: readonly WhoIsMatch[]): WhoIsStep[] {
+  const distances = [...new Set(matches.filter((m) => personOfMeta(m.meta) !== undefined).map((m) => m.distance))].sort((a, b) => a - b);
+  const steps: WhoIsStep[] = [];
+  for (const distance of distances) {
+    // whoIs wants a threshold above 0; a face at distance 0 is within the smallest one.
+    const verdict = whoIs(matches, { threshold: Math.max(distance, Number.MIN_VALUE) }).verdict;
+    const previous = steps.at(-1)?.verdict;
+    if (previous === undefined || JSON.stringify(previous) !== JSON.stringify(verdict)) steps.push({ threshold: distance, verdict });
+  }
+  return steps;
+}
+
 function verdictOf(persons: readonly PersonRank[], threshold: number): WhoIsVerdict {
   const within = persons.filter((p) => p.votes > 0);
   if (within.length === 0) {

@@ -69,7 +69,7 @@ export function apiRoutes(client: () => FaceshardClient, timeoutMs: number): Rou
       path: '/v1/search',
       access: 'reader',
       summary:
-        'The k nearest stored faces of each query vector (JSON), or of every face found in a photo (multipart/form-data: `photo`, and k, maxDistance, approximate, effort as fields). Exact, or approximate with an effort. A photo without a face answers 200 with `faces: []`',
+        'The k nearest stored faces of each query vector (JSON), or of every face found in a photo (multipart/form-data: `photo`, and k, maxDistance, approximate, effort, minSeq as fields), each face with `who`: who it is at every threshold. Exact, or approximate with an effort. A photo without a face answers 200 with `faces: []`',
       body: QueryRequest,
       upload: PHOTO_SEARCH_UPLOAD,
       reply: { status: 200, schema: z.union([QueryReply, PhotoSearchReply]) },

@@ -70,3 +70,15 @@ export const formNumber = <T extends z.ZodType>(inner: T) => z.preprocess((v) =>
 
 /** A form text field of a boolean: exactly "true" or "false". */
 export const formBoolean = z.enum(['true', 'false'], 'must be true or false').transform((v) => v === 'true');
+
+/** A form text field holding JSON ("{\"0\": 12}"), then checked by `inner`; text that is not JSON is refused saying so. */
+export const formJson = <T extends z.ZodType>(inner: T) =>
+  z.preprocess((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be JSON, got ${JSON.stringify(v.slice(0, 40))}` });
+      return z.NEVER;
+    }
+  }, inner);

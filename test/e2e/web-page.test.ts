@@ -2,9 +2,10 @@
 // playwright-core against a real cluster with a real encoder. Enroll one person by picking a
 // folder and another from a zip (person from each photo's folder) while the progress is
 // watched, drop a mirrored and resized photo of the first and see its box and that person
-// first, move the threshold with the keyboard and see the verdict change, then one error of
-// each kind: not an image, too large, no face, a wrong key, a reader key enrolling, the
-// cluster down. Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1. Encodes are few (7): the model is slow
+// first and who it is, move the threshold with the keyboard and see the verdicts change, see
+// the persons panel, delete a person with the keyboard (confirmed) and see their match leave the
+// result, then one error of each kind: not an image, too large, no face, a wrong key, a reader
+// key enrolling or deleting, the cluster down. Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1. Encodes are few (7): the model is slow
 // on two cores.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import sharp from 'sharp';
 import { samplePhotoDir } from '../../libs/sample-photos/index.js';
 import { writeZip } from '../../libs/zip/index.js';
@@ -59,6 +60,12 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
   let blank: Buffer;
 
   const message = () => page.locator('#message');
+  /** The persons panel's rows: [name, face count]. */
+  const personsListed = async () =>
+    Promise.all(
+      (await page.locator('#persons li').all()).map(async (row) => [await row.locator('.person').textContent(), await row.locator('.count').textContent()]),
+    );
+  const whoLine = () => page.locator('#faces .face').first().locator('.who');
   const dropAndSee = async (file: PageFile, text: RegExp) => {
     await dropFile(page, file);
     let said = '';
@@ -180,6 +187,12 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
       ],
     );
     await page.locator('#status-text').filter({ hasText: '3 faces' }).waitFor({ timeout: 15_000 });
+    // The persons panel, asked again after each enroll.
+    await page.locator('#persons-text').filter({ hasText: '2 persons, 0 faces without a person.' }).waitFor({ timeout: 15_000 });
+    assert.deepEqual(await personsListed(), [
+      ['Ada Lovelace', '1 face'],
+      ['Grace', '2 faces'],
+    ]);
     await page.screenshot({ path: path.join(screenshots, 'page-enroll.png') });
   });
 
@@ -189,9 +202,11 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     const first = page.locator('#faces .face').first().locator('.match').first();
     assert.equal(await first.locator('.person').textContent(), 'Ada Lovelace');
     assert.equal(await first.locator('.verdict').textContent(), 'same person');
+    assert.match((await whoLine().textContent()) ?? '', /^Who is this: Ada Lovelace \(nearest at 0\.\d{3}, 1 vote\)$/);
     const distance = Number(await first.locator('.distance').textContent());
     assert.ok(distance > 0.3 && distance < 0.6, `distance ${distance}: the mirrored photo is not the stored one, and near it`);
     await page.screenshot({ path: path.join(screenshots, 'page-search.png') });
+    assert.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 1000, 'nothing wider than the window');
 
     // With the keyboard: each ArrowLeft is 0.01 less, down to just under the distance.
     await page.focus('#threshold');
@@ -199,6 +214,7 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     for (let i = 0; i < steps; i++) await page.keyboard.press('ArrowLeft');
     assert.equal(await page.locator('#threshold-value').textContent(), (Math.floor(distance * 100) / 100).toFixed(2));
     assert.equal(await first.locator('.verdict').textContent(), 'not the same');
+    assert.match((await whoLine().textContent()) ?? '', /^Who is this: unknown \(no person within 0\.\d\d\)$/);
     assert.equal(await page.locator('#photo-frame .box.other').count(), 1);
     await page.keyboard.press('End');
     assert.equal(await first.locator('.verdict').textContent(), 'same person');
@@ -206,10 +222,47 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     // Phone width: the same result, one column.
     await page.setViewportSize({ width: 390, height: 800 });
     await page.screenshot({ path: path.join(screenshots, 'page-phone.png') });
+    assert.ok((await page.evaluate<number>('document.documentElement.scrollWidth')) <= 390, 'nothing wider than the phone');
     await page.setViewportSize({ width: 1000, height: 760 });
   });
 
-  test('a clear message for each error: not an image, too large, no face, a wrong key, a reader enrolling, the cluster down', async () => {
+  test('delete a person with the keyboard, confirmed: their match leaves the result and the persons panel', async () => {
+    assert.equal(await page.locator('#faces .match .person').filter({ hasText: 'Ada Lovelace' }).count(), 1);
+    const deleteAda = page.getByRole('button', { name: 'Delete Ada Lovelace' });
+    const deletes: string[] = [];
+    const seeDelete = (request: Request) => void (request.method() === 'DELETE' && deletes.push(request.url()));
+    page.on('request', seeDelete);
+    await deleteAda.focus();
+    // Escape cancels: nothing deleted.
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Delete a person' }).waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#confirm-text').textContent(), 'Delete Ada Lovelace and all 1 face stored for them? This cannot be undone.');
+    assert.equal(await page.evaluate<string>('document.activeElement.value'), 'cancel', 'the safe choice has the focus');
+    await page.keyboard.press('Escape');
+    await page.locator('#confirm-delete').waitFor({ state: 'hidden' });
+    assert.equal((await cluster.client.get(['Ada Lovelace/ada.jpg#0'])).faces.length, 1);
+    // Enter, Tab to "Delete", Enter.
+    await deleteAda.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Delete a person' }).waitFor({ state: 'visible' });
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate<string>('document.activeElement.value'), 'delete');
+    await page.keyboard.press('Enter');
+    await message()
+      .filter({ hasText: /^Deleted Ada Lovelace: 1 face\.$/ })
+      .waitFor({ timeout: 60_000 });
+    page.off('request', seeDelete);
+    assert.deepEqual(deletes, [`${gw.base}/v1/faces?person=Ada%20Lovelace`], 'one delete: the one confirmed');
+    assert.equal((await cluster.client.get(['Ada Lovelace/ada.jpg#0'])).faces.length, 0);
+    // The photo was searched again: its face is still there, Ada no longer among its matches nor its verdict.
+    assert.equal(await page.locator('#faces .face').count(), 1);
+    assert.deepEqual(await page.locator('#faces .match .person').allTextContents(), ['Grace', 'Grace']);
+    assert.doesNotMatch((await whoLine().textContent()) ?? '', /Ada/);
+    assert.deepEqual(await personsListed(), [['Grace', '2 faces']]);
+    assert.equal(await page.locator('#persons-text').textContent(), '1 person, 0 faces without a person.');
+  });
+
+  test('a clear message for each error: not an image, too large, no face, a wrong key, a reader enrolling or deleting, the cluster down', async () => {
     await dropAndSee({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') }, /^Not an image: choose a JPEG, PNG or WebP photo/);
     const huge = Buffer.concat([ada, Buffer.alloc(MAX_BODY)]);
     await dropAndSee(jpeg('huge.jpg', huge), /^The file is too large for the gateway\. \(request body larger than 1048576 bytes/);
@@ -233,6 +286,16 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     await until('the forbidden message', async () =>
       /^This key may not do that: enrolling needs a writer key/.test((await message().textContent()) ?? '') ? true : undefined,
     );
+    // A reader deleting: confirmed, then refused, and Grace stays.
+    await page.locator('#persons li[data-person="Grace"] button.delete').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await until('the forbidden message for deleting', async () =>
+      /^This key may not do that: deleting needs a writer key\. \(/.test((await message().textContent()) ?? '') ? true : undefined,
+    );
+    assert.deepEqual(await personsListed(), [['Grace', '2 faces']]);
+    assert.equal((await cluster.client.get(['Grace/1.jpg#0'])).faces.length, 1);
 
     await cluster.nats.cleanup();
     await until('the gateway not ready without NATS', async () => ((await fetch(`${gw.base}/readyz`)).status === 503 ? true : undefined), 15_000);

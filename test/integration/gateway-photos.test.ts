@@ -87,12 +87,13 @@ describe('the gateway: search by photo and verify, with a real encoder', { timeo
     const res = await upload('/v1/search', { photo, k: '2' });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.faces.length, faces.length);
-    res.json.faces.forEach((face: { box: Box; matches: Array<{ id: string; distance: number; meta: unknown }> }, i: number) => {
+    res.json.faces.forEach((face: { box: Box; matches: Array<{ id: string; distance: number; meta: unknown }>; who: unknown[] }, i: number) => {
       assert.deepEqual(face.box, faces[i].box);
       assert.equal(face.matches.length, 2);
       assert.equal(face.matches[0].id, idOf(i));
       assert.ok(face.matches[0].distance < 1e-3, `distance ${face.matches[0].distance}`);
       assert.deepEqual(face.matches[0].meta, { photo: 'sample1.jpg' });
+      assert.deepEqual(face.who, [], 'no stored face carries a person: unknown at every threshold');
     });
     assert.equal(res.json.partial, false);
     assert.match(res.json.backend, /wasm|tensorflow|cpu/);
@@ -186,6 +187,8 @@ describe('the gateway: search by photo and verify, with a real encoder', { timeo
       ['/v1/search', { photo, effort: '2' }, 400, /effort: only with approximate=true/],
       ['/v1/search', { photo, approximate: 'yes' }, 400, /approximate: must be true or false/],
       ['/v1/search', { photo, limit: '3' }, 400, /unknown form field "limit"/],
+      ['/v1/search', { photo, minSeq: '{0: 1}' }, 400, /minSeq: must be JSON, got "\{0: 1\}"/],
+      ['/v1/search', { photo, minSeq: '-1' }, 400, /invalid form: minSeq/],
       ['/v1/verify', { a: photo }, 400, /no photo: send the image file as the form field "b"/],
       ['/v1/verify', { a: photo, b: photo, threshold: '2.5' }, 400, /threshold: threshold must be at most 2/],
       ['/v1/verify?threshold=-1', { a: photo, b: photo }, 400, /query parameter threshold: threshold must be at least 0/],
@@ -196,5 +199,22 @@ describe('the gateway: search by photo and verify, with a real encoder', { timeo
       assert.equal(res.status, status, `${route} ${Object.keys(fields).join(',')}: ${res.text}`);
       assert.match(res.json.error.message, message);
     }
+  });
+
+  test('who is this: a face stored with a person, searched right after (minSeq), is that person up from its distance', async () => {
+    const ingest = await cluster.client.ingestMany([{ id: 'people/ada#0', vector: faces[1].vector, meta: { person: 'Ada' } }]);
+    const res = await upload('/v1/search', { photo, k: '3', minSeq: JSON.stringify(ingest.seq) });
+    assert.equal(res.status, 200, res.text);
+    const second = res.json.faces[1] as { matches: Array<{ id: string; distance: number }>; who: Array<{ threshold: number; verdict: unknown }> };
+    const ada = second.matches.find((m) => m.id === 'people/ada#0');
+    assert.ok(ada, `the face stored just before is among the matches: ${JSON.stringify(second.matches)}`);
+    assert.deepEqual(second.who, [{ threshold: ada.distance, verdict: { kind: 'match', person: 'Ada', distance: ada.distance, votes: 1 } }]);
+    const first = res.json.faces[0] as { matches: Array<{ id: string; distance: number }>; who: Array<{ threshold: number }> };
+    const adaFar = first.matches.find((m) => m.id === 'people/ada#0');
+    // The first face is someone else: Ada only from her (farther) distance, if she is among its k at all.
+    assert.deepEqual(
+      first.who.map((step) => step.threshold),
+      adaFar ? [adaFar.distance] : [],
+    );
   });
 });

@@ -67,7 +67,7 @@ test('keyed routes say which role they need and that a key is refused with 401/4
 test('uploads are documented as multipart/form-data: photo fields binary and required, text fields with their limits', () => {
   const form = (path: string) =>
     paths[path].post.requestBody!.content['multipart/form-data'].schema as {
-      properties: Record<string, { type: string; contentMediaType?: string; maximum?: number }>;
+      properties: Record<string, { type: string; contentMediaType?: string; maximum?: number; description?: string }>;
       required: string[];
     };
   const search = form('/v1/search');
@@ -80,4 +80,24 @@ test('uploads are documented as multipart/form-data: photo fields binary and req
   assert.equal(verify.properties.threshold.maximum, 2);
   assert.ok('422' in paths['/v1/verify'].post.responses, 'no face: 422');
   assert.match(paths['/v1/search'].post.summary, /without a face answers 200 with `faces: \[\]`/);
+  assert.match(search.properties.minSeq.description ?? '', /^JSON: /, 'minSeq travels as JSON text in the form');
+});
+
+test("a photo search's faces say who they are at every threshold: steps of whoIs verdicts", () => {
+  const reply = paths['/v1/search'].post.responses as Record<
+    string,
+    { content: Record<string, { schema: { anyOf: Array<{ properties: Record<string, unknown> }> } }> }
+  >;
+  const photoReply = reply['200'].content['application/json'].schema.anyOf.find((s) => 'faces' in s.properties)!;
+  const face = (photoReply.properties.faces as { items: { properties: Record<string, unknown>; required: string[] } }).items;
+  assert.ok(face.required.includes('who'));
+  const step = (
+    face.properties.who as { items: { properties: { threshold: unknown; verdict: { oneOf: Array<{ properties: { kind: { const: string } } }> } } } }
+  ).items;
+  assert.deepEqual(step.properties.threshold, { type: 'number' });
+  assert.deepEqual(
+    step.properties.verdict.oneOf.map((v) => v.properties.kind.const),
+    ['match', 'ambiguous', 'unknown'],
+  );
+  assert.match(paths['/v1/search'].post.summary, /`who`: who it is at every threshold/);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_PERSON_CHARS, parsePerson, personFromPath, personOfMeta, whoIs, type WhoIsMatch } from '../../libs/persons/index.js';
+import { MAX_PERSON_CHARS, parsePerson, personFromPath, personOfMeta, whoIs, whoIsSteps, type WhoIsMatch, type WhoIsStep } from '../../libs/persons/index.js';
+import { seededRandom } from '../helpers/random.js';
 
 const face = (id: string, distance: number, person?: unknown): WhoIsMatch => ({
   id,
@@ -147,5 +148,38 @@ describe('whoIs', () => {
 
   test('refuses a threshold that is not a positive number', () => {
     for (const threshold of [0, -1, Number.NaN, Infinity]) assert.throws(() => whoIs([], { threshold }), /threshold must be a number above 0/);
+  });
+});
+
+describe('whoIsSteps', () => {
+  /** The verdict the steps give at `threshold`: the last step at or below it, else unknown. */
+  const verdictAt = (steps: WhoIsStep[], threshold: number) => steps.filter((s) => s.threshold <= threshold).at(-1)?.verdict.kind ?? 'unknown';
+
+  test('a step where a named match is reached; unnamed matches and verdicts said before make none', () => {
+    const steps = whoIsSteps([face('a1', 0.31, 'Ada'), face('u', 0.35), face('b1', 0.45, 'Bob'), face('b2', 0.5, 'Bob'), face('b3', 0.55, 'Bob')]);
+    assert.deepEqual(steps, [
+      { threshold: 0.31, verdict: { kind: 'match', person: 'Ada', distance: 0.31, votes: 1 } },
+      // Bob's first vote ties Ada's: Ada, nearer, still leads; at 0.5 Bob out-votes her.
+      { threshold: 0.5, verdict: { kind: 'ambiguous', persons: ['Ada', 'Bob'] } },
+    ]);
+    assert.deepEqual(whoIsSteps([face('u', 0.2)]), [], 'no person: no step, unknown at every threshold');
+    assert.deepEqual(whoIsSteps([face('a', 0, 'Ada')]), [{ threshold: 0, verdict: { kind: 'match', person: 'Ada', distance: 0, votes: 1 } }]);
+  });
+
+  test('at any threshold the steps say what whoIs says', () => {
+    const random = seededRandom(25);
+    for (let round = 0; round < 200; round++) {
+      const matches = Array.from({ length: 1 + Math.floor(random() * 8) }, (_, i) => {
+        const person = random() < 0.2 ? undefined : ['Ada', 'Bob', 'Cy'][Math.floor(random() * 3)];
+        return face(`f${i}`, Math.round(random() * 80) / 100, person);
+      });
+      const steps = whoIsSteps(matches);
+      for (let t = 0.01; t <= 0.9; t += 0.01) {
+        const verdict = whoIs(matches, { threshold: t }).verdict;
+        const fromSteps = steps.filter((s) => s.threshold <= t).at(-1)?.verdict;
+        assert.equal(verdictAt(steps, t), verdict.kind, JSON.stringify({ matches, t }));
+        if (verdict.kind !== 'unknown') assert.deepEqual(fromSteps, verdict, JSON.stringify({ matches, t }));
+      }
+    }
   });
 });

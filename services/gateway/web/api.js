@@ -19,7 +19,6 @@ export function saveKey(key) {
 /** What the page says for each error code the API answers with (the gateway's own message follows it). */
 const EXPLAINED = {
   unauthorized: 'The API key was not accepted: enter a valid key above.',
-  forbidden: 'This key may not do that: enrolling needs a writer key.',
   too_large: 'The file is too large for the gateway.',
   unsupported_media_type: 'Not an image: choose a JPEG, PNG or WebP photo.',
   no_face: 'No face found in the photo.',
@@ -36,16 +35,22 @@ const EXPLAINED = {
   unreachable: 'The gateway cannot be reached.',
 };
 
+/** The sentence for `code`; a key without the role is told what needed more (`action`: "enrolling", "deleting"). */
+function explain(code, action) {
+  if (code === 'forbidden') return `This key may not do that: ${action ?? 'it'} needs a writer key.`;
+  return EXPLAINED[code] ?? `The gateway answered ${code}.`;
+}
+
 /** An error from the API (or from reaching it): `code` as the API names it, `text` for a person. */
 export class ApiError extends Error {
-  constructor(code, detail) {
-    super(`${EXPLAINED[code] ?? `The gateway answered ${code}.`} (${detail})`);
+  constructor(code, detail, action) {
+    super(`${explain(code, action)} (${detail})`);
     this.code = code;
   }
 }
 
-/** A /v1 call: JSON back, or an ApiError. `body`: FormData or nothing. */
-export async function callApi(method, path, key, body) {
+/** A /v1 call: JSON back, or an ApiError. `body`: FormData or nothing; `action`: what the call does, for the forbidden sentence. */
+export async function callApi(method, path, key, body, action) {
   let res;
   try {
     res = await fetch(path, { method, headers: key ? { authorization: `Bearer ${key}` } : {}, body });
@@ -59,6 +64,6 @@ export async function callApi(method, path, key, body) {
   } catch {
     throw new ApiError(`http_${res.status}`, `an answer that is not JSON: ${text.slice(0, 120)}`);
   }
-  if (!res.ok) throw new ApiError(json.error?.code ?? `http_${res.status}`, json.error?.message ?? `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(json.error?.code ?? `http_${res.status}`, json.error?.message ?? `HTTP ${res.status}`, action);
   return json;
 }

@@ -1,7 +1,8 @@
-// The page's wiring: the key, the photo search (drop or pick), the threshold, enrolling, the status line.
+// The page's wiring: the key, the photo search (drop or pick), the threshold, enrolling, the persons, the status line.
 import { callApi, loadKey, saveKey } from './api.js';
 import { enrollAll, enrollPlan } from './enroll.js';
 import { FacesView } from './faces-view.js';
+import { PersonsPanel } from './persons.js';
 import { statusLine } from './status.js';
 import { zipPhotos } from './zip-reader.js';
 
@@ -38,6 +39,7 @@ $('key-form').addEventListener('submit', (event) => {
   saveKey(key);
   say('');
   void refreshStatus();
+  void persons.refresh();
 });
 
 /** The photo's own size once shown (boxes are in its pixels). */
@@ -51,19 +53,26 @@ function showPhoto(file) {
   });
 }
 
-async function search(file) {
+/** The photo last searched: searched again after a delete, so what was deleted leaves the result. */
+let searched;
+
+/** Searches `file`; `again` (after a delete): its `minSeq` so the shards have applied it first, and the message left to the caller. */
+async function search(file, again) {
   if (!key) return say('Enter an API key first.');
-  say(`Searching ${file.name} ...`, 'info');
+  searched = file;
+  if (!again) say(`Searching ${file.name} ...`, 'info');
   view.show(undefined);
   view.render(threshold());
   const form = new FormData();
   form.append('photo', file, file.name);
   form.append('k', String(MATCHES_PER_FACE));
+  if (again) form.append('minSeq', JSON.stringify(again.minSeq));
   try {
     const [reply, size] = await Promise.all([callApi('POST', '/v1/search', key, form), showPhoto(file)]);
     $('result').hidden = false;
     view.show(reply, size);
     view.render(threshold());
+    if (again) return;
     if (reply.faces.length === 0) say(`No face found in ${file.name}.`);
     else say(`${reply.faces.length} face${reply.faces.length === 1 ? '' : 's'} found in ${file.name} (${Math.round(reply.tookMs)} ms).`, 'info');
   } catch (err) {
@@ -138,10 +147,30 @@ $('enroll-form').addEventListener('submit', async (event) => {
     problems(result.problems);
     say(`Enrolled: ${result.stored} face${result.stored === 1 ? '' : 's'} stored from ${plan.length} photo${plan.length === 1 ? '' : 's'}.`, 'info');
     void refreshStatus();
+    void persons.refresh();
   } catch (err) {
     say(err.message);
   }
 });
 
+const persons = new PersonsPanel({
+  list: $('persons'),
+  text: $('persons-text'),
+  heading: $('persons-title'),
+  dialog: $('confirm-delete'),
+  key: () => key,
+  onError: (err) => say(err.message),
+  onDeleted: async (person, reply) => {
+    const deleted = `Deleted ${person}: ${reply.deleted} face${reply.deleted === 1 ? '' : 's'}${reply.partial ? ' (a shard did not answer: delete again to be sure)' : ''}.`;
+    say(`${deleted} Searching again ...`, 'info');
+    // Faces outside the shown top k leave it as it is: search again only when the person is in it.
+    if (searched && !$('result').hidden && view.shows(person)) await search(searched, { minSeq: reply.seq });
+    await persons.refresh();
+    void refreshStatus();
+    if ($('message').className !== 'error') say(deleted, 'info');
+  },
+});
+
 void refreshStatus();
+void persons.refresh();
 setInterval(() => void refreshStatus(), STATUS_EVERY_MS);

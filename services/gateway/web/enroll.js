@@ -37,7 +37,7 @@ export async function enrollAll(plan, key, progress) {
     form.append('name', name);
     form.append('photo', file, file.name);
     try {
-      const reply = await callApi('POST', '/v1/enroll', key, form);
+      const reply = await callApi('POST', '/v1/enroll', key, form, 'enrolling');
       stored += reply.accepted;
     } catch (err) {
       // A wrong key or a cluster that is down fails every photo alike: stop at the first.

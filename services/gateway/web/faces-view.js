@@ -1,4 +1,5 @@
 // A searched photo: a box on every face found, and per face its matches with person, distance and verdict.
+import { verdictAt, whoText } from './who.js';
 
 /**
  * A stored face's thumbnail URL, or undefined: thumbnails are not stored yet (a later task keeps
@@ -35,6 +36,11 @@ export class FacesView {
   show(reply, size) {
     this.reply = reply;
     this.size = size;
+  }
+
+  /** Whether a match of `person` is shown. */
+  shows(person) {
+    return this.reply?.faces.some((face) => face.matches.some((match) => personOf(match) === person)) ?? false;
   }
 
   render(threshold) {
@@ -77,6 +83,8 @@ export class FacesView {
       );
     }
     const heading = el('h3', {}, `Face ${i + 1}`, el('small', {}, ` score ${face.score.toFixed(2)}`));
-    return el('li', { class: 'face' }, heading, face.matches.length ? matches : el('p', {}, 'No stored face to compare with yet: enroll someone.'));
+    const verdict = verdictAt(face.who, threshold);
+    const who = el('p', { class: 'who', 'data-verdict': verdict.kind }, 'Who is this: ', el('strong', {}, whoText(verdict, threshold)));
+    return el('li', { class: 'face' }, heading, who, face.matches.length ? matches : el('p', {}, 'No stored face to compare with yet: enroll someone.'));
   }
 }
