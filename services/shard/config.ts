@@ -53,6 +53,12 @@ export const ShardEnv = z.object({
    */
   LOG_CHECK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(1000),
   /**
+   * While the log grows and whoever serves it (the stream leader, the server) stays the same,
+   * looks read the applied records back at most this often (read-back-rule.ts); a new leader
+   * or server, or consumer trouble, reads back at the next look.
+   */
+  LOG_CHECK_FULL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /**
    * The process's search queue (every replica and group leg in it shares one thread):
    * legs admitted and not yet answered. Past it a leg is refused at once with `busy` (503,
    * retryAfterMs). The default coordinator keeps at most 4 scatters in flight, i.e. 4

@@ -36,7 +36,8 @@ import { readOwnRecords } from './applied-record.js';
 import { windowDifference, type LoggedRecord } from './applied-window.js';
 import { BulkWriteGate } from './bulk-write-gate.js';
 import type { ShardConfig } from './config.js';
-import { logChange, sameStreamState, streamNow, type LogChange, type LogOrigin, type StreamNow } from './log-origin.js';
+import { logChange, streamNow, type LogChange, type LogOrigin } from './log-origin.js';
+import { readBackDue, servedBy, type LookNow, type MatchedReadBack } from './read-back-rule.js';
 import { startLogReplay, type LogReplay } from './log-replayer.js';
 import type { ShardMetrics } from './metrics.js';
 import { restoreSnapshot, scheduleSnapshots } from './snapshots.js';
@@ -44,6 +45,8 @@ import type { SearchQueue } from './search-queue.js';
 
 /** After consumer trouble, when the second look at the log runs. */
 const LOOK_AGAIN_AFTER_TROUBLE_MS = 1500;
+/** The reason a timer's look gives (any other reason is trouble's). */
+const PERIODIC_LOOK = 'periodic look';
 
 /** A leg that asks for it (the coordinator's do) gets the binary reply. */
 const BINARY_LEG_REPLY = { encode: encodeShardReplyBinary, contentType: SHARD_REPLY_BINARY_CONTENT_TYPE };
@@ -83,14 +86,8 @@ export class ShardReplica {
   /** The look at the log in progress (checkLog), and why another was asked for meanwhile. */
   private looking: Promise<void> | undefined;
   private lookAgain: string | undefined;
-  /**
-   * The stream's state and the sequence applied at the last look whose read-back found the
-   * applied records as they were: while neither moves, a read-back would read the same
-   * records again. Read-backs are not free: at 1,000,000 faces, four shards each reading
-   * back LOG_CHECK_RECORDS records every LOG_CHECK_INTERVAL_MS kept nats-server busy
-   * enough to cut an idle cluster's approximate queries/s by 2.7x (bench/results/scale.md).
-   */
-  private matched: { stream: StreamNow; appliedSeq: number } | undefined;
+  /** The last read-back that found the applied records as they were (read-back-rule.ts says when the next is due). */
+  private matched: MatchedReadBack | undefined;
 
   constructor(context: ReplicaContext, shard: number, metrics: ShardMetrics, log: Logger) {
     this.context = context;
@@ -288,7 +285,7 @@ export class ShardReplica {
   }
 
   /** One look at a time; a look asked for meanwhile runs once after it. */
-  private checkLog(why = 'periodic look'): Promise<void> {
+  private checkLog(why = PERIODIC_LOOK): Promise<void> {
     if (this.looking) {
       this.lookAgain = why;
       return this.looking;
@@ -316,7 +313,14 @@ export class ShardReplica {
       return; // NATS down, or the stream deleted and not made again yet: the next look
     }
     const now = streamNow(info);
-    const change = logChange(origin, appliedSeq, now) ?? (await this.recentChanged(applied, now, appliedSeq));
+    const look: LookNow = {
+      stream: now,
+      appliedSeq,
+      servedBy: servedBy(info.cluster?.leader, this.context.nc.info?.server_id),
+      nowMs: performance.now(),
+      periodic: why === PERIODIC_LOOK,
+    };
+    const change = logChange(origin, appliedSeq, now) ?? (await this.recentChanged(applied, look));
     if (change && this.origin === origin) this.startOver(change, why);
   }
 
@@ -327,15 +331,14 @@ export class ShardReplica {
    * read back, the shard's records at those sequences are missing, extra or written at
    * another time.
    */
-  private async recentChanged(applied: LoggedRecord[], now: StreamNow, appliedSeq: number): Promise<LogChange | undefined> {
+  private async recentChanged(applied: LoggedRecord[], look: LookNow): Promise<LogChange | undefined> {
     if (applied.length === 0) return undefined; // nothing applied since start (or the snapshot): nothing to compare
-    const matched = this.matched;
-    if (matched && matched.appliedSeq === appliedSeq && sameStreamState(matched.stream, now)) return undefined;
+    if (!readBackDue(this.matched, look, this.context.config.LOG_CHECK_FULL_INTERVAL_MS)) return undefined;
     const read = await this.readDifference(applied);
     if (!read) return undefined; // not read: the next look
     const difference = read.difference;
     if (!difference) {
-      this.matched = { stream: now, appliedSeq };
+      this.matched = { stream: look.stream, appliedSeq: look.appliedSeq, servedBy: look.servedBy, atMs: look.nowMs };
       return undefined;
     }
     this.matched = undefined;

@@ -112,7 +112,7 @@ test(
   "with authentication on, the read-back of the applied record stays within a shard identity's permissions, and is not repeated while the log stands still",
   { timeout: 60_000 },
   async () => {
-    const cluster = await startTestCluster({ shards: 1, auth: true, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '200' }) });
+    const cluster = await startTestCluster({ shards: 1, auth: true, shardEnv: () => ({ LOG_CHECK_INTERVAL_MS: '200', LOG_CHECK_FULL_INTERVAL_MS: '1000' }) });
     try {
       const kept = await ingestOneByOne(cluster.client, 'kept', 3, 4);
       assert.ok(await isFound(cluster.client, 'kept-2', kept.vectors.subarray(2 * FACE_DIMENSIONS), kept.seq));
@@ -124,7 +124,7 @@ test(
       assert.doesNotMatch(output, /PERMISSIONS_VIOLATION|Permissions Violation/i, 'no permission violation');
       assert.doesNotMatch(output, /log changed under this replica/, 'an unchanged log is not taken for a rewound one');
       assert.equal(await readBacks(cluster.client), first, 'no read-back while neither the log nor the applied sequence moved');
-      // A write moves both: the next look reads back again.
+      // A write moves both: a look once LOG_CHECK_FULL_INTERVAL_MS has passed reads back again.
       await ingestOneByOne(cluster.client, 'more', 1, 5);
       await until('a look after a write reads back again', async () => ((await readBacks(cluster.client)) > first ? true : undefined));
       const status = await cluster.client.status();
