@@ -78,6 +78,7 @@ async function load(): Promise<void> {
   index.pauseMaintenance();
   const snapshot = await phase('readSnapshot (read, verify, decode)', () => readSnapshot(DIR, SHARD));
   if (!snapshot) throw new Error(`no snapshot in ${DIR}`);
+  console.log(`  version ${snapshot.header.version}, ${snapshot.header.faces} faces`);
   await phase('importState', () => index.importState(snapshotState(snapshot)));
   console.log(`  prefilter ready after import: ${index.stats().prefilter}`);
   await phase('resumeMaintenance', () => index.resumeMaintenance());
@@ -90,6 +91,17 @@ async function load(): Promise<void> {
     while (index.maintenanceStep(1000)) steps++;
   });
   console.log(`recall@1 after ${steps} maintenance steps: ${recall1(index, queries, truth)}`, index.stats());
+  if (snapshot.header.version !== 3) {
+    // An older file: the same index in today's format next to it, to compare (run again on that folder).
+    const dir = path.join(DIR, 'now');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'queries.f32'), new Uint8Array(queries.buffer));
+    await writeFile(path.join(dir, 'truth.json'), JSON.stringify(truth));
+    const written = await phase(`write it as today's format to ${dir}`, () =>
+      writeSnapshot(dir, index, { ...snapshot.header, streamCreated: snapshot.header.streamCreated }),
+    );
+    console.log(`  ${written.bytes} bytes`);
+  }
 }
 
 if (!existsSync(path.join(DIR, 'truth.json'))) await build();

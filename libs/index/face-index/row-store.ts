@@ -230,13 +230,20 @@ export class RowStore {
   }
 
   /**
-   * Replaces every row by the state's faces (vectors and ids copied, metas adopted; a
+   * Replaces every row by the state's faces (rows or vectors and ids copied, metas adopted; a
    * later id replaces an earlier one). There must be room for the faces (`capacity`);
    * attached columns take theirs from the state themselves.
    */
   adopt(state: FaceIndexState): void {
     const faces = state.ids.length;
-    for (let row = 0; row < faces; row++) this.arena.setRow(row, state.vectors, row * this.dimensions);
+    const { dimensions: dims, stride } = this;
+    const { rows, vectors } = state;
+    if (rows !== undefined) {
+      // The codes rows hold: copied as they are (checkState checked their range).
+      const codes = this.arena.codes;
+      if (stride === dims) codes.set(rows.subarray(0, faces * dims));
+      else for (let row = 0; row < faces; row++) codes.set(rows.subarray(row * dims, (row + 1) * dims), row * stride);
+    } else for (let row = 0; row < faces; row++) this.arena.setRow(row, vectors!, row * dims);
     this.deletedColumn.fill(0, this.capacity);
     this.metaColumn.adopt(state.metas);
     this.ids.clear();
