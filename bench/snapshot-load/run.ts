@@ -86,6 +86,7 @@ async function load(): Promise<void> {
   console.log(`load total: wall ${((performance.now() - wall) / 1000).toFixed(2)} s, cpu ${((used.user + used.system) / 1e6).toFixed(2)} s`);
   console.log(`  prefilter ready: ${index.stats().prefilter}, maintenance pending: ${index.maintenancePending}`);
   console.log(`recall@1 right after the load: ${recall1(index, queries, truth)}`);
+  await phase('exportState (what a snapshot write copies on the event loop)', () => index.exportState());
   let steps = 0;
   await phase('maintenance steps left', () => {
     while (index.maintenanceStep(1000)) steps++;

@@ -337,7 +337,7 @@ export class Int8Filter {
   }
 
   /**
-   * The learned parameters and the shapes of the rows' codes (its codes: `readRowCodes`),
+   * The learned parameters and the shapes of the rows' codes (its codes: `readCodes`),
    * when there is a prefix stage and a ranker and the parameters are learned; else undefined.
    */
   exportParameters(): Omit<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'> | undefined {
@@ -384,16 +384,27 @@ export class Int8Filter {
     this.parametersLearned = true;
   }
 
-  /** Row `row`'s prefix codes, miss and packed rank codes into the state's arrays at face `at`. */
-  readRowCodes(row: number, into: Pick<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'>, at: number): void {
+  /** Rows `liveRows`' prefix codes, misses and packed rank codes into the state's arrays, face i from row liveRows[i]. */
+  readCodes(liveRows: Int32Array, into: Pick<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'>): void {
     const arena = this.prefix!.arena;
     const codeDims = arena.codeDims;
-    into.codes.set(arena.codes.subarray(row * codeDims, (row + 1) * codeDims), at * codeDims);
-    into.residuals[at] = arena.residuals[row];
-    this.ranker!.arena.readPacked(row, into.rankCodes, (at * this.ranker!.axes) / 2);
+    const rankArena = this.ranker!.arena;
+    const rowBytes = this.ranker!.axes / 2;
+    const faces = liveRows.length;
+    for (let at = 0; at < faces;) {
+      // A run of consecutive rows: one copy each.
+      const first = liveRows[at];
+      let end = at + 1;
+      while (end < faces && liveRows[end] === first + (end - at)) end++;
+      const rows = end - at;
+      into.codes.set(arena.codes.subarray(first * codeDims, (first + rows) * codeDims), at * codeDims);
+      into.residuals.set(arena.residuals.subarray(first, first + rows), at);
+      for (let i = 0; i < rows; i++) rankArena.readPacked(first + i, into.rankCodes, (at + i) * rowBytes);
+      at = end;
+    }
   }
 
-  /** The reverse of `readRowCodes` for rows 0..faces-1 from faces 0..faces-1 (each row's norm computed from its codes). */
+  /** The reverse of `readCodes` for rows 0..faces-1 from faces 0..faces-1 (each row's norm computed from its codes). */
   writeCodes(from: Pick<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'>, faces: number): void {
     const arena = this.prefix!.arena;
     const codeDims = arena.codeDims;
@@ -418,11 +429,12 @@ export class Int8Filter {
   rowCodesMatch(rows: StoredRows, row: number): boolean {
     const axes = this.ranker!.axes;
     const codeDims = this.prefix!.arena.codeDims;
+    const one = Int32Array.of(row);
     const held = { codes: new Int8Array(codeDims), residuals: new Float32Array(1), rankCodes: new Uint8Array(axes / 2) };
-    this.readRowCodes(row, held, 0);
+    this.readCodes(one, held);
     this.encodeRows(rows, row, row + 1);
     const now = { codes: new Int8Array(codeDims), residuals: new Float32Array(1), rankCodes: new Uint8Array(axes / 2) };
-    this.readRowCodes(row, now, 0);
+    this.readCodes(one, now);
     const same = (a: ArrayLike<number>, b: ArrayLike<number>) => {
       for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
       return true;

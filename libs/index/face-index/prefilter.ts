@@ -95,7 +95,7 @@ export class Prefilter {
       residuals: new Float32Array(faces),
       rankCodes: new Uint8Array((faces * parameters.rankAxes) / 2),
     };
-    for (let at = 0; at < faces; at++) filter.readRowCodes(liveRows[at], state, at);
+    filter.readCodes(liveRows, state);
     return state;
   }
 

@@ -252,12 +252,15 @@ export class RowStore {
     this.rows = faces;
     this.deadRows = 0;
     const rowSlot = this.rowSlot.values;
+    // Ids of one byte a unit, most often: the arena's room for them, at once.
+    let units = 0;
+    for (let row = 0; row < faces; row++) units += state.ids[row].length;
+    this.ids.reserve(faces, units);
     for (let row = 0; row < faces; row++) {
       if (state.metas[row] === null) this.metaColumn.set(row, undefined);
-      const id = state.ids[row];
-      let slot = this.ids.find(id);
+      let slot = this.ids.findOrInsert(state.ids[row], this.nextSlot);
       if (slot >= 0) this.markDeleted(this.slotRow[slot]);
-      else this.ids.insert(id, (slot = this.nextSlot++));
+      else slot = this.nextSlot++;
       this.slotRow[slot] = row;
       rowSlot[row] = slot;
     }
