@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FaceIndexIvfState, FaceIndexPrefilterState, FaceIndexState } from '../index/face-index/index.js';
 import { INT16_ROW_SCALE } from '../index/simd-kernel/index.js';
+import { readHashed } from './read-hashed.js';
 import { CHECKSUM_BYTES, SNAPSHOT_MAGIC_V1, SNAPSHOT_MAGIC_V2, SNAPSHOT_MAGIC_V3, SnapshotError, SnapshotHeader, snapshotFileName } from './format.js';
 
 export interface Snapshot {
@@ -22,14 +22,14 @@ export interface Snapshot {
 /** Reads and verifies a snapshot; undefined when there is none, SnapshotError when it is damaged. */
 export async function readSnapshot(dir: string, shard: number): Promise<Snapshot | undefined> {
   const file = path.join(dir, snapshotFileName(shard));
-  let data: Buffer;
+  let read: { data: Buffer; digest: Buffer };
   try {
-    data = await readFile(file);
+    read = await readHashed(file, CHECKSUM_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SnapshotError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  return parseSnapshot(data, file);
+  return parseSnapshot(read.data, file, read.digest);
 }
 
 /** The snapshot as a `FaceIndex.importState` argument (adopts its arrays). */
@@ -51,7 +51,8 @@ export function snapshotVectors(snapshot: Snapshot): Float32Array {
   return out;
 }
 
-export function parseSnapshot(data: Buffer, name: string): Snapshot {
+/** Verifies and decodes a snapshot file's bytes; `bodyDigest`: the sha256 of all but the checksum when the caller computed it while reading. */
+export function parseSnapshot(data: Buffer, name: string, bodyDigest?: Buffer): Snapshot {
   const fail = (why: string): never => {
     throw new SnapshotError(`${name}: ${why}`);
   };
@@ -59,7 +60,7 @@ export function parseSnapshot(data: Buffer, name: string): Snapshot {
   const magic = data.subarray(0, SNAPSHOT_MAGIC_V1.length);
   const fileVersion = MAGICS.findIndex((m) => magic.equals(m)) + 1 || fail('not a faceshard snapshot (bad magic)');
   const body = data.subarray(0, data.length - CHECKSUM_BYTES);
-  const digest = createHash('sha256').update(body).digest();
+  const digest = bodyDigest ?? createHash('sha256').update(body).digest();
   if (!digest.equals(data.subarray(data.length - CHECKSUM_BYTES))) fail('checksum mismatch (truncated or corrupted)');
 
   let offset = SNAPSHOT_MAGIC_V1.length;

@@ -73,6 +73,8 @@ describe('a shard restarted from its snapshot', () => {
       .filter((line) => line.includes('"msg":"snapshot loaded"'));
     assert.equal(loaded.length, 1, loaded.join('\n'));
     assert.match(loaded[0], /"version":3/);
+    assert.match(loaded[0], /"prefilter":true/);
+    assert.match(loaded[0], /"readSeconds":/);
     assert.ok(readyMs < 30_000, `ready after ${readyMs.toFixed(0)} ms`);
   });
 });
