@@ -36,8 +36,9 @@ import { z } from 'zod';
 export const SNAPSHOT_MAGIC_V1 = Buffer.from('FSNAP001', 'latin1');
 export const SNAPSHOT_MAGIC_V2 = Buffer.from('FSNAP002', 'latin1');
 export const SNAPSHOT_MAGIC_V3 = Buffer.from('FSNAP003', 'latin1');
-/** The magic written now. */
+/** The magic and version written now. */
 export const SNAPSHOT_MAGIC = SNAPSHOT_MAGIC_V3;
+export const SNAPSHOT_VERSION = 3;
 export const CHECKSUM_BYTES = 32;
 
 const common = {

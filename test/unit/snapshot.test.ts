@@ -248,13 +248,25 @@ test('v1 files still load (the lists are built on resume); a corrupted v1 is ref
     index.search(data.queries.subarray(0, 5 * FACE_DIMENSIONS), 3)[0][0].meta,
   );
 
+  // The shard loads it too, and knows to write it again in today's format.
+  const { restoreSnapshot } = await import('../../services/shard/snapshots.js');
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Parameters<
+    typeof restoreSnapshot
+  >[4];
+  const shardIndex = new FaceIndex(options);
+  shardIndex.pauseMaintenance();
+  assert.deepEqual(await restoreSnapshot(dir, 2, { stream: header.stream, created: header.streamCreated }, shardIndex, quiet), {
+    appliedSeq: header.appliedSeq,
+    outdated: true,
+  });
+
   const bad = Buffer.from(v1);
   bad[bad.length - 100] ^= 0x20;
   await writeFile(file, bad);
   await assert.rejects(readSnapshot(dir, 2), /checksum mismatch/);
 });
 
-test('the shard restores a v2 snapshot with its lists (no training), and refuses a foreign or damaged one', async () => {
+test('the shard restores a snapshot with its lists (no training), and refuses a foreign or damaged one', async () => {
   const { restoreSnapshot } = await import('../../services/shard/snapshots.js');
   const dir = await tempDir('faceshard-snap-');
   dirs.push(dir);
@@ -270,19 +282,19 @@ test('the shard restores a v2 snapshot with its lists (no training), and refuses
   const stream = { stream: header.stream, created: header.streamCreated };
   const restored = new FaceIndex(options);
   restored.pauseMaintenance();
-  assert.equal(await restoreSnapshot(dir, 2, stream, restored, log), header.appliedSeq);
+  assert.deepEqual(await restoreSnapshot(dir, 2, stream, restored, log), { appliedSeq: header.appliedSeq, outdated: false });
   assert.equal(restored.stats().lists, index.stats().lists, 'lists loaded, not trained');
   restored.resumeMaintenance();
   assert.deepEqual(restored.search(data.queries, 5), index.search(data.queries, 5));
   assert.deepEqual(warnings, []);
 
   const other = new FaceIndex(options);
-  assert.equal(await restoreSnapshot(dir, 2, { ...stream, created: 'recreated' }, other, log), 0);
+  assert.equal((await restoreSnapshot(dir, 2, { ...stream, created: 'recreated' }, other, log)).appliedSeq, 0);
   const file = path.join(dir, snapshotFileName(2));
   const bad = await readFile(file);
   bad[bad.length - 40] ^= 1;
   await writeFile(file, bad);
-  assert.equal(await restoreSnapshot(dir, 2, stream, other, log), 0);
+  assert.equal((await restoreSnapshot(dir, 2, stream, other, log)).appliedSeq, 0);
   assert.equal(other.size, 0);
   assert.equal(warnings.length, 2);
 });
