@@ -8,6 +8,7 @@ import type { MinSeq } from '../../libs/protocol/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { startBenchClusterIn, type BenchCluster } from '../cluster.js';
 import { waitForListsComplete } from './lists-complete.js';
+import { askInRequests } from './ask-in-requests.js';
 import { recallAt } from './recall.js';
 import type { SizeResult } from './result.js';
 
@@ -67,21 +68,10 @@ const RECALL_CONCURRENCY = 4;
  * recall and is reported, not hidden).
  */
 async function recallAfterRestart(client: FaceshardClient, check: RestartCheck): Promise<{ recall1: number; partialQueries: number }> {
-  const count = check.truth.length;
-  const ids: (string[] | undefined)[] = new Array<string[] | undefined>(count);
-  let partialQueries = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const start = next;
-      const end = Math.min(count, start + RECALL_REQUEST_VECTORS);
-      next = end;
-      const vectors = check.queries.subarray(start * FACE_DIMENSIONS, end * FACE_DIMENSIONS);
-      const reply = await client.queryBinary(vectors, { ...check.approximate, minSeq: check.seq, timeoutMs: 600_000 });
-      if (reply.partial) partialQueries += end - start;
-      reply.results.forEach((neighbors, i) => (ids[start + i] = neighbors.map((n) => n.id)));
-    }
-  };
-  await Promise.all(Array.from({ length: RECALL_CONCURRENCY }, worker));
+  const { ids, partialQueries } = await askInRequests(check.truth.length, RECALL_REQUEST_VECTORS, RECALL_CONCURRENCY, async (start, end) => {
+    const vectors = check.queries.subarray(start * FACE_DIMENSIONS, end * FACE_DIMENSIONS);
+    const reply = await client.queryBinary(vectors, { ...check.approximate, minSeq: check.seq, timeoutMs: 600_000 });
+    return { ids: reply.results.map((neighbors) => neighbors.map((n) => n.id)), partial: reply.partial };
+  });
   return { recall1: recallAt(ids, check.truth, 1), partialQueries };
 }
