@@ -417,9 +417,7 @@ export class Int8Filter {
       for (const end = d + codeDims; d < end; d++) norm += codes[d] * codes[d];
       norms[row] = norm;
     }
-    const rankArena = this.ranker!.arena;
-    const rowBytes = this.ranker!.axes / 2;
-    for (let row = 0; row < faces; row++) rankArena.writePacked(row, from.rankCodes, row * rowBytes);
+    this.ranker!.arena.writePackedRows(from.rankCodes, faces);
   }
 
   /**
