@@ -52,11 +52,12 @@ export async function restartFromSnapshots(bench: BenchCluster, check: RestartCh
  * faces one request of all 1,000 queries (split by the client into 810 + 190 vectors at
  * k 10, sent together) put ~2,000 query-shard searches on each shard process at once
  * (~1.4 s CPU per 1,000 queries and 2,500,000-face shard, measured in process with
- * bench/snapshot-load); legs still queued past the coordinator's SHARD_TIMEOUT_MS (2 s)
- * came back missing and the answer partial, which this check, reading only the results,
- * counted as misses: recall@1 read 0.909, about what the 190-vector request losing both
- * shards of one process costs (0.19 x 0.5). In process the loaded index answers exactly
- * as before the stop (recall@1 0.996 both).
+ * bench/snapshot-load), past the coordinator's SHARD_TIMEOUT_MS (2 s) for the legs queued
+ * last; this check read only the results, so a partial answer counted as misses. Recall@1
+ * read 0.909, about what the 190-vector request losing both shards of one process costs
+ * (0.19 x 0.5); which legs were missing was not recorded. In process the loaded index
+ * answers exactly as before the stop (recall@1 0.996 both), and a restarted replica is
+ * ready only with its lists and pre-filter (test/integration/shard-restart.test.ts).
  */
 const RECALL_REQUEST_VECTORS = 50;
 const RECALL_CONCURRENCY = 4;
