@@ -123,7 +123,7 @@ function notes(r: SizeResult): string {
     `stream ${mib(r.disk.streamBytes)} MiB, snapshots ${mib(r.disk.snapshotBytes)} MiB;`,
     `exact truth pass (${count(r.queries)} queries at 8) ${fmt(r.truthSeconds, 1)} s; exact runs ${count(r.exact.busy.queries)} queries at 8, ${count(r.exact.single.queries)} at 1;`,
     `${atTarget.join('; ')};`,
-    `restart: stop (final snapshots) ${fmt(r.restart.stopSeconds, 1)} s, ready ${fmt(r.restart.readySeconds, 1)} s, all in approximate lists ${fmt(r.restart.listedSeconds, 1)} s after the start, recall@1 right after ${fmt(r.restart.recall1, 4)};`,
+    `restart: stop (final snapshots) ${fmt(r.restart.stopSeconds, 1)} s, ready ${fmt(r.restart.readySeconds, 1)} s, all in approximate lists ${fmt(r.restart.listedSeconds, 1)} s after the start, recall@1 right after ${fmt(r.restart.recall1, 4)}${r.restart.partialQueries ? ` (${r.restart.partialQueries} queries answered partial)` : ''};`,
     `bench process peak resident ${mib(r.benchMaxRssBytes)} MiB.`,
   ].join(' ');
 }

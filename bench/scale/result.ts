@@ -40,6 +40,8 @@ export interface SizeResult {
     listedSeconds?: number;
     /** recall@1 of approximate queries (the effort used for the ≥ 0.99 row) right after the restart. */
     recall1: number;
+    /** Queries whose answer right after the restart missed a shard (partial); absent in older results. */
+    partialQueries?: number;
   };
   /** Peak resident memory of this bench process so far. */
   benchMaxRssBytes: number;

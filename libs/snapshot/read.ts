@@ -1,47 +1,66 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceIndexIvfState, FaceIndexState } from '../index/face-index/index.js';
-import { CHECKSUM_BYTES, SNAPSHOT_MAGIC_V1, SNAPSHOT_MAGIC_V2, SnapshotError, SnapshotHeader, snapshotFileName } from './format.js';
+import type { FaceIndexIvfState, FaceIndexPrefilterState, FaceIndexState } from '../index/face-index/index.js';
+import { INT16_ROW_SCALE } from '../index/simd-kernel/index.js';
+import { readHashed } from './read-hashed.js';
+import { CHECKSUM_BYTES, SNAPSHOT_MAGIC_V1, SNAPSHOT_MAGIC_V2, SNAPSHOT_MAGIC_V3, SnapshotError, SnapshotHeader, snapshotFileName } from './format.js';
 
 export interface Snapshot {
   header: SnapshotHeader;
-  vectors: Float32Array;
+  /** Version 3: the rows' int16 codes (faces × dims). */
+  rows?: Int16Array;
+  /** Versions 1 and 2: float32 vectors (faces × dims). */
+  vectors?: Float32Array;
   ids: string[];
   metas: unknown[];
-  /** The IVF (version 2 files of an index that had one). */
+  /** The IVF (version 2 and 3 files of an index that had one). */
   ivf?: FaceIndexIvfState;
+  /** The pre-filter's parameters and codes (version 3 files of an index whose pre-filter was ready). */
+  prefilter?: FaceIndexPrefilterState;
 }
 
 /** Reads and verifies a snapshot; undefined when there is none, SnapshotError when it is damaged. */
 export async function readSnapshot(dir: string, shard: number): Promise<Snapshot | undefined> {
   const file = path.join(dir, snapshotFileName(shard));
-  let data: Buffer;
+  let read: { data: Buffer; digest: Buffer };
   try {
-    data = await readFile(file);
+    read = await readHashed(file, CHECKSUM_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SnapshotError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  return parseSnapshot(data, file);
+  return parseSnapshot(read.data, file, read.digest);
 }
 
 /** The snapshot as a `FaceIndex.importState` argument (adopts its arrays). */
 export function snapshotState(snapshot: Snapshot): FaceIndexState {
-  const state: FaceIndexState = { dimensions: snapshot.header.dims, vectors: snapshot.vectors, ids: snapshot.ids, metas: snapshot.metas };
+  const state: FaceIndexState = { dimensions: snapshot.header.dims, ids: snapshot.ids, metas: snapshot.metas };
+  if (snapshot.rows) state.rows = snapshot.rows;
+  if (snapshot.vectors) state.vectors = snapshot.vectors;
   if (snapshot.ivf) state.ivf = snapshot.ivf;
+  if (snapshot.prefilter) state.prefilter = snapshot.prefilter;
   return state;
 }
 
-export function parseSnapshot(data: Buffer, name: string): Snapshot {
+/** The snapshot's faces as float32 vectors (faces × dims), whichever way its version stores them. */
+export function snapshotVectors(snapshot: Snapshot): Float32Array {
+  if (snapshot.vectors) return snapshot.vectors;
+  const rows = snapshot.rows!;
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = rows[i] * INT16_ROW_SCALE;
+  return out;
+}
+
+/** Verifies and decodes a snapshot file's bytes; `bodyDigest`: the sha256 of all but the checksum when the caller computed it while reading. */
+export function parseSnapshot(data: Buffer, name: string, bodyDigest?: Buffer): Snapshot {
   const fail = (why: string): never => {
     throw new SnapshotError(`${name}: ${why}`);
   };
   if (data.length < SNAPSHOT_MAGIC_V1.length + 8 + CHECKSUM_BYTES) fail(`${data.length} bytes is too short to be a snapshot (truncated?)`);
   const magic = data.subarray(0, SNAPSHOT_MAGIC_V1.length);
-  const fileVersion = magic.equals(SNAPSHOT_MAGIC_V2) ? 2 : magic.equals(SNAPSHOT_MAGIC_V1) ? 1 : fail('not a faceshard snapshot (bad magic)');
+  const fileVersion = MAGICS.findIndex((m) => magic.equals(m)) + 1 || fail('not a faceshard snapshot (bad magic)');
   const body = data.subarray(0, data.length - CHECKSUM_BYTES);
-  const digest = createHash('sha256').update(body).digest();
+  const digest = bodyDigest ?? createHash('sha256').update(body).digest();
   if (!digest.equals(data.subarray(data.length - CHECKSUM_BYTES))) fail('checksum mismatch (truncated or corrupted)');
 
   let offset = SNAPSHOT_MAGIC_V1.length;
@@ -57,48 +76,47 @@ export function parseSnapshot(data: Buffer, name: string): Snapshot {
   offset += headerBytes;
   const { faces, dims } = header;
   /**
-   * The next `count` 4-byte values: a view of the file's memory when aligned (v2 pads
-   * its header for that), else a copy.
+   * The next `count` values of `type`: a view of the file's memory when aligned (the
+   * writer pads for that), else a copy.
    */
-  const take = <T extends Float32Array | Int32Array>(
-    count: number,
-    make: (n: number) => T,
-    view: (buffer: ArrayBufferLike, byteOffset: number, n: number) => T,
-    what: string,
-  ): T => {
-    const bytes = count * 4;
+  const take = <T extends TypedArray>(type: TypedArrayType<T>, count: number, what: string): T => {
+    const bytes = count * type.BYTES_PER_ELEMENT;
     if (offset + bytes + 4 > body.length) fail(`the file is too short for ${what}`);
     const at = body.byteOffset + offset;
     offset += bytes;
-    if (at % 4 === 0) return view(body.buffer, at, count);
-    const out = make(count);
+    if (at % type.BYTES_PER_ELEMENT === 0) return new type(body.buffer, at, count);
+    const out = new type(count);
     new Uint8Array(out.buffer, out.byteOffset, bytes).set(body.subarray(offset - bytes, offset));
     return out;
   };
-  const floats = (count: number, what: string) =>
-    take(
-      count,
-      (n) => new Float32Array(n),
-      (b, o, n) => new Float32Array(b, o, n),
-      what,
-    );
-  const ints = (count: number, what: string) =>
-    take(
-      count,
-      (n) => new Int32Array(n),
-      (b, o, n) => new Int32Array(b, o, n),
-      what,
-    );
-  const vectors = floats(faces * dims, `${faces} faces`);
-  let ivf: FaceIndexIvfState | undefined;
-  if (header.version === 2 && header.ivf !== null) {
-    const h = header.ivf;
+  const toFour = () => (offset += (4 - (offset % 4)) % 4);
+  const snapshot: Snapshot = { header, ids: [], metas: [] };
+  if (header.version === 3) {
+    snapshot.rows = take(Int16Array, faces * dims, `${faces} faces`);
+    toFour();
+  } else snapshot.vectors = take(Float32Array, faces * dims, `${faces} faces`);
+  const ivfHeader = header.version === 1 ? null : header.ivf;
+  if (ivfHeader) {
+    const h = ivfHeader;
     if (h.listedRows > faces) fail(`${h.listedRows} listed rows of ${faces} faces`);
-    const rowLists = ints(faces, "the rows' lists");
-    const centroids = floats(h.lists * dims, 'the centroids');
-    const groupCentroids = floats(h.groups * dims, 'the group centroids');
-    const groupStart = ints(h.groups + 1, 'the group offsets');
-    ivf = { centroids, groupCentroids, groupStart, trainedRows: h.trainedRows, listedRows: h.listedRows, rowLists };
+    const rowLists = take(Int32Array, faces, "the rows' lists");
+    const centroids = take(Float32Array, h.lists * dims, 'the centroids');
+    const groupCentroids = take(Float32Array, h.groups * dims, 'the group centroids');
+    const groupStart = take(Int32Array, h.groups + 1, 'the group offsets');
+    snapshot.ivf = { centroids, groupCentroids, groupStart, trainedRows: h.trainedRows, listedRows: h.listedRows, rowLists };
+  }
+  if (header.version === 3 && header.prefilter) {
+    const p = header.prefilter;
+    snapshot.prefilter = {
+      ...p,
+      offset: take(Float64Array, dims, "the pre-filter's offset"),
+      basis: take(Float64Array, p.prefixDims * dims, "the pre-filter's axes"),
+      levels: take(Float64Array, p.rankAxes * 16, "the ranker's levels"),
+      residuals: take(Float32Array, faces, "the rows' misses"),
+      codes: take(Int8Array, faces * p.codeDims, "the rows' prefix codes"),
+      rankCodes: take(Uint8Array, (faces * p.rankAxes) / 2, "the rows' 4-bit codes"),
+    };
+    toFour();
   }
   const namesBytes = body.readUInt32LE(offset);
   offset += 4;
@@ -107,8 +125,16 @@ export function parseSnapshot(data: Buffer, name: string): Snapshot {
   if (!Array.isArray(names) || !Array.isArray(names[0]) || !Array.isArray(names[1]) || names[0].length !== faces || names[1].length !== faces) {
     fail('ids and metas do not match the face count');
   }
-  const [ids, metas] = names as [string[], unknown[]];
-  const snapshot: Snapshot = { header, vectors, ids, metas };
-  if (ivf) snapshot.ivf = ivf;
+  [snapshot.ids, snapshot.metas] = names as [string[], unknown[]];
   return snapshot;
 }
+
+type TypedArray = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+interface TypedArrayType<T extends TypedArray> {
+  readonly BYTES_PER_ELEMENT: number;
+  new (count: number): T;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+}
+
+/** File magics by version (index + 1). */
+const MAGICS = [SNAPSHOT_MAGIC_V1, SNAPSHOT_MAGIC_V2, SNAPSHOT_MAGIC_V3];

@@ -2,14 +2,15 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FaceIndexState } from '../index/face-index/index.js';
-import { SNAPSHOT_MAGIC_V2, snapshotFileName, type SnapshotHeader, type SnapshotIdentity } from './format.js';
+import { INT16_ROW_MAX, int16RowCode } from '../index/simd-kernel/index.js';
+import { SNAPSHOT_MAGIC_V3, snapshotFileName, type SnapshotHeader, type SnapshotIdentity } from './format.js';
 import type { WriteJob, WriteResult } from './write-worker.js';
 
 /**
  * What a snapshot needs from an index: `exportState` (rows in index order plus the IVF:
  * loads without training), or else its live faces in a stable order. The writer takes
- * ownership of the `vectors` and `ivf.rowLists` that `exportState` returns (they must be
- * fresh copies): they are handed to its worker thread and detached here.
+ * ownership of the `rows` (or `vectors`), `ivf.rowLists` and the pre-filter's per-row codes
+ * that `exportState` returns (they must be fresh copies): they are handed to its worker thread and detached here.
  */
 export interface SnapshotSource {
   readonly dimensions: number;
@@ -27,7 +28,7 @@ export interface SnapshotWritten {
 
 /**
  * Copies the index synchronously (so faces and appliedSeq agree), then hashes and writes
- * the file (format version 2) on a worker thread: temp file, fsync, rename, fsync the
+ * the file (format version 3) on a worker thread: temp file, fsync, rename, fsync the
  * directory. The copy's big arrays are transferred to the worker, not shared: a 250,000-face
  * shard's ~125 MB copy is freed when the worker exits, where garbage on this thread stayed
  * resident 10-30 s (until a major GC) after every snapshot. Hashing there also keeps ~0.3 s
@@ -59,9 +60,9 @@ export async function writeSnapshot(dir: string, source: SnapshotSource, identit
 function encode(state: FaceIndexState, identity: SnapshotIdentity): { parts: Uint8Array[]; transfer: ArrayBuffer[]; faces: number } {
   const dims = state.dimensions;
   const faces = state.ids.length;
-  const ivf = state.ivf;
+  const { ivf, prefilter } = state;
   const full: SnapshotHeader = {
-    version: 2,
+    version: 3,
     shard: identity.shard,
     stream: identity.stream,
     streamCreated: identity.streamCreated,
@@ -73,16 +74,25 @@ function encode(state: FaceIndexState, identity: SnapshotIdentity): { parts: Uin
     ivf: ivf
       ? { lists: ivf.centroids.length / dims, groups: ivf.groupCentroids.length / dims, listedRows: ivf.listedRows, trainedRows: ivf.trainedRows }
       : null,
+    prefilter: prefilter
+      ? {
+          prefixDims: prefilter.prefixDims,
+          codeDims: prefilter.codeDims,
+          rankAxes: prefilter.rankAxes,
+          learnedRows: prefilter.learnedRows,
+          prefixSd: prefilter.prefixSd,
+        }
+      : null,
   };
   const metas = state.metas.map((meta) => meta ?? null);
 
   // Padded with spaces (valid JSON) so the arrays after it start 4-byte aligned: the reader can view them without copying.
   const headerText = JSON.stringify(full);
-  const headerJson = Buffer.from(headerText.padEnd(headerText.length + ((4 - ((SNAPSHOT_MAGIC_V2.length + 4 + Buffer.byteLength(headerText)) % 4)) % 4)));
+  const headerJson = Buffer.from(headerText.padEnd(headerText.length + ((4 - ((SNAPSHOT_MAGIC_V3.length + 4 + Buffer.byteLength(headerText)) % 4)) % 4)));
   const namesJson = Buffer.from(JSON.stringify([state.ids, metas]));
   const transfer: ArrayBuffer[] = [];
   /** Owned: a fresh array nobody else holds (moved to the worker). Otherwise copied, so the index's own arrays are never detached. */
-  const part = (array: Float32Array | Int32Array | Uint8Array, owned: boolean): Uint8Array => {
+  const part = (array: ArrayBufferView, owned: boolean): Uint8Array => {
     const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
     const whole = array.byteOffset === 0 && array.byteLength === array.buffer.byteLength && array.buffer instanceof ArrayBuffer;
     if (owned && whole) {
@@ -91,10 +101,37 @@ function encode(state: FaceIndexState, identity: SnapshotIdentity): { parts: Uin
     }
     return bytes.slice(); // a copy that spans its own buffer (structured clone would copy the whole backing buffer)
   };
-  const parts = [part(SNAPSHOT_MAGIC_V2, false), u32(headerJson.length), part(headerJson, false), part(state.vectors, true)];
-  if (ivf) parts.push(part(ivf.rowLists, true), part(ivf.centroids, false), part(ivf.groupCentroids, false), part(ivf.groupStart, false));
-  parts.push(u32(namesJson.length), part(namesJson, true));
+  const parts = [part(SNAPSHOT_MAGIC_V3, false), u32(headerJson.length), part(headerJson, false)];
+  let bytes = SNAPSHOT_MAGIC_V3.length + 4 + headerJson.length;
+  const add = (p: Uint8Array) => {
+    parts.push(p);
+    bytes += p.byteLength;
+  };
+  const padToFour = () => {
+    if (bytes % 4 !== 0) add(new Uint8Array(4 - (bytes % 4)));
+  };
+  add(state.rows ? part(state.rows, true) : part(rowsOf(state.vectors!), true));
+  padToFour();
+  if (ivf) for (const p of [part(ivf.rowLists, true), part(ivf.centroids, false), part(ivf.groupCentroids, false), part(ivf.groupStart, false)]) add(p);
+  if (prefilter) {
+    const { offset, basis, levels, residuals, codes, rankCodes } = prefilter;
+    for (const p of [part(offset, false), part(basis, false), part(levels, false), part(residuals, true), part(codes, true), part(rankCodes, true)]) add(p);
+    padToFour();
+  }
+  add(u32(namesJson.length));
+  add(part(namesJson, true));
   return { parts, transfer, faces };
+}
+
+/** Float32 vectors as the int16 codes rows store (each a multiple of 2^-14 within ±INT16_ROW_MAX: what an index holds). */
+function rowsOf(vectors: Float32Array): Int16Array {
+  const rows = new Int16Array(vectors.length);
+  for (let i = 0; i < vectors.length; i++) {
+    const x = vectors[i];
+    if (!(Math.abs(x) <= INT16_ROW_MAX)) throw new RangeError(`snapshot: vector value ${i} is ${x} (must be finite and within ±${INT16_ROW_MAX})`);
+    rows[i] = int16RowCode(x);
+  }
+  return rows;
 }
 
 /** Runs write-worker.js on `job`, moving `transfer` to it; the bytes written. */

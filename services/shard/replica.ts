@@ -182,7 +182,8 @@ export class ShardReplica {
     const stream = streamNow(await (await nc.jetstreamManager()).streams.info(subjects.stream));
     index.pauseMaintenance(); // one rebuild after the replay, not one per growth step
     const snapshotDir = config.SNAPSHOT_DIR?.replaceAll('{shard}', String(shard));
-    const fromSeq = snapshotDir && useSnapshot ? await restoreSnapshot(snapshotDir, shard, stream, index, log) : 0;
+    const restored = snapshotDir && useSnapshot ? await restoreSnapshot(snapshotDir, shard, stream, index, log) : undefined;
+    const fromSeq = restored?.appliedSeq ?? 0;
     this.origin = { stream: stream.stream, created: stream.created, firstSeq: stream.firstSeq };
     metrics.snapshotSeq.set(fromSeq);
     metrics.startSeq.set(fromSeq);
@@ -224,6 +225,7 @@ export class ShardReplica {
         index,
         state: replay.state,
         lastSeq: fromSeq,
+        outdated: restored?.outdated ?? false,
         metrics,
         log,
         finishMaintenanceMs: (config.DRAIN_TIMEOUT_S * 1000) / 2,

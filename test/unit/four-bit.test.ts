@@ -28,6 +28,26 @@ describe('4-bit fast-scan kernel', () => {
     for (let row = 0; row < 40; row++) for (let axis = 0; axis < 32; axis++) assert.equal(arena.code(row, axis), written[row][axis]);
   });
 
+  test('writePackedRows loads rows 0..n-1 as writePacked would, one row at a time; rows past them untouched', () => {
+    for (const [axes, rows] of [
+      [32, 37],
+      [2, 16],
+      [48, 5],
+    ]) {
+      const random = seededRandom(axes + rows);
+      const bulk = new FourBitCodeArena(axes, 64);
+      const single = new FourBitCodeArena(axes, 64);
+      const past = fill(bulk, 64, random).slice(rows);
+      fill(single, 64, seededRandom(axes + rows));
+      const source = Uint8Array.from({ length: (rows * axes) / 2 }, () => Math.floor(random() * 256));
+      bulk.writePackedRows(source, rows);
+      for (let row = 0; row < rows; row++) single.writePacked(row, source, (row * axes) / 2);
+      for (let row = 0; row < 64; row++)
+        for (let axis = 0; axis < axes; axis++) assert.equal(bulk.code(row, axis), single.code(row, axis), `${axes} axes, row ${row}, axis ${axis}`);
+      past.forEach((codes, i) => codes.forEach((code, axis) => assert.equal(bulk.code(rows + i, axis), code, `row ${rows + i} kept`)));
+    }
+  });
+
   // Entries up to 127 saturate most sums past 2 axes; up to 7 keep 32 axes' sums exact (<= 224).
   for (const [axes, maxEntry] of [
     [2, FOUR_BIT_MAX_ENTRY],

@@ -87,3 +87,39 @@ test('IdTable refuses a slot it has no room for, and holds far fewer bytes than 
   // and 12 bytes of slot columns, with the arena's doubling slack.
   assert.ok(big.bytes / n < 72, `${(big.bytes / n).toFixed(1)} bytes an id`);
 });
+
+test('IdTable.findOrInsert: the slot of an id held, else stored in the slot given (reusing tombstones); reserve leaves room', () => {
+  const rand = seededRandom(11);
+  const table = new IdTable();
+  const model = new Map<string, number>();
+  const freeSlots: number[] = [];
+  let nextSlot = 0;
+  table.ensureSlots(8192);
+  table.reserve(2000, 2000 * 12);
+  for (let step = 0; step < 20_000; step++) {
+    const id = rand() < 0.5 && model.size > 0 ? [...model.keys()][Math.floor(rand() * Math.min(model.size, 64))] : randomId(rand);
+    if (model.has(id) && rand() < 0.4) {
+      // Removals leave tombstones that later inserts reuse.
+      assert.equal(table.remove(id), model.get(id));
+      freeSlots.push(model.get(id)!);
+      model.delete(id);
+      continue;
+    }
+    const slot = freeSlots.length > 0 ? freeSlots[freeSlots.length - 1] : nextSlot;
+    table.ensureSlots(nextSlot + 1);
+    const held = table.findOrInsert(id, slot);
+    if (model.has(id)) assert.equal(held, model.get(id), `${JSON.stringify(id)} was held`);
+    else {
+      assert.equal(held, -1, `${JSON.stringify(id)} was not held`);
+      if (freeSlots.length > 0) freeSlots.pop();
+      else nextSlot++;
+      model.set(id, slot);
+    }
+    assert.equal(table.count, model.size);
+  }
+  for (const [id, slot] of model) {
+    assert.equal(table.find(id), slot);
+    assert.equal(table.idOf(slot), id);
+  }
+  assert.throws(() => table.findOrInsert('new', 1 << 20), /beyond/);
+});

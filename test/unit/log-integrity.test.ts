@@ -106,7 +106,7 @@ test("a snapshot records the stream's first sequence, and one that no longer mat
   ids.forEach((id, i) => index.upsert(id, vectors(10).subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS)));
   const load = async (stream: StreamSequences) => {
     const into = new FaceIndex();
-    const seq = await restoreSnapshot(dir, 1, stream, into, log);
+    const seq = (await restoreSnapshot(dir, 1, stream, into, log)).appliedSeq;
     return { seq, faces: into.size };
   };
 

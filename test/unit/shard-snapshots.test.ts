@@ -3,14 +3,14 @@
  * put off, and what `lastSeq` reports. Real files in a temp dir, a real (small) index.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { FaceIndex } from '../../libs/index/face-index/index.js';
 import { createLogger } from '../../libs/observability/logger.js';
 import { createRegistry } from '../../libs/observability/metrics.js';
-import { readSnapshot } from '../../libs/snapshot/index.js';
+import { readSnapshot, SNAPSHOT_VERSION, snapshotFileName } from '../../libs/snapshot/index.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
 import { shardMetrics } from '../../services/shard/metrics.js';
 import { scheduleSnapshots } from '../../services/shard/snapshots.js';
@@ -24,7 +24,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A 20-face index that applied up to sequence 7, snapshotted every second into a fresh dir. */
-async function schedule(lastSeq: number, busy?: () => boolean) {
+async function schedule(lastSeq: number, busy?: () => boolean, outdated?: boolean) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'faceshard-schedule-'));
   dirs.push(dir);
   const index = new FaceIndex();
@@ -46,6 +46,7 @@ async function schedule(lastSeq: number, busy?: () => boolean) {
     log: createLogger({ service: 'test' }, 'error'),
     finishMaintenanceMs: 100,
     busy,
+    outdated,
   });
   return { dir, state, snapshots };
 }
@@ -78,4 +79,18 @@ test('snapshots: nothing new, none written; at stop, the last one', async () => 
   await snapshots.stop();
   assert.equal(snapshots.lastSeq, 8);
   assert.equal((await readSnapshot(dir, 0))?.header.appliedSeq, 8);
+});
+
+test("snapshots: an index loaded from an older format is written in today's at the first tick, though nothing is new; then not again", async () => {
+  const { dir, snapshots } = await schedule(7, undefined, true);
+  try {
+    const first = await until('written at the first tick', () => readSnapshot(dir, 0), 2000, 50);
+    assert.equal(first.header.version, SNAPSHOT_VERSION);
+    assert.equal(first.header.appliedSeq, 7);
+    const { mtimeMs } = await stat(path.join(dir, snapshotFileName(0)));
+    await sleep(1500);
+    assert.equal((await stat(path.join(dir, snapshotFileName(0)))).mtimeMs, mtimeMs, 'nothing new since: not written again');
+  } finally {
+    await snapshots.stop();
+  }
 });

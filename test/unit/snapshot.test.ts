@@ -4,7 +4,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { FaceIndex, bruteForceSearch } from '../../libs/index/face-index/index.js';
-import { readSnapshot, SnapshotError, snapshotFileName, snapshotState, writeSnapshot } from '../../libs/snapshot/index.js';
+import { readSnapshot, SnapshotError, snapshotFileName, snapshotState, snapshotVectors, writeSnapshot } from '../../libs/snapshot/index.js';
 import { benchmarkData } from '../../libs/synthetic/face-model.js';
 import { syntheticFaces } from '../../libs/synthetic/faces.js';
 import { FACE_DIMENSIONS } from '../../libs/index/vector/index.js';
@@ -40,7 +40,8 @@ test('a snapshot round-trips the live faces, metas and sequence exactly', async 
   assert.equal(snap.header.appliedSeq, 1234);
   assert.equal(snap.header.faces, index.size);
   const restored = new FaceIndex();
-  snap.ids.forEach((id, i) => restored.upsert(id, snap.vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), snap.metas[i] ?? undefined));
+  const vectors = snapshotVectors(snap);
+  snap.ids.forEach((id, i) => restored.upsert(id, vectors.subarray(i * FACE_DIMENSIONS, (i + 1) * FACE_DIMENSIONS), snap.metas[i] ?? undefined));
   assert.equal(restored.has(data.ids[5]), false, 'a deleted face stays deleted');
   const queries = data.vectors.subarray(0, 10 * FACE_DIMENSIONS);
   assert.deepEqual(restored.search(queries, 5), index.search(queries, 5));
@@ -81,8 +82,7 @@ function indexWithLists() {
   const faces = 12_000;
   const data = onGrid(benchmarkData({ faces, identities: faces / 5, queries: 60, seed: 77 }));
   const dims = FACE_DIMENSIONS;
-  // No shortlist: its ranking depends on the pre-filter's axes, which a restored index learns again.
-  const options = { approximate: { minRows: 4000 }, shortlist: false };
+  const options = { approximate: { minRows: 4000 } };
   const index = new FaceIndex(options);
   for (let i = 0; i < faces - 500; i++) index.upsert(data.ids[i], data.vectors.subarray(i * dims, (i + 1) * dims), i % 4 ? { i } : undefined);
   index.rebuild();
@@ -93,7 +93,7 @@ function indexWithLists() {
   return { data, index, options };
 }
 
-test('v2 carries the IVF: a restored index answers exactly like the live one, exact and approximate, without training', async () => {
+test('v3 carries the IVF and the pre-filter: a restored index answers exactly like the live one, exact and approximate, without training or learning', async () => {
   const dir = await tempDir('faceshard-snap-');
   dirs.push(dir);
   const { data, index, options } = indexWithLists();
@@ -102,12 +102,14 @@ test('v2 carries the IVF: a restored index answers exactly like the live one, ex
   await writeSnapshot(dir, index, header);
   const snap = await readSnapshot(dir, 2);
   assert.ok(snap?.ivf);
-  assert.equal(snap.header.version, 2);
+  assert.ok(snap.prefilter, 'the pre-filter was ready: its codes are in the file');
+  assert.equal(snap.header.version, 3);
   assert.equal(snap.header.faces, index.size);
 
   const restored = new FaceIndex(options);
   restored.pauseMaintenance();
   restored.importState(snapshotState(snap));
+  assert.equal(restored.stats().prefilter, true, 'the pre-filter is ready at once');
   assert.equal(restored.size, index.size);
   assert.equal(restored.has(data.ids[25]), false);
   const queries = data.queries;
@@ -141,6 +143,7 @@ test('v2 carries the IVF: a restored index answers exactly like the live one, ex
   // Writes after the restore (a replay): found at once, and still exact.
   restored.pauseMaintenance();
   restored.importState(snapshotState((await readSnapshot(dir, 2))!));
+  assert.equal(restored.maintenancePending, false, 'nothing to learn');
   for (let q = 0; q < 20; q++) restored.upsert(`after-${q}`, queries.subarray(q * FACE_DIMENSIONS, (q + 1) * FACE_DIMENSIONS));
   restored.resumeMaintenance();
   assert.equal(restored.stats().lists, live.lists);
@@ -159,17 +162,23 @@ function bruteForceOf(index: FaceIndex, queries: Float32Array, k: number) {
   return bruteForceSearch(vectors, ids, queries, k, FACE_DIMENSIONS);
 }
 
-test('a corrupted v2 file (in the IVF section too) is refused', async () => {
+test('a corrupted v3 file (in the IVF and pre-filter sections too) is refused', async () => {
   const dir = await tempDir('faceshard-snap-');
   dirs.push(dir);
   const { index } = indexWithLists();
   const { file } = await writeSnapshot(dir, index, header);
   const good = await readFile(file);
-  assert.equal(good.subarray(0, 8).toString('latin1'), 'FSNAP002');
-  // Byte offsets: just past the vectors (the rows' lists), and the centroids near the end.
+  assert.equal(good.subarray(0, 8).toString('latin1'), 'FSNAP003');
+  // Byte offsets: just past the rows (the rows' lists), the centroids, the pre-filter's codes near the end, a row.
   const headerBytes = good.readUInt32LE(8);
-  const vectorsEnd = 12 + headerBytes + index.size * FACE_DIMENSIONS * 4;
-  for (const at of [vectorsEnd + 100, vectorsEnd + index.size * 4 + 400, 12 + headerBytes + 7]) {
+  const rowsEnd = 12 + headerBytes + index.size * FACE_DIMENSIONS * 2;
+  const h = JSON.parse(good.subarray(12, 12 + headerBytes).toString('utf8')) as {
+    ivf: { lists: number; groups: number };
+    prefilter: { prefixDims: number; rankAxes: number };
+  };
+  const ivfEnd = rowsEnd + index.size * 4 + (h.ivf.lists + h.ivf.groups) * FACE_DIMENSIONS * 4 + (h.ivf.groups + 1) * 4;
+  const prefixCodes = ivfEnd + (1 + h.prefilter.prefixDims) * FACE_DIMENSIONS * 8 + h.prefilter.rankAxes * 16 * 8 + index.size * 4;
+  for (const at of [rowsEnd + 100, rowsEnd + index.size * 4 + 400, prefixCodes + 1000, 12 + headerBytes + 7]) {
     const bad = Buffer.from(good);
     bad[at] ^= 0x01;
     await writeFile(file, bad);
@@ -177,9 +186,9 @@ test('a corrupted v2 file (in the IVF section too) is refused', async () => {
   }
   await writeFile(file, good.subarray(0, good.length - 5));
   await assert.rejects(readSnapshot(dir, 2), SnapshotError);
-  // A header claiming v1 inside a v2 file (checksum recomputed) is refused too.
+  // A header claiming v1 inside a v3 file (checksum recomputed) is refused too.
   const headerJson = JSON.parse(good.subarray(12, 12 + headerBytes).toString('utf8')) as Record<string, unknown>;
-  const v1Header = Buffer.from(JSON.stringify({ ...headerJson, version: 1, ivf: undefined }));
+  const v1Header = Buffer.from(JSON.stringify({ ...headerJson, version: 1, ivf: undefined, prefilter: undefined }));
   const body = Buffer.concat([good.subarray(0, 8), u32(v1Header.length), v1Header, good.subarray(12 + headerBytes, good.length - 32)]);
   await writeFile(file, Buffer.concat([body, createHash('sha256').update(body).digest()]));
   await assert.rejects(readSnapshot(dir, 2), /version/);
@@ -239,13 +248,25 @@ test('v1 files still load (the lists are built on resume); a corrupted v1 is ref
     index.search(data.queries.subarray(0, 5 * FACE_DIMENSIONS), 3)[0][0].meta,
   );
 
+  // The shard loads it too, and knows to write it again in today's format.
+  const { restoreSnapshot } = await import('../../services/shard/snapshots.js');
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Parameters<
+    typeof restoreSnapshot
+  >[4];
+  const shardIndex = new FaceIndex(options);
+  shardIndex.pauseMaintenance();
+  assert.deepEqual(await restoreSnapshot(dir, 2, { stream: header.stream, created: header.streamCreated }, shardIndex, quiet), {
+    appliedSeq: header.appliedSeq,
+    outdated: true,
+  });
+
   const bad = Buffer.from(v1);
   bad[bad.length - 100] ^= 0x20;
   await writeFile(file, bad);
   await assert.rejects(readSnapshot(dir, 2), /checksum mismatch/);
 });
 
-test('the shard restores a v2 snapshot with its lists (no training), and refuses a foreign or damaged one', async () => {
+test('the shard restores a snapshot with its lists (no training), and refuses a foreign or damaged one', async () => {
   const { restoreSnapshot } = await import('../../services/shard/snapshots.js');
   const dir = await tempDir('faceshard-snap-');
   dirs.push(dir);
@@ -261,19 +282,19 @@ test('the shard restores a v2 snapshot with its lists (no training), and refuses
   const stream = { stream: header.stream, created: header.streamCreated };
   const restored = new FaceIndex(options);
   restored.pauseMaintenance();
-  assert.equal(await restoreSnapshot(dir, 2, stream, restored, log), header.appliedSeq);
+  assert.deepEqual(await restoreSnapshot(dir, 2, stream, restored, log), { appliedSeq: header.appliedSeq, outdated: false });
   assert.equal(restored.stats().lists, index.stats().lists, 'lists loaded, not trained');
   restored.resumeMaintenance();
   assert.deepEqual(restored.search(data.queries, 5), index.search(data.queries, 5));
   assert.deepEqual(warnings, []);
 
   const other = new FaceIndex(options);
-  assert.equal(await restoreSnapshot(dir, 2, { ...stream, created: 'recreated' }, other, log), 0);
+  assert.equal((await restoreSnapshot(dir, 2, { ...stream, created: 'recreated' }, other, log)).appliedSeq, 0);
   const file = path.join(dir, snapshotFileName(2));
   const bad = await readFile(file);
   bad[bad.length - 40] ^= 1;
   await writeFile(file, bad);
-  assert.equal(await restoreSnapshot(dir, 2, stream, other, log), 0);
+  assert.equal((await restoreSnapshot(dir, 2, stream, other, log)).appliedSeq, 0);
   assert.equal(other.size, 0);
   assert.equal(warnings.length, 2);
 });

@@ -52,9 +52,34 @@ export class FourBitRanker {
       for (let i = 0; i < count; i++) column[i] = samples[i * stride + axis];
       column.sort();
       learnLevels(column, this.levels.subarray(axis * LEVELS, (axis + 1) * LEVELS));
-      const base = axis * LEVELS;
-      for (let l = 0; l < LEVELS - 1; l++) this.cuts[axis * (LEVELS - 1) + l] = (this.levels[base + l] + this.levels[base + l + 1]) / 2;
+      this.setCuts(axis);
     }
+  }
+
+  /** Axis `axis`'s cuts: the midpoints of its levels. */
+  private setCuts(axis: number): void {
+    const base = axis * LEVELS;
+    for (let l = 0; l < LEVELS - 1; l++) this.cuts[axis * (LEVELS - 1) + l] = (this.levels[base + l] + this.levels[base + l + 1]) / 2;
+  }
+
+  /** The learned levels (axes x 16, ascending per axis): a copy. */
+  exportLevels(): Float64Array {
+    return this.levels.slice();
+  }
+
+  /** Levels from `exportLevels` (axes x 16); RangeError when they are not that. */
+  importLevels(levels: Float64Array): void {
+    if (levels.length !== this.levels.length) throw new RangeError(`ranker levels: ${levels.length} values for ${this.axes} axes x ${LEVELS}`);
+    for (let axis = 0; axis < this.axes; axis++) {
+      const base = axis * LEVELS;
+      for (let l = 0; l < LEVELS; l++) {
+        const v = levels[base + l];
+        if (!Number.isFinite(v) || (l > 0 && v < levels[base + l - 1]))
+          throw new RangeError(`ranker levels: axis ${axis} level ${l} is ${v} (finite, ascending)`);
+      }
+    }
+    this.levels.set(levels);
+    for (let axis = 0; axis < this.axes; axis++) this.setCuts(axis);
   }
 
   /** Codes `row` from z[0..axes). */

@@ -74,6 +74,41 @@ export class IdTable {
     this.count++;
   }
 
+  /**
+   * `find` and, when not held, `insert` into `slot`, hashing and probing once (a bulk
+   * load's path): the slot that held `id` already, or -1 when it was stored in `slot`.
+   */
+  findOrInsert(id: string, slot: number): number {
+    if (slot >= this.start.length) throw new RangeError(`slot ${slot} beyond the ${this.start.length} slots made room for`);
+    if (4 * (this.filled + 1) > 3 * this.table.length) this.rehash(this.count + 1);
+    const hash = hashOf(id);
+    const mask = this.table.length - 1;
+    let free = -1;
+    let i = hash & mask;
+    for (; ; i = (i + 1) & mask) {
+      const held = this.table[i];
+      if (held === EMPTY) break;
+      if (held === REMOVED) {
+        if (free < 0) free = i;
+      } else if (this.hashes[held] === hash && this.holds(held, id)) return held;
+    }
+    if (free < 0) {
+      free = i;
+      this.filled++;
+    }
+    this.write(id, slot);
+    this.hashes[slot] = hash;
+    this.table[free] = slot;
+    this.count++;
+    return -1;
+  }
+
+  /** Room for `ids` more ids of about `bytes` bytes in all without growing the table or the arena on the way (a bulk load). */
+  reserve(ids: number, bytes: number): void {
+    if (4 * (this.filled + ids) > 3 * this.table.length) this.rehash(this.count + ids);
+    if (this.used + bytes > this.arena.length) this.makeRoom(bytes);
+  }
+
   /** Forgets `id`; returns the slot it held, or -1 when it was not held. */
   remove(id: string): number {
     const at = this.locate(id);

@@ -78,6 +78,7 @@ export type {
   ApproximateOptions,
   FaceIndexIvfState,
   FaceIndexOptions,
+  FaceIndexPrefilterState,
   FaceIndexState,
   FaceIndexStats,
   IdFilter,
@@ -196,12 +197,13 @@ export class FaceIndex implements NearestFaces {
    * `importState` needs no training and no sorting.
    */
   exportState(): FaceIndexState {
-    return exportState(this.store, this.ivfLists);
+    return exportState(this.store, this.ivfLists, this.prefilter);
   }
 
   /**
    * Replaces everything the index holds by `state` (from `exportState`, possibly
-   * through a snapshot). Adopts state.vectors' contents (copied into the arena) and
+   * through a snapshot). Adopts state.rows' or state.vectors' contents (copied into the arena), the
+   * pre-filter's parameters and codes when it has them, and
    * the ids and metas arrays (not copied). The IVF is kept when this index uses one and
    * the state is consistent (RangeError otherwise, before anything changes); a later id
    * replaces an earlier one. With maintenance paused nothing else happens; otherwise
@@ -216,7 +218,8 @@ export class FaceIndex implements NearestFaces {
     this.treeCover?.clear();
     this.ivfLists.adopt(layout, state.ivf?.rowLists);
     this.prefilter.invalidate();
-    this.prefilter.refreshWhenDue(true);
+    // Its parameters and codes when the state has them (checked on a sample of rows), else learned here.
+    if (!this.prefilter.adopt(state.prefilter, state.ids.length)) this.prefilter.refreshWhenDue(true);
     this.rebuildWhenDue();
   }
 

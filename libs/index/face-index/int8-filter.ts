@@ -35,6 +35,7 @@ import { float32RowReader, topAxes, type RowReader } from '../ann/index.js';
 import { FourBitRanker } from './four-bit-ranker.js';
 import { runToEnd } from '../stepwise/index.js';
 import type { RowColumn } from '../row-columns/index.js';
+import type { FaceIndexPrefilterState } from './options.js';
 
 /** Sampled rows a learning step takes into the covariance (8x as many into the ranker's projections). */
 const LEARN_STEP_SAMPLES = 256;
@@ -177,6 +178,8 @@ export class Int8Filter {
   private coded = false;
   /** Live rows the parameters were learned on. */
   learnedRows = 0;
+  /** The spread the prefix stage's scale was set from (kept for `exportParameters`). */
+  private prefixSd = 0;
 
   static supported(dims: number): boolean {
     return int8ScanSupported() && dims >= 16;
@@ -306,7 +309,8 @@ export class Int8Filter {
       const top = yield* topAxes(covariance, dims, this.basis, this.prefixDims);
       this.projector?.setBasis(this.basis);
       // The axes' variances fall off: the first is the widest coordinate.
-      prefix.setScale(Math.sqrt(Math.max(0, top)), 0);
+      this.prefixSd = Math.sqrt(Math.max(0, top));
+      prefix.setScale(this.prefixSd, 0);
       if (this.ranker !== undefined) yield* this.learnRankerSteps(rows, sample(RANK_LEVELS_SAMPLE));
     }
     for (const stage of this.stages) stage.limitWorst = NaN;
@@ -330,6 +334,110 @@ export class Int8Filter {
       }
     }
     yield* ranker.learnSteps(samples, picked.length, axes);
+  }
+
+  /**
+   * The learned parameters and the shapes of the rows' codes (its codes: `readCodes`),
+   * when there is a prefix stage and a ranker and the parameters are learned; else undefined.
+   */
+  exportParameters(): Omit<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'> | undefined {
+    const { prefix, ranker } = this;
+    if (prefix === undefined || ranker === undefined || !this.parametersLearned) return undefined;
+    return {
+      prefixDims: this.prefixDims,
+      codeDims: prefix.arena.codeDims,
+      rankAxes: ranker.axes,
+      learnedRows: this.learnedRows,
+      prefixSd: this.prefixSd,
+      offset: this.offset.slice(),
+      basis: this.basis.slice(),
+      levels: ranker.exportLevels(),
+    };
+  }
+
+  /**
+   * Parameters from `exportParameters` (of a filter of the same shape): learned, not
+   * coded. RangeError, with nothing changed, when they do not fit this filter.
+   */
+  importParameters(state: Omit<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'>): void {
+    const { prefix, ranker, dims } = this;
+    if (prefix === undefined || ranker === undefined) throw new RangeError('pre-filter state: this filter has no prefix stage');
+    if (state.prefixDims !== this.prefixDims || state.codeDims !== prefix.arena.codeDims || state.rankAxes !== ranker.axes)
+      throw new RangeError(
+        `pre-filter state: ${state.prefixDims} axes, ${state.codeDims} codes, ${state.rankAxes} rank axes; this filter ${this.prefixDims}, ${prefix.arena.codeDims}, ${ranker.axes}`,
+      );
+    if (state.offset.length !== dims || state.basis.length !== this.prefixDims * dims)
+      throw new RangeError('pre-filter state: offset or basis of the wrong size');
+    for (const v of state.offset) if (!Number.isFinite(v)) throw new RangeError('pre-filter state: an offset is not finite');
+    for (const v of state.basis) if (!Number.isFinite(v)) throw new RangeError('pre-filter state: a basis value is not finite');
+    if (!(state.prefixSd >= 0 && Number.isFinite(state.prefixSd))) throw new RangeError(`pre-filter state: spread ${state.prefixSd}`);
+    if (!Number.isInteger(state.learnedRows) || state.learnedRows < 0) throw new RangeError(`pre-filter state: learnedRows ${state.learnedRows}`);
+    ranker.importLevels(state.levels);
+    this.coded = false;
+    this.offset.set(state.offset);
+    this.basis.set(state.basis);
+    this.projector?.setBasis(this.basis);
+    this.prefixSd = state.prefixSd;
+    prefix.setScale(state.prefixSd, 0);
+    for (const stage of this.stages) stage.limitWorst = NaN;
+    this.learnedRows = state.learnedRows;
+    this.parametersLearned = true;
+  }
+
+  /** Rows `liveRows`' prefix codes, misses and packed rank codes into the state's arrays, face i from row liveRows[i]. */
+  readCodes(liveRows: Int32Array, into: Pick<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'>): void {
+    const arena = this.prefix!.arena;
+    const codeDims = arena.codeDims;
+    const rankArena = this.ranker!.arena;
+    const rowBytes = this.ranker!.axes / 2;
+    const faces = liveRows.length;
+    for (let at = 0; at < faces;) {
+      // A run of consecutive rows: one copy each.
+      const first = liveRows[at];
+      let end = at + 1;
+      while (end < faces && liveRows[end] === first + (end - at)) end++;
+      const rows = end - at;
+      into.codes.set(arena.codes.subarray(first * codeDims, (first + rows) * codeDims), at * codeDims);
+      into.residuals.set(arena.residuals.subarray(first, first + rows), at);
+      for (let i = 0; i < rows; i++) rankArena.readPacked(first + i, into.rankCodes, (at + i) * rowBytes);
+      at = end;
+    }
+  }
+
+  /** The reverse of `readCodes` for rows 0..faces-1 from faces 0..faces-1 (each row's norm computed from its codes). */
+  writeCodes(from: Pick<FaceIndexPrefilterState, 'codes' | 'residuals' | 'rankCodes'>, faces: number): void {
+    const arena = this.prefix!.arena;
+    const codeDims = arena.codeDims;
+    const codes = arena.codes;
+    codes.set(from.codes.subarray(0, faces * codeDims));
+    arena.residuals.set(from.residuals.subarray(0, faces));
+    const norms = arena.norms;
+    for (let row = 0, d = 0; row < faces; row++) {
+      let norm = 0;
+      for (const end = d + codeDims; d < end; d++) norm += codes[d] * codes[d];
+      norms[row] = norm;
+    }
+    this.ranker!.arena.writePackedRows(from.rankCodes, faces);
+  }
+
+  /**
+   * Whether row `row`'s codes are what coding its stored vector with the current
+   * parameters gives (it is coded again: a mismatch leaves the new codes).
+   */
+  rowCodesMatch(rows: StoredRows, row: number): boolean {
+    const axes = this.ranker!.axes;
+    const codeDims = this.prefix!.arena.codeDims;
+    const one = Int32Array.of(row);
+    const held = { codes: new Int8Array(codeDims), residuals: new Float32Array(1), rankCodes: new Uint8Array(axes / 2) };
+    this.readCodes(one, held);
+    this.encodeRows(rows, row, row + 1);
+    const now = { codes: new Int8Array(codeDims), residuals: new Float32Array(1), rankCodes: new Uint8Array(axes / 2) };
+    this.readCodes(one, now);
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+      return true;
+    };
+    return same(held.codes, now.codes) && same(held.residuals, now.residuals) && same(held.rankCodes, now.rankCodes);
   }
 
   /** Prefix codes, misses and rank codes of rows [from, to). */

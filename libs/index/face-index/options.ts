@@ -139,13 +139,43 @@ export interface FaceIndexStats {
  */
 export interface FaceIndexState {
   dimensions: number;
-  /** faces x dimensions floats, row order. */
-  vectors: Float32Array;
+  /**
+   * The faces' vectors, row order: either `rows`, the int16 codes the index stores
+   * (faces x dimensions, value = code x 2^-14: what `exportState` gives, adopted with a
+   * copy), or `vectors`, faces x dimensions floats (rounded to those codes on import).
+   */
+  rows?: Int16Array;
+  vectors?: Float32Array;
   ids: string[];
   /** One per face; undefined (or null, from JSON) for none. */
   metas: unknown[];
   /** The IVF, when there is one: rows 0..listedRows-1 are sorted by list. */
   ivf?: FaceIndexIvfState;
+  /** The int8 pre-filter's parameters and every row's codes, when it was ready: importing them skips learning and coding. */
+  prefilter?: FaceIndexPrefilterState;
+}
+
+/** What the pre-filter learned (int8-filter.ts) and the codes of every face, in row order. */
+export interface FaceIndexPrefilterState {
+  /** Principal axes of the prefix stage, and int8 codes a row (prefixDims rounded up to 16). */
+  prefixDims: number;
+  codeDims: number;
+  /** Axes of the 4-bit ranker (its codes: rankAxes / 2 bytes a row). */
+  rankAxes: number;
+  /** Live rows the parameters were learned on. */
+  learnedRows: number;
+  /** The spread the prefix stage's scale was set from. */
+  prefixSd: number;
+  /** dimensions floats: the mean subtracted before projecting. */
+  offset: Float64Array;
+  /** prefixDims x dimensions: the principal axes (orthonormal rows). */
+  basis: Float64Array;
+  /** rankAxes x 16: the ranker's levels, ascending per axis. */
+  levels: Float64Array;
+  /** faces x codeDims prefix codes, faces misses, faces x rankAxes / 2 packed 4-bit codes. */
+  codes: Int8Array;
+  residuals: Float32Array;
+  rankCodes: Uint8Array;
 }
 
 export interface FaceIndexIvfState extends IvfState {

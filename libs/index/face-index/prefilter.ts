@@ -7,6 +7,7 @@
 import { Int8Filter } from './int8-filter.js';
 import { runToEnd } from '../stepwise/index.js';
 import type { RowStore } from './row-store.js';
+import type { FaceIndexPrefilterState } from './options.js';
 
 /** The int8 pre-filter learns its offset and scale once the index holds this many faces. */
 const FILTER_MIN_ROWS = 1024;
@@ -25,6 +26,11 @@ const FILTER_RELEARN_GROWTH = 16;
 const FILTER_RELEARN_MAX_ROWS = 65_536;
 /** Rows coded a maintenance step in `learnSteps` (~3 us a row: ~12 ms). */
 const LEARN_STEP_ROWS = 4096;
+/**
+ * Rows, spread over the index, that `adopt` codes again and compares with the codes it
+ * was given: codes that do not belong to these rows (or these parameters) are refused.
+ */
+const ADOPT_CHECKED_ROWS = 1024;
 
 export class Prefilter {
   private readonly store: RowStore;
@@ -72,6 +78,55 @@ export class Prefilter {
   /** Every row was replaced (import): the codes are stale until the next learning. */
   invalidate(): void {
     this.int8Filter?.invalidate();
+  }
+
+  /**
+   * The filter's parameters and the codes of the store's live rows (`liveRows`: the
+   * store's rows in the order they are exported), when it is ready; else undefined.
+   */
+  exportState(liveRows: Int32Array): FaceIndexPrefilterState | undefined {
+    const filter = this.filter;
+    const parameters = filter?.exportParameters();
+    if (filter === undefined || parameters === undefined) return undefined;
+    const faces = liveRows.length;
+    const state: FaceIndexPrefilterState = {
+      ...parameters,
+      codes: new Int8Array(faces * parameters.codeDims),
+      residuals: new Float32Array(faces),
+      rankCodes: new Uint8Array((faces * parameters.rankAxes) / 2),
+    };
+    filter.readCodes(liveRows, state);
+    return state;
+  }
+
+  /**
+   * Takes a state from `exportState` for the store's rows 0..faces-1 (just adopted from
+   * the same export): the parameters, every row's codes, then ADOPT_CHECKED_ROWS rows
+   * coded again to check them. True when the filter is ready with them; false (the
+   * filter not ready: learn it) when there is none, it is off, or the state does not fit.
+   */
+  adopt(state: FaceIndexPrefilterState | undefined, faces: number): boolean {
+    if (this.options === undefined || state === undefined || this.store.size < FILTER_MIN_ROWS) return false;
+    const { codeDims, rankAxes } = state;
+    if (state.codes.length !== faces * codeDims || state.residuals.length !== faces || state.rankCodes.length !== (faces * rankAxes) / 2) return false;
+    for (let i = 0; i < faces; i++) if (!(state.residuals[i] >= 0 && state.residuals[i] < Infinity)) return false;
+    const filter = this.int8Filter ?? this.createFilter();
+    filter.invalidate();
+    try {
+      filter.importParameters(state);
+    } catch {
+      return false;
+    }
+    filter.writeCodes(state, faces);
+    const step = Math.max(1, Math.floor(faces / ADOPT_CHECKED_ROWS));
+    for (let row = 0; row < faces; row += step) {
+      if (!filter.rowCodesMatch(this.store, row)) {
+        filter.invalidate();
+        return false;
+      }
+    }
+    filter.codesComplete();
+    return true;
   }
 
   /**

@@ -230,13 +230,20 @@ export class RowStore {
   }
 
   /**
-   * Replaces every row by the state's faces (vectors and ids copied, metas adopted; a
+   * Replaces every row by the state's faces (rows or vectors and ids copied, metas adopted; a
    * later id replaces an earlier one). There must be room for the faces (`capacity`);
    * attached columns take theirs from the state themselves.
    */
   adopt(state: FaceIndexState): void {
     const faces = state.ids.length;
-    for (let row = 0; row < faces; row++) this.arena.setRow(row, state.vectors, row * this.dimensions);
+    const { dimensions: dims, stride } = this;
+    const { rows, vectors } = state;
+    if (rows !== undefined) {
+      // The codes rows hold: copied as they are (checkState checked their range).
+      const codes = this.arena.codes;
+      if (stride === dims) codes.set(rows.subarray(0, faces * dims));
+      else for (let row = 0; row < faces; row++) codes.set(rows.subarray(row * dims, (row + 1) * dims), row * stride);
+    } else for (let row = 0; row < faces; row++) this.arena.setRow(row, vectors!, row * dims);
     this.deletedColumn.fill(0, this.capacity);
     this.metaColumn.adopt(state.metas);
     this.ids.clear();
@@ -245,12 +252,15 @@ export class RowStore {
     this.rows = faces;
     this.deadRows = 0;
     const rowSlot = this.rowSlot.values;
+    // Ids of one byte a unit, most often: the arena's room for them, at once.
+    let units = 0;
+    for (let row = 0; row < faces; row++) units += state.ids[row].length;
+    this.ids.reserve(faces, units);
     for (let row = 0; row < faces; row++) {
       if (state.metas[row] === null) this.metaColumn.set(row, undefined);
-      const id = state.ids[row];
-      let slot = this.ids.find(id);
+      let slot = this.ids.findOrInsert(state.ids[row], this.nextSlot);
       if (slot >= 0) this.markDeleted(this.slotRow[slot]);
-      else this.ids.insert(id, (slot = this.nextSlot++));
+      else slot = this.nextSlot++;
       this.slotRow[slot] = row;
       rowSlot[row] = slot;
     }

@@ -113,6 +113,21 @@ export class FourBitCodeArena implements RowColumn {
     for (let pair = 0; pair < this.pairs; pair++) bytes[base + pair * BLOCK_ROWS] = source[at + pair];
   }
 
+  /** Rows 0..rows-1's packed bytes from source (row r at r * axes / 2, as `readPacked` wrote them): a bulk load. */
+  writePackedRows(source: Uint8Array, rows: number): void {
+    const { bytes8: bytes, pairs } = this;
+    for (let block = 0; block * BLOCK_ROWS < rows; block++) {
+      const blockBase = this.codesByte + block * pairs * BLOCK_ROWS;
+      const first = block * BLOCK_ROWS;
+      const count = Math.min(BLOCK_ROWS, rows - first);
+      // Pair by pair: the block stores each pair's bytes of its 16 rows together.
+      for (let pair = 0; pair < pairs; pair++) {
+        const to = blockBase + pair * BLOCK_ROWS;
+        for (let r = 0; r < count; r++) bytes[to + r] = source[(first + r) * pairs + pair];
+      }
+    }
+  }
+
   /**
    * The rows of [start, end) (end - start <= FOUR_BIT_SCAN_ROWS) whose table sum,
    * saturated at FOUR_BIT_MAX_SUM, is <= limit (a limit of FOUR_BIT_MAX_SUM or more
