@@ -58,13 +58,32 @@ function kvReadWrite(bucket: string): string[] {
   ];
 }
 
+/**
+ * What a client needs on an Object Store bucket (nats.js views.os): `read` binds, reads an
+ * object's info (its last meta message) and its one chunk (ThumbnailStore.get reads it by a
+ * message get, not nats.js's consumer per read); `delete` also publishes meta (a delete marker) and purges the
+ * object's chunks; `write` also publishes chunks (a put that replaces an object purges the old ones).
+ * NATS cannot narrow a purge to a filter, so whoever may write may also empty the bucket
+ * (writers may delete every face anyway).
+ */
+function objectStore(bucket: string, access: 'read' | 'delete' | 'write'): string[] {
+  const stream = `OBJ_${bucket}`;
+  const read = [`${JS}.INFO`, `${JS}.STREAM.INFO.${stream}`, `${JS}.STREAM.MSG.GET.${stream}`];
+  if (access === 'read') return read;
+  const del = [...read, `$O.${bucket}.M.>`, `${JS}.STREAM.PURGE.${stream}`];
+  return access === 'delete' ? del : [...del, `$O.${bucket}.C.>`];
+}
+
 /** The subscriptions a NATS service (nats.js `services.add`) makes for discovery. */
 function serviceDiscovery(service: string): string[] {
   return ['$SRV.*', `$SRV.*.${service}`, `$SRV.*.${service}.*`];
 }
 
 function reader(subjects: Subjects): UserPermissions {
-  return { pub: { allow: [subjects.query, subjects.get, subjects.list, subjects.persons, '$SRV.>'] }, sub: { allow: [] } };
+  return {
+    pub: { allow: [subjects.query, subjects.get, subjects.list, subjects.persons, '$SRV.>', ...objectStore(subjects.thumbnailBucket, 'read')] },
+    sub: { allow: [] },
+  };
 }
 
 function writer(subjects: Subjects): UserPermissions {
@@ -73,6 +92,7 @@ function writer(subjects: Subjects): UserPermissions {
     pub: {
       allow: [
         ...reader(subjects).pub.allow!,
+        ...objectStore(subjects.thumbnailBucket, 'write'),
         subjects.ingest,
         subjects.delete,
         subjects.deleteWhere,
@@ -101,6 +121,8 @@ function coordinator(subjects: Subjects): UserPermissions {
         `${JS}.INFO`,
         `${JS}.STREAM.INFO.${subjects.stream}`,
         ...kvRead(subjects.configBucket),
+        // Deleting a face deletes its thumbnail.
+        ...objectStore(subjects.thumbnailBucket, 'delete'),
       ],
     },
     sub: {
@@ -159,6 +181,7 @@ function encoder(subjects: Subjects): UserPermissions {
         `${JS}.CONSUMER.MSG.NEXT.${consumer}`,
         `$JS.ACK.${consumer}.>`,
         ...kvReadWrite(jobs.doneBucket),
+        ...objectStore(subjects.thumbnailBucket, 'write'),
       ],
     },
     sub: { allow: [`${subjects.encode} ${ENCODER_QUEUE}`, ...serviceDiscovery(ENCODER_SERVICE)] },
