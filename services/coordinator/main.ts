@@ -36,6 +36,7 @@ import { findStoredIds } from './find-stored-ids.js';
 import { appendUpserts } from './route-writes.js';
 import { deleteFaces, streamLastSeq } from './delete-faces.js';
 import { deleteWhere } from './delete-where.js';
+import { ThumbnailCleaner } from './thumbnail-cleaner.js';
 import { listFaces, listPersons, type ListingContext } from './listing-legs.js';
 
 runMain('coordinator', async () => {
@@ -160,6 +161,7 @@ runMain('coordinator', async () => {
     shardCount,
     timeoutMs: config.SHARD_TIMEOUT_MS,
     tombstoned: (count: number) => metrics.tombstones.inc(count),
+    thumbnails: new ThumbnailCleaner(nc, subjects, log, { deleted: metrics.thumbnailsDeleted, failures: metrics.thumbnailDeleteFailures }),
   };
   service.addEndpoint('delete', {
     subject: subjects.delete,
