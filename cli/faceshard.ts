@@ -30,8 +30,8 @@ const USAGE = `faceshard: find a face among millions
       of a stopped run (faceshard ingest --help)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
-                        [--person NAME | --person-from-folder]
-      find every face in a folder or .zip of images and store it (with its person)
+                        [--person NAME | --person-from-folder] [--no-thumbnails]
+      find every face in a folder or .zip of images and store it (with its person and a thumbnail)
   faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--who [--threshold T]] [--json]
   faceshard delete ID... | --id-prefix P | --person NAME
       remove faces by id, every face whose id starts with P (a photo, folder or dataset), or a person's

@@ -30,7 +30,18 @@ export async function storeFaceThumbnails(
     const reason = `cannot crop the photo: ${reasonOf(err)}`;
     return { stored: 0, failures: faces.map(({ id }) => ({ id, reason })) };
   }
-  const results = await Promise.allSettled(faces.map(({ id }, i) => store.put(id, crops[i])));
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ id: faces[i].id, reason: reasonOf(r.reason) }] : []));
-  return { stored: faces.length - failures.length, failures };
+  return putThumbnails(
+    store,
+    faces.map(({ id }, i) => ({ id, webp: crops[i] })),
+  );
+}
+
+/** Stores thumbnails made already (all at once: a photo's faces, or a batch's); best effort like storeFaceThumbnails. */
+export async function putThumbnails(
+  store: Pick<ThumbnailStore, 'put'>,
+  thumbnails: ReadonlyArray<{ id: string; webp: Uint8Array }>,
+): Promise<StoredThumbnails> {
+  const results = await Promise.allSettled(thumbnails.map(({ id, webp }) => store.put(id, webp)));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ id: thumbnails[i].id, reason: reasonOf(r.reason) }] : []));
+  return { stored: thumbnails.length - failures.length, failures };
 }
