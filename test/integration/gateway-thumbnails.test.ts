@@ -12,10 +12,9 @@ import { connectAs } from '../../libs/nats/nats-auth/index.js';
 import { ThumbnailStore } from '../../libs/nats/thumbnail-store/index.js';
 import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { SAMPLE_PHOTOS, samplePhotoDir } from '../../libs/sample-photos/index.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { startEncoder, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { removeDir, tempDir } from '../helpers/nats.js';
-import { until } from '../helpers/wait.js';
 
 const READER = 'reader-key-for-the-thumbnail-test';
 const WRITER = 'writer-key-for-the-thumbnail-test';
@@ -52,17 +51,11 @@ describe('thumbnails: stored at enroll, served, deleted with their faces', { tim
 
   before(async () => {
     cluster = await startTestCluster({ shards: 2, auth: true });
-    cluster.startService('encoder', 'encoder', { ENCODER_JOBS: 'false' });
+    await startEncoder(cluster, { ENCODER_JOBS: 'false' });
     dir = await tempDir('faceshard-gateway-thumbnails-');
     gw = await startGateway(cluster, dir, KEYS, { GATEWAY_REQUEST_TIMEOUT_MS: '60000' });
     noThumbs = await startGateway(cluster, dir, KEYS, { GATEWAY_REQUEST_TIMEOUT_MS: '60000', GATEWAY_THUMBNAILS: 'false' });
     for (const name of SAMPLE_PHOTOS) photos.set(name, await readFile(path.join(samplePhotoDir(), name)));
-    await until(
-      () => `the encoder ready (${cluster.output.join('')})`,
-      async () => ((await cluster.client.status()).encoders.length ? true : undefined),
-      120_000,
-      500,
-    );
   });
   after(async () => {
     for (const g of [gw, noThumbs]) if (g?.process.exitCode === null) g.process.kill('SIGKILL');
