@@ -113,6 +113,19 @@ describe('thumbnails: stored at enroll, served, deleted with their faces', { tim
     assert.notEqual((await thumbnail(enrolled.get('person 1')![1])).headers.get('etag'), etag);
   });
 
+  test('a face stored again gets its new thumbnail in place of the old one (no chunk left behind)', async () => {
+    const before = (await thumbnailBucket()).state;
+    const id = enrolled.get('person 1')![0];
+    const old = (await thumbnail(id)).headers.get('etag');
+    // The same id from another picture of the photo (darker): another thumbnail.
+    const darker = await sharp(photos.get(SAMPLE_PHOTOS[0])!).modulate({ brightness: 0.6 }).jpeg().toBuffer();
+    const res = await enroll(gw.base, 'person 1', SAMPLE_PHOTOS[0], darker);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.faces[0].id, id);
+    assert.notEqual((await thumbnail(id)).headers.get('etag'), old);
+    assert.equal((await thumbnailBucket()).state.messages, before.messages, 'each object still one chunk and one meta message');
+  });
+
   test("ids with '/', '#', spaces and unicode: stored and served by their id", async () => {
     const res = await enroll(gw.base, ODD_PERSON, ODD_NAME, photos.get('sample3.jpg')!);
     assert.equal(res.status, 200, res.text);
@@ -160,17 +173,22 @@ describe('thumbnails: stored at enroll, served, deleted with their faces', { tim
 
   test('deleting a face by id deletes its thumbnail', async () => {
     const [id, kept] = enrolled.get('person 2')!;
+    const before = (await thumbnailBucket()).state.messages;
     const res = await fetch(`${gw.base}/v1/faces/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${WRITER}` } });
     assert.equal(res.status, 200, await res.text());
     assert.equal((await thumbnail(id)).status, 404);
     assert.equal((await thumbnail(kept)).status, 200, 'the photo’s other face keeps its thumbnail');
+    // Its chunk purged; its meta message rolled up into a delete marker.
+    assert.equal((await thumbnailBucket()).state.messages, before - 1);
   });
 
   test("deleting a person's faces (delete-where) deletes their thumbnails, the odd ids' too", async () => {
     for (const person of ['person 4', ODD_PERSON]) {
+      const before = (await thumbnailBucket()).state.messages;
       const reply = await cluster.client.deleteWhere({ person });
       assert.equal(reply.deleted, enrolled.get(person)!.length, person);
       for (const id of enrolled.get(person)!) assert.equal((await thumbnail(id)).status, 404, id);
+      assert.equal((await thumbnailBucket()).state.messages, before - enrolled.get(person)!.length, 'their chunks purged');
     }
     assert.equal((await thumbnail(enrolled.get('person 5')![0])).status, 200, 'other persons keep theirs');
   });
