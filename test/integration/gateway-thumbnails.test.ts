@@ -202,4 +202,18 @@ describe('thumbnails: stored at enroll, served, deleted with their faces', { tim
     assert.equal((await thumbnailBucket()).state.messages, before);
     assert.equal((await thumbnail(res.json.faces[0].id)).status, 404);
   });
+  // Last: it deletes the bucket.
+  test('thumbnails are best effort: without the bucket, enrolling stores the faces and counts the thumbnails not stored; deleting still answers', async () => {
+    await (await (await cluster.adminNc()).jetstreamManager()).streams.delete(`OBJ_${subjectsFor('faces').thumbnailBucket}`);
+    const res = await enroll(gw.base, 'after the bucket', 'sample1.jpg', photos.get('sample1.jpg')!);
+    assert.equal(res.status, 200, res.text);
+    assert.ok(res.json.accepted > 0);
+    assert.equal(res.json.thumbnails, 0);
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^faceshard_gateway_thumbnail_failures_total({[^}]*})? ${res.json.accepted}$`, 'm'));
+    const id = res.json.faces[0].id;
+    const deleted = await fetch(`${gw.base}/v1/faces/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${WRITER}` } });
+    assert.equal(deleted.status, 200);
+    assert.equal(((await deleted.json()) as { deleted: number }).deleted, 1);
+  });
 });
