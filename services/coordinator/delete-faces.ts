@@ -13,7 +13,7 @@ export interface DeleteContext {
   /** Counts the tombstones written. */
   tombstoned: (count: number) => void;
   /** Deletes the thumbnails of deleted faces (best effort, never throws). */
-  thumbnails: Pick<ThumbnailCleaner, 'deleteFor'>;
+  thumbnails: Pick<ThumbnailCleaner, 'deleteFor' | 'deleteLater'>;
 }
 
 /** The log's last sequence: every write acknowledged before now is at or below it. */

@@ -154,6 +154,7 @@ runMain('coordinator', async () => {
       }),
   });
 
+  const thumbnailCleaner = new ThumbnailCleaner(nc, subjects, log, { deleted: metrics.thumbnailsDeleted, failures: metrics.thumbnailDeleteFailures });
   const deletes = {
     nc,
     js,
@@ -161,7 +162,7 @@ runMain('coordinator', async () => {
     shardCount,
     timeoutMs: config.SHARD_TIMEOUT_MS,
     tombstoned: (count: number) => metrics.tombstones.inc(count),
-    thumbnails: new ThumbnailCleaner(nc, subjects, log, { deleted: metrics.thumbnailsDeleted, failures: metrics.thumbnailDeleteFailures }),
+    thumbnails: thumbnailCleaner,
   };
   service.addEndpoint('delete', {
     subject: subjects.delete,
@@ -220,6 +221,8 @@ runMain('coordinator', async () => {
       ready = false;
       legPlanner.stop();
       await service.stop();
+      // Thumbnails of faces delete-where deleted, still being deleted.
+      await thumbnailCleaner.idle();
     },
     () => nc.drain(),
     () => ops.close(),

@@ -18,7 +18,7 @@ describe('ThumbnailCleaner on a real nats-server', { timeout: 60_000 }, () => {
   before(async () => {
     cluster = await startTestCluster({ shards: 1, auth: true });
     const writer = await ThumbnailStore.of(cluster.client.nc, subjects);
-    for (const id of ['kept#0', 'gone#0']) await writer.put(id, new Uint8Array(500).fill(1));
+    for (const id of ['kept#0', 'gone#0', 'later#0', 'later#1']) await writer.put(id, new Uint8Array(500).fill(1));
   });
   after(async () => cluster?.cleanup());
 
@@ -63,5 +63,19 @@ describe('ThumbnailCleaner on a real nats-server', { timeout: 60_000 }, () => {
       await coordinator.nc.close();
     }
     assert.equal(await (await ThumbnailStore.of(cluster.client.nc, subjects)).get('gone#0'), null);
+  });
+
+  test('deleteLater returns at once; idle() resolves once its batches are done, in order', async () => {
+    const coordinator = await cleanerAs({ role: 'coordinator' });
+    try {
+      coordinator.cleaner.deleteLater(['later#0']);
+      coordinator.cleaner.deleteLater(['later#1']);
+      await coordinator.cleaner.idle();
+      assert.equal(await coordinator.deleted(), 2);
+    } finally {
+      await coordinator.nc.close();
+    }
+    const store = await ThumbnailStore.of(cluster.client.nc, subjects);
+    assert.deepEqual([await store.get('later#0'), await store.get('later#1')], [null, null]);
   });
 });

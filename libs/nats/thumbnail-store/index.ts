@@ -69,7 +69,7 @@ export class ThumbnailStore {
 
   /** Stores (or replaces) the thumbnail of `faceId`. */
   async put(faceId: string, webp: Uint8Array): Promise<void> {
-    await this.bucket.putBlob({ name: thumbnailObjectName(faceId), description: faceId }, webp);
+    await this.bucket.putBlob({ name: thumbnailObjectName(faceId) }, webp);
   }
 
   /**
