@@ -43,7 +43,7 @@ const USAGE = `faceshard: find a face among millions
       write face-like benchmark data (.npy encodings, ids, queries)
   faceshard shard --index I[,J...] | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
-  faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...]
+  faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...] [--no-thumbnails]
       the HTTP gateway (REST API under /v1, API keys: lines "KEY ROLE", roles reader,
       writer, admin); port 8080 by default; --creds: its NATS identity (writer)
   faceshard credentials --out DIR --shards N [--shard-sets "0,2 1,3"] [--rotate NAME]

@@ -55,7 +55,7 @@ describe('thumbnails: stored at enroll, served, deleted with their faces', { tim
     await startEncoder(cluster, { ENCODER_JOBS: 'false' });
     dir = await tempDir('faceshard-gateway-thumbnails-');
     gw = await startGateway(cluster, dir, KEYS, { GATEWAY_REQUEST_TIMEOUT_MS: '60000' });
-    noThumbs = await startGateway(cluster, dir, KEYS, { GATEWAY_REQUEST_TIMEOUT_MS: '60000', GATEWAY_THUMBNAILS: 'false' });
+    noThumbs = await startGateway(cluster, dir, KEYS, { GATEWAY_REQUEST_TIMEOUT_MS: '60000' }, { cli: true, args: ['--no-thumbnails'] });
     for (const name of SAMPLE_PHOTOS) photos.set(name, await readFile(path.join(samplePhotoDir(), name)));
   });
   after(async () => {
@@ -199,7 +199,7 @@ describe('thumbnails: stored at enroll, served, deleted with their faces', { tim
     assert.equal((await thumbnail(enrolled.get('person 5')![0])).status, 200, 'other persons keep theirs');
   });
 
-  test('a gateway with GATEWAY_THUMBNAILS=false stores the faces and no thumbnail', async () => {
+  test('a gateway started with --no-thumbnails (GATEWAY_THUMBNAILS=false) stores the faces and no thumbnail', async () => {
     const before = (await thumbnailBucket()).state.messages;
     const res = await enroll(noThumbs.base, 'no thumbs', 'sample6.jpg', photos.get('sample6.jpg')!);
     assert.equal(res.status, 200, res.text);
