@@ -4,7 +4,7 @@ import { ThumbnailStore } from '../../libs/nats/thumbnail-store/index.js';
 import type { Logger } from '../../libs/observability/logger.js';
 import type { Subjects } from '../../libs/protocol/index.js';
 
-/** Thumbnails deleted at once: each is three requests (its info, a delete marker, a purge of its chunks). */
+/** Thumbnails deleted at once: each is four requests (its info, a delete marker, purges of its chunk and of the marker). */
 const CONCURRENCY = 16;
 
 /**
@@ -25,7 +25,7 @@ export class ThumbnailCleaner {
 
   /**
    * Deletes them after the batches handed here before, without waiting: for delete-where,
-   * whose answer must not wait on thousands of thumbnails (~1.5 ms each, 16 at once, on
+   * whose answer must not wait on thousands of thumbnails (~1.5-2 ms each, 16 at once, on
    * two cores: 100,000 faces would outlast the request's timeout).
    */
   deleteLater(ids: readonly string[]): void {
