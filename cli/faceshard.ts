@@ -30,8 +30,8 @@ const USAGE = `faceshard: find a face among millions
       of a stopped run (faceshard ingest --help)
   faceshard encode PATH [--workers W] [--queue] [--resume] [--report FILE] [--detector ssd|tiny]
                         [--min-score S] [--min-face-size PX] [--max-faces-per-image N] [--backend B]
-                        [--person NAME | --person-from-folder]
-      find every face in a folder or .zip of images and store it (with its person)
+                        [--person NAME | --person-from-folder] [--no-thumbnails]
+      find every face in a folder or .zip of images and store it (with its person and a thumbnail)
   faceshard query (IMAGE | --vector JSON) [-k K] [--max-distance D] [--who [--threshold T]] [--json]
   faceshard delete ID... | --id-prefix P | --person NAME
       remove faces by id, every face whose id starts with P (a photo, folder or dataset), or a person's
@@ -43,7 +43,7 @@ const USAGE = `faceshard: find a face among millions
       write face-like benchmark data (.npy encodings, ids, queries)
   faceshard shard --index I[,J...] | faceshard coordinator | faceshard encoder
       run one service in this process (env as in a container)
-  faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...]
+  faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...] [--no-thumbnails]
       the HTTP gateway (REST API under /v1, API keys: lines "KEY ROLE", roles reader,
       writer, admin); port 8080 by default; --creds: its NATS identity (gateway.creds)
   faceshard credentials --out DIR --shards N [--shard-sets "0,2 1,3"] [--rotate NAME]

@@ -39,7 +39,9 @@ export async function adminCommand(argv: string[]): Promise<number> {
       const shards = intOption('shards', values.shards, 1, 1, MAX_SHARD_COUNT);
       const replicas = intOption('stream-replicas', values['stream-replicas'], DEFAULT_STREAM_REPLICAS, 1, MAX_STREAM_REPLICAS);
       const { jobQueue } = await initializeCluster(nc, subjects, { shards, replicas });
-      console.log(`initialized: stream ${subjects.stream} (deny delete, deny purge), ${shards} shards in ${subjects.configBucket}, ${replicas} replica(s)`);
+      console.log(
+        `initialized: stream ${subjects.stream} (deny delete, deny purge), ${shards} shards in ${subjects.configBucket}, thumbnails in ${subjects.thumbnailBucket}, ${replicas} replica(s)`,
+      );
       if (jobQueue) console.log(describeJobStreamChange(encodeJobNames(subjects), jobQueue));
       return 0;
     }

@@ -19,6 +19,7 @@ import { checkPersonFolders, personsLine, personSourceOf, withPersons } from '..
 import { publishEncodeJobs } from '../encode/job-publisher.js';
 import { EncodeInterrupt, INTERRUPTED_EXIT_CODE, resumeCommand } from '../encode/encode-interrupt.js';
 import { createProgress } from '../encode/progress.js';
+import { ThumbnailTally } from '../encode/thumbnail-tally.js';
 import { toReport, writeReport } from '../encode/report.js';
 import { intOption, natsOption, numberOption, parseCommandArgs, UsageError } from '../args.js';
 import { connectClient } from '../connect-client.js';
@@ -75,6 +76,8 @@ export interface LocalRunSettings extends EncodeSettings {
   stop?: AbortSignal;
   /** Each face's meta.person: one name for the run, or the photo's folder. */
   person?: PersonSource;
+  /** Store each stored face's thumbnail (default true; `--no-thumbnails`). */
+  thumbnails?: boolean;
 }
 
 /** `stillQueued`: with --queue, jobs out but not done when an interrupted run stopped waiting. */
@@ -88,9 +91,11 @@ export async function encodeAndIngest(location: string, client: FaceshardClient,
   const marks = await openDoneMarks(client.nc, client.subjects, idPrefix);
   const done = settings.resume ? await marks.loadDonePaths() : undefined;
   const run = randomUUID();
+  const thumbnails = new ThumbnailTally();
   try {
     const summary = await encodeDirectory(location, {
       ...settings,
+      thumbnails: settings.thumbnails ?? true,
       workers: settings.workers ?? os.availableParallelism(),
       idPrefix,
       alreadyDone: done ? (path) => done.has(path) : undefined,
@@ -102,6 +107,12 @@ export async function encodeAndIngest(location: string, client: FaceshardClient,
       onFaces: async (faces) => {
         const reply = await client.ingestMany(withPersons(faces, settings.person));
         for (const r of reply.rejected) rejected.push(`${faces[r.index].id}: ${r.reason}`);
+        // After the faces: a thumbnail without its face would be served for nothing.
+        const refused = new Set(reply.rejected.map((r) => r.index));
+        await thumbnails.store(
+          client,
+          faces.filter((f, i) => f.thumbnail && !refused.has(i)).map((f) => ({ id: f.id, webp: f.thumbnail! })),
+        );
       },
       // Only after the ingest above was acknowledged: what --resume may skip next time.
       // An image that could not be read is not marked, so a later --resume tries it again.
@@ -116,6 +127,7 @@ export async function encodeAndIngest(location: string, client: FaceshardClient,
     return { ...summary, rejected };
   } finally {
     progress.finish();
+    thumbnails.report();
   }
 }
 
@@ -177,6 +189,7 @@ export async function encodeCommand(argv: string[]): Promise<number> {
     'id-prefix': { type: 'string' },
     person: { type: 'string' },
     'person-from-folder': { type: 'boolean', default: false },
+    'no-thumbnails': { type: 'boolean', default: false },
   });
   if (positionals.length !== 1) throw new UsageError('faceshard encode PATH: give exactly one folder or .zip of images');
   const location = positionals[0];
@@ -196,7 +209,7 @@ export async function encodeCommand(argv: string[]): Promise<number> {
   const client = await connectClient(values, 'writer');
   const interrupt = new EncodeInterrupt();
   try {
-    const common = { ...settings, resume: values.resume, idPrefix, person, stop: interrupt.signal };
+    const common = { ...settings, resume: values.resume, idPrefix, person, stop: interrupt.signal, thumbnails: !values['no-thumbnails'] };
     const outcome: EncodeOutcome = values.queue
       ? await publishEncodeJobs(location, client, { ...common, progress: createProgress({ label: 'queued images done' }) })
       : await encodeAndIngest(location, client, { ...common, workers, workerMode: workerMode as WorkerMode });

@@ -2,7 +2,7 @@ import { intOption, parseCommandArgs, UsageError } from '../args.js';
 import { applyServiceFlags, runService, SERVICE_FLAGS } from './service.js';
 
 /**
- * `faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...]`: the HTTP
+ * `faceshard gateway --keys FILE [--port P] [--host H] [--cors-origins O,...] [--no-thumbnails]`: the HTTP
  * gateway in this process, configured like a container (env), the flags a shortcut for it.
  */
 export async function gatewayCommand(argv: string[]): Promise<number> {
@@ -12,6 +12,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     port: { type: 'string' },
     host: { type: 'string' },
     'cors-origins': { type: 'string' },
+    'no-thumbnails': { type: 'boolean', default: false },
   });
   if (positionals.length) throw new UsageError(`faceshard gateway: unexpected argument "${positionals[0]}"`);
   applyServiceFlags(values);
@@ -19,5 +20,6 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   if (values.port !== undefined) process.env.GATEWAY_HTTP_PORT = String(intOption('port', values.port, 0, 0, 65535));
   if (values.host !== undefined) process.env.GATEWAY_HTTP_HOST = values.host;
   if (values['cors-origins'] !== undefined) process.env.GATEWAY_CORS_ORIGINS = values['cors-origins'];
+  if (values['no-thumbnails']) process.env.GATEWAY_THUMBNAILS = 'false';
   return runService('../../services/gateway/main.js');
 }

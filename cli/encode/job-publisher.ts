@@ -63,6 +63,7 @@ export async function publishEncodeJobs(
     ...(settings.minScore !== undefined ? { minScore: settings.minScore } : {}),
     ...(settings.minFaceSize !== undefined ? { minFaceSize: settings.minFaceSize } : {}),
     ...(settings.maxFaces !== undefined ? { maxFaces: settings.maxFaces } : {}),
+    ...(settings.thumbnails === false ? { thumbnails: false } : {}),
   };
   const maxBacklog = settings.maxBacklog ?? 1000;
 

@@ -2,6 +2,7 @@ import { DatasetReadError, type DatasetItem, type ImageDataset } from '../image-
 import { prefixedId } from '../protocol/index.js';
 import { idProblem } from '../index/vector/index.js';
 import type { BackendName } from './backend.js';
+import { faceThumbnails } from '../face-thumbnail/index.js';
 import type { ImageEncodeOptions, ImageEncoder, ImageResult } from './encode-image.js';
 import type { Box } from './face-api-types.js';
 
@@ -19,6 +20,8 @@ export interface EncodedFace {
   id: string;
   vector: Float32Array;
   meta: { path: string; box: Box; score: number };
+  /** The face's thumbnail (a small WebP crop), when the run asked for them (`thumbnails`). */
+  thumbnail?: Uint8Array;
 }
 
 export type SkipKind = 'refused' | 'unreadable' | 'empty' | 'unsupported' | 'corrupt' | 'too_large' | 'no_face' | 'bad_id' | 'gave_up';
@@ -52,6 +55,8 @@ export interface EncodeDatasetOptions extends ImageEncodeOptions {
   idPrefix?: string;
   /** Once aborted: no new image is started; those in flight are finished and handed on. */
   stop?: AbortSignal;
+  /** Crop each face's thumbnail (EncodedFace.thumbnail) from its image while the image is at hand. */
+  thumbnails?: boolean;
 }
 
 export interface EncodeSummary {
@@ -108,7 +113,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
     imagesDone += images.length;
   };
 
-  const handle = async (item: DatasetItem, result: ImageResult | { ok: false; kind: SkipKind; reason: string }) => {
+  const handle = async (item: DatasetItem, result: ImageResult | { ok: false; kind: SkipKind; reason: string }, thumbnails?: Uint8Array[]) => {
     let skip: SkippedImage | undefined;
     let found = 0;
     if (!result.ok) skip = { path: item.path, reason: result.reason, kind: result.kind };
@@ -118,6 +123,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
         id: prefixedId(options.idPrefix, `${item.path}#${index}`),
         vector: f.vector,
         meta: { path: item.path, box: f.box, score: f.score },
+        ...(thumbnails ? { thumbnail: thumbnails[index] } : {}),
       }));
       const badId = encoded.map((face) => idProblem(face.id)).find((problem) => problem !== undefined);
       if (badId) skip = { path: item.path, reason: `path cannot be a face id: ${badId}`, kind: 'bad_id' };
@@ -144,6 +150,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
     while (next < items.length && failure === undefined && !options.stop?.aborted) {
       const item = items[next++];
       let result: ImageResult | { ok: false; kind: SkipKind; reason: string };
+      let thumbnails: Uint8Array[] | undefined;
       if (item.refused) result = { ok: false, kind: 'refused', reason: item.refused };
       else if (options.alreadyDone?.(item.path)) {
         resumed++;
@@ -151,7 +158,14 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
         continue;
       } else {
         try {
-          result = await encoder.encode(await dataset.read(item), imageOptions);
+          const image = await dataset.read(item);
+          result = await encoder.encode(image, imageOptions);
+          // Here, in the lane, not in handle (one at a time); a photo that cannot be cropped keeps its faces, without thumbnails.
+          if (options.thumbnails && result.ok && result.faces.length)
+            thumbnails = await faceThumbnails(
+              image,
+              result.faces.map((f) => f.box),
+            ).catch(() => undefined);
         } catch (error) {
           if (!(error instanceof DatasetReadError)) {
             failure ??= new Error(`encoding failed on ${item.path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -160,7 +174,7 @@ export async function encodeDataset(dataset: ImageDataset, options: EncodeDatase
           result = { ok: false, kind: error.kind, reason: error.message };
         }
       }
-      const mine = handling.then(() => handle(item, result));
+      const mine = handling.then(() => handle(item, result, thumbnails));
       handling = mine.catch(() => undefined);
       try {
         await mine;

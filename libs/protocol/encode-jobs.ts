@@ -48,6 +48,8 @@ export const JobOptions = z.strictObject({
   minScore: z.number().gt(0).max(1).optional(),
   minFaceSize: z.number().min(0).optional(),
   maxFaces: z.number().int().min(1).optional(),
+  /** false: store no thumbnail of this run's faces (`faceshard encode --no-thumbnails`); absent: the worker's ENCODER_THUMBNAILS. Sent only when false, so older workers still take the jobs of a default run. */
+  thumbnails: z.boolean().optional(),
 });
 export type JobOptions = z.infer<typeof JobOptions>;
 

@@ -28,6 +28,8 @@ export interface Subjects {
   dataAll: string;
   stream: string;
   configBucket: string;
+  /** The Object Store bucket of face thumbnails, one object a face named by its id (`FACES_THUMBNAILS`, stream `OBJ_FACES_THUMBNAILS`). */
+  thumbnailBucket: string;
 }
 
 export function subjectsFor(prefix = DEFAULT_SUBJECT_PREFIX): Subjects {
@@ -53,6 +55,7 @@ export function subjectsFor(prefix = DEFAULT_SUBJECT_PREFIX): Subjects {
     dataAll: `${prefix}.data.*`,
     stream: streamBase,
     configBucket: `${streamBase}_CONFIG`,
+    thumbnailBucket: `${streamBase}_THUMBNAILS`,
   };
 }
 

@@ -2,6 +2,7 @@ import type { JetStreamClient, NatsConnection } from 'nats';
 import type { DeleteReply, Subjects } from '../../libs/protocol/index.js';
 import { findStoredIds } from './find-stored-ids.js';
 import { appendTombstones } from './route-writes.js';
+import type { ThumbnailCleaner } from './thumbnail-cleaner.js';
 
 export interface DeleteContext {
   nc: NatsConnection;
@@ -11,6 +12,8 @@ export interface DeleteContext {
   timeoutMs: number;
   /** Counts the tombstones written. */
   tombstoned: (count: number) => void;
+  /** Deletes the thumbnails of deleted faces (best effort, never throws). */
+  thumbnails: Pick<ThumbnailCleaner, 'deleteFor' | 'deleteLater'>;
 }
 
 /** The log's last sequence: every write acknowledged before now is at or below it. */
@@ -30,6 +33,8 @@ export async function deleteFaces(ctx: DeleteContext, ids: string[], batchId: st
   const tombstoned = ids.filter((id) => found.has(id) || doubtful.has(id));
   const seq = tombstoned.length ? await appendTombstones(ctx.js, ctx.subjects, tombstoned, ctx.shardCount, batchId) : {};
   ctx.tombstoned(tombstoned.length);
+  // After the tombstones: a thumbnail outliving its face for a moment is harmless, the reverse would show a face without one.
+  await ctx.thumbnails.deleteFor(tombstoned);
   const notFound = ids.filter((id) => !found.has(id) && !doubtful.has(id));
   return { tombstones: tombstoned.length, deleted: found.size, notFound, ...(unchecked.length ? { unchecked } : {}), seq };
 }

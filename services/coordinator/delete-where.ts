@@ -9,6 +9,8 @@ import { listFaces } from './listing-legs.js';
  * written; a face ingested meanwhile past the cursor is deleted too.
  */
 export async function deleteWhere(ctx: DeleteContext, request: DeleteWhereRequest, batchId: string | undefined): Promise<DeleteWhereReply> {
+  // Each page's thumbnails are deleted after the answer, not before it (ThumbnailCleaner.deleteLater).
+  const pages: DeleteContext = { ...ctx, thumbnails: { ...ctx.thumbnails, deleteFor: async (ids) => ctx.thumbnails.deleteLater(ids) } };
   const listing = { ...ctx, streamSeq: await streamLastSeq(ctx.nc, ctx.subjects) };
   const unchecked = new Set<number>();
   const seq: Record<string, number> = {};
@@ -21,7 +23,7 @@ export async function deleteWhere(ctx: DeleteContext, request: DeleteWhereReques
     if (page.faces.length) {
       // A retried request (same batch-id) writes the same records, which JetStream drops as duplicates.
       const reply = await deleteFaces(
-        ctx,
+        pages,
         page.faces.map((f) => f.id),
         batchId === undefined ? undefined : `${batchId}-${pageNo}`,
       );

@@ -36,6 +36,7 @@ import { findStoredIds } from './find-stored-ids.js';
 import { appendUpserts } from './route-writes.js';
 import { deleteFaces, streamLastSeq } from './delete-faces.js';
 import { deleteWhere } from './delete-where.js';
+import { ThumbnailCleaner } from './thumbnail-cleaner.js';
 import { listFaces, listPersons, type ListingContext } from './listing-legs.js';
 
 runMain('coordinator', async () => {
@@ -153,6 +154,7 @@ runMain('coordinator', async () => {
       }),
   });
 
+  const thumbnailCleaner = new ThumbnailCleaner(nc, subjects, log, { deleted: metrics.thumbnailsDeleted, failures: metrics.thumbnailDeleteFailures });
   const deletes = {
     nc,
     js,
@@ -160,6 +162,7 @@ runMain('coordinator', async () => {
     shardCount,
     timeoutMs: config.SHARD_TIMEOUT_MS,
     tombstoned: (count: number) => metrics.tombstones.inc(count),
+    thumbnails: thumbnailCleaner,
   };
   service.addEndpoint('delete', {
     subject: subjects.delete,
@@ -218,6 +221,8 @@ runMain('coordinator', async () => {
       ready = false;
       legPlanner.stop();
       await service.stop();
+      // Thumbnails of faces delete-where deleted, still being deleted.
+      await thumbnailCleaner.idle();
     },
     () => nc.drain(),
     () => ops.close(),

@@ -57,6 +57,16 @@ export function coordinatorMetrics(registry: Registry) {
     }),
     facesRejected: new Counter({ name: 'faceshard_faces_rejected_total', help: 'Faces refused at ingest (invalid)', registers: [registry] }),
     tombstones: new Counter({ name: 'faceshard_tombstones_total', help: 'Delete tombstones written', registers: [registry] }),
+    thumbnailsDeleted: new Counter({
+      name: 'faceshard_coordinator_thumbnails_deleted_total',
+      help: 'Thumbnails deleted with their faces',
+      registers: [registry],
+    }),
+    thumbnailDeleteFailures: new Counter({
+      name: 'faceshard_coordinator_thumbnail_delete_failures_total',
+      help: 'Thumbnails of deleted faces that could not be deleted (the faces were deleted; see the log)',
+      registers: [registry],
+    }),
     shardFaces: new Gauge({
       name: 'faceshard_faces_per_shard',
       help: 'Faces per shard, as last reported by a replica',

@@ -34,6 +34,8 @@ export const EncoderEnv = z.object({
    * this a request is answered `busy` at once with a retry hint, not held until it times out.
    */
   ENCODE_REQUESTS_WAITING: z.coerce.number().int().min(0).max(10_000).default(16),
+  /** Store a thumbnail (a 96 px WebP crop, a few KB) of every face a queued job stores; a run's `--no-thumbnails` turns them off for its jobs. */
+  ENCODER_THUMBNAILS: z.stringbool().default(true),
   /** Take jobs from the encode work queue (`faceshard encode PATH --queue`). */
   ENCODER_JOBS: z.stringbool().default(true),
   /** Seconds a taken job may go without an ack or heartbeat before another worker gets it. */

@@ -7,6 +7,8 @@ import type { Subjects } from '../../libs/protocol/subjects.js';
 import { prefixedId } from '../../libs/protocol/id-prefix.js';
 import { parsePerson } from '../../libs/persons/index.js';
 import { NO_FACE_REASON, type ImageEncodeOptions, type ImageEncoder } from '../../libs/face-encoder/index.js';
+import { storeFaceThumbnails, type FaceBox } from '../../libs/face-thumbnail/index.js';
+import { ThumbnailStore } from '../../libs/nats/thumbnail-store/index.js';
 import { openDoneMarks, type DoneMarks } from './done-marks.js';
 import { ensureJobStream } from '../../libs/nats/cluster/job-stream.js';
 import { ensureJobConsumer } from './job-stream.js';
@@ -35,6 +37,8 @@ export interface JobWorkerOptions {
   maxDeliver: number;
   /** Seconds an encode may take before the job is left to be redelivered. */
   jobTimeoutSeconds: number;
+  /** Store a thumbnail of every face stored (default), unless a job's options say `thumbnails: false`. */
+  thumbnails?: boolean;
   /** Jobs worked on at once (the encoder's capacity is a good number). */
   lanes: number;
   log: Logger;
@@ -83,6 +87,22 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
       .catch(() => undefined);
   }, 5000);
 
+  /** Best effort: the faces are stored already; a thumbnail not stored is logged and counted. */
+  const storeThumbnails = async (photo: Uint8Array, faces: Array<{ id: string; box: FaceBox }>) => {
+    let failures: Array<{ id: string; reason: string }>;
+    try {
+      const result = await storeFaceThumbnails(await ThumbnailStore.of(nc, subjects), photo, faces);
+      metrics.thumbnails.inc(result.stored);
+      failures = result.failures;
+    } catch (err) {
+      failures = faces.map(({ id }) => ({ id, reason: `cannot open the thumbnail bucket: ${err instanceof Error ? err.message : String(err)}` }));
+    }
+    if (failures.length) {
+      metrics.thumbnailFailures.inc(failures.length);
+      log.warn('thumbnails not stored', { failures });
+    }
+  };
+
   /** Works on one job; resolves to the encode still running when it timed out (the lane waits for it). */
   const work = async (msg: JsMsg): Promise<{ stillEncoding: Promise<unknown> } | undefined> => {
     const heartbeat = setInterval(() => msg.working(), Math.max(250, (options.ackWaitSeconds * 1000) / 3));
@@ -118,7 +138,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         return;
       }
       const stop = metrics.seconds.startTimer();
-      const encoding = options.encoder.encode(msg.data, { ...options.defaults, ...parsed.data });
+      const { thumbnails = options.thumbnails ?? true, ...encodeOptions } = parsed.data;
+      const encoding = options.encoder.encode(msg.data, { ...options.defaults, ...encodeOptions });
       const result = await withTimeout(encoding, options.jobTimeoutSeconds * 1000);
       if (result === TIMED_OUT) {
         // Hung (or far too slow): no more heartbeats and no ack, so after ack_wait JetStream
@@ -148,6 +169,13 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
         for (const r of reply.rejected) rejected.push(`${batch[r.index]?.id}: ${r.reason}`);
         faces = reply.accepted;
         metrics.faces.inc(faces);
+        if (thumbnails) {
+          const refused = new Set(reply.rejected.map((r) => r.index));
+          await storeThumbnails(
+            msg.data,
+            batch.filter((_, i) => !refused.has(i)).map((f) => ({ id: f.id, box: f.meta.box })),
+          );
+        }
       }
       await marks.mark({
         path,

@@ -122,6 +122,7 @@ runMain('encoder', async () => {
         ackWaitSeconds: config.ENCODE_ACK_WAIT_S,
         maxDeliver: config.ENCODE_MAX_DELIVER,
         jobTimeoutSeconds: config.ENCODE_JOB_TIMEOUT_S,
+        thumbnails: config.ENCODER_THUMBNAILS,
         lanes: encoder.capacity,
         log,
         metrics,
@@ -142,5 +143,11 @@ runMain('encoder', async () => {
     () => ops.close(),
   ]);
   ready = true;
-  log.info('ready', { subject: subjects.encode, queue: ENCODER_QUEUE, backend: encoder.backend, jobs: config.ENCODER_JOBS });
+  log.info('ready', {
+    subject: subjects.encode,
+    queue: ENCODER_QUEUE,
+    backend: encoder.backend,
+    jobs: config.ENCODER_JOBS,
+    thumbnails: config.ENCODER_THUMBNAILS,
+  });
 });

@@ -4,6 +4,12 @@ export function encoderMetrics(registry: Registry) {
   return {
     images: new Counter({ name: 'faceshard_encoder_images_total', help: 'Images encoded', registers: [registry] }),
     faces: new Counter({ name: 'faceshard_encoder_faces_total', help: 'Faces found and encoded', registers: [registry] }),
+    thumbnails: new Counter({ name: 'faceshard_encoder_thumbnails_total', help: 'Thumbnails of stored faces stored', registers: [registry] }),
+    thumbnailFailures: new Counter({
+      name: 'faceshard_encoder_thumbnail_failures_total',
+      help: 'Thumbnails of stored faces not stored (cannot crop, bucket unreachable or refused); the faces are stored anyway',
+      registers: [registry],
+    }),
     errors: new Counter({ name: 'faceshard_encoder_errors_total', help: 'Images refused, by reason', labelNames: ['reason'], registers: [registry] }),
     seconds: new Histogram({
       name: 'faceshard_encoder_image_seconds',

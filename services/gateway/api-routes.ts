@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
-import { FaceId } from '../../libs/index/vector/index.js';
 import {
   DeleteReply,
-  describeIssues,
   IngestFace,
   IngestReply,
   MAX_INGEST_FACES,
@@ -14,6 +12,7 @@ import {
   StoredFace,
   type RejectedFace,
 } from '../../libs/protocol/index.js';
+import { faceIdParam } from './face-id-param.js';
 import { GatewayError } from './http-error.js';
 import { VERIFY_UPLOAD, VerifyReply, verifyPhotos } from './verify.js';
 import { PHOTO_SEARCH_UPLOAD, PhotoSearchReply, searchByPhoto } from './photo-search.js';
@@ -29,13 +28,6 @@ const StatusReply = z.object({
   encoders: z.array(z.looseObject({})),
   nats: z.looseObject({}),
 });
-
-/** A face id from the path, checked as ingest checks it. */
-function faceIdParam(raw: string): string {
-  const id = FaceId.safeParse(raw);
-  if (!id.success) throw new GatewayError('bad_request', describeIssues(id.error, 'face id'));
-  return id.data;
-}
 
 const noSuchFace = (id: string) => new GatewayError('not_found', `no face with id ${JSON.stringify(id)}`);
 

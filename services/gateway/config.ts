@@ -27,6 +27,8 @@ export const GatewayEnv = z.object({
     ),
   /** How long the gateway waits for the cluster's answer to one request (search, ingest, delete). */
   GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Store a thumbnail (a 96 px WebP crop, a few KB) of every face enrolled through POST /v1/enroll; false: none (GET .../thumbnail still serves the encoder's). */
+  GATEWAY_THUMBNAILS: z.stringbool().default(true),
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 

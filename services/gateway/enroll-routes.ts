@@ -6,6 +6,7 @@ import { describeIssues, EncodedFaceReply, IngestReply } from '../../libs/protoc
 import { GatewayError } from './http-error.js';
 import { encodePhoto } from './photo-encoding.js';
 import type { Route } from './route.js';
+import type { GatewayThumbnails } from './thumbnails.js';
 import type { UploadForm, UploadSpec } from './upload-form.js';
 
 /** A photo's name inside what was uploaded (`1.jpg`, `holiday/1.jpg`): it becomes part of each face's id, so no '#', no `..`, nothing absolute. */
@@ -33,12 +34,20 @@ export const EnrollReply = z.strictObject({
   name: z.string(),
   /** Every face found, stored as `<person>/<name>#<face>` with meta {person, path, box, score}. */
   faces: z.array(EnrolledFace),
+  /** Thumbnails stored (one a face stored, unless GATEWAY_THUMBNAILS is off or storing one failed: the faces are stored either way). */
+  thumbnails: z.number().int().min(0),
   ...IngestReply.pick({ accepted: true, rejected: true, seq: true }).shape,
 });
 export type EnrollReply = z.infer<typeof EnrollReply>;
 
 /** Encodes one photo and stores each face found as the person's; a photo without a face stores nothing and answers 422 no_face. */
-async function enrollPhoto(client: FaceshardClient, form: UploadForm, filename: string | undefined, timeoutMs: number): Promise<EnrollReply> {
+async function enrollPhoto(
+  client: FaceshardClient,
+  thumbnails: GatewayThumbnails,
+  form: UploadForm,
+  filename: string | undefined,
+  timeoutMs: number,
+): Promise<EnrollReply> {
   const photo = form.photo('photo');
   const fields = form.fields(EnrollForm);
   const parsedName = PhotoName.safeParse(fields.name ?? filename ?? '');
@@ -55,10 +64,16 @@ async function enrollPhoto(client: FaceshardClient, form: UploadForm, filename: 
     faces.map((f) => ({ id: f.id, vector: f.vector, meta: { person, path: name, box: f.box, score: f.score } })),
     { timeoutMs },
   );
+  const rejected = new Set(reply.rejected.map((r) => r.index));
+  const stored = await thumbnails.storeFaces(
+    photo,
+    faces.filter((_, i) => !rejected.has(i)),
+  );
   return {
     person,
     name,
     faces: faces.map(({ id, box, score }) => ({ id, box, score })),
+    thumbnails: stored,
     accepted: reply.accepted,
     rejected: reply.rejected,
     seq: reply.seq,
@@ -70,18 +85,18 @@ async function enrollPhoto(client: FaceshardClient, form: UploadForm, filename: 
  * (unpacked in the browser) sends them one by one and shows its progress, and the form stays
  * within the multipart parser's few parts.
  */
-export function enrollRoutes(client: () => FaceshardClient, timeoutMs: number): Route[] {
+export function enrollRoutes(client: () => FaceshardClient, thumbnails: GatewayThumbnails, timeoutMs: number): Route[] {
   return [
     {
       method: 'POST',
       path: '/v1/enroll',
       access: 'writer',
       summary:
-        "Enroll a person: one photo (multipart/form-data: `photo`, `person`, and `name`, the photo's name, default its file name). Every face found is stored as `<person>/<name>#<face>` with meta {person, path, box, score}; a photo without a face: 422 no_face",
+        "Enroll a person: one photo (multipart/form-data: `photo`, `person`, and `name`, the photo's name, default its file name). Every face found is stored as `<person>/<name>#<face>` with meta {person, path, box, score}, and its thumbnail (GET /v1/faces/{id}/thumbnail) unless the gateway runs with GATEWAY_THUMBNAILS=false; a photo without a face: 422 no_face",
       upload: ENROLL_UPLOAD,
       reply: { status: 200, schema: EnrollReply },
       errors: [400, 413, 415, 422, 503, 504],
-      handle: async ({ form }) => ({ json: await enrollPhoto(client(), form!, form!.filename('photo'), timeoutMs) }),
+      handle: async ({ form }) => ({ json: await enrollPhoto(client(), thumbnails, form!, form!.filename('photo'), timeoutMs) }),
     },
   ];
 }

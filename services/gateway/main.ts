@@ -8,6 +8,7 @@ import { loadGatewayConfig } from './config.js';
 import { gatewayMetrics } from './metrics.js';
 import { gatewayRoutes } from './routes.js';
 import { GatewayServer } from './server.js';
+import { GatewayThumbnails } from './thumbnails.js';
 
 runMain('gateway', async () => {
   const config = loadGatewayConfig();
@@ -24,17 +25,20 @@ runMain('gateway', async () => {
   const { log, ops, registry } = runtime;
   const cluster = new ClusterLink({ url: config.NATS_URL, prefix: config.SUBJECT_PREFIX, security }, log);
   link = cluster;
-  const { routes } = gatewayRoutes({ ready, registry, client: () => cluster.current(), timeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS });
+  const metrics = gatewayMetrics(registry);
+  const client = () => cluster.current();
+  const thumbnails = new GatewayThumbnails(client, config.GATEWAY_THUMBNAILS, log, metrics.thumbnailFailures);
+  const { routes } = gatewayRoutes({ ready, registry, client, timeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS, thumbnails });
   const server = new GatewayServer({
     routes,
     keys,
     maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
     corsOrigins: config.GATEWAY_CORS_ORIGINS,
-    metrics: gatewayMetrics(registry),
+    metrics,
     log,
   });
   const port = await server.listen(config.GATEWAY_HTTP_PORT, config.GATEWAY_HTTP_HOST);
-  log.info('gateway listening', { port, keys: keys.size, cors: config.GATEWAY_CORS_ORIGINS });
+  log.info('gateway listening', { port, keys: keys.size, cors: config.GATEWAY_CORS_ORIGINS, thumbnails: config.GATEWAY_THUMBNAILS });
 
   runtime.drainOnTerminate([
     async () => {

@@ -16,6 +16,11 @@ export function gatewayMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    thumbnailFailures: new Counter({
+      name: 'faceshard_gateway_thumbnail_failures_total',
+      help: 'Thumbnails of enrolled faces not stored (cannot crop, bucket unreachable or refused); the faces are stored anyway',
+      registers: [registry],
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;

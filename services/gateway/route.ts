@@ -1,9 +1,13 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import type { ApiRole } from './api-keys.js';
 import type { UploadForm, UploadSpec } from './upload-form.js';
 
-/** What a route handler answers: JSON (the default) or text of a given type. */
-export type Answer = { status?: number; json: unknown } | { status?: number; text: string; contentType: string };
+/** What a route handler answers: JSON (the default), text of a given type, or bytes of a given type with headers of their own (caching). */
+export type Answer =
+  | { status?: number; json: unknown }
+  | { status?: number; text: string; contentType: string }
+  | { status?: number; bytes: Uint8Array; contentType: string; headers?: Record<string, string> };
 
 export interface RouteContext {
   /** The request body (routes with `body` only; empty otherwise). */
@@ -12,6 +16,8 @@ export interface RouteContext {
   params: Record<string, string>;
   /** The URL's query parameters. */
   query: URLSearchParams;
+  /** The request's headers (lower-case names), for conditional requests. */
+  headers: IncomingHttpHeaders;
   /** The multipart form, when the route takes an upload and the request sent one (then `body` is empty). */
   form?: UploadForm;
 }

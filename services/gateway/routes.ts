@@ -6,6 +6,8 @@ import { listingRoutes } from './listing-routes.js';
 import { openApiDocument } from './openapi.js';
 import { openApiRoute, opsRoutes } from './ops-routes.js';
 import type { Route } from './route.js';
+import { thumbnailRoutes } from './thumbnail-routes.js';
+import type { GatewayThumbnails } from './thumbnails.js';
 import { webRoutes } from './web-routes.js';
 
 export interface GatewayRouteDeps {
@@ -15,6 +17,7 @@ export interface GatewayRouteDeps {
   /** The connected client, or a `not_ready` error. */
   client: () => FaceshardClient;
   timeoutMs: number;
+  thumbnails: GatewayThumbnails;
 }
 
 /** Every route the gateway serves, and the OpenAPI document of exactly those (its own route included). */
@@ -23,7 +26,8 @@ export function gatewayRoutes(deps: GatewayRouteDeps): { routes: Route[]; docume
     ...opsRoutes(deps.ready, deps.registry),
     ...apiRoutes(deps.client, deps.timeoutMs),
     ...listingRoutes(deps.client, deps.timeoutMs),
-    ...enrollRoutes(deps.client, deps.timeoutMs),
+    ...enrollRoutes(deps.client, deps.thumbnails, deps.timeoutMs),
+    ...thumbnailRoutes(deps.thumbnails),
     ...webRoutes(),
   ];
   routes.push(openApiRoute(() => document));

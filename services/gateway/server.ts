@@ -89,7 +89,7 @@ export class GatewayServer {
       routeLabel = route.path;
       keyHolder = this.authorize(req, route);
       const params = Object.fromEntries(Object.entries(found.params!).map(([name, raw]) => [name, decodeParam(name, raw)]));
-      this.answer(res, await route.handle({ ...(await this.readInput(req, route)), params, query: new URLSearchParams(search) }));
+      this.answer(res, await route.handle({ ...(await this.readInput(req, route)), params, query: new URLSearchParams(search), headers: req.headers }));
     } catch (err) {
       await this.fail(req, res, GatewayError.from(err));
     }
@@ -138,7 +138,11 @@ export class GatewayServer {
 
   private answer(res: ServerResponse, answer: Answer): void {
     if ('json' in answer) this.write(res, answer.status ?? 200, JSON.stringify(answer.json), 'application/json');
-    else this.write(res, answer.status ?? 200, answer.text, answer.contentType);
+    else if ('text' in answer) this.write(res, answer.status ?? 200, answer.text, answer.contentType);
+    else {
+      for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+      this.write(res, answer.status ?? 200, answer.bytes, answer.contentType);
+    }
   }
 
   private async fail(req: IncomingMessage, res: ServerResponse, error: GatewayError): Promise<void> {
@@ -152,7 +156,7 @@ export class GatewayServer {
     this.write(res, error.status, JSON.stringify(error.toReply()), 'application/json');
   }
 
-  private write(res: ServerResponse, status: number, body: string, contentType: string | undefined): void {
+  private write(res: ServerResponse, status: number, body: string | Uint8Array, contentType: string | undefined): void {
     if (res.headersSent) return void res.end();
     if (contentType) res.setHeader('content-type', contentType);
     res.writeHead(status);

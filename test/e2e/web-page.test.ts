@@ -203,6 +203,15 @@ describe('the web page, in Chromium, against a real cluster', { timeout: 300_000
     assert.equal(await first.locator('.person').textContent(), 'Ada Lovelace');
     assert.equal(await first.locator('.verdict').textContent(), 'same person');
     assert.match((await whoLine().textContent()) ?? '', /^Who is this: Ada Lovelace \(nearest at 0\.\d{3}, 1 vote\)$/);
+    // Its thumbnail, fetched with the key, replaces the initials: the stored face's 96 px crop.
+    await first.locator('img.thumb[src^="blob:"]').waitFor({ timeout: 15_000 });
+    assert.deepEqual(
+      await first.locator('img.thumb').evaluate((img) => {
+        const shown = img as unknown as { naturalWidth: number; complete: boolean };
+        return [shown.naturalWidth, shown.complete];
+      }),
+      [96, true],
+    );
     const distance = Number(await first.locator('.distance').textContent());
     assert.ok(distance > 0.3 && distance < 0.6, `distance ${distance}: the mirrored photo is not the stored one, and near it`);
     await page.screenshot({ path: path.join(screenshots, 'page-search.png') });

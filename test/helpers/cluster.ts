@@ -9,6 +9,7 @@ import { subjectsFor } from '../../libs/protocol/subjects.js';
 import { serviceProcess, type ServiceKind } from '../../libs/local/local-cluster/service-process.js';
 import { waitForCluster } from '../../libs/local/local-cluster/wait-ready.js';
 import { tempDir, withNatsServer, type NatsTestServer } from './nats.js';
+import { until } from './wait.js';
 
 export interface TestCluster {
   nats: NatsTestServer;
@@ -148,4 +149,15 @@ export async function startTestCluster(options: {
       await cleanup();
     },
   };
+}
+
+/** Starts an encoder service in `cluster` and waits until discovery shows it (its models loaded: a minute on a slow machine). */
+export async function startEncoder(cluster: TestCluster, env: Record<string, string> = {}): Promise<void> {
+  cluster.startService('encoder', 'encoder', env);
+  await until(
+    () => `the encoder ready (${cluster.output.join('')})`,
+    async () => ((await cluster.client.status()).encoders.length ? true : undefined),
+    120_000,
+    500,
+  );
 }

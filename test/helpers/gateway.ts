@@ -19,14 +19,14 @@ export interface TestGateway {
 /**
  * The gateway as its own process in front of `cluster`, connected as the gateway identity,
  * with the keys file `keys` (lines `KEY ROLE`) written into `dir`; resolves once /readyz says ready.
- * `cli`: started as `faceshard gateway` with flags instead of its main module with env.
+ * `cli`: started as `faceshard gateway` with flags (and `args`) instead of its main module with env.
  */
 export async function startGateway(
   cluster: TestCluster,
   dir: string,
   keys: string,
   env: Record<string, string> = {},
-  options: { cli?: boolean } = {},
+  options: { cli?: boolean; args?: string[] } = {},
 ): Promise<TestGateway> {
   const keysFile = path.join(dir, 'keys.txt');
   await writeFile(keysFile, keys);
@@ -47,6 +47,7 @@ export async function startGateway(
           '--http-port',
           '0',
           ...(creds ? ['--creds', creds] : []),
+          ...(options.args ?? []),
         ],
         env: { HTTP_HOST: '127.0.0.1' },
       }

@@ -4,12 +4,18 @@ import { Registry } from 'prom-client';
 import { MAX_INGEST_FACES, MAX_K, MAX_QUERY_VECTORS } from '../../libs/protocol/index.js';
 import type { FaceshardClient } from '../../libs/nats/client/index.js';
 import { gatewayRoutes } from '../../services/gateway/routes.js';
+import { gatewayMetrics } from '../../services/gateway/metrics.js';
+import { GatewayThumbnails } from '../../services/gateway/thumbnails.js';
+import { createLogger } from '../../libs/observability/logger.js';
 
+const client = () => ({}) as FaceshardClient;
+const registry = new Registry();
 const { routes, document } = gatewayRoutes({
   ready: () => true,
-  registry: new Registry(),
-  client: () => ({}) as FaceshardClient,
+  registry,
+  client,
   timeoutMs: 1000,
+  thumbnails: new GatewayThumbnails(client, true, createLogger({ service: 'test' }), gatewayMetrics(registry).thumbnailFailures),
 });
 type Operation = { summary: string; security?: unknown[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: object };
 const paths = document.paths as Record<string, Record<string, Operation>>;
@@ -28,6 +34,7 @@ test('the document lists exactly the routes the server serves, and every route o
     'DELETE /v1/faces/{id}',
     'POST /v1/verify',
     'POST /v1/enroll',
+    'GET /v1/faces/{id}/thumbnail',
     'GET /',
     'GET /web/{file}',
     'GET /v1/openapi.json',
@@ -100,4 +107,11 @@ test("a photo search's faces say who they are at every threshold: steps of whoIs
     ['match', 'ambiguous', 'unknown'],
   );
   assert.match(paths['/v1/search'].post.summary, /`who`: who it is at every threshold/);
+});
+
+test('the thumbnail route is documented as a WebP image for a reader key, 404 when absent', () => {
+  const op = paths['/v1/faces/{id}/thumbnail'].get as Operation & { 'x-faceshard-role'?: string; responses: Record<string, { content: object }> };
+  assert.equal(op['x-faceshard-role'], 'reader');
+  assert.deepEqual(Object.keys(op.responses['200'].content), ['image/webp']);
+  assert.ok('404' in op.responses && '401' in op.responses);
 });

@@ -4,10 +4,12 @@ import type { Subjects } from '../../protocol/index.js';
 import { ensureJobStream, type JobQueueLimits, type JobStreamChange } from './job-stream.js';
 import { storeShardCount } from './shard-count.js';
 import { ensureFaceStream } from './stream.js';
+import { ensureThumbnailBucket } from '../thumbnail-store/index.js';
 
 /**
  * Creates what a cluster keeps in JetStream, once, as the admin: the protected FACES log,
- * the config bucket with the shard count, the encode work queue and its done marks.
+ * the config bucket with the shard count, the encode work queue and its done marks, the
+ * thumbnail bucket.
  * Services only read these (where authentication is on, they may not create them).
  * Idempotent: a second call checks the shard count and changes nothing else but the encode
  * queue's bound (`jobQueueLimits`, default from ENCODE_QUEUE_MAX_JOBS / _BYTES), which it
@@ -24,5 +26,6 @@ export async function initializeCluster(
   const jobs = encodeJobNames(subjects);
   const jobQueue = await ensureJobStream(nc, jobs, { replicas, limits: options.jobQueueLimits, adjustExisting: true });
   await nc.jetstream().views.kv(jobs.doneBucket, { history: 1, replicas });
+  await ensureThumbnailBucket(nc, subjects, replicas);
   return jobQueue ? { jobQueue } : {};
 }

@@ -58,13 +58,32 @@ function kvReadWrite(bucket: string): string[] {
   ];
 }
 
+/**
+ * What a client needs on an Object Store bucket (nats.js views.os): `read` binds, reads an
+ * object's info (its last meta message) and its one chunk (ThumbnailStore.get reads it by a
+ * message get, not nats.js's consumer per read); `delete` also publishes meta (a delete marker) and purges the
+ * object's chunks; `write` also publishes chunks (a put that replaces an object purges the old ones).
+ * NATS cannot narrow a purge to a filter, so whoever may write may also empty the bucket
+ * (writers may delete every face anyway).
+ */
+function objectStore(bucket: string, access: 'read' | 'delete' | 'write'): string[] {
+  const stream = `OBJ_${bucket}`;
+  const read = [`${JS}.INFO`, `${JS}.STREAM.INFO.${stream}`, `${JS}.STREAM.MSG.GET.${stream}`];
+  if (access === 'read') return read;
+  const del = [...read, `$O.${bucket}.M.>`, `${JS}.STREAM.PURGE.${stream}`];
+  return access === 'delete' ? del : [...del, `$O.${bucket}.C.>`];
+}
+
 /** The subscriptions a NATS service (nats.js `services.add`) makes for discovery. */
 function serviceDiscovery(service: string): string[] {
   return ['$SRV.*', `$SRV.*.${service}`, `$SRV.*.${service}.*`];
 }
 
 function reader(subjects: Subjects): UserPermissions {
-  return { pub: { allow: [subjects.query, subjects.get, subjects.list, subjects.persons, '$SRV.>'] }, sub: { allow: [] } };
+  return {
+    pub: { allow: [subjects.query, subjects.get, subjects.list, subjects.persons, '$SRV.>', ...objectStore(subjects.thumbnailBucket, 'read')] },
+    sub: { allow: [] },
+  };
 }
 
 function writer(subjects: Subjects): UserPermissions {
@@ -73,6 +92,7 @@ function writer(subjects: Subjects): UserPermissions {
     pub: {
       allow: [
         ...reader(subjects).pub.allow!,
+        ...objectStore(subjects.thumbnailBucket, 'write'),
         subjects.ingest,
         subjects.delete,
         subjects.deleteWhere,
@@ -101,6 +121,8 @@ function coordinator(subjects: Subjects): UserPermissions {
         `${JS}.INFO`,
         `${JS}.STREAM.INFO.${subjects.stream}`,
         ...kvRead(subjects.configBucket),
+        // Deleting a face deletes its thumbnail.
+        ...objectStore(subjects.thumbnailBucket, 'delete'),
       ],
     },
     sub: {
@@ -159,6 +181,7 @@ function encoder(subjects: Subjects): UserPermissions {
         `${JS}.CONSUMER.MSG.NEXT.${consumer}`,
         `$JS.ACK.${consumer}.>`,
         ...kvReadWrite(jobs.doneBucket),
+        ...objectStore(subjects.thumbnailBucket, 'write'),
       ],
     },
     sub: { allow: [`${subjects.encode} ${ENCODER_QUEUE}`, ...serviceDiscovery(ENCODER_SERVICE)] },
@@ -169,9 +192,9 @@ function encoder(subjects: Subjects): UserPermissions {
 /**
  * The HTTP gateway (services/gateway): a client of the cluster for its API keys' holders.
  * It asks the coordinators (search, get, list, persons, ingest, delete, delete-where) and
- * the encoders (photos for search, verify and enroll), and reads service discovery for
- * /v1/status; it serves nothing over NATS, and no JetStream API: streams, logs and the
- * encode job queue are not its business.
+ * the encoders (photos for search, verify and enroll), reads service discovery for
+ * /v1/status and writes and reads the thumbnails bucket; it serves nothing over NATS, and no
+ * other JetStream API: streams, logs and the encode job queue are not its business.
  */
 function gateway(subjects: Subjects): UserPermissions {
   return {
@@ -187,6 +210,8 @@ function gateway(subjects: Subjects): UserPermissions {
         subjects.encode,
         // PING, INFO and STATS of the services /v1/status reports (libs/nats/client/status.ts).
         ...[SHARD_SERVICE, COORDINATOR_SERVICE, ENCODER_SERVICE].map((service) => `$SRV.*.${service}`),
+        // Enroll stores the faces' thumbnails; GET /v1/faces/{id}/thumbnail reads them.
+        ...objectStore(subjects.thumbnailBucket, 'write'),
       ],
     },
     sub: { allow: [] },

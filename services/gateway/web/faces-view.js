@@ -1,12 +1,51 @@
 // A searched photo: a box on every face found, and per face its matches with person, distance and verdict.
+import { loadKey } from './api.js';
 import { verdictAt, whoText } from './who.js';
 
 /**
- * A stored face's thumbnail URL, or undefined: thumbnails are not stored yet (a later task keeps
- * face crops in an Object Store), so every match shows its person's initials instead.
+ * A match's thumbnail, as an <img> src. The gateway wants the API key in a header, which an
+ * <img src> cannot send, and a key in the URL would land in access logs, the history and
+ * Referer headers; so each thumbnail is fetched with the key (as every other call) and shown
+ * from a blob: URL. Until it arrives, and for a face stored without one (404), the src is a
+ * placeholder picture of the person's initials, swapped for the thumbnail when it comes.
  */
-export function thumbnailUrl(_match) {
-  return undefined;
+export function thumbnailUrl(match) {
+  const loaded = thumbnails.get(match.id);
+  if (typeof loaded === 'string') return loaded;
+  const placeholder = placeholderUrl(match);
+  if (loaded === undefined) thumbnails.set(match.id, loadThumbnail(match.id, placeholder));
+  return placeholder;
+}
+
+/** Face id -> its blob: URL once loaded, a promise while loading, null when it has none. */
+const thumbnails = new Map();
+
+async function loadThumbnail(id, placeholder) {
+  const key = loadKey();
+  try {
+    const res = await fetch(`/v1/faces/${encodeURIComponent(id)}/thumbnail`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+    if (!res.ok) {
+      // 404: this face has no thumbnail; anything else (a wrong key, the cluster away) is tried again at the next render.
+      if (res.status === 404) thumbnails.set(id, null);
+      else thumbnails.delete(id);
+      return;
+    }
+    const url = URL.createObjectURL(await res.blob());
+    thumbnails.set(id, url);
+    for (const img of document.querySelectorAll('img.thumb')) if (img.getAttribute('src') === placeholder) img.src = url;
+  } catch {
+    thumbnails.delete(id);
+  }
+}
+
+const xmlEscape = (text) => text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The initials on grey as an SVG picture; it names the face id, so the picture that replaces it finds its <img>. */
+function placeholderUrl(match) {
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><desc>${xmlEscape(match.id)}</desc><rect width="40" height="40" fill="#cfd6df"/>` +
+    `<text x="20" y="25" font-family="sans-serif" font-size="14" font-weight="bold" text-anchor="middle">${xmlEscape(initials(personOf(match) ?? match.id))}</text></svg>`;
+  return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
 /** Who a match is: its meta.person, else its id. */
