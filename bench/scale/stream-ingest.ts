@@ -1,7 +1,7 @@
 /**
  * Ingest the way `faceshard ingest faces.npy --ids ids.txt` does (cli/commands/ingest.ts):
  * the .npy and the ids file read as streams by readFaceFile, each batch sent with
- * ingestMany once the one before is answered (cli/ingest/run.ts). Memory stays that of a
+ * ingestMany, INGEST_BATCHES_IN_FLIGHT (4) at a time (cli/ingest/run.ts). Memory stays that of a
  * batch, whatever the file's size.
  */
 import { readFaceFile } from '../../libs/face-files/index.js';
