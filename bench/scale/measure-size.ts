@@ -16,6 +16,7 @@ import { restartFromSnapshots } from './restart.js';
 import { lastSnapshotWrites, waitForCompleteSnapshots } from './snapshot-log.js';
 import { approximateAtTarget, type ApproximateResult, type SizeResult } from './result.js';
 import { streamIngest } from './stream-ingest.js';
+import { faissFlat } from './faiss-flat.js';
 import { synthFiles } from './synth-files.js';
 
 export interface ScaleSettings {
@@ -49,15 +50,20 @@ export async function measureSize(faces: number, settings: ScaleSettings): Promi
     const queries = await readQueries(filesDir);
     const bench = await startBenchCluster('scale', settings.shards);
     let open: BenchCluster = bench;
+    let size: SizeResult;
     try {
       const result = await onCluster(bench, faces, filesDir, queries, settings, synth);
       open = result.restarted;
-      return result.size;
+      size = result.size;
     } finally {
       // After a failed restart `open` is the stopped cluster: its close may throw, its dir must still go.
       await open.close().catch((err: Error) => console.error(`closing the cluster: ${err.message}`));
       if (!process.env.BENCH_KEEP) await rm(bench.dataDir, { recursive: true, force: true });
     }
+    // The exact peer on the same files, the cluster stopped.
+    size.faissFlat = await faissFlat(path.join(filesDir, 'faces.npy'), path.join(filesDir, 'queries.npy'), settings.k, settings.waitMs);
+    console.log(`faiss flat: ${'qps' in size.faissFlat ? `${size.faissFlat.qps.toFixed(1)} q/s batched` : size.faissFlat.skipped}`);
+    return size;
   } finally {
     await rm(filesDir, { recursive: true, force: true });
   }

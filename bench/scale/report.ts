@@ -103,7 +103,16 @@ function targets(run: ScaleRun): string[] {
     `| approximate ≥ 500 queries/s at recall@1 ≥ 0.99 (concurrency 32) | ${approxQps === undefined ? `recall@1 ${fmt(atTarget.recall1, 4)} at effort ${atTarget.effort}` : `${fmt(approxQps)} q/s at effort ${atTarget.effort}`} | ${verdict(approxQps, 500, true)} |`,
     `| shard processes resident ≤ 1.3× the raw float32 vectors | ${fmt(ratio, 2)}× | ${verdict(ratio, 1.3, false)} |`,
     `| restart-to-ready from snapshots ≤ 30 s | ${fmt(r.restart.readySeconds, 1)} s | ${verdict(r.restart.readySeconds, 30, false)} |`,
+    exactAgainstFaiss(r),
   ];
+}
+
+/** Exact through the cluster (concurrency 8) ≥ FAISS IndexFlatL2 batched on the same files. */
+function exactAgainstFaiss(r: SizeResult): string {
+  const faiss = r.faissFlat;
+  if (!faiss || 'skipped' in faiss) return `| exact ≥ FAISS IndexFlatL2 batched (2 threads) | FAISS not run${faiss ? `: ${faiss.skipped}` : ''} | n/a |`;
+  const ratio = r.exact.busy.qps / faiss.qps;
+  return `| exact ≥ FAISS IndexFlatL2 batched (2 threads) | ${fmt(r.exact.busy.qps, 1)} q/s at 8 ÷ ${fmt(faiss.qps, 1)} q/s = ${fmt(ratio, 2)}× | ${verdict(ratio, 1, true)} |`;
 }
 
 function notes(r: SizeResult): string {
@@ -124,7 +133,10 @@ function notes(r: SizeResult): string {
     `exact truth pass (${count(r.queries)} queries at 8) ${fmt(r.truthSeconds, 1)} s; exact runs ${count(r.exact.busy.queries)} queries at 8, ${count(r.exact.single.queries)} at 1;`,
     `${atTarget.join('; ')};`,
     `restart: stop (final snapshots) ${fmt(r.restart.stopSeconds, 1)} s, ready ${fmt(r.restart.readySeconds, 1)} s, all in approximate lists ${fmt(r.restart.listedSeconds, 1)} s after the start, recall@1 right after ${fmt(r.restart.recall1, 4)}${r.restart.partialQueries ? ` (${r.restart.partialQueries} queries answered partial)` : ''};`,
-    `bench process peak resident ${mib(r.benchMaxRssBytes)} MiB.`,
+    `bench process peak resident ${mib(r.benchMaxRssBytes)} MiB;`,
+    r.faissFlat && 'qps' in r.faissFlat
+      ? `FAISS IndexFlatL2 on the same files: add ${fmt(r.faissFlat.addSeconds, 1)} s, ${count(r.faissFlat.queries)} queries in one batched search ${fmt(r.faissFlat.seconds, 1)} s (${fmt(r.faissFlat.qps, 1)} q/s).`
+      : `FAISS IndexFlatL2 not run${r.faissFlat ? `: ${r.faissFlat.skipped}` : ''}.`,
   ].join(' ');
 }
 

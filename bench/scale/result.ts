@@ -1,4 +1,5 @@
 /** What the scale bench measures at one size (scale.json holds these as they are). */
+import type { FaissFlatResult } from './faiss-flat.js';
 import type { Throughput } from './query-runs.js';
 
 export interface ApproximateResult {
@@ -45,6 +46,8 @@ export interface SizeResult {
   };
   /** Peak resident memory of this bench process so far. */
   benchMaxRssBytes: number;
+  /** FAISS IndexFlatL2 batched on 2 threads over the same files, once the cluster stopped (set after the cluster's part). */
+  faissFlat?: FaissFlatResult;
 }
 
 /** The approximate row at the lowest effort tried that reaches recall@1 `target`, else the last tried. */
