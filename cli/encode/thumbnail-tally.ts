@@ -12,16 +12,10 @@ export class ThumbnailTally {
   private firstReason: string | undefined;
 
   async store(client: FaceshardClient, thumbnails: Array<{ id: string; webp: Uint8Array }>): Promise<void> {
-    if (thumbnails.length === 0) return;
-    try {
-      const result = await putThumbnails(await ThumbnailStore.of(client.nc, client.subjects), thumbnails);
-      this.stored += result.stored;
-      this.failed += result.failures.length;
-      this.firstReason ??= result.failures[0]?.reason;
-    } catch (err) {
-      this.failed += thumbnails.length;
-      this.firstReason ??= err instanceof Error ? err.message : String(err);
-    }
+    const result = await putThumbnails(() => ThumbnailStore.of(client.nc, client.subjects), thumbnails);
+    this.stored += result.stored;
+    this.failed += result.failures.length;
+    this.firstReason ??= result.failures[0]?.reason;
   }
 
   /** On stderr, only when some were not stored. */

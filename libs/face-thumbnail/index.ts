@@ -4,4 +4,4 @@
  * `faceshard encode`), and stored by face id (libs/nats/thumbnail-store).
  */
 export { faceThumbnails, squareAround, THUMBNAIL_SIDE, type FaceBox } from './face-crop.js';
-export { putThumbnails, storeFaceThumbnails, type StoredThumbnails } from './store-faces.js';
+export { putThumbnails, storeFaceThumbnails, type OpenThumbnailStore, type StoredThumbnails } from './store-faces.js';

@@ -89,14 +89,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<{ stop(
 
   /** Best effort: the faces are stored already; a thumbnail not stored is logged and counted. */
   const storeThumbnails = async (photo: Uint8Array, faces: Array<{ id: string; box: FaceBox }>) => {
-    let failures: Array<{ id: string; reason: string }>;
-    try {
-      const result = await storeFaceThumbnails(await ThumbnailStore.of(nc, subjects), photo, faces);
-      metrics.thumbnails.inc(result.stored);
-      failures = result.failures;
-    } catch (err) {
-      failures = faces.map(({ id }) => ({ id, reason: `cannot open the thumbnail bucket: ${err instanceof Error ? err.message : String(err)}` }));
-    }
+    const { stored, failures } = await storeFaceThumbnails(() => ThumbnailStore.of(nc, subjects), photo, faces);
+    metrics.thumbnails.inc(stored);
     if (failures.length) {
       metrics.thumbnailFailures.inc(failures.length);
       log.warn('thumbnails not stored', { failures });

@@ -21,15 +21,7 @@ export class GatewayThumbnails {
   /** Stores the thumbnails of `faces` (already stored faces of `photo`); best effort: returns how many were stored, logs and counts the rest. */
   async storeFaces(photo: Uint8Array, faces: ReadonlyArray<{ id: string; box: FaceBox }>): Promise<number> {
     if (!this.enabled || faces.length === 0) return 0;
-    let store: ThumbnailStore;
-    try {
-      store = await this.store();
-    } catch (err) {
-      this.failures.inc(faces.length);
-      this.log.warn('thumbnails not stored: cannot open the thumbnail bucket', { err, faces: faces.length });
-      return 0;
-    }
-    const { stored, failures } = await storeFaceThumbnails(store, photo, faces);
+    const { stored, failures } = await storeFaceThumbnails(() => this.store(), photo, faces);
     if (failures.length) {
       this.failures.inc(failures.length);
       this.log.warn('thumbnails not stored', { failures });

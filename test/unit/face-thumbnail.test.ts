@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { faceThumbnails, squareAround, THUMBNAIL_SIDE } from '../../libs/face-thumbnail/index.js';
+import { faceThumbnails, putThumbnails, squareAround, storeFaceThumbnails, THUMBNAIL_SIDE } from '../../libs/face-thumbnail/index.js';
 
 test('the crop is a square around the box with a margin, moved inside the picture, never larger than it', () => {
   // 40 px box, 25% margin each side: 60 px, centred on the box.
@@ -49,4 +49,38 @@ test('thumbnails are WebP crops of the upright photo: a photo stored turned (EXI
   const [elsewhere] = await faceThumbnails(await upright(), [{ x: 140, y: 30, width: 40, height: 40 }]);
   const [r, , b] = await centre(elsewhere);
   assert.ok(b > 200 && r < 60, `blue, got r ${r} b ${b}`);
+});
+
+test("storing is best effort: a bucket that cannot be opened is every thumbnail's failure, said once, before any photo is decoded; a failed put is that one's", async () => {
+  const box = { x: 0, y: 0, width: 10, height: 10 };
+  const noBucket = () => Promise.reject(new Error('the thumbnail bucket FACES_THUMBNAILS does not exist'));
+  // Not a photo: a crop would fail with another reason, so this also shows the bucket is opened first.
+  const faces = [
+    { id: 'a', box },
+    { id: 'b', box },
+  ];
+  const reason = 'cannot open the thumbnail bucket: the thumbnail bucket FACES_THUMBNAILS does not exist';
+  assert.deepEqual(await storeFaceThumbnails(noBucket, Buffer.from('not a photo'), faces), {
+    stored: 0,
+    failures: [
+      { id: 'a', reason },
+      { id: 'b', reason },
+    ],
+  });
+  assert.deepEqual(await putThumbnails(noBucket, [{ id: 'c', webp: new Uint8Array(1) }]), { stored: 0, failures: [{ id: 'c', reason }] });
+  // Nothing to store: the bucket is not even opened.
+  assert.deepEqual(await putThumbnails(noBucket, []), { stored: 0, failures: [] });
+  const put = async (id: string) => {
+    if (id === 'bad') throw new Error('put failed\nstack');
+  };
+  assert.deepEqual(
+    await putThumbnails(
+      () => Promise.resolve({ put }),
+      [
+        { id: 'ok', webp: new Uint8Array(1) },
+        { id: 'bad', webp: new Uint8Array(1) },
+      ],
+    ),
+    { stored: 1, failures: [{ id: 'bad', reason: 'put failed' }] },
+  );
 });
