@@ -3,7 +3,8 @@
  * threads, over the same faces.npy and queries the cluster answered (bench/scale/faiss-flat.py).
  * Run once the cluster is stopped, so the two never share the cores.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { pythonWith } from '../python.js';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -12,14 +13,8 @@ const SCRIPT = fileURLToPath(new URL('../../../bench/scale/faiss-flat.py', impor
 export const FaissFlatRun = z.object({ addSeconds: z.number(), queries: z.number(), seconds: z.number(), qps: z.number() });
 export type FaissFlatResult = z.infer<typeof FaissFlatRun> | { skipped: string };
 
-/** A python3 (BENCH_PYTHON first) that imports numpy and faiss; undefined when none does. */
-function findPython(): string | undefined {
-  const candidates = [process.env.BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((x): x is string => !!x);
-  return candidates.find((exe) => spawnSync(exe, ['-c', 'import numpy, faiss'], { encoding: 'utf8' }).status === 0);
-}
-
 export function faissFlat(facesPath: string, queriesPath: string, k: number, timeoutMs: number): Promise<FaissFlatResult> {
-  const python = findPython();
+  const python = pythonWith('numpy, faiss');
   if (!python) return Promise.resolve({ skipped: 'no python3 with numpy and faiss (apt-get install python3-faiss)' });
   return new Promise((resolve) => {
     execFile(python, [SCRIPT, facesPath, queriesPath, '--k', String(k)], { timeout: timeoutMs }, (err, stdout, stderr) => {

@@ -21,7 +21,8 @@
  * inprocess, cluster, peers, hnswlib, usearch; peers skips usearch too), BENCH_PYTHON
  * (python executable).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { pythonWith } from '../python.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -260,14 +261,10 @@ async function endToEnd(data: BenchmarkData, truth: Neighbor[][], rows: Row[], n
 }
 
 function findPython(): { exe?: string; reason: string } {
-  const candidates = [process.env.BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((x): x is string => !!x);
-  for (const exe of candidates) {
-    const probe = spawnSync(exe, ['-c', 'import numpy, sklearn, faiss, hnswlib'], { encoding: 'utf8' });
-    if (probe.status === 0) return { exe, reason: '' };
-  }
-  for (const exe of candidates) {
-    if (spawnSync(exe, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0) return { exe, reason: 'some peers missing' };
-  }
+  const all = pythonWith('numpy, sklearn, faiss, hnswlib');
+  if (all) return { exe: all, reason: '' };
+  const some = pythonWith('numpy');
+  if (some) return { exe: some, reason: 'some peers missing' };
   return { reason: 'no python3 with numpy (apt-get install python3-sklearn python3-faiss python3-hnswlib)' };
 }
 
